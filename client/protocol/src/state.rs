@@ -1,0 +1,269 @@
+//! The L2 state: an account tree whose leaves commit to each account's owner,
+//! nonce, key and balance tree.
+//!
+//! Account leaf: `Poseidon(TAG_ACCOUNT; owner + nonce·2^160, key.x, key.y, balance_root)`.
+//! Balance leaf: the balance itself (a `u128`), so an empty balance is 0. An absent
+//! account is the leaf of the empty account (owner 0, nonce 0, no key, empty
+//! balance tree): the account tree's empty leaf, so "exists" means "owner ≠ 0".
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use alloy_primitives::{Address, U256};
+use ff::Field;
+use serde::{Deserialize, Serialize};
+
+use crate::constants::{ACCOUNT_TREE_DEPTH, BALANCE_TREE_DEPTH, MAX_ACCOUNTS, TAG_ACCOUNT};
+use crate::eddsa::{Point, PubKey};
+use crate::error::{Error, Result};
+use crate::field::{self, Fr};
+use crate::poseidon::hash;
+use crate::smt::{MerkleProof, SparseMerkleTree, empty_hashes};
+
+/// An account id: the index of its leaf in the account tree.
+pub type AccountId = u32;
+/// A token id: the index of its leaf in each balance tree; 0 is ETH.
+pub type TokenId = u8;
+
+/// Deployment parameters the transition depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// Chain id signed into every L2 transaction (replay protection across deployments).
+    pub chain_id: u64,
+    /// Transaction slots per chunk (the circuit and its verifier are built for this value).
+    pub chunk_slots: usize,
+}
+
+/// Empty-subtree hashes of a balance tree (level 0: the zero balance).
+pub fn balance_tree_defaults() -> &'static [Fr] {
+    static D: OnceLock<Vec<Fr>> = OnceLock::new();
+    D.get_or_init(|| empty_hashes(Fr::ZERO, BALANCE_TREE_DEPTH))
+}
+
+/// Empty-subtree hashes of the account tree (level 0: the empty account's leaf).
+pub fn account_tree_defaults() -> &'static [Fr] {
+    static D: OnceLock<Vec<Fr>> = OnceLock::new();
+    D.get_or_init(|| empty_hashes(AccountLeaf::empty().hash(), ACCOUNT_TREE_DEPTH))
+}
+
+/// The fields an account leaf commits to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountLeaf {
+    /// L1 address that owns the account (receives its withdrawals and escapes).
+    pub owner: Address,
+    /// Number of L2 transactions the account has signed.
+    pub nonce: u32,
+    /// L2 public key, `Point::NONE` if none is bound.
+    pub pubkey: PubKey,
+    /// Root of the account's balance tree.
+    #[serde(with = "field::serde_hex")]
+    pub balance_root: Fr,
+}
+
+impl AccountLeaf {
+    /// The leaf of an account that does not exist.
+    pub fn empty() -> AccountLeaf {
+        AccountLeaf {
+            owner: Address::ZERO,
+            nonce: 0,
+            pubkey: Point::NONE,
+            balance_root: balance_tree_defaults()[BALANCE_TREE_DEPTH],
+        }
+    }
+
+    /// `owner + nonce·2^160`: the first hashed field.
+    pub fn owner_nonce(&self) -> Fr {
+        let packed = U256::from_be_slice(self.owner.as_slice()) | (U256::from(self.nonce) << 160);
+        field::from_u256(packed).unwrap_or(Fr::ZERO)
+    }
+
+    /// The four field elements hashed into the leaf.
+    pub fn fields(&self) -> [Fr; 4] {
+        [self.owner_nonce(), self.pubkey.x, self.pubkey.y, self.balance_root]
+    }
+
+    /// The account tree leaf.
+    pub fn hash(&self) -> Fr {
+        hash(TAG_ACCOUNT, &self.fields())
+    }
+}
+
+/// One account: its leaf fields and its balance tree.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Owner on L1 (zero: the account does not exist).
+    pub owner: Address,
+    /// Next nonce.
+    pub nonce: u32,
+    /// Bound L2 key.
+    pub pubkey: PubKey,
+    balances: SparseMerkleTree,
+    nonzero: HashMap<TokenId, u128>,
+}
+
+impl Default for Account {
+    fn default() -> Self {
+        Account {
+            owner: Address::ZERO,
+            nonce: 0,
+            pubkey: Point::NONE,
+            balances: SparseMerkleTree::new(balance_tree_defaults()),
+            nonzero: HashMap::new(),
+        }
+    }
+}
+
+impl Account {
+    /// Balance of `token`.
+    pub fn balance(&self, token: TokenId) -> u128 {
+        self.nonzero.get(&token).copied().unwrap_or(0)
+    }
+
+    /// Every non-zero balance, by token id.
+    pub fn balances(&self) -> impl Iterator<Item = (TokenId, u128)> + '_ {
+        self.nonzero.iter().map(|(t, b)| (*t, *b))
+    }
+
+    /// The leaf fields.
+    pub fn leaf(&self) -> AccountLeaf {
+        AccountLeaf { owner: self.owner, nonce: self.nonce, pubkey: self.pubkey, balance_root: self.balances.root() }
+    }
+
+    /// Proof of `token`'s balance in the balance tree.
+    pub fn balance_proof(&self, token: TokenId) -> Result<MerkleProof> {
+        self.balances.proof(u64::from(token))
+    }
+
+    pub(crate) fn set_balance(&mut self, token: TokenId, value: u128) -> Result<MerkleProof> {
+        if value == 0 {
+            self.nonzero.remove(&token);
+        } else {
+            self.nonzero.insert(token, value);
+        }
+        self.balances.set(u64::from(token), field::from_u128(value))
+    }
+}
+
+/// The whole L2 state.
+#[derive(Debug, Clone)]
+pub struct State {
+    config: Config,
+    tree: SparseMerkleTree,
+    accounts: HashMap<AccountId, Account>,
+}
+
+/// Inclusion proof of one (account, token) balance against a state root: what an escape needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceProof {
+    /// The account id.
+    pub account_id: AccountId,
+    /// The token id.
+    pub token: TokenId,
+    /// The balance.
+    pub balance: u128,
+    /// The account leaf's fields.
+    pub account: AccountLeaf,
+    /// Path of the balance in the account's balance tree.
+    pub balance_proof: MerkleProof,
+    /// Path of the account leaf in the account tree.
+    pub account_proof: MerkleProof,
+}
+
+impl BalanceProof {
+    /// The state root this proof implies.
+    pub fn root(&self) -> Fr {
+        let mut leaf = self.account;
+        leaf.balance_root = self.balance_proof.compute_root(field::from_u128(self.balance));
+        self.account_proof.compute_root(leaf.hash())
+    }
+
+    /// Whether the proof is well formed and holds against `root`.
+    pub fn verify(&self, root: Fr) -> bool {
+        self.balance_proof.check_depth(BALANCE_TREE_DEPTH).is_ok()
+            && self.account_proof.check_depth(ACCOUNT_TREE_DEPTH).is_ok()
+            && self.balance_proof.index == u64::from(self.token)
+            && self.account_proof.index == u64::from(self.account_id)
+            && self.balance_proof.compute_root(field::from_u128(self.balance)) == self.account.balance_root
+            && self.root() == root
+    }
+}
+
+impl State {
+    /// The genesis state: every account empty.
+    pub fn new(config: Config) -> State {
+        State { config, tree: SparseMerkleTree::new(account_tree_defaults()), accounts: HashMap::new() }
+    }
+
+    /// The deployment parameters.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The state root.
+    pub fn root(&self) -> Fr {
+        self.tree.root()
+    }
+
+    /// The account, if it exists.
+    pub fn account(&self, id: AccountId) -> Option<&Account> {
+        self.accounts.get(&id).filter(|a| a.owner != Address::ZERO)
+    }
+
+    /// The account leaf fields (the empty account for an absent one).
+    pub fn account_leaf(&self, id: AccountId) -> AccountLeaf {
+        self.accounts.get(&id).map(Account::leaf).unwrap_or_else(AccountLeaf::empty)
+    }
+
+    /// Balance of (account, token); 0 for absent accounts.
+    pub fn balance(&self, id: AccountId, token: TokenId) -> u128 {
+        self.accounts.get(&id).map(|a| a.balance(token)).unwrap_or(0)
+    }
+
+    /// Ids of existing accounts, unordered.
+    pub fn account_ids(&self) -> impl Iterator<Item = AccountId> + '_ {
+        self.accounts.iter().filter(|(_, a)| a.owner != Address::ZERO).map(|(id, _)| *id)
+    }
+
+    /// Proof of the leaf of account `id` in the account tree.
+    pub fn account_proof(&self, id: AccountId) -> Result<MerkleProof> {
+        check_account_id(id)?;
+        self.tree.proof(u64::from(id))
+    }
+
+    /// The escape proof of one (account, token) against the current root.
+    pub fn balance_proof(&self, id: AccountId, token: TokenId) -> Result<BalanceProof> {
+        check_account_id(id)?;
+        let default = Account::default();
+        let acc = self.accounts.get(&id).unwrap_or(&default);
+        Ok(BalanceProof {
+            account_id: id,
+            token,
+            balance: acc.balance(token),
+            account: acc.leaf(),
+            balance_proof: acc.balance_proof(token)?,
+            account_proof: self.tree.proof(u64::from(id))?,
+        })
+    }
+
+    pub(crate) fn account_mut(&mut self, id: AccountId) -> &mut Account {
+        self.accounts.entry(id).or_default()
+    }
+
+    /// Rehashes the leaf of account `id` into the tree; returns the account path.
+    pub(crate) fn commit_account(&mut self, id: AccountId) -> Result<MerkleProof> {
+        let leaf = self.account_leaf(id);
+        let proof = self.tree.set(u64::from(id), leaf.hash())?;
+        if leaf == AccountLeaf::empty() {
+            self.accounts.remove(&id);
+        }
+        Ok(proof)
+    }
+}
+
+/// Errs unless `id` is a leaf of the account tree.
+pub fn check_account_id(id: AccountId) -> Result<()> {
+    if u64::from(id) >= MAX_ACCOUNTS {
+        return Err(Error::UnknownAccount { account: id });
+    }
+    Ok(())
+}

@@ -1,0 +1,448 @@
+//! The state transition: validity rules of every transaction type, the chunk
+//! that packs them, and the per-transaction witness the chunk circuit consumes.
+//!
+//! Every slot performs exactly [`UPDATES_PER_SLOT`] balance updates, in order:
+//!
+//! | type | update 0 | update 1 | update 2 |
+//! | --- | --- | --- | --- |
+//! | Noop | no-op | no-op | no-op |
+//! | Deposit | target: create if new, credit | no-op | no-op |
+//! | Transfer | sender: nonce+1, debit amount+fee | receiver: credit amount | fee account: credit fee |
+//! | Withdraw | sender: nonce+1, debit amount+fee | no-op | fee account: credit fee |
+//! | ForcedExit | target: balance → 0 | no-op | no-op |
+//! | ChangeKey | target (token 0): set key | no-op | no-op |
+//!
+//! A no-op update reads (account 0, token 0) and writes it back unchanged, so the
+//! circuit sees one shape for every slot. Updates apply in order, so a transfer
+//! to oneself or from the fee account is well defined.
+
+use alloy_primitives::Address;
+use serde::{Deserialize, Serialize};
+
+use crate::capacity::{ChunkCapacity, UPDATES_PER_SLOT, cost};
+use crate::codec::{Record, data_commitment, encode_chunk};
+use crate::constants::{FEE_ACCOUNT_ID, MAX_NONCE};
+use crate::eddsa::{self, Point, PubKey, Signature};
+use crate::error::{Error, Result};
+use crate::field::{self, Fr};
+use crate::smt::MerkleProof;
+use crate::state::{AccountId, AccountLeaf, State, TokenId, check_account_id};
+use crate::tx::Tx;
+
+/// One balance update, with everything the circuit needs to check it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceUpdate {
+    /// Account touched.
+    pub account_id: AccountId,
+    /// Token touched.
+    pub token: TokenId,
+    /// Account leaf fields before.
+    pub account_before: AccountLeaf,
+    /// Account leaf fields after.
+    pub account_after: AccountLeaf,
+    /// Balance before.
+    pub balance_before: u128,
+    /// Balance after.
+    pub balance_after: u128,
+    /// Path of the balance in the account's balance tree (same before and after).
+    pub balance_proof: MerkleProof,
+    /// Path of the account in the account tree (same before and after).
+    pub account_proof: MerkleProof,
+    /// State root before the update.
+    #[serde(with = "field::serde_hex")]
+    pub root_before: Fr,
+    /// State root after the update.
+    #[serde(with = "field::serde_hex")]
+    pub root_after: Fr,
+}
+
+/// The witness of one executed slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxWitness {
+    /// The transaction as submitted.
+    pub tx: Tx,
+    /// The record it posts.
+    pub record: Record,
+    /// Its [`UPDATES_PER_SLOT`] balance updates, chained root to root.
+    pub updates: Vec<BalanceUpdate>,
+}
+
+/// A planned write to one (account, token).
+#[derive(Debug, Clone, Copy)]
+struct Change {
+    account_id: AccountId,
+    token: TokenId,
+    /// New balance; `None` keeps the current one (read when the write happens).
+    balance: Option<u128>,
+    nonce: Option<u32>,
+    pubkey: Option<PubKey>,
+    owner: Option<Address>,
+}
+
+impl Change {
+    fn keep(account_id: AccountId, token: TokenId) -> Change {
+        Change { account_id, token, balance: None, nonce: None, pubkey: None, owner: None }
+    }
+
+    fn set_balance(account_id: AccountId, token: TokenId, balance: u128) -> Change {
+        Change { balance: Some(balance), ..Change::keep(account_id, token) }
+    }
+}
+
+/// The prior values a change overwrote, to undo it.
+#[derive(Debug, Clone, Copy)]
+struct Undo {
+    account_id: AccountId,
+    token: TokenId,
+    balance: u128,
+    nonce: u32,
+    pubkey: PubKey,
+    owner: Address,
+}
+
+/// Reads through the changes already planned for this transaction.
+struct Plan<'a> {
+    state: &'a State,
+    changes: Vec<Change>,
+}
+
+impl Plan<'_> {
+    fn balance(&self, id: AccountId, token: TokenId) -> u128 {
+        self.changes
+            .iter()
+            .rev()
+            .find_map(|c| (c.account_id == id && c.token == token).then_some(c.balance).flatten())
+            .unwrap_or_else(|| self.state.balance(id, token))
+    }
+
+    fn credit(&mut self, id: AccountId, token: TokenId, amount: u128) -> Result<()> {
+        let balance = self
+            .balance(id, token)
+            .checked_add(amount)
+            .ok_or(Error::Overflow { account: id, token })?;
+        self.changes.push(Change::set_balance(id, token, balance));
+        Ok(())
+    }
+
+    /// Checks key, nonce and signature of an L2 transaction from `from`, then debits `amount + fee`.
+    #[allow(clippy::too_many_arguments)]
+    fn debit_signed(
+        &mut self,
+        from: AccountId,
+        token: TokenId,
+        amount: u128,
+        fee: u128,
+        nonce: u32,
+        msg: Fr,
+        sig: &Signature,
+    ) -> Result<()> {
+        let acc = self.state.account(from).ok_or(Error::UnknownAccount { account: from })?;
+        if acc.pubkey == Point::NONE {
+            return Err(Error::NoKey { account: from });
+        }
+        if nonce != acc.nonce {
+            return Err(Error::BadNonce { account: from, expected: acc.nonce, got: nonce });
+        }
+        if acc.nonce == MAX_NONCE {
+            return Err(Error::NonceExhausted { account: from });
+        }
+        if !eddsa::verify(&acc.pubkey, msg, sig) {
+            return Err(Error::BadSignature { account: from });
+        }
+        let need = amount.checked_add(fee).ok_or(Error::Overflow { account: from, token })?;
+        let have = acc.balance(token);
+        if have < need {
+            return Err(Error::InsufficientBalance { account: from, token, have, need });
+        }
+        self.changes.push(Change { nonce: Some(acc.nonce + 1), ..Change::set_balance(from, token, have - need) });
+        Ok(())
+    }
+
+    fn require_exists(&self, id: AccountId) -> Result<()> {
+        check_account_id(id)?;
+        self.state.account(id).map(|_| ()).ok_or(Error::UnknownAccount { account: id })
+    }
+}
+
+fn check_pubkey(k: &PubKey) -> Result<()> {
+    if *k == Point::NONE || k.is_on_curve() {
+        Ok(())
+    } else {
+        Err(Error::InvalidPublicKey)
+    }
+}
+
+impl State {
+    /// Checks `tx` against the state without changing it; returns its planned writes and its record.
+    fn plan(&self, tx: &Tx) -> Result<(Vec<Change>, Record)> {
+        let mut p = Plan { state: self, changes: Vec::with_capacity(UPDATES_PER_SLOT) };
+        let chain_id = self.config().chain_id;
+        let record = match *tx {
+            Tx::Noop => Record::Noop,
+            Tx::Deposit(d) => {
+                check_account_id(d.account_id)?;
+                check_pubkey(&d.pubkey)?;
+                let mismatch = |expected| Error::OwnerMismatch { account: d.account_id, expected, got: d.owner };
+                if d.owner == Address::ZERO {
+                    return Err(mismatch(Address::ZERO));
+                }
+                let created = match self.account(d.account_id) {
+                    Some(acc) if acc.owner != d.owner => return Err(mismatch(acc.owner)),
+                    Some(_) => false,
+                    None => true,
+                };
+                p.credit(d.account_id, d.token, d.amount)?;
+                if created {
+                    if let Some(c) = p.changes.last_mut() {
+                        c.owner = Some(d.owner);
+                        c.pubkey = Some(d.pubkey);
+                    }
+                }
+                Record::Deposit(d)
+            }
+            Tx::Transfer { tx: t, sig } => {
+                p.require_exists(t.from)?;
+                p.require_exists(t.to)?;
+                p.require_exists(FEE_ACCOUNT_ID)?;
+                p.debit_signed(t.from, t.token, t.amount, t.fee, t.nonce, t.message(chain_id), &sig)?;
+                p.credit(t.to, t.token, t.amount)?;
+                p.credit(FEE_ACCOUNT_ID, t.token, t.fee)?;
+                Record::Transfer { from: t.from, to: t.to, token: t.token, amount: t.amount, fee: t.fee }
+            }
+            Tx::Withdraw { tx: w, sig } => {
+                p.require_exists(w.from)?;
+                p.require_exists(FEE_ACCOUNT_ID)?;
+                p.debit_signed(w.from, w.token, w.amount, w.fee, w.nonce, w.message(chain_id), &sig)?;
+                p.changes.push(Change::keep(FEE_ACCOUNT_ID, 0));
+                p.credit(FEE_ACCOUNT_ID, w.token, w.fee)?;
+                Record::Withdraw { from: w.from, token: w.token, amount: w.amount, fee: w.fee }
+            }
+            Tx::ForcedExit(f) => {
+                p.require_exists(f.account_id)?;
+                let amount = self.balance(f.account_id, f.token);
+                p.changes.push(Change::set_balance(f.account_id, f.token, 0));
+                Record::ForcedExit { account_id: f.account_id, token: f.token, amount }
+            }
+            Tx::ChangeKey(c) => {
+                p.require_exists(c.account_id)?;
+                check_pubkey(&c.pubkey)?;
+                p.changes.push(Change { pubkey: Some(c.pubkey), ..Change::keep(c.account_id, 0) });
+                Record::ChangeKey(c)
+            }
+        };
+        Ok((p.changes, record))
+    }
+
+    /// Performs one planned write and returns its witness and how to undo it.
+    fn write(&mut self, c: &Change) -> Result<(BalanceUpdate, Undo)> {
+        let account_before = self.account_leaf(c.account_id);
+        let balance_before = self.balance(c.account_id, c.token);
+        let root_before = self.root();
+        let undo = Undo {
+            account_id: c.account_id,
+            token: c.token,
+            balance: balance_before,
+            nonce: account_before.nonce,
+            pubkey: account_before.pubkey,
+            owner: account_before.owner,
+        };
+        let acc = self.account_mut(c.account_id);
+        if let Some(o) = c.owner {
+            acc.owner = o;
+        }
+        if let Some(n) = c.nonce {
+            acc.nonce = n;
+        }
+        if let Some(k) = c.pubkey {
+            acc.pubkey = k;
+        }
+        let balance_after = c.balance.unwrap_or(balance_before);
+        let balance_proof = acc.set_balance(c.token, balance_after)?;
+        let account_after = acc.leaf();
+        let account_proof = self.commit_account(c.account_id)?;
+        Ok((
+            BalanceUpdate {
+                account_id: c.account_id,
+                token: c.token,
+                account_before,
+                account_after,
+                balance_before,
+                balance_after,
+                balance_proof,
+                account_proof,
+                root_before,
+                root_after: self.root(),
+            },
+            undo,
+        ))
+    }
+
+    fn undo(&mut self, u: &Undo) -> Result<()> {
+        let c = Change {
+            account_id: u.account_id,
+            token: u.token,
+            balance: Some(u.balance),
+            nonce: Some(u.nonce),
+            pubkey: Some(u.pubkey),
+            owner: Some(u.owner),
+        };
+        self.write(&c).map(|_| ())
+    }
+
+    fn execute(&mut self, tx: &Tx, journal: &mut Vec<Undo>) -> Result<TxWitness> {
+        let (mut changes, record) = self.plan(tx)?;
+        while changes.len() < UPDATES_PER_SLOT {
+            changes.push(Change::keep(FEE_ACCOUNT_ID, 0));
+        }
+        let mut updates = Vec::with_capacity(UPDATES_PER_SLOT);
+        for c in &changes {
+            let (w, u) = self.write(c)?;
+            journal.push(u);
+            updates.push(w);
+        }
+        Ok(TxWitness { tx: *tx, record, updates })
+    }
+
+    fn rollback(&mut self, journal: Vec<Undo>) {
+        for u in journal.iter().rev() {
+            // Writes to a path that was written before cannot fail.
+            let _ = self.undo(u);
+        }
+    }
+
+    /// Applies one transaction. On error the state is unchanged.
+    pub fn apply_tx(&mut self, tx: &Tx) -> Result<TxWitness> {
+        let mut journal = Vec::new();
+        match self.execute(tx, &mut journal) {
+            Ok(w) => Ok(w),
+            Err(e) => {
+                self.rollback(journal);
+                Err(e)
+            }
+        }
+    }
+
+    /// Applies a whole chunk: `txs` then padding up to the chunk's slots. On error
+    /// (an invalid transaction or too many) the state is unchanged.
+    pub fn apply_chunk(&mut self, txs: &[Tx]) -> Result<Chunk> {
+        let mut b = ChunkBuilder::new(self);
+        for (index, tx) in txs.iter().enumerate() {
+            if let Err(e) = b.push(tx) {
+                b.abort();
+                return Err(Error::Rejected { index, reason: Box::new(e) });
+            }
+        }
+        Ok(b.finish())
+    }
+}
+
+/// A proven unit of work: `slots` executed transactions and what they commit to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chunk {
+    /// State root before the chunk.
+    #[serde(with = "field::serde_hex")]
+    pub old_root: Fr,
+    /// State root after the chunk.
+    #[serde(with = "field::serde_hex")]
+    pub new_root: Fr,
+    /// One record per slot, padding included.
+    pub records: Vec<Record>,
+    /// The records' encodings back to back: the chunk's pubdata.
+    #[serde(with = "alloy_primitives::hex::serde")]
+    pub pubdata: Vec<u8>,
+    /// Poseidon commitment to the records (a public input of the chunk proof).
+    #[serde(with = "field::serde_hex")]
+    pub data_commitment: Fr,
+    /// One witness per slot.
+    pub witnesses: Vec<TxWitness>,
+}
+
+impl Chunk {
+    /// The chunk proof's public inputs, in order: old root, new root, data commitment.
+    pub fn public_inputs(&self) -> [Fr; 3] {
+        [self.old_root, self.new_root, self.data_commitment]
+    }
+
+    /// Slots holding a real transaction, over all slots.
+    pub fn fill_ratio(&self) -> f64 {
+        let used = self.records.iter().filter(|r| !matches!(r, Record::Noop)).count();
+        used as f64 / self.records.len().max(1) as f64
+    }
+}
+
+/// Builds a chunk one transaction at a time; each push is atomic.
+#[derive(Debug)]
+pub struct ChunkBuilder<'a> {
+    state: &'a mut State,
+    capacity: ChunkCapacity,
+    old_root: Fr,
+    witnesses: Vec<TxWitness>,
+    journal: Vec<Undo>,
+}
+
+impl<'a> ChunkBuilder<'a> {
+    /// Starts a chunk on `state`.
+    pub fn new(state: &'a mut State) -> Self {
+        let capacity = ChunkCapacity { slots: state.config().chunk_slots };
+        let old_root = state.root();
+        ChunkBuilder { state, capacity, old_root, witnesses: Vec::new(), journal: Vec::new() }
+    }
+
+    /// Slots used so far.
+    pub fn used(&self) -> usize {
+        self.witnesses.len()
+    }
+
+    /// Whether no slot is left.
+    pub fn is_full(&self) -> bool {
+        self.used() >= self.capacity.slots
+    }
+
+    /// The state as of the last accepted transaction.
+    pub fn state(&self) -> &State {
+        self.state
+    }
+
+    /// Applies `tx` into the next slot; on error neither state nor chunk changes.
+    pub fn push(&mut self, tx: &Tx) -> Result<&TxWitness> {
+        if !self.capacity.fits(self.used(), &cost(tx.tx_type())) {
+            return Err(Error::OverCapacity { capacity: self.capacity.slots, used: self.used() });
+        }
+        let mut journal = Vec::new();
+        match self.state.execute(tx, &mut journal) {
+            Ok(w) => {
+                self.journal.extend(journal);
+                self.witnesses.push(w);
+                Ok(&self.witnesses[self.witnesses.len() - 1])
+            }
+            Err(e) => {
+                self.state.rollback(journal);
+                Err(e)
+            }
+        }
+    }
+
+    /// Undoes every transaction of the chunk.
+    pub fn abort(self) {
+        self.state.rollback(self.journal);
+    }
+
+    /// Pads the free slots and seals the chunk.
+    pub fn finish(mut self) -> Chunk {
+        while !self.is_full() {
+            // Padding touches only the no-op update and cannot fail.
+            if self.push(&Tx::Noop).is_err() {
+                break;
+            }
+        }
+        let records: Vec<Record> = self.witnesses.iter().map(|w| w.record).collect();
+        Chunk {
+            old_root: self.old_root,
+            new_root: self.state.root(),
+            pubdata: encode_chunk(&records),
+            data_commitment: data_commitment(&records),
+            records,
+            witnesses: self.witnesses,
+        }
+    }
+}
