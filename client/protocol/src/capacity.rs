@@ -57,7 +57,9 @@ pub fn cost(ty: TxType) -> TxCost {
 
 /// Permutations a slot is built for, whatever it holds.
 pub fn permutations_per_slot() -> usize {
-    UPDATES_PER_SLOT * PERMUTATIONS_PER_UPDATE + PERMUTATIONS_PER_SIGNATURE + RECORD_FIELDS.div_ceil(2)
+    UPDATES_PER_SLOT * PERMUTATIONS_PER_UPDATE
+        + PERMUTATIONS_PER_SIGNATURE
+        + RECORD_FIELDS.div_ceil(2)
 }
 
 /// A chunk's capacity.

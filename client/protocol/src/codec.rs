@@ -126,7 +126,11 @@ impl<'a> Reader<'a> {
     fn take<const N: usize>(&mut self) -> Result<[u8; N]> {
         let end = self.pos + N;
         let s = self.buf.get(self.pos..end).ok_or_else(|| {
-            Error::Decode(format!("truncated at byte {}: need {N} more, have {}", self.pos, self.buf.len() - self.pos))
+            Error::Decode(format!(
+                "truncated at byte {}: need {N} more, have {}",
+                self.pos,
+                self.buf.len() - self.pos
+            ))
         })?;
         self.pos = end;
         let mut out = [0u8; N];
@@ -157,7 +161,10 @@ impl<'a> Reader<'a> {
     }
     fn finish(self) -> Result<()> {
         if self.pos != self.buf.len() {
-            return Err(Error::Decode(format!("{} trailing bytes", self.buf.len() - self.pos)));
+            return Err(Error::Decode(format!(
+                "{} trailing bytes",
+                self.buf.len() - self.pos
+            )));
         }
         Ok(())
     }
@@ -200,20 +207,35 @@ impl Record {
                 out.extend_from_slice(&d.amount.to_be_bytes());
                 out.extend_from_slice(&d.pubkey.compress());
             }
-            Record::Transfer { from, to, token, amount, fee } => {
+            Record::Transfer {
+                from,
+                to,
+                token,
+                amount,
+                fee,
+            } => {
                 out.extend_from_slice(&from.to_be_bytes());
                 out.extend_from_slice(&to.to_be_bytes());
                 out.push(token);
                 out.extend_from_slice(&amount.to_be_bytes());
                 out.extend_from_slice(&fee.to_be_bytes());
             }
-            Record::Withdraw { from, token, amount, fee } => {
+            Record::Withdraw {
+                from,
+                token,
+                amount,
+                fee,
+            } => {
                 out.extend_from_slice(&from.to_be_bytes());
                 out.push(token);
                 out.extend_from_slice(&amount.to_be_bytes());
                 out.extend_from_slice(&fee.to_be_bytes());
             }
-            Record::ForcedExit { account_id, token, amount } => {
+            Record::ForcedExit {
+                account_id,
+                token,
+                amount,
+            } => {
                 out.extend_from_slice(&account_id.to_be_bytes());
                 out.push(token);
                 out.extend_from_slice(&amount.to_be_bytes());
@@ -242,12 +264,28 @@ impl Record {
                 amount: r.u128()?,
                 pubkey: r.pubkey()?,
             }),
-            TxType::Transfer => {
-                Record::Transfer { from: r.u32()?, to: r.u32()?, token: r.u8()?, amount: r.u128()?, fee: r.u128()? }
-            }
-            TxType::Withdraw => Record::Withdraw { from: r.u32()?, token: r.u8()?, amount: r.u128()?, fee: r.u128()? },
-            TxType::ForcedExit => Record::ForcedExit { account_id: r.u32()?, token: r.u8()?, amount: r.u128()? },
-            TxType::ChangeKey => Record::ChangeKey(ChangeKey { account_id: r.u32()?, pubkey: r.pubkey()? }),
+            TxType::Transfer => Record::Transfer {
+                from: r.u32()?,
+                to: r.u32()?,
+                token: r.u8()?,
+                amount: r.u128()?,
+                fee: r.u128()?,
+            },
+            TxType::Withdraw => Record::Withdraw {
+                from: r.u32()?,
+                token: r.u8()?,
+                amount: r.u128()?,
+                fee: r.u128()?,
+            },
+            TxType::ForcedExit => Record::ForcedExit {
+                account_id: r.u32()?,
+                token: r.u8()?,
+                amount: r.u128()?,
+            },
+            TxType::ChangeKey => Record::ChangeKey(ChangeKey {
+                account_id: r.u32()?,
+                pubkey: r.pubkey()?,
+            }),
         })
     }
 
@@ -275,15 +313,38 @@ impl Record {
     pub fn onchain_ops(&self) -> Vec<OnchainOp> {
         match *self {
             Record::Noop | Record::Transfer { .. } => vec![],
-            Record::Deposit(d) => vec![OnchainOp::ConsumeRequest { request: L1Request::Deposit(d) }],
-            Record::Withdraw { from, token, amount, .. } => {
-                vec![OnchainOp::Withdrawal { account_id: from, token, amount }]
+            Record::Deposit(d) => vec![OnchainOp::ConsumeRequest {
+                request: L1Request::Deposit(d),
+            }],
+            Record::Withdraw {
+                from,
+                token,
+                amount,
+                ..
+            } => {
+                vec![OnchainOp::Withdrawal {
+                    account_id: from,
+                    token,
+                    amount,
+                }]
             }
-            Record::ForcedExit { account_id, token, amount } => vec![
-                OnchainOp::ConsumeRequest { request: L1Request::ForcedExit(ForcedExit { account_id, token }) },
-                OnchainOp::Withdrawal { account_id, token, amount },
+            Record::ForcedExit {
+                account_id,
+                token,
+                amount,
+            } => vec![
+                OnchainOp::ConsumeRequest {
+                    request: L1Request::ForcedExit(ForcedExit { account_id, token }),
+                },
+                OnchainOp::Withdrawal {
+                    account_id,
+                    token,
+                    amount,
+                },
             ],
-            Record::ChangeKey(c) => vec![OnchainOp::ConsumeRequest { request: L1Request::ChangeKey(c) }],
+            Record::ChangeKey(c) => vec![OnchainOp::ConsumeRequest {
+                request: L1Request::ChangeKey(c),
+            }],
         }
     }
 }
@@ -328,14 +389,25 @@ impl Tx {
                 out.push(f.token);
             }
             Tx::Transfer { tx, sig } => {
-                Record::Transfer { from: tx.from, to: tx.to, token: tx.token, amount: tx.amount, fee: tx.fee }
-                    .encode_into(&mut out);
+                Record::Transfer {
+                    from: tx.from,
+                    to: tx.to,
+                    token: tx.token,
+                    amount: tx.amount,
+                    fee: tx.fee,
+                }
+                .encode_into(&mut out);
                 out.extend_from_slice(&tx.nonce.to_be_bytes());
                 out.extend_from_slice(&sig.to_bytes());
             }
             Tx::Withdraw { tx, sig } => {
-                Record::Withdraw { from: tx.from, token: tx.token, amount: tx.amount, fee: tx.fee }
-                    .encode_into(&mut out);
+                Record::Withdraw {
+                    from: tx.from,
+                    token: tx.token,
+                    amount: tx.amount,
+                    fee: tx.fee,
+                }
+                .encode_into(&mut out);
                 out.extend_from_slice(&tx.nonce.to_be_bytes());
                 out.extend_from_slice(&sig.to_bytes());
             }
@@ -348,7 +420,10 @@ impl Tx {
         let mut r = Reader::new(bytes);
         let tx = match r.tx_type()? {
             TxType::Noop => Tx::Noop,
-            TxType::ForcedExit => Tx::ForcedExit(ForcedExit { account_id: r.u32()?, token: r.u8()? }),
+            TxType::ForcedExit => Tx::ForcedExit(ForcedExit {
+                account_id: r.u32()?,
+                token: r.u8()?,
+            }),
             ty => {
                 let mut head = Reader::new(bytes);
                 let len = Record::encoded_len(ty);
@@ -360,13 +435,43 @@ impl Tx {
                 match rec {
                     Record::Deposit(d) => Tx::Deposit(d),
                     Record::ChangeKey(c) => Tx::ChangeKey(c),
-                    Record::Transfer { from, to, token, amount, fee } => {
+                    Record::Transfer {
+                        from,
+                        to,
+                        token,
+                        amount,
+                        fee,
+                    } => {
                         let nonce = r.u32()?;
-                        Tx::Transfer { tx: Transfer { from, to, token, amount, fee, nonce }, sig: r.signature()? }
+                        Tx::Transfer {
+                            tx: Transfer {
+                                from,
+                                to,
+                                token,
+                                amount,
+                                fee,
+                                nonce,
+                            },
+                            sig: r.signature()?,
+                        }
                     }
-                    Record::Withdraw { from, token, amount, fee } => {
+                    Record::Withdraw {
+                        from,
+                        token,
+                        amount,
+                        fee,
+                    } => {
                         let nonce = r.u32()?;
-                        Tx::Withdraw { tx: Withdraw { from, token, amount, fee, nonce }, sig: r.signature()? }
+                        Tx::Withdraw {
+                            tx: Withdraw {
+                                from,
+                                token,
+                                amount,
+                                fee,
+                                nonce,
+                            },
+                            sig: r.signature()?,
+                        }
                     }
                     Record::Noop | Record::ForcedExit { .. } => {
                         return Err(Error::Decode("unreachable record type".into()));

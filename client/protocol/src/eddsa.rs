@@ -70,8 +70,12 @@ fn consts() -> &'static CurveConsts {
             a: Fr::from(A),
             d: Fr::from(D),
             base: Point {
-                x: dec("5299619240641551281634865583518297030282874472190772894086521144482721001553"),
-                y: dec("16950150798460657717958625567821834550301663161624707787222815936182638968203"),
+                x: dec(
+                    "5299619240641551281634865583518297030282874472190772894086521144482721001553",
+                ),
+                y: dec(
+                    "16950150798460657717958625567821834550301663161624707787222815936182638968203",
+                ),
             },
         }
     })
@@ -87,10 +91,20 @@ struct Ext {
 }
 
 impl Ext {
-    const IDENTITY: Ext = Ext { x: Fr::ZERO, y: Fr::ONE, t: Fr::ZERO, z: Fr::ONE };
+    const IDENTITY: Ext = Ext {
+        x: Fr::ZERO,
+        y: Fr::ONE,
+        t: Fr::ZERO,
+        z: Fr::ONE,
+    };
 
     fn from_affine(p: &Point) -> Ext {
-        Ext { x: p.x, y: p.y, t: p.x * p.y, z: Fr::ONE }
+        Ext {
+            x: p.x,
+            y: p.y,
+            t: p.x * p.y,
+            z: Fr::ONE,
+        }
     }
 
     /// Unified addition (complete on Baby Jubjub: `a` is a square, `d` is not).
@@ -104,7 +118,12 @@ impl Ext {
         let f = dd - cc;
         let g = dd + cc;
         let h = b - c.a * a;
-        Ext { x: e * f, y: g * h, t: e * h, z: f * g }
+        Ext {
+            x: e * f,
+            y: g * h,
+            t: e * h,
+            z: f * g,
+        }
     }
 
     fn mul(&self, k: &U256) -> Ext {
@@ -120,13 +139,19 @@ impl Ext {
 
     fn to_affine(self) -> Point {
         let zinv = Option::<Fr>::from(self.z.invert()).unwrap_or(Fr::ZERO);
-        Point { x: self.x * zinv, y: self.y * zinv }
+        Point {
+            x: self.x * zinv,
+            y: self.y * zinv,
+        }
     }
 }
 
 impl Point {
     /// "No key bound": not on the curve, so nothing verifies against it.
-    pub const NONE: Point = Point { x: Fr::ZERO, y: Fr::ZERO };
+    pub const NONE: Point = Point {
+        x: Fr::ZERO,
+        y: Fr::ZERO,
+    };
 
     /// The generator `B8` of the prime-order subgroup.
     pub fn base() -> Point {
@@ -135,7 +160,10 @@ impl Point {
 
     /// The neutral element `(0, 1)`.
     pub fn identity() -> Point {
-        Point { x: Fr::ZERO, y: Fr::ONE }
+        Point {
+            x: Fr::ZERO,
+            y: Fr::ONE,
+        }
     }
 
     /// Whether the point satisfies the curve equation.
@@ -147,7 +175,9 @@ impl Point {
 
     /// `self + other`.
     pub fn add(&self, other: &Point) -> Point {
-        Ext::from_affine(self).add(&Ext::from_affine(other)).to_affine()
+        Ext::from_affine(self)
+            .add(&Ext::from_affine(other))
+            .to_affine()
     }
 
     /// `[k]self`.
@@ -211,7 +241,10 @@ impl Signature {
     pub fn from_bytes(bytes: &[u8; 64]) -> Result<Signature> {
         let mut r = [0u8; 32];
         r.copy_from_slice(&bytes[..32]);
-        Ok(Signature { r: Point::decompress(&r)?, s: U256::from_be_slice(&bytes[32..]) })
+        Ok(Signature {
+            r: Point::decompress(&r)?,
+            s: U256::from_be_slice(&bytes[32..]),
+        })
     }
 }
 
@@ -251,7 +284,10 @@ impl SecretKey {
     /// The signature is first normalised to low `s` (EIP-2), so both encodings of one signature give one key.
     pub fn from_l1_signature(sig: &[u8]) -> Result<SecretKey> {
         if sig.len() != 65 {
-            return Err(Error::Decode(format!("an L1 signature has 65 bytes, got {}", sig.len())));
+            return Err(Error::Decode(format!(
+                "an L1 signature has 65 bytes, got {}",
+                sig.len()
+            )));
         }
         let r = U256::from_be_slice(&sig[..32]);
         let mut s = U256::from_be_slice(&sig[32..64]);
@@ -281,12 +317,20 @@ impl SecretKey {
 
     /// Signs the field element `msg`.
     pub fn sign(&self, msg: Fr) -> Signature {
-        let r = wide_scalar(b"zkr.eddsa.nonce", &[&self.0.to_be_bytes::<32>(), &field::to_be_bytes(&msg)]);
+        let r = wide_scalar(
+            b"zkr.eddsa.nonce",
+            &[&self.0.to_be_bytes::<32>(), &field::to_be_bytes(&msg)],
+        );
         let big_r = Point::base().mul(&r);
         let a = self.public();
         let h = field::to_u256(&challenge(&big_r, &a, msg)).reduce_mod(SUBGROUP_ORDER);
-        let eight_h_sk = h.mul_mod(U256::from(8), SUBGROUP_ORDER).mul_mod(self.0, SUBGROUP_ORDER);
-        Signature { r: big_r, s: r.add_mod(eight_h_sk, SUBGROUP_ORDER) }
+        let eight_h_sk = h
+            .mul_mod(U256::from(8), SUBGROUP_ORDER)
+            .mul_mod(self.0, SUBGROUP_ORDER);
+        Signature {
+            r: big_r,
+            s: r.add_mod(eight_h_sk, SUBGROUP_ORDER),
+        }
     }
 }
 
@@ -331,7 +375,10 @@ mod tests {
         let sig = sk.sign(msg);
         assert!(verify(&pk, msg, &sig));
         assert!(!verify(&pk, Fr::from(43u64), &sig), "other message");
-        assert!(!verify(&SecretKey::from_seed(b"bob").public(), msg, &sig), "other key");
+        assert!(
+            !verify(&SecretKey::from_seed(b"bob").public(), msg, &sig),
+            "other key"
+        );
         let mut bad = sig;
         bad.s = bad.s.add_mod(U256::from(1), SUBGROUP_ORDER);
         assert!(!verify(&pk, msg, &bad), "tampered s");

@@ -108,7 +108,9 @@ pub mod serde_hex {
         }
 
         /// Deserializes a list of hex strings, rejecting non-canonical values.
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Fr>, D::Error> {
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> std::result::Result<Vec<Fr>, D::Error> {
             let v = Vec::<String>::deserialize(d)?;
             v.iter()
                 .map(|s| super::super::from_hex(s).map_err(D::Error::custom))

@@ -13,7 +13,9 @@ use std::sync::OnceLock;
 use ff::Field;
 use poseidon_primitives::poseidon::primitives::Spec;
 
-use crate::constants::{POSEIDON_FULL_ROUNDS, POSEIDON_PARTIAL_ROUNDS, POSEIDON_RATE, POSEIDON_WIDTH};
+use crate::constants::{
+    POSEIDON_FULL_ROUNDS, POSEIDON_PARTIAL_ROUNDS, POSEIDON_RATE, POSEIDON_WIDTH,
+};
 use crate::field::Fr;
 
 /// The permutation's state.
@@ -51,7 +53,10 @@ pub fn params() -> &'static Params {
     static PARAMS: OnceLock<Params> = OnceLock::new();
     PARAMS.get_or_init(|| {
         let (round_constants, mds, _) = GrainSpec::constants();
-        Params { round_constants, mds }
+        Params {
+            round_constants,
+            mds,
+        }
     })
 }
 
@@ -136,7 +141,11 @@ mod tests {
         let (a, b) = (Fr::from(7u64), Fr::from(9u64));
         assert_eq!(hash2(5, a, b), hash(5, &[a, b]));
         assert_ne!(hash2(5, a, b), hash2(6, a, b), "tags separate domains");
-        assert_ne!(hash(5, &[a]), hash(5, &[a, Fr::ZERO]), "lengths separate domains");
+        assert_ne!(
+            hash(5, &[a]),
+            hash(5, &[a, Fr::ZERO]),
+            "lengths separate domains"
+        );
     }
 
     #[test]

@@ -62,7 +62,10 @@ impl MerkleProof {
     /// Checks the proof's shape against a tree depth.
     pub fn check_depth(&self, depth: usize) -> Result<()> {
         if self.siblings.len() != depth || (depth < 64 && self.index >> depth != 0) {
-            return Err(Error::ProofShape { expected: depth, got: self.siblings.len() });
+            return Err(Error::ProofShape {
+                expected: depth,
+                got: self.siblings.len(),
+            });
         }
         Ok(())
     }
@@ -79,7 +82,10 @@ pub struct SparseMerkleTree {
 impl SparseMerkleTree {
     /// An empty tree; its depth is `defaults.len() - 1`.
     pub fn new(defaults: &'static [Fr]) -> Self {
-        Self { defaults, levels: vec![HashMap::new(); defaults.len()] }
+        Self {
+            defaults,
+            levels: vec![HashMap::new(); defaults.len()],
+        }
     }
 
     /// The tree's depth.
@@ -93,12 +99,18 @@ impl SparseMerkleTree {
     }
 
     fn node(&self, level: usize, index: u64) -> Fr {
-        self.levels[level].get(&index).copied().unwrap_or(self.defaults[level])
+        self.levels[level]
+            .get(&index)
+            .copied()
+            .unwrap_or(self.defaults[level])
     }
 
     fn check_index(&self, index: u64) -> Result<()> {
         if self.depth() < 64 && index >> self.depth() != 0 {
-            return Err(Error::ProofShape { expected: self.depth(), got: 0 });
+            return Err(Error::ProofShape {
+                expected: self.depth(),
+                got: 0,
+            });
         }
         Ok(())
     }
@@ -111,7 +123,9 @@ impl SparseMerkleTree {
     /// The proof of the leaf at `index`.
     pub fn proof(&self, index: u64) -> Result<MerkleProof> {
         self.check_index(index)?;
-        let siblings = (0..self.depth()).map(|l| self.node(l, (index >> l) ^ 1)).collect();
+        let siblings = (0..self.depth())
+            .map(|l| self.node(l, (index >> l) ^ 1))
+            .collect();
         Ok(MerkleProof { index, siblings })
     }
 
@@ -128,7 +142,11 @@ impl SparseMerkleTree {
                 self.levels[l].insert(i, cur);
             }
             if let Some(sib) = proof.siblings.get(l) {
-                cur = if i & 1 == 1 { node_hash(*sib, cur) } else { node_hash(cur, *sib) };
+                cur = if i & 1 == 1 {
+                    node_hash(*sib, cur)
+                } else {
+                    node_hash(cur, *sib)
+                };
             }
         }
         Ok(proof)

@@ -79,7 +79,12 @@ impl AccountLeaf {
 
     /// The four field elements hashed into the leaf.
     pub fn fields(&self) -> [Fr; 4] {
-        [self.owner_nonce(), self.pubkey.x, self.pubkey.y, self.balance_root]
+        [
+            self.owner_nonce(),
+            self.pubkey.x,
+            self.pubkey.y,
+            self.balance_root,
+        ]
     }
 
     /// The account tree leaf.
@@ -126,7 +131,12 @@ impl Account {
 
     /// The leaf fields.
     pub fn leaf(&self) -> AccountLeaf {
-        AccountLeaf { owner: self.owner, nonce: self.nonce, pubkey: self.pubkey, balance_root: self.balances.root() }
+        AccountLeaf {
+            owner: self.owner,
+            nonce: self.nonce,
+            pubkey: self.pubkey,
+            balance_root: self.balances.root(),
+        }
     }
 
     /// Proof of `token`'s balance in the balance tree.
@@ -173,7 +183,9 @@ impl BalanceProof {
     /// The state root this proof implies.
     pub fn root(&self) -> Fr {
         let mut leaf = self.account;
-        leaf.balance_root = self.balance_proof.compute_root(field::from_u128(self.balance));
+        leaf.balance_root = self
+            .balance_proof
+            .compute_root(field::from_u128(self.balance));
         self.account_proof.compute_root(leaf.hash())
     }
 
@@ -183,7 +195,10 @@ impl BalanceProof {
             && self.account_proof.check_depth(ACCOUNT_TREE_DEPTH).is_ok()
             && self.balance_proof.index == u64::from(self.token)
             && self.account_proof.index == u64::from(self.account_id)
-            && self.balance_proof.compute_root(field::from_u128(self.balance)) == self.account.balance_root
+            && self
+                .balance_proof
+                .compute_root(field::from_u128(self.balance))
+                == self.account.balance_root
             && self.root() == root
     }
 }
@@ -191,7 +206,11 @@ impl BalanceProof {
 impl State {
     /// The genesis state: every account empty.
     pub fn new(config: Config) -> State {
-        State { config, tree: SparseMerkleTree::new(account_tree_defaults()), accounts: HashMap::new() }
+        State {
+            config,
+            tree: SparseMerkleTree::new(account_tree_defaults()),
+            accounts: HashMap::new(),
+        }
     }
 
     /// The deployment parameters.
@@ -211,17 +230,26 @@ impl State {
 
     /// The account leaf fields (the empty account for an absent one).
     pub fn account_leaf(&self, id: AccountId) -> AccountLeaf {
-        self.accounts.get(&id).map(Account::leaf).unwrap_or_else(AccountLeaf::empty)
+        self.accounts
+            .get(&id)
+            .map(Account::leaf)
+            .unwrap_or_else(AccountLeaf::empty)
     }
 
     /// Balance of (account, token); 0 for absent accounts.
     pub fn balance(&self, id: AccountId, token: TokenId) -> u128 {
-        self.accounts.get(&id).map(|a| a.balance(token)).unwrap_or(0)
+        self.accounts
+            .get(&id)
+            .map(|a| a.balance(token))
+            .unwrap_or(0)
     }
 
     /// Ids of existing accounts, unordered.
     pub fn account_ids(&self) -> impl Iterator<Item = AccountId> + '_ {
-        self.accounts.iter().filter(|(_, a)| a.owner != Address::ZERO).map(|(id, _)| *id)
+        self.accounts
+            .iter()
+            .filter(|(_, a)| a.owner != Address::ZERO)
+            .map(|(id, _)| *id)
     }
 
     /// Proof of the leaf of account `id` in the account tree.

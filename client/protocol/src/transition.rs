@@ -56,6 +56,41 @@ pub struct BalanceUpdate {
     pub root_after: Fr,
 }
 
+impl BalanceUpdate {
+    /// Whether the update is internally consistent: both proofs link the leaf
+    /// values before and after to the roots before and after. The chunk circuit
+    /// enforces exactly this for every update.
+    pub fn verify(&self) -> bool {
+        let bal = |b: u128| self.balance_proof.compute_root(field::from_u128(b));
+        self.balance_proof.index == u64::from(self.token)
+            && self.account_proof.index == u64::from(self.account_id)
+            && self
+                .balance_proof
+                .check_depth(crate::constants::BALANCE_TREE_DEPTH)
+                .is_ok()
+            && self
+                .account_proof
+                .check_depth(crate::constants::ACCOUNT_TREE_DEPTH)
+                .is_ok()
+            && self.account_before.balance_root == bal(self.balance_before)
+            && self.account_after.balance_root == bal(self.balance_after)
+            && self.account_proof.compute_root(self.account_before.hash()) == self.root_before
+            && self.account_proof.compute_root(self.account_after.hash()) == self.root_after
+    }
+}
+
+impl TxWitness {
+    /// Whether every update verifies and each starts from the root the previous one ended at.
+    pub fn verify(&self) -> bool {
+        self.updates.len() == UPDATES_PER_SLOT
+            && self.updates.iter().all(BalanceUpdate::verify)
+            && self
+                .updates
+                .windows(2)
+                .all(|w| w[0].root_after == w[1].root_before)
+    }
+}
+
 /// The witness of one executed slot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxWitness {
@@ -81,11 +116,21 @@ struct Change {
 
 impl Change {
     fn keep(account_id: AccountId, token: TokenId) -> Change {
-        Change { account_id, token, balance: None, nonce: None, pubkey: None, owner: None }
+        Change {
+            account_id,
+            token,
+            balance: None,
+            nonce: None,
+            pubkey: None,
+            owner: None,
+        }
     }
 
     fn set_balance(account_id: AccountId, token: TokenId, balance: u128) -> Change {
-        Change { balance: Some(balance), ..Change::keep(account_id, token) }
+        Change {
+            balance: Some(balance),
+            ..Change::keep(account_id, token)
+        }
     }
 }
 
@@ -111,7 +156,11 @@ impl Plan<'_> {
         self.changes
             .iter()
             .rev()
-            .find_map(|c| (c.account_id == id && c.token == token).then_some(c.balance).flatten())
+            .find_map(|c| {
+                (c.account_id == id && c.token == token)
+                    .then_some(c.balance)
+                    .flatten()
+            })
             .unwrap_or_else(|| self.state.balance(id, token))
     }
 
@@ -136,12 +185,19 @@ impl Plan<'_> {
         msg: Fr,
         sig: &Signature,
     ) -> Result<()> {
-        let acc = self.state.account(from).ok_or(Error::UnknownAccount { account: from })?;
+        let acc = self
+            .state
+            .account(from)
+            .ok_or(Error::UnknownAccount { account: from })?;
         if acc.pubkey == Point::NONE {
             return Err(Error::NoKey { account: from });
         }
         if nonce != acc.nonce {
-            return Err(Error::BadNonce { account: from, expected: acc.nonce, got: nonce });
+            return Err(Error::BadNonce {
+                account: from,
+                expected: acc.nonce,
+                got: nonce,
+            });
         }
         if acc.nonce == MAX_NONCE {
             return Err(Error::NonceExhausted { account: from });
@@ -149,18 +205,32 @@ impl Plan<'_> {
         if !eddsa::verify(&acc.pubkey, msg, sig) {
             return Err(Error::BadSignature { account: from });
         }
-        let need = amount.checked_add(fee).ok_or(Error::Overflow { account: from, token })?;
+        let need = amount.checked_add(fee).ok_or(Error::Overflow {
+            account: from,
+            token,
+        })?;
         let have = acc.balance(token);
         if have < need {
-            return Err(Error::InsufficientBalance { account: from, token, have, need });
+            return Err(Error::InsufficientBalance {
+                account: from,
+                token,
+                have,
+                need,
+            });
         }
-        self.changes.push(Change { nonce: Some(acc.nonce + 1), ..Change::set_balance(from, token, have - need) });
+        self.changes.push(Change {
+            nonce: Some(acc.nonce + 1),
+            ..Change::set_balance(from, token, have - need)
+        });
         Ok(())
     }
 
     fn require_exists(&self, id: AccountId) -> Result<()> {
         check_account_id(id)?;
-        self.state.account(id).map(|_| ()).ok_or(Error::UnknownAccount { account: id })
+        self.state
+            .account(id)
+            .map(|_| ())
+            .ok_or(Error::UnknownAccount { account: id })
     }
 }
 
@@ -175,14 +245,21 @@ fn check_pubkey(k: &PubKey) -> Result<()> {
 impl State {
     /// Checks `tx` against the state without changing it; returns its planned writes and its record.
     fn plan(&self, tx: &Tx) -> Result<(Vec<Change>, Record)> {
-        let mut p = Plan { state: self, changes: Vec::with_capacity(UPDATES_PER_SLOT) };
+        let mut p = Plan {
+            state: self,
+            changes: Vec::with_capacity(UPDATES_PER_SLOT),
+        };
         let chain_id = self.config().chain_id;
         let record = match *tx {
             Tx::Noop => Record::Noop,
             Tx::Deposit(d) => {
                 check_account_id(d.account_id)?;
                 check_pubkey(&d.pubkey)?;
-                let mismatch = |expected| Error::OwnerMismatch { account: d.account_id, expected, got: d.owner };
+                let mismatch = |expected| Error::OwnerMismatch {
+                    account: d.account_id,
+                    expected,
+                    got: d.owner,
+                };
                 if d.owner == Address::ZERO {
                     return Err(mismatch(Address::ZERO));
                 }
@@ -204,29 +281,64 @@ impl State {
                 p.require_exists(t.from)?;
                 p.require_exists(t.to)?;
                 p.require_exists(FEE_ACCOUNT_ID)?;
-                p.debit_signed(t.from, t.token, t.amount, t.fee, t.nonce, t.message(chain_id), &sig)?;
+                p.debit_signed(
+                    t.from,
+                    t.token,
+                    t.amount,
+                    t.fee,
+                    t.nonce,
+                    t.message(chain_id),
+                    &sig,
+                )?;
                 p.credit(t.to, t.token, t.amount)?;
                 p.credit(FEE_ACCOUNT_ID, t.token, t.fee)?;
-                Record::Transfer { from: t.from, to: t.to, token: t.token, amount: t.amount, fee: t.fee }
+                Record::Transfer {
+                    from: t.from,
+                    to: t.to,
+                    token: t.token,
+                    amount: t.amount,
+                    fee: t.fee,
+                }
             }
             Tx::Withdraw { tx: w, sig } => {
                 p.require_exists(w.from)?;
                 p.require_exists(FEE_ACCOUNT_ID)?;
-                p.debit_signed(w.from, w.token, w.amount, w.fee, w.nonce, w.message(chain_id), &sig)?;
+                p.debit_signed(
+                    w.from,
+                    w.token,
+                    w.amount,
+                    w.fee,
+                    w.nonce,
+                    w.message(chain_id),
+                    &sig,
+                )?;
                 p.changes.push(Change::keep(FEE_ACCOUNT_ID, 0));
                 p.credit(FEE_ACCOUNT_ID, w.token, w.fee)?;
-                Record::Withdraw { from: w.from, token: w.token, amount: w.amount, fee: w.fee }
+                Record::Withdraw {
+                    from: w.from,
+                    token: w.token,
+                    amount: w.amount,
+                    fee: w.fee,
+                }
             }
             Tx::ForcedExit(f) => {
                 p.require_exists(f.account_id)?;
                 let amount = self.balance(f.account_id, f.token);
-                p.changes.push(Change::set_balance(f.account_id, f.token, 0));
-                Record::ForcedExit { account_id: f.account_id, token: f.token, amount }
+                p.changes
+                    .push(Change::set_balance(f.account_id, f.token, 0));
+                Record::ForcedExit {
+                    account_id: f.account_id,
+                    token: f.token,
+                    amount,
+                }
             }
             Tx::ChangeKey(c) => {
                 p.require_exists(c.account_id)?;
                 check_pubkey(&c.pubkey)?;
-                p.changes.push(Change { pubkey: Some(c.pubkey), ..Change::keep(c.account_id, 0) });
+                p.changes.push(Change {
+                    pubkey: Some(c.pubkey),
+                    ..Change::keep(c.account_id, 0)
+                });
                 Record::ChangeKey(c)
             }
         };
@@ -300,7 +412,11 @@ impl State {
             journal.push(u);
             updates.push(w);
         }
-        Ok(TxWitness { tx: *tx, record, updates })
+        Ok(TxWitness {
+            tx: *tx,
+            record,
+            updates,
+        })
     }
 
     fn rollback(&mut self, journal: Vec<Undo>) {
@@ -329,7 +445,10 @@ impl State {
         for (index, tx) in txs.iter().enumerate() {
             if let Err(e) = b.push(tx) {
                 b.abort();
-                return Err(Error::Rejected { index, reason: Box::new(e) });
+                return Err(Error::Rejected {
+                    index,
+                    reason: Box::new(e),
+                });
             }
         }
         Ok(b.finish())
@@ -365,7 +484,11 @@ impl Chunk {
 
     /// Slots holding a real transaction, over all slots.
     pub fn fill_ratio(&self) -> f64 {
-        let used = self.records.iter().filter(|r| !matches!(r, Record::Noop)).count();
+        let used = self
+            .records
+            .iter()
+            .filter(|r| !matches!(r, Record::Noop))
+            .count();
         used as f64 / self.records.len().max(1) as f64
     }
 }
@@ -383,9 +506,17 @@ pub struct ChunkBuilder<'a> {
 impl<'a> ChunkBuilder<'a> {
     /// Starts a chunk on `state`.
     pub fn new(state: &'a mut State) -> Self {
-        let capacity = ChunkCapacity { slots: state.config().chunk_slots };
+        let capacity = ChunkCapacity {
+            slots: state.config().chunk_slots,
+        };
         let old_root = state.root();
-        ChunkBuilder { state, capacity, old_root, witnesses: Vec::new(), journal: Vec::new() }
+        ChunkBuilder {
+            state,
+            capacity,
+            old_root,
+            witnesses: Vec::new(),
+            journal: Vec::new(),
+        }
     }
 
     /// Slots used so far.
@@ -406,7 +537,10 @@ impl<'a> ChunkBuilder<'a> {
     /// Applies `tx` into the next slot; on error neither state nor chunk changes.
     pub fn push(&mut self, tx: &Tx) -> Result<&TxWitness> {
         if !self.capacity.fits(self.used(), &cost(tx.tx_type())) {
-            return Err(Error::OverCapacity { capacity: self.capacity.slots, used: self.used() });
+            return Err(Error::OverCapacity {
+                capacity: self.capacity.slots,
+                used: self.used(),
+            });
         }
         let mut journal = Vec::new();
         match self.state.execute(tx, &mut journal) {

@@ -44,7 +44,10 @@ impl TxType {
 
     /// Whether transactions of this type come from the L1 request queue.
     pub fn is_l1_request(self) -> bool {
-        matches!(self, TxType::Deposit | TxType::ForcedExit | TxType::ChangeKey)
+        matches!(
+            self,
+            TxType::Deposit | TxType::ForcedExit | TxType::ChangeKey
+        )
     }
 }
 
@@ -176,29 +179,56 @@ pub fn signed_message(
         | (U256::from(nonce) << 80)
         | (U256::from(chain_id) << 112);
     let header = field::from_u256(header).unwrap_or(Fr::from(0u64));
-    hash(TAG_TX, &[header, field::from_u128(amount), field::from_u128(fee)])
+    hash(
+        TAG_TX,
+        &[header, field::from_u128(amount), field::from_u128(fee)],
+    )
 }
 
 impl Transfer {
     /// The message the sender signs.
     pub fn message(&self, chain_id: u64) -> Fr {
-        signed_message(TxType::Transfer, self.from, self.to, self.token, self.amount, self.fee, self.nonce, chain_id)
+        signed_message(
+            TxType::Transfer,
+            self.from,
+            self.to,
+            self.token,
+            self.amount,
+            self.fee,
+            self.nonce,
+            chain_id,
+        )
     }
 
     /// Signs and wraps into a [`Tx`].
     pub fn sign(self, key: &SecretKey, chain_id: u64) -> Tx {
-        Tx::Transfer { sig: key.sign(self.message(chain_id)), tx: self }
+        Tx::Transfer {
+            sig: key.sign(self.message(chain_id)),
+            tx: self,
+        }
     }
 }
 
 impl Withdraw {
     /// The message the account signs (`to` = 0).
     pub fn message(&self, chain_id: u64) -> Fr {
-        signed_message(TxType::Withdraw, self.from, 0, self.token, self.amount, self.fee, self.nonce, chain_id)
+        signed_message(
+            TxType::Withdraw,
+            self.from,
+            0,
+            self.token,
+            self.amount,
+            self.fee,
+            self.nonce,
+            chain_id,
+        )
     }
 
     /// Signs and wraps into a [`Tx`].
     pub fn sign(self, key: &SecretKey, chain_id: u64) -> Tx {
-        Tx::Withdraw { sig: key.sign(self.message(chain_id)), tx: self }
+        Tx::Withdraw {
+            sig: key.sign(self.message(chain_id)),
+            tx: self,
+        }
     }
 }

@@ -1,0 +1,165 @@
+//! Encoding round trips (property tests) and rejection of malformed input.
+
+use alloy_primitives::Address;
+use proptest::prelude::*;
+use rollup_protocol::Tx;
+use rollup_protocol::codec::{Record, decode_chunk, encode_chunk};
+use rollup_protocol::eddsa::{Point, SecretKey};
+use rollup_protocol::tx::{ChangeKey, Deposit, ForcedExit, Transfer, Withdraw};
+
+fn pubkey() -> impl Strategy<Value = Point> {
+    prop_oneof![
+        Just(Point::NONE),
+        any::<u64>().prop_map(|s| SecretKey::from_seed(&s.to_be_bytes()).public())
+    ]
+}
+
+fn tx() -> impl Strategy<Value = Tx> {
+    let key = SecretKey::from_seed(b"codec");
+    prop_oneof![
+        Just(Tx::Noop),
+        (
+            any::<u32>(),
+            any::<[u8; 20]>(),
+            any::<u8>(),
+            any::<u128>(),
+            pubkey()
+        )
+            .prop_map(|(a, o, t, m, k)| {
+                Tx::Deposit(Deposit {
+                    account_id: a,
+                    owner: Address::from(o),
+                    token: t,
+                    amount: m,
+                    pubkey: k,
+                })
+            }),
+        (
+            any::<u32>(),
+            any::<u32>(),
+            any::<u8>(),
+            any::<u128>(),
+            any::<u128>(),
+            any::<u32>()
+        )
+            .prop_map(move |(from, to, token, amount, fee, nonce)| {
+                Transfer {
+                    from,
+                    to,
+                    token,
+                    amount,
+                    fee,
+                    nonce,
+                }
+                .sign(&SecretKey::from_seed(b"codec"), 9)
+            }),
+        (
+            any::<u32>(),
+            any::<u8>(),
+            any::<u128>(),
+            any::<u128>(),
+            any::<u32>()
+        )
+            .prop_map(move |(from, token, amount, fee, nonce)| Withdraw {
+                from,
+                token,
+                amount,
+                fee,
+                nonce
+            }
+            .sign(&key, 9)),
+        (any::<u32>(), any::<u8>()).prop_map(|(a, t)| Tx::ForcedExit(ForcedExit {
+            account_id: a,
+            token: t
+        })),
+        (any::<u32>(), pubkey()).prop_map(|(a, k)| Tx::ChangeKey(ChangeKey {
+            account_id: a,
+            pubkey: k
+        })),
+    ]
+}
+
+fn record() -> impl Strategy<Value = Record> {
+    prop_oneof![
+        tx().prop_filter_map("forced exits carry an amount in records", |t| match t {
+            Tx::Noop => Some(Record::Noop),
+            Tx::Deposit(d) => Some(Record::Deposit(d)),
+            Tx::Transfer { tx, .. } => Some(Record::Transfer {
+                from: tx.from,
+                to: tx.to,
+                token: tx.token,
+                amount: tx.amount,
+                fee: tx.fee
+            }),
+            Tx::Withdraw { tx, .. } => {
+                Some(Record::Withdraw {
+                    from: tx.from,
+                    token: tx.token,
+                    amount: tx.amount,
+                    fee: tx.fee,
+                })
+            }
+            Tx::ChangeKey(c) => Some(Record::ChangeKey(c)),
+            Tx::ForcedExit(_) => None,
+        }),
+        (any::<u32>(), any::<u8>(), any::<u128>()).prop_map(|(a, t, m)| Record::ForcedExit {
+            account_id: a,
+            token: t,
+            amount: m
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, rng_seed: proptest::test_runner::RngSeed::Fixed(7), ..ProptestConfig::default() })]
+
+    #[test]
+    fn tx_round_trips(t in tx()) {
+        let bytes = t.encode();
+        prop_assert_eq!(Tx::decode(&bytes)?, t);
+        // Every strict prefix and every extension is rejected, never misread.
+        for cut in 0..bytes.len() {
+            prop_assert!(Tx::decode(&bytes[..cut]).is_err());
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        prop_assert!(Tx::decode(&longer).is_err());
+    }
+
+    #[test]
+    fn record_round_trips(r in record()) {
+        let bytes = r.encode();
+        prop_assert_eq!(bytes.len(), Record::encoded_len(r.tx_type()));
+        prop_assert_eq!(Record::decode(&bytes)?, r);
+    }
+
+    #[test]
+    fn chunk_round_trips(rs in proptest::collection::vec(record(), 1..8)) {
+        let bytes = encode_chunk(&rs);
+        prop_assert_eq!(decode_chunk(&bytes, rs.len())?, rs.clone());
+        prop_assert!(decode_chunk(&bytes, rs.len() + 1).is_err());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let _ = Tx::decode(&bytes);
+        let _ = Record::decode(&bytes);
+        let _ = decode_chunk(&bytes, 3);
+    }
+}
+
+#[test]
+fn unknown_type_and_bad_key_are_rejected() {
+    assert!(Tx::decode(&[9]).is_err());
+    assert!(Tx::decode(&[]).is_err());
+    // A change-key record whose key bytes are not a curve point.
+    let mut bytes = vec![5, 0, 0, 0, 1];
+    let mut k = [0u8; 32];
+    k[31] = 2;
+    bytes.extend_from_slice(&k);
+    let point_ok = Point::decompress(&k).is_ok();
+    assert_eq!(Tx::decode(&bytes).is_ok(), point_ok);
+    // y ≥ modulus is never a key.
+    bytes[5..].copy_from_slice(&[0x7f; 32]);
+    assert!(Tx::decode(&bytes).is_err());
+}
