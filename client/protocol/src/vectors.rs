@@ -1,1 +1,216 @@
-//! Test vectors.
+//! Cross-language test vectors: JSON files that the Foundry tests read, so that
+//! the generated Solidity and the core cannot drift apart without a red test.
+//!
+//! - `poseidon.json`: permutations and sponge hashes under every tag and several lengths;
+//! - `state.json`: a state built by real transactions, its root, and balance proofs;
+//! - `pubdata.json`: a chunk holding every transaction type: its bytes, record fields,
+//!   data commitment, roots and on-chain operations.
+
+use alloy_primitives::{Address, hex};
+use serde_json::{Value, json};
+
+use crate::codec::Record;
+use crate::constants::*;
+use crate::eddsa::{Point, SecretKey};
+use crate::error::Result;
+use crate::field::{Fr, to_hex};
+use crate::poseidon::{hash, permute};
+use crate::state::{BalanceProof, Config, State};
+use crate::transition::Chunk;
+use crate::tx::{ChangeKey, Deposit, ForcedExit, Transfer, Tx, Withdraw};
+
+/// Chain id of the vectors' state.
+pub const VECTOR_CHAIN_ID: u64 = 31337;
+
+fn hexes(xs: &[Fr]) -> Vec<String> {
+    xs.iter().map(to_hex).collect()
+}
+
+/// A deterministic field element for vector `i`.
+fn sample(i: u64) -> Fr {
+    hash(99, &[Fr::from(i)])
+}
+
+/// `poseidon.json`.
+pub fn poseidon() -> Value {
+    let mut perms = vec![];
+    let inputs: Vec<[Fr; 3]> = vec![
+        [Fr::from(0u64), Fr::from(1u64), Fr::from(2u64)],
+        [Fr::from(0u64), Fr::from(0u64), Fr::from(0u64)],
+        [-Fr::from(1u64), -Fr::from(1u64), -Fr::from(1u64)],
+        [sample(1), sample(2), sample(3)],
+    ];
+    for mut s in inputs {
+        let input = hexes(&s);
+        permute(&mut s);
+        perms.push(json!({ "input": input, "output": hexes(&s) }));
+    }
+    let mut hashes = vec![];
+    for (tag, n) in [
+        (TAG_NODE, 2),
+        (TAG_ACCOUNT, 4),
+        (TAG_TX, 3),
+        (TAG_EDDSA, 5),
+        (TAG_DATA, 12),
+        (7, 0),
+        (7, 1),
+    ] {
+        let xs: Vec<Fr> = (0..n).map(|i| sample(100 * tag + i)).collect();
+        hashes.push(json!({ "tag": tag, "inputs": hexes(&xs), "output": to_hex(&hash(tag, &xs)) }));
+    }
+    json!({ "permutations": perms, "hashes": hashes })
+}
+
+fn key(name: &str) -> SecretKey {
+    SecretKey::from_seed(name.as_bytes())
+}
+
+fn proof_json(p: &BalanceProof) -> Value {
+    json!({
+        "accountId": p.account_id,
+        "token": p.token,
+        "balance": p.balance.to_string(),
+        "owner": p.account.owner,
+        "nonce": p.account.nonce,
+        "pubkeyX": to_hex(&p.account.pubkey.x),
+        "pubkeyY": to_hex(&p.account.pubkey.y),
+        "balanceRoot": to_hex(&p.account.balance_root),
+        "accountLeaf": to_hex(&p.account.hash()),
+        "balanceSiblings": hexes(&p.balance_proof.siblings),
+        "accountSiblings": hexes(&p.account_proof.siblings),
+    })
+}
+
+/// The state behind `state.json`: fee account, three users, two tokens, a few transfers.
+pub fn sample_state(chunk_slots: usize) -> Result<State> {
+    let mut s = State::new(Config {
+        chain_id: VECTOR_CHAIN_ID,
+        chunk_slots,
+    });
+    let dep = |id: u32, owner: u8, token: u8, amount: u128, k: Option<&str>| {
+        Tx::Deposit(Deposit {
+            account_id: id,
+            owner: Address::repeat_byte(owner),
+            token,
+            amount,
+            pubkey: k.map(|k| key(k).public()).unwrap_or(Point::NONE),
+        })
+    };
+    s.apply_tx(&dep(0, 0xfe, 0, 0, Some("operator")))?;
+    s.apply_tx(&dep(1, 0xa1, 0, 5_000_000_000_000_000_000, Some("alice")))?;
+    s.apply_tx(&dep(1, 0xa1, 3, 1_000_000, None))?;
+    s.apply_tx(&dep(2, 0xb0, 0, 2_000_000_000_000_000_000, Some("bob")))?;
+    s.apply_tx(&dep(5, 0xc5, 255, u128::MAX, Some("carol")))?;
+    let t = Transfer {
+        from: 1,
+        to: 2,
+        token: 0,
+        amount: 1_000_000_000_000_000_000,
+        fee: 1_000,
+        nonce: 0,
+    };
+    s.apply_tx(&t.sign(&key("alice"), VECTOR_CHAIN_ID))?;
+    let t = Transfer {
+        from: 2,
+        to: 1,
+        token: 0,
+        amount: 7,
+        fee: 0,
+        nonce: 0,
+    };
+    s.apply_tx(&t.sign(&key("bob"), VECTOR_CHAIN_ID))?;
+    Ok(s)
+}
+
+/// `state.json`.
+pub fn state() -> Result<Value> {
+    let s = sample_state(DEFAULT_CHUNK_SLOTS)?;
+    let mut proofs = vec![];
+    for (id, token) in [
+        (1u32, 0u8),
+        (1, 3),
+        (2, 0),
+        (0, 0),
+        (5, 255),
+        (2, 3),
+        (9, 0),
+        ((1 << 20) - 1, 1),
+    ] {
+        proofs.push(proof_json(&s.balance_proof(id, token)?));
+    }
+    Ok(json!({
+        "root": to_hex(&s.root()),
+        "emptyStateRoot": to_hex(&State::new(*s.config()).root()),
+        "proofs": proofs,
+    }))
+}
+
+/// The chunk behind `pubdata.json`: one transaction of every type, on the sample state, in 8 slots.
+pub fn sample_chunk() -> Result<Chunk> {
+    let mut s = sample_state(8)?;
+    let txs = [
+        Tx::Deposit(Deposit {
+            account_id: 6,
+            owner: Address::repeat_byte(0xd6),
+            token: 1,
+            amount: 123_456,
+            pubkey: key("dave").public(),
+        }),
+        Transfer {
+            from: 1,
+            to: 5,
+            token: 0,
+            amount: 42,
+            fee: 3,
+            nonce: 1,
+        }
+        .sign(&key("alice"), VECTOR_CHAIN_ID),
+        Withdraw {
+            from: 2,
+            token: 0,
+            amount: 1_000,
+            fee: 1,
+            nonce: 1,
+        }
+        .sign(&key("bob"), VECTOR_CHAIN_ID),
+        Tx::ForcedExit(ForcedExit {
+            account_id: 1,
+            token: 3,
+        }),
+        Tx::ChangeKey(ChangeKey {
+            account_id: 5,
+            pubkey: key("carol2").public(),
+        }),
+    ];
+    s.apply_chunk(&txs)
+}
+
+/// `pubdata.json`.
+pub fn pubdata() -> Result<Value> {
+    let c = sample_chunk()?;
+    let fields: Vec<Fr> = c.records.iter().flat_map(Record::fields).collect();
+    Ok(json!({
+        "slots": c.records.len(),
+        "chunk": format!("0x{}", hex::encode(&c.pubdata)),
+        "records": c.records.iter().map(|r| format!("0x{}", hex::encode(r.encode()))).collect::<Vec<_>>(),
+        "fields": hexes(&fields),
+        "dataCommitment": to_hex(&c.data_commitment),
+        "oldRoot": to_hex(&c.old_root),
+        "newRoot": to_hex(&c.new_root),
+        "onchainOps": c.records.iter().flat_map(Record::onchain_ops).collect::<Vec<_>>(),
+    }))
+}
+
+/// Every vector file: name and pretty-printed JSON.
+pub fn files() -> Result<Vec<(&'static str, String)>> {
+    let pretty = |v: &Value| {
+        serde_json::to_string_pretty(v)
+            .map(|s| s + "\n")
+            .unwrap_or_default()
+    };
+    Ok(vec![
+        ("poseidon.json", pretty(&poseidon())),
+        ("state.json", pretty(&state()?)),
+        ("pubdata.json", pretty(&pubdata()?)),
+    ])
+}

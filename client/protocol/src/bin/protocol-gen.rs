@@ -1,1 +1,89 @@
-fn main() {}
+//! `protocol-gen`: writes (or checks) the Solidity and the test vectors that the
+//! protocol core generates. Paths default to this repository's layout.
+//!
+//! ```text
+//! protocol-gen write            # regenerate contracts/src/generated and contracts/test/vectors
+//! protocol-gen check            # exit 1 if a committed file differs from the core's output
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use rollup_protocol::{solidity, vectors};
+
+#[derive(Parser)]
+#[command(about = "Generate the Solidity and test vectors that follow from the protocol core")]
+struct Cli {
+    /// Repository root (defaults to the one holding this crate).
+    #[arg(long, global = true)]
+    root: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write every generated file.
+    Write,
+    /// Compare every generated file with what is on disk; exit 1 on any difference.
+    Check,
+}
+
+/// Every generated file: path relative to the repository root, contents.
+fn outputs() -> Result<Vec<(PathBuf, String)>, rollup_protocol::Error> {
+    let mut out: Vec<(PathBuf, String)> = solidity::files()
+        .into_iter()
+        .map(|f| (Path::new("contracts/src/generated").join(f.name), f.text))
+        .collect();
+    for (name, text) in vectors::files()? {
+        out.push((Path::new("contracts/test/vectors").join(name), text));
+    }
+    Ok(out)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let root = cli
+        .root
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
+    let files = match outputs() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: generating: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stale = 0;
+    for (rel, text) in files {
+        let path = root.join(&rel);
+        match cli.cmd {
+            Cmd::Write => {
+                let res = path
+                    .parent()
+                    .map(std::fs::create_dir_all)
+                    .transpose()
+                    .and_then(|_| std::fs::write(&path, &text));
+                if let Err(e) = res {
+                    eprintln!("error: writing {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+                println!("{}", rel.display());
+            }
+            Cmd::Check => {
+                if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                    eprintln!(
+                        "stale: {} (run `cargo run -p rollup-protocol --bin protocol-gen -- write`)",
+                        rel.display()
+                    );
+                    stale += 1;
+                }
+            }
+        }
+    }
+    if stale > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

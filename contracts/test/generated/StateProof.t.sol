@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Deploy} from "../../../script/Deploy.s.sol";
+import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
+import {StateProof} from "../../src/generated/StateProof.sol";
+import {IStateProofVerifier} from "../../src/interfaces/IStateProofVerifier.sol";
+import {Test} from "../utils/Test.sol";
+
+/// @notice The generated state-proof verification against the core's vectors (state.json), through the
+///         deployed `StateProofVerifier`.
+contract StateProofTest is Test {
+    string internal json;
+    IStateProofVerifier internal verifier;
+    uint256 internal root;
+
+    function setUp() public {
+        json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/state.json"));
+        root = uint256(vm.parseJsonBytes32(json, ".root"));
+        verifier = new Deploy().deploy().stateProofVerifier;
+    }
+
+    function _k(uint256 i, string memory field) internal pure returns (string memory) {
+        return string.concat(".proofs[", vm.toString(i), "].", field);
+    }
+
+    function _proof(uint256 i) internal view returns (StateProof.BalanceProof memory p) {
+        p.accountId = uint32(vm.parseJsonUint(json, _k(i, "accountId")));
+        p.token = uint8(vm.parseJsonUint(json, _k(i, "token")));
+        p.balance = uint128(vm.parseJsonUint(json, _k(i, "balance")));
+        p.account.owner = vm.parseJsonAddress(json, _k(i, "owner"));
+        p.account.nonce = uint32(vm.parseJsonUint(json, _k(i, "nonce")));
+        p.account.pubkeyX = uint256(vm.parseJsonBytes32(json, _k(i, "pubkeyX")));
+        p.account.pubkeyY = uint256(vm.parseJsonBytes32(json, _k(i, "pubkeyY")));
+        p.account.balanceRoot = uint256(vm.parseJsonBytes32(json, _k(i, "balanceRoot")));
+        bytes32[] memory bs = vm.parseJsonBytes32Array(json, _k(i, "balanceSiblings"));
+        bytes32[] memory accs = vm.parseJsonBytes32Array(json, _k(i, "accountSiblings"));
+        assertEq(bs.length, C.BALANCE_TREE_DEPTH, "balance path length");
+        assertEq(accs.length, C.ACCOUNT_TREE_DEPTH, "account path length");
+        for (uint256 l = 0; l < bs.length; ++l) {
+            p.balanceSiblings[l] = uint256(bs[l]);
+        }
+        for (uint256 l = 0; l < accs.length; ++l) {
+            p.accountSiblings[l] = uint256(accs[l]);
+        }
+    }
+
+    function _count() internal view returns (uint256 n) {
+        while (vm.keyExistsJson(json, string.concat(".proofs[", vm.toString(n), "]"))) ++n;
+    }
+
+    function test_emptyStateRoot_matchesCore() public view {
+        assertEq(C.EMPTY_STATE_ROOT, uint256(vm.parseJsonBytes32(json, ".emptyStateRoot")));
+    }
+
+    function test_accountLeaf_matchesCore() public view {
+        for (uint256 i = 0; i < _count(); ++i) {
+            StateProof.BalanceProof memory p = _proof(i);
+            assertEq(StateProof.accountLeaf(p.account), uint256(vm.parseJsonBytes32(json, _k(i, "accountLeaf"))));
+        }
+    }
+
+    function test_verify_vectorProofs_succeeds() public view {
+        uint256 n = _count();
+        assertGt(n, 5, "vectors read");
+        for (uint256 i = 0; i < n; ++i) {
+            StateProof.BalanceProof memory p = _proof(i);
+            assertEq(verifier.computeRoot(p), root, "root");
+            assertTrue(verifier.verify(root, p), "verify");
+        }
+    }
+
+    function test_verify_otherBalance_fails() public view {
+        StateProof.BalanceProof memory p = _proof(0);
+        p.balance += 1;
+        assertFalse(verifier.verify(root, p));
+    }
+
+    function test_verify_otherToken_fails() public view {
+        StateProof.BalanceProof memory p = _proof(0);
+        p.token ^= 1;
+        assertFalse(verifier.verify(root, p));
+    }
+
+    function test_verify_otherAccountId_fails() public view {
+        StateProof.BalanceProof memory p = _proof(0);
+        p.accountId ^= 1;
+        assertFalse(verifier.verify(root, p));
+    }
+
+    function test_verify_otherOwner_fails() public view {
+        StateProof.BalanceProof memory p = _proof(0);
+        p.account.owner = address(0xbad);
+        assertFalse(verifier.verify(root, p));
+    }
+
+    function testFuzz_verify_tamperedSibling_fails(uint256 level, uint256 delta) public view {
+        StateProof.BalanceProof memory p = _proof(1);
+        delta = bound(delta, 1, C.FIELD_MODULUS - 1);
+        level = bound(level, 0, C.BALANCE_TREE_DEPTH + C.ACCOUNT_TREE_DEPTH - 1);
+        if (level < C.BALANCE_TREE_DEPTH) {
+            p.balanceSiblings[level] = addmod(p.balanceSiblings[level], delta, C.FIELD_MODULUS);
+        } else {
+            uint256 l = level - C.BALANCE_TREE_DEPTH;
+            p.accountSiblings[l] = addmod(p.accountSiblings[l], delta, C.FIELD_MODULUS);
+        }
+        assertFalse(verifier.verify(root, p));
+    }
+
+    function test_verify_otherRoot_fails() public view {
+        assertFalse(verifier.verify(root ^ 1, _proof(0)));
+        assertFalse(verifier.verify(C.EMPTY_STATE_ROOT, _proof(0)));
+    }
+}
