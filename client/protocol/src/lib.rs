@@ -32,3 +32,24 @@ pub use field::Fr;
 pub use state::{AccountId, Config, State, TokenId};
 pub use transition::{Chunk, ChunkBuilder, TxWitness};
 pub use tx::Tx;
+
+/// Every file generated from this crate: path relative to the repository root, and contents.
+/// `protocol-gen write` writes them; a test fails when the committed copies differ.
+pub fn generated_files() -> Result<Vec<(std::path::PathBuf, String)>> {
+    let mut out: Vec<(std::path::PathBuf, String)> = solidity::files()
+        .into_iter()
+        .map(|f| {
+            (
+                std::path::Path::new("contracts/src/generated").join(f.name),
+                f.text,
+            )
+        })
+        .collect();
+    for (name, text) in vectors::files()? {
+        out.push((
+            std::path::Path::new("contracts/test/vectors").join(name),
+            text,
+        ));
+    }
+    Ok(out)
+}

@@ -7,8 +7,7 @@ pragma solidity 0.8.30;
 /// @notice Every protocol constant L1 needs, from the protocol core (`docs/protocol.md`, "Constants").
 library ProtocolConstants {
     /// @notice The BN254 scalar field modulus: every public input and state value is below it.
-    uint256 internal constant FIELD_MODULUS =
-        21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    uint256 internal constant FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// @notice Depth of the account tree.
     uint256 internal constant ACCOUNT_TREE_DEPTH = 20;
     /// @notice Depth of each account's balance tree.

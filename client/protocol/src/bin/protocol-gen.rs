@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use rollup_protocol::{solidity, vectors};
 
 #[derive(Parser)]
 #[command(about = "Generate the Solidity and test vectors that follow from the protocol core")]
@@ -30,24 +29,12 @@ enum Cmd {
     Check,
 }
 
-/// Every generated file: path relative to the repository root, contents.
-fn outputs() -> Result<Vec<(PathBuf, String)>, rollup_protocol::Error> {
-    let mut out: Vec<(PathBuf, String)> = solidity::files()
-        .into_iter()
-        .map(|f| (Path::new("contracts/src/generated").join(f.name), f.text))
-        .collect();
-    for (name, text) in vectors::files()? {
-        out.push((Path::new("contracts/test/vectors").join(name), text));
-    }
-    Ok(out)
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = cli
         .root
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
-    let files = match outputs() {
+    let files = match rollup_protocol::generated_files() {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: generating: {e}");

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Deploy} from "../../../script/Deploy.s.sol";
+import {DataCommitment} from "../../src/generated/DataCommitment.sol";
+import {Poseidon} from "../../src/generated/Poseidon.sol";
+import {StateProof} from "../../src/generated/StateProof.sol";
+import {IStateProofVerifier} from "../../src/interfaces/IStateProofVerifier.sol";
+import {Test} from "../utils/Test.sol";
+
+/// @dev External entry points, so that each measured call is one call frame.
+contract GasHarness {
+    function permute(uint256 a, uint256 b, uint256 c) external pure returns (uint256, uint256, uint256) {
+        return Poseidon.permute(a, b, c);
+    }
+
+    function hash2(uint256 tag, uint256 a, uint256 b) external pure returns (uint256) {
+        return Poseidon.hash2(tag, a, b);
+    }
+
+    function commit(bytes calldata chunk, uint256 slots) external pure returns (uint256) {
+        return DataCommitment.commit(chunk, slots);
+    }
+}
+
+/// @notice Gas of the generated Solidity, one measured call per test. Figures land in
+///         snapshots/ProtocolGasTest.json (and, with setup excluded, in .gas-snapshot).
+contract ProtocolGasTest is Test {
+    GasHarness internal h;
+    IStateProofVerifier internal verifier;
+    StateProof.BalanceProof internal proof;
+    uint256 internal root;
+    bytes internal chunk;
+    uint256 internal slots;
+
+    function setUp() public {
+        h = new GasHarness();
+        verifier = new Deploy().deploy().stateProofVerifier;
+        string memory dir = string.concat(vm.projectRoot(), "/contracts/test/vectors/");
+        string memory state = vm.readFile(string.concat(dir, "state.json"));
+        root = uint256(vm.parseJsonBytes32(state, ".root"));
+        proof.accountId = uint32(vm.parseJsonUint(state, ".proofs[0].accountId"));
+        proof.token = uint8(vm.parseJsonUint(state, ".proofs[0].token"));
+        proof.balance = uint128(vm.parseJsonUint(state, ".proofs[0].balance"));
+        proof.account.owner = vm.parseJsonAddress(state, ".proofs[0].owner");
+        proof.account.nonce = uint32(vm.parseJsonUint(state, ".proofs[0].nonce"));
+        proof.account.pubkeyX = uint256(vm.parseJsonBytes32(state, ".proofs[0].pubkeyX"));
+        proof.account.pubkeyY = uint256(vm.parseJsonBytes32(state, ".proofs[0].pubkeyY"));
+        bytes32[] memory bs = vm.parseJsonBytes32Array(state, ".proofs[0].balanceSiblings");
+        bytes32[] memory accs = vm.parseJsonBytes32Array(state, ".proofs[0].accountSiblings");
+        for (uint256 l = 0; l < bs.length; ++l) {
+            proof.balanceSiblings[l] = uint256(bs[l]);
+        }
+        for (uint256 l = 0; l < accs.length; ++l) {
+            proof.accountSiblings[l] = uint256(accs[l]);
+        }
+        string memory pubdata = vm.readFile(string.concat(dir, "pubdata.json"));
+        chunk = vm.parseJsonBytes(pubdata, ".chunk");
+        slots = vm.parseJsonUint(pubdata, ".slots");
+    }
+
+    function test_gas_poseidonPermute() public {
+        h.permute(1, 2, 3);
+        vm.snapshotGasLastCall("poseidon", "permute");
+    }
+
+    function test_gas_poseidonHash2() public {
+        h.hash2(1, 2, 3);
+        vm.snapshotGasLastCall("poseidon", "hash2");
+    }
+
+    function test_gas_stateProofVerify() public {
+        assertTrue(verifier.verify(root, proof));
+        vm.snapshotGasLastCall("stateProof", "verify (8 + 20 levels)");
+    }
+
+    function test_gas_dataCommitment8Slots() public {
+        assertEq(slots, 8);
+        h.commit(chunk, slots);
+        vm.snapshotGasLastCall("dataCommitment", "commit (8 slots)");
+    }
+}
