@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use crate::codec::Record;
 use crate::constants::*;
 use crate::field::{self, Fr};
-use crate::poseidon::params;
+use crate::poseidon::{State, optimized, params};
 use crate::state::{AccountLeaf, account_tree_defaults, balance_tree_defaults};
 use crate::tx::TxType;
 
@@ -138,31 +138,61 @@ library ProtocolConstants {{
     s
 }
 
+fn full_round_yul(out: &mut String, rc: &State, mat: &[State; POSEIDON_WIDTH]) {
+    for (j, c) in rc.iter().enumerate() {
+        let _ = writeln!(out, "            s{j} := addmod(s{j}, {}, q)", hex(c));
+    }
+    for j in 0..POSEIDON_WIDTH {
+        let _ = writeln!(
+            out,
+            "            t := mulmod(s{j}, s{j}, q)\n            s{j} := mulmod(mulmod(t, t, q), s{j}, q)"
+        );
+    }
+    let row = |r: usize| {
+        format!(
+            "add(add(mulmod(s0, {}, q), mulmod(s1, {}, q)), mulmod(s2, {}, q))",
+            hex(&mat[r][0]),
+            hex(&mat[r][1]),
+            hex(&mat[r][2])
+        )
+    };
+    let _ = writeln!(
+        out,
+        "            t := {}\n            u := {}\n            s2 := {}\n            s0 := t\n            s1 := u",
+        row(0),
+        row(1),
+        row(2)
+    );
+}
+
 fn poseidon_sol() -> String {
-    let p = params();
-    let m = &p.mds;
+    let o = optimized();
+    let m = &params().mds;
     let half = POSEIDON_FULL_ROUNDS / 2;
-    let mut rounds = String::new();
-    for (r, rc) in p.round_constants.iter().enumerate() {
-        let full = r < half || r >= half + POSEIDON_PARTIAL_ROUNDS;
-        if full {
-            let _ = write!(
-                rounds,
-                "            s0, s1, s2 := mix(sbox(addmod(s0, {}, q)), sbox(addmod(s1, {}, q)), sbox(addmod(s2, {}, q)))\n",
-                hex(&rc[0]),
-                hex(&rc[1]),
-                hex(&rc[2])
-            );
-        } else {
-            // s1, s2 stay unreduced (< 4q < 2^256) until the next mulmod.
-            let _ = write!(
-                rounds,
-                "            s0, s1, s2 := mix(sbox(addmod(s0, {}, q)), add(s1, {}), add(s2, {}))\n",
-                hex(&rc[0]),
-                hex(&rc[1]),
-                hex(&rc[2])
-            );
-        }
+    let mut body = String::new();
+    for r in 0..half {
+        let _ = writeln!(body, "            // full round {r}");
+        full_round_yul(
+            &mut body,
+            &o.full_rc[r],
+            if r + 1 == half { &o.pre_sparse } else { m },
+        );
+    }
+    for (i, pr) in o.partial.iter().enumerate() {
+        let _ = writeln!(
+            body,
+            "            // partial round {i}\n            t := addmod(s0, {k}, q)\n            s0 := mulmod(t, t, q)\n            s0 := mulmod(mulmod(s0, s0, q), t, q)\n            t := add(add(mulmod(s0, {m00}, q), mulmod(s1, {w0}, q)), mulmod(s2, {w1}, q))\n            s1 := addmod(mulmod(s0, {v0}, q), s1, q)\n            s2 := addmod(mulmod(s0, {v1}, q), s2, q)\n            s0 := t",
+            k = hex(&pr.k),
+            m00 = hex(&o.m00),
+            w0 = hex(&pr.w[0]),
+            w1 = hex(&pr.w[1]),
+            v0 = hex(&pr.v[0]),
+            v1 = hex(&pr.v[1]),
+        );
+    }
+    for r in half..POSEIDON_FULL_ROUNDS {
+        let _ = writeln!(body, "            // full round {r}");
+        full_round_yul(&mut body, &o.full_rc[r], m);
     }
     format!(
         r#"{HEADER}{PRAGMA}
@@ -173,7 +203,10 @@ fn poseidon_sol() -> String {
 ///         Grain-LFSR constants (those of circomlib). The sponge starts its capacity element at
 ///         `tag * 2^64 + n` for `n` inputs, adds inputs into the two rate elements, permutes once per
 ///         two inputs and outputs the first rate element.
-/// @dev Inputs are taken modulo the field: callers that need canonical inputs must check them.
+/// @dev The permutation is written in the equivalent optimized form (one constant and a sparse
+///      matrix per partial round), straight-line, with sums of products left unreduced (< 3q) until
+///      the next modular operation. Inputs are taken modulo the field: callers that need canonical
+///      inputs must check them.
 library Poseidon {{
     uint256 internal constant Q = {q};
 
@@ -181,19 +214,9 @@ library Poseidon {{
     function permute(uint256 s0, uint256 s1, uint256 s2) internal pure returns (uint256, uint256, uint256) {{
         assembly ("memory-safe") {{
             let q := {q}
-            function sbox(x) -> y {{
-                let q_ := {q}
-                let x2 := mulmod(x, x, q_)
-                y := mulmod(mulmod(x2, x2, q_), x, q_)
-            }}
-            // Sums of three products stay below 3q < 2^256: reduced by the next addmod or mulmod.
-            function mix(a, b, c) -> x, y, z {{
-                let q_ := {q}
-                x := add(add(mulmod(a, {m00}, q_), mulmod(b, {m01}, q_)), mulmod(c, {m02}, q_))
-                y := add(add(mulmod(a, {m10}, q_), mulmod(b, {m11}, q_)), mulmod(c, {m12}, q_))
-                z := add(add(mulmod(a, {m20}, q_), mulmod(b, {m21}, q_)), mulmod(c, {m22}, q_))
-            }}
-{rounds}            s0 := mod(s0, q)
+            let t
+            let u
+{body}            s0 := mod(s0, q)
             s1 := mod(s1, q)
             s2 := mod(s2, q)
         }}
@@ -227,15 +250,6 @@ library Poseidon {{
         rf = POSEIDON_FULL_ROUNDS,
         rp = POSEIDON_PARTIAL_ROUNDS,
         q = field::MODULUS,
-        m00 = hex(&m[0][0]),
-        m01 = hex(&m[0][1]),
-        m02 = hex(&m[0][2]),
-        m10 = hex(&m[1][0]),
-        m11 = hex(&m[1][1]),
-        m12 = hex(&m[1][2]),
-        m20 = hex(&m[2][0]),
-        m21 = hex(&m[2][1]),
-        m22 = hex(&m[2][2]),
     )
 }
 

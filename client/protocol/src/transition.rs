@@ -269,11 +269,9 @@ impl State {
                     None => true,
                 };
                 p.credit(d.account_id, d.token, d.amount)?;
-                if created {
-                    if let Some(c) = p.changes.last_mut() {
-                        c.owner = Some(d.owner);
-                        c.pubkey = Some(d.pubkey);
-                    }
+                if let Some(c) = p.changes.last_mut().filter(|_| created) {
+                    c.owner = Some(d.owner);
+                    c.pubkey = Some(d.pubkey);
                 }
                 Record::Deposit(d)
             }
@@ -358,6 +356,31 @@ impl State {
             pubkey: account_before.pubkey,
             owner: account_before.owner,
         };
+        let balance_after = c.balance.unwrap_or(balance_before);
+        let unchanged = balance_after == balance_before
+            && c.owner.is_none_or(|o| o == account_before.owner)
+            && c.nonce.is_none_or(|n| n == account_before.nonce)
+            && c.pubkey.is_none_or(|k| k == account_before.pubkey);
+        if unchanged {
+            // Padding and no-op updates: the same proofs, nothing to rehash.
+            let balance_proof = match self.account(c.account_id) {
+                Some(acc) => acc.balance_proof(c.token)?,
+                None => crate::state::Account::default().balance_proof(c.token)?,
+            };
+            let update = BalanceUpdate {
+                account_id: c.account_id,
+                token: c.token,
+                account_before,
+                account_after: account_before,
+                balance_before,
+                balance_after,
+                balance_proof,
+                account_proof: self.account_proof(c.account_id)?,
+                root_before,
+                root_after: root_before,
+            };
+            return Ok((update, undo));
+        }
         let acc = self.account_mut(c.account_id);
         if let Some(o) = c.owner {
             acc.owner = o;
@@ -368,7 +391,6 @@ impl State {
         if let Some(k) = c.pubkey {
             acc.pubkey = k;
         }
-        let balance_after = c.balance.unwrap_or(balance_before);
         let balance_proof = acc.set_balance(c.token, balance_after)?;
         let account_after = acc.leaf();
         let account_proof = self.commit_account(c.account_id)?;
