@@ -10,7 +10,7 @@
 
 use std::sync::OnceLock;
 
-use ff::Field;
+use ff::{Field, PrimeField};
 use poseidon_primitives::poseidon::primitives::Spec;
 
 use crate::constants::{
@@ -223,7 +223,7 @@ pub fn permute_reference(state: &mut State) {
 
 /// The initial capacity element for `n` inputs under `tag`: `tag * 2^64 + n`.
 pub fn capacity(tag: u64, n: usize) -> Fr {
-    Fr::from(tag) * Fr::from(2u64).pow_vartime([64]) + Fr::from(n as u64)
+    Fr::from_u128((u128::from(tag) << 64) | n as u128)
 }
 
 /// Hashes `inputs` under the domain `tag` (see the module docs for the sponge).
