@@ -602,3 +602,45 @@ impl<'a> ChunkBuilder<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eddsa::SecretKey;
+    use crate::state::Config;
+    use crate::tx::{Deposit, Transfer};
+
+    #[test]
+    fn exhausted_nonce_is_rejected() -> Result<()> {
+        let k = SecretKey::from_seed(b"old");
+        let mut s = State::new(Config {
+            chain_id: 1,
+            chunk_slots: 1,
+        });
+        for id in 0..2 {
+            let owner = Address::repeat_byte(id as u8 + 1);
+            s.apply_tx(&Tx::Deposit(Deposit {
+                account_id: id,
+                owner,
+                token: 0,
+                amount: 10,
+                pubkey: k.public(),
+            }))?;
+        }
+        s.account_mut(1).nonce = MAX_NONCE;
+        s.commit_account(1)?;
+        let root = s.root();
+        let t = Transfer {
+            from: 1,
+            to: 0,
+            token: 0,
+            amount: 1,
+            fee: 0,
+            nonce: MAX_NONCE,
+        }
+        .sign(&k, 1);
+        assert_eq!(s.apply_tx(&t), Err(Error::NonceExhausted { account: 1 }));
+        assert_eq!(s.root(), root);
+        Ok(())
+    }
+}

@@ -15,7 +15,7 @@ use crate::eddsa::{Point, SecretKey};
 use crate::error::Result;
 use crate::field::{Fr, to_hex};
 use crate::poseidon::{hash, permute};
-use crate::state::{BalanceProof, Config, State};
+use crate::state::{BalanceProof, Config, State, account_tree_defaults, balance_tree_defaults};
 use crate::transition::Chunk;
 use crate::tx::{ChangeKey, Deposit, ForcedExit, Transfer, Tx, Withdraw};
 
@@ -141,6 +141,8 @@ pub fn state() -> Result<Value> {
     Ok(json!({
         "root": to_hex(&s.root()),
         "emptyStateRoot": to_hex(&State::new(*s.config()).root()),
+        "emptyBalanceSubtrees": hexes(balance_tree_defaults()),
+        "emptyAccountSubtrees": hexes(account_tree_defaults()),
         "proofs": proofs,
     }))
 }

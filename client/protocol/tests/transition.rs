@@ -509,3 +509,63 @@ fn balance_proofs_verify_against_the_root() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn fee_account_must_exist_and_not_overflow() -> Result<()> {
+    let mut s = State::new(Config {
+        chain_id: CHAIN,
+        chunk_slots: 4,
+    });
+    s.apply_tx(&deposit(1, 0xa1, 0, 1000, Some(&key("alice"))))?;
+    s.apply_tx(&deposit(2, 0xb0, 0, 10, Some(&key("bob"))))?;
+    assert_rejected(
+        &mut s,
+        transfer(1, 2, 1, 1, 0, "alice"),
+        Error::UnknownAccount {
+            account: FEE_ACCOUNT_ID,
+        },
+    );
+    s.apply_tx(&deposit(0, 0xfe, 0, MAX_BALANCE, None))?;
+    assert_rejected(
+        &mut s,
+        transfer(1, 2, 1, 1, 0, "alice"),
+        Error::Overflow {
+            account: FEE_ACCOUNT_ID,
+            token: 0,
+        },
+    );
+    // A zero fee does not touch the fee balance's limit.
+    s.apply_tx(&transfer(1, 2, 1, 0, 0, "alice"))?;
+    Ok(())
+}
+
+#[test]
+fn withdraw_rejections() -> Result<()> {
+    let mut s = setup()?;
+    let w = |from: u32, amount: u128, fee: u128, nonce: u32, k: &str| {
+        Withdraw {
+            from,
+            token: 0,
+            amount,
+            fee,
+            nonce,
+        }
+        .sign(&key(k), CHAIN)
+    };
+    assert_rejected(
+        &mut s,
+        w(9, 1, 0, 0, "alice"),
+        Error::UnknownAccount { account: 9 },
+    );
+    assert_rejected(
+        &mut s,
+        w(1, MAX_BALANCE, 1, 0, "alice"),
+        Error::Overflow {
+            account: 1,
+            token: 0,
+        },
+    );
+    s.apply_tx(&deposit(3, 0x33, 0, 50, None))?;
+    assert_rejected(&mut s, w(3, 1, 0, 0, "alice"), Error::NoKey { account: 3 });
+    Ok(())
+}

@@ -10,6 +10,11 @@ import {Test} from "../utils/Test.sol";
 
 /// @dev External entry points, so that each measured call is one call frame.
 contract GasHarness {
+    /// @dev Baseline: the cost of the call itself, subtracted in docs/benchmarks.md.
+    function baseline(uint256 a, uint256 b, uint256 c) external pure returns (uint256, uint256, uint256) {
+        return (c, b, a);
+    }
+
     function permute(uint256 a, uint256 b, uint256 c) external pure returns (uint256, uint256, uint256) {
         return Poseidon.permute(a, b, c);
     }
@@ -57,6 +62,11 @@ contract ProtocolGasTest is Test {
         string memory pubdata = vm.readFile(string.concat(dir, "pubdata.json"));
         chunk = vm.parseJsonBytes(pubdata, ".chunk");
         slots = vm.parseJsonUint(pubdata, ".slots");
+    }
+
+    function test_gas_callBaseline() public {
+        h.baseline(1, 2, 3);
+        vm.snapshotGasLastCall("poseidon", "call baseline");
     }
 
     function test_gas_poseidonPermute() public {

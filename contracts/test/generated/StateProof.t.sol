@@ -53,6 +53,26 @@ contract StateProofTest is Test {
         assertEq(C.EMPTY_STATE_ROOT, uint256(vm.parseJsonBytes32(json, ".emptyStateRoot")));
     }
 
+    function test_emptySubtrees_matchCore() public view {
+        bytes32[] memory bal = vm.parseJsonBytes32Array(json, ".emptyBalanceSubtrees");
+        bytes32[] memory acc = vm.parseJsonBytes32Array(json, ".emptyAccountSubtrees");
+        assertEq(bal.length, C.BALANCE_TREE_DEPTH + 1);
+        assertEq(acc.length, C.ACCOUNT_TREE_DEPTH + 1);
+        assertEq(uint256(bal[0]), 0, "empty balance leaf");
+        assertEq(uint256(bal[C.BALANCE_TREE_DEPTH]), C.EMPTY_BALANCE_ROOT);
+        StateProof.Account memory empty;
+        empty.balanceRoot = C.EMPTY_BALANCE_ROOT;
+        assertEq(StateProof.accountLeaf(empty), C.EMPTY_ACCOUNT_LEAF, "empty account leaf");
+        assertEq(uint256(acc[0]), C.EMPTY_ACCOUNT_LEAF);
+        assertEq(uint256(acc[C.ACCOUNT_TREE_DEPTH]), C.EMPTY_STATE_ROOT);
+        for (uint256 l = 0; l < C.BALANCE_TREE_DEPTH; ++l) {
+            assertEq(StateProof.node(uint256(bal[l]), uint256(bal[l])), uint256(bal[l + 1]));
+        }
+        for (uint256 l = 0; l < C.ACCOUNT_TREE_DEPTH; ++l) {
+            assertEq(StateProof.node(uint256(acc[l]), uint256(acc[l])), uint256(acc[l + 1]));
+        }
+    }
+
     function test_accountLeaf_matchesCore() public view {
         for (uint256 i = 0; i < _count(); ++i) {
             StateProof.BalanceProof memory p = _proof(i);
