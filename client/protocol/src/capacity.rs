@@ -82,15 +82,7 @@ mod tests {
 
     #[test]
     fn every_type_fits_one_slot_and_transfer_is_the_heaviest() {
-        let all = [
-            TxType::Noop,
-            TxType::Deposit,
-            TxType::Transfer,
-            TxType::Withdraw,
-            TxType::ForcedExit,
-            TxType::ChangeKey,
-        ];
-        for ty in all {
+        for ty in TxType::ALL {
             let c = cost(ty);
             assert_eq!(c.slots, 1);
             assert!(c.permutations <= permutations_per_slot());

@@ -110,14 +110,14 @@ library ProtocolConstants {{
         eal = hex(&empty_account_leaf),
         esr = hex(&empty_state_root),
     );
-    for (ty, name) in [
-        (TxType::Noop, "NOOP"),
-        (TxType::Deposit, "DEPOSIT"),
-        (TxType::Transfer, "TRANSFER"),
-        (TxType::Withdraw, "WITHDRAW"),
-        (TxType::ForcedExit, "FORCED_EXIT"),
-        (TxType::ChangeKey, "CHANGE_KEY"),
-    ] {
+    for (ty, name) in TxType::ALL.into_iter().zip([
+        "NOOP",
+        "DEPOSIT",
+        "TRANSFER",
+        "WITHDRAW",
+        "FORCED_EXIT",
+        "CHANGE_KEY",
+    ]) {
         let _ = write!(
             s,
             "\n    /// @notice Type byte of a {ty:?} record, and its length in bytes.\n    uint8 internal constant TYPE_{name} = {};\n    uint256 internal constant LENGTH_{name} = {};\n",
@@ -340,24 +340,17 @@ library StateProof {{
 }
 
 fn data_commitment_sol() -> String {
-    let lens: String = [
-        TxType::Noop,
-        TxType::Deposit,
-        TxType::Transfer,
-        TxType::Withdraw,
-        TxType::ForcedExit,
-        TxType::ChangeKey,
-    ]
-    .iter()
-    .map(|t| {
-        format!(
-            "            case {} {{ len := {} }}",
-            *t as u8,
-            Record::encoded_len(*t)
-        )
-    })
-    .collect::<Vec<_>>()
-    .join("\n");
+    let lens: String = TxType::ALL
+        .iter()
+        .map(|t| {
+            format!(
+                "            case {} {{ len := {} }}",
+                *t as u8,
+                Record::encoded_len(*t)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     format!(
         r#"{HEADER}{PRAGMA}
 

@@ -29,17 +29,19 @@ pub enum TxType {
 }
 
 impl TxType {
+    /// Every type, in type-byte order.
+    pub const ALL: [TxType; 6] = [
+        TxType::Noop,
+        TxType::Deposit,
+        TxType::Transfer,
+        TxType::Withdraw,
+        TxType::ForcedExit,
+        TxType::ChangeKey,
+    ];
+
     /// The type for a type byte.
     pub fn from_byte(b: u8) -> Option<TxType> {
-        Some(match b {
-            0 => TxType::Noop,
-            1 => TxType::Deposit,
-            2 => TxType::Transfer,
-            3 => TxType::Withdraw,
-            4 => TxType::ForcedExit,
-            5 => TxType::ChangeKey,
-            _ => return None,
-        })
+        TxType::ALL.get(usize::from(b)).copied()
     }
 
     /// Whether transactions of this type come from the L1 request queue.
