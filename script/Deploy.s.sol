@@ -1,30 +1,82 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {StateProofVerifier} from "../contracts/src/escape/StateProofVerifier.sol";
+import {ProtocolHasher} from "../contracts/src/escape/ProtocolHasher.sol";
+import {ProtocolConstants as C} from "../contracts/src/generated/ProtocolConstants.sol";
+import {Timelock} from "../contracts/src/governance/Timelock.sol";
+import {IChunkVerifier} from "../contracts/src/interfaces/IChunkVerifier.sol";
+import {Rollup} from "../contracts/src/rollup/Rollup.sol";
+import {UnsetVerifier} from "../contracts/src/rollup/UnsetVerifier.sol";
 import {Script} from "../contracts/test/utils/Script.sol";
 
-/// @notice Deploys the rollup system's contracts in one broadcast.
-/// @dev Run it with `tools/bin/forge script script/Deploy.s.sol:Deploy --rpc-url <url> --broadcast
-///      --private-key <key>`; the signer given on the command line pays for and owns the deployments.
-///      scripts/devnet runs it against a local anvil and prints every contract created here, by name and
-///      address, from forge's broadcast log. Tests call `deploy()` to get the production wiring without
-///      broadcasting.
+/// @notice Deploys the whole system: protocol hasher, governance timelock, verifier (unless given), rollup.
+/// @dev `tools/bin/forge script script/Deploy.s.sol:Deploy --rpc-url <url> --broadcast --private-key <key>`.
+///      Parameters come from the environment, each defaulting to the broadcaster:
+///      `OWNER`, `SEQUENCER`, `TIMELOCK_ADMIN`, `FEE_RECIPIENT` (addresses); `TIMELOCK_DELAY` (seconds, default
+///      `UPGRADE_DELAY`); `VERIFIER` (an `IChunkVerifier`; default: a fail-closed `UnsetVerifier`);
+///      `CHUNK_SLOTS` (default 4); `FEE_PUBKEY_X`, `FEE_PUBKEY_Y` (the fee account's L2 key; default none).
+///      Tests call `deploy(params)` to get the production wiring without broadcasting.
 contract Deploy is Script {
-    /// @notice Every contract of one deployment.
-    struct Deployment {
-        StateProofVerifier stateProofVerifier;
+    /// @notice Every parameter of a deployment.
+    struct Params {
+        address owner;
+        address sequencer;
+        address timelockAdmin;
+        uint256 timelockDelay;
+        address verifier;
+        uint256 chunkSlots;
+        address feeRecipient;
+        uint256 feePubkeyX;
+        uint256 feePubkeyY;
     }
 
-    /// @notice Deploys everything, broadcasting from the command line's signer.
+    /// @notice Every contract of one deployment.
+    struct Deployment {
+        Rollup rollup;
+        Timelock timelock;
+        ProtocolHasher hasher;
+        IChunkVerifier verifier;
+    }
+
+    /// @notice The parameters from the environment, defaulting to `sender`.
+    function paramsFromEnv(address sender) public view returns (Params memory p) {
+        p.owner = vm.envOr("OWNER", sender);
+        p.sequencer = vm.envOr("SEQUENCER", sender);
+        p.timelockAdmin = vm.envOr("TIMELOCK_ADMIN", sender);
+        p.timelockDelay = vm.envOr("TIMELOCK_DELAY", C.UPGRADE_DELAY);
+        p.verifier = vm.envOr("VERIFIER", address(0));
+        p.chunkSlots = vm.envOr("CHUNK_SLOTS", uint256(4));
+        p.feeRecipient = vm.envOr("FEE_RECIPIENT", sender);
+        p.feePubkeyX = vm.envOr("FEE_PUBKEY_X", uint256(0));
+        p.feePubkeyY = vm.envOr("FEE_PUBKEY_Y", uint256(0));
+    }
+
+    /// @notice Deploys everything from the environment's parameters, broadcasting from the script's signer.
     function run() public returns (Deployment memory d) {
         vm.startBroadcast();
-        d = deploy();
+        (, address sender,) = vm.readCallers();
+        d = deploy(paramsFromEnv(sender));
         vm.stopBroadcast();
     }
 
-    /// @notice Deploys everything from the caller; the wiring is the same as `run`'s.
-    function deploy() public returns (Deployment memory d) {
-        d.stateProofVerifier = new StateProofVerifier();
+    /// @notice Deploys everything from the caller with `p`; the wiring is the same as `run`'s.
+    function deploy(Params memory p) public returns (Deployment memory d) {
+        d.hasher = new ProtocolHasher();
+        d.timelock = new Timelock(p.timelockAdmin, p.timelockDelay);
+        d.verifier =
+            p.verifier == address(0) ? IChunkVerifier(address(new UnsetVerifier())) : IChunkVerifier(p.verifier);
+        d.rollup = new Rollup(
+            Rollup.Config({
+                owner: p.owner,
+                sequencer: p.sequencer,
+                governance: address(d.timelock),
+                verifier: d.verifier,
+                hasher: d.hasher,
+                chunkSlots: p.chunkSlots,
+                feeRecipient: p.feeRecipient,
+                feePubkeyX: p.feePubkeyX,
+                feePubkeyY: p.feePubkeyY
+            })
+        );
     }
 }

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {Deploy} from "../../../script/Deploy.s.sol";
+import {ProtocolHasher} from "../../src/escape/ProtocolHasher.sol";
 import {DataCommitment} from "../../src/generated/DataCommitment.sol";
 import {Poseidon} from "../../src/generated/Poseidon.sol";
 import {StateProof} from "../../src/generated/StateProof.sol";
-import {IStateProofVerifier} from "../../src/interfaces/IStateProofVerifier.sol";
+import {IProtocolHasher} from "../../src/interfaces/IProtocolHasher.sol";
 import {Test} from "../utils/Test.sol";
 
 /// @dev External entry points, so that each measured call is one call frame.
@@ -32,7 +32,7 @@ contract GasHarness {
 ///         snapshots/ProtocolGasTest.json (and, with setup excluded, in .gas-snapshot).
 contract ProtocolGasTest is Test {
     GasHarness internal h;
-    IStateProofVerifier internal verifier;
+    IProtocolHasher internal verifier;
     StateProof.BalanceProof internal proof;
     uint256 internal root;
     bytes internal chunk;
@@ -40,7 +40,7 @@ contract ProtocolGasTest is Test {
 
     function setUp() public {
         h = new GasHarness();
-        verifier = new Deploy().deploy().stateProofVerifier;
+        verifier = new ProtocolHasher();
         string memory dir = string.concat(vm.projectRoot(), "/contracts/test/vectors/");
         string memory state = vm.readFile(string.concat(dir, "state.json"));
         root = uint256(vm.parseJsonBytes32(state, ".root"));

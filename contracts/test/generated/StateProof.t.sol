@@ -1,23 +1,23 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {Deploy} from "../../../script/Deploy.s.sol";
+import {ProtocolHasher} from "../../src/escape/ProtocolHasher.sol";
 import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
 import {StateProof} from "../../src/generated/StateProof.sol";
-import {IStateProofVerifier} from "../../src/interfaces/IStateProofVerifier.sol";
+import {IProtocolHasher} from "../../src/interfaces/IProtocolHasher.sol";
 import {Test} from "../utils/Test.sol";
 
 /// @notice The generated state-proof verification against the core's vectors (state.json), through the
-///         deployed `StateProofVerifier`.
+///         `ProtocolHasher` contract.
 contract StateProofTest is Test {
     string internal json;
-    IStateProofVerifier internal verifier;
+    IProtocolHasher internal verifier;
     uint256 internal root;
 
     function setUp() public {
         json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/state.json"));
         root = uint256(vm.parseJsonBytes32(json, ".root"));
-        verifier = new Deploy().deploy().stateProofVerifier;
+        verifier = new ProtocolHasher();
     }
 
     function _k(uint256 i, string memory field) internal pure returns (string memory) {

@@ -141,6 +141,9 @@ interface Vm {
     function broadcast() external;
     function broadcast(uint256 privateKey) external;
     function startBroadcast() external;
+    /// @dev Who the next call comes from: `callerMode` 0 none, 1 broadcast, 2 recurrent broadcast, 3 prank,
+    ///      4 recurrent prank.
+    function readCallers() external returns (uint8 callerMode, address msgSender, address txOrigin);
     function startBroadcast(address signer) external;
     function startBroadcast(uint256 privateKey) external;
     function stopBroadcast() external;

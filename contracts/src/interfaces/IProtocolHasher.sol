@@ -3,11 +3,17 @@ pragma solidity 0.8.30;
 
 import {StateProof} from "../generated/StateProof.sol";
 
-/// @title IStateProofVerifier
-/// @notice Checks Merkle proofs of (account, token) balances against an L2 state root. The escape hatch
-///         pays out on these proofs; keeping the Poseidon code in this one contract keeps the rollup small.
-interface IStateProofVerifier {
-    /// @notice The state root that `proof` implies.
+/// @title IProtocolHasher
+/// @notice The Poseidon-based functions of the protocol, in one contract so that the permutation's code is
+///         deployed once and the rollup stays under the code size limit.
+interface IProtocolHasher {
+    /// @notice The data commitment of a chunk of `slots` records; reverts unless the bytes parse exactly.
+    /// @param chunk The chunk's records, back to back.
+    /// @param slots The number of records.
+    /// @return commitment The Poseidon commitment the chunk proof takes as a public input.
+    function dataCommitment(bytes calldata chunk, uint256 slots) external pure returns (uint256 commitment);
+
+    /// @notice The state root that a balance proof implies.
     /// @param proof The balance, its account leaf fields and both Merkle paths.
     /// @return root The implied state root.
     function computeRoot(StateProof.BalanceProof calldata proof) external pure returns (uint256 root);

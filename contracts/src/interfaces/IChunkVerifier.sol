@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @title IChunkVerifier
+/// @notice Verifies one chunk proof (`docs/protocol.md`, section 7). The rollup builds the public inputs
+///         itself and only ever passes canonical field elements.
+interface IChunkVerifier {
+    /// @notice Whether `proof` proves the transition from `oldStateRoot` to `newStateRoot` over the chunk
+    ///         whose data commitment is `dataCommitment`.
+    /// @param publicInputs `[oldStateRoot, newStateRoot, dataCommitment]`, each below the field modulus.
+    /// @param proof The proof bytes (malleable: never an identifier).
+    /// @return valid True when the proof verifies.
+    function verifyChunk(uint256[3] calldata publicInputs, bytes calldata proof) external view returns (bool valid);
+}

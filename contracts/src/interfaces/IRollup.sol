@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {StateProof} from "../generated/StateProof.sol";
+import {IChunkVerifier} from "./IChunkVerifier.sol";
+
+/// @title IRollup
+/// @notice The L1 side of the rollup (`docs/protocol.md`, sections 8 to 11): the queue of L1 requests
+///         (deposits, forced exits, key changes), the bridge that holds the funds, batch commit, proof-checked
+///         finalization and execution, and the escape hatch. Roles are listed in `docs/roles.md`.
+interface IRollup {
+    // ---------------------------------------------------------------------------------------------
+    // Types
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice What a committed batch must later be finalized and executed against.
+    /// @param dataCommitmentsHash keccak256 of the chunks' data commitments (abi-encoded `uint256[]`).
+    /// @param withdrawalsHash Hash chain of the batch's withdrawals (see `withdrawalsHashOf`).
+    /// @param requestsEnd Requests consumed by this and every earlier batch.
+    /// @param executed Whether its withdrawals were credited.
+    struct Batch {
+        bytes32 dataCommitmentsHash;
+        bytes32 withdrawalsHash;
+        uint64 requestsEnd;
+        bool executed;
+    }
+
+    /// @notice One withdrawal of a batch: pay `amount` of `token` to the owner of `accountId`.
+    struct Withdrawal {
+        uint32 accountId;
+        uint8 token;
+        uint128 amount;
+    }
+
+    /// @notice An L1 request in the queue.
+    /// @param recordHash keccak256 of the pubdata record that must process it (for a forced exit: of its
+    ///        first 6 bytes, the amount being set by the transition).
+    /// @param deadline Timestamp after which escape mode may be activated while it is unprocessed.
+    struct Request {
+        bytes32 recordHash;
+        uint64 deadline;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Errors
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice The caller is not the sequencer.
+    error NotSequencer(address caller);
+    /// @notice The caller is not the owner.
+    error NotOwner(address caller);
+    /// @notice The caller is not governance (the timelock).
+    error NotGovernance(address caller);
+    /// @notice The action is not allowed once escape mode is active.
+    error EscapeModeActive();
+    /// @notice The action needs escape mode.
+    error EscapeModeNotActive();
+    /// @notice A call re-entered a guarded function.
+    error Reentrancy();
+    /// @notice An address argument is zero.
+    error ZeroAddress();
+
+    /// @notice A public key is not a Baby Jubjub point (nor the "no key" `(0, 0)`).
+    error InvalidPublicKey(uint256 x, uint256 y);
+    /// @notice The amount does not fit the L2's 128-bit balances, or the token's total deposits would not.
+    error AmountTooLarge(uint256 amount);
+    /// @notice The token is not registered.
+    error UnknownToken(address token);
+    /// @notice The token id is not registered.
+    error UnknownTokenId(uint8 tokenId);
+    /// @notice The token is already registered.
+    error TokenAlreadyRegistered(address token);
+    /// @notice Every token id is taken.
+    error TooManyTokens();
+    /// @notice Every account id is taken.
+    error TooManyAccounts();
+    /// @notice The caller owns no L2 account.
+    error NoAccount(address caller);
+    /// @notice Nothing is pending for this owner and token.
+    error NothingToWithdraw(address owner, uint8 tokenId);
+
+    /// @notice A batch must hold between 1 and `MAX_CHUNKS_PER_BATCH` chunks.
+    error BadChunkCount(uint256 count);
+    /// @notice An L1 request record in a chunk does not match the next request in the queue.
+    /// @param requestIndex The request it should have processed.
+    error RequestMismatch(uint256 requestIndex);
+    /// @notice A chunk processes a request that was never queued.
+    error RequestOutOfRange(uint256 requestIndex);
+    /// @notice A record names an account id that L1 never assigned.
+    error UnknownAccountId(uint32 accountId);
+    /// @notice The batch index is not the next one to finalize, or was never committed.
+    error BatchNotFinalizable(uint256 batchIndex);
+    /// @notice The batch is not finalized, or its withdrawals were already credited.
+    error BatchNotExecutable(uint256 batchIndex);
+    /// @notice The given batch data does not hash to what was committed.
+    error BatchDataMismatch(uint256 batchIndex);
+    /// @notice Only committed, unfinalized batches can be reverted.
+    error NothingToRevert(uint256 toBatch);
+    /// @notice A new state root is not a canonical field element.
+    error NonCanonicalRoot(uint256 chunk, uint256 root);
+    /// @notice The proof of a chunk did not verify.
+    error InvalidProof(uint256 batchIndex, uint256 chunk);
+    /// @notice The arrays of a call have different lengths.
+    error LengthMismatch();
+
+    /// @notice Escape mode can only be activated once the oldest unprocessed request is past its deadline.
+    /// @param requestIndex The oldest unprocessed request (or the queue length when it is empty).
+    /// @param deadline Its deadline (0 when the queue is empty).
+    error DeadlineNotPassed(uint256 requestIndex, uint256 deadline);
+    /// @notice The balance proof does not hold against the last finalized state root.
+    error InvalidBalanceProof(uint32 accountId, uint8 tokenId);
+    /// @notice This (account, token) balance was already paid out.
+    error AlreadyEscaped(uint32 accountId, uint8 tokenId);
+    /// @notice The request was consumed by a finalized batch: its funds are in the finalized state.
+    error RequestFinalized(uint256 requestIndex);
+    /// @notice The record is not the deposit queued at this index.
+    error NotADeposit(uint256 requestIndex);
+    /// @notice The deposit was already refunded.
+    error AlreadyRefunded(uint256 requestIndex);
+
+    // ---------------------------------------------------------------------------------------------
+    // Events
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice An L1 request was queued. `record` is the pubdata record that must process it (a forced
+    ///         exit's without its amount); escape clients rebuild accounts from these.
+    event RequestQueued(uint256 indexed requestIndex, uint32 indexed accountId, uint64 deadline, bytes record);
+    /// @notice A new account id was assigned to `owner`.
+    event AccountRegistered(uint32 indexed accountId, address indexed owner);
+    /// @notice A token got an id.
+    event TokenRegistered(uint8 indexed tokenId, address indexed token);
+    /// @notice A batch was committed; its chunks' records are in the transaction's calldata.
+    event BatchCommitted(
+        uint256 indexed batchIndex, uint256[] dataCommitments, uint64 requestsEnd, bytes32 withdrawalsHash
+    );
+    /// @notice A batch was finalized; `stateRoot` is the new last finalized state root.
+    event BatchFinalized(uint256 indexed batchIndex, uint256 stateRoot);
+    /// @notice A finalized batch's withdrawals were credited.
+    event BatchExecuted(uint256 indexed batchIndex);
+    /// @notice Committed batches after `lastKeptBatch` were discarded.
+    event BatchesReverted(uint256 lastKeptBatch);
+    /// @notice `amount` of token `tokenId` became withdrawable by `owner`.
+    event PendingCredited(address indexed owner, uint8 indexed tokenId, uint256 amount);
+    /// @notice `owner` pulled `amount` of token `tokenId` to `to`.
+    event Withdrawn(address indexed owner, uint8 indexed tokenId, address to, uint256 amount);
+    /// @notice Escape mode is on, for good.
+    event EscapeModeActivated(uint256 overdueRequest);
+    /// @notice A finalized balance was paid out in escape mode.
+    event Escaped(uint32 indexed accountId, uint8 indexed tokenId, address owner, uint256 amount);
+    /// @notice An unfinalized deposit was refunded in escape mode.
+    event DepositRefunded(uint256 indexed requestIndex, address owner, uint8 tokenId, uint256 amount);
+    /// @notice The sequencer changed.
+    event SequencerChanged(address sequencer);
+    /// @notice The owner changed.
+    event OwnerChanged(address owner);
+    /// @notice The chunk verifier changed (only through the governance timelock).
+    event VerifierChanged(address verifier);
+
+    // ---------------------------------------------------------------------------------------------
+    // Requests (anyone, with an account where noted)
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice Deposits ETH to the caller's L2 account, creating it (with key `(pubkeyX, pubkeyY)`) if new.
+    function depositEth(uint256 pubkeyX, uint256 pubkeyY) external payable;
+
+    /// @notice Deposits a registered ERC20 to the caller's account; credits what actually arrived.
+    function depositErc20(address token, uint256 amount, uint256 pubkeyX, uint256 pubkeyY) external;
+
+    /// @notice Asks that the caller's whole balance of `tokenId` be withdrawn; the operator must process it
+    ///         before its deadline.
+    function requestForcedExit(uint8 tokenId) external;
+
+    /// @notice Binds a new L2 key to the caller's account.
+    function requestKeyChange(uint256 pubkeyX, uint256 pubkeyY) external;
+
+    /// @notice Pulls the caller's pending balance of `tokenId` to `to`.
+    function withdrawPending(uint8 tokenId, address to) external;
+
+    // ---------------------------------------------------------------------------------------------
+    // Batches
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice Commits a batch (sequencer only, never in escape mode).
+    /// @param chunks Each chunk's `CHUNK_SLOTS` records, back to back.
+    function commitBatch(bytes[] calldata chunks) external;
+
+    /// @notice Finalizes the next committed batch with one proof per chunk (anyone).
+    function finalizeBatch(
+        uint256 batchIndex,
+        uint256[] calldata dataCommitments,
+        uint256[] calldata newStateRoots,
+        bytes[] calldata proofs
+    ) external;
+
+    /// @notice Credits a finalized batch's withdrawals to their owners' pending balances (anyone, also in
+    ///         escape mode).
+    function executeBatch(uint256 batchIndex, Withdrawal[] calldata withdrawals) external;
+
+    /// @notice Discards committed batches after `lastKeptBatch` (owner, never in escape mode).
+    function revertBatches(uint256 lastKeptBatch) external;
+
+    // ---------------------------------------------------------------------------------------------
+    // Escape hatch
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice Turns escape mode on, for good, once the oldest unprocessed request is past its deadline.
+    function activateEscapeMode() external;
+
+    /// @notice In escape mode, pays a balance of the last finalized state to its account's owner, once.
+    function escape(StateProof.BalanceProof calldata proof) external;
+
+    /// @notice In escape mode, refunds a deposit that no finalized batch consumed, once.
+    /// @param requestIndex The deposit's request index.
+    /// @param record The deposit's 74-byte record, as emitted in `RequestQueued`.
+    function refundDeposit(uint256 requestIndex, bytes calldata record) external;
+
+    // ---------------------------------------------------------------------------------------------
+    // Administration
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice Registers an ERC20 token under the next id (owner).
+    function registerToken(address token) external returns (uint8 tokenId);
+
+    /// @notice Sets the sequencer (owner).
+    function setSequencer(address sequencer) external;
+
+    /// @notice Hands the owner role over (owner).
+    function setOwner(address owner) external;
+
+    /// @notice Replaces the chunk verifier (governance only: the timelock).
+    function setVerifier(IChunkVerifier verifier) external;
+
+    // ---------------------------------------------------------------------------------------------
+    // Views
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice The last finalized state root.
+    function stateRoot() external view returns (uint256);
+    /// @notice Whether escape mode is on.
+    function escapeMode() external view returns (bool);
+    /// @notice Index of the last committed batch (0: genesis).
+    function lastCommittedBatch() external view returns (uint256);
+    /// @notice Index of the last finalized batch (0: genesis).
+    function lastFinalizedBatch() external view returns (uint256);
+    /// @notice A committed batch.
+    function batch(uint256 batchIndex) external view returns (Batch memory);
+    /// @notice Number of requests ever queued.
+    function totalRequests() external view returns (uint256);
+    /// @notice Number of requests consumed by committed batches.
+    function committedRequests() external view returns (uint256);
+    /// @notice Number of requests consumed by finalized batches.
+    function finalizedRequests() external view returns (uint256);
+    /// @notice A queued request.
+    function request(uint256 requestIndex) external view returns (Request memory);
+    /// @notice Seconds the oldest unprocessed request has waited (0 when none waits).
+    function oldestRequestAge() external view returns (uint256);
+    /// @notice The account id of `owner`, and whether it has one.
+    function accountOf(address owner) external view returns (bool exists, uint32 accountId);
+    /// @notice The owner of `accountId` (zero if unassigned).
+    function ownerOf(uint32 accountId) external view returns (address);
+    /// @notice The token of `tokenId` (zero address for ETH, id 0).
+    function tokenOf(uint8 tokenId) external view returns (address);
+    /// @notice Pending (withdrawable) balance of `owner` in `tokenId`.
+    function pending(address owner, uint8 tokenId) external view returns (uint256);
+    /// @notice The hash chain of a list of withdrawals, as `commitBatch` builds it.
+    function withdrawalsHashOf(Withdrawal[] calldata withdrawals) external pure returns (bytes32);
+}

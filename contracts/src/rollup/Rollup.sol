@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Bridge} from "../bridge/Bridge.sol";
+import {EscapeHatch} from "../escape/EscapeHatch.sol";
+import {DataCommitment} from "../generated/DataCommitment.sol";
+import {ProtocolConstants as C} from "../generated/ProtocolConstants.sol";
+import {IChunkVerifier} from "../interfaces/IChunkVerifier.sol";
+import {IProtocolHasher} from "../interfaces/IProtocolHasher.sol";
+import {IRollup} from "../interfaces/IRollup.sol";
+
+/// @title Rollup
+/// @notice Batch commit, proof-checked finalization and execution (`docs/protocol.md`, section 8), on top of
+///         the request queue, the bridge and the escape hatch. Roles (`docs/roles.md`): the sequencer commits;
+///         the owner registers tokens, sets the sequencer and may revert unfinalized batches; governance (a
+///         timelock whose delay exceeds the request deadline plus an exit window) alone replaces the verifier.
+contract Rollup is EscapeHatch {
+    /// @notice Deployment parameters.
+    struct Config {
+        address owner;
+        address sequencer;
+        address governance;
+        IChunkVerifier verifier;
+        IProtocolHasher hasher;
+        uint256 chunkSlots;
+        address feeRecipient;
+        uint256 feePubkeyX;
+        uint256 feePubkeyY;
+    }
+
+    /// @notice Transaction slots per chunk: the verifier is generated for this value.
+    uint256 public immutable CHUNK_SLOTS;
+    /// @notice The timelock that alone may replace the verifier.
+    address public immutable governance;
+    /// @notice Verifies chunk proofs.
+    IChunkVerifier public verifier;
+    /// @notice Commits batches.
+    address public sequencer;
+    /// @inheritdoc IRollup
+    uint256 public lastCommittedBatch;
+    /// @inheritdoc IRollup
+    uint256 public lastFinalizedBatch;
+    mapping(uint256 batchIndex => Batch) internal _batches;
+
+    modifier onlySequencer() {
+        if (msg.sender != sequencer) revert NotSequencer(msg.sender);
+        _;
+    }
+
+    /// @notice Deploys the rollup at genesis (empty state) and queues request 0: the fee account's creation.
+    constructor(Config memory cfg) Bridge(cfg.owner) EscapeHatch(cfg.hasher) {
+        if (cfg.sequencer == address(0) || cfg.governance == address(0) || address(cfg.verifier) == address(0)) {
+            revert ZeroAddress();
+        }
+        if (cfg.feeRecipient == address(0)) revert ZeroAddress();
+        CHUNK_SLOTS = cfg.chunkSlots;
+        governance = cfg.governance;
+        verifier = cfg.verifier;
+        sequencer = cfg.sequencer;
+        emit SequencerChanged(cfg.sequencer);
+        emit VerifierChanged(address(cfg.verifier));
+        _deposit(cfg.feeRecipient, 0, 0, cfg.feePubkeyX, cfg.feePubkeyY);
+    }
+
+    // --------------------------------------------------------------------------------------------
+    // Batches
+    // --------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IRollup
+    function commitBatch(bytes[] calldata chunks) external onlySequencer notEscapeMode {
+        uint256 n = chunks.length;
+        if (n == 0 || n > C.MAX_CHUNKS_PER_BATCH) revert BadChunkCount(n);
+        uint256[] memory commitments = new uint256[](n);
+        uint256 next = committedRequests;
+        bytes32 withdrawals;
+        for (uint256 i = 0; i < n; ++i) {
+            // Reverts unless the chunk is exactly CHUNK_SLOTS well-formed records.
+            commitments[i] = hasher.dataCommitment(chunks[i], CHUNK_SLOTS);
+            (next, withdrawals) = _processChunk(chunks[i], next, withdrawals);
+        }
+        uint256 batchIndex = ++lastCommittedBatch;
+        _batches[batchIndex] = Batch({
+            dataCommitmentsHash: keccak256(abi.encode(commitments)),
+            withdrawalsHash: withdrawals,
+            requestsEnd: uint64(next),
+            executed: false
+        });
+        committedRequests = next;
+        emit BatchCommitted(batchIndex, commitments, uint64(next), withdrawals);
+    }
+
+    /// @inheritdoc IRollup
+    function finalizeBatch(
+        uint256 batchIndex,
+        uint256[] calldata dataCommitments,
+        uint256[] calldata newStateRoots,
+        bytes[] calldata proofs
+    ) external notEscapeMode {
+        if (batchIndex != lastFinalizedBatch + 1 || batchIndex > lastCommittedBatch) {
+            revert BatchNotFinalizable(batchIndex);
+        }
+        Batch storage b = _batches[batchIndex];
+        if (keccak256(abi.encode(dataCommitments)) != b.dataCommitmentsHash) revert BatchDataMismatch(batchIndex);
+        uint256 n = dataCommitments.length;
+        if (newStateRoots.length != n || proofs.length != n) revert LengthMismatch();
+        uint256 root = stateRoot;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 next = newStateRoots[i];
+            if (next >= C.FIELD_MODULUS) revert NonCanonicalRoot(i, next);
+            // Every public input is built here: previous root from storage, data commitment from the commit.
+            if (!_verifyChunk([root, next, dataCommitments[i]], proofs[i])) revert InvalidProof(batchIndex, i);
+            root = next;
+        }
+        stateRoot = root;
+        lastFinalizedBatch = batchIndex;
+        finalizedRequests = b.requestsEnd;
+        emit BatchFinalized(batchIndex, root);
+    }
+
+    /// @inheritdoc IRollup
+    function executeBatch(uint256 batchIndex, Withdrawal[] calldata withdrawals) external {
+        Batch storage b = _batches[batchIndex];
+        if (batchIndex == 0 || batchIndex > lastFinalizedBatch || b.executed) revert BatchNotExecutable(batchIndex);
+        if (withdrawalsHashOf(withdrawals) != b.withdrawalsHash) revert BatchDataMismatch(batchIndex);
+        b.executed = true;
+        for (uint256 i = 0; i < withdrawals.length; ++i) {
+            Withdrawal calldata w = withdrawals[i];
+            _credit(_accountOwners[w.accountId], w.token, w.amount);
+        }
+        emit BatchExecuted(batchIndex);
+    }
+
+    /// @inheritdoc IRollup
+    function revertBatches(uint256 lastKeptBatch) external onlyOwner notEscapeMode {
+        uint256 last = lastCommittedBatch;
+        if (lastKeptBatch < lastFinalizedBatch || lastKeptBatch >= last) revert NothingToRevert(lastKeptBatch);
+        for (uint256 i = lastKeptBatch + 1; i <= last; ++i) {
+            delete _batches[i];
+        }
+        lastCommittedBatch = lastKeptBatch;
+        // The discarded batches' requests go back to the queue; their deadlines keep running.
+        committedRequests = _batches[lastKeptBatch].requestsEnd;
+        emit BatchesReverted(lastKeptBatch);
+    }
+
+    /// @inheritdoc IRollup
+    function withdrawalsHashOf(Withdrawal[] calldata withdrawals) public pure returns (bytes32 h) {
+        for (uint256 i = 0; i < withdrawals.length; ++i) {
+            h = _chain(h, withdrawals[i].accountId, withdrawals[i].token, withdrawals[i].amount);
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------
+    // Administration
+    // --------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IRollup
+    function setSequencer(address sequencer_) external onlyOwner {
+        if (sequencer_ == address(0)) revert ZeroAddress();
+        sequencer = sequencer_;
+        emit SequencerChanged(sequencer_);
+    }
+
+    /// @inheritdoc IRollup
+    function setVerifier(IChunkVerifier verifier_) external {
+        if (msg.sender != governance) revert NotGovernance(msg.sender);
+        if (address(verifier_) == address(0)) revert ZeroAddress();
+        verifier = verifier_;
+        emit VerifierChanged(address(verifier_));
+    }
+
+    // --------------------------------------------------------------------------------------------
+    // Views
+    // --------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IRollup
+    function batch(uint256 batchIndex) external view returns (Batch memory) {
+        return _batches[batchIndex];
+    }
+
+    // --------------------------------------------------------------------------------------------
+    // Internal
+    // --------------------------------------------------------------------------------------------
+
+    /// @dev A verifier that reverts rejects the proof like one that returns false.
+    function _verifyChunk(uint256[3] memory publicInputs, bytes calldata proof) internal view returns (bool) {
+        try verifier.verifyChunk(publicInputs, proof) returns (bool valid) {
+            return valid;
+        } catch {
+            return false;
+        }
+    }
+
+    /// @dev Walks a chunk's records (already validated by the hasher): L1 requests must be the next ones in
+    ///      the queue; withdrawals and forced exits extend the withdrawals hash chain.
+    function _processChunk(bytes calldata chunk, uint256 next, bytes32 withdrawals)
+        internal
+        view
+        returns (uint256, bytes32)
+    {
+        uint256 offset;
+        for (uint256 s = 0; s < CHUNK_SLOTS; ++s) {
+            uint8 ty = uint8(chunk[offset]);
+            uint256 len = DataCommitment.recordLength(ty);
+            if (ty == C.TYPE_DEPOSIT || ty == C.TYPE_CHANGE_KEY) {
+                _consume(next++, keccak256(chunk[offset:offset + len]));
+            } else if (ty == C.TYPE_FORCED_EXIT) {
+                _consume(next++, keccak256(chunk[offset:offset + 6]));
+                withdrawals = _chainRecord(chunk, offset, withdrawals);
+            } else if (ty == C.TYPE_WITHDRAW) {
+                withdrawals = _chainRecord(chunk, offset, withdrawals);
+            }
+            offset += len;
+        }
+        return (next, withdrawals);
+    }
+
+    /// @dev Withdraw and forced-exit records both start `type:1 account:4 token:1 amount:16`.
+    function _chainRecord(bytes calldata chunk, uint256 offset, bytes32 h) internal view returns (bytes32) {
+        uint32 accountId = uint32(bytes4(chunk[offset + 1:offset + 5]));
+        if (accountId >= _accountOwners.length) revert UnknownAccountId(accountId);
+        uint8 tokenId = uint8(chunk[offset + 5]);
+        uint128 amount = uint128(bytes16(chunk[offset + 6:offset + 22]));
+        return _chain(h, accountId, tokenId, amount);
+    }
+
+    function _chain(bytes32 h, uint32 accountId, uint8 tokenId, uint128 amount) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(h, accountId, tokenId, amount));
+    }
+}
