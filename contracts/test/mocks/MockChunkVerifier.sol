@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IChunkVerifier} from "../../src/interfaces/IChunkVerifier.sol";
+
+/// @notice Test-only stand-in for the Halo2 verifier: accepts, rejects or reverts on command, and records the
+///         public inputs it was last asked about. Never deployed outside tests.
+contract MockChunkVerifier is IChunkVerifier {
+    enum Mode {
+        Accept,
+        Reject,
+        Revert
+    }
+
+    Mode public mode;
+    uint256[3] public lastInputs;
+    uint256 public calls;
+
+    function setMode(Mode m) external {
+        mode = m;
+    }
+
+    function verifyChunk(uint256[3] calldata publicInputs, bytes calldata) external view returns (bool) {
+        if (mode == Mode.Revert) revert("mock verifier reverts");
+        publicInputs;
+        return mode == Mode.Accept;
+    }
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {DataCommitment} from "../../src/generated/DataCommitment.sol";
+import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
+import {IChunkVerifier} from "../../src/interfaces/IChunkVerifier.sol";
+import {IRollup} from "../../src/interfaces/IRollup.sol";
+import {MockChunkVerifier} from "../mocks/MockChunkVerifier.sol";
+import {Setup} from "../setup/Setup.sol";
+
+/// @notice Commit, finalize, execute and revert of batches.
+contract RollupTest is Setup {
+    function test_constructor_genesis_succeeds() public view {
+        assertEq(rollup.stateRoot(), C.EMPTY_STATE_ROOT);
+        assertEq(rollup.CHUNK_SLOTS(), SLOTS);
+        assertEq(rollup.totalRequests(), 1, "fee account request");
+        assertEq(rollup.ownerOf(0), feeRecipient);
+        assertEq(rollup.request(0).recordHash, keccak256(feeAccountRecord()));
+        assertEq(rollup.governance(), address(timelock));
+        assertEq(rollup.sequencer(), sequencer);
+        assertEq(rollup.owner(), owner);
+    }
+
+    // commitBatch ------------------------------------------------------------------------------------
+
+    function test_commitBatch_consumesRequestsInOrder_succeeds() public {
+        depositEthAs(alice, 1 ether);
+        (uint256 b, uint256[] memory dcs) =
+            commit(one(chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 1 ether, key()))));
+        assertEq(b, 1);
+        assertEq(rollup.committedRequests(), 2);
+        assertEq(rollup.finalizedRequests(), 0);
+        IRollup.Batch memory batch = rollup.batch(1);
+        assertEq(batch.dataCommitmentsHash, keccak256(abi.encode(dcs)));
+        assertEq(batch.requestsEnd, 2);
+        assertEq(batch.withdrawalsHash, bytes32(0));
+    }
+
+    function test_commitBatch_emitsCommitments_succeeds() public {
+        bytes memory c = chunkOf(feeAccountRecord());
+        uint256[] memory dcs = new uint256[](1);
+        dcs[0] = hasher.dataCommitment(c, SLOTS);
+        vm.expectEmit(address(rollup));
+        emit IRollup.BatchCommitted(1, dcs, 1, bytes32(0));
+        vm.prank(sequencer);
+        rollup.commitBatch(one(c));
+    }
+
+    function test_commitBatch_notSequencer_reverts() public {
+        vm.expectRevert(abi.encodeWithSelector(IRollup.NotSequencer.selector, alice));
+        vm.prank(alice);
+        rollup.commitBatch(one(chunkOf(feeAccountRecord())));
+    }
+
+    function test_commitBatch_noChunks_reverts() public {
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkCount.selector, 0));
+        vm.prank(sequencer);
+        rollup.commitBatch(new bytes[](0));
+    }
+
+    function test_commitBatch_tooManyChunks_reverts() public {
+        bytes[] memory chunks = new bytes[](C.MAX_CHUNKS_PER_BATCH + 1);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkCount.selector, chunks.length));
+        vm.prank(sequencer);
+        rollup.commitBatch(chunks);
+    }
+
+    function test_commitBatch_requestOutOfOrder_reverts() public {
+        depositEthAs(alice, 1 ether);
+        // Skips request 0 (the fee account) and processes request 1 first.
+        bytes memory c = chunkOf(depositRecord(1, alice, 0, 1 ether, key()));
+        vm.expectRevert(abi.encodeWithSelector(IRollup.RequestMismatch.selector, 0));
+        vm.prank(sequencer);
+        rollup.commitBatch(one(c));
+    }
+
+    function test_commitBatch_alteredDeposit_reverts() public {
+        depositEthAs(alice, 1 ether);
+        bytes memory c = chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 2 ether, key()));
+        vm.expectRevert(abi.encodeWithSelector(IRollup.RequestMismatch.selector, 1));
+        vm.prank(sequencer);
+        rollup.commitBatch(one(c));
+    }
+
+    function test_commitBatch_unqueuedRequest_reverts() public {
+        bytes memory c = chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 1, key()));
+        vm.expectRevert(abi.encodeWithSelector(IRollup.RequestOutOfRange.selector, 1));
+        vm.prank(sequencer);
+        rollup.commitBatch(one(c));
+    }
+
+    function test_commitBatch_malformedChunk_reverts() public {
+        bytes memory c = bytes.concat(chunkOf(feeAccountRecord()), hex"00");
+        vm.expectRevert(abi.encodeWithSelector(DataCommitment.ChunkLengthMismatch.selector, c.length, SLOTS));
+        vm.prank(sequencer);
+        rollup.commitBatch(one(c));
+    }
+
+    function test_commitBatch_withdrawalOfUnknownAccount_reverts() public {
+        bytes memory c = chunkOf(feeAccountRecord(), withdrawRecord(7, 0, 1, 0));
+        vm.expectRevert(abi.encodeWithSelector(IRollup.UnknownAccountId.selector, 7));
+        vm.prank(sequencer);
+        rollup.commitBatch(one(c));
+    }
+
+    function test_commitBatch_inEscapeMode_reverts() public {
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        rollup.activateEscapeMode();
+        vm.expectRevert(IRollup.EscapeModeActive.selector);
+        vm.prank(sequencer);
+        rollup.commitBatch(one(chunkOf(feeAccountRecord())));
+    }
+
+    function test_commitBatch_forcedExitAndWithdrawal_chainsWithdrawals_succeeds() public {
+        depositEthAs(alice, 5 ether);
+        vm.prank(alice);
+        rollup.requestForcedExit(0);
+        bytes memory c =
+            chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 5 ether, key()), withdrawRecord(1, 0, 1 ether, 0));
+        bytes memory c2 = chunkOf(forcedExitRecord(1, 0, 4 ether));
+        bytes[] memory chunks = new bytes[](2);
+        chunks[0] = c;
+        chunks[1] = c2;
+        commit(chunks);
+        IRollup.Withdrawal[] memory ws = new IRollup.Withdrawal[](2);
+        ws[0] = IRollup.Withdrawal(1, 0, 1 ether);
+        ws[1] = IRollup.Withdrawal(1, 0, 4 ether);
+        assertEq(rollup.batch(1).withdrawalsHash, rollup.withdrawalsHashOf(ws));
+        assertEq(rollup.committedRequests(), 3);
+    }
+
+    // finalizeBatch ----------------------------------------------------------------------------------
+
+    function test_finalizeBatch_advancesRoot_succeeds() public {
+        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        finalize(b, dcs, 42);
+        assertEq(rollup.stateRoot(), 42);
+        assertEq(rollup.lastFinalizedBatch(), 1);
+        assertEq(rollup.finalizedRequests(), 1);
+    }
+
+    function test_finalizeBatch_buildsPublicInputsFromStorage_succeeds() public {
+        bytes[] memory chunks = new bytes[](2);
+        chunks[0] = chunkOf(feeAccountRecord());
+        chunks[1] = chunkOf(hex"00");
+        (uint256 b, uint256[] memory dcs) = commit(chunks);
+        uint256[] memory roots = new uint256[](2);
+        roots[0] = 11;
+        roots[1] = 12;
+        bytes[] memory proofs = new bytes[](2);
+        uint256[3] memory first = [C.EMPTY_STATE_ROOT, uint256(11), dcs[0]];
+        uint256[3] memory second = [uint256(11), uint256(12), dcs[1]];
+        vm.expectCall(address(verifier), abi.encodeCall(IChunkVerifier.verifyChunk, (first, proofs[0])));
+        vm.expectCall(address(verifier), abi.encodeCall(IChunkVerifier.verifyChunk, (second, proofs[1])));
+        rollup.finalizeBatch(b, dcs, roots, proofs);
+        assertEq(rollup.stateRoot(), 12);
+    }
+
+    function test_finalizeBatch_rejectedProof_reverts() public {
+        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        verifier.setMode(MockChunkVerifier.Mode.Reject);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b, 0));
+        finalize(b, dcs, 42);
+    }
+
+    function test_finalizeBatch_revertingVerifier_reverts() public {
+        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        verifier.setMode(MockChunkVerifier.Mode.Revert);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b, 0));
+        finalize(b, dcs, 42);
+    }
+
+    function test_finalizeBatch_nonCanonicalRoot_reverts() public {
+        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        vm.expectRevert(abi.encodeWithSelector(IRollup.NonCanonicalRoot.selector, 0, C.FIELD_MODULUS));
+        finalize(b, dcs, C.FIELD_MODULUS);
+    }
+
+    function test_finalizeBatch_wrongCommitments_reverts() public {
+        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        dcs[0] ^= 1;
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BatchDataMismatch.selector, b));
+        finalize(b, dcs, 42);
+    }
+
+    function test_finalizeBatch_lengthMismatch_reverts() public {
+        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        vm.expectRevert(IRollup.LengthMismatch.selector);
+        rollup.finalizeBatch(b, dcs, new uint256[](2), new bytes[](1));
+    }
+
+    function test_finalizeBatch_notNext_reverts() public {
+        (, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BatchNotFinalizable.selector, 2));
+        finalize(2, dcs, 42);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BatchNotFinalizable.selector, 0));
+        finalize(0, dcs, 42);
+    }
+
+    function test_finalizeBatch_inEscapeMode_reverts() public {
+        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        rollup.activateEscapeMode();
+        vm.expectRevert(IRollup.EscapeModeActive.selector);
+        finalize(b, dcs, 42);
+    }
+
+    // executeBatch -----------------------------------------------------------------------------------
+
+    function _batchWithWithdrawal() internal returns (uint256 b, IRollup.Withdrawal[] memory ws) {
+        depositEthAs(alice, 5 ether);
+        uint256[] memory dcs;
+        (b, dcs) = commit(
+            one(
+                chunkOf(
+                    feeAccountRecord(), depositRecord(1, alice, 0, 5 ether, key()), withdrawRecord(1, 0, 2 ether, 0)
+                )
+            )
+        );
+        finalize(b, dcs, 7);
+        ws = new IRollup.Withdrawal[](1);
+        ws[0] = IRollup.Withdrawal(1, 0, 2 ether);
+    }
+
+    function test_executeBatch_creditsOwners_succeeds() public {
+        (uint256 b, IRollup.Withdrawal[] memory ws) = _batchWithWithdrawal();
+        vm.expectEmit(address(rollup));
+        emit IRollup.PendingCredited(alice, 0, 2 ether);
+        rollup.executeBatch(b, ws);
+        assertEq(rollup.pending(alice, 0), 2 ether);
+        assertTrue(rollup.batch(b).executed);
+    }
+
+    function test_executeBatch_twice_reverts() public {
+        (uint256 b, IRollup.Withdrawal[] memory ws) = _batchWithWithdrawal();
+        rollup.executeBatch(b, ws);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BatchNotExecutable.selector, b));
+        rollup.executeBatch(b, ws);
+    }
+
+    function test_executeBatch_wrongList_reverts() public {
+        (uint256 b, IRollup.Withdrawal[] memory ws) = _batchWithWithdrawal();
+        ws[0].amount += 1;
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BatchDataMismatch.selector, b));
+        rollup.executeBatch(b, ws);
+    }
+
+    function test_executeBatch_unfinalized_reverts() public {
+        (uint256 b,) = commit(one(chunkOf(feeAccountRecord())));
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BatchNotExecutable.selector, b));
+        rollup.executeBatch(b, noWithdrawals());
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BatchNotExecutable.selector, 0));
+        rollup.executeBatch(0, noWithdrawals());
+    }
+
+    function test_executeBatch_inEscapeMode_succeeds() public {
+        (uint256 b, IRollup.Withdrawal[] memory ws) = _batchWithWithdrawal();
+        vm.prank(alice);
+        rollup.requestForcedExit(0);
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        rollup.activateEscapeMode();
+        rollup.executeBatch(b, ws);
+        assertEq(rollup.pending(alice, 0), 2 ether);
+    }
+
+    // revertBatches ----------------------------------------------------------------------------------
+
+    function test_revertBatches_returnsRequestsToQueue_succeeds() public {
+        depositEthAs(alice, 1 ether);
+        (uint256 b1, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        finalize(b1, dcs, 5);
+        commit(one(chunkOf(depositRecord(1, alice, 0, 1 ether, key()))));
+        assertEq(rollup.committedRequests(), 2);
+        vm.prank(owner);
+        rollup.revertBatches(1);
+        assertEq(rollup.lastCommittedBatch(), 1);
+        assertEq(rollup.committedRequests(), 1);
+        assertEq(rollup.batch(2).dataCommitmentsHash, bytes32(0));
+        // The request can be committed again.
+        commit(one(chunkOf(depositRecord(1, alice, 0, 1 ether, key()))));
+        assertEq(rollup.lastCommittedBatch(), 2);
+    }
+
+    function test_revertBatches_finalized_reverts() public {
+        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        finalize(b, dcs, 5);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.NothingToRevert.selector, 0));
+        vm.prank(owner);
+        rollup.revertBatches(0);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.NothingToRevert.selector, 1));
+        vm.prank(owner);
+        rollup.revertBatches(1);
+    }
+
+    function test_revertBatches_notOwner_reverts() public {
+        commit(one(chunkOf(feeAccountRecord())));
+        vm.expectRevert(abi.encodeWithSelector(IRollup.NotOwner.selector, sequencer));
+        vm.prank(sequencer);
+        rollup.revertBatches(0);
+    }
+
+    function test_revertBatches_inEscapeMode_reverts() public {
+        commit(one(chunkOf(feeAccountRecord())));
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        rollup.activateEscapeMode();
+        vm.expectRevert(IRollup.EscapeModeActive.selector);
+        vm.prank(owner);
+        rollup.revertBatches(0);
+    }
+
+    // roles ------------------------------------------------------------------------------------------
+
+    function test_setSequencer_byOwner_succeeds() public {
+        vm.prank(owner);
+        rollup.setSequencer(bob);
+        assertEq(rollup.sequencer(), bob);
+    }
+
+    function test_setSequencer_notOwner_reverts() public {
+        vm.expectRevert(abi.encodeWithSelector(IRollup.NotOwner.selector, alice));
+        vm.prank(alice);
+        rollup.setSequencer(bob);
+    }
+
+    function test_setSequencer_zero_reverts() public {
+        vm.expectRevert(IRollup.ZeroAddress.selector);
+        vm.prank(owner);
+        rollup.setSequencer(address(0));
+    }
+
+    function test_setVerifier_notGovernance_reverts() public {
+        vm.expectRevert(abi.encodeWithSelector(IRollup.NotGovernance.selector, owner));
+        vm.prank(owner);
+        rollup.setVerifier(IChunkVerifier(address(1)));
+    }
+
+    function test_setVerifier_throughTimelock_succeeds() public {
+        MockChunkVerifier next = new MockChunkVerifier();
+        bytes memory data = abi.encodeCall(IRollup.setVerifier, (next));
+        vm.prank(admin);
+        timelock.schedule(address(rollup), 0, data, bytes32(0));
+        vm.warp(block.timestamp + C.UPGRADE_DELAY);
+        timelock.execute(address(rollup), 0, data, bytes32(0));
+        assertEq(address(rollup.verifier()), address(next));
+    }
+
+    function test_setVerifier_zero_reverts() public {
+        vm.expectRevert(IRollup.ZeroAddress.selector);
+        vm.prank(address(timelock));
+        rollup.setVerifier(IChunkVerifier(address(0)));
+    }
+}

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Deploy} from "../../../script/Deploy.s.sol";
+import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
+import {Timelock} from "../../src/governance/Timelock.sol";
+import {IProtocolHasher} from "../../src/interfaces/IProtocolHasher.sol";
+import {IRollup} from "../../src/interfaces/IRollup.sol";
+import {BabyJubjub} from "../../src/libraries/BabyJubjub.sol";
+import {Rollup} from "../../src/rollup/Rollup.sol";
+import {MockChunkVerifier} from "../mocks/MockChunkVerifier.sol";
+import {MockERC20} from "../mocks/Tokens.sol";
+import {Test} from "../utils/Test.sol";
+
+/// @notice Base of the contract tests: deploys through the production `Deploy.deploy` (with a mock chunk
+///         verifier, the only stand-in), and builds pubdata records the way the protocol core encodes them.
+abstract contract Setup is Test {
+    uint256 internal constant SLOTS = 4;
+    /// @dev Baby Jubjub's generator B8: a valid L2 key.
+    uint256 internal constant KEY_X = 5299619240641551281634865583518297030282874472190772894086521144482721001553;
+    uint256 internal constant KEY_Y = 16950150798460657717958625567821834550301663161624707787222815936182638968203;
+
+    Rollup internal rollup;
+    Timelock internal timelock;
+    IProtocolHasher internal hasher;
+    MockChunkVerifier internal verifier;
+    MockERC20 internal token;
+    uint8 internal tokenId;
+
+    address internal owner = makeAddr("owner");
+    address internal sequencer = makeAddr("sequencer");
+    address internal admin = makeAddr("timelock admin");
+    address internal feeRecipient = makeAddr("fee recipient");
+    address internal alice = makeAddr("alice");
+    address internal bob = makeAddr("bob");
+
+    function setUp() public virtual {
+        verifier = new MockChunkVerifier();
+        Deploy.Deployment memory d = new Deploy()
+            .deploy(
+                Deploy.Params({
+                owner: owner,
+                sequencer: sequencer,
+                timelockAdmin: admin,
+                timelockDelay: C.UPGRADE_DELAY,
+                verifier: address(verifier),
+                chunkSlots: SLOTS,
+                feeRecipient: feeRecipient,
+                feePubkeyX: 0,
+                feePubkeyY: 0
+            })
+            );
+        rollup = d.rollup;
+        timelock = d.timelock;
+        hasher = d.hasher;
+        token = new MockERC20();
+        vm.prank(owner);
+        tokenId = rollup.registerToken(address(token));
+        vm.deal(alice, 1000 ether);
+        vm.deal(bob, 1000 ether);
+        token.mint(alice, 1e30);
+        token.mint(bob, 1e30);
+        vm.prank(alice);
+        token.approve(address(rollup), type(uint256).max);
+        vm.prank(bob);
+        token.approve(address(rollup), type(uint256).max);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Records, as client/protocol/src/codec.rs encodes them
+    // ------------------------------------------------------------------------------------------------
+
+    function key() internal pure returns (bytes32) {
+        return BabyJubjub.compress(KEY_X, KEY_Y);
+    }
+
+    function depositRecord(uint32 id, address who, uint8 tid, uint128 amount, bytes32 pubkey)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return abi.encodePacked(C.TYPE_DEPOSIT, id, who, tid, amount, pubkey);
+    }
+
+    function transferRecord(uint32 from, uint32 to, uint8 tid, uint128 amount, uint128 fee)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return abi.encodePacked(C.TYPE_TRANSFER, from, to, tid, amount, fee);
+    }
+
+    function withdrawRecord(uint32 from, uint8 tid, uint128 amount, uint128 fee) internal pure returns (bytes memory) {
+        return abi.encodePacked(C.TYPE_WITHDRAW, from, tid, amount, fee);
+    }
+
+    function forcedExitRecord(uint32 id, uint8 tid, uint128 amount) internal pure returns (bytes memory) {
+        return abi.encodePacked(C.TYPE_FORCED_EXIT, id, tid, amount);
+    }
+
+    function changeKeyRecord(uint32 id, bytes32 pubkey) internal pure returns (bytes memory) {
+        return abi.encodePacked(C.TYPE_CHANGE_KEY, id, pubkey);
+    }
+
+    /// @dev The fee account's creation: request 0, queued by the constructor.
+    function feeAccountRecord() internal view returns (bytes memory) {
+        return depositRecord(0, feeRecipient, 0, 0, bytes32(0));
+    }
+
+    /// @dev Records back to back, padded with no-ops to `SLOTS`.
+    function chunkOf(bytes memory a) internal pure returns (bytes memory) {
+        return _pad(a, 1);
+    }
+
+    function chunkOf(bytes memory a, bytes memory b) internal pure returns (bytes memory) {
+        return _pad(bytes.concat(a, b), 2);
+    }
+
+    function chunkOf(bytes memory a, bytes memory b, bytes memory c) internal pure returns (bytes memory) {
+        return _pad(bytes.concat(a, b, c), 3);
+    }
+
+    function _pad(bytes memory body, uint256 used) private pure returns (bytes memory out) {
+        out = body;
+        for (uint256 i = used; i < SLOTS; ++i) {
+            out = bytes.concat(out, hex"00");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Flows
+    // ------------------------------------------------------------------------------------------------
+
+    function one(bytes memory c) internal pure returns (bytes[] memory chunks) {
+        chunks = new bytes[](1);
+        chunks[0] = c;
+    }
+
+    function commit(bytes[] memory chunks) internal returns (uint256 batchIndex, uint256[] memory commitments) {
+        commitments = new uint256[](chunks.length);
+        for (uint256 i = 0; i < chunks.length; ++i) {
+            commitments[i] = hasher.dataCommitment(chunks[i], SLOTS);
+        }
+        vm.prank(sequencer);
+        rollup.commitBatch(chunks);
+        batchIndex = rollup.lastCommittedBatch();
+    }
+
+    /// @dev Finalizes with the mock verifier; the chunks' new roots are `root + i` (any canonical values).
+    function finalize(uint256 batchIndex, uint256[] memory commitments, uint256 root)
+        internal
+        returns (uint256[] memory roots)
+    {
+        roots = new uint256[](commitments.length);
+        bytes[] memory proofs = new bytes[](commitments.length);
+        for (uint256 i = 0; i < commitments.length; ++i) {
+            roots[i] = root + i;
+            proofs[i] = hex"01";
+        }
+        rollup.finalizeBatch(batchIndex, commitments, roots, proofs);
+    }
+
+    function depositEthAs(address who, uint256 amount) internal {
+        vm.prank(who);
+        rollup.depositEth{value: amount}(KEY_X, KEY_Y);
+    }
+
+    function noWithdrawals() internal pure returns (IRollup.Withdrawal[] memory) {
+        return new IRollup.Withdrawal[](0);
+    }
+}
