@@ -10,6 +10,18 @@ import {VM_ADDRESS, Vm} from "./Vm.sol";
 abstract contract Test {
     Vm internal constant vm = Vm(VM_ADDRESS);
 
+    address[] private _targetedContracts;
+
+    /// @notice Restricts invariant fuzzing to calls into `target` (forge reads `targetContracts()`).
+    function targetContract(address target) internal {
+        _targetedContracts.push(target);
+    }
+
+    /// @notice The contracts the invariant fuzzer calls (read by forge).
+    function targetContracts() public view returns (address[] memory) {
+        return _targetedContracts;
+    }
+
     // ------------------------------------------------------------------------------------------------
     // Failure
     // ------------------------------------------------------------------------------------------------
