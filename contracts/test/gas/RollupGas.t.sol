@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
+import {StateProof} from "../../src/generated/StateProof.sol";
+import {IRollup} from "../../src/interfaces/IRollup.sol";
+import {Setup} from "../setup/Setup.sol";
+
+/// @notice Gas of each L1 step, one measured call per figure (snapshots/rollup.json). Finalization is
+///         measured with the mock verifier, i.e. without the proof check itself.
+contract RollupGasTest is Setup {
+    function _transferChunk() internal pure returns (bytes memory c) {
+        for (uint256 i = 0; i < SLOTS; ++i) {
+            c = bytes.concat(c, transferRecord(1, 2, 0, 1 ether, 1000));
+        }
+    }
+
+    function _commitTransfers(uint256 nChunks, string memory name) internal {
+        // Request 0 first, so that later batches hold only L2 transactions.
+        commit(one(chunkOf(feeAccountRecord())));
+        bytes[] memory chunks = new bytes[](nChunks);
+        for (uint256 i = 0; i < nChunks; ++i) {
+            chunks[i] = _transferChunk();
+        }
+        vm.prank(sequencer);
+        rollup.commitBatch(chunks);
+        if (bytes(name).length != 0) vm.snapshotGasLastCall("rollup", name);
+    }
+
+    function test_gas_depositEth_newAccount() public {
+        vm.prank(alice);
+        rollup.depositEth{value: 1 ether}(KEY_X, KEY_Y);
+        vm.snapshotGasLastCall("rollup", "depositEth (new account)");
+    }
+
+    function test_gas_depositEth_existingAccount() public {
+        depositEthAs(alice, 1 ether);
+        vm.prank(alice);
+        rollup.depositEth{value: 1 ether}(0, 0);
+        vm.snapshotGasLastCall("rollup", "depositEth (existing account)");
+    }
+
+    function test_gas_depositErc20() public {
+        depositEthAs(alice, 1);
+        vm.prank(alice);
+        rollup.depositErc20(address(token), 1000, 0, 0);
+        vm.snapshotGasLastCall("rollup", "depositErc20 (existing account)");
+    }
+
+    function test_gas_requestForcedExit() public {
+        depositEthAs(alice, 1);
+        vm.prank(alice);
+        rollup.requestForcedExit(0);
+        vm.snapshotGasLastCall("rollup", "requestForcedExit");
+    }
+
+    function test_gas_commitBatch_1chunk() public {
+        _commitTransfers(1, "commitBatch (1 chunk of 4 transfers)");
+    }
+
+    function test_gas_commitBatch_4chunks() public {
+        _commitTransfers(4, "commitBatch (4 chunks, 16 transfers)");
+    }
+
+    function test_gas_commitBatch_16chunks() public {
+        _commitTransfers(16, "commitBatch (16 chunks, 64 transfers)");
+    }
+
+    function _finalize(uint256 nChunks, string memory name) internal {
+        _commitTransfers(nChunks, "");
+        (uint256 b0, uint256[] memory dcs0) = (1, new uint256[](1));
+        dcs0[0] = hasher.dataCommitment(chunkOf(feeAccountRecord()), SLOTS);
+        finalize(b0, dcs0, 1);
+        uint256[] memory dcs = new uint256[](nChunks);
+        for (uint256 i = 0; i < nChunks; ++i) {
+            dcs[i] = hasher.dataCommitment(_transferChunk(), SLOTS);
+        }
+        uint256[] memory roots = new uint256[](nChunks);
+        bytes[] memory proofs = new bytes[](nChunks);
+        for (uint256 i = 0; i < nChunks; ++i) {
+            roots[i] = 100 + i;
+            proofs[i] = new bytes(1000);
+        }
+        rollup.finalizeBatch(2, dcs, roots, proofs);
+        vm.snapshotGasLastCall("rollup", name);
+    }
+
+    function test_gas_finalizeBatch_1chunk() public {
+        _finalize(1, "finalizeBatch (1 chunk, verifier excluded)");
+    }
+
+    function test_gas_finalizeBatch_4chunks() public {
+        _finalize(4, "finalizeBatch (4 chunks, verifier excluded)");
+    }
+
+    function test_gas_executeAndWithdraw() public {
+        depositEthAs(alice, 5 ether);
+        (uint256 b, uint256[] memory dcs) = commit(
+            one(
+                chunkOf(
+                    feeAccountRecord(), depositRecord(1, alice, 0, 5 ether, key()), withdrawRecord(1, 0, 2 ether, 0)
+                )
+            )
+        );
+        finalize(b, dcs, 7);
+        IRollup.Withdrawal[] memory ws = new IRollup.Withdrawal[](1);
+        ws[0] = IRollup.Withdrawal(1, 0, 2 ether);
+        rollup.executeBatch(b, ws);
+        vm.snapshotGasLastCall("rollup", "executeBatch (1 withdrawal)");
+        vm.prank(alice);
+        rollup.withdrawPending(0, alice);
+        vm.snapshotGasLastCall("rollup", "withdrawPending (ETH)");
+    }
+
+    function test_gas_escape() public {
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/state.json"));
+        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        finalize(b, dcs, uint256(vm.parseJsonBytes32(json, ".root")));
+        depositEthAs(alice, 1 ether);
+        vm.deal(address(rollup), 100 ether);
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        rollup.activateEscapeMode();
+        vm.snapshotGasLastCall("rollup", "activateEscapeMode");
+        StateProof.BalanceProof memory p;
+        p.accountId = uint32(vm.parseJsonUint(json, ".proofs[0].accountId"));
+        p.token = uint8(vm.parseJsonUint(json, ".proofs[0].token"));
+        p.balance = uint128(vm.parseJsonUint(json, ".proofs[0].balance"));
+        p.account.owner = vm.parseJsonAddress(json, ".proofs[0].owner");
+        p.account.nonce = uint32(vm.parseJsonUint(json, ".proofs[0].nonce"));
+        p.account.pubkeyX = uint256(vm.parseJsonBytes32(json, ".proofs[0].pubkeyX"));
+        p.account.pubkeyY = uint256(vm.parseJsonBytes32(json, ".proofs[0].pubkeyY"));
+        bytes32[] memory bs = vm.parseJsonBytes32Array(json, ".proofs[0].balanceSiblings");
+        bytes32[] memory accs = vm.parseJsonBytes32Array(json, ".proofs[0].accountSiblings");
+        for (uint256 l = 0; l < bs.length; ++l) {
+            p.balanceSiblings[l] = uint256(bs[l]);
+        }
+        for (uint256 l = 0; l < accs.length; ++l) {
+            p.accountSiblings[l] = uint256(accs[l]);
+        }
+        rollup.escape(p);
+        vm.snapshotGasLastCall("rollup", "escape (ETH, one balance proof)");
+        rollup.refundDeposit(1, depositRecord(1, alice, 0, 1 ether, key()));
+        vm.snapshotGasLastCall("rollup", "refundDeposit");
+    }
+}
