@@ -163,6 +163,15 @@ contract BridgeTest is Setup {
         rollup.depositErc20(address(token), 1, KEY_X, KEY_Y);
     }
 
+    function test_depositErc20_tokenWithoutCode_reverts() public {
+        address ghost = address(0x1234);
+        vm.prank(owner);
+        rollup.registerToken(ghost);
+        vm.expectRevert(abi.encodeWithSelector(SafeTransfer.TransferFailed.selector, ghost));
+        vm.prank(alice);
+        rollup.depositErc20(ghost, 1, KEY_X, KEY_Y);
+    }
+
     // registerToken ----------------------------------------------------------------------------------
 
     function test_registerToken_assignsNextId_succeeds() public {

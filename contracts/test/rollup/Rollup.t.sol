@@ -349,4 +349,52 @@ contract RollupTest is Setup {
         vm.prank(address(timelock));
         rollup.setVerifier(IChunkVerifier(address(0)));
     }
+
+    // fuzz -------------------------------------------------------------------------------------------
+
+    /// @dev Withdrawals and forced exits across two chunks commit the hash chain `withdrawalsHashOf`
+    ///      recomputes, and executing it credits exactly those amounts to the accounts' owners.
+    function testFuzz_commitBatch_withdrawalsChain(uint128[3] memory amounts) public {
+        depositEthAs(alice, 1);
+        vm.prank(alice);
+        rollup.requestForcedExit(0);
+        bytes[] memory chunks = new bytes[](2);
+        chunks[0] = bytes.concat(
+            feeAccountRecord(),
+            depositRecord(1, alice, 0, 1, key()),
+            withdrawRecord(0, 0, amounts[0], 0),
+            forcedExitRecord(1, 0, amounts[1])
+        );
+        chunks[1] = chunkOf(withdrawRecord(1, 0, amounts[2], 1));
+        IRollup.Withdrawal[] memory ws = new IRollup.Withdrawal[](3);
+        ws[0] = IRollup.Withdrawal(0, 0, amounts[0]);
+        ws[1] = IRollup.Withdrawal(1, 0, amounts[1]);
+        ws[2] = IRollup.Withdrawal(1, 0, amounts[2]);
+        (uint256 b, uint256[] memory dcs) = commit(chunks);
+        assertEq(rollup.batch(b).withdrawalsHash, rollup.withdrawalsHashOf(ws));
+        finalize(b, dcs, 9);
+        rollup.executeBatch(b, ws);
+        assertEq(rollup.pending(feeRecipient, 0), amounts[0]);
+        assertEq(rollup.pending(alice, 0), uint256(amounts[1]) + amounts[2]);
+    }
+
+    /// @dev A forced-exit record matches its request whatever amount the transition withdrew, and only for
+    ///      the token that was requested.
+    function testFuzz_commitBatch_forcedExitBinding(uint128 amount, uint8 otherToken) public {
+        depositEthAs(alice, 1);
+        vm.prank(alice);
+        rollup.requestForcedExit(tokenId);
+        if (otherToken != tokenId) {
+            bytes memory bad = chunkOf(
+                feeAccountRecord(), depositRecord(1, alice, 0, 1, key()), forcedExitRecord(1, otherToken, amount)
+            );
+            vm.expectRevert(abi.encodeWithSelector(IRollup.RequestMismatch.selector, 2));
+            vm.prank(sequencer);
+            rollup.commitBatch(one(bad));
+        }
+        commit(
+            one(chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 1, key()), forcedExitRecord(1, tokenId, amount)))
+        );
+        assertEq(rollup.committedRequests(), 3);
+    }
 }
