@@ -201,23 +201,38 @@ pub fn permute(state: &mut State) {
     }
 }
 
-/// The permutation exactly as specified: every round adds three constants, then
-/// S-boxes (three in full rounds, one in partial rounds), then the MDS matrix.
-pub fn permute_reference(state: &mut State) {
+/// Round `r` of the permutation as specified: add the round's three constants,
+/// apply the S-box (to all three elements in a full round, to element 0 in a
+/// partial round), multiply by the MDS matrix. The chunk circuit lays out one
+/// row per round and takes its witness from here.
+pub fn round(state: &mut State, r: usize) {
     let p = params();
+    for (s, c) in state.iter_mut().zip(&p.round_constants[r]) {
+        *s += c;
+    }
+    if is_full_round(r) {
+        for s in state.iter_mut() {
+            *s = sbox(*s);
+        }
+    } else {
+        state[0] = sbox(state[0]);
+    }
+    *state = mat_vec(&p.mds, state);
+}
+
+/// Whether round `r` is a full round (the first and last `POSEIDON_FULL_ROUNDS / 2`).
+pub fn is_full_round(r: usize) -> bool {
     let half = POSEIDON_FULL_ROUNDS / 2;
-    for (r, rc) in p.round_constants.iter().enumerate() {
-        for (s, c) in state.iter_mut().zip(rc) {
-            *s += c;
-        }
-        if r < half || r >= half + POSEIDON_PARTIAL_ROUNDS {
-            for s in state.iter_mut() {
-                *s = sbox(*s);
-            }
-        } else {
-            state[0] = sbox(state[0]);
-        }
-        *state = mat_vec(&p.mds, state);
+    r < half || r >= half + POSEIDON_PARTIAL_ROUNDS
+}
+
+/// Number of rounds.
+pub const ROUNDS: usize = POSEIDON_FULL_ROUNDS + POSEIDON_PARTIAL_ROUNDS;
+
+/// The permutation exactly as specified: [`round`] for every round.
+pub fn permute_reference(state: &mut State) {
+    for r in 0..ROUNDS {
+        round(state, r);
     }
 }
 
