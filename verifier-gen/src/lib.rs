@@ -1,0 +1,12 @@
+//! The Halo2 side of the rollup: circuits that prove exactly the transition the
+//! protocol core (`rollup-protocol`) computes, taking their witness from the
+//! core, and (to come) SRS and key handling, proving and Solidity verifier
+//! generation.
+//!
+//! - [`poseidon`]: the Poseidon permutation and sponge as a custom gate, one row
+//!   per round, equal to the core's `poseidon::hash` bit for bit.
+
+pub mod poseidon;
+
+/// The circuits' field: BN254's scalar field, the same type as the core's.
+pub use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
