@@ -7,6 +7,7 @@ import {IChunkVerifier} from "../../src/interfaces/IChunkVerifier.sol";
 import {IRollup} from "../../src/interfaces/IRollup.sol";
 import {MockChunkVerifier} from "../mocks/MockChunkVerifier.sol";
 import {Setup} from "../setup/Setup.sol";
+import {Vectors} from "../utils/Vectors.sol";
 
 /// @notice Escape mode: activation by deadline, payouts on balance proofs of the last finalized state (from
 ///         the core's vectors, state.json), refunds of unfinalized deposits, and that no role can stop it.
@@ -16,31 +17,12 @@ contract EscapeHatchTest is Setup {
 
     function setUp() public override {
         super.setUp();
-        json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/state.json"));
+        json = Vectors.read("state.json");
         vectorRoot = uint256(vm.parseJsonBytes32(json, ".root"));
     }
 
-    function _k(uint256 i, string memory field) internal pure returns (string memory) {
-        return string.concat(".proofs[", vm.toString(i), "].", field);
-    }
-
-    function _proof(uint256 i) internal view returns (StateProof.BalanceProof memory p) {
-        p.accountId = uint32(vm.parseJsonUint(json, _k(i, "accountId")));
-        p.token = uint8(vm.parseJsonUint(json, _k(i, "token")));
-        p.balance = uint128(vm.parseJsonUint(json, _k(i, "balance")));
-        p.account.owner = vm.parseJsonAddress(json, _k(i, "owner"));
-        p.account.nonce = uint32(vm.parseJsonUint(json, _k(i, "nonce")));
-        p.account.pubkeyX = uint256(vm.parseJsonBytes32(json, _k(i, "pubkeyX")));
-        p.account.pubkeyY = uint256(vm.parseJsonBytes32(json, _k(i, "pubkeyY")));
-        p.account.balanceRoot = uint256(vm.parseJsonBytes32(json, _k(i, "balanceRoot")));
-        bytes32[] memory bs = vm.parseJsonBytes32Array(json, _k(i, "balanceSiblings"));
-        bytes32[] memory accs = vm.parseJsonBytes32Array(json, _k(i, "accountSiblings"));
-        for (uint256 l = 0; l < bs.length; ++l) {
-            p.balanceSiblings[l] = uint256(bs[l]);
-        }
-        for (uint256 l = 0; l < accs.length; ++l) {
-            p.accountSiblings[l] = uint256(accs[l]);
-        }
+    function _proof(uint256 i) internal view returns (StateProof.BalanceProof memory) {
+        return Vectors.balanceProof(json, i);
     }
 
     /// @dev Finalizes a batch whose new root is the vectors' state root, then leaves alice's deposit (request

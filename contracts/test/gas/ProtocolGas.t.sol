@@ -7,6 +7,7 @@ import {Poseidon} from "../../src/generated/Poseidon.sol";
 import {StateProof} from "../../src/generated/StateProof.sol";
 import {IProtocolHasher} from "../../src/interfaces/IProtocolHasher.sol";
 import {Test} from "../utils/Test.sol";
+import {Vectors} from "../utils/Vectors.sol";
 
 /// @dev External entry points, so that each measured call is one call frame.
 contract GasHarness {
@@ -41,25 +42,10 @@ contract ProtocolGasTest is Test {
     function setUp() public {
         h = new GasHarness();
         verifier = new ProtocolHasher();
-        string memory dir = string.concat(vm.projectRoot(), "/contracts/test/vectors/");
-        string memory state = vm.readFile(string.concat(dir, "state.json"));
+        string memory state = Vectors.read("state.json");
         root = uint256(vm.parseJsonBytes32(state, ".root"));
-        proof.accountId = uint32(vm.parseJsonUint(state, ".proofs[0].accountId"));
-        proof.token = uint8(vm.parseJsonUint(state, ".proofs[0].token"));
-        proof.balance = uint128(vm.parseJsonUint(state, ".proofs[0].balance"));
-        proof.account.owner = vm.parseJsonAddress(state, ".proofs[0].owner");
-        proof.account.nonce = uint32(vm.parseJsonUint(state, ".proofs[0].nonce"));
-        proof.account.pubkeyX = uint256(vm.parseJsonBytes32(state, ".proofs[0].pubkeyX"));
-        proof.account.pubkeyY = uint256(vm.parseJsonBytes32(state, ".proofs[0].pubkeyY"));
-        bytes32[] memory bs = vm.parseJsonBytes32Array(state, ".proofs[0].balanceSiblings");
-        bytes32[] memory accs = vm.parseJsonBytes32Array(state, ".proofs[0].accountSiblings");
-        for (uint256 l = 0; l < bs.length; ++l) {
-            proof.balanceSiblings[l] = uint256(bs[l]);
-        }
-        for (uint256 l = 0; l < accs.length; ++l) {
-            proof.accountSiblings[l] = uint256(accs[l]);
-        }
-        string memory pubdata = vm.readFile(string.concat(dir, "pubdata.json"));
+        proof = Vectors.balanceProof(state, 0);
+        string memory pubdata = Vectors.read("pubdata.json");
         chunk = vm.parseJsonBytes(pubdata, ".chunk");
         slots = vm.parseJsonUint(pubdata, ".slots");
     }

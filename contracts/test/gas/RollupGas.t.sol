@@ -5,6 +5,7 @@ import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol"
 import {StateProof} from "../../src/generated/StateProof.sol";
 import {IRollup} from "../../src/interfaces/IRollup.sol";
 import {Setup} from "../setup/Setup.sol";
+import {Vectors} from "../utils/Vectors.sol";
 
 /// @notice Gas of each L1 step, one measured call per figure (snapshots/rollup.json). Finalization is
 ///         measured with the mock verifier, i.e. without the proof check itself.
@@ -113,7 +114,7 @@ contract RollupGasTest is Setup {
     }
 
     function test_gas_escape() public {
-        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/state.json"));
+        string memory json = Vectors.read("state.json");
         (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b, dcs, uint256(vm.parseJsonBytes32(json, ".root")));
         depositEthAs(alice, 1 ether);
@@ -121,22 +122,7 @@ contract RollupGasTest is Setup {
         vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
         rollup.activateEscapeMode();
         vm.snapshotGasLastCall("rollup", "activateEscapeMode");
-        StateProof.BalanceProof memory p;
-        p.accountId = uint32(vm.parseJsonUint(json, ".proofs[0].accountId"));
-        p.token = uint8(vm.parseJsonUint(json, ".proofs[0].token"));
-        p.balance = uint128(vm.parseJsonUint(json, ".proofs[0].balance"));
-        p.account.owner = vm.parseJsonAddress(json, ".proofs[0].owner");
-        p.account.nonce = uint32(vm.parseJsonUint(json, ".proofs[0].nonce"));
-        p.account.pubkeyX = uint256(vm.parseJsonBytes32(json, ".proofs[0].pubkeyX"));
-        p.account.pubkeyY = uint256(vm.parseJsonBytes32(json, ".proofs[0].pubkeyY"));
-        bytes32[] memory bs = vm.parseJsonBytes32Array(json, ".proofs[0].balanceSiblings");
-        bytes32[] memory accs = vm.parseJsonBytes32Array(json, ".proofs[0].accountSiblings");
-        for (uint256 l = 0; l < bs.length; ++l) {
-            p.balanceSiblings[l] = uint256(bs[l]);
-        }
-        for (uint256 l = 0; l < accs.length; ++l) {
-            p.accountSiblings[l] = uint256(accs[l]);
-        }
+        StateProof.BalanceProof memory p = Vectors.balanceProof(json, 0);
         rollup.escape(p);
         vm.snapshotGasLastCall("rollup", "escape (ETH, one balance proof)");
         rollup.refundDeposit(1, depositRecord(1, alice, 0, 1 ether, key()));

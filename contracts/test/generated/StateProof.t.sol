@@ -6,6 +6,7 @@ import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol"
 import {StateProof} from "../../src/generated/StateProof.sol";
 import {IProtocolHasher} from "../../src/interfaces/IProtocolHasher.sol";
 import {Test} from "../utils/Test.sol";
+import {Vectors} from "../utils/Vectors.sol";
 
 /// @notice The generated state-proof verification against the core's vectors (state.json), through the
 ///         `ProtocolHasher` contract.
@@ -15,38 +16,17 @@ contract StateProofTest is Test {
     uint256 internal root;
 
     function setUp() public {
-        json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/state.json"));
+        json = Vectors.read("state.json");
         root = uint256(vm.parseJsonBytes32(json, ".root"));
         verifier = new ProtocolHasher();
     }
 
-    function _k(uint256 i, string memory field) internal pure returns (string memory) {
-        return string.concat(".proofs[", vm.toString(i), "].", field);
+    function _proof(uint256 i) internal view returns (StateProof.BalanceProof memory) {
+        return Vectors.balanceProof(json, i);
     }
 
-    function _proof(uint256 i) internal view returns (StateProof.BalanceProof memory p) {
-        p.accountId = uint32(vm.parseJsonUint(json, _k(i, "accountId")));
-        p.token = uint8(vm.parseJsonUint(json, _k(i, "token")));
-        p.balance = uint128(vm.parseJsonUint(json, _k(i, "balance")));
-        p.account.owner = vm.parseJsonAddress(json, _k(i, "owner"));
-        p.account.nonce = uint32(vm.parseJsonUint(json, _k(i, "nonce")));
-        p.account.pubkeyX = uint256(vm.parseJsonBytes32(json, _k(i, "pubkeyX")));
-        p.account.pubkeyY = uint256(vm.parseJsonBytes32(json, _k(i, "pubkeyY")));
-        p.account.balanceRoot = uint256(vm.parseJsonBytes32(json, _k(i, "balanceRoot")));
-        bytes32[] memory bs = vm.parseJsonBytes32Array(json, _k(i, "balanceSiblings"));
-        bytes32[] memory accs = vm.parseJsonBytes32Array(json, _k(i, "accountSiblings"));
-        assertEq(bs.length, C.BALANCE_TREE_DEPTH, "balance path length");
-        assertEq(accs.length, C.ACCOUNT_TREE_DEPTH, "account path length");
-        for (uint256 l = 0; l < bs.length; ++l) {
-            p.balanceSiblings[l] = uint256(bs[l]);
-        }
-        for (uint256 l = 0; l < accs.length; ++l) {
-            p.accountSiblings[l] = uint256(accs[l]);
-        }
-    }
-
-    function _count() internal view returns (uint256 n) {
-        while (vm.keyExistsJson(json, string.concat(".proofs[", vm.toString(n), "]"))) ++n;
+    function _count() internal view returns (uint256) {
+        return Vectors.count(json, ".proofs");
     }
 
     function test_emptyStateRoot_matchesCore() public view {
@@ -76,7 +56,10 @@ contract StateProofTest is Test {
     function test_accountLeaf_matchesCore() public view {
         for (uint256 i = 0; i < _count(); ++i) {
             StateProof.BalanceProof memory p = _proof(i);
-            assertEq(StateProof.accountLeaf(p.account), uint256(vm.parseJsonBytes32(json, _k(i, "accountLeaf"))));
+            assertEq(
+                StateProof.accountLeaf(p.account),
+                uint256(vm.parseJsonBytes32(json, string.concat(".proofs[", vm.toString(i), "].accountLeaf")))
+            );
         }
     }
 
