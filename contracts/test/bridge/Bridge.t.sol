@@ -111,6 +111,14 @@ contract BridgeTest is Setup {
         assertEq(rollup.totalDeposited(0), amount);
     }
 
+    function test_depositEth_allAccountIdsTaken_reverts() public {
+        // Storage slot 5 holds the length of the account-owner array (`forge inspect Rollup storageLayout`).
+        vm.store(address(rollup), bytes32(uint256(5)), bytes32(uint256(C.MAX_ACCOUNTS)));
+        assertEq(rollup.accountCount(), C.MAX_ACCOUNTS);
+        vm.expectRevert(IRollup.TooManyAccounts.selector);
+        depositEthAs(alice, 1);
+    }
+
     // depositErc20 -----------------------------------------------------------------------------------
 
     function test_depositErc20_registeredToken_succeeds() public {
