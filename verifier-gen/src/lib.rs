@@ -4,8 +4,11 @@
 //! generation.
 //!
 //! - [`poseidon`]: the Poseidon permutation and sponge as a custom gate, one row
-//!   per round, equal to the core's `poseidon::hash` bit for bit.
+//!   per round, equal to the core's `poseidon::hash` bit for bit;
+//! - [`merkle`]: Merkle paths (ordered by index bits, composed into the index)
+//!   over the Poseidon chip.
 
+pub mod merkle;
 pub mod poseidon;
 
 /// The circuits' field: BN254's scalar field, the same type as the core's.

@@ -13,7 +13,7 @@
 //! rate elements, and the output is the first rate element after the last
 //! permutation. The witness comes from the core's `poseidon::round`.
 
-use halo2_base::halo2_proofs::circuit::{Cell, Layouter, Region, Value};
+use halo2_base::halo2_proofs::circuit::{Cell, Region, Value};
 use halo2_base::halo2_proofs::plonk::{
     Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector,
 };
@@ -134,39 +134,47 @@ impl PoseidonConfig {
         n.div_ceil(POSEIDON_RATE).max(1) * ROWS_PER_PERMUTATION
     }
 
-    /// Assigns the sponge of `inputs` under `tag` in a region of its own; returns the output.
+    /// Assigns the sponge of `inputs` under `tag` from row `*row` of `region` (advancing it past the
+    /// rows used); returns the output.
+    ///
+    /// halo2-axiom's floor planner starts every region at row 0, so a circuit lays out its chips inside
+    /// regions it owns and passes each chip its own row cursor.
     pub fn hash(
         &self,
-        layouter: &mut impl Layouter<Fr>,
+        region: &mut Region<'_, Fr>,
+        row: &mut usize,
         tag: u64,
         inputs: &[Word],
     ) -> Result<Word, Error> {
-        self.hash_with_fault(layouter, tag, inputs, None)
+        self.hash_with_fault(region, row, tag, inputs, None)
     }
 
-    /// [`PoseidonConfig::hash`], with the witness of state cell `(row, column)` of the region
-    /// increased by one: for negative tests, which must see the circuit unsatisfied.
+    /// [`PoseidonConfig::hash`], with the witness of state cell `(row, column)` (relative to the
+    /// sponge's first row) increased by one: for negative tests, which must see the circuit unsatisfied.
     #[doc(hidden)]
     pub fn hash_with_fault(
         &self,
-        layouter: &mut impl Layouter<Fr>,
+        region: &mut Region<'_, Fr>,
+        row: &mut usize,
         tag: u64,
         inputs: &[Word],
         fault: Option<(usize, usize)>,
     ) -> Result<Word, Error> {
-        layouter.assign_region(
-            || "poseidon sponge",
-            |mut region| self.assign_sponge(&mut region, tag, inputs, fault),
-        )
+        let start = *row;
+        let (out, used) = self.assign_sponge(region, start, tag, inputs, fault)?;
+        *row = start + used;
+        Ok(out)
     }
 
+    /// Returns the output and the number of rows used.
     fn assign_sponge(
         &self,
         region: &mut Region<'_, Fr>,
+        start: usize,
         tag: u64,
         inputs: &[Word],
         fault: Option<(usize, usize)>,
-    ) -> Result<Word, Error> {
+    ) -> Result<(Word, usize), Error> {
         let cap = capacity(tag, inputs.len());
         let chunks: Vec<&[Word]> = if inputs.is_empty() {
             vec![&[]]
@@ -187,12 +195,12 @@ impl PoseidonConfig {
             } else {
                 v
             };
-            region.assign_advice(col, row, v).cell()
+            region.assign_advice(col, start + row, v).cell()
         };
         for (p, chunk) in chunks.iter().enumerate() {
             if p == 0 {
                 // Row 0: [capacity, x0, x1]; the capacity is pinned to its constant, the inputs copied in.
-                region.assign_advice_from_constant(|| "capacity", self.state[0], 0, cap)?;
+                region.assign_advice_from_constant(|| "capacity", self.state[0], start, cap)?;
                 for j in 0..POSEIDON_RATE {
                     match chunk.get(j) {
                         Some(w) => {
@@ -204,7 +212,7 @@ impl PoseidonConfig {
                             region.assign_advice_from_constant(
                                 || "zero",
                                 self.state[j + 1],
-                                0,
+                                start,
                                 Fr::zero(),
                             )?;
                         }
@@ -212,11 +220,13 @@ impl PoseidonConfig {
                 }
             } else {
                 // Absorb row (the previous output row): the next row is it plus (0, x, y).
-                self.absorb_sel.enable(region, offset)?;
+                self.absorb_sel.enable(region, start + offset)?;
                 for j in 0..POSEIDON_RATE {
                     match chunk.get(j) {
                         Some(w) => {
-                            let cell = region.assign_advice(self.absorb[j], offset, w.value).cell();
+                            let cell = region
+                                .assign_advice(self.absorb[j], start + offset, w.value)
+                                .cell();
                             region.constrain_equal(cell, w.cell);
                             state[j + 1] = state[j + 1] + w.value;
                         }
@@ -224,7 +234,7 @@ impl PoseidonConfig {
                             region.assign_advice_from_constant(
                                 || "zero",
                                 self.absorb[j],
-                                offset,
+                                start + offset,
                                 Fr::zero(),
                             )?;
                         }
@@ -237,12 +247,12 @@ impl PoseidonConfig {
             }
             for r in 0..ROUNDS {
                 if is_full_round(r) {
-                    self.full.enable(region, offset)?;
+                    self.full.enable(region, start + offset)?;
                 } else {
-                    self.partial.enable(region, offset)?;
+                    self.partial.enable(region, start + offset)?;
                 }
                 for (j, c) in params().round_constants[r].iter().enumerate() {
-                    region.assign_fixed(self.round_constants[j], offset, *c);
+                    region.assign_fixed(self.round_constants[j], start + offset, *c);
                 }
                 state = round_values(state, r);
                 offset += 1;
@@ -254,7 +264,7 @@ impl PoseidonConfig {
                 }
             }
         }
-        out.ok_or(Error::Synthesis)
+        out.map(|w| (w, offset + 1)).ok_or(Error::Synthesis)
     }
 }
 

@@ -67,9 +67,14 @@ impl Circuit<Fr> for HashCircuit {
                     .collect::<Vec<_>>())
             },
         )?;
-        let out = config
-            .poseidon
-            .hash_with_fault(&mut layouter, self.tag, &words, self.fault)?;
+        let out = layouter.assign_region(
+            || "poseidon",
+            |mut region| {
+                config
+                    .poseidon
+                    .hash_with_fault(&mut region, &mut 0, self.tag, &words, self.fault)
+            },
+        )?;
         layouter.constrain_instance(out.cell, config.output, 0);
         Ok(())
     }
@@ -157,4 +162,51 @@ fn tampered_cells_are_rejected_by_each_gate() {
             "fault at row {row}, column {col} went unnoticed"
         );
     }
+}
+
+#[derive(Clone, Default)]
+struct TwoHashes;
+
+impl Circuit<Fr> for TwoHashes {
+    type Config = HashConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = ();
+
+    fn without_witnesses(&self) -> Self {
+        TwoHashes
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> HashConfig {
+        HashCircuit::configure(meta)
+    }
+
+    fn synthesize(&self, config: HashConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        let out = layouter.assign_region(
+            || "two sponges",
+            |mut region| {
+                let v = Value::known(Fr::from(3u64));
+                let w = Word {
+                    cell: region.assign_advice(config.input, 0, v).cell(),
+                    value: v,
+                };
+                let mut row = 0;
+                let h = config
+                    .poseidon
+                    .hash(&mut region, &mut row, TAG_NODE, &[w, w])?;
+                config
+                    .poseidon
+                    .hash(&mut region, &mut row, TAG_NODE, &[h, w])
+            },
+        )?;
+        layouter.constrain_instance(out.cell, config.output, 0);
+        Ok(())
+    }
+}
+
+#[test]
+fn consecutive_sponges_share_a_region() {
+    let three = Fr::from(3u64);
+    let expected = hash(TAG_NODE, &[hash(TAG_NODE, &[three, three]), three]);
+    let p = MockProver::run(K, &TwoHashes, vec![vec![expected]]);
+    assert!(p.map(|p| p.verify().is_ok()).unwrap_or(false));
 }
