@@ -6,10 +6,13 @@
 //! - [`poseidon`]: the Poseidon permutation and sponge as a custom gate, one row
 //!   per round, equal to the core's `poseidon::hash` bit for bit;
 //! - [`merkle`]: Merkle paths (ordered by index bits, composed into the index)
-//!   over the Poseidon chip.
+//!   over the Poseidon chip;
+//! - [`update`]: one balance update of a slot (both trees, before and after,
+//!   chained root to root), checked against the core's `BalanceUpdate`.
 
 pub mod merkle;
 pub mod poseidon;
+pub mod update;
 
 /// The circuits' field: BN254's scalar field, the same type as the core's.
 pub use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
