@@ -104,6 +104,12 @@ pub enum Error {
         /// Siblings given.
         got: usize,
     },
+    /// A record read back from L1 cannot follow from the state: the data is corrupt.
+    #[error("record does not follow from the state: {reason}")]
+    RecordMismatch {
+        /// What does not match.
+        reason: String,
+    },
     /// A transaction of a chunk was rejected; the chunk was not applied.
     #[error("transaction {index} of the chunk rejected: {reason}")]
     Rejected {

@@ -173,36 +173,39 @@ impl Plan<'_> {
         Ok(())
     }
 
-    /// Checks key, nonce and signature of an L2 transaction from `from`, then debits `amount + fee`.
-    #[allow(clippy::too_many_arguments)]
-    fn debit_signed(
+    /// Debits `amount + fee` from `from` and increments its nonce. With `auth` (nonce, signed
+    /// message, signature) it first checks key, nonce and signature, as for a new L2 transaction;
+    /// without, it replays a record whose validity a proof already established.
+    fn debit(
         &mut self,
         from: AccountId,
         token: TokenId,
         amount: u128,
         fee: u128,
-        nonce: u32,
-        msg: Fr,
-        sig: &Signature,
+        auth: Option<(u32, Fr, &Signature)>,
     ) -> Result<()> {
         let acc = self
             .state
             .account(from)
             .ok_or(Error::UnknownAccount { account: from })?;
-        if acc.pubkey == Point::NONE {
-            return Err(Error::NoKey { account: from });
-        }
-        if nonce != acc.nonce {
-            return Err(Error::BadNonce {
-                account: from,
-                expected: acc.nonce,
-                got: nonce,
-            });
+        if let Some((nonce, _, _)) = auth {
+            if acc.pubkey == Point::NONE {
+                return Err(Error::NoKey { account: from });
+            }
+            if nonce != acc.nonce {
+                return Err(Error::BadNonce {
+                    account: from,
+                    expected: acc.nonce,
+                    got: nonce,
+                });
+            }
         }
         if acc.nonce == MAX_NONCE {
             return Err(Error::NonceExhausted { account: from });
         }
-        if !eddsa::verify(&acc.pubkey, msg, sig) {
+        if let Some((_, msg, sig)) = auth
+            && !eddsa::verify(&acc.pubkey, msg, sig)
+        {
             return Err(Error::BadSignature { account: from });
         }
         let need = amount.checked_add(fee).ok_or(Error::Overflow {
@@ -223,6 +226,40 @@ impl Plan<'_> {
             ..Change::set_balance(from, token, have - need)
         });
         Ok(())
+    }
+
+    /// Transfer rules (see the module docs), signed or replayed.
+    fn transfer(
+        &mut self,
+        from: AccountId,
+        to: AccountId,
+        token: TokenId,
+        amount: u128,
+        fee: u128,
+        auth: Option<(u32, Fr, &Signature)>,
+    ) -> Result<()> {
+        self.require_exists(from)?;
+        self.require_exists(to)?;
+        self.require_exists(FEE_ACCOUNT_ID)?;
+        self.debit(from, token, amount, fee, auth)?;
+        self.credit(to, token, amount)?;
+        self.credit(FEE_ACCOUNT_ID, token, fee)
+    }
+
+    /// Withdrawal rules, signed or replayed.
+    fn withdraw(
+        &mut self,
+        from: AccountId,
+        token: TokenId,
+        amount: u128,
+        fee: u128,
+        auth: Option<(u32, Fr, &Signature)>,
+    ) -> Result<()> {
+        self.require_exists(from)?;
+        self.require_exists(FEE_ACCOUNT_ID)?;
+        self.debit(from, token, amount, fee, auth)?;
+        self.changes.push(Change::keep(FEE_ACCOUNT_ID, 0));
+        self.credit(FEE_ACCOUNT_ID, token, fee)
     }
 
     fn require_exists(&self, id: AccountId) -> Result<()> {
@@ -276,20 +313,8 @@ impl State {
                 Record::Deposit(d)
             }
             Tx::Transfer { tx: t, sig } => {
-                p.require_exists(t.from)?;
-                p.require_exists(t.to)?;
-                p.require_exists(FEE_ACCOUNT_ID)?;
-                p.debit_signed(
-                    t.from,
-                    t.token,
-                    t.amount,
-                    t.fee,
-                    t.nonce,
-                    t.message(chain_id),
-                    &sig,
-                )?;
-                p.credit(t.to, t.token, t.amount)?;
-                p.credit(FEE_ACCOUNT_ID, t.token, t.fee)?;
+                let auth = Some((t.nonce, t.message(chain_id), &sig));
+                p.transfer(t.from, t.to, t.token, t.amount, t.fee, auth)?;
                 Record::Transfer {
                     from: t.from,
                     to: t.to,
@@ -299,19 +324,8 @@ impl State {
                 }
             }
             Tx::Withdraw { tx: w, sig } => {
-                p.require_exists(w.from)?;
-                p.require_exists(FEE_ACCOUNT_ID)?;
-                p.debit_signed(
-                    w.from,
-                    w.token,
-                    w.amount,
-                    w.fee,
-                    w.nonce,
-                    w.message(chain_id),
-                    &sig,
-                )?;
-                p.changes.push(Change::keep(FEE_ACCOUNT_ID, 0));
-                p.credit(FEE_ACCOUNT_ID, w.token, w.fee)?;
+                let auth = Some((w.nonce, w.message(chain_id), &sig));
+                p.withdraw(w.from, w.token, w.amount, w.fee, auth)?;
                 Record::Withdraw {
                     from: w.from,
                     token: w.token,
@@ -341,6 +355,92 @@ impl State {
             }
         };
         Ok((p.changes, record))
+    }
+
+    /// Plans a record read back from L1 (the escape client's replay). Signatures are not posted:
+    /// the chunk proof vouched for them, so transfers and withdrawals only increment the nonce. A
+    /// record that cannot follow from this state (a forced exit of another amount than the balance,
+    /// an overdraft, an unknown account) is corrupt data and is rejected.
+    fn plan_record(&self, record: &Record) -> Result<Vec<Change>> {
+        match *record {
+            Record::Noop => Ok(vec![]),
+            Record::Deposit(d) => self.plan(&Tx::Deposit(d)).map(|(c, _)| c),
+            Record::ChangeKey(c) => self.plan(&Tx::ChangeKey(c)).map(|(c, _)| c),
+            Record::ForcedExit {
+                account_id,
+                token,
+                amount,
+            } => {
+                let (changes, planned) =
+                    self.plan(&Tx::ForcedExit(crate::tx::ForcedExit { account_id, token }))?;
+                if planned != *record {
+                    return Err(Error::RecordMismatch {
+                        reason: format!(
+                            "forced exit of account {account_id} token {token} records {amount}, the balance is {}",
+                            self.balance(account_id, token)
+                        ),
+                    });
+                }
+                Ok(changes)
+            }
+            Record::Transfer {
+                from,
+                to,
+                token,
+                amount,
+                fee,
+            } => {
+                let mut p = Plan {
+                    state: self,
+                    changes: Vec::with_capacity(UPDATES_PER_SLOT),
+                };
+                p.transfer(from, to, token, amount, fee, None)?;
+                Ok(p.changes)
+            }
+            Record::Withdraw {
+                from,
+                token,
+                amount,
+                fee,
+            } => {
+                let mut p = Plan {
+                    state: self,
+                    changes: Vec::with_capacity(UPDATES_PER_SLOT),
+                };
+                p.withdraw(from, token, amount, fee, None)?;
+                Ok(p.changes)
+            }
+        }
+    }
+
+    /// Applies a record read back from L1 data (see [`State::apply_records`]). On error the
+    /// state is unchanged.
+    pub fn apply_record(&mut self, record: &Record) -> Result<()> {
+        self.apply_records(std::slice::from_ref(record))
+    }
+
+    /// Replays records read back from L1 (a chunk's pubdata), as the escape client re-derives the
+    /// state: the same rules as [`State::apply_tx`] but for signatures, which are not posted. On
+    /// error (corrupt data) the state is unchanged and the error names the record.
+    pub fn apply_records(&mut self, records: &[Record]) -> Result<()> {
+        let mut journal = Vec::new();
+        for (index, record) in records.iter().enumerate() {
+            let step = self.plan_record(record).and_then(|changes| {
+                for c in &changes {
+                    let (_, undo) = self.write(c)?;
+                    journal.push(undo);
+                }
+                Ok(())
+            });
+            if let Err(e) = step {
+                self.rollback(journal);
+                return Err(Error::Rejected {
+                    index,
+                    reason: Box::new(e),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Performs one planned write and returns its witness and how to undo it.

@@ -569,3 +569,107 @@ fn withdraw_rejections() -> Result<()> {
     assert_rejected(&mut s, w(3, 1, 0, 0, "alice"), Error::NoKey { account: 3 });
     Ok(())
 }
+
+#[test]
+fn replaying_records_rebuilds_the_same_state() -> Result<()> {
+    let mut s = setup()?;
+    let replica = s.clone();
+    s.apply_tx(&Tx::ChangeKey(ChangeKey {
+        account_id: 2,
+        pubkey: key("bob2").public(),
+    }))?;
+    let chunk = s.apply_chunk(&[
+        deposit(3, 0x33, TOKEN, 40, Some(&key("carol"))),
+        transfer(1, 2, 100, 3, 0, "alice"),
+        Withdraw {
+            from: 2,
+            token: 0,
+            amount: 5,
+            fee: 1,
+            nonce: 0,
+        }
+        .sign(&key("bob2"), CHAIN),
+        Tx::ForcedExit(ForcedExit {
+            account_id: 1,
+            token: TOKEN,
+        }),
+    ])?;
+    let mut r = replica;
+    r.apply_record(&Record::ChangeKey(ChangeKey {
+        account_id: 2,
+        pubkey: key("bob2").public(),
+    }))?;
+    r.apply_records(&chunk.records)?;
+    assert_eq!(r.root(), s.root());
+    assert_eq!(r.root(), chunk.new_root);
+    assert_eq!(
+        r.account_leaf(1),
+        s.account_leaf(1),
+        "nonces follow from the records"
+    );
+    Ok(())
+}
+
+#[test]
+fn corrupt_records_are_rejected_and_change_nothing() -> Result<()> {
+    let mut s = setup()?;
+    let root = s.root();
+    let cases = [
+        (
+            Record::ForcedExit {
+                account_id: 1,
+                token: TOKEN,
+                amount: 499,
+            },
+            "forced exit amount",
+        ),
+        (
+            Record::Transfer {
+                from: 2,
+                to: 1,
+                token: 0,
+                amount: 12,
+                fee: 0,
+            },
+            "overdraft",
+        ),
+        (
+            Record::Withdraw {
+                from: 9,
+                token: 0,
+                amount: 1,
+                fee: 0,
+            },
+            "unknown account",
+        ),
+        (
+            Record::Transfer {
+                from: 1,
+                to: 2,
+                token: 0,
+                amount: 1,
+                fee: MAX_BALANCE,
+            },
+            "overflow",
+        ),
+    ];
+    for (record, what) in cases {
+        // A valid record first, so the rollback covers more than the failing one.
+        let err = s.apply_records(&[
+            Record::Transfer {
+                from: 1,
+                to: 2,
+                token: 0,
+                amount: 1,
+                fee: 0,
+            },
+            record,
+        ]);
+        assert!(
+            matches!(err, Err(Error::Rejected { index: 1, .. })),
+            "{what}: {err:?}"
+        );
+        assert_eq!(s.root(), root, "{what}: state changed");
+    }
+    Ok(())
+}
