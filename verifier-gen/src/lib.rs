@@ -5,11 +5,13 @@
 //!
 //! - [`poseidon`]: the Poseidon permutation and sponge as a custom gate, one row
 //!   per round, equal to the core's `poseidon::hash` bit for bit;
+//! - [`eddsa`]: Baby Jubjub scalar multiplication and EdDSA verification;
 //! - [`merkle`]: Merkle paths (ordered by index bits, composed into the index)
 //!   over the Poseidon chip;
 //! - [`update`]: one balance update of a slot (both trees, before and after,
 //!   chained root to root), checked against the core's `BalanceUpdate`.
 
+pub mod eddsa;
 pub mod merkle;
 pub mod poseidon;
 pub mod update;
