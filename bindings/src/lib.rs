@@ -2,14 +2,19 @@
 //! Foundry artifacts in `out/` (the build script runs `forge build` first, so
 //! they always match `contracts/src`).
 //!
-//! Each module holds one contract's types, calls, events and errors, and a
-//! `#[sol(rpc)]` instance type for calling it through a provider. Custom errors
-//! decode with [`decode_rollup_error`].
+//! Each module holds one contract's types, calls, events and errors, and, for
+//! the deployable ones, a `#[sol(rpc)]` instance type for calling it through a
+//! provider (`Rollup::new(address, provider)`, `Rollup::deploy(provider, ...)`).
+//!
+//! Reverts decode with [`decode_rollup_error`] (raw revert data) or
+//! [`rollup_error`] (an error returned by a call), into a [`RollupError`]: every
+//! custom error the deployed rollup can revert with, from its interface, from
+//! the `SafeTransfer` library and from the `ProtocolHasher` it calls.
 
-// The `sol!` expansions carry the contracts' NatSpec where solc emits it, not rustdoc for every item.
-#![allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
+use alloy::sol_types::{Panic, Revert, SolError, SolInterface};
 
-/// The rollup (queue, bridge, batches, escape hatch).
+/// The rollup (request queue, bridge, batches, escape hatch): `Rollup::Rollup`
+/// is its `#[sol(rpc)]` instance.
 pub mod rollup {
     alloy::sol!(
         #[sol(rpc, all_derives)]
@@ -18,7 +23,8 @@ pub mod rollup {
     );
 }
 
-/// The rollup's interface: every function, event and custom error.
+/// The rollup's interface: every function, event and custom error with its NatSpec.
+/// `IRollup::IRollupErrors` decodes the errors it declares.
 pub mod irollup {
     alloy::sol!(
         #[sol(rpc, all_derives)]
@@ -27,7 +33,7 @@ pub mod irollup {
     );
 }
 
-/// The governance timelock.
+/// The governance timelock, the only way to replace the verifier.
 pub mod timelock {
     alloy::sol!(
         #[sol(rpc, all_derives)]
@@ -36,7 +42,7 @@ pub mod timelock {
     );
 }
 
-/// The Poseidon functions (data commitments, balance proofs).
+/// The Poseidon functions the rollup calls (data commitments, balance proofs).
 pub mod protocol_hasher {
     alloy::sol!(
         #[sol(rpc, all_derives)]
@@ -45,7 +51,7 @@ pub mod protocol_hasher {
     );
 }
 
-/// The fail-closed verifier a deployment starts with.
+/// The fail-closed chunk verifier a deployment starts with.
 pub mod unset_verifier {
     alloy::sol!(
         #[sol(rpc, all_derives)]
@@ -54,19 +60,151 @@ pub mod unset_verifier {
     );
 }
 
-/// Token transfer errors raised by the rollup's `SafeTransfer` library.
+/// The token and ETH transfer library: its two errors, which the rollup raises
+/// when a transfer fails.
 pub mod safe_transfer {
-    alloy::sol! {
-        /// The transfer failed (reverted, returned false, or the token has no code).
-        error TransferFailed(address token);
-        /// Sending ETH failed.
-        error EthSendFailed(address to, uint256 amount);
+    alloy::sol!(
+        #[sol(all_derives)]
+        SafeTransfer,
+        "../out/SafeTransfer.sol/SafeTransfer.json"
+    );
+}
+
+use irollup::IRollup::IRollupErrors;
+use protocol_hasher::ProtocolHasher::ProtocolHasherErrors;
+use safe_transfer::SafeTransfer::SafeTransferErrors;
+
+/// What a call to the rollup reverted with, decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RollupError {
+    /// A custom error declared in `IRollup`.
+    Rollup(IRollupErrors),
+    /// A token or ETH transfer failed (`SafeTransfer`).
+    Transfer(SafeTransferErrors),
+    /// The hasher rejected a chunk's bytes while the batch was committed (`ProtocolHasher`).
+    Hasher(ProtocolHasherErrors),
+    /// A Solidity panic (assertion, arithmetic overflow, out-of-bounds index).
+    Panic(Panic),
+    /// A revert with a reason string.
+    Revert(Revert),
+}
+
+/// Decodes the revert data of a rollup call; `None` when it is empty (out of
+/// gas, a plain `revert()`) or matches no error the rollup can raise.
+pub fn decode_rollup_error(data: &[u8]) -> Option<RollupError> {
+    let selector: [u8; 4] = data.get(..4)?.try_into().ok()?;
+    if IRollupErrors::valid_selector(selector) {
+        IRollupErrors::abi_decode(data)
+            .ok()
+            .map(RollupError::Rollup)
+    } else if SafeTransferErrors::valid_selector(selector) {
+        SafeTransferErrors::abi_decode(data)
+            .ok()
+            .map(RollupError::Transfer)
+    } else if ProtocolHasherErrors::valid_selector(selector) {
+        ProtocolHasherErrors::abi_decode(data)
+            .ok()
+            .map(RollupError::Hasher)
+    } else if selector == Panic::SELECTOR {
+        Panic::abi_decode(data).ok().map(RollupError::Panic)
+    } else if selector == Revert::SELECTOR {
+        Revert::abi_decode(data).ok().map(RollupError::Revert)
+    } else {
+        None
     }
 }
 
-use alloy::sol_types::SolInterface;
+/// Decodes the error of a failed rollup call or simulation (`.call()`,
+/// `.estimate_gas()`, `.send()`); `None` when it carries no revert data the
+/// rollup can produce (a transport error, for instance).
+pub fn rollup_error(err: &alloy::contract::Error) -> Option<RollupError> {
+    decode_rollup_error(&err.as_revert_data()?)
+}
 
-/// Decodes the revert data of a rollup call into one of its custom errors.
-pub fn decode_rollup_error(data: &[u8]) -> Option<irollup::IRollup::IRollupErrors> {
-    irollup::IRollup::IRollupErrors::abi_decode(data).ok()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::{Address, U256};
+    use std::collections::BTreeSet;
+
+    /// The compiler lists in the deployed `Rollup`'s ABI every error its code
+    /// can raise itself: each must decode, and none may be left out.
+    #[test]
+    fn every_error_of_the_deployed_rollup_decodes() {
+        let deployed: BTreeSet<[u8; 4]> = rollup::Rollup::RollupErrors::SELECTORS
+            .iter()
+            .copied()
+            .collect();
+        let covered: BTreeSet<[u8; 4]> = IRollupErrors::SELECTORS
+            .iter()
+            .chain(SafeTransferErrors::SELECTORS)
+            .copied()
+            .collect();
+        assert_eq!(deployed, covered);
+    }
+
+    /// No selector is claimed by two of the error sets, so decoding is unambiguous.
+    #[test]
+    fn error_selectors_are_distinct() {
+        let all: Vec<[u8; 4]> = IRollupErrors::SELECTORS
+            .iter()
+            .chain(SafeTransferErrors::SELECTORS)
+            .chain(ProtocolHasherErrors::SELECTORS)
+            .chain([&Panic::SELECTOR, &Revert::SELECTOR])
+            .copied()
+            .collect();
+        let distinct: BTreeSet<_> = all.iter().collect();
+        assert_eq!(distinct.len(), all.len());
+    }
+
+    #[test]
+    fn decodes_each_kind() {
+        let token = Address::repeat_byte(7);
+        let err = not_sequencer(token);
+        assert_eq!(
+            decode_rollup_error(&err.abi_encode()),
+            Some(RollupError::Rollup(IRollupErrors::NotSequencer(err)))
+        );
+        let failed = safe_transfer::SafeTransfer::TransferFailed { token };
+        assert_eq!(
+            decode_rollup_error(&failed.abi_encode()),
+            Some(RollupError::Transfer(SafeTransferErrors::TransferFailed(
+                failed
+            )))
+        );
+        let mismatch = protocol_hasher::ProtocolHasher::ChunkLengthMismatch {
+            length: U256::from(3),
+            slots: U256::from(4),
+        };
+        assert_eq!(
+            decode_rollup_error(&mismatch.abi_encode()),
+            Some(RollupError::Hasher(
+                ProtocolHasherErrors::ChunkLengthMismatch(mismatch)
+            ))
+        );
+        let panic = Panic::from(0x11);
+        assert_eq!(
+            decode_rollup_error(&panic.abi_encode()),
+            Some(RollupError::Panic(panic))
+        );
+        let revert = Revert::from("no");
+        assert_eq!(
+            decode_rollup_error(&revert.abi_encode()),
+            Some(RollupError::Revert(revert))
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_and_short_data() {
+        assert_eq!(decode_rollup_error(&[]), None);
+        assert_eq!(decode_rollup_error(&[0xde, 0xad]), None);
+        assert_eq!(decode_rollup_error(&[0xde, 0xad, 0xbe, 0xef]), None);
+        // A known selector with truncated arguments.
+        let err = not_sequencer(Address::ZERO).abi_encode();
+        assert_eq!(decode_rollup_error(&err[..20]), None);
+    }
+
+    fn not_sequencer(caller: Address) -> irollup::IRollup::NotSequencer {
+        irollup::IRollup::NotSequencer { caller }
+    }
 }
