@@ -25,6 +25,7 @@ use rollup_protocol::eddsa::{A as CURVE_A, D as CURVE_D, Point};
 use rollup_protocol::field;
 
 use crate::Fr;
+use crate::layout::Columns;
 use crate::poseidon::{PoseidonConfig, Word};
 
 /// Bits of `s` (below 2^251).
@@ -73,12 +74,13 @@ fn add_constraints(
 }
 
 impl EddsaConfig {
-    /// Creates the gates next to an existing Poseidon chip.
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, poseidon: PoseidonConfig) -> Self {
-        let cols = [(); 10].map(|_| meta.advice_column());
-        for col in cols {
-            meta.enable_equality(col);
-        }
+    /// Creates the gates over the shared advice columns, next to an existing Poseidon chip.
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        pool: &Columns,
+        poseidon: PoseidonConfig,
+    ) -> Self {
+        let cols = pool.advice;
         let step = meta.complex_selector();
         let add = meta.complex_selector();
         let on_curve = meta.selector();
@@ -257,39 +259,36 @@ impl EddsaConfig {
         Ok((PointWord { x, y }, scalar))
     }
 
-    /// Constrains `sig = (r, s)` to be a valid signature of `msg` under `key`; `rows.0` is the
-    /// next free row of the curve columns, `rows.1` of the Poseidon columns.
+    /// Constrains `sig = (r, s)` to be a valid signature of `msg` under `key`, from row `*row`
+    /// (advanced past the rows used).
     #[allow(clippy::too_many_arguments)]
     pub fn verify(
         &self,
         region: &mut Region<'_, Fr>,
-        rows: &mut (usize, usize),
+        row: &mut usize,
         key: PointWord,
         r: PointWord,
         s: Word,
         msg: Word,
     ) -> Result<(), Error> {
-        self.assert_on_curve(region, &mut rows.0, r)?;
-        let h = self.poseidon.hash(
-            region,
-            &mut rows.1,
-            TAG_EDDSA,
-            &[r.x, r.y, key.x, key.y, msg],
-        )?;
+        self.assert_on_curve(region, row, r)?;
+        let h = self
+            .poseidon
+            .hash(region, row, TAG_EDDSA, &[r.x, r.y, key.x, key.y, msg])?;
         let b8 = Point::base();
         let base = PointWord {
-            x: self.constant(region, &mut rows.0, 0, b8.x)?,
-            y: self.constant(region, &mut rows.0, 1, b8.y)?,
+            x: self.constant(region, row, 0, b8.x)?,
+            y: self.constant(region, row, 1, b8.y)?,
         };
-        let (sb, s_rebuilt) = self.mul(region, &mut rows.0, base, s.value, S_BITS)?;
+        let (sb, s_rebuilt) = self.mul(region, row, base, s.value, S_BITS)?;
         region.constrain_equal(s_rebuilt.cell, s.cell);
-        let (ha, h_rebuilt) = self.mul(region, &mut rows.0, key, h.value, H_BITS)?;
+        let (ha, h_rebuilt) = self.mul(region, row, key, h.value, H_BITS)?;
         region.constrain_equal(h_rebuilt.cell, h.cell);
         let mut acc = ha;
         for _ in 0..3 {
-            acc = self.add(region, &mut rows.0, acc, acc)?;
+            acc = self.add(region, row, acc, acc)?;
         }
-        let rhs = self.add(region, &mut rows.0, r, acc)?;
+        let rhs = self.add(region, row, r, acc)?;
         region.constrain_equal(rhs.x.cell, sb.x.cell);
         region.constrain_equal(rhs.y.cell, sb.y.cell);
         Ok(())

@@ -3,6 +3,7 @@
 //! core, and (to come) SRS and key handling, proving and Solidity verifier
 //! generation.
 //!
+//! - [`layout`]: the pool of columns every chip shares (one row cursor for all);
 //! - [`poseidon`]: the Poseidon permutation and sponge as a custom gate, one row
 //!   per round, equal to the core's `poseidon::hash` bit for bit;
 //! - [`eddsa`]: Baby Jubjub scalar multiplication and EdDSA verification;
@@ -12,6 +13,7 @@
 //!   chained root to root), checked against the core's `BalanceUpdate`.
 
 pub mod eddsa;
+pub mod layout;
 pub mod merkle;
 pub mod poseidon;
 pub mod update;

@@ -17,8 +17,10 @@ use halo2_base::halo2_proofs::plonk::{
 };
 use halo2_base::halo2_proofs::poly::Rotation;
 use rollup_protocol::constants::TAG_NODE;
+use rollup_protocol::poseidon::hash2;
 
 use crate::Fr;
+use crate::layout::Columns;
 use crate::poseidon::{PoseidonConfig, Word};
 
 /// Columns and gates of the Merkle path chip.
@@ -28,15 +30,6 @@ pub struct MerkleConfig {
     cols: [Column<Advice>; 6],
     power: Column<Fixed>,
     swap: Selector,
-}
-
-/// Row cursors of the two column groups a path uses.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Rows {
-    /// Next free row of the swap columns.
-    pub swap: usize,
-    /// Next free row of the Poseidon columns.
-    pub hash: usize,
 }
 
 /// What a verified path yields.
@@ -49,20 +42,15 @@ pub struct PathOutput {
 }
 
 impl MerkleConfig {
-    /// Creates the swap gate next to an existing Poseidon chip.
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, poseidon: PoseidonConfig) -> Self {
-        let cols = [
-            meta.advice_column(),
-            meta.advice_column(),
-            meta.advice_column(),
-            meta.advice_column(),
-            meta.advice_column(),
-            meta.advice_column(),
-        ];
-        for c in cols {
-            meta.enable_equality(c);
-        }
-        let power = meta.fixed_column();
+    /// Creates the swap gate over the shared columns (advice 0 to 5, fixed 0), next to an existing
+    /// Poseidon chip.
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        pool: &Columns,
+        poseidon: PoseidonConfig,
+    ) -> Self {
+        let cols = [0, 1, 2, 3, 4, 5].map(|i| pool.advice[i]);
+        let power = pool.fixed[0];
         let swap = meta.selector();
         meta.create_gate("merkle swap", |meta| {
             let s = meta.query_selector(swap);
@@ -96,80 +84,85 @@ impl MerkleConfig {
     }
 
     /// The root implied by `leaf` at the index whose little-endian bits are `bits`, with `siblings`
-    /// from the leaf level up. `bits` and `siblings` have the tree's depth. Swap rows go from
-    /// `rows.swap`, Poseidon rows from `rows.hash`, both advanced past what is used.
+    /// from the leaf level up. `bits` and `siblings` have the tree's depth. Rows go from `*row`
+    /// (advanced past what is used): first one swap row per level and the final index row, then
+    /// the node hashes, each tied by copy constraints to the swap rows around it.
     pub fn root(
         &self,
         region: &mut Region<'_, Fr>,
-        rows: &mut Rows,
+        row: &mut usize,
         leaf: Word,
         bits: &[Value<bool>],
         siblings: &[Word],
     ) -> Result<PathOutput, Error> {
-        if bits.len() != siblings.len() {
+        if bits.len() != siblings.len() || bits.is_empty() {
             return Err(Error::Synthesis);
         }
-        let mut cur = leaf;
+        let start = *row;
+        let depth = bits.len();
+        let mut cur = leaf.value;
         let mut acc = Value::known(Fr::zero());
-        let mut acc_word: Option<Word> = None;
+        let mut cur_cells = Vec::with_capacity(depth);
+        let mut pairs = Vec::with_capacity(depth);
+        region.assign_advice_from_constant(
+            || "index starts at 0",
+            self.cols[5],
+            start,
+            Fr::zero(),
+        )?;
         for (level, (bit, sib)) in bits.iter().zip(siblings).enumerate() {
+            let r = start + level;
             let bitv = bit.map(|b| if b { Fr::one() } else { Fr::zero() });
             let left_v = cur
-                .value
                 .zip(sib.value)
                 .zip(*bit)
                 .map(|((c, s), b)| if b { s } else { c });
             let right_v = cur
-                .value
                 .zip(sib.value)
                 .zip(*bit)
                 .map(|((c, s), b)| if b { c } else { s });
             let pow = Fr::from(2u64).pow_vartime([level as u64]);
-            let next_acc = acc + bitv * Value::known(pow);
-            // One swap row per level; the accumulator's next value sits on the next row, which is the
-            // next level's swap row (or a final row of its own after the last level).
-            let r0 = rows.swap;
-            self.swap.enable(region, r0)?;
-            let c = region.assign_advice(self.cols[0], r0, cur.value).cell();
-            region.constrain_equal(c, cur.cell);
-            let s = region.assign_advice(self.cols[1], r0, sib.value).cell();
+            acc = acc + bitv * Value::known(pow);
+            self.swap.enable(region, r)?;
+            cur_cells.push(region.assign_advice(self.cols[0], r, cur).cell());
+            let s = region.assign_advice(self.cols[1], r, sib.value).cell();
             region.constrain_equal(s, sib.cell);
-            region.assign_advice(self.cols[2], r0, bitv);
-            let l = region.assign_advice(self.cols[3], r0, left_v).cell();
-            let r = region.assign_advice(self.cols[4], r0, right_v).cell();
-            if acc_word.is_none() {
-                region.assign_advice_from_constant(
-                    || "index starts at 0",
-                    self.cols[5],
-                    r0,
-                    Fr::zero(),
-                )?;
+            region.assign_advice(self.cols[2], r, bitv);
+            let l = region.assign_advice(self.cols[3], r, left_v).cell();
+            let rt = region.assign_advice(self.cols[4], r, right_v).cell();
+            region.assign_fixed(self.power, r, pow);
+            // The accumulator after this level sits on the next row: the next level's swap row, or
+            // the final index row.
+            if level + 1 < depth {
+                region.assign_advice(self.cols[5], r + 1, acc);
             }
-            region.assign_fixed(self.power, r0, pow);
-            let a = region.assign_advice(self.cols[5], r0 + 1, next_acc).cell();
-            rows.swap = r0 + 1;
-            acc = next_acc;
-            acc_word = Some(Word {
-                cell: a,
-                value: next_acc,
-            });
-            let (left, right) = (
+            pairs.push((
                 Word {
                     cell: l,
                     value: left_v,
                 },
                 Word {
-                    cell: r,
+                    cell: rt,
                     value: right_v,
                 },
-            );
-            cur = self
-                .poseidon
-                .hash(region, &mut rows.hash, TAG_NODE, &[left, right])?;
+            ));
+            cur = left_v.zip(right_v).map(|(l, r)| hash2(TAG_NODE, l, r));
         }
-        let index = acc_word.ok_or(Error::Synthesis)?;
-        // The last accumulator row is not a swap row; the next path starts on a fresh one.
-        rows.swap += 1;
-        Ok(PathOutput { root: cur, index })
+        let index = Word {
+            cell: region
+                .assign_advice(self.cols[5], start + depth, acc)
+                .cell(),
+            value: acc,
+        };
+        region.constrain_equal(cur_cells[0], leaf.cell);
+        *row = start + depth + 1;
+        let mut node = leaf;
+        for (level, (left, right)) in pairs.into_iter().enumerate() {
+            node = self.poseidon.hash(region, row, TAG_NODE, &[left, right])?;
+            if let Some(next) = cur_cells.get(level + 1) {
+                region.constrain_equal(node.cell, *next);
+            }
+        }
+        Ok(PathOutput { root: node, index })
     }
 }

@@ -1,7 +1,8 @@
 //! Poseidon in-circuit, as a custom gate: one row per round.
 //!
-//! Columns: three advice columns hold the state, two more the inputs absorbed
-//! between permutations; three fixed columns hold each row's round constants.
+//! Columns (of the shared pool, [`crate::layout`]): three advice columns hold the
+//! state, two more the inputs absorbed between permutations; three fixed columns
+//! hold each row's round constants.
 //! A full-round row constrains `next_i = Σ_j M_ij · (cur_j + c_j)^5`, a partial
 //! round the same with the S-box on element 0 only, and an absorb row
 //! `next = cur + (0, x, y)`. A permutation is 65 round rows and an output row,
@@ -22,6 +23,7 @@ use rollup_protocol::constants::{POSEIDON_RATE, POSEIDON_WIDTH};
 use rollup_protocol::poseidon::{self, ROUNDS, capacity, is_full_round, params};
 
 use crate::Fr;
+use crate::layout::Columns;
 
 /// Rows one permutation occupies: its rounds and the output row.
 pub const ROWS_PER_PERMUTATION: usize = ROUNDS + 1;
@@ -52,23 +54,12 @@ fn pow5(x: Expression<Fr>) -> Expression<Fr> {
 }
 
 impl PoseidonConfig {
-    /// Allocates the columns and creates the gates. `constants` must be a fixed
-    /// column enabled for constants (it pins each sponge's capacity element).
-    pub fn configure(meta: &mut ConstraintSystem<Fr>) -> Self {
-        let state = [
-            meta.advice_column(),
-            meta.advice_column(),
-            meta.advice_column(),
-        ];
-        let absorb = [meta.advice_column(), meta.advice_column()];
-        for c in state.iter().chain(absorb.iter()) {
-            meta.enable_equality(*c);
-        }
-        let round_constants = [
-            meta.fixed_column(),
-            meta.fixed_column(),
-            meta.fixed_column(),
-        ];
+    /// Creates the gates over the shared columns: the state in advice columns 0 to 2, the absorbed
+    /// inputs in 3 and 4, the round constants in the fixed columns.
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns) -> Self {
+        let state = [cols.advice[0], cols.advice[1], cols.advice[2]];
+        let absorb = [cols.advice[3], cols.advice[4]];
+        let round_constants = cols.fixed;
         // Complex selectors: the round gates have degree 6 and must not be compressed with others.
         let full = meta.complex_selector();
         let partial = meta.complex_selector();

@@ -11,31 +11,23 @@
 //! layered on top; this gadget guarantees that the roots are those of the leaves.
 
 use halo2_base::halo2_proofs::circuit::{Region, Value};
-use halo2_base::halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error};
+use halo2_base::halo2_proofs::plonk::{ConstraintSystem, Error};
 use rollup_protocol::constants::TAG_ACCOUNT;
 use rollup_protocol::field;
 use rollup_protocol::state::AccountLeaf;
 use rollup_protocol::transition::BalanceUpdate;
 
 use crate::Fr;
-use crate::merkle::{MerkleConfig, Rows};
+use crate::layout::Columns;
+use crate::merkle::MerkleConfig;
 use crate::poseidon::{PoseidonConfig, Word};
 
-/// Columns of the update gadget: the Merkle and Poseidon chips, and a witness column.
+/// The update gadget: the Merkle and Poseidon chips over the shared columns.
 #[derive(Debug, Clone)]
 pub struct UpdateConfig {
+    pool: Columns,
     poseidon: PoseidonConfig,
     merkle: MerkleConfig,
-    witness: Column<Advice>,
-}
-
-/// Row cursors of every column group the gadget uses.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct UpdateRows {
-    /// Merkle swap and Poseidon rows.
-    pub paths: Rows,
-    /// Witness column rows.
-    pub witness: usize,
 }
 
 /// The assigned fields of one update that the transaction rules constrain.
@@ -58,36 +50,20 @@ pub struct UpdateWords {
 }
 
 impl UpdateConfig {
-    /// Creates the chips and the witness column.
-    pub fn configure(meta: &mut ConstraintSystem<Fr>) -> Self {
-        let poseidon = PoseidonConfig::configure(meta);
-        let merkle = MerkleConfig::configure(meta, poseidon.clone());
-        let witness = meta.advice_column();
-        meta.enable_equality(witness);
+    /// Uses existing chips over the shared columns.
+    pub fn new(pool: Columns, poseidon: PoseidonConfig, merkle: MerkleConfig) -> Self {
         UpdateConfig {
+            pool,
             poseidon,
             merkle,
-            witness,
         }
     }
 
-    fn put(&self, region: &mut Region<'_, Fr>, rows: &mut UpdateRows, v: Value<Fr>) -> Word {
-        let cell = region.assign_advice(self.witness, rows.witness, v).cell();
-        rows.witness += 1;
-        Word { cell, value: v }
-    }
-
-    fn leaf_words(
-        &self,
-        region: &mut Region<'_, Fr>,
-        rows: &mut UpdateRows,
-        leaf: Value<AccountLeaf>,
-    ) -> [Word; 3] {
-        [
-            self.put(region, rows, leaf.map(|l| l.owner_nonce())),
-            self.put(region, rows, leaf.map(|l| l.pubkey.x)),
-            self.put(region, rows, leaf.map(|l| l.pubkey.y)),
-        ]
+    /// Creates the Poseidon and Merkle chips over `pool`.
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, pool: &Columns) -> Self {
+        let poseidon = PoseidonConfig::configure(meta, pool);
+        let merkle = MerkleConfig::configure(meta, pool, poseidon.clone());
+        UpdateConfig::new(*pool, poseidon, merkle)
     }
 
     /// Assigns and checks `update` (unknown during key generation), starting from the state root
@@ -95,62 +71,45 @@ impl UpdateConfig {
     pub fn assign(
         &self,
         region: &mut Region<'_, Fr>,
-        rows: &mut UpdateRows,
+        row: &mut usize,
         update: Value<&BalanceUpdate>,
         root_before: Word,
         balance_depth: usize,
         account_depth: usize,
     ) -> Result<UpdateWords, Error> {
-        let account_id = self.put(
-            region,
-            rows,
+        let leaf = |f: fn(&AccountLeaf) -> Fr, after: bool| {
+            update.map(move |u| {
+                f(if after {
+                    &u.account_after
+                } else {
+                    &u.account_before
+                })
+            })
+        };
+        let mut values = vec![
             update.map(|u| Fr::from(u64::from(u.account_id))),
-        );
-        let token = self.put(region, rows, update.map(|u| Fr::from(u64::from(u.token))));
-        let before = self.leaf_words(region, rows, update.map(|u| u.account_before));
-        let after = self.leaf_words(region, rows, update.map(|u| u.account_after));
-        let balance = [
-            self.put(
-                region,
-                rows,
-                update.map(|u| field::from_u128(u.balance_before)),
-            ),
-            self.put(
-                region,
-                rows,
-                update.map(|u| field::from_u128(u.balance_after)),
-            ),
+            update.map(|u| Fr::from(u64::from(u.token))),
         ];
-        let balance_sibs: Vec<Word> = (0..balance_depth)
-            .map(|l| {
-                self.put(
-                    region,
-                    rows,
-                    update.map(|u| {
-                        u.balance_proof
-                            .siblings
-                            .get(l)
-                            .copied()
-                            .unwrap_or(Fr::zero())
-                    }),
-                )
-            })
-            .collect();
-        let account_sibs: Vec<Word> = (0..account_depth)
-            .map(|l| {
-                self.put(
-                    region,
-                    rows,
-                    update.map(|u| {
-                        u.account_proof
-                            .siblings
-                            .get(l)
-                            .copied()
-                            .unwrap_or(Fr::zero())
-                    }),
-                )
-            })
-            .collect();
+        for after in [false, true] {
+            values.push(leaf(|l| l.owner_nonce(), after));
+            values.push(leaf(|l| l.pubkey.x, after));
+            values.push(leaf(|l| l.pubkey.y, after));
+        }
+        values.push(update.map(|u| field::from_u128(u.balance_before)));
+        values.push(update.map(|u| field::from_u128(u.balance_after)));
+        let sibling = |proof: fn(&BalanceUpdate) -> &[Fr], l: usize| {
+            update.map(move |u| proof(u).get(l).copied().unwrap_or(Fr::zero()))
+        };
+        values.extend((0..balance_depth).map(|l| sibling(|u| &u.balance_proof.siblings, l)));
+        values.extend((0..account_depth).map(|l| sibling(|u| &u.account_proof.siblings, l)));
+        let w = self.pool.witness(region, row, &values);
+        let (account_id, token) = (w[0], w[1]);
+        let before = [w[2], w[3], w[4]];
+        let after = [w[5], w[6], w[7]];
+        let balance = [w[8], w[9]];
+        let balance_sibs = &w[10..10 + balance_depth];
+        let account_sibs = &w[10 + balance_depth..];
+
         let token_bits: Vec<Value<bool>> = (0..balance_depth)
             .map(|l| update.map(|u| (u.token >> l) & 1 == 1))
             .collect();
@@ -162,17 +121,17 @@ impl UpdateConfig {
         for (fields, bal) in [(&before, balance[0]), (&after, balance[1])] {
             let b = self
                 .merkle
-                .root(region, &mut rows.paths, bal, &token_bits, &balance_sibs)?;
+                .root(region, row, bal, &token_bits, balance_sibs)?;
             region.constrain_equal(b.index.cell, token.cell);
             let leaf = self.poseidon.hash(
                 region,
-                &mut rows.paths.hash,
+                row,
                 TAG_ACCOUNT,
                 &[fields[0], fields[1], fields[2], b.root],
             )?;
-            let a =
-                self.merkle
-                    .root(region, &mut rows.paths, leaf, &account_bits, &account_sibs)?;
+            let a = self
+                .merkle
+                .root(region, row, leaf, &account_bits, account_sibs)?;
             region.constrain_equal(a.index.cell, account_id.cell);
             account_roots.push(a.root);
         }

@@ -7,6 +7,7 @@ use rollup_protocol::eddsa::{Point, SecretKey, Signature, verify};
 use rollup_protocol::field;
 use verifier_gen::Fr;
 use verifier_gen::eddsa::{EddsaConfig, PointWord};
+use verifier_gen::layout::Columns;
 use verifier_gen::poseidon::{PoseidonConfig, Word};
 
 #[derive(Clone)]
@@ -32,13 +33,12 @@ impl Circuit<Fr> for SigCircuit {
     }
 
     fn configure(meta: &mut ConstraintSystem<Fr>) -> Cfg {
-        let constants = meta.fixed_column();
-        meta.enable_constant(constants);
+        let pool = Columns::configure(meta);
         let input = meta.advice_column();
         meta.enable_equality(input);
-        let poseidon = PoseidonConfig::configure(meta);
+        let poseidon = PoseidonConfig::configure(meta, &pool);
         Cfg {
-            eddsa: EddsaConfig::configure(meta, poseidon),
+            eddsa: EddsaConfig::configure(meta, &pool, poseidon),
             input,
         }
     }
@@ -69,8 +69,7 @@ impl Circuit<Fr> for SigCircuit {
                     .collect();
                 let key = PointWord { x: w[0], y: w[1] };
                 let r = PointWord { x: w[2], y: w[3] };
-                cfg.eddsa
-                    .verify(&mut region, &mut (0, 0), key, r, w[4], w[5])
+                cfg.eddsa.verify(&mut region, &mut 0, key, r, w[4], w[5])
             },
         )
     }

@@ -6,7 +6,8 @@ use halo2_base::halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem,
 use rollup_protocol::smt::{MerkleProof, SparseMerkleTree};
 use rollup_protocol::state::balance_tree_defaults;
 use verifier_gen::Fr;
-use verifier_gen::merkle::{MerkleConfig, Rows};
+use verifier_gen::layout::Columns;
+use verifier_gen::merkle::MerkleConfig;
 use verifier_gen::poseidon::{PoseidonConfig, Word};
 
 #[derive(Clone)]
@@ -33,15 +34,14 @@ impl Circuit<Fr> for PathCircuit {
     }
 
     fn configure(meta: &mut ConstraintSystem<Fr>) -> PathConfig {
-        let constants = meta.fixed_column();
-        meta.enable_constant(constants);
+        let pool = Columns::configure(meta);
         let input = meta.advice_column();
         meta.enable_equality(input);
         let public = meta.instance_column();
         meta.enable_equality(public);
-        let poseidon = PoseidonConfig::configure(meta);
+        let poseidon = PoseidonConfig::configure(meta, &pool);
         PathConfig {
-            merkle: MerkleConfig::configure(meta, poseidon),
+            merkle: MerkleConfig::configure(meta, &pool, poseidon),
             input,
             public,
         }
@@ -73,13 +73,9 @@ impl Circuit<Fr> for PathCircuit {
         let out = layouter.assign_region(
             || "merkle path",
             |mut region| {
-                config.merkle.root(
-                    &mut region,
-                    &mut Rows::default(),
-                    words[0],
-                    &bits,
-                    &words[1..],
-                )
+                config
+                    .merkle
+                    .root(&mut region, &mut 0, words[0], &bits, &words[1..])
             },
         )?;
         layouter.constrain_instance(out.root.cell, config.public, 0);

@@ -6,6 +6,7 @@ use halo2_base::halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem,
 use rollup_protocol::constants::{TAG_ACCOUNT, TAG_EDDSA, TAG_NODE};
 use rollup_protocol::poseidon::hash;
 use verifier_gen::Fr;
+use verifier_gen::layout::Columns;
 use verifier_gen::poseidon::{PoseidonConfig, ROWS_PER_PERMUTATION, Word};
 
 #[derive(Clone, Default)]
@@ -36,14 +37,13 @@ impl Circuit<Fr> for HashCircuit {
     }
 
     fn configure(meta: &mut ConstraintSystem<Fr>) -> HashConfig {
-        let constants = meta.fixed_column();
-        meta.enable_constant(constants);
+        let pool = Columns::configure(meta);
         let input = meta.advice_column();
         meta.enable_equality(input);
         let output = meta.instance_column();
         meta.enable_equality(output);
         HashConfig {
-            poseidon: PoseidonConfig::configure(meta),
+            poseidon: PoseidonConfig::configure(meta, &pool),
             input,
             output,
         }

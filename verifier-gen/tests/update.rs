@@ -10,8 +10,9 @@ use rollup_protocol::transition::BalanceUpdate;
 use rollup_protocol::tx::{Deposit, Transfer};
 use rollup_protocol::{Config, State, Tx};
 use verifier_gen::Fr;
+use verifier_gen::layout::Columns;
 use verifier_gen::poseidon::Word;
-use verifier_gen::update::{UpdateConfig, UpdateRows};
+use verifier_gen::update::UpdateConfig;
 
 #[derive(Clone)]
 struct UpdateCircuit {
@@ -35,14 +36,13 @@ impl Circuit<Fr> for UpdateCircuit {
     }
 
     fn configure(meta: &mut ConstraintSystem<Fr>) -> Cfg {
-        let constants = meta.fixed_column();
-        meta.enable_constant(constants);
+        let pool = Columns::configure(meta);
         let root = meta.advice_column();
         meta.enable_equality(root);
         let public = meta.instance_column();
         meta.enable_equality(public);
         Cfg {
-            update: UpdateConfig::configure(meta),
+            update: UpdateConfig::configure(meta, &pool),
             root,
             public,
         }
@@ -59,7 +59,7 @@ impl Circuit<Fr> for UpdateCircuit {
                 };
                 let out = cfg.update.assign(
                     &mut region,
-                    &mut UpdateRows::default(),
+                    &mut 0,
                     Value::known(&self.update),
                     before,
                     BALANCE_TREE_DEPTH,
