@@ -3,6 +3,8 @@
 //! core, and (to come) SRS and key handling, proving and Solidity verifier
 //! generation.
 //!
+//! - [`chunk`]: the chunk circuit, every rule of a slot and the data commitment;
+//! - [`arith`]: the arithmetic gate and byte range checks the transaction rules use;
 //! - [`layout`]: the pool of columns every chip shares (one row cursor for all);
 //! - [`poseidon`]: the Poseidon permutation and sponge as a custom gate, one row
 //!   per round, equal to the core's `poseidon::hash` bit for bit;
@@ -12,6 +14,8 @@
 //! - [`update`]: one balance update of a slot (both trees, before and after,
 //!   chained root to root), checked against the core's `BalanceUpdate`.
 
+pub mod arith;
+pub mod chunk;
 pub mod eddsa;
 pub mod layout;
 pub mod merkle;

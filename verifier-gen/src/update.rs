@@ -30,6 +30,44 @@ pub struct UpdateConfig {
     merkle: MerkleConfig,
 }
 
+/// The witness of one balance update as field elements: the core's [`BalanceUpdate`], or a
+/// tampered copy of it in negative tests (a balance that wrapped around the field, say).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateWitness {
+    /// Account id.
+    pub account_id: u32,
+    /// Token id.
+    pub token: u8,
+    /// Account leaf fields before: `owner + nonce·2^160`, key x, key y.
+    pub before: [Fr; 3],
+    /// The same fields after.
+    pub after: [Fr; 3],
+    /// Balance before and after.
+    pub balance: [Fr; 2],
+    /// Balance-tree siblings, leaf level first.
+    pub balance_siblings: Vec<Fr>,
+    /// Account-tree siblings, leaf level first.
+    pub account_siblings: Vec<Fr>,
+}
+
+impl From<&BalanceUpdate> for UpdateWitness {
+    fn from(u: &BalanceUpdate) -> UpdateWitness {
+        let leaf = |l: &AccountLeaf| [l.owner_nonce(), l.pubkey.x, l.pubkey.y];
+        UpdateWitness {
+            account_id: u.account_id,
+            token: u.token,
+            before: leaf(&u.account_before),
+            after: leaf(&u.account_after),
+            balance: [
+                field::from_u128(u.balance_before),
+                field::from_u128(u.balance_after),
+            ],
+            balance_siblings: u.balance_proof.siblings.clone(),
+            account_siblings: u.account_proof.siblings.clone(),
+        }
+    }
+}
+
 /// The assigned fields of one update that the transaction rules constrain.
 #[derive(Debug, Clone)]
 pub struct UpdateWords {
@@ -72,36 +110,28 @@ impl UpdateConfig {
         &self,
         region: &mut Region<'_, Fr>,
         row: &mut usize,
-        update: Value<&BalanceUpdate>,
+        update: Value<&UpdateWitness>,
         root_before: Word,
         balance_depth: usize,
         account_depth: usize,
     ) -> Result<UpdateWords, Error> {
-        let leaf = |f: fn(&AccountLeaf) -> Fr, after: bool| {
-            update.map(move |u| {
-                f(if after {
-                    &u.account_after
-                } else {
-                    &u.account_before
-                })
-            })
-        };
         let mut values = vec![
             update.map(|u| Fr::from(u64::from(u.account_id))),
             update.map(|u| Fr::from(u64::from(u.token))),
         ];
-        for after in [false, true] {
-            values.push(leaf(|l| l.owner_nonce(), after));
-            values.push(leaf(|l| l.pubkey.x, after));
-            values.push(leaf(|l| l.pubkey.y, after));
+        for i in 0..3 {
+            values.push(update.map(|u| u.before[i]));
         }
-        values.push(update.map(|u| field::from_u128(u.balance_before)));
-        values.push(update.map(|u| field::from_u128(u.balance_after)));
-        let sibling = |proof: fn(&BalanceUpdate) -> &[Fr], l: usize| {
+        for i in 0..3 {
+            values.push(update.map(|u| u.after[i]));
+        }
+        values.push(update.map(|u| u.balance[0]));
+        values.push(update.map(|u| u.balance[1]));
+        let sibling = |proof: fn(&UpdateWitness) -> &[Fr], l: usize| {
             update.map(move |u| proof(u).get(l).copied().unwrap_or(Fr::zero()))
         };
-        values.extend((0..balance_depth).map(|l| sibling(|u| &u.balance_proof.siblings, l)));
-        values.extend((0..account_depth).map(|l| sibling(|u| &u.account_proof.siblings, l)));
+        values.extend((0..balance_depth).map(|l| sibling(|u| &u.balance_siblings, l)));
+        values.extend((0..account_depth).map(|l| sibling(|u| &u.account_siblings, l)));
         let w = self.pool.witness(region, row, &values);
         let (account_id, token) = (w[0], w[1]);
         let before = [w[2], w[3], w[4]];

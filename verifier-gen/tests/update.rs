@@ -12,7 +12,7 @@ use rollup_protocol::{Config, State, Tx};
 use verifier_gen::Fr;
 use verifier_gen::layout::Columns;
 use verifier_gen::poseidon::Word;
-use verifier_gen::update::UpdateConfig;
+use verifier_gen::update::{UpdateConfig, UpdateWitness};
 
 #[derive(Clone)]
 struct UpdateCircuit {
@@ -60,7 +60,7 @@ impl Circuit<Fr> for UpdateCircuit {
                 let out = cfg.update.assign(
                     &mut region,
                     &mut 0,
-                    Value::known(&self.update),
+                    Value::known(&UpdateWitness::from(&self.update)),
                     before,
                     BALANCE_TREE_DEPTH,
                     ACCOUNT_TREE_DEPTH,
