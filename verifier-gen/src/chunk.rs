@@ -42,6 +42,8 @@ use rollup_protocol::field;
 use rollup_protocol::transition::{Chunk, TxWitness};
 use rollup_protocol::tx::{Tx, TxType};
 
+use snark_verifier_sdk::CircuitExt;
+
 use crate::Fr;
 use crate::arith::{ArithConfig, Term, pow2};
 use crate::eddsa::{EddsaConfig, PointWord};
@@ -152,6 +154,7 @@ pub struct ChunkCircuit {
     slots: usize,
     chain_id: u64,
     old_root: Value<Fr>,
+    public: [Fr; 3],
     witness: Option<Vec<SlotWitness>>,
 }
 
@@ -162,6 +165,7 @@ impl ChunkCircuit {
             slots,
             chain_id,
             old_root: Value::unknown(),
+            public: [Fr::ZERO; 3],
             witness: None,
         }
     }
@@ -184,6 +188,7 @@ impl ChunkCircuit {
             slots,
             chain_id,
             old_root: Value::known(chunk.old_root),
+            public: chunk.public_inputs(),
             witness: Some(witness),
         })
     }
@@ -234,6 +239,11 @@ impl Circuit<Fr> for ChunkCircuit {
     }
 
     fn configure(meta: &mut ConstraintSystem<Fr>) -> ChunkConfig {
+        // The Poseidon and Baby Jubjub gates have degree 6. halo2-axiom 0.5.3 proves such circuits
+        // wrongly (MockProver is satisfied, the proof does not verify: measured with a one-gate
+        // circuit of degree 6, while 5 and 9 work), so the degree is padded to 9, the next one whose
+        // quotient (degree − 1 pieces) fills its extended domain exactly.
+        meta.set_minimum_degree(MIN_DEGREE);
         let pool = Columns::configure(meta);
         let poseidon = PoseidonConfig::configure(meta, &pool);
         let merkle = MerkleConfig::configure(meta, &pool, poseidon.clone());
@@ -282,6 +292,9 @@ impl Circuit<Fr> for ChunkCircuit {
         Ok(())
     }
 }
+
+/// The circuit degree the chunk circuit is padded to (see `configure`).
+pub const MIN_DEGREE: usize = 9;
 
 /// The six type flags, in type-byte order.
 const TYPES: [TxType; 6] = TxType::ALL;
@@ -664,6 +677,16 @@ impl ChunkCircuit {
         for pair in [u.owner_nonce, u.pubkey_x, u.pubkey_y] {
             region.constrain_equal(pair[0].cell, pair[1].cell);
         }
+    }
+}
+
+impl CircuitExt<Fr> for ChunkCircuit {
+    fn num_instance(&self) -> Vec<usize> {
+        vec![3]
+    }
+
+    fn instances(&self) -> Vec<Vec<Fr>> {
+        vec![self.public.to_vec()]
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`chunk`]: the chunk circuit, every rule of a slot and the data commitment;
 //! - [`arith`]: the arithmetic gate and byte range checks the transaction rules use;
 //! - [`layout`]: the pool of columns every chip shares (one row cursor for all);
+//! - [`prover`]: SRS, keys, proofs, the generated Solidity verifier and an in-memory EVM;
 //! - [`poseidon`]: the Poseidon permutation and sponge as a custom gate, one row
 //!   per round, equal to the core's `poseidon::hash` bit for bit;
 //! - [`eddsa`]: Baby Jubjub scalar multiplication and EdDSA verification;
@@ -20,6 +21,7 @@ pub mod eddsa;
 pub mod layout;
 pub mod merkle;
 pub mod poseidon;
+pub mod prover;
 pub mod update;
 
 /// The circuits' field: BN254's scalar field, the same type as the core's.

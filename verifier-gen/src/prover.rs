@@ -1,0 +1,280 @@
+//! SRS, keys, proofs and the Solidity verifier of the chunk circuit.
+//!
+//! Proofs are SHPLONK (KZG on BN254) with the Keccak transcript of
+//! snark-verifier's EVM verifier, whose Solidity this module generates. The
+//! development SRS comes from a fixed seed: anyone can rebuild its secret, so it
+//! is for tests and devnets only; production loads a ceremony file in halo2's
+//! `ParamsKZG` format (Perpetual Powers of Tau converted, say) with
+//! [`read_srs`].
+
+use std::fs::{self, File};
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use halo2_base::halo2_proofs::SerdeFormat;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_base::halo2_proofs::plonk::{
+    Circuit, ProvingKey, VerifyingKey, create_proof, keygen_pk, keygen_vk, verify_proof,
+};
+use halo2_base::halo2_proofs::poly::VerificationStrategy;
+use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
+use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_base::halo2_proofs::poly::kzg::strategy::AccumulatorStrategy;
+use halo2_base::halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use snark_verifier_sdk::evm::gen_evm_verifier_sol_code;
+use snark_verifier_sdk::snark_verifier::loader::evm::encode_calldata;
+use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+use snark_verifier_sdk::{CircuitExt, SHPLONK};
+
+use crate::Fr;
+use crate::chunk::ChunkCircuit;
+
+/// What can go wrong while setting up, proving or generating the verifier.
+#[derive(Debug, thiserror::Error)]
+pub enum ProverError {
+    /// Reading or writing a file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The SRS is smaller than the circuit needs.
+    #[error("the SRS has 2^{have} points, the circuit needs 2^{need}")]
+    SrsTooSmall {
+        /// log2 of the SRS size.
+        have: u32,
+        /// log2 of the circuit size.
+        need: u32,
+    },
+    /// halo2 refused the circuit or the witness.
+    #[error("halo2: {0}")]
+    Halo2(String),
+    /// The proof just made does not verify natively (a witness the circuit rejects).
+    #[error("the proof does not verify: the witness breaks a constraint")]
+    InvalidProof,
+    /// solc failed.
+    #[error("solc: {0}")]
+    Solc(String),
+    /// The EVM rejected the proof or could not deploy the verifier.
+    #[error("evm: {0}")]
+    Evm(String),
+}
+
+/// `Result` with a [`ProverError`].
+pub type Result<T> = std::result::Result<T, ProverError>;
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ProverError + '_ {
+    move |source| ProverError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn halo2(e: impl std::fmt::Debug) -> ProverError {
+    ProverError::Halo2(format!("{e:?}"))
+}
+
+/// The seed of the development SRS: public, so the SRS's secret is known to everyone.
+const DEV_SRS_SEED: [u8; 32] = *b"zkr dev srs: UNSAFE, public seed";
+
+/// The development SRS of size `2^k`: deterministic, **unsafe for production**.
+pub fn dev_srs(k: u32) -> ParamsKZG<Bn256> {
+    ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::from_seed(DEV_SRS_SEED))
+}
+
+/// Reads an SRS in halo2's `ParamsKZG` format (a ceremony file, or one [`write_srs`] wrote) and
+/// cuts it down to `2^k` points.
+pub fn read_srs(path: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
+    let mut r = BufReader::new(File::open(path).map_err(io(path))?);
+    let mut params = ParamsKZG::<Bn256>::read(&mut r).map_err(io(path))?;
+    if params.k() < k {
+        return Err(ProverError::SrsTooSmall {
+            have: params.k(),
+            need: k,
+        });
+    }
+    if params.k() > k {
+        params.downsize(k);
+    }
+    Ok(params)
+}
+
+/// Writes an SRS in halo2's `ParamsKZG` format.
+pub fn write_srs(params: &ParamsKZG<Bn256>, path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let mut w = BufWriter::new(File::create(path).map_err(io(path))?);
+    params.write(&mut w).map_err(io(path))?;
+    w.flush().map_err(io(path))
+}
+
+/// The development SRS of size `2^k`, cached as `dir/dev-srs-k{k}.params`.
+pub fn cached_dev_srs(dir: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
+    let path = dir.join(format!("dev-srs-k{k}.params"));
+    if path.exists() {
+        return read_srs(&path, k);
+    }
+    let params = dev_srs(k);
+    write_srs(&params, &path)?;
+    Ok(params)
+}
+
+/// Verifying and proving keys of `circuit` (a circuit without witness will do).
+pub fn keygen<C: Circuit<Fr>>(
+    params: &ParamsKZG<Bn256>,
+    circuit: &C,
+) -> Result<ProvingKey<G1Affine>> {
+    let vk = keygen_vk(params, circuit).map_err(halo2)?;
+    keygen_pk(params, vk, circuit).map_err(halo2)
+}
+
+/// Writes a proving key (it holds the verifying key).
+pub fn write_pk(pk: &ProvingKey<G1Affine>, path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let mut w = BufWriter::new(File::create(path).map_err(io(path))?);
+    pk.write(&mut w, SerdeFormat::RawBytesUnchecked)
+        .map_err(io(path))?;
+    w.flush().map_err(io(path))
+}
+
+/// Reads a proving key of the chunk circuit that [`write_pk`] wrote.
+pub fn read_pk(path: &Path) -> Result<ProvingKey<G1Affine>> {
+    let mut r = BufReader::new(File::open(path).map_err(io(path))?);
+    ProvingKey::read::<_, ChunkCircuit>(&mut r, SerdeFormat::RawBytesUnchecked, ())
+        .map_err(io(path))
+}
+
+/// Proves `circuit` for `instances` (one vector per instance column) and checks the proof
+/// natively before returning it; the bytes are what the generated verifier reads after the
+/// instances.
+pub fn prove<C: Circuit<Fr>>(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instances: &[Vec<Fr>],
+) -> Result<Vec<u8>> {
+    let columns: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();
+    let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
+    create_proof::<
+        KZGCommitmentScheme<Bn256>,
+        ProverSHPLONK<'_, Bn256>,
+        _,
+        _,
+        EvmTranscript<_, _, _, _>,
+        _,
+    >(
+        params,
+        pk,
+        &[circuit],
+        &[columns.as_slice()],
+        ChaCha20Rng::from_entropy(),
+        &mut transcript,
+    )
+    .map_err(halo2)?;
+    let proof = transcript.finalize();
+    if verify(params, pk.get_vk(), instances, &proof)? {
+        Ok(proof)
+    } else {
+        Err(ProverError::InvalidProof)
+    }
+}
+
+/// Verifies a proof natively, with the transcript the EVM verifier uses.
+pub fn verify(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    instances: &[Vec<Fr>],
+    proof: &[u8],
+) -> Result<bool> {
+    let columns: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();
+    let mut transcript = TranscriptReadBuffer::<_, G1Affine, _>::init(proof);
+    let verifier_params = params.verifier_params();
+    match verify_proof::<_, VerifierSHPLONK<'_, Bn256>, _, EvmTranscript<_, _, _, _>, _>(
+        verifier_params,
+        vk,
+        AccumulatorStrategy::new(verifier_params),
+        &[columns.as_slice()],
+        &mut transcript,
+    ) {
+        Ok(strategy) => {
+            Ok(VerificationStrategy::<_, VerifierSHPLONK<'_, Bn256>>::finalize(strategy))
+        }
+        Err(_) => Ok(false),
+    }
+}
+
+/// The generated verifier's contract name.
+pub const VERIFIER_CONTRACT: &str = "Halo2Verifier";
+
+/// Solidity source of the verifier for `vk` (snark-verifier's generator; straight-line Yul in a
+/// fallback function). The generator pins `pragma solidity 0.8.19`; the pragma is rewritten to
+/// the project's compiler, which compiles the same assembly.
+pub fn solidity<C: CircuitExt<Fr>>(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    num_instance: Vec<usize>,
+) -> String {
+    let code = gen_evm_verifier_sol_code::<C, SHPLONK>(params, vk, num_instance);
+    let code = code.replacen("pragma solidity 0.8.19;", "pragma solidity 0.8.30;", 1);
+    match code.split_once('\n') {
+        Some((spdx, rest)) if spdx.starts_with("// SPDX") => format!(
+            "{spdx}\n// Generated by verifier-gen (snark-verifier's EVM loader) from the chunk circuit's verifying key.\n// Do not edit: regenerate with `verifier-gen solidity`.\n{rest}"
+        ),
+        _ => code,
+    }
+}
+
+/// Creation bytecode of Solidity source, compiled by the `solc` on `PATH` (the project's pinned
+/// one under `tools/bin` when run through `scripts/`), without the optimizer.
+pub fn compile(source: &str) -> Result<Vec<u8>> {
+    let mut child = Command::new("solc")
+        .args(["--bin", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            ProverError::Solc(format!(
+                "cannot run solc ({e}); run scripts/setup and put tools/bin on PATH"
+            ))
+        })?;
+    child
+        .stdin
+        .take()
+        .ok_or_else(|| ProverError::Solc("no stdin".into()))?
+        .write_all(source.as_bytes())
+        .map_err(|e| ProverError::Solc(e.to_string()))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| ProverError::Solc(e.to_string()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let hex_code = stdout.split_whitespace().last().unwrap_or_default();
+    if !out.status.success() || hex_code.is_empty() {
+        return Err(ProverError::Solc(
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ));
+    }
+    alloy_primitives::hex::decode(hex_code).map_err(|e| ProverError::Solc(e.to_string()))
+}
+
+/// The calldata the generated verifier reads: the instances as 32-byte words, then the proof.
+pub fn calldata(instances: &[Vec<Fr>], proof: &[u8]) -> Vec<u8> {
+    encode_calldata(instances, proof)
+}
+
+/// Deploys `bytecode` in an in-memory EVM (revm, mainnet rules: the 24 KiB code limit applies)
+/// and calls it with `calldata`; the gas of the call (with the 21,000 of the transaction) on
+/// success, an error when deployment or the call fails.
+pub fn evm_call(bytecode: Vec<u8>, calldata: Vec<u8>) -> Result<u64> {
+    snark_verifier_sdk::snark_verifier::loader::evm::deploy_and_call(bytecode, calldata)
+        .map_err(ProverError::Evm)
+}
