@@ -5,6 +5,7 @@ import {ProtocolHasher} from "../contracts/src/escape/ProtocolHasher.sol";
 import {ProtocolConstants as C} from "../contracts/src/generated/ProtocolConstants.sol";
 import {Timelock} from "../contracts/src/governance/Timelock.sol";
 import {IChunkVerifier} from "../contracts/src/interfaces/IChunkVerifier.sol";
+import {Halo2ChunkVerifier} from "../contracts/src/rollup/Halo2ChunkVerifier.sol";
 import {Rollup} from "../contracts/src/rollup/Rollup.sol";
 import {UnsetVerifier} from "../contracts/src/rollup/UnsetVerifier.sol";
 import {Script} from "../contracts/test/utils/Script.sol";
@@ -13,7 +14,9 @@ import {Script} from "../contracts/test/utils/Script.sol";
 /// @dev `tools/bin/forge script script/Deploy.s.sol:Deploy --rpc-url <url> --broadcast --private-key <key>`.
 ///      Parameters come from the environment, each defaulting to the broadcaster:
 ///      `OWNER`, `SEQUENCER`, `TIMELOCK_ADMIN`, `FEE_RECIPIENT` (addresses); `TIMELOCK_DELAY` (seconds, default
-///      `UPGRADE_DELAY`); `VERIFIER` (an `IChunkVerifier`; default: a fail-closed `UnsetVerifier`);
+///      `UPGRADE_DELAY`); `VERIFIER` (an `IChunkVerifier`); `VERIFIER_BYTECODE` (path of the generated Halo2
+///      verifier's creation bytecode, `contracts/verifier/Halo2Verifier.bin` from `verifier-gen solidity`: it is
+///      deployed behind a `Halo2ChunkVerifier`; with neither, a fail-closed `UnsetVerifier`);
 ///      `CHUNK_SLOTS` (default 4); `FEE_PUBKEY_X`, `FEE_PUBKEY_Y` (the fee account's L2 key; default none).
 ///      Tests call `deploy(params)` to get the production wiring without broadcasting.
 contract Deploy is Script {
@@ -24,6 +27,7 @@ contract Deploy is Script {
         address timelockAdmin;
         uint256 timelockDelay;
         address verifier;
+        bytes verifierBytecode;
         uint256 chunkSlots;
         address feeRecipient;
         uint256 feePubkeyX;
@@ -45,6 +49,8 @@ contract Deploy is Script {
         p.timelockAdmin = vm.envOr("TIMELOCK_ADMIN", sender);
         p.timelockDelay = vm.envOr("TIMELOCK_DELAY", C.UPGRADE_DELAY);
         p.verifier = vm.envOr("VERIFIER", address(0));
+        string memory bytecodePath = vm.envOr("VERIFIER_BYTECODE", string(""));
+        if (bytes(bytecodePath).length != 0) p.verifierBytecode = vm.parseBytes(vm.trim(vm.readFile(bytecodePath)));
         p.chunkSlots = vm.envOr("CHUNK_SLOTS", uint256(4));
         p.feeRecipient = vm.envOr("FEE_RECIPIENT", sender);
         p.feePubkeyX = vm.envOr("FEE_PUBKEY_X", uint256(0));
@@ -63,8 +69,13 @@ contract Deploy is Script {
     function deploy(Params memory p) public returns (Deployment memory d) {
         d.hasher = new ProtocolHasher();
         d.timelock = new Timelock(p.timelockAdmin, p.timelockDelay);
-        d.verifier =
-            p.verifier == address(0) ? IChunkVerifier(address(new UnsetVerifier())) : IChunkVerifier(p.verifier);
+        if (p.verifier != address(0)) {
+            d.verifier = IChunkVerifier(p.verifier);
+        } else if (p.verifierBytecode.length != 0) {
+            d.verifier = new Halo2ChunkVerifier(deployCode(p.verifierBytecode));
+        } else {
+            d.verifier = new UnsetVerifier();
+        }
         d.rollup = new Rollup(
             Rollup.Config({
                 owner: p.owner,
@@ -78,5 +89,13 @@ contract Deploy is Script {
                 feePubkeyY: p.feePubkeyY
             })
         );
+    }
+
+    /// @notice Deploys raw creation bytecode (the generated verifier, compiled outside forge's optimizer).
+    function deployCode(bytes memory code) public returns (address deployed) {
+        assembly ("memory-safe") {
+            deployed := create(0, add(code, 0x20), mload(code))
+        }
+        require(deployed != address(0), "verifier bytecode did not deploy");
     }
 }

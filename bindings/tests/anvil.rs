@@ -19,12 +19,13 @@ type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 /// The script's parameters (see `script/Deploy.s.sol`): cleared so that the
 /// deployment is the default one whatever the caller's environment holds.
-const DEPLOY_PARAMS: [&str; 9] = [
+const DEPLOY_PARAMS: [&str; 10] = [
     "OWNER",
     "SEQUENCER",
     "TIMELOCK_ADMIN",
     "TIMELOCK_DELAY",
     "VERIFIER",
+    "VERIFIER_BYTECODE",
     "CHUNK_SLOTS",
     "FEE_RECIPIENT",
     "FEE_PUBKEY_X",

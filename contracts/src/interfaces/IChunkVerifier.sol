@@ -5,6 +5,10 @@ pragma solidity 0.8.30;
 /// @notice Verifies one chunk proof (`docs/protocol.md`, section 7). The rollup builds the public inputs
 ///         itself and only ever passes canonical field elements.
 interface IChunkVerifier {
+    /// @notice A verifier was given an address without code (a call to it would succeed and prove nothing).
+    /// @param halo2Verifier The address given.
+    error VerifierWithoutCode(address halo2Verifier);
+
     /// @notice Whether `proof` proves the transition from `oldStateRoot` to `newStateRoot` over the chunk
     ///         whose data commitment is `dataCommitment`.
     /// @param publicInputs `[oldStateRoot, newStateRoot, dataCommitment]`, each below the field modulus.

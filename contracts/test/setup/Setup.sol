@@ -44,6 +44,7 @@ abstract contract Setup is Test {
                 timelockAdmin: admin,
                 timelockDelay: C.UPGRADE_DELAY,
                 verifier: address(verifier),
+                verifierBytecode: "",
                 chunkSlots: SLOTS,
                 feeRecipient: feeRecipient,
                 feePubkeyX: 0,

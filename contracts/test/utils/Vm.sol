@@ -95,6 +95,8 @@ interface Vm {
     function projectRoot() external view returns (string memory path);
     function readFile(string calldata path) external view returns (string memory data);
     function readFileBinary(string calldata path) external view returns (bytes memory data);
+    function parseBytes(string calldata stringifiedValue) external pure returns (bytes memory parsedValue);
+    function trim(string calldata input) external pure returns (string memory output);
     function exists(string calldata path) external view returns (bool result);
     function getCode(string calldata artifactPath) external view returns (bytes memory creationBytecode);
     function getDeployedCode(string calldata artifactPath) external view returns (bytes memory runtimeBytecode);

@@ -6,8 +6,11 @@ use std::time::Instant;
 
 use alloy_primitives::Address;
 use clap::{Parser, Subcommand};
-use eyre::{Result, WrapErr};
-use rollup_protocol::eddsa::SecretKey;
+use eyre::{Result, WrapErr, bail};
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_base::halo2_proofs::plonk::ProvingKey;
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use rollup_protocol::eddsa::{Point, SecretKey};
 use rollup_protocol::field;
 use rollup_protocol::tx::{Deposit, Transfer};
 use rollup_protocol::{Chunk, Config, State, Tx};
@@ -23,14 +26,14 @@ struct Cli {
     /// Chain id signed into L2 transactions.
     #[arg(long, default_value_t = 31337, global = true)]
     chain_id: u64,
-    /// log2 of the circuit's rows (14 holds one slot).
+    /// log2 of the circuit's rows: 14 holds 1 slot, 15 holds 2, 16 holds 4, 18 holds 16.
     #[arg(long, default_value_t = 14, global = true)]
     k: u32,
     /// SRS in halo2's ParamsKZG format (a ceremony file); without it, the development SRS from a
     /// public seed, UNSAFE FOR PRODUCTION, cached under --cache.
     #[arg(long, global = true)]
     srs: Option<PathBuf>,
-    /// Where the development SRS is cached (outside git).
+    /// Where the development SRS and the keys are cached (outside git).
     #[arg(long, default_value = "target/verifier-gen", global = true)]
     cache: PathBuf,
     #[command(subcommand)]
@@ -39,18 +42,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Creates (or loads) the SRS and prints its path.
+    /// Creates (or loads) the SRS; prints its path.
     Setup,
-    /// Writes the Solidity verifier.
+    /// Generates the proving key (cached); prints its path.
+    Keygen,
+    /// Proves a chunk the core executed (its JSON, as `rollup_protocol::Chunk` serializes); prints
+    /// the public inputs and the proof as JSON.
+    Prove {
+        /// The chunk's JSON file.
+        #[arg(long)]
+        chunk: PathBuf,
+    },
+    /// Writes the Solidity verifier and its creation bytecode (`.bin`, compiled by the `solc` on PATH).
     Solidity {
         /// Output file.
         #[arg(long, default_value = "contracts/verifier/Halo2Verifier.sol")]
         out: PathBuf,
     },
-    /// Proves a sample chunk (a transfer after three deposits) and writes the Foundry fixture.
+    /// Proves a sample history from genesis (the fee account, two deposits, a transfer; one chunk
+    /// each) as L1 would see it, and writes the Foundry fixture.
     Fixtures {
         /// Output file.
-        #[arg(long, default_value = "contracts/test/vectors/chunk_proof.json")]
+        #[arg(long, default_value = "contracts/test/vectors/chunk_proofs.json")]
         out: PathBuf,
     },
 }
@@ -63,43 +76,82 @@ fn step<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     Ok(out)
 }
 
-fn srs(
-    cli: &Cli,
-) -> Result<
-    halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG<
-        halo2_base::halo2_proofs::halo2curves::bn256::Bn256,
-    >,
-> {
-    step(&format!("SRS 2^{}", cli.k), || match &cli.srs {
-        Some(path) => Ok(prover::read_srs(path, cli.k)?),
-        None => {
-            eprintln!("warning: development SRS from a public seed: UNSAFE FOR PRODUCTION");
-            Ok(prover::cached_dev_srs(&cli.cache, cli.k)?)
+impl Cli {
+    fn srs_path(&self) -> PathBuf {
+        match &self.srs {
+            Some(p) => p.clone(),
+            None => self.cache.join(format!("dev-srs-k{}.params", self.k)),
         }
-    })
+    }
+
+    fn srs(&self) -> Result<ParamsKZG<Bn256>> {
+        step(&format!("SRS 2^{}", self.k), || match &self.srs {
+            Some(path) => Ok(prover::read_srs(path, self.k)?),
+            None => {
+                eprintln!("warning: development SRS from a public seed: UNSAFE FOR PRODUCTION");
+                Ok(prover::cached_dev_srs(&self.cache, self.k)?)
+            }
+        })
+    }
+
+    fn pk_path(&self) -> PathBuf {
+        let srs = if self.srs.is_some() { "ceremony" } else { "dev" };
+        self.cache.join(format!(
+            "chunk-n{}-k{}-chain{}-{srs}.pk",
+            self.slots, self.k, self.chain_id
+        ))
+    }
+
+    /// The proving key, from the cache when there (a stale one makes `prove` fail loudly: every
+    /// proof is checked before it is returned).
+    fn pk(&self, params: &ParamsKZG<Bn256>) -> Result<ProvingKey<G1Affine>> {
+        let path = self.pk_path();
+        if path.exists() {
+            return step("load proving key", || Ok(prover::read_pk(&path)?));
+        }
+        let pk = step("keygen", || {
+            Ok(prover::keygen(params, &ChunkCircuit::keygen(self.slots, self.chain_id))?)
+        })?;
+        prover::write_pk(&pk, &path)?;
+        Ok(pk)
+    }
+
+    fn prove(&self, params: &ParamsKZG<Bn256>, pk: &ProvingKey<G1Affine>, chunk: &Chunk) -> Result<Vec<u8>> {
+        let circuit = ChunkCircuit::new(chunk, self.slots, self.chain_id)?;
+        step("prove", || Ok(prover::prove(params, pk, circuit, &instances(chunk))?))
+    }
 }
 
-/// The sample chunk of the fixtures: three deposits, then a signed transfer in the last chunk.
-fn sample(cli: &Cli) -> Result<Chunk> {
+/// The fixture's accounts: (owner byte, L1 deposit amount, L2 key seed); account 0 is the fee
+/// account the rollup's constructor requests.
+const ACCOUNTS: [(u8, u64, &[u8]); 3] = [(0xfe, 0, b""), (0xa1, 1_000, b"alice"), (0xb0, 1, b"bob")];
+
+fn key(seed: &[u8]) -> Point {
+    if seed.is_empty() {
+        Point::NONE
+    } else {
+        SecretKey::from_seed(seed).public()
+    }
+}
+
+/// The sample history: one deposit chunk per account, then a transfer from account 1 to 2.
+fn sample(cli: &Cli) -> Result<Vec<Chunk>> {
+    if cli.slots != 1 {
+        bail!("the fixture history is built for one slot per chunk");
+    }
     let mut s = State::new(Config {
         chain_id: cli.chain_id,
         chunk_slots: cli.slots,
     });
-    let alice = SecretKey::from_seed(b"alice");
-    let deposits: Vec<Tx> = [(0u32, 0xfe, 0u128), (1, 0xa1, 1_000), (2, 0xb0, 0)]
-        .into_iter()
-        .map(|(id, owner, amount)| {
-            Tx::Deposit(Deposit {
-                account_id: id,
-                owner: Address::repeat_byte(owner),
-                token: 0,
-                amount,
-                pubkey: alice.public(),
-            })
-        })
-        .collect();
-    for d in deposits.chunks(cli.slots) {
-        s.apply_chunk(d)?;
+    let mut chunks = Vec::new();
+    for (id, (owner, amount, seed)) in ACCOUNTS.iter().enumerate() {
+        chunks.push(s.apply_chunk(&[Tx::Deposit(Deposit {
+            account_id: u32::try_from(id)?,
+            owner: Address::repeat_byte(*owner),
+            token: 0,
+            amount: u128::from(*amount),
+            pubkey: key(seed),
+        })])?);
     }
     let tx = Transfer {
         from: 1,
@@ -109,8 +161,9 @@ fn sample(cli: &Cli) -> Result<Chunk> {
         fee: 5,
         nonce: 0,
     }
-    .sign(&alice, cli.chain_id);
-    Ok(s.apply_chunk(&[tx])?)
+    .sign(&SecretKey::from_seed(b"alice"), cli.chain_id);
+    chunks.push(s.apply_chunk(&[tx])?);
+    Ok(chunks)
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
@@ -120,59 +173,78 @@ fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).wrap_err_with(|| format!("writing {}", path.display()))
 }
 
+fn hex(b: &[u8]) -> String {
+    format!("0x{}", alloy_primitives::hex::encode(b))
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match &cli.command {
         Command::Setup => {
-            srs(&cli)?;
-            println!(
-                "{}",
-                cli.cache
-                    .join(format!("dev-srs-k{}.params", cli.k))
-                    .display()
-            );
+            cli.srs()?;
+            println!("{}", cli.srs_path().display());
+        }
+        Command::Keygen => {
+            let params = cli.srs()?;
+            cli.pk(&params)?;
+            println!("{}", cli.pk_path().display());
+        }
+        Command::Prove { chunk } => {
+            let text = std::fs::read_to_string(chunk).wrap_err_with(|| format!("reading {}", chunk.display()))?;
+            let chunk: Chunk = serde_json::from_str(&text).wrap_err("the chunk is not a rollup_protocol::Chunk")?;
+            let params = cli.srs()?;
+            let pk = cli.pk(&params)?;
+            let proof = cli.prove(&params, &pk, &chunk)?;
+            let json = serde_json::json!({
+                "publicInputs": chunk.public_inputs().iter().map(field::to_hex).collect::<Vec<_>>(),
+                "proof": hex(&proof),
+            });
+            println!("{json}");
         }
         Command::Solidity { out } => {
-            let params = srs(&cli)?;
-            let pk = step("keygen", || {
-                Ok(prover::keygen(
-                    &params,
-                    &ChunkCircuit::keygen(cli.slots, cli.chain_id),
-                )?)
-            })?;
+            let params = cli.srs()?;
+            let pk = cli.pk(&params)?;
             let code = prover::solidity::<ChunkCircuit>(&params, pk.get_vk(), vec![3]);
+            let bytecode = step("solc", || Ok(prover::compile(&code)?))?;
             write(out, &code)?;
+            let bin = out.with_extension("bin");
+            write(&bin, &format!("{}\n", hex(&bytecode)))?;
+            eprintln!("{} bytes of creation code", bytecode.len());
             println!("{}", out.display());
         }
         Command::Fixtures { out } => {
-            let params = srs(&cli)?;
-            let pk = step("keygen", || {
-                Ok(prover::keygen(
-                    &params,
-                    &ChunkCircuit::keygen(cli.slots, cli.chain_id),
-                )?)
-            })?;
-            let chunk = sample(&cli)?;
-            let public = instances(&chunk);
-            let proof = step("prove", || {
-                Ok(prover::prove(
-                    &params,
-                    &pk,
-                    ChunkCircuit::new(&chunk, cli.slots, cli.chain_id)?,
-                    &public,
-                )?)
-            })?;
+            let params = cli.srs()?;
+            let pk = cli.pk(&params)?;
             let code = prover::solidity::<ChunkCircuit>(&params, pk.get_vk(), vec![3]);
             let bytecode = step("solc", || Ok(prover::compile(&code)?))?;
-            let gas = prover::evm_call(bytecode.clone(), prover::calldata(&public, &proof))?;
-            eprintln!("verified on revm: {gas} gas (with the 21,000 of the transaction)");
-            let hex = |b: &[u8]| format!("0x{}", alloy_primitives::hex::encode(b));
+            let mut chunks = Vec::new();
+            for chunk in sample(&cli)? {
+                let proof = cli.prove(&params, &pk, &chunk)?;
+                let gas = prover::evm_call(bytecode.clone(), prover::calldata(&instances(&chunk), &proof))?;
+                eprintln!("verified on revm: {gas} gas (with the 21,000 of the transaction)");
+                chunks.push(serde_json::json!({
+                    "pubdata": hex(&chunk.pubdata),
+                    "publicInputs": chunk.public_inputs().iter().map(field::to_hex).collect::<Vec<_>>(),
+                    "proof": hex(&proof),
+                }));
+            }
+            let accounts: Vec<_> = ACCOUNTS
+                .iter()
+                .map(|(owner, amount, seed)| {
+                    let k = key(seed);
+                    serde_json::json!({
+                        "owner": Address::repeat_byte(*owner).to_string(),
+                        "amount": amount,
+                        "pubkeyX": field::to_hex(&k.x),
+                        "pubkeyY": field::to_hex(&k.y),
+                    })
+                })
+                .collect();
             let json = serde_json::json!({
                 "slots": cli.slots,
                 "chainId": cli.chain_id,
-                "publicInputs": chunk.public_inputs().iter().map(field::to_hex).collect::<Vec<_>>(),
-                "pubdata": hex(&chunk.pubdata),
-                "proof": hex(&proof),
+                "accounts": accounts,
+                "chunks": chunks,
                 "verifierBytecode": hex(&bytecode),
             });
             write(out, &(serde_json::to_string_pretty(&json)? + "\n"))?;

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {ProtocolConstants as C} from "../generated/ProtocolConstants.sol";
+import {IChunkVerifier} from "../interfaces/IChunkVerifier.sol";
+
+/// @title Halo2ChunkVerifier
+/// @notice The production `IChunkVerifier`: checks that every public input is a canonical field element, then
+///         runs the verifier that `verifier-gen` generated from the chunk circuit's verifying key
+///         (`contracts/verifier/Halo2Verifier.sol`, snark-verifier's EVM loader).
+/// @dev The generated verifier has no selector: its calldata is the public inputs as 32-byte words followed by
+///      the proof; it returns nothing on success and reverts otherwise. It reduces every scalar modulo the field,
+///      so `x` and `x + r` would both verify: the canonical check here is what binds each input to one value.
+contract Halo2ChunkVerifier is IChunkVerifier {
+    /// @notice The generated verifier.
+    address public immutable halo2Verifier;
+
+    /// @param halo2Verifier_ The deployed generated verifier; it must have code.
+    constructor(address halo2Verifier_) {
+        if (halo2Verifier_.code.length == 0) revert VerifierWithoutCode(halo2Verifier_);
+        halo2Verifier = halo2Verifier_;
+    }
+
+    /// @inheritdoc IChunkVerifier
+    function verifyChunk(uint256[3] calldata publicInputs, bytes calldata proof) external view returns (bool valid) {
+        for (uint256 i = 0; i < 3; ++i) {
+            if (publicInputs[i] >= C.FIELD_MODULUS) return false;
+        }
+        (valid,) = halo2Verifier.staticcall(abi.encodePacked(publicInputs, proof));
+    }
+}
