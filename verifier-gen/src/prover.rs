@@ -212,6 +212,14 @@ pub fn verify(
     }
 }
 
+/// The reference build of the committed verifier (`contracts/verifier/`) and fixtures: slots per
+/// chunk, chain id, log2 of the rows, over the development SRS.
+pub const REFERENCE_SLOTS: usize = 1;
+/// See [`REFERENCE_SLOTS`].
+pub const REFERENCE_CHAIN_ID: u64 = 31337;
+/// See [`REFERENCE_SLOTS`].
+pub const REFERENCE_K: u32 = 14;
+
 /// The generated verifier's contract name.
 pub const VERIFIER_CONTRACT: &str = "Halo2Verifier";
 

@@ -21,13 +21,13 @@ use verifier_gen::prover;
 #[command(about = "Keys, proofs and the Solidity verifier of the rollup's chunk circuit")]
 struct Cli {
     /// Transaction slots per chunk (the deployment's CHUNK_SLOTS).
-    #[arg(long, default_value_t = 1, global = true)]
+    #[arg(long, default_value_t = prover::REFERENCE_SLOTS, global = true)]
     slots: usize,
     /// Chain id signed into L2 transactions.
-    #[arg(long, default_value_t = 31337, global = true)]
+    #[arg(long, default_value_t = prover::REFERENCE_CHAIN_ID, global = true)]
     chain_id: u64,
     /// log2 of the circuit's rows: 14 holds 1 slot, 15 holds 2, 16 holds 4, 18 holds 16.
-    #[arg(long, default_value_t = 14, global = true)]
+    #[arg(long, default_value_t = prover::REFERENCE_K, global = true)]
     k: u32,
     /// SRS in halo2's ParamsKZG format (a ceremony file); without it, the development SRS from a
     /// public seed, UNSAFE FOR PRODUCTION, cached under --cache.
@@ -59,6 +59,9 @@ enum Command {
         #[arg(long, default_value = "contracts/verifier/Halo2Verifier.sol")]
         out: PathBuf,
     },
+    /// Measures one full chunk of signed transfers: keygen and proving time, peak memory, proof
+    /// size and verification gas on revm; prints them as JSON. Build with `--release`.
+    Bench,
     /// Proves a sample history from genesis (the fee account, two deposits, a transfer; one chunk
     /// each) as L1 would see it, and writes the Foundry fixture.
     Fixtures {
@@ -95,7 +98,11 @@ impl Cli {
     }
 
     fn pk_path(&self) -> PathBuf {
-        let srs = if self.srs.is_some() { "ceremony" } else { "dev" };
+        let srs = if self.srs.is_some() {
+            "ceremony"
+        } else {
+            "dev"
+        };
         self.cache.join(format!(
             "chunk-n{}-k{}-chain{}-{srs}.pk",
             self.slots, self.k, self.chain_id
@@ -110,21 +117,32 @@ impl Cli {
             return step("load proving key", || Ok(prover::read_pk(&path)?));
         }
         let pk = step("keygen", || {
-            Ok(prover::keygen(params, &ChunkCircuit::keygen(self.slots, self.chain_id))?)
+            Ok(prover::keygen(
+                params,
+                &ChunkCircuit::keygen(self.slots, self.chain_id),
+            )?)
         })?;
         prover::write_pk(&pk, &path)?;
         Ok(pk)
     }
 
-    fn prove(&self, params: &ParamsKZG<Bn256>, pk: &ProvingKey<G1Affine>, chunk: &Chunk) -> Result<Vec<u8>> {
+    fn prove(
+        &self,
+        params: &ParamsKZG<Bn256>,
+        pk: &ProvingKey<G1Affine>,
+        chunk: &Chunk,
+    ) -> Result<Vec<u8>> {
         let circuit = ChunkCircuit::new(chunk, self.slots, self.chain_id)?;
-        step("prove", || Ok(prover::prove(params, pk, circuit, &instances(chunk))?))
+        step("prove", || {
+            Ok(prover::prove(params, pk, circuit, &instances(chunk))?)
+        })
     }
 }
 
 /// The fixture's accounts: (owner byte, L1 deposit amount, L2 key seed); account 0 is the fee
 /// account the rollup's constructor requests.
-const ACCOUNTS: [(u8, u64, &[u8]); 3] = [(0xfe, 0, b""), (0xa1, 1_000, b"alice"), (0xb0, 1, b"bob")];
+const ACCOUNTS: [(u8, u64, &[u8]); 3] =
+    [(0xfe, 0, b""), (0xa1, 1_000, b"alice"), (0xb0, 1, b"bob")];
 
 fn key(seed: &[u8]) -> Point {
     if seed.is_empty() {
@@ -166,6 +184,53 @@ fn sample(cli: &Cli) -> Result<Vec<Chunk>> {
     Ok(chunks)
 }
 
+/// A chunk filled with signed transfers (after the deposits that fund them).
+fn full_chunk(cli: &Cli) -> Result<Chunk> {
+    let mut s = State::new(Config {
+        chain_id: cli.chain_id,
+        chunk_slots: cli.slots,
+    });
+    let alice = SecretKey::from_seed(b"alice");
+    let deposits: Vec<Tx> = ACCOUNTS
+        .iter()
+        .enumerate()
+        .map(|(id, (owner, _, seed))| {
+            Ok(Tx::Deposit(Deposit {
+                account_id: u32::try_from(id)?,
+                owner: Address::repeat_byte(*owner),
+                token: 0,
+                amount: 1 << 100,
+                pubkey: key(seed),
+            }))
+        })
+        .collect::<Result<_>>()?;
+    for d in deposits.chunks(cli.slots) {
+        s.apply_chunk(d)?;
+    }
+    let transfers: Vec<Tx> = (0..cli.slots)
+        .map(|nonce| {
+            Ok(Transfer {
+                from: 1,
+                to: 2,
+                token: 0,
+                amount: 1_000 + nonce as u128,
+                fee: 3,
+                nonce: u32::try_from(nonce)?,
+            }
+            .sign(&alice, cli.chain_id))
+        })
+        .collect::<Result<_>>()?;
+    Ok(s.apply_chunk(&transfers)?)
+}
+
+/// Peak resident memory of this process so far (`VmHWM`), in MiB.
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
 fn write(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -190,8 +255,10 @@ fn main() -> Result<()> {
             println!("{}", cli.pk_path().display());
         }
         Command::Prove { chunk } => {
-            let text = std::fs::read_to_string(chunk).wrap_err_with(|| format!("reading {}", chunk.display()))?;
-            let chunk: Chunk = serde_json::from_str(&text).wrap_err("the chunk is not a rollup_protocol::Chunk")?;
+            let text = std::fs::read_to_string(chunk)
+                .wrap_err_with(|| format!("reading {}", chunk.display()))?;
+            let chunk: Chunk = serde_json::from_str(&text)
+                .wrap_err("the chunk is not a rollup_protocol::Chunk")?;
             let params = cli.srs()?;
             let pk = cli.pk(&params)?;
             let proof = cli.prove(&params, &pk, &chunk)?;
@@ -212,6 +279,36 @@ fn main() -> Result<()> {
             eprintln!("{} bytes of creation code", bytecode.len());
             println!("{}", out.display());
         }
+        Command::Bench => {
+            let params = cli.srs()?;
+            let t = Instant::now();
+            let pk = prover::keygen(&params, &ChunkCircuit::keygen(cli.slots, cli.chain_id))?;
+            let keygen_s = t.elapsed().as_secs_f64();
+            eprintln!("keygen: {keygen_s:.1} s");
+            let chunk = full_chunk(&cli)?;
+            let circuit = ChunkCircuit::new(&chunk, cli.slots, cli.chain_id)?;
+            let t = Instant::now();
+            let proof = prover::prove(&params, &pk, circuit, &instances(&chunk))?;
+            let prove_s = t.elapsed().as_secs_f64();
+            eprintln!("prove: {prove_s:.1} s");
+            let code = prover::solidity::<ChunkCircuit>(&params, pk.get_vk(), vec![3]);
+            let bytecode = prover::compile(&code)?;
+            let gas = prover::evm_call(
+                bytecode.clone(),
+                prover::calldata(&instances(&chunk), &proof),
+            )?;
+            let json = serde_json::json!({
+                "slots": cli.slots,
+                "k": cli.k,
+                "keygenSeconds": keygen_s,
+                "proveSeconds": prove_s,
+                "peakRssMiB": peak_rss_mib(),
+                "proofBytes": proof.len(),
+                "verifierCreationBytes": bytecode.len(),
+                "verifyGasWithTx": gas,
+            });
+            println!("{json}");
+        }
         Command::Fixtures { out } => {
             let params = cli.srs()?;
             let pk = cli.pk(&params)?;
@@ -220,7 +317,10 @@ fn main() -> Result<()> {
             let mut chunks = Vec::new();
             for chunk in sample(&cli)? {
                 let proof = cli.prove(&params, &pk, &chunk)?;
-                let gas = prover::evm_call(bytecode.clone(), prover::calldata(&instances(&chunk), &proof))?;
+                let gas = prover::evm_call(
+                    bytecode.clone(),
+                    prover::calldata(&instances(&chunk), &proof),
+                )?;
                 eprintln!("verified on revm: {gas} gas (with the 21,000 of the transaction)");
                 chunks.push(serde_json::json!({
                     "pubdata": hex(&chunk.pubdata),
