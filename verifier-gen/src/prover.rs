@@ -110,9 +110,21 @@ pub fn write_srs(params: &ParamsKZG<Bn256>, path: &Path) -> Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(io(dir))?;
     }
-    let mut w = BufWriter::new(File::create(path).map_err(io(path))?);
-    params.write(&mut w).map_err(io(path))?;
-    w.flush().map_err(io(path))
+    atomic_write(path, |w| params.write(w))
+}
+
+/// Writes through a temporary file renamed into place, so that an interrupted run never leaves a
+/// truncated SRS or key behind for the next one to read.
+fn atomic_write(
+    path: &Path,
+    f: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut w = BufWriter::new(File::create(&tmp).map_err(io(&tmp))?);
+    f(&mut w).map_err(io(&tmp))?;
+    w.flush().map_err(io(&tmp))?;
+    drop(w);
+    fs::rename(&tmp, path).map_err(io(path))
 }
 
 /// The development SRS of size `2^k`, cached as `dir/dev-srs-k{k}.params`.
@@ -140,10 +152,7 @@ pub fn write_pk(pk: &ProvingKey<G1Affine>, path: &Path) -> Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(io(dir))?;
     }
-    let mut w = BufWriter::new(File::create(path).map_err(io(path))?);
-    pk.write(&mut w, SerdeFormat::RawBytesUnchecked)
-        .map_err(io(path))?;
-    w.flush().map_err(io(path))
+    atomic_write(path, |w| pk.write(w, SerdeFormat::RawBytesUnchecked))
 }
 
 /// Reads a proving key of the chunk circuit that [`write_pk`] wrote.
