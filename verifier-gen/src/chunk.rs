@@ -476,6 +476,9 @@ impl ChunkCircuit {
         )?;
         a.assert_zero_product(region, row, needs_account, new_account)?;
         a.assert_nonzero_if(region, row, owner, f_dep)?;
+        // An address: without this bound a prover could move value between the owner and the amount's
+        // high bytes, which share the record's first field, and credit an amount L1 never received.
+        a.range(region, row, owner, 160)?;
         let existing = a.sub(region, row, one, new_account)?;
         let dep_existing = a.mul(region, row, f_dep, existing)?;
         let owner_diff = a.sub(region, row, owner0, owner)?;

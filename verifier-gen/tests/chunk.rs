@@ -191,6 +191,21 @@ fn key_not_bound_by_l1_is_rejected() -> Result<()> {
 }
 
 #[test]
+fn deposit_fields_cannot_borrow_from_each_other() -> Result<()> {
+    // Chunk 0, slot 1 creates Alice's account with 1,000. The record's first field packs
+    // `owner·2^48 + amount_hi`: raising the amount's high part by one and lowering the owner by
+    // 2^-48 (a field element far above 2^160) keeps the record, and would credit 2^88 more.
+    let shift = field::from_u128(1 << 48).invert().unwrap_or(Fr::ZERO);
+    let (c, chunk) = tampered(0, 1, |w| {
+        w.owner -= shift;
+        w.amount += field::from_u128(1 << 88);
+        w.updates[0].after[0] = w.owner;
+        w.updates[0].balance[1] = w.amount;
+    })?;
+    assert_rejected(&c, instances(&chunk), RANGE)
+}
+
+#[test]
 fn overdraft_is_rejected() -> Result<()> {
     // Alice (balance 1,007) sends 10,000 with a valid signature; her balance wraps around the field.
     let (r, s) = signature(transfer(1, 2, 10_000, 3, 0, &alice()))?;
