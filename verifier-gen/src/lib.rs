@@ -7,6 +7,7 @@
 //! - [`arith`]: the arithmetic gate and byte range checks the transaction rules use;
 //! - [`layout`]: the pool of columns every chip shares (one row cursor for all);
 //! - [`prover`]: SRS, keys, proofs, the generated Solidity verifier and an in-memory EVM;
+//! - [`sample`]: sample histories for the fixtures, the EVM test and the benchmarks;
 //! - [`poseidon`]: the Poseidon permutation and sponge as a custom gate, one row
 //!   per round, equal to the core's `poseidon::hash` bit for bit;
 //! - [`eddsa`]: Baby Jubjub scalar multiplication and EdDSA verification;
@@ -22,6 +23,7 @@ pub mod layout;
 pub mod merkle;
 pub mod poseidon;
 pub mod prover;
+pub mod sample;
 pub mod update;
 
 /// The circuits' field: BN254's scalar field, the same type as the core's.

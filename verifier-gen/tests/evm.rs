@@ -1,53 +1,22 @@
 //! A real chunk proof (one slot, k = 14) verified by the generated Solidity verifier on an EVM
 //! (revm, mainnet rules), and rejected when an instance or the proof is changed.
 
-use alloy_primitives::Address;
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
-use rollup_protocol::eddsa::SecretKey;
-use rollup_protocol::tx::{Deposit, Transfer};
-use rollup_protocol::{Chunk, Config, State, Tx};
 use verifier_gen::Fr;
 use verifier_gen::chunk::{ChunkCircuit, instances};
-use verifier_gen::prover;
+use verifier_gen::{prover, sample};
 
 const CHAIN_ID: u64 = 31337;
 const K: u32 = 14;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-/// A transfer in a one-slot chunk, after the deposits that fund it.
-fn transfer_chunk() -> Result<Chunk> {
-    let mut s = State::new(Config {
-        chain_id: CHAIN_ID,
-        chunk_slots: 1,
-    });
-    let alice = SecretKey::from_seed(b"alice");
-    for (id, owner, amount) in [(0u32, 0xfe, 0u128), (1, 0xa1, 1_000), (2, 0xb0, 0)] {
-        s.apply_chunk(&[Tx::Deposit(Deposit {
-            account_id: id,
-            owner: Address::repeat_byte(owner),
-            token: 0,
-            amount,
-            pubkey: alice.public(),
-        })])?;
-    }
-    let tx = Transfer {
-        from: 1,
-        to: 2,
-        token: 0,
-        amount: 250,
-        fee: 5,
-        nonce: 0,
-    }
-    .sign(&alice, CHAIN_ID);
-    Ok(s.apply_chunk(&[tx])?)
-}
-
 #[test]
 fn generated_verifier_accepts_a_real_proof_and_rejects_tampering() -> Result<()> {
     let params = prover::cached_dev_srs(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), K)?;
     let pk = prover::keygen(&params, &ChunkCircuit::keygen(1, CHAIN_ID))?;
-    let chunk = transfer_chunk()?;
+    // The last chunk of the sample history: a signed transfer.
+    let chunk = sample::history(1, CHAIN_ID)?.pop().ok_or("empty history")?;
     let public = instances(&chunk);
     let proof = prover::prove(
         &params,

@@ -4,18 +4,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use alloy_primitives::Address;
 use clap::{Parser, Subcommand};
 use eyre::{Result, WrapErr, bail};
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_base::halo2_proofs::plonk::ProvingKey;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use rollup_protocol::eddsa::{Point, SecretKey};
+use rollup_protocol::Chunk;
 use rollup_protocol::field;
-use rollup_protocol::tx::{Deposit, Transfer};
-use rollup_protocol::{Chunk, Config, State, Tx};
 use verifier_gen::chunk::{ChunkCircuit, instances};
-use verifier_gen::prover;
+use verifier_gen::{prover, sample};
 
 #[derive(Parser)]
 #[command(about = "Keys, proofs and the Solidity verifier of the rollup's chunk circuit")]
@@ -139,90 +136,6 @@ impl Cli {
     }
 }
 
-/// The fixture's accounts: (owner byte, L1 deposit amount, L2 key seed); account 0 is the fee
-/// account the rollup's constructor requests.
-const ACCOUNTS: [(u8, u64, &[u8]); 3] =
-    [(0xfe, 0, b""), (0xa1, 1_000, b"alice"), (0xb0, 1, b"bob")];
-
-fn key(seed: &[u8]) -> Point {
-    if seed.is_empty() {
-        Point::NONE
-    } else {
-        SecretKey::from_seed(seed).public()
-    }
-}
-
-/// The sample history: one deposit chunk per account, then a transfer from account 1 to 2.
-fn sample(cli: &Cli) -> Result<Vec<Chunk>> {
-    if cli.slots != 1 {
-        bail!("the fixture history is built for one slot per chunk");
-    }
-    let mut s = State::new(Config {
-        chain_id: cli.chain_id,
-        chunk_slots: cli.slots,
-    });
-    let mut chunks = Vec::new();
-    for (id, (owner, amount, seed)) in ACCOUNTS.iter().enumerate() {
-        chunks.push(s.apply_chunk(&[Tx::Deposit(Deposit {
-            account_id: u32::try_from(id)?,
-            owner: Address::repeat_byte(*owner),
-            token: 0,
-            amount: u128::from(*amount),
-            pubkey: key(seed),
-        })])?);
-    }
-    let tx = Transfer {
-        from: 1,
-        to: 2,
-        token: 0,
-        amount: 250,
-        fee: 5,
-        nonce: 0,
-    }
-    .sign(&SecretKey::from_seed(b"alice"), cli.chain_id);
-    chunks.push(s.apply_chunk(&[tx])?);
-    Ok(chunks)
-}
-
-/// A chunk filled with signed transfers (after the deposits that fund them).
-fn full_chunk(cli: &Cli) -> Result<Chunk> {
-    let mut s = State::new(Config {
-        chain_id: cli.chain_id,
-        chunk_slots: cli.slots,
-    });
-    let alice = SecretKey::from_seed(b"alice");
-    let deposits: Vec<Tx> = ACCOUNTS
-        .iter()
-        .enumerate()
-        .map(|(id, (owner, _, seed))| {
-            Ok(Tx::Deposit(Deposit {
-                account_id: u32::try_from(id)?,
-                owner: Address::repeat_byte(*owner),
-                token: 0,
-                amount: 1 << 100,
-                pubkey: key(seed),
-            }))
-        })
-        .collect::<Result<_>>()?;
-    for d in deposits.chunks(cli.slots) {
-        s.apply_chunk(d)?;
-    }
-    let transfers: Vec<Tx> = (0..cli.slots)
-        .map(|nonce| {
-            Ok(Transfer {
-                from: 1,
-                to: 2,
-                token: 0,
-                amount: 1_000 + nonce as u128,
-                fee: 3,
-                nonce: u32::try_from(nonce)?,
-            }
-            .sign(&alice, cli.chain_id))
-        })
-        .collect::<Result<_>>()?;
-    Ok(s.apply_chunk(&transfers)?)
-}
-
 /// Peak resident memory of this process so far (`VmHWM`), in MiB.
 fn peak_rss_mib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -285,7 +198,7 @@ fn main() -> Result<()> {
             let pk = prover::keygen(&params, &ChunkCircuit::keygen(cli.slots, cli.chain_id))?;
             let keygen_s = t.elapsed().as_secs_f64();
             eprintln!("keygen: {keygen_s:.1} s");
-            let chunk = full_chunk(&cli)?;
+            let chunk = sample::full_chunk(cli.slots, cli.chain_id)?;
             let circuit = ChunkCircuit::new(&chunk, cli.slots, cli.chain_id)?;
             let t = Instant::now();
             let proof = prover::prove(&params, &pk, circuit, &instances(&chunk))?;
@@ -315,7 +228,12 @@ fn main() -> Result<()> {
             let code = prover::solidity::<ChunkCircuit>(&params, pk.get_vk(), vec![3]);
             let bytecode = step("solc", || Ok(prover::compile(&code)?))?;
             let mut chunks = Vec::new();
-            for chunk in sample(&cli)? {
+            if cli.slots != 1 {
+                bail!(
+                    "the fixture history is built for one slot per chunk (the Foundry tests deploy CHUNK_SLOTS = 1)"
+                );
+            }
+            for chunk in sample::history(cli.slots, cli.chain_id)? {
                 let proof = cli.prove(&params, &pk, &chunk)?;
                 let gas = prover::evm_call(
                     bytecode.clone(),
@@ -328,15 +246,14 @@ fn main() -> Result<()> {
                     "proof": hex(&proof),
                 }));
             }
-            let accounts: Vec<_> = ACCOUNTS
+            let accounts: Vec<_> = sample::accounts()
                 .iter()
-                .map(|(owner, amount, seed)| {
-                    let k = key(seed);
+                .map(|a| {
                     serde_json::json!({
-                        "owner": Address::repeat_byte(*owner).to_string(),
-                        "amount": amount,
-                        "pubkeyX": field::to_hex(&k.x),
-                        "pubkeyY": field::to_hex(&k.y),
+                        "owner": a.owner.to_string(),
+                        "amount": a.amount,
+                        "pubkeyX": field::to_hex(&a.pubkey.x),
+                        "pubkeyY": field::to_hex(&a.pubkey.y),
                     })
                 })
                 .collect();
