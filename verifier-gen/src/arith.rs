@@ -1,7 +1,7 @@
 //! Field arithmetic and range checks for the transaction rules, on the shared
 //! columns.
 //!
-//! - One arithmetic gate per row over advice columns 0 to 3: `a · b + c = d`.
+//! - One arithmetic gate per row over advice columns 0, 1, 3 and 4: `a · b + c = d`.
 //!   Every other operation (sums, differences, selections, zero tests) is one or
 //!   two such rows, with copy constraints tying its cells to the words it uses.
 //! - Range checks by a running sum over bytes in advice column 0: rows
@@ -50,6 +50,9 @@ enum Slot {
     Free(Value<Fr>),
 }
 
+/// The pool columns of the arithmetic row's `a`, `b`, `c`, `d` (copy-enabled ones).
+const ARITH: [usize; 4] = [0, 1, 3, 4];
+
 /// `2^n` as a field element.
 pub fn pow2(n: usize) -> Fr {
     Fr::from(2u64).pow_vartime([n as u64])
@@ -70,7 +73,7 @@ impl ArithConfig {
         let arith = meta.selector();
         let byte = meta.complex_selector();
         let table = meta.lookup_table_column();
-        let [a, b, c, d] = [0, 1, 2, 3].map(|i| pool.advice[i]);
+        let [a, b, c, d] = ARITH.map(|i| pool.advice[i]);
         meta.create_gate("a·b + c = d", |m| {
             let s = m.query_selector(arith);
             let q = |m: &mut halo2_base::halo2_proofs::plonk::VirtualCells<'_, Fr>, col| {
@@ -150,7 +153,7 @@ impl ArithConfig {
         self.arith.enable(region, r)?;
         let mut out = Vec::with_capacity(4);
         for (i, s) in cells.into_iter().enumerate() {
-            out.push(self.place(region, i, r, s)?);
+            out.push(self.place(region, ARITH[i], r, s)?);
         }
         *row += 1;
         Ok([out[0], out[1], out[2], out[3]])

@@ -54,11 +54,11 @@ fn pow5(x: Expression<Fr>) -> Expression<Fr> {
 }
 
 impl PoseidonConfig {
-    /// Creates the gates over the shared columns: the state in advice columns 0 to 2, the absorbed
-    /// inputs in 3 and 4, the round constants in the fixed columns.
+    /// Creates the gates over the shared columns: the state in advice columns 0, 1 and 3, the
+    /// absorbed inputs in 4 and 5 (all copy-enabled), the round constants in the fixed columns.
     pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns) -> Self {
-        let state = [cols.advice[0], cols.advice[1], cols.advice[2]];
-        let absorb = [cols.advice[3], cols.advice[4]];
+        let state = [cols.advice[0], cols.advice[1], cols.advice[3]];
+        let absorb = [cols.advice[4], cols.advice[5]];
         let round_constants = cols.fixed;
         // Complex selectors: the round gates have degree 6 and must not be compressed with others.
         let full = meta.complex_selector();
