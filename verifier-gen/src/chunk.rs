@@ -239,10 +239,11 @@ impl Circuit<Fr> for ChunkCircuit {
     }
 
     fn configure(meta: &mut ConstraintSystem<Fr>) -> ChunkConfig {
-        // The Poseidon and Baby Jubjub gates have degree 6. halo2-axiom 0.5.3 proves such circuits
-        // wrongly (MockProver is satisfied, the proof does not verify: measured with a one-gate
-        // circuit of degree 6, while 5 and 9 work), so the degree is padded to 9, the next one whose
-        // quotient (degree − 1 pieces) fills its extended domain exactly.
+        // Every gate has degree at most 5 (the Poseidon S-box and the Edwards `d·x1x2y1y2` term keep
+        // their squares and products in cells of their own). The degree is pinned to 5: halo2-axiom
+        // 0.5.3 proves wrongly when the quotient does not fill its extended domain exactly (measured:
+        // MockProver satisfied, proof rejected, for a one-gate circuit of degree 6; 5 and 9 work), so
+        // the degree must be one more than a power of two.
         meta.set_minimum_degree(MIN_DEGREE);
         let pool = Columns::configure(meta);
         let poseidon = PoseidonConfig::configure(meta, &pool);
@@ -294,7 +295,7 @@ impl Circuit<Fr> for ChunkCircuit {
 }
 
 /// The circuit degree the chunk circuit is padded to (see `configure`).
-pub const MIN_DEGREE: usize = 9;
+pub const MIN_DEGREE: usize = 5;
 
 /// The six type flags, in type-byte order.
 const TYPES: [TxType; 6] = TxType::ALL;

@@ -1,11 +1,12 @@
 //! EdDSA verification in-circuit (`docs/protocol.md`, section 4): Baby Jubjub
 //! arithmetic as custom gates over BN254's scalar field, its base field.
 //!
-//! A scalar multiplication is one row per scalar bit, most significant first:
-//! the row doubles the accumulator, adds the point, and keeps the sum when the
-//! bit is 1; a running sum rebuilds the scalar from the bits. Point addition uses
+//! A scalar multiplication is two rows per scalar bit, most significant first:
+//! they double the accumulator, add the point, and keep the sum when the bit is
+//! 1; a running sum rebuilds the scalar from the bits. Point addition uses
 //! the complete twisted Edwards formulas, whose denominators never vanish on the
-//! curve, so each coordinate is one degree-5 constraint. Verification computes
+//! curve; the product `t = d·x₁x₂y₁y₂` has a cell of its own, so each
+//! coordinate is one degree-3 constraint and `t` one of degree 5. Verification computes
 //! `h = Poseidon(TAG_EDDSA; R, A, M)` with the Poseidon chip, then checks
 //! `[s]B8 = R + [8]([h]A)` and that `R` is on the curve.
 //!
@@ -57,20 +58,27 @@ fn c(v: u64) -> Expression<Fr> {
     Expression::Constant(Fr::from(v))
 }
 
-/// Constraints that `(x3, y3) = (x1, y1) + (x2, y2)`.
+/// Constraints that `(x3, y3) = (x1, y1) + (x2, y2)`, with `t = d·x1·x2·y1·y2` in a cell of its
+/// own so that no constraint exceeds degree 4 (5 with its selector).
 fn add_constraints(
     p1: (Expression<Fr>, Expression<Fr>),
     p2: (Expression<Fr>, Expression<Fr>),
     p3: (Expression<Fr>, Expression<Fr>),
-) -> [Expression<Fr>; 2] {
+    t: Expression<Fr>,
+) -> [Expression<Fr>; 3] {
     let (x1, y1) = p1;
     let (x2, y2) = p2;
     let (x3, y3) = p3;
-    let t = c(CURVE_D) * x1.clone() * x2.clone() * y1.clone() * y2.clone();
     [
+        t.clone() - c(CURVE_D) * x1.clone() * x2.clone() * y1.clone() * y2.clone(),
         x3 * (c(1) + t.clone()) - (x1.clone() * y2.clone() + y1.clone() * x2.clone()),
         y3 * (c(1) - t) - (y1 * y2 - c(CURVE_A) * x1 * x2),
     ]
+}
+
+/// `d·x1·x2·y1·y2` for the witness of [`add_constraints`].
+fn t_value(p1: Point, p2: Point) -> Fr {
+    Fr::from(CURVE_D) * p1.x * p2.x * p1.y * p2.y
 }
 
 impl EddsaConfig {
@@ -86,6 +94,8 @@ impl EddsaConfig {
         let on_curve = meta.selector();
         let q = |m: &mut VirtualCells<'_, Fr>, i: usize, r: Rotation| m.query_advice(cols[i], r);
         meta.create_gate("baby jubjub double-and-add step", |m| {
+            // Two rows per scalar bit: [ax, ay, b, px, py, dx, dy, td, ta, k] then [sx, sy, ..];
+            // the next bit's accumulator, point and running scalar sit two rows down.
             let s = m.query_selector(step);
             let cur = Rotation::cur();
             let (ax, ay, b, px, py) = (
@@ -95,40 +105,44 @@ impl EddsaConfig {
                 q(m, 3, cur),
                 q(m, 4, cur),
             );
-            let (dx, dy, sx, sy, k) = (
+            let (dx, dy, td, ta, k) = (
                 q(m, 5, cur),
                 q(m, 6, cur),
                 q(m, 7, cur),
                 q(m, 8, cur),
                 q(m, 9, cur),
             );
-            let nxt = Rotation::next();
+            let (sx, sy) = (q(m, 0, Rotation::next()), q(m, 1, Rotation::next()));
+            let two = Rotation(2);
             let (nax, nay, npx, npy, nk) = (
-                q(m, 0, nxt),
-                q(m, 1, nxt),
-                q(m, 3, nxt),
-                q(m, 4, nxt),
-                q(m, 9, nxt),
+                q(m, 0, two),
+                q(m, 1, two),
+                q(m, 3, two),
+                q(m, 4, two),
+                q(m, 9, two),
             );
-            let [d1, d2] =
-                add_constraints((ax.clone(), ay.clone()), (ax, ay), (dx.clone(), dy.clone()));
-            let [a1, a2] = add_constraints(
+            let double = add_constraints(
+                (ax.clone(), ay.clone()),
+                (ax, ay),
+                (dx.clone(), dy.clone()),
+                td,
+            );
+            let add = add_constraints(
                 (dx.clone(), dy.clone()),
                 (px.clone(), py.clone()),
                 (sx.clone(), sy.clone()),
+                ta,
             );
-            vec![
-                s.clone() * b.clone() * (b.clone() - c(1)),
-                s.clone() * d1,
-                s.clone() * d2,
-                s.clone() * a1,
-                s.clone() * a2,
+            let mut out = vec![s.clone() * b.clone() * (b.clone() - c(1))];
+            out.extend(double.into_iter().chain(add).map(|e| s.clone() * e));
+            out.extend([
                 s.clone() * (dx.clone() + b.clone() * (sx - dx) - nax),
                 s.clone() * (dy.clone() + b.clone() * (sy - dy) - nay),
                 s.clone() * (npx - px),
                 s.clone() * (npy - py),
                 s * (k * c(2) + b - nk),
-            ]
+            ]);
+            out
         });
         meta.create_gate("baby jubjub add", |m| {
             let s = m.query_selector(add);
@@ -136,7 +150,7 @@ impl EddsaConfig {
             let p1 = (q(m, 0, cur), q(m, 1, cur));
             let p2 = (q(m, 3, cur), q(m, 4, cur));
             let p3 = (q(m, 5, cur), q(m, 6, cur));
-            add_constraints(p1, p2, p3)
+            add_constraints(p1, p2, p3, q(m, 7, cur))
                 .into_iter()
                 .map(|e| s.clone() * e)
                 .collect::<Vec<_>>()
@@ -184,6 +198,10 @@ impl EddsaConfig {
         self.copy(region, 3, r, p2.x);
         self.copy(region, 4, r, p2.y);
         let sum = point_value(p1).zip(point_value(p2)).map(|(a, b)| a.add(&b));
+        let t = point_value(p1)
+            .zip(point_value(p2))
+            .map(|(a, b)| t_value(a, b));
+        self.cell(region, 7, r, t);
         let x = self.cell(region, 5, r, sum.map(|p| p.x));
         let y = self.cell(region, 6, r, sum.map(|p| p.y));
         *row += 1;
@@ -231,7 +249,7 @@ impl EddsaConfig {
         let mut kk = Value::known(Fr::zero());
         let mut last: Option<(Word, Word, Word)> = None;
         for (i, bit) in bits.iter().enumerate() {
-            let r = start + i;
+            let r = start + 2 * i;
             self.step.enable(region, r)?;
             let bv = bit.map(|b| if b { Fr::one() } else { Fr::zero() });
             self.cell(region, 2, r, bv);
@@ -239,23 +257,25 @@ impl EddsaConfig {
             let sum = dbl.zip(pv).map(|(d, p)| d.add(&p));
             self.cell(region, 5, r, dbl.map(|d| d.x));
             self.cell(region, 6, r, dbl.map(|d| d.y));
-            self.cell(region, 7, r, sum.map(|s| s.x));
-            self.cell(region, 8, r, sum.map(|s| s.y));
+            self.cell(region, 7, r, acc.map(|a| t_value(a, a)));
+            self.cell(region, 8, r, dbl.zip(pv).map(|(d, p)| t_value(d, p)));
+            self.cell(region, 0, r + 1, sum.map(|s| s.x));
+            self.cell(region, 1, r + 1, sum.map(|s| s.y));
             acc = dbl
                 .zip(sum)
                 .zip(*bit)
                 .map(|((d, s), b)| if b { s } else { d });
             kk = kk.zip(bv).map(|(k, b)| k.double() + b);
-            // The next row: accumulator, the point carried along, the running scalar.
-            let x = self.cell(region, 0, r + 1, acc.map(|a| a.x));
-            let y = self.cell(region, 1, r + 1, acc.map(|a| a.y));
-            self.cell(region, 3, r + 1, pv.map(|p| p.x));
-            self.cell(region, 4, r + 1, pv.map(|p| p.y));
-            let k = self.cell(region, 9, r + 1, kk);
+            // Two rows down: accumulator, the point carried along, the running scalar.
+            let x = self.cell(region, 0, r + 2, acc.map(|a| a.x));
+            let y = self.cell(region, 1, r + 2, acc.map(|a| a.y));
+            self.cell(region, 3, r + 2, pv.map(|p| p.x));
+            self.cell(region, 4, r + 2, pv.map(|p| p.y));
+            let k = self.cell(region, 9, r + 2, kk);
             last = Some((x, y, k));
         }
         let (x, y, scalar) = last.ok_or(Error::Synthesis)?;
-        *row = start + n + 1;
+        *row = start + 2 * n + 1;
         Ok((PointWord { x, y }, scalar))
     }
 

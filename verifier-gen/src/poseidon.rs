@@ -3,8 +3,10 @@
 //! Columns (of the shared pool, [`crate::layout`]): three advice columns hold the
 //! state, two more the inputs absorbed between permutations; three fixed columns
 //! hold each row's round constants.
-//! A full-round row constrains `next_i = Σ_j M_ij · (cur_j + c_j)^5`, a partial
-//! round the same with the S-box on element 0 only, and an absorb row
+//! A full-round row constrains `next_i = Σ_j M_ij · (cur_j + c_j)^5`, with each
+//! square `(cur_j + c_j)^2` in a cell of its own (three more advice columns) so
+//! that the gate has degree 4; a partial round the same with the S-box on
+//! element 0 only, and an absorb row
 //! `next = cur + (0, x, y)`. A permutation is 65 round rows and an output row,
 //! so a 2-to-1 hash is 66 rows of 3 advice cells, against about 4,600 cells for
 //! halo2-base's vertical-gate Poseidon.
@@ -42,15 +44,11 @@ pub struct Word {
 pub struct PoseidonConfig {
     state: [Column<Advice>; POSEIDON_WIDTH],
     absorb: [Column<Advice>; POSEIDON_RATE],
+    square: [Column<Advice>; POSEIDON_WIDTH],
     round_constants: [Column<Fixed>; POSEIDON_WIDTH],
     full: Selector,
     partial: Selector,
     absorb_sel: Selector,
-}
-
-fn pow5(x: Expression<Fr>) -> Expression<Fr> {
-    let x2 = x.clone() * x.clone();
-    x2.clone() * x2 * x
 }
 
 impl PoseidonConfig {
@@ -59,8 +57,9 @@ impl PoseidonConfig {
     pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns) -> Self {
         let state = [cols.advice[0], cols.advice[1], cols.advice[3]];
         let absorb = [cols.advice[4], cols.advice[5]];
+        let square = [cols.advice[2], cols.advice[7], cols.advice[8]];
         let round_constants = cols.fixed;
-        // Complex selectors: the round gates have degree 6 and must not be compressed with others.
+        // Complex selectors: the round gates must not be compressed with others.
         let full = meta.complex_selector();
         let partial = meta.complex_selector();
         let absorb_sel = meta.selector();
@@ -70,22 +69,29 @@ impl PoseidonConfig {
             |meta: &mut ConstraintSystem<Fr>, name: &'static str, sel: Selector, sboxed: usize| {
                 meta.create_gate(name, |meta| {
                     let s = meta.query_selector(sel);
+                    let mut constraints = Vec::new();
                     let x: Vec<Expression<Fr>> = (0..POSEIDON_WIDTH)
                         .map(|j| {
                             let v = meta.query_advice(state[j], Rotation::cur())
                                 + meta.query_fixed(round_constants[j], Rotation::cur());
-                            if j < sboxed { pow5(v) } else { v }
+                            if j < sboxed {
+                                // v^5 = sq^2 · v with sq = v^2 in a cell of its own: degree 3, not 5.
+                                let sq = meta.query_advice(square[j], Rotation::cur());
+                                constraints.push(s.clone() * (sq.clone() - v.clone() * v.clone()));
+                                sq.clone() * sq * v
+                            } else {
+                                v
+                            }
                         })
                         .collect();
-                    (0..POSEIDON_WIDTH)
-                        .map(|i| {
-                            let next = meta.query_advice(state[i], Rotation::next());
-                            let mixed = (0..POSEIDON_WIDTH)
-                                .map(|j| Expression::Constant(mds[i][j]) * x[j].clone())
-                                .fold(Expression::Constant(Fr::zero()), |a, b| a + b);
-                            s.clone() * (mixed - next)
-                        })
-                        .collect::<Vec<_>>()
+                    for i in 0..POSEIDON_WIDTH {
+                        let next = meta.query_advice(state[i], Rotation::next());
+                        let mixed = (0..POSEIDON_WIDTH)
+                            .map(|j| Expression::Constant(mds[i][j]) * x[j].clone())
+                            .fold(Expression::Constant(Fr::zero()), |a, b| a + b);
+                        constraints.push(s.clone() * (mixed - next));
+                    }
+                    constraints
                 });
             };
         round_gate(meta, "poseidon full round", full, POSEIDON_WIDTH);
@@ -113,6 +119,7 @@ impl PoseidonConfig {
         PoseidonConfig {
             state,
             absorb,
+            square,
             round_constants,
             full,
             partial,
@@ -141,7 +148,8 @@ impl PoseidonConfig {
     }
 
     /// [`PoseidonConfig::hash`], with the witness of state cell `(row, column)` (relative to the
-    /// sponge's first row) increased by one: for negative tests, which must see the circuit unsatisfied.
+    /// sponge's first row; columns 3 to 5 name the S-box squares of elements 0 to 2) increased by
+    /// one: for negative tests, which must see the circuit unsatisfied.
     #[doc(hidden)]
     pub fn hash_with_fault(
         &self,
@@ -242,8 +250,18 @@ impl PoseidonConfig {
                 } else {
                     self.partial.enable(region, start + offset)?;
                 }
+                let sboxed = if is_full_round(r) { POSEIDON_WIDTH } else { 1 };
                 for (j, c) in params().round_constants[r].iter().enumerate() {
                     region.assign_fixed(self.round_constants[j], start + offset, *c);
+                    if j < sboxed {
+                        let v = state[j].map(|x| x + c);
+                        let sq = if fault == Some((offset, POSEIDON_WIDTH + j)) {
+                            (v * v).map(|x| x + Fr::one())
+                        } else {
+                            v * v
+                        };
+                        region.assign_advice(self.square[j], start + offset, sq);
+                    }
                 }
                 state = round_values(state, r);
                 offset += 1;

@@ -145,6 +145,9 @@ fn tampered_cells_are_rejected_by_each_gate() {
     for (row, col) in [
         (0, 1), // copied input
         (full_row, 0),
+        (full_row, 3), // the S-box square of element 0
+        (full_row, 5), // and of element 2
+        (partial_row, 3),
         (full_row, 2),
         (partial_row, 0),
         (partial_row, 1),
