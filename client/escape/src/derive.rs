@@ -1,0 +1,256 @@
+//! Re-deriving the L2 state from finalized batches.
+//!
+//! A [`FinalizedBatch`] is what L1 holds for one batch: the chunks' pubdata (the
+//! `commitBatch` calldata) and the state root `finalizeBatch` stored. A
+//! [`Derivation`] applies them in order with the core's
+//! `State::apply_records`, the same rules the chunk circuit proves (minus the
+//! signatures, which the proof vouched for), and compares its root with L1's
+//! after each batch. Corrupt or missing data is an error that leaves the
+//! derivation as it was: it never holds a state L1 did not finalize.
+//!
+//! The checkpoint is the L1 data itself (JSON, written atomically): loading it
+//! replays the batches, which is fast, and cannot disagree with the L1 data the
+//! way a serialized state could.
+
+use std::path::{Path, PathBuf};
+
+use rollup_protocol::codec::{Record, decode_chunk};
+use rollup_protocol::field::{self, Fr};
+use rollup_protocol::{Config, State};
+use serde::{Deserialize, Serialize};
+
+/// Why a batch could not be applied, or a checkpoint not read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum DeriveError {
+    /// Batches must arrive in order, without gaps or repeats.
+    #[error("batch {got} arrived, batch {expected} was expected next: fetch the batches in order")]
+    OutOfOrder {
+        /// The next batch index.
+        expected: u64,
+        /// The one given.
+        got: u64,
+    },
+    /// A chunk's pubdata is not `CHUNK_SLOTS` well-formed records.
+    #[error(
+        "batch {batch}, chunk {chunk}: the L1 data does not decode ({source}); the RPC returned corrupt calldata"
+    )]
+    Decode {
+        /// The batch.
+        batch: u64,
+        /// The chunk within it.
+        chunk: usize,
+        /// The decoding error.
+        source: rollup_protocol::Error,
+    },
+    /// The records do not follow from the state (they contradict what was proven).
+    #[error(
+        "batch {batch}: the records do not follow from the state ({source}); the L1 data is corrupt or incomplete"
+    )]
+    Replay {
+        /// The batch.
+        batch: u64,
+        /// The rejected record and why.
+        source: rollup_protocol::Error,
+    },
+    /// The derived root is not the one L1 finalized.
+    #[error(
+        "batch {batch}: derived root {derived} but L1 finalized {l1}; the L1 data is corrupt or incomplete"
+    )]
+    RootMismatch {
+        /// The batch.
+        batch: u64,
+        /// The root the replay gave, hex.
+        derived: String,
+        /// The root L1 stored, hex.
+        l1: String,
+    },
+    /// Reading or writing the checkpoint.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The checkpoint is not valid JSON of this format.
+    #[error("{path}: not a checkpoint ({source}); delete it to sync from genesis")]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
+}
+
+/// `Result` with a [`DeriveError`].
+pub type Result<T> = std::result::Result<T, DeriveError>;
+
+/// One finalized batch as L1 holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinalizedBatch {
+    /// The batch index (the first batch is 1).
+    pub index: u64,
+    /// Each chunk's pubdata, from the `commitBatch` calldata.
+    #[serde(with = "hex_chunks")]
+    pub chunks: Vec<Vec<u8>>,
+    /// The state root L1 stored when the batch was finalized.
+    #[serde(with = "field::serde_hex")]
+    pub state_root: Fr,
+}
+
+mod hex_chunks {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub(super) fn serialize<S: Serializer>(chunks: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            chunks
+                .iter()
+                .map(|c| format!("0x{}", alloy_primitives::hex::encode(c))),
+        )
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|h| alloy_primitives::hex::decode(h).map_err(D::Error::custom))
+            .collect()
+    }
+}
+
+/// What the checkpoint file holds.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Checkpoint {
+    chunk_slots: usize,
+    chain_id: u64,
+    batches: Vec<FinalizedBatch>,
+}
+
+/// The state derived from the finalized batches applied so far.
+#[derive(Debug, Clone)]
+pub struct Derivation {
+    config: Config,
+    state: State,
+    batches: Vec<FinalizedBatch>,
+}
+
+impl Derivation {
+    /// From genesis, for a deployment with `chunk_slots` slots per chunk.
+    pub fn new(config: Config) -> Derivation {
+        Derivation {
+            config,
+            state: State::new(config),
+            batches: Vec::new(),
+        }
+    }
+
+    /// The derived state (as of the last finalized batch applied).
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The index of the last batch applied (0 before any).
+    pub fn last_batch(&self) -> u64 {
+        self.batches.last().map_or(0, |b| b.index)
+    }
+
+    /// The batches applied, in order.
+    pub fn batches(&self) -> &[FinalizedBatch] {
+        &self.batches
+    }
+
+    /// Applies the next finalized batch: all its records at once, then the root check. On any
+    /// error the derivation is unchanged.
+    pub fn apply(&mut self, batch: FinalizedBatch) -> Result<()> {
+        let expected = self.last_batch() + 1;
+        if batch.index != expected {
+            return Err(DeriveError::OutOfOrder {
+                expected,
+                got: batch.index,
+            });
+        }
+        let mut records: Vec<Record> = Vec::new();
+        for (chunk, data) in batch.chunks.iter().enumerate() {
+            let decoded = decode_chunk(data, self.config.chunk_slots).map_err(|source| {
+                DeriveError::Decode {
+                    batch: batch.index,
+                    chunk,
+                    source,
+                }
+            })?;
+            records.extend(decoded);
+        }
+        // Atomic: on error the state is as before.
+        self.state
+            .apply_records(&records)
+            .map_err(|source| DeriveError::Replay {
+                batch: batch.index,
+                source,
+            })?;
+        let derived = self.state.root();
+        if derived != batch.state_root {
+            // The records applied but lead elsewhere: rebuild the state L1 did finalize.
+            self.state = Self::replay(self.config, &self.batches)?;
+            return Err(DeriveError::RootMismatch {
+                batch: batch.index,
+                derived: field::to_hex(&derived),
+                l1: field::to_hex(&batch.state_root),
+            });
+        }
+        self.batches.push(batch);
+        Ok(())
+    }
+
+    fn replay(config: Config, batches: &[FinalizedBatch]) -> Result<State> {
+        let mut d = Derivation::new(config);
+        for b in batches {
+            d.apply(b.clone())?;
+        }
+        Ok(d.state)
+    }
+
+    /// Writes the checkpoint (atomically: a temporary file renamed into place).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let io = |source| DeriveError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let cp = Checkpoint {
+            chunk_slots: self.config.chunk_slots,
+            chain_id: self.config.chain_id,
+            batches: self.batches.clone(),
+        };
+        let text = serde_json::to_string(&cp).map_err(|source| DeriveError::Checkpoint {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Reads a checkpoint and replays it, checking every root again.
+    pub fn load(path: &Path) -> Result<Derivation> {
+        let text = std::fs::read_to_string(path).map_err(|source| DeriveError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let cp: Checkpoint =
+            serde_json::from_str(&text).map_err(|source| DeriveError::Checkpoint {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let mut d = Derivation::new(Config {
+            chain_id: cp.chain_id,
+            chunk_slots: cp.chunk_slots,
+        });
+        for b in cp.batches {
+            d.apply(b)?;
+        }
+        Ok(d)
+    }
+}

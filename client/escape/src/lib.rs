@@ -1,0 +1,9 @@
+//! The user's escape-hatch client: it needs nothing but L1. It re-derives the L2
+//! state from the records every committed batch posted in its calldata, checks
+//! the root it derives after every finalized batch against the one L1 stored,
+//! and (to come) builds the Merkle proofs users escape with.
+//!
+//! - [`derive`]: replaying finalized batches into the core's `State`, atomically
+//!   per batch, with a checkpoint on disk to resume from.
+
+pub mod derive;
