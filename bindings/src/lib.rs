@@ -13,6 +13,8 @@
 
 use alloy::sol_types::{Panic, Revert, SolError, SolInterface};
 
+pub mod deploy;
+
 /// The rollup (request queue, bridge, batches, escape hatch): `Rollup::Rollup`
 /// is its `#[sol(rpc)]` instance.
 pub mod rollup {

@@ -1,0 +1,150 @@
+//! Deploying through the production Foundry script, `script/Deploy.s.sol`, as tests and tools do:
+//! `forge script` against an RPC, then the created contracts read back from its broadcast log.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::Address;
+
+/// The script's parameters (see `script/Deploy.s.sol`); every one not given is cleared, so that a
+/// deployment never depends on the caller's environment.
+pub const PARAMS: [&str; 10] = [
+    "OWNER",
+    "SEQUENCER",
+    "TIMELOCK_ADMIN",
+    "TIMELOCK_DELAY",
+    "VERIFIER",
+    "VERIFIER_BYTECODE",
+    "CHUNK_SLOTS",
+    "FEE_RECIPIENT",
+    "FEE_PUBKEY_X",
+    "FEE_PUBKEY_Y",
+];
+
+/// How long a deployment may take before it is abandoned instead of hanging.
+pub const TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Why a deployment failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// Running forge or reading its files.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// forge failed or timed out; its output.
+    #[error("forge script failed ({what}):\n{output}")]
+    Forge {
+        /// Exit status, or the timeout.
+        what: String,
+        /// What forge printed.
+        output: String,
+    },
+    /// The broadcast log is not what forge writes.
+    #[error("unexpected broadcast log: {0}")]
+    Log(String),
+}
+
+/// The contracts one deployment created, by contract name (`None` for raw bytecode, such as the
+/// generated verifier).
+#[derive(Debug, Clone)]
+pub struct Deployed(pub Vec<(Option<String>, Address)>);
+
+impl Deployed {
+    /// The address of the contract named `name`.
+    pub fn address(&self, name: &str) -> Option<Address> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.as_deref() == Some(name))
+            .map(|(_, a)| *a)
+    }
+}
+
+/// Runs `script/Deploy.s.sol` of the repository at `root` against `rpc`, signed with `key_hex`,
+/// with the script parameters `params` (the others cleared).
+///
+/// `--slow` sends each transaction after the previous one is mined: anvil's automine can leave a
+/// transaction that arrives while a block is being mined in its pool forever
+/// (foundry-rs/foundry#10122).
+pub fn deploy(
+    root: &Path,
+    rpc: &str,
+    key_hex: &str,
+    chain_id: u64,
+    params: &[(&str, String)],
+) -> Result<Deployed, DeployError> {
+    let dir = TempDir::new()?;
+    let broadcast = dir.0.join("broadcast");
+    let log_path = dir.0.join("forge.log");
+    let log = std::fs::File::create(&log_path)?;
+    let mut cmd = Command::new(root.join("tools/bin/forge"));
+    cmd.args(["script", "script/Deploy.s.sol:Deploy", "--root"])
+        .arg(root)
+        .args(["--rpc-url", rpc, "--private-key", key_hex])
+        .args(["--broadcast", "--slow"])
+        .env("FOUNDRY_BROADCAST", &broadcast)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    for var in PARAMS {
+        cmd.env_remove(var);
+    }
+    for (k, v) in params {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn()?;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        if start.elapsed() > TIMEOUT {
+            child.kill()?;
+            child.wait()?;
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    if !status.is_some_and(|s| s.success()) {
+        return Err(DeployError::Forge {
+            what: status.map_or_else(|| format!("timed out after {TIMEOUT:?}"), |s| s.to_string()),
+            output: std::fs::read_to_string(&log_path).unwrap_or_default(),
+        });
+    }
+    let run = broadcast.join(format!("Deploy.s.sol/{chain_id}/run-latest.json"));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run)?)
+        .map_err(|e| DeployError::Log(e.to_string()))?;
+    let mut deployed = vec![];
+    for tx in json["transactions"].as_array().into_iter().flatten() {
+        if tx["transactionType"] == "CREATE" {
+            let addr = tx["contractAddress"]
+                .as_str()
+                .ok_or_else(|| DeployError::Log("no contractAddress".into()))?;
+            let addr = addr.parse().map_err(|e| DeployError::Log(format!("{e}")))?;
+            deployed.push((tx["contractName"].as_str().map(str::to_string), addr));
+        }
+    }
+    Ok(Deployed(deployed))
+}
+
+/// A directory removed when dropped, for the script's output and broadcast log, so that a
+/// deployment never writes into the repository's `broadcast/`.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> std::io::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("rollup-deploy-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
