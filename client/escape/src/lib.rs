@@ -4,6 +4,10 @@
 //! and (to come) builds the Merkle proofs users escape with.
 //!
 //! - [`derive`]: replaying finalized batches into the core's `State`, atomically
-//!   per batch, with a checkpoint on disk to resume from.
+//!   per batch, with a checkpoint on disk to resume from;
+//! - [`l1`]: reading finalized batches from the rollup's events and calldata
+//!   through any RPC, paged and retried, each chunk checked against its data
+//!   commitment.
 
 pub mod derive;
+pub mod l1;

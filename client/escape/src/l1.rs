@@ -1,0 +1,196 @@
+//! Reading the finalized batches back from L1 through any RPC: the rollup's
+//! `BatchCommitted`, `BatchesReverted` and `BatchFinalized` events, in pages of
+//! blocks, and each committed batch's pubdata from its `commitBatch` calldata.
+//! Every chunk's pubdata is checked against the data commitment the event
+//! carries, so an RPC that returns the wrong transaction is caught before any
+//! record is applied. RPC calls are retried with backoff.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256};
+use alloy::providers::Provider;
+use alloy::rpc::types::{Filter, Log};
+use alloy::sol_types::{SolCall, SolEvent};
+use rollup_bindings::irollup::IRollup;
+use rollup_protocol::codec::{data_commitment, decode_chunk};
+use rollup_protocol::field::{self, Fr};
+
+use crate::derive::FinalizedBatch;
+
+/// Why L1 could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum L1Error {
+    /// The RPC failed, after the retries.
+    #[error(
+        "L1 RPC: {0} (after {RETRIES} attempts); check the URL, or use a node with a higher rate limit"
+    )]
+    Rpc(String),
+    /// A log or transaction is not what the rollup emits.
+    #[error("block {block}: {what}")]
+    Malformed {
+        /// The block.
+        block: u64,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// `Result` with an [`L1Error`].
+pub type Result<T> = std::result::Result<T, L1Error>;
+
+/// Attempts per RPC call.
+pub const RETRIES: u32 = 5;
+
+/// Runs `call`, retrying failures with exponential backoff (100 ms, doubling).
+async fn retry<T, E: std::fmt::Display, F: Future<Output = std::result::Result<T, E>>>(
+    mut call: impl FnMut() -> F,
+) -> Result<T> {
+    let mut delay = Duration::from_millis(100);
+    let mut last = String::new();
+    for _ in 0..RETRIES {
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(delay).await;
+        delay *= 2;
+    }
+    Err(L1Error::Rpc(last))
+}
+
+/// A committed batch whose finalization has not been seen yet.
+#[derive(Debug, Clone)]
+struct Committed {
+    chunks: Vec<Vec<u8>>,
+}
+
+/// Reads the rollup at `rollup` through `provider`.
+#[derive(Debug)]
+pub struct L1Reader<P> {
+    provider: P,
+    rollup: Address,
+    chunk_slots: usize,
+    /// Blocks per `eth_getLogs` page.
+    page: u64,
+    committed: BTreeMap<u64, Committed>,
+}
+
+fn malformed(log: &Log, what: impl Into<String>) -> L1Error {
+    L1Error::Malformed {
+        block: log.block_number.unwrap_or_default(),
+        what: what.into(),
+    }
+}
+
+impl<P: Provider> L1Reader<P> {
+    /// A reader for a deployment with `chunk_slots` slots per chunk, paging logs `page` blocks at a time.
+    pub fn new(provider: P, rollup: Address, chunk_slots: usize, page: u64) -> Self {
+        L1Reader {
+            provider,
+            rollup,
+            chunk_slots,
+            page: page.max(1),
+            committed: BTreeMap::new(),
+        }
+    }
+
+    /// The latest block number.
+    pub async fn head(&self) -> Result<u64> {
+        retry(|| self.provider.get_block_number()).await
+    }
+
+    /// Reads blocks `from..=to` and returns the batches finalized in them, in order. Batches
+    /// committed in these blocks but finalized later are kept for the next call.
+    pub async fn finalized_batches(&mut self, from: u64, to: u64) -> Result<Vec<FinalizedBatch>> {
+        let mut out = Vec::new();
+        let mut start = from;
+        while start <= to {
+            let end = to.min(start.saturating_add(self.page - 1));
+            let filter = Filter::new()
+                .address(self.rollup)
+                .event_signature(vec![
+                    IRollup::BatchCommitted::SIGNATURE_HASH,
+                    IRollup::BatchesReverted::SIGNATURE_HASH,
+                    IRollup::BatchFinalized::SIGNATURE_HASH,
+                ])
+                .from_block(start)
+                .to_block(end);
+            let logs = retry(|| self.provider.get_logs(&filter)).await?;
+            for log in &logs {
+                self.apply_log(log, &mut out).await?;
+            }
+            start = end + 1;
+        }
+        Ok(out)
+    }
+
+    async fn apply_log(&mut self, log: &Log, out: &mut Vec<FinalizedBatch>) -> Result<()> {
+        let topic = log.topic0().copied().unwrap_or(B256::ZERO);
+        if topic == IRollup::BatchCommitted::SIGNATURE_HASH {
+            let event = IRollup::BatchCommitted::decode_log(&log.inner)
+                .map_err(|e| malformed(log, format!("BatchCommitted: {e}")))?;
+            let index =
+                u64::try_from(event.batchIndex).map_err(|_| malformed(log, "batch index"))?;
+            let hash = log
+                .transaction_hash
+                .ok_or_else(|| malformed(log, "log without transaction"))?;
+            let tx = retry(|| self.provider.get_transaction_by_hash(hash))
+                .await?
+                .ok_or_else(|| malformed(log, format!("transaction {hash} not found")))?;
+            let input = alloy::consensus::Transaction::input(&tx);
+            let call = IRollup::commitBatchCall::abi_decode(input).map_err(|e| {
+                malformed(
+                    log,
+                    format!("transaction {hash} is not a direct commitBatch call ({e}); reading commits sent through another contract needs a tracing RPC"),
+                )
+            })?;
+            if call.chunks.len() != event.dataCommitments.len() {
+                return Err(malformed(log, "chunk count differs from the event's"));
+            }
+            for (i, (chunk, dc)) in call.chunks.iter().zip(&event.dataCommitments).enumerate() {
+                let records = decode_chunk(chunk, self.chunk_slots)
+                    .map_err(|e| malformed(log, format!("batch {index}, chunk {i}: {e}")))?;
+                let expected = field::from_u256(*dc).map_err(|e| malformed(log, e.to_string()))?;
+                if data_commitment(&records) != expected {
+                    return Err(malformed(
+                        log,
+                        format!(
+                            "batch {index}, chunk {i}: pubdata does not match its data commitment"
+                        ),
+                    ));
+                }
+            }
+            self.committed.insert(
+                index,
+                Committed {
+                    chunks: call.chunks.iter().map(|c| c.to_vec()).collect(),
+                },
+            );
+        } else if topic == IRollup::BatchesReverted::SIGNATURE_HASH {
+            let event = IRollup::BatchesReverted::decode_log(&log.inner)
+                .map_err(|e| malformed(log, format!("BatchesReverted: {e}")))?;
+            let kept =
+                u64::try_from(event.lastKeptBatch).map_err(|_| malformed(log, "batch index"))?;
+            self.committed.retain(|index, _| *index <= kept);
+        } else if topic == IRollup::BatchFinalized::SIGNATURE_HASH {
+            let event = IRollup::BatchFinalized::decode_log(&log.inner)
+                .map_err(|e| malformed(log, format!("BatchFinalized: {e}")))?;
+            let index =
+                u64::try_from(event.batchIndex).map_err(|_| malformed(log, "batch index"))?;
+            let committed = self
+                .committed
+                .remove(&index)
+                .ok_or_else(|| malformed(log, format!("batch {index} finalized but its commit was not seen: sync from the deployment block")))?;
+            let state_root: Fr =
+                field::from_u256(event.stateRoot).map_err(|e| malformed(log, e.to_string()))?;
+            out.push(FinalizedBatch {
+                index,
+                chunks: committed.chunks,
+                state_root,
+            });
+        }
+        Ok(())
+    }
+}
