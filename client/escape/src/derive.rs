@@ -99,10 +99,10 @@ pub struct FinalizedBatch {
     pub state_root: Fr,
 }
 
-mod hex_chunks {
+pub(crate) mod hex_chunks {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
 
-    pub(super) fn serialize<S: Serializer>(chunks: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(chunks: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(
             chunks
                 .iter()
@@ -110,7 +110,7 @@ mod hex_chunks {
         )
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
         Vec::<String>::deserialize(d)?
             .iter()
             .map(|h| alloy_primitives::hex::decode(h).map_err(D::Error::custom))
@@ -118,13 +118,16 @@ mod hex_chunks {
     }
 }
 
-/// What the checkpoint file holds.
-#[derive(Debug, Serialize, Deserialize)]
+/// What a checkpoint holds: the deployment's parameters and the L1 data of every batch applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Checkpoint {
-    chunk_slots: usize,
-    chain_id: u64,
-    batches: Vec<FinalizedBatch>,
+pub struct Checkpoint {
+    /// Slots per chunk.
+    pub chunk_slots: usize,
+    /// The chain id signed into L2 transactions.
+    pub chain_id: u64,
+    /// The finalized batches, in order.
+    pub batches: Vec<FinalizedBatch>,
 }
 
 /// The state derived from the finalized batches applied so far.
@@ -210,40 +213,17 @@ impl Derivation {
         Ok(d.state)
     }
 
-    /// Writes the checkpoint (atomically: a temporary file renamed into place).
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let io = |source| DeriveError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let cp = Checkpoint {
+    /// The checkpoint of this derivation.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
             chunk_slots: self.config.chunk_slots,
             chain_id: self.config.chain_id,
             batches: self.batches.clone(),
-        };
-        let text = serde_json::to_string(&cp).map_err(|source| DeriveError::Checkpoint {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, text).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
     }
 
-    /// Reads a checkpoint and replays it, checking every root again.
-    pub fn load(path: &Path) -> Result<Derivation> {
-        let text = std::fs::read_to_string(path).map_err(|source| DeriveError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let cp: Checkpoint =
-            serde_json::from_str(&text).map_err(|source| DeriveError::Checkpoint {
-                path: path.to_path_buf(),
-                source,
-            })?;
+    /// Replays a checkpoint, checking every root again.
+    pub fn from_checkpoint(cp: Checkpoint) -> Result<Derivation> {
         let mut d = Derivation::new(Config {
             chain_id: cp.chain_id,
             chunk_slots: cp.chunk_slots,
@@ -253,4 +233,45 @@ impl Derivation {
         }
         Ok(d)
     }
+
+    /// Writes the checkpoint (atomically: a temporary file renamed into place).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_json(path, &self.checkpoint())
+    }
+
+    /// Reads a checkpoint and replays it, checking every root again.
+    pub fn load(path: &Path) -> Result<Derivation> {
+        Derivation::from_checkpoint(read_json(path)?)
+    }
+}
+
+/// Writes `value` as JSON to `path` through a temporary file renamed into place, so that an
+/// interrupted write never leaves a truncated file.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let io = |source| DeriveError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let text = serde_json::to_string(value).map_err(|source| DeriveError::Checkpoint {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, text).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// Reads JSON written by [`write_json`].
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|source| DeriveError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| DeriveError::Checkpoint {
+        path: path.to_path_buf(),
+        source,
+    })
 }

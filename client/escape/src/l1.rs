@@ -60,10 +60,16 @@ async fn retry<T, E: std::fmt::Display, F: Future<Output = std::result::Result<T
     Err(L1Error::Rpc(last))
 }
 
-/// A committed batch whose finalization has not been seen yet.
-#[derive(Debug, Clone)]
-struct Committed {
-    chunks: Vec<Vec<u8>>,
+/// A committed batch whose finalization has not been seen yet (kept across syncs: its commit
+/// lies in blocks already read).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingBatch {
+    /// The batch index.
+    pub index: u64,
+    /// Each chunk's pubdata.
+    #[serde(with = "crate::derive::hex_chunks")]
+    pub chunks: Vec<Vec<u8>>,
 }
 
 /// Reads the rollup at `rollup` through `provider`.
@@ -74,7 +80,7 @@ pub struct L1Reader<P> {
     chunk_slots: usize,
     /// Blocks per `eth_getLogs` page.
     page: u64,
-    committed: BTreeMap<u64, Committed>,
+    committed: BTreeMap<u64, Vec<Vec<u8>>>,
 }
 
 fn malformed(log: &Log, what: impl Into<String>) -> L1Error {
@@ -94,6 +100,23 @@ impl<P: Provider> L1Reader<P> {
             page: page.max(1),
             committed: BTreeMap::new(),
         }
+    }
+
+    /// Batches committed in the blocks read so far but not finalized in them.
+    pub fn pending(&self) -> Vec<PendingBatch> {
+        self.committed
+            .iter()
+            .map(|(index, chunks)| PendingBatch {
+                index: *index,
+                chunks: chunks.clone(),
+            })
+            .collect()
+    }
+
+    /// Resumes with the pending batches a previous reader left.
+    pub fn with_pending(mut self, pending: Vec<PendingBatch>) -> Self {
+        self.committed = pending.into_iter().map(|p| (p.index, p.chunks)).collect();
+        self
     }
 
     /// The latest block number.
@@ -162,12 +185,8 @@ impl<P: Provider> L1Reader<P> {
                     ));
                 }
             }
-            self.committed.insert(
-                index,
-                Committed {
-                    chunks: call.chunks.iter().map(|c| c.to_vec()).collect(),
-                },
-            );
+            self.committed
+                .insert(index, call.chunks.iter().map(|c| c.to_vec()).collect());
         } else if topic == IRollup::BatchesReverted::SIGNATURE_HASH {
             let event = IRollup::BatchesReverted::decode_log(&log.inner)
                 .map_err(|e| malformed(log, format!("BatchesReverted: {e}")))?;
@@ -187,7 +206,7 @@ impl<P: Provider> L1Reader<P> {
                 field::from_u256(event.stateRoot).map_err(|e| malformed(log, e.to_string()))?;
             out.push(FinalizedBatch {
                 index,
-                chunks: committed.chunks,
+                chunks: committed,
                 state_root,
             });
         }

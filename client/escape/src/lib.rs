@@ -7,7 +7,10 @@
 //!   per batch, with a checkpoint on disk to resume from;
 //! - [`l1`]: reading finalized batches from the rollup's events and calldata
 //!   through any RPC, paged and retried, each chunk checked against its data
-//!   commitment.
+//!   commitment;
+//! - [`sync`]: both together, page by page, with progress saved on disk so that an
+//!   interrupted sync resumes without applying a batch twice or skipping one.
 
 pub mod derive;
 pub mod l1;
+pub mod sync;

@@ -12,9 +12,7 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use rollup_bindings::deploy::deploy;
 use rollup_bindings::rollup::Rollup;
-use rollup_escape::derive::Derivation;
-use rollup_escape::l1::L1Reader;
-use rollup_protocol::Config;
+use rollup_escape::sync::{SyncError, sync};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -95,8 +93,14 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         );
     }
 
-    // The sequencer commits the four chunks as two batches and finalizes them with the real proofs.
+    // The sequencer commits the four chunks as two batches and finalizes them with the real proofs;
+    // the escape client syncs in between, while the second batch is committed but not finalized.
     let field = |c: &serde_json::Value, i: usize| u256(&c["publicInputs"][i]);
+    let dir = std::env::temp_dir().join(format!("rollup-escape-anvil-{}", std::process::id()));
+    let progress = dir.join("progress.json");
+    let chain_id = fixture["chainId"].as_u64().ok_or("chainId")?;
+    let mut pages = 0;
+    let mut batches = Vec::new();
     for pair in chunks.chunks(2) {
         let data: Vec<Bytes> = pair
             .iter()
@@ -124,36 +128,57 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
             .iter()
             .map(|c| Ok(c["proof"].as_str().ok_or("proof")?.parse()?))
             .collect::<Result<_>>()?;
-        let receipt = rollup
-            .finalizeBatch(index, dcs, roots, proofs)
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
-        assert!(receipt.status());
+        batches.push((index, dcs, roots, proofs));
     }
-    let l1_root = rollup.stateRoot().call().await?;
+    let finalize = |(index, dcs, roots, proofs): (U256, Vec<U256>, Vec<U256>, Vec<Bytes>)| {
+        let rollup = &rollup;
+        async move {
+            let receipt = rollup
+                .finalizeBatch(index, dcs, roots, proofs)
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+            Ok::<_, Box<dyn std::error::Error>>(receipt.status())
+        }
+    };
+    let mut batches = batches.into_iter();
+    assert!(finalize(batches.next().ok_or("batch 1")?).await?);
 
-    // The escape client, from L1 alone, in pages of two blocks.
-    let slots = usize::try_from(fixture["slots"].as_u64().ok_or("slots")?)?;
-    let mut reader = L1Reader::new(&plain, rollup_addr, slots, 2);
-    let head = reader.head().await?;
-    let batches = reader.finalized_batches(0, head).await?;
-    assert_eq!(batches.len(), 2);
-    let mut derivation = Derivation::new(Config {
-        chain_id: fixture["chainId"].as_u64().ok_or("chainId")?,
-        chunk_slots: slots,
-    });
-    for b in batches {
-        derivation.apply(b)?;
-    }
-    assert_eq!(
-        U256::from_be_bytes(rollup_protocol::field::to_be_bytes(
-            &derivation.state().root()
-        )),
-        l1_root
-    );
-    assert_eq!(derivation.state().balance(1, 0), 745);
-    assert_eq!(derivation.state().balance(2, 0), 251);
+    // First sync: batch 1 finalized, batch 2 only committed (pages of two blocks).
+    let d = sync(&plain, rollup_addr, &progress, 0, chain_id, 2, |_, _| {
+        pages += 1
+    })
+    .await?;
+    assert_eq!(d.last_batch(), 1);
+    assert_eq!(to_u256(d.state().root()), rollup.stateRoot().call().await?);
+    assert!(pages > 1, "the blocks were read in pages");
+
+    // Batch 2 is finalized; the second sync resumes from the progress file, whose commit of batch 2
+    // lies in blocks it does not read again.
+    assert!(finalize(batches.next().ok_or("batch 2")?).await?);
+    let d = sync(&plain, rollup_addr, &progress, 0, chain_id, 2, |_, _| {}).await?;
+    assert_eq!(d.last_batch(), 2);
+    assert_eq!(to_u256(d.state().root()), rollup.stateRoot().call().await?);
+    assert_eq!(d.state().balance(1, 0), 745);
+    assert_eq!(d.state().balance(2, 0), 251);
+
+    // The progress file is bound to its rollup.
+    let other = sync(
+        &plain,
+        Address::repeat_byte(1),
+        &progress,
+        0,
+        chain_id,
+        2,
+        |_, _| {},
+    )
+    .await;
+    assert!(matches!(other, Err(SyncError::OtherRollup { .. })));
+    std::fs::remove_dir_all(&dir)?;
     Ok(())
+}
+
+fn to_u256(x: rollup_protocol::field::Fr) -> U256 {
+    U256::from_be_bytes(rollup_protocol::field::to_be_bytes(&x))
 }
