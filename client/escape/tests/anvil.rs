@@ -163,6 +163,45 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     assert_eq!(d.state().balance(1, 0), 745);
     assert_eq!(d.state().balance(2, 0), 251);
 
+    // The command line, on the same data directory and the same anvil.
+    let escape = |args: &[&str]| -> Result<serde_json::Value> {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_escape"))
+            .args(args)
+            .args([
+                "--rpc-url",
+                anvil.endpoint().as_str(),
+                "--rollup",
+                &rollup_addr.to_string(),
+            ])
+            .arg("--data-dir")
+            .arg(&dir)
+            .output()?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
+        }
+        Ok(serde_json::from_slice(&out.stdout)?)
+    };
+    let synced = escape(&["sync", "--page", "3"])?;
+    assert_eq!(synced["lastFinalizedBatch"], 2);
+    assert_eq!(escape(&["balance", "--account", "1"])?["balance"], "745");
+    let proof: rollup_protocol::state::BalanceProof =
+        serde_json::from_value(escape(&["proof", "--account", "2"])?)?;
+    assert_eq!(proof.balance, 251);
+    assert!(
+        proof.verify(d.state().root()),
+        "the proof holds against the finalized root"
+    );
+    let status = escape(&["status"])?;
+    assert_eq!(status["escapeMode"], false);
+    assert_eq!(status["escapeCanBeActivated"], false);
+    let empty = std::env::temp_dir().join(format!("rollup-escape-empty-{}", std::process::id()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_escape"))
+        .args(["balance", "--account", "1", "--data-dir"])
+        .arg(&empty)
+        .output()?;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run `escape sync` first"));
+
     // The progress file is bound to its rollup.
     let other = sync(
         &plain,

@@ -1,0 +1,177 @@
+//! `escape`: the user's escape-hatch client. It needs only an L1 RPC URL and the rollup's address:
+//! `sync` re-derives the L2 state from L1 data alone (checked against every finalized root, resumable),
+//! `status` shows whether escape is possible, `balance` and `proof` read the derived state.
+//! Results go to stdout as JSON; progress and hints to stderr.
+
+use std::path::PathBuf;
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::ProviderBuilder;
+use clap::{Parser, Subcommand};
+use eyre::{Result, WrapErr, eyre};
+use rollup_bindings::rollup::Rollup;
+use rollup_escape::derive::Derivation;
+use rollup_escape::sync::{Progress, sync};
+use rollup_protocol::constants::REQUEST_DEADLINE_SECS;
+use rollup_protocol::field;
+
+#[derive(Parser)]
+#[command(about = "Re-derive the rollup's L2 state from L1 alone and escape with a Merkle proof")]
+struct Cli {
+    /// L1 RPC URL.
+    #[arg(
+        long,
+        env = "ESCAPE_RPC_URL",
+        global = true,
+        default_value = "http://127.0.0.1:8545"
+    )]
+    rpc_url: String,
+    /// The rollup contract's address.
+    #[arg(long, env = "ESCAPE_ROLLUP", global = true)]
+    rollup: Option<Address>,
+    /// Where the sync progress is kept.
+    #[arg(
+        long,
+        env = "ESCAPE_DATA_DIR",
+        global = true,
+        default_value = "escape-data"
+    )]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Re-derives the state from L1 up to the latest block (resumes where the last sync stopped).
+    Sync {
+        /// The block to start from on the first sync (the rollup's deployment block is enough).
+        #[arg(long, default_value_t = 0)]
+        from_block: u64,
+        /// Blocks per log query (lower it for rate-limited RPCs).
+        #[arg(long, default_value_t = 2_000)]
+        page: u64,
+        /// The L2 chain id (recorded with the state; replay does not check signatures).
+        #[arg(long, default_value_t = 31337)]
+        chain_id: u64,
+    },
+    /// Escape mode, the oldest request's age against its deadline, the last finalized batch.
+    Status,
+    /// The synced balance of an (account, token).
+    Balance {
+        /// Account id.
+        #[arg(long)]
+        account: u32,
+        /// Token id (0 is ETH).
+        #[arg(long, default_value_t = 0)]
+        token: u8,
+    },
+    /// The Merkle proof of an (account, token) against the last finalized root, as JSON.
+    Proof {
+        /// Account id.
+        #[arg(long)]
+        account: u32,
+        /// Token id (0 is ETH).
+        #[arg(long, default_value_t = 0)]
+        token: u8,
+    },
+}
+
+impl Cli {
+    fn rollup(&self) -> Result<Address> {
+        self.rollup
+            .ok_or_else(|| eyre!("no rollup address: pass --rollup <address> or set ESCAPE_ROLLUP"))
+    }
+
+    fn progress_file(&self) -> PathBuf {
+        self.data_dir.join("progress.json")
+    }
+
+    /// The derivation of the last sync.
+    fn synced(&self) -> Result<Derivation> {
+        let path = self.progress_file();
+        if !path.exists() {
+            return Err(eyre!(
+                "no synced state in {}: run `escape sync` first",
+                self.data_dir.display()
+            ));
+        }
+        let progress: Progress = rollup_escape::derive::read_json(&path)?;
+        Ok(Derivation::from_checkpoint(progress.checkpoint)?)
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Sync {
+            from_block,
+            page,
+            chain_id,
+        } => {
+            let rollup = cli.rollup()?;
+            let provider = ProviderBuilder::new()
+                .connect(&cli.rpc_url)
+                .await
+                .wrap_err_with(|| {
+                    format!(
+                        "cannot reach the L1 RPC at {}: check --rpc-url",
+                        cli.rpc_url
+                    )
+                })?;
+            let d = sync(
+                &provider,
+                rollup,
+                &cli.progress_file(),
+                *from_block,
+                *chain_id,
+                *page,
+                |block, head| eprintln!("synced to block {block} of {head}"),
+            )
+            .await?;
+            let json = serde_json::json!({
+                "lastFinalizedBatch": d.last_batch(),
+                "stateRoot": field::to_hex(&d.state().root()),
+                "accounts": d.state().account_ids().count(),
+            });
+            println!("{json}");
+        }
+        Command::Status => {
+            let rollup = cli.rollup()?;
+            let provider = ProviderBuilder::new().connect(&cli.rpc_url).await?;
+            let r = Rollup::new(rollup, &provider);
+            let escape_mode = r.escapeMode().call().await?;
+            let age = r.oldestRequestAge().call().await?;
+            let deadline = U256::from(REQUEST_DEADLINE_SECS);
+            let json = serde_json::json!({
+                "escapeMode": escape_mode,
+                "lastFinalizedBatch": r.lastFinalizedBatch().call().await?.to_string(),
+                "stateRoot": format!("{:#066x}", r.stateRoot().call().await?),
+                "oldestRequestAgeSeconds": age.to_string(),
+                "requestDeadlineSeconds": REQUEST_DEADLINE_SECS,
+                "escapeCanBeActivated": !escape_mode && age > deadline,
+            });
+            if !escape_mode && age > deadline {
+                eprintln!(
+                    "the oldest request is past its deadline: anyone can activate escape mode"
+                );
+            }
+            println!("{json}");
+        }
+        Command::Balance { account, token } => {
+            let d = cli.synced()?;
+            let balance = d.state().balance(*account, *token);
+            println!(
+                "{}",
+                serde_json::json!({ "account": account, "token": token, "balance": balance.to_string() })
+            );
+        }
+        Command::Proof { account, token } => {
+            let d = cli.synced()?;
+            let proof = d.state().balance_proof(*account, *token)?;
+            println!("{}", serde_json::to_string(&proof)?);
+        }
+    }
+    Ok(())
+}
