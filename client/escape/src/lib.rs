@@ -5,6 +5,7 @@
 //!
 //! - [`derive`]: replaying finalized batches into the core's `State`, atomically
 //!   per batch, with a checkpoint on disk to resume from;
+//! - [`exit`]: the derived balance proof in the shape the L1 escape takes;
 //! - [`l1`]: reading finalized batches from the rollup's events and calldata
 //!   through any RPC, paged and retried, each chunk checked against its data
 //!   commitment;
@@ -12,5 +13,6 @@
 //!   interrupted sync resumes without applying a batch twice or skipping one.
 
 pub mod derive;
+pub mod exit;
 pub mod l1;
 pub mod sync;

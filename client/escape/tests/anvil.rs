@@ -164,9 +164,12 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     assert_eq!(d.state().balance(2, 0), 251);
 
     // The command line, on the same data directory and the same anvil.
+    // Any funded key may send an escape (the owner in the proof is paid): anvil's second account.
+    let sender_key = format!("0x{}", alloy::hex::encode(anvil.keys()[1].to_bytes()));
     let escape = |args: &[&str]| -> Result<serde_json::Value> {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_escape"))
             .args(args)
+            .env("ESCAPE_PRIVATE_KEY", &sender_key)
             .args([
                 "--rpc-url",
                 anvil.endpoint().as_str(),
@@ -201,6 +204,56 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         .output()?;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("run `escape sync` first"));
+
+    // The operator stops: a new deposit waits past its deadline, then anyone activates escape mode
+    // and Alice's finalized balance goes to her L1 address, once.
+    let bob: Address = accounts[2]["owner"].as_str().ok_or("owner")?.parse()?;
+    let deposit = TransactionRequest::default()
+        .with_from(bob)
+        .with_to(rollup_addr)
+        .with_value(U256::from(7u64))
+        .with_input(rollup.depositEth(U256::ZERO, U256::ZERO).calldata().clone());
+    assert!(
+        plain
+            .send_transaction(deposit)
+            .await?
+            .get_receipt()
+            .await?
+            .status()
+    );
+    let too_early = escape(&["activate-escape"])
+        .err()
+        .ok_or("escape mode before the deadline")?;
+    assert!(
+        too_early.to_string().contains("DeadlineNotPassed"),
+        "{too_early}"
+    );
+    plain
+        .raw_request::<_, serde_json::Value>(
+            "evm_increaseTime".into(),
+            (rollup_protocol::constants::REQUEST_DEADLINE_SECS + 1,),
+        )
+        .await?;
+    plain
+        .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+        .await?;
+    assert_eq!(escape(&["status"])?["escapeCanBeActivated"], true);
+    let not_yet = escape(&["escape", "--account", "1"])
+        .err()
+        .ok_or("escape before escape mode")?;
+    assert!(
+        not_yet.to_string().contains("EscapeModeNotActive"),
+        "{not_yet}"
+    );
+    escape(&["activate-escape"])?;
+    let alice: Address = accounts[1]["owner"].as_str().ok_or("owner")?.parse()?;
+    let paid = escape(&["escape", "--account", "1"])?;
+    assert_eq!(paid["amount"], "745");
+    assert_eq!(rollup.pending(alice, 0).call().await?, U256::from(745u64));
+    let twice = escape(&["escape", "--account", "1"])
+        .err()
+        .ok_or("a second escape")?;
+    assert!(twice.to_string().contains("AlreadyEscaped"), "{twice}");
 
     // The progress file is bound to its rollup.
     let other = sync(

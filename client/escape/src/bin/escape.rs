@@ -5,12 +5,15 @@
 
 use std::path::PathBuf;
 
+use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
 use alloy::providers::ProviderBuilder;
+use alloy::signers::local::PrivateKeySigner;
 use clap::{Parser, Subcommand};
 use eyre::{Result, WrapErr, eyre};
 use rollup_bindings::rollup::Rollup;
 use rollup_escape::derive::Derivation;
+use rollup_escape::exit::l1_proof;
 use rollup_escape::sync::{Progress, sync};
 use rollup_protocol::constants::REQUEST_DEADLINE_SECS;
 use rollup_protocol::field;
@@ -29,6 +32,14 @@ struct Cli {
     /// The rollup contract's address.
     #[arg(long, env = "ESCAPE_ROLLUP", global = true)]
     rollup: Option<Address>,
+    /// The key that signs and pays for L1 transactions (hex); only needed to send them.
+    #[arg(
+        long,
+        env = "ESCAPE_PRIVATE_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    private_key: Option<String>,
     /// Where the sync progress is kept.
     #[arg(
         long,
@@ -66,6 +77,18 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         token: u8,
     },
+    /// Switches the rollup into escape mode (possible once the oldest request is past its deadline).
+    ActivateEscape,
+    /// Syncs, then withdraws the (account, token) balance of the last finalized state to the
+    /// account's L1 owner with its Merkle proof (anyone may send it; the owner is paid).
+    Escape {
+        /// Account id.
+        #[arg(long)]
+        account: u32,
+        /// Token id (0 is ETH).
+        #[arg(long, default_value_t = 0)]
+        token: u8,
+    },
     /// The Merkle proof of an (account, token) against the last finalized root, as JSON.
     Proof {
         /// Account id.
@@ -87,6 +110,50 @@ impl Cli {
         self.data_dir.join("progress.json")
     }
 
+    /// Syncs to the latest block (resuming from the progress file).
+    async fn sync(&self, from_block: u64, page: u64, chain_id: u64) -> Result<Derivation> {
+        let rollup = self.rollup()?;
+        let provider = ProviderBuilder::new()
+            .connect(&self.rpc_url)
+            .await
+            .wrap_err_with(|| {
+                format!(
+                    "cannot reach the L1 RPC at {}: check --rpc-url",
+                    self.rpc_url
+                )
+            })?;
+        Ok(sync(
+            &provider,
+            rollup,
+            &self.progress_file(),
+            from_block,
+            chain_id,
+            page,
+            |block, head| eprintln!("synced to block {block} of {head}"),
+        )
+        .await?)
+    }
+
+    /// A provider that signs with `--private-key`.
+    async fn wallet(&self) -> Result<impl alloy::providers::Provider + Clone> {
+        let key = self.private_key.as_deref().ok_or_else(|| {
+            eyre!("sending a transaction needs a key: pass --private-key or set ESCAPE_PRIVATE_KEY")
+        })?;
+        let signer: PrivateKeySigner = key
+            .parse()
+            .wrap_err("the private key is not 32 bytes of hex")?;
+        Ok(ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect(&self.rpc_url)
+            .await
+            .wrap_err_with(|| {
+                format!(
+                    "cannot reach the L1 RPC at {}: check --rpc-url",
+                    self.rpc_url
+                )
+            })?)
+    }
+
     /// The derivation of the last sync.
     fn synced(&self) -> Result<Derivation> {
         let path = self.progress_file();
@@ -98,6 +165,14 @@ impl Cli {
         }
         let progress: Progress = rollup_escape::derive::read_json(&path)?;
         Ok(Derivation::from_checkpoint(progress.checkpoint)?)
+    }
+}
+
+/// A simulated call's revert, decoded into the rollup's custom error, with the step that failed.
+fn explain(err: &alloy::contract::Error, what: &str) -> eyre::Report {
+    match rollup_bindings::rollup_error(err) {
+        Some(e) => eyre!("{what}: the rollup refuses: {e:?}"),
+        None => eyre!("{what}: {err}"),
     }
 }
 
@@ -165,6 +240,45 @@ async fn main() -> Result<()> {
             println!(
                 "{}",
                 serde_json::json!({ "account": account, "token": token, "balance": balance.to_string() })
+            );
+        }
+        Command::ActivateEscape => {
+            let rollup = Rollup::new(cli.rollup()?, cli.wallet().await?);
+            let call = rollup.activateEscapeMode();
+            call.call()
+                .await
+                .map_err(|e| explain(&e, "activating escape mode"))?;
+            let receipt = call.send().await?.get_receipt().await?;
+            println!(
+                "{}",
+                serde_json::json!({ "transaction": receipt.transaction_hash, "escapeMode": receipt.status() })
+            );
+        }
+        Command::Escape { account, token } => {
+            let d = cli.sync(0, 2_000, 31337).await?;
+            let proof = d.state().balance_proof(*account, *token)?;
+            let rollup = Rollup::new(cli.rollup()?, cli.wallet().await?);
+            let call = rollup.escape(l1_proof(&proof)?);
+            call.call().await.map_err(|e| explain(&e, "escaping"))?;
+            let receipt = call.send().await?.get_receipt().await?;
+            if !receipt.status() {
+                return Err(eyre!(
+                    "the escape transaction {} reverted",
+                    receipt.transaction_hash
+                ));
+            }
+            eprintln!(
+                "{} credited to {}: withdraw it with withdrawPending({token}, <to>) from that address",
+                proof.balance, proof.account.owner
+            );
+            println!(
+                "{}",
+                serde_json::json!({
+                    "transaction": receipt.transaction_hash,
+                    "owner": proof.account.owner,
+                    "token": token,
+                    "amount": proof.balance.to_string(),
+                })
             );
         }
         Command::Proof { account, token } => {

@@ -1,0 +1,59 @@
+//! Turning the derived state into what the L1 escape takes: the core's balance proof in the
+//! rollup's `StateProof.BalanceProof` ABI shape.
+
+use alloy::primitives::U256;
+use rollup_bindings::rollup::StateProof;
+use rollup_protocol::field::{self, Fr};
+use rollup_protocol::state::BalanceProof;
+
+/// A balance proof whose paths do not have the depths of the L1 verifier.
+#[derive(Debug, thiserror::Error)]
+#[error("the proof's paths have {balance} and {account} siblings, L1 expects 8 and 20")]
+pub struct PathLengthError {
+    /// Balance-tree siblings.
+    pub balance: usize,
+    /// Account-tree siblings.
+    pub account: usize,
+}
+
+fn word(x: &Fr) -> U256 {
+    U256::from_be_bytes(field::to_be_bytes(x))
+}
+
+/// The core's proof as the rollup's `escape` argument.
+pub fn l1_proof(p: &BalanceProof) -> Result<StateProof::BalanceProof, PathLengthError> {
+    let err = || PathLengthError {
+        balance: p.balance_proof.siblings.len(),
+        account: p.account_proof.siblings.len(),
+    };
+    let balance_siblings: [U256; 8] = p
+        .balance_proof
+        .siblings
+        .iter()
+        .map(word)
+        .collect::<Vec<_>>()
+        .try_into()
+        .map_err(|_| err())?;
+    let account_siblings: [U256; 20] = p
+        .account_proof
+        .siblings
+        .iter()
+        .map(word)
+        .collect::<Vec<_>>()
+        .try_into()
+        .map_err(|_| err())?;
+    Ok(StateProof::BalanceProof {
+        accountId: p.account_id,
+        token: p.token,
+        balance: p.balance,
+        account: StateProof::Account {
+            owner: p.account.owner,
+            nonce: p.account.nonce,
+            pubkeyX: word(&p.account.pubkey.x),
+            pubkeyY: word(&p.account.pubkey.y),
+            balanceRoot: word(&p.account.balance_root),
+        },
+        balanceSiblings: balance_siblings,
+        accountSiblings: account_siblings,
+    })
+}
