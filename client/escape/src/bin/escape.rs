@@ -142,7 +142,7 @@ impl Cli {
         let signer: PrivateKeySigner = key
             .parse()
             .wrap_err("the private key is not 32 bytes of hex")?;
-        Ok(ProviderBuilder::new()
+        ProviderBuilder::new()
             .wallet(EthereumWallet::from(signer))
             .connect(&self.rpc_url)
             .await
@@ -151,7 +151,7 @@ impl Cli {
                     "cannot reach the L1 RPC at {}: check --rpc-url",
                     self.rpc_url
                 )
-            })?)
+            })
     }
 
     /// The derivation of the last sync.
