@@ -119,6 +119,40 @@ impl<P: Provider> L1Reader<P> {
         self
     }
 
+    /// The deposits queued in blocks `from..=to` whose request index is at least `first`
+    /// (`finalizedRequests()`: the requests no finalized batch processed), as `(index, record)`:
+    /// what escape mode refunds.
+    pub async fn unfinalized_deposits(
+        &self,
+        from: u64,
+        to: u64,
+        first: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>> {
+        let mut out = Vec::new();
+        let mut start = from;
+        while start <= to {
+            let end = to.min(start.saturating_add(self.page - 1));
+            let filter = Filter::new()
+                .address(self.rollup)
+                .event_signature(IRollup::RequestQueued::SIGNATURE_HASH)
+                .from_block(start)
+                .to_block(end);
+            for log in retry(|| self.provider.get_logs(&filter)).await? {
+                let event = IRollup::RequestQueued::decode_log(&log.inner)
+                    .map_err(|e| malformed(&log, format!("RequestQueued: {e}")))?;
+                let index = u64::try_from(event.requestIndex)
+                    .map_err(|_| malformed(&log, "request index"))?;
+                let is_deposit =
+                    event.record.first() == Some(&(rollup_protocol::tx::TxType::Deposit as u8));
+                if index >= first && is_deposit {
+                    out.push((index, event.record.to_vec()));
+                }
+            }
+            start = end + 1;
+        }
+        Ok(out)
+    }
+
     /// The latest block number.
     pub async fn head(&self) -> Result<u64> {
         retry(|| self.provider.get_block_number()).await

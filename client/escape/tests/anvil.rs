@@ -255,6 +255,15 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         .ok_or("a second escape")?;
     assert!(twice.to_string().contains("AlreadyEscaped"), "{twice}");
 
+    // Bob's deposit that no batch processed is refunded, once.
+    let bob_hex = bob.to_string();
+    let refunded = escape(&["reclaim", "--owner", bob_hex.as_str()])?;
+    assert_eq!(refunded["refunded"].as_array().map(Vec::len), Some(1));
+    assert_eq!(refunded["refunded"][0]["request"], 3);
+    assert_eq!(rollup.pending(bob, 0).call().await?, U256::from(7u64));
+    let again = escape(&["reclaim"])?;
+    assert_eq!(again["refunded"].as_array().map(Vec::len), Some(0));
+
     // The progress file is bound to its rollup.
     let other = sync(
         &plain,

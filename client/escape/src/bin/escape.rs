@@ -14,6 +14,7 @@ use eyre::{Result, WrapErr, eyre};
 use rollup_bindings::rollup::Rollup;
 use rollup_escape::derive::Derivation;
 use rollup_escape::exit::l1_proof;
+use rollup_escape::l1::L1Reader;
 use rollup_escape::sync::{Progress, sync};
 use rollup_protocol::constants::REQUEST_DEADLINE_SECS;
 use rollup_protocol::field;
@@ -88,6 +89,13 @@ enum Command {
         /// Token id (0 is ETH).
         #[arg(long, default_value_t = 0)]
         token: u8,
+    },
+    /// In escape mode, refunds the deposits no finalized batch processed (all of them, or one
+    /// owner's); each is paid to its depositor's pending balance, once.
+    Reclaim {
+        /// Only this depositor's deposits.
+        #[arg(long)]
+        owner: Option<Address>,
     },
     /// The Merkle proof of an (account, token) against the last finalized root, as JSON.
     Proof {
@@ -280,6 +288,41 @@ async fn main() -> Result<()> {
                     "amount": proof.balance.to_string(),
                 })
             );
+        }
+        Command::Reclaim { owner } => {
+            let address = cli.rollup()?;
+            let provider = cli.wallet().await?;
+            let rollup = Rollup::new(address, &provider);
+            let first = u64::try_from(rollup.finalizedRequests().call().await?)?;
+            let reader = L1Reader::new(&provider, address, 1, 2_000);
+            let head = reader.head().await?;
+            let mut refunded = Vec::new();
+            for (index, record) in reader.unfinalized_deposits(0, head, first).await? {
+                // Record: type:1 account:4 owner:20 token:1 amount:16 pubkey:32.
+                let depositor = Address::from_slice(
+                    record
+                        .get(5..25)
+                        .ok_or_else(|| eyre!("short deposit record"))?,
+                );
+                if owner.is_some_and(|o| o != depositor) {
+                    continue;
+                }
+                let call = rollup.refundDeposit(U256::from(index), record.into());
+                if let Err(e) = call.call().await {
+                    // Already refunded, or not yet in escape mode: say so and go on.
+                    eprintln!("request {index}: {}", explain(&e, "refunding"));
+                    continue;
+                }
+                let receipt = call.send().await?.get_receipt().await?;
+                if !receipt.status() {
+                    return Err(eyre!(
+                        "the refund of request {index} reverted ({})",
+                        receipt.transaction_hash
+                    ));
+                }
+                refunded.push(serde_json::json!({ "request": index, "depositor": depositor, "transaction": receipt.transaction_hash }));
+            }
+            println!("{}", serde_json::json!({ "refunded": refunded }));
         }
         Command::Proof { account, token } => {
             let d = cli.synced()?;
