@@ -264,6 +264,23 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     let again = escape(&["reclaim"])?;
     assert_eq!(again["refunded"].as_array().map(Vec::len), Some(0));
 
+    // The L2 key a wallet derives from the same L1 key.
+    let l1: PrivateKeySigner = anvil.keys()[1].clone().into();
+    let sig = alloy::signers::SignerSync::sign_message_sync(
+        &l1,
+        rollup_protocol::constants::L2_KEY_MESSAGE.as_bytes(),
+    )?;
+    let expected = rollup_protocol::eddsa::SecretKey::from_l1_signature(&sig.as_bytes())?.public();
+    let derived = escape(&["key"])?;
+    assert_eq!(
+        derived["pubkeyX"],
+        rollup_protocol::field::to_hex(&expected.x)
+    );
+    assert_eq!(
+        derived["pubkeyY"],
+        rollup_protocol::field::to_hex(&expected.y)
+    );
+
     // The progress file is bound to its rollup.
     let other = sync(
         &plain,

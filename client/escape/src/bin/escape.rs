@@ -16,7 +16,8 @@ use rollup_escape::derive::Derivation;
 use rollup_escape::exit::l1_proof;
 use rollup_escape::l1::L1Reader;
 use rollup_escape::sync::{Progress, sync};
-use rollup_protocol::constants::REQUEST_DEADLINE_SECS;
+use rollup_protocol::constants::{L2_KEY_MESSAGE, REQUEST_DEADLINE_SECS};
+use rollup_protocol::eddsa::SecretKey;
 use rollup_protocol::field;
 
 #[derive(Parser)]
@@ -69,6 +70,9 @@ enum Command {
     },
     /// Escape mode, the oldest request's age against its deadline, the last finalized batch.
     Status,
+    /// The L2 key of `--private-key`'s L1 account: derived from its signature of the fixed key
+    /// message, as wallets do (`docs/protocol.md`, section 4). Prints the public key.
+    Key,
     /// The synced balance of an (account, token).
     Balance {
         /// Account id.
@@ -142,14 +146,18 @@ impl Cli {
         .await?)
     }
 
+    /// The L1 key of `--private-key`.
+    fn signer(&self) -> Result<PrivateKeySigner> {
+        let key = self.private_key.as_deref().ok_or_else(|| {
+            eyre!("this command needs an L1 key: pass --private-key or set ESCAPE_PRIVATE_KEY")
+        })?;
+        key.parse()
+            .wrap_err("the private key is not 32 bytes of hex")
+    }
+
     /// A provider that signs with `--private-key`.
     async fn wallet(&self) -> Result<impl alloy::providers::Provider + Clone> {
-        let key = self.private_key.as_deref().ok_or_else(|| {
-            eyre!("sending a transaction needs a key: pass --private-key or set ESCAPE_PRIVATE_KEY")
-        })?;
-        let signer: PrivateKeySigner = key
-            .parse()
-            .wrap_err("the private key is not 32 bytes of hex")?;
+        let signer = self.signer()?;
         ProviderBuilder::new()
             .wallet(EthereumWallet::from(signer))
             .connect(&self.rpc_url)
@@ -248,6 +256,21 @@ async fn main() -> Result<()> {
             println!(
                 "{}",
                 serde_json::json!({ "account": account, "token": token, "balance": balance.to_string() })
+            );
+        }
+        Command::Key => {
+            let signer = cli.signer()?;
+            let sig =
+                alloy::signers::SignerSync::sign_message_sync(&signer, L2_KEY_MESSAGE.as_bytes())?;
+            let key = SecretKey::from_l1_signature(&sig.as_bytes())?.public();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "l1Address": signer.address(),
+                    "pubkeyX": field::to_hex(&key.x),
+                    "pubkeyY": field::to_hex(&key.y),
+                    "compressed": format!("0x{}", alloy::hex::encode(key.compress())),
+                })
             );
         }
         Command::ActivateEscape => {
