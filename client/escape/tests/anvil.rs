@@ -221,6 +221,12 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
             .await?
             .status()
     );
+    // The sender (anvil's second account) deposits through the CLI with its derived L2 key, then
+    // asks for a forced exit: requests 4 and 5, which the stopped operator never processes.
+    let deposited = escape(&["deposit", "--amount", "5"])?;
+    assert_eq!(deposited["account"], 3);
+    escape(&["force-exit", "--token", "0"])?;
+    assert_eq!(rollup.totalRequests().call().await?, U256::from(6u64));
     let too_early = escape(&["activate-escape"])
         .err()
         .ok_or("escape mode before the deadline")?;
@@ -261,6 +267,10 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     assert_eq!(refunded["refunded"].as_array().map(Vec::len), Some(1));
     assert_eq!(refunded["refunded"][0]["request"], 3);
     assert_eq!(rollup.pending(bob, 0).call().await?, U256::from(7u64));
+    // Without --owner, every other unprocessed deposit: the sender's (a forced exit is not one).
+    let rest = escape(&["reclaim"])?;
+    assert_eq!(rest["refunded"].as_array().map(Vec::len), Some(1));
+    assert_eq!(rest["refunded"][0]["request"], 4);
     let again = escape(&["reclaim"])?;
     assert_eq!(again["refunded"].as_array().map(Vec::len), Some(0));
 

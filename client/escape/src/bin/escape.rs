@@ -82,6 +82,23 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         token: u8,
     },
+    /// Deposits ETH (or, with `--token`, an ERC20 after approving it) to the sender's L2 account,
+    /// binding the L2 key derived from the sender's L1 key on the first deposit.
+    Deposit {
+        /// The amount in wei (or the token's base units).
+        #[arg(long)]
+        amount: U256,
+        /// An ERC20 registered with the rollup; ETH without it.
+        #[arg(long)]
+        token: Option<Address>,
+    },
+    /// Asks L1 to force the sender's whole balance of a token out: the operator must process it
+    /// before its deadline, or escape mode becomes possible.
+    ForceExit {
+        /// Token id (0 is ETH).
+        #[arg(long, default_value_t = 0)]
+        token: u8,
+    },
     /// Switches the rollup into escape mode (possible once the oldest request is past its deadline).
     ActivateEscape,
     /// Syncs, then withdraws the (account, token) balance of the last finalized state to the
@@ -184,6 +201,14 @@ impl Cli {
     }
 }
 
+alloy::sol! {
+    /// The one ERC20 function a deposit needs.
+    #[sol(rpc)]
+    interface Erc20 {
+        function approve(address spender, uint256 amount) external returns (bool);
+    }
+}
+
 /// A simulated call's revert, decoded into the rollup's custom error, with the step that failed.
 fn explain(err: &alloy::contract::Error, what: &str) -> eyre::Report {
     match rollup_bindings::rollup_error(err) {
@@ -271,6 +296,61 @@ async fn main() -> Result<()> {
                     "pubkeyY": field::to_hex(&key.y),
                     "compressed": format!("0x{}", alloy::hex::encode(key.compress())),
                 })
+            );
+        }
+        Command::Deposit { amount, token } => {
+            let signer = cli.signer()?;
+            let sig =
+                alloy::signers::SignerSync::sign_message_sync(&signer, L2_KEY_MESSAGE.as_bytes())?;
+            let key = SecretKey::from_l1_signature(&sig.as_bytes())?.public();
+            let (x, y) = (
+                U256::from_be_bytes(field::to_be_bytes(&key.x)),
+                U256::from_be_bytes(field::to_be_bytes(&key.y)),
+            );
+            let provider = cli.wallet().await?;
+            let rollup = Rollup::new(cli.rollup()?, &provider);
+            let receipt = match token {
+                None => {
+                    let call = rollup.depositEth(x, y).value(*amount);
+                    call.call().await.map_err(|e| explain(&e, "depositing"))?;
+                    call.send().await?.get_receipt().await?
+                }
+                Some(t) => {
+                    let erc20 = Erc20::new(*t, &provider);
+                    let approve = erc20.approve(*rollup.address(), *amount);
+                    if !approve.send().await?.get_receipt().await?.status() {
+                        return Err(eyre!("the token refused the approval"));
+                    }
+                    let call = rollup.depositErc20(*t, *amount, x, y);
+                    call.call().await.map_err(|e| explain(&e, "depositing"))?;
+                    call.send().await?.get_receipt().await?
+                }
+            };
+            if !receipt.status() {
+                return Err(eyre!("the deposit {} reverted", receipt.transaction_hash));
+            }
+            let account = rollup.accountOf(signer.address()).call().await?;
+            println!(
+                "{}",
+                serde_json::json!({ "transaction": receipt.transaction_hash, "account": account.accountId })
+            );
+        }
+        Command::ForceExit { token } => {
+            let rollup = Rollup::new(cli.rollup()?, cli.wallet().await?);
+            let call = rollup.requestForcedExit(*token);
+            call.call()
+                .await
+                .map_err(|e| explain(&e, "requesting a forced exit"))?;
+            let receipt = call.send().await?.get_receipt().await?;
+            if !receipt.status() {
+                return Err(eyre!("the request {} reverted", receipt.transaction_hash));
+            }
+            eprintln!(
+                "the operator must process it within the request deadline, or escape mode opens"
+            );
+            println!(
+                "{}",
+                serde_json::json!({ "transaction": receipt.transaction_hash })
             );
         }
         Command::ActivateEscape => {
