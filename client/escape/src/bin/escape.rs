@@ -17,7 +17,7 @@ use rollup_escape::exit::l1_proof;
 use rollup_escape::l1::L1Reader;
 use rollup_escape::sync::{Progress, sync};
 use rollup_protocol::constants::{L2_KEY_MESSAGE, REQUEST_DEADLINE_SECS};
-use rollup_protocol::eddsa::SecretKey;
+use rollup_protocol::eddsa::{PubKey, SecretKey};
 use rollup_protocol::field;
 
 #[derive(Parser)]
@@ -172,6 +172,16 @@ impl Cli {
             .wrap_err("the private key is not 32 bytes of hex")
     }
 
+    /// The L1 key and the L2 public key a wallet derives from it (its signature of the fixed
+    /// key message, `docs/protocol.md` section 4).
+    fn l2_key(&self) -> Result<(PrivateKeySigner, PubKey)> {
+        let signer = self.signer()?;
+        let sig =
+            alloy::signers::SignerSync::sign_message_sync(&signer, L2_KEY_MESSAGE.as_bytes())?;
+        let key = SecretKey::from_l1_signature(&sig.as_bytes())?.public();
+        Ok((signer, key))
+    }
+
     /// A provider that signs with `--private-key`.
     async fn wallet(&self) -> Result<impl alloy::providers::Provider + Clone> {
         let signer = self.signer()?;
@@ -226,26 +236,7 @@ async fn main() -> Result<()> {
             page,
             chain_id,
         } => {
-            let rollup = cli.rollup()?;
-            let provider = ProviderBuilder::new()
-                .connect(&cli.rpc_url)
-                .await
-                .wrap_err_with(|| {
-                    format!(
-                        "cannot reach the L1 RPC at {}: check --rpc-url",
-                        cli.rpc_url
-                    )
-                })?;
-            let d = sync(
-                &provider,
-                rollup,
-                &cli.progress_file(),
-                *from_block,
-                *chain_id,
-                *page,
-                |block, head| eprintln!("synced to block {block} of {head}"),
-            )
-            .await?;
+            let d = cli.sync(*from_block, *page, *chain_id).await?;
             let json = serde_json::json!({
                 "lastFinalizedBatch": d.last_batch(),
                 "stateRoot": field::to_hex(&d.state().root()),
@@ -284,10 +275,7 @@ async fn main() -> Result<()> {
             );
         }
         Command::Key => {
-            let signer = cli.signer()?;
-            let sig =
-                alloy::signers::SignerSync::sign_message_sync(&signer, L2_KEY_MESSAGE.as_bytes())?;
-            let key = SecretKey::from_l1_signature(&sig.as_bytes())?.public();
+            let (signer, key) = cli.l2_key()?;
             println!(
                 "{}",
                 serde_json::json!({
@@ -299,10 +287,7 @@ async fn main() -> Result<()> {
             );
         }
         Command::Deposit { amount, token } => {
-            let signer = cli.signer()?;
-            let sig =
-                alloy::signers::SignerSync::sign_message_sync(&signer, L2_KEY_MESSAGE.as_bytes())?;
-            let key = SecretKey::from_l1_signature(&sig.as_bytes())?.public();
+            let (signer, key) = cli.l2_key()?;
             let (x, y) = (
                 U256::from_be_bytes(field::to_be_bytes(&key.x)),
                 U256::from_be_bytes(field::to_be_bytes(&key.y)),
