@@ -20,28 +20,24 @@ fn word(x: &Fr) -> U256 {
     U256::from_be_bytes(field::to_be_bytes(x))
 }
 
+/// A path's siblings as the fixed-size array the ABI takes; `None` for another length.
+fn words<const N: usize>(siblings: &[Fr]) -> Option<[U256; N]> {
+    siblings
+        .iter()
+        .map(word)
+        .collect::<Vec<_>>()
+        .try_into()
+        .ok()
+}
+
 /// The core's proof as the rollup's `escape` argument.
 pub fn l1_proof(p: &BalanceProof) -> Result<StateProof::BalanceProof, PathLengthError> {
     let err = || PathLengthError {
         balance: p.balance_proof.siblings.len(),
         account: p.account_proof.siblings.len(),
     };
-    let balance_siblings: [U256; 8] = p
-        .balance_proof
-        .siblings
-        .iter()
-        .map(word)
-        .collect::<Vec<_>>()
-        .try_into()
-        .map_err(|_| err())?;
-    let account_siblings: [U256; 20] = p
-        .account_proof
-        .siblings
-        .iter()
-        .map(word)
-        .collect::<Vec<_>>()
-        .try_into()
-        .map_err(|_| err())?;
+    let balance_siblings = words(&p.balance_proof.siblings).ok_or_else(err)?;
+    let account_siblings = words(&p.account_proof.siblings).ok_or_else(err)?;
     Ok(StateProof::BalanceProof {
         accountId: p.account_id,
         token: p.token,

@@ -129,25 +129,35 @@ impl<P: Provider> L1Reader<P> {
         first: u64,
     ) -> Result<Vec<(u64, Vec<u8>)>> {
         let mut out = Vec::new();
+        let logs = self
+            .logs(vec![IRollup::RequestQueued::SIGNATURE_HASH], from, to)
+            .await?;
+        for log in logs {
+            let event = IRollup::RequestQueued::decode_log(&log.inner)
+                .map_err(|e| malformed(&log, format!("RequestQueued: {e}")))?;
+            let index =
+                u64::try_from(event.requestIndex).map_err(|_| malformed(&log, "request index"))?;
+            let is_deposit =
+                event.record.first() == Some(&(rollup_protocol::tx::TxType::Deposit as u8));
+            if index >= first && is_deposit {
+                out.push((index, event.record.to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The rollup's logs of the `events` in blocks `from..=to`, in order, `page` blocks per query.
+    async fn logs(&self, events: Vec<B256>, from: u64, to: u64) -> Result<Vec<Log>> {
+        let mut out = Vec::new();
         let mut start = from;
         while start <= to {
             let end = to.min(start.saturating_add(self.page - 1));
             let filter = Filter::new()
                 .address(self.rollup)
-                .event_signature(IRollup::RequestQueued::SIGNATURE_HASH)
+                .event_signature(events.clone())
                 .from_block(start)
                 .to_block(end);
-            for log in retry(|| self.provider.get_logs(&filter)).await? {
-                let event = IRollup::RequestQueued::decode_log(&log.inner)
-                    .map_err(|e| malformed(&log, format!("RequestQueued: {e}")))?;
-                let index = u64::try_from(event.requestIndex)
-                    .map_err(|_| malformed(&log, "request index"))?;
-                let is_deposit =
-                    event.record.first() == Some(&(rollup_protocol::tx::TxType::Deposit as u8));
-                if index >= first && is_deposit {
-                    out.push((index, event.record.to_vec()));
-                }
-            }
+            out.extend(retry(|| self.provider.get_logs(&filter)).await?);
             start = end + 1;
         }
         Ok(out)
@@ -162,23 +172,13 @@ impl<P: Provider> L1Reader<P> {
     /// committed in these blocks but finalized later are kept for the next call.
     pub async fn finalized_batches(&mut self, from: u64, to: u64) -> Result<Vec<FinalizedBatch>> {
         let mut out = Vec::new();
-        let mut start = from;
-        while start <= to {
-            let end = to.min(start.saturating_add(self.page - 1));
-            let filter = Filter::new()
-                .address(self.rollup)
-                .event_signature(vec![
-                    IRollup::BatchCommitted::SIGNATURE_HASH,
-                    IRollup::BatchesReverted::SIGNATURE_HASH,
-                    IRollup::BatchFinalized::SIGNATURE_HASH,
-                ])
-                .from_block(start)
-                .to_block(end);
-            let logs = retry(|| self.provider.get_logs(&filter)).await?;
-            for log in &logs {
-                self.apply_log(log, &mut out).await?;
-            }
-            start = end + 1;
+        let events = vec![
+            IRollup::BatchCommitted::SIGNATURE_HASH,
+            IRollup::BatchesReverted::SIGNATURE_HASH,
+            IRollup::BatchFinalized::SIGNATURE_HASH,
+        ];
+        for log in self.logs(events, from, to).await? {
+            self.apply_log(&log, &mut out).await?;
         }
         Ok(out)
     }

@@ -50,6 +50,15 @@ struct Cli {
         default_value = "escape-data"
     )]
     data_dir: PathBuf,
+    /// The block a first sync starts from (the rollup's deployment block is enough).
+    #[arg(long, global = true, default_value_t = 0)]
+    from_block: u64,
+    /// Blocks per log query (lower it for rate-limited RPCs).
+    #[arg(long, global = true, default_value_t = 2_000)]
+    page: u64,
+    /// The L2 chain id (recorded with the state; replay does not check signatures).
+    #[arg(long, global = true, default_value_t = 31337)]
+    chain_id: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,17 +66,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Re-derives the state from L1 up to the latest block (resumes where the last sync stopped).
-    Sync {
-        /// The block to start from on the first sync (the rollup's deployment block is enough).
-        #[arg(long, default_value_t = 0)]
-        from_block: u64,
-        /// Blocks per log query (lower it for rate-limited RPCs).
-        #[arg(long, default_value_t = 2_000)]
-        page: u64,
-        /// The L2 chain id (recorded with the state; replay does not check signatures).
-        #[arg(long, default_value_t = 31337)]
-        chain_id: u64,
-    },
+    Sync,
     /// Escape mode, the oldest request's age against its deadline, the last finalized batch.
     Status,
     /// The L2 key of `--private-key`'s L1 account: derived from its signature of the fixed key
@@ -140,24 +139,16 @@ impl Cli {
     }
 
     /// Syncs to the latest block (resuming from the progress file).
-    async fn sync(&self, from_block: u64, page: u64, chain_id: u64) -> Result<Derivation> {
+    async fn sync(&self) -> Result<Derivation> {
         let rollup = self.rollup()?;
-        let provider = ProviderBuilder::new()
-            .connect(&self.rpc_url)
-            .await
-            .wrap_err_with(|| {
-                format!(
-                    "cannot reach the L1 RPC at {}: check --rpc-url",
-                    self.rpc_url
-                )
-            })?;
+        let provider = self.provider().await?;
         Ok(sync(
             &provider,
             rollup,
             &self.progress_file(),
-            from_block,
-            chain_id,
-            page,
+            self.from_block,
+            self.chain_id,
+            self.page,
             |block, head| eprintln!("synced to block {block} of {head}"),
         )
         .await?)
@@ -182,6 +173,21 @@ impl Cli {
         Ok((signer, key))
     }
 
+    fn unreachable(&self) -> String {
+        format!(
+            "cannot reach the L1 RPC at {}: check --rpc-url",
+            self.rpc_url
+        )
+    }
+
+    /// A read-only provider.
+    async fn provider(&self) -> Result<impl alloy::providers::Provider + Clone> {
+        ProviderBuilder::new()
+            .connect(&self.rpc_url)
+            .await
+            .wrap_err_with(|| self.unreachable())
+    }
+
     /// A provider that signs with `--private-key`.
     async fn wallet(&self) -> Result<impl alloy::providers::Provider + Clone> {
         let signer = self.signer()?;
@@ -189,12 +195,7 @@ impl Cli {
             .wallet(EthereumWallet::from(signer))
             .connect(&self.rpc_url)
             .await
-            .wrap_err_with(|| {
-                format!(
-                    "cannot reach the L1 RPC at {}: check --rpc-url",
-                    self.rpc_url
-                )
-            })
+            .wrap_err_with(|| self.unreachable())
     }
 
     /// The derivation of the last sync.
@@ -231,12 +232,8 @@ fn explain(err: &alloy::contract::Error, what: &str) -> eyre::Report {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     match &cli.command {
-        Command::Sync {
-            from_block,
-            page,
-            chain_id,
-        } => {
-            let d = cli.sync(*from_block, *page, *chain_id).await?;
+        Command::Sync => {
+            let d = cli.sync().await?;
             let json = serde_json::json!({
                 "lastFinalizedBatch": d.last_batch(),
                 "stateRoot": field::to_hex(&d.state().root()),
@@ -246,7 +243,7 @@ async fn main() -> Result<()> {
         }
         Command::Status => {
             let rollup = cli.rollup()?;
-            let provider = ProviderBuilder::new().connect(&cli.rpc_url).await?;
+            let provider = cli.provider().await?;
             let r = Rollup::new(rollup, &provider);
             let escape_mode = r.escapeMode().call().await?;
             let age = r.oldestRequestAge().call().await?;
@@ -351,7 +348,7 @@ async fn main() -> Result<()> {
             );
         }
         Command::Escape { account, token } => {
-            let d = cli.sync(0, 2_000, 31337).await?;
+            let d = cli.sync().await?;
             let proof = d.state().balance_proof(*account, *token)?;
             let rollup = Rollup::new(cli.rollup()?, cli.wallet().await?);
             let call = rollup.escape(l1_proof(&proof)?);
