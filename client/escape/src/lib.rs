@@ -1,7 +1,7 @@
 //! The user's escape-hatch client: it needs nothing but L1. It re-derives the L2
 //! state from the records every committed batch posted in its calldata, checks
 //! the root it derives after every finalized batch against the one L1 stored,
-//! and (to come) builds the Merkle proofs users escape with.
+//! and builds the Merkle proofs users escape with (the `escape` binary).
 //!
 //! - [`derive`]: replaying finalized batches into the core's `State`, atomically
 //!   per batch, with a checkpoint on disk to resume from;
@@ -10,9 +10,11 @@
 //!   through any RPC, paged and retried, each chunk checked against its data
 //!   commitment;
 //! - [`sync`]: both together, page by page, with progress saved on disk so that an
-//!   interrupted sync resumes without applying a batch twice or skipping one.
+//!   interrupted sync resumes without applying a batch twice or skipping one;
+//! - [`synthetic`]: a synthetic L1 history for the re-derivation benchmarks.
 
 pub mod derive;
 pub mod exit;
 pub mod l1;
 pub mod sync;
+pub mod synthetic;

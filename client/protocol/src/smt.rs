@@ -135,12 +135,8 @@ impl SparseMerkleTree {
         let proof = self.proof(index)?;
         let mut cur = leaf;
         for l in 0..=self.depth() {
+            self.put(l, index >> l, cur);
             let i = index >> l;
-            if cur == self.defaults[l] {
-                self.levels[l].remove(&i);
-            } else {
-                self.levels[l].insert(i, cur);
-            }
             if let Some(sib) = proof.siblings.get(l) {
                 cur = if i & 1 == 1 {
                     node_hash(*sib, cur)
@@ -151,7 +147,55 @@ impl SparseMerkleTree {
         }
         Ok(proof)
     }
+
+    /// Writes many leaves, then rehashes each node above them once, level by level: the
+    /// replay of a whole batch costs one hash per distinct dirty node instead of one path per
+    /// write. Large levels are hashed on all cores. The result is the tree that writing the
+    /// leaves one by one with [`SparseMerkleTree::set`] gives (a later write of an index wins).
+    /// Errs, changing nothing, if an index is out of range.
+    pub fn set_leaves(&mut self, leaves: &[(u64, Fr)]) -> Result<()> {
+        for (index, _) in leaves {
+            self.check_index(*index)?;
+        }
+        let mut dirty: Vec<u64> = Vec::with_capacity(leaves.len());
+        for (index, leaf) in leaves {
+            self.put(0, *index, *leaf);
+            dirty.push(*index);
+        }
+        dirty.sort_unstable();
+        dirty.dedup();
+        for level in 0..self.depth() {
+            for i in dirty.iter_mut() {
+                *i >>= 1;
+            }
+            dirty.dedup();
+            let hash =
+                |p: &u64| node_hash(self.node(level, p << 1), self.node(level, (p << 1) | 1));
+            let hashes: Vec<Fr> = if dirty.len() >= PARALLEL_FROM {
+                use rayon::prelude::*;
+                dirty.par_iter().map(hash).collect()
+            } else {
+                dirty.iter().map(hash).collect()
+            };
+            for (p, h) in dirty.iter().zip(hashes) {
+                self.put(level + 1, *p, h);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a node, or forgets it when it is its level's empty hash.
+    fn put(&mut self, level: usize, index: u64, hash: Fr) {
+        if hash == self.defaults[level] {
+            self.levels[level].remove(&index);
+        } else {
+            self.levels[level].insert(index, hash);
+        }
+    }
 }
+
+/// Below this many nodes in a level, hashing on other threads costs more than it saves.
+const PARALLEL_FROM: usize = 32;
 
 #[cfg(test)]
 mod tests {
@@ -193,6 +237,34 @@ mod tests {
         t.set(9, Fr::ZERO)?;
         assert_eq!(t.root(), defaults()[5]);
         assert!(t.levels.iter().all(HashMap::is_empty));
+        Ok(())
+    }
+
+    #[test]
+    fn set_leaves_equals_setting_one_by_one() -> Result<()> {
+        // Enough leaves that the lower levels are hashed in parallel; repeats and zeroes included.
+        let leaves: Vec<(u64, Fr)> = (0..200u64)
+            .map(|i| ((i * 7) % 32, Fr::from(i % 5)))
+            .collect();
+        let mut one_by_one = SparseMerkleTree::new(defaults());
+        let mut batched = SparseMerkleTree::new(defaults());
+        one_by_one.set(4, Fr::from(9u64))?;
+        batched.set(4, Fr::from(9u64))?;
+        for (i, leaf) in &leaves {
+            one_by_one.set(*i, *leaf)?;
+        }
+        batched.set_leaves(&leaves)?;
+        assert_eq!(batched.root(), one_by_one.root());
+        assert_eq!(
+            batched.levels, one_by_one.levels,
+            "the same nodes are stored"
+        );
+        assert!(batched.set_leaves(&[(1, Fr::ONE), (32, Fr::ONE)]).is_err());
+        assert_eq!(
+            batched.leaf(1),
+            one_by_one.leaf(1),
+            "an error writes nothing"
+        );
         Ok(())
     }
 

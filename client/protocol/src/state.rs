@@ -6,7 +6,7 @@
 //! account is the leaf of the empty account (owner 0, nonce 0, no key, empty
 //! balance tree): the account tree's empty leaf, so "exists" means "owner ≠ 0".
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 use alloy_primitives::{Address, U256};
@@ -152,7 +152,19 @@ impl Account {
         }
         self.balances.set(u64::from(token), field::from_u128(value))
     }
+
+    /// Sets a balance without rehashing the balance tree: [`State::rehash`] must follow.
+    pub(crate) fn set_balance_deferred(&mut self, token: TokenId, value: u128) {
+        if value == 0 {
+            self.nonzero.remove(&token);
+        } else {
+            self.nonzero.insert(token, value);
+        }
+    }
 }
+
+/// A tree index and the leaf written there.
+type Leaf = (u64, Fr);
 
 /// The whole L2 state.
 #[derive(Debug, Clone)]
@@ -275,6 +287,42 @@ impl State {
 
     pub(crate) fn account_mut(&mut self, id: AccountId) -> &mut Account {
         self.accounts.entry(id).or_default()
+    }
+
+    /// Brings the trees up to date with balances and fields set by the deferred writes of a
+    /// replay: each dirty account's balance tree (accounts in parallel), then every dirty
+    /// account leaf at once. Each dirty node is hashed once.
+    pub(crate) fn rehash(&mut self, dirty: BTreeMap<AccountId, BTreeSet<TokenId>>) -> Result<()> {
+        use rayon::prelude::*;
+        for id in dirty.keys() {
+            check_account_id(*id)?;
+        }
+        // (id, account taken out of the map, its dirty balance leaves)
+        let mut work: Vec<(AccountId, Account, Vec<Leaf>)> = dirty
+            .into_iter()
+            .map(|(id, tokens)| {
+                let acc = self.accounts.remove(&id).unwrap_or_default();
+                let leaves = tokens
+                    .into_iter()
+                    .map(|t| (u64::from(t), field::from_u128(acc.balance(t))))
+                    .collect();
+                (id, acc, leaves)
+            })
+            .collect();
+        let leaves: Vec<(u64, Fr)> = work
+            .par_iter_mut()
+            .map(|(id, acc, leaves)| {
+                // Token ids are below 2^BALANCE_TREE_DEPTH by type: this cannot fail.
+                let _ = acc.balances.set_leaves(leaves);
+                (u64::from(*id), acc.leaf().hash())
+            })
+            .collect();
+        for (id, acc, _) in work {
+            if acc.leaf() != AccountLeaf::empty() {
+                self.accounts.insert(id, acc);
+            }
+        }
+        self.tree.set_leaves(&leaves)
     }
 
     /// Rehashes the leaf of account `id` into the tree; returns the account path.

@@ -16,6 +16,8 @@
 //! circuit sees one shape for every slot. Updates apply in order, so a transfer
 //! to oneself or from the fee account is well defined.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use alloy_primitives::Address;
 use serde::{Deserialize, Serialize};
 
@@ -423,24 +425,69 @@ impl State {
     /// state: the same rules as [`State::apply_tx`] but for signatures, which are not posted. On
     /// error (corrupt data) the state is unchanged and the error names the record.
     pub fn apply_records(&mut self, records: &[Record]) -> Result<()> {
+        // No witnesses are needed: the writes change balances and fields only, and the trees are
+        // rehashed once at the end, each dirty node once (`State::rehash`).
         let mut journal = Vec::new();
+        let mut dirty: BTreeMap<AccountId, BTreeSet<TokenId>> = BTreeMap::new();
         for (index, record) in records.iter().enumerate() {
-            let step = self.plan_record(record).and_then(|changes| {
-                for c in &changes {
-                    let (_, undo) = self.write(c)?;
+            let changes = match self.plan_record(record) {
+                Ok(changes) => changes,
+                Err(e) => {
+                    self.restore_fields(journal);
+                    return Err(Error::Rejected {
+                        index,
+                        reason: Box::new(e),
+                    });
+                }
+            };
+            for c in &changes {
+                if let Some(undo) = self.write_fields(c) {
+                    dirty.entry(c.account_id).or_default().insert(c.token);
                     journal.push(undo);
                 }
-                Ok(())
-            });
-            if let Err(e) = step {
-                self.rollback(journal);
-                return Err(Error::Rejected {
-                    index,
-                    reason: Box::new(e),
-                });
             }
         }
-        Ok(())
+        self.rehash(dirty)
+    }
+
+    /// A planned write to the balance and fields only, the trees left stale; `None` when it
+    /// changes nothing.
+    fn write_fields(&mut self, c: &Change) -> Option<Undo> {
+        // The leaf's fields; its balance root may be stale here and is not read.
+        let before = self.account_leaf(c.account_id);
+        let balance_before = self.balance(c.account_id, c.token);
+        let balance_after = c.balance.unwrap_or(balance_before);
+        let unchanged = balance_after == balance_before
+            && c.owner.is_none_or(|o| o == before.owner)
+            && c.nonce.is_none_or(|n| n == before.nonce)
+            && c.pubkey.is_none_or(|k| k == before.pubkey);
+        if unchanged {
+            return None;
+        }
+        let acc = self.account_mut(c.account_id);
+        acc.owner = c.owner.unwrap_or(acc.owner);
+        acc.nonce = c.nonce.unwrap_or(acc.nonce);
+        acc.pubkey = c.pubkey.unwrap_or(acc.pubkey);
+        acc.set_balance_deferred(c.token, balance_after);
+        Some(Undo {
+            account_id: c.account_id,
+            token: c.token,
+            balance: balance_before,
+            owner: before.owner,
+            nonce: before.nonce,
+            pubkey: before.pubkey,
+        })
+    }
+
+    /// Undoes [`State::write_fields`] writes, last first (the trees were not touched).
+    fn restore_fields(&mut self, journal: Vec<Undo>) {
+        for u in journal.iter().rev() {
+            let acc = self.account_mut(u.account_id);
+            acc.owner = u.owner;
+            acc.nonce = u.nonce;
+            acc.pubkey = u.pubkey;
+            acc.set_balance_deferred(u.token, u.balance);
+        }
     }
 
     /// Performs one planned write and returns its witness and how to undo it.
