@@ -11,18 +11,37 @@ use rollup_escape::derive::Derivation;
 use rollup_escape::synthetic::{Shape, history};
 use rollup_protocol::Config;
 
-const TRANSFERS: usize = 100_000;
 const CHAIN: u64 = 31337;
+
+/// 100k under `cargo bench` (which passes `--bench`); `cargo test --all-targets` runs each
+/// benchmark once as a smoke test, on a small history.
+fn transfers() -> usize {
+    if std::env::args().any(|a| a == "--bench") {
+        100_000
+    } else {
+        2_000
+    }
+}
+
+/// The baseline the throughput is quoted against: one Merkle node hash (one Poseidon permutation).
+fn baseline(c: &mut Criterion) {
+    use rollup_protocol::Fr;
+    let (l, r) = (Fr::from(1u64), Fr::from(2u64));
+    c.bench_function("rederive/baseline: one node hash", |b| {
+        b.iter(|| rollup_protocol::smt::node_hash(std::hint::black_box(l), r))
+    });
+}
 
 fn rederive(c: &mut Criterion) {
     let mut g = c.benchmark_group("rederive");
     g.sample_size(10)
         .measurement_time(Duration::from_secs(60))
         .warm_up_time(Duration::from_secs(1));
+    let transfers = transfers();
     for (accounts, batch) in [(1_000, 1_024), (1_000, 4_096), (1_000, 64), (10_000, 1_024)] {
         let shape = Shape {
             accounts,
-            transfers: TRANSFERS,
+            transfers,
             batch,
             chunk_slots: 64.min(batch),
         };
@@ -32,10 +51,13 @@ fn rederive(c: &mut Criterion) {
             chunk_slots: shape.chunk_slots,
         };
         g.throughput(Throughput::Elements(
-            (TRANSFERS + accounts as usize + 1) as u64,
+            (transfers + accounts as usize + 1) as u64,
         ));
         g.bench_function(
-            format!("100k transfers, {accounts} accounts, {batch} per batch"),
+            format!(
+                "{}k transfers, {accounts} accounts, {batch} per batch",
+                transfers / 1000
+            ),
             |b| {
                 b.iter_batched(
                     || batches.clone(),
@@ -54,5 +76,5 @@ fn rederive(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, rederive);
+criterion_group!(benches, baseline, rederive);
 criterion_main!(benches);

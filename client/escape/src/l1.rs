@@ -235,7 +235,7 @@ impl<P: Provider> L1Reader<P> {
             let committed = self
                 .committed
                 .remove(&index)
-                .ok_or_else(|| malformed(log, format!("batch {index} finalized but its commit was not seen: sync from the deployment block")))?;
+                .ok_or_else(|| malformed(log, format!("batch {index} finalized but its commit was not seen: the RPC left logs out, or the first sync started after the deployment block; delete the data directory and sync again (through another RPC, from the deployment block)")))?;
             let state_root: Fr =
                 field::from_u256(event.stateRoot).map_err(|e| malformed(log, e.to_string()))?;
             out.push(FinalizedBatch {

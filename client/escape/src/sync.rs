@@ -1,11 +1,11 @@
 //! Syncing from L1 with progress saved on disk: the blocks are read page by page, the batches
-//! finalized in them applied, and after every page the derivation, the batches committed but not
-//! yet finalized and the next block are written atomically to one file. An interrupted sync
+//! finalized in them applied, and after every page that changed something the derivation, the
+//! batches committed but not yet finalized and the next block are written atomically to one file. An interrupted sync
 //! resumes from that file and never applies a batch twice or skips one.
 
 use std::path::Path;
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use rollup_bindings::rollup::Rollup;
 use rollup_protocol::Config;
@@ -31,6 +31,18 @@ pub enum SyncError {
         /// The rollup asked for.
         given: Address,
     },
+    /// The logs read show fewer finalized batches than the rollup reports: the RPC left logs out.
+    #[error(
+        "L1 has finalized {l1} batches but the RPC's logs show {derived}: its logs are incomplete; delete {progress} and sync again through another RPC"
+    )]
+    Incomplete {
+        /// `lastFinalizedBatch()` at the head synced to.
+        l1: u64,
+        /// The batches derived.
+        derived: u64,
+        /// The progress file.
+        progress: String,
+    },
     /// A contract call failed.
     #[error("reading the rollup at {rollup}: {reason}; is it the rollup's address on this chain?")]
     Contract {
@@ -40,6 +52,9 @@ pub enum SyncError {
         reason: String,
     },
 }
+
+/// Through blocks where nothing happens, the progress is saved this often.
+const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the progress file holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,7 +72,8 @@ pub struct Progress {
 
 /// Syncs `rollup` through `provider` up to the current head, resuming from `progress_file` when it
 /// exists (else from `start_block`, the deployment's block or 0), reading `page` blocks per log
-/// query and reporting `(block reached, head)` after each page. Returns the derivation.
+/// query and reporting `(block reached, head)` after each page. Returns the derivation, once
+/// its last batch is the one the rollup reports finalized at the head read.
 pub async fn sync<P: Provider>(
     provider: P,
     rollup: Address,
@@ -86,10 +102,7 @@ pub async fn sync<P: Provider>(
             .CHUNK_SLOTS()
             .call()
             .await
-            .map_err(|e| SyncError::Contract {
-                rollup,
-                reason: e.to_string(),
-            })?;
+            .map_err(contract_error(rollup))?;
         let slots = usize::try_from(slots).map_err(|_| SyncError::Contract {
             rollup,
             reason: "CHUNK_SLOTS out of range".into(),
@@ -104,22 +117,53 @@ pub async fn sync<P: Provider>(
         )
     };
     let head = reader.head().await?;
+    let mut saved = std::time::Instant::now();
     while next <= head {
         let end = head.min(next.saturating_add(page.max(1) - 1));
-        for batch in reader.finalized_batches(next, end).await? {
+        let pending = reader.pending();
+        let batches = reader.finalized_batches(next, end).await?;
+        let changed = !batches.is_empty() || reader.pending() != pending;
+        for batch in batches {
             derivation.apply(batch)?;
         }
         next = end + 1;
-        write_json(
-            progress_file,
-            &Progress {
-                rollup,
-                next_block: next,
-                pending: reader.pending(),
-                checkpoint: derivation.checkpoint(),
-            },
-        )?;
+        // The file holds every batch's data: rewrite it when this page changed something, at
+        // the end, and once a minute through long stretches of empty blocks.
+        if changed || next > head || saved.elapsed() > SAVE_EVERY {
+            write_json(
+                progress_file,
+                &Progress {
+                    rollup,
+                    next_block: next,
+                    pending: reader.pending(),
+                    checkpoint: derivation.checkpoint(),
+                },
+            )?;
+            saved = std::time::Instant::now();
+        }
         report(end, head);
     }
+    // An RPC that leaves logs out is caught here: the rollup's own count, at the same block.
+    let on_l1 = Rollup::new(rollup, &provider)
+        .lastFinalizedBatch()
+        .block(head.into())
+        .call()
+        .await
+        .map_err(contract_error(rollup))?;
+    if on_l1 != U256::from(derivation.last_batch()) {
+        return Err(SyncError::Incomplete {
+            l1: u64::try_from(on_l1).unwrap_or(u64::MAX),
+            derived: derivation.last_batch(),
+            progress: progress_file.display().to_string(),
+        });
+    }
     Ok(derivation)
+}
+
+/// Wraps a failed call to `rollup`.
+fn contract_error(rollup: Address) -> impl Fn(alloy::contract::Error) -> SyncError {
+    move |e| SyncError::Contract {
+        rollup,
+        reason: e.to_string(),
+    }
 }

@@ -14,6 +14,8 @@ use rollup_bindings::deploy::deploy;
 use rollup_bindings::rollup::Rollup;
 use rollup_escape::sync::{SyncError, sync};
 
+mod support;
+
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn root() -> PathBuf {
@@ -163,6 +165,61 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     assert_eq!(d.state().balance(1, 0), 745);
     assert_eq!(d.state().balance(2, 0), 251);
 
+    // An RPC that serves wrong or incomplete L1 data: a clear error, never a wrong state. Then a
+    // sync through an honest RPC on the same data directory either resumes to the right root or
+    // (when logs left out poisoned the progress) says to delete the directory, after which it does.
+    let faults = [
+        (
+            support::Fault::CorruptCalldata,
+            "does not match its data commitment",
+        ),
+        (support::Fault::WrongRoot, "but L1 finalized"),
+        (support::Fault::DropCommits, "its commit was not seen"),
+        (support::Fault::DropFinalized, "its logs are incomplete"),
+    ];
+    for (fault, message) in faults {
+        let url = support::spawn(anvil.endpoint(), fault).await?;
+        let faulty = dir.join(format!("{fault:?}"));
+        // Run without blocking the runtime: the proxy's tasks serve the command on it.
+        let sync_cli = |rpc: &str| {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_escape"))
+                .args([
+                    "sync",
+                    "--json",
+                    "--page",
+                    "3",
+                    "--rpc-url",
+                    rpc,
+                    "--rollup",
+                ])
+                .arg(rollup_addr.to_string())
+                .arg("--data-dir")
+                .arg(&faulty)
+                .output()
+        };
+        let out = sync_cli(&url).await?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{fault:?}: the sync succeeded");
+        assert!(stderr.contains(message), "{fault:?}: {stderr}");
+        let mut honest = sync_cli(&anvil.endpoint()).await?;
+        if !honest.status.success() {
+            let stderr = String::from_utf8_lossy(&honest.stderr);
+            assert!(stderr.contains("delete"), "{fault:?}: {stderr}");
+            std::fs::remove_dir_all(&faulty)?;
+            honest = sync_cli(&anvil.endpoint()).await?;
+        }
+        assert!(
+            honest.status.success(),
+            "{fault:?}: {}",
+            String::from_utf8_lossy(&honest.stderr)
+        );
+        let synced: serde_json::Value = serde_json::from_slice(&honest.stdout)?;
+        assert_eq!(
+            synced["stateRoot"],
+            rollup_protocol::field::to_hex(&d.state().root())
+        );
+    }
+
     // The command line, on the same data directory and the same anvil.
     // Any funded key may send an escape (the owner in the proof is paid): anvil's second account.
     let sender_key = format!("0x{}", alloy::hex::encode(anvil.keys()[1].to_bytes()));
@@ -178,6 +235,7 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
             ])
             .arg("--data-dir")
             .arg(&dir)
+            .arg("--json")
             .output()?;
         if !out.status.success() {
             return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());

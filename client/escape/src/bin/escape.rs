@@ -1,7 +1,8 @@
 //! `escape`: the user's escape-hatch client. It needs only an L1 RPC URL and the rollup's address:
 //! `sync` re-derives the L2 state from L1 data alone (checked against every finalized root, resumable),
 //! `status` shows whether escape is possible, `balance` and `proof` read the derived state.
-//! Results go to stdout as JSON; progress and hints to stderr.
+//! Results go to stdout (text, or one line of JSON with `--json`); progress and hints to stderr.
+//! L1 keys come from `--private-key`/`ESCAPE_PRIVATE_KEY` or an encrypted `--keystore`.
 
 use std::path::PathBuf;
 
@@ -11,6 +12,7 @@ use alloy::providers::ProviderBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use clap::{Parser, Subcommand};
 use eyre::{Result, WrapErr, eyre};
+use indicatif::{ProgressBar, ProgressStyle};
 use rollup_bindings::rollup::Rollup;
 use rollup_escape::derive::Derivation;
 use rollup_escape::exit::l1_proof;
@@ -42,6 +44,20 @@ struct Cli {
         hide_env_values = true
     )]
     private_key: Option<String>,
+    /// An encrypted JSON keystore (as geth, cast and MetaMask write) instead of `--private-key`.
+    #[arg(
+        long,
+        env = "ESCAPE_KEYSTORE",
+        global = true,
+        conflicts_with = "private_key"
+    )]
+    keystore: Option<PathBuf>,
+    /// A file holding the keystore's password (else `ESCAPE_KEYSTORE_PASSWORD`, else a prompt).
+    #[arg(long, global = true)]
+    password_file: Option<PathBuf>,
+    /// Prints the result as one line of JSON (for scripts) instead of text.
+    #[arg(long, global = true)]
+    json: bool,
     /// Where the sync progress is kept.
     #[arg(
         long,
@@ -69,7 +85,7 @@ enum Command {
     Sync,
     /// Escape mode, the oldest request's age against its deadline, the last finalized batch.
     Status,
-    /// The L2 key of `--private-key`'s L1 account: derived from its signature of the fixed key
+    /// The L2 key of the signing L1 account (`--private-key` or `--keystore`): derived from its signature of the fixed key
     /// message, as wallets do (`docs/protocol.md`, section 4). Prints the public key.
     Key,
     /// The synced balance of an (account, token).
@@ -110,6 +126,16 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         token: u8,
     },
+    /// Pays out the sender's pending balance of a token (what escapes, refunds and executed
+    /// withdrawals credited to it) to `--to`, the sender by default.
+    Withdraw {
+        /// Token id (0 is ETH).
+        #[arg(long, default_value_t = 0)]
+        token: u8,
+        /// The recipient; the sender without it.
+        #[arg(long)]
+        to: Option<Address>,
+    },
     /// In escape mode, refunds the deposits no finalized batch processed (all of them, or one
     /// owner's); each is paid to its depositor's pending balance, once.
     Reclaim {
@@ -134,6 +160,30 @@ impl Cli {
             .ok_or_else(|| eyre!("no rollup address: pass --rollup <address> or set ESCAPE_ROLLUP"))
     }
 
+    /// Prints a command's result on stdout: one line of JSON with `--json`, else one
+    /// `name  value` line per field.
+    fn emit(&self, value: &serde_json::Value) {
+        if self.json {
+            println!("{value}");
+            return;
+        }
+        match value.as_object() {
+            Some(fields) => {
+                for (name, v) in fields {
+                    match v {
+                        serde_json::Value::String(s) => println!("{name:<26}{s}"),
+                        serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                            let pretty = serde_json::to_string_pretty(v).unwrap_or_default();
+                            println!("{name:<26}{}", pretty.replace('\n', "\n  "));
+                        }
+                        other => println!("{name:<26}{other}"),
+                    }
+                }
+            }
+            None => println!("{value}"),
+        }
+    }
+
     fn progress_file(&self) -> PathBuf {
         self.data_dir.join("progress.json")
     }
@@ -142,22 +192,58 @@ impl Cli {
     async fn sync(&self) -> Result<Derivation> {
         let rollup = self.rollup()?;
         let provider = self.provider().await?;
-        Ok(sync(
+        // Drawn on stderr when it is a terminal, hidden otherwise.
+        let bar = ProgressBar::new(0).with_style(ProgressStyle::with_template(
+            "syncing {bar:40} block {pos}/{len} ({per_sec}, {eta} left)",
+        )?);
+        let derivation = sync(
             &provider,
             rollup,
             &self.progress_file(),
             self.from_block,
             self.chain_id,
             self.page,
-            |block, head| eprintln!("synced to block {block} of {head}"),
+            |block, head| {
+                bar.set_length(head);
+                bar.set_position(block);
+            },
         )
-        .await?)
+        .await;
+        bar.finish_and_clear();
+        Ok(derivation?)
     }
 
-    /// The L1 key of `--private-key`.
+    /// The L1 key of `--private-key` or `--keystore`.
     fn signer(&self) -> Result<PrivateKeySigner> {
+        if let Some(path) = &self.keystore {
+            let password = match (
+                &self.password_file,
+                std::env::var("ESCAPE_KEYSTORE_PASSWORD"),
+            ) {
+                (Some(file), _) => std::fs::read_to_string(file)
+                    .wrap_err_with(|| format!("reading the password file {}", file.display()))?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
+                (None, Ok(p)) => p,
+                (None, Err(_)) => rpassword::prompt_password(format!(
+                    "password of {}: ",
+                    path.display()
+                ))
+                .wrap_err(
+                    "no keystore password: pass --password-file or set ESCAPE_KEYSTORE_PASSWORD",
+                )?,
+            };
+            return PrivateKeySigner::decrypt_keystore(path, password).wrap_err_with(|| {
+                format!(
+                    "cannot open the keystore {}: wrong password, or not a keystore file",
+                    path.display()
+                )
+            });
+        }
         let key = self.private_key.as_deref().ok_or_else(|| {
-            eyre!("this command needs an L1 key: pass --private-key or set ESCAPE_PRIVATE_KEY")
+            eyre!(
+                "this command needs an L1 key: pass --keystore <file> or --private-key, or set ESCAPE_KEYSTORE or ESCAPE_PRIVATE_KEY"
+            )
         })?;
         key.parse()
             .wrap_err("the private key is not 32 bytes of hex")
@@ -239,7 +325,7 @@ async fn main() -> Result<()> {
                 "stateRoot": field::to_hex(&d.state().root()),
                 "accounts": d.state().account_ids().count(),
             });
-            println!("{json}");
+            cli.emit(&json);
         }
         Command::Status => {
             let rollup = cli.rollup()?;
@@ -261,27 +347,21 @@ async fn main() -> Result<()> {
                     "the oldest request is past its deadline: anyone can activate escape mode"
                 );
             }
-            println!("{json}");
+            cli.emit(&json);
         }
         Command::Balance { account, token } => {
             let d = cli.synced()?;
             let balance = d.state().balance(*account, *token);
-            println!(
-                "{}",
-                serde_json::json!({ "account": account, "token": token, "balance": balance.to_string() })
-            );
+            cli.emit(&serde_json::json!({ "account": account, "token": token, "balance": balance.to_string() }));
         }
         Command::Key => {
             let (signer, key) = cli.l2_key()?;
-            println!(
-                "{}",
-                serde_json::json!({
-                    "l1Address": signer.address(),
-                    "pubkeyX": field::to_hex(&key.x),
-                    "pubkeyY": field::to_hex(&key.y),
-                    "compressed": format!("0x{}", alloy::hex::encode(key.compress())),
-                })
-            );
+            cli.emit(&serde_json::json!({
+                "l1Address": signer.address(),
+                "pubkeyX": field::to_hex(&key.x),
+                "pubkeyY": field::to_hex(&key.y),
+                "compressed": format!("0x{}", alloy::hex::encode(key.compress())),
+            }));
         }
         Command::Deposit { amount, token } => {
             let (signer, key) = cli.l2_key()?;
@@ -312,10 +392,7 @@ async fn main() -> Result<()> {
                 return Err(eyre!("the deposit {} reverted", receipt.transaction_hash));
             }
             let account = rollup.accountOf(signer.address()).call().await?;
-            println!(
-                "{}",
-                serde_json::json!({ "transaction": receipt.transaction_hash, "account": account.accountId })
-            );
+            cli.emit(&serde_json::json!({ "transaction": receipt.transaction_hash, "account": account.accountId }));
         }
         Command::ForceExit { token } => {
             let rollup = Rollup::new(cli.rollup()?, cli.wallet().await?);
@@ -330,10 +407,7 @@ async fn main() -> Result<()> {
             eprintln!(
                 "the operator must process it within the request deadline, or escape mode opens"
             );
-            println!(
-                "{}",
-                serde_json::json!({ "transaction": receipt.transaction_hash })
-            );
+            cli.emit(&serde_json::json!({ "transaction": receipt.transaction_hash }));
         }
         Command::ActivateEscape => {
             let rollup = Rollup::new(cli.rollup()?, cli.wallet().await?);
@@ -342,10 +416,7 @@ async fn main() -> Result<()> {
                 .await
                 .map_err(|e| explain(&e, "activating escape mode"))?;
             let receipt = call.send().await?.get_receipt().await?;
-            println!(
-                "{}",
-                serde_json::json!({ "transaction": receipt.transaction_hash, "escapeMode": receipt.status() })
-            );
+            cli.emit(&serde_json::json!({ "transaction": receipt.transaction_hash, "escapeMode": receipt.status() }));
         }
         Command::Escape { account, token } => {
             let d = cli.sync().await?;
@@ -361,28 +432,49 @@ async fn main() -> Result<()> {
                 ));
             }
             eprintln!(
-                "{} credited to {}: withdraw it with withdrawPending({token}, <to>) from that address",
+                "{} credited to {}: that address withdraws it with `escape withdraw --token {token}`",
                 proof.balance, proof.account.owner
             );
-            println!(
-                "{}",
-                serde_json::json!({
-                    "transaction": receipt.transaction_hash,
-                    "owner": proof.account.owner,
-                    "token": token,
-                    "amount": proof.balance.to_string(),
-                })
-            );
+            cli.emit(&serde_json::json!({
+                "transaction": receipt.transaction_hash,
+                "owner": proof.account.owner,
+                "token": token,
+                "amount": proof.balance.to_string(),
+            }));
+        }
+        Command::Withdraw { token, to } => {
+            let signer = cli.signer()?;
+            let to = to.unwrap_or(signer.address());
+            let rollup = Rollup::new(cli.rollup()?, cli.wallet().await?);
+            let amount = rollup.pending(signer.address(), *token).call().await?;
+            let call = rollup.withdrawPending(*token, to);
+            call.call().await.map_err(|e| explain(&e, "withdrawing"))?;
+            let receipt = call.send().await?.get_receipt().await?;
+            if !receipt.status() {
+                return Err(eyre!(
+                    "the withdrawal {} reverted",
+                    receipt.transaction_hash
+                ));
+            }
+            cli.emit(&serde_json::json!({
+                "transaction": receipt.transaction_hash,
+                "token": token,
+                "to": to,
+                "amount": amount.to_string(),
+            }));
         }
         Command::Reclaim { owner } => {
             let address = cli.rollup()?;
             let provider = cli.wallet().await?;
             let rollup = Rollup::new(address, &provider);
             let first = u64::try_from(rollup.finalizedRequests().call().await?)?;
-            let reader = L1Reader::new(&provider, address, 1, 2_000);
+            let reader = L1Reader::new(&provider, address, 1, cli.page);
             let head = reader.head().await?;
             let mut refunded = Vec::new();
-            for (index, record) in reader.unfinalized_deposits(0, head, first).await? {
+            for (index, record) in reader
+                .unfinalized_deposits(cli.from_block, head, first)
+                .await?
+            {
                 // Record: type:1 account:4 owner:20 token:1 amount:16 pubkey:32.
                 let depositor = Address::from_slice(
                     record
@@ -407,12 +499,12 @@ async fn main() -> Result<()> {
                 }
                 refunded.push(serde_json::json!({ "request": index, "depositor": depositor, "transaction": receipt.transaction_hash }));
             }
-            println!("{}", serde_json::json!({ "refunded": refunded }));
+            cli.emit(&serde_json::json!({ "refunded": refunded }));
         }
         Command::Proof { account, token } => {
             let d = cli.synced()?;
             let proof = d.state().balance_proof(*account, *token)?;
-            println!("{}", serde_json::to_string(&proof)?);
+            cli.emit(&serde_json::to_value(&proof)?);
         }
     }
     Ok(())
