@@ -124,7 +124,12 @@ async fn every_user_escapes_with_exactly_their_finalized_balances() -> Result {
         .connect_http(anvil.endpoint_url());
     let rollup = Rollup::new(rollup_addr, &l1);
 
-    // An ERC20 (the test token forge built with the deployment), registered as token 1.
+    // An ERC20 (the Foundry tests' mintable token), registered as token 1.
+    let built = std::process::Command::new(root().join("tools/bin/forge"))
+        .args(["build", "contracts/test/mocks/Tokens.sol", "--root"])
+        .arg(root())
+        .output()?;
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
     let artifact: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
         root().join("out/Tokens.sol/MockERC20.json"),
     )?)?;
