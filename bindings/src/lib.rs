@@ -14,6 +14,7 @@
 use alloy::sol_types::{Panic, Revert, SolError, SolInterface};
 
 pub mod deploy;
+pub mod keys;
 
 /// The rollup (request queue, bridge, batches, escape hatch): `Rollup::Rollup`
 /// is its `#[sol(rpc)]` instance.

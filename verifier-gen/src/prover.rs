@@ -31,7 +31,8 @@ use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTrans
 use snark_verifier_sdk::{CircuitExt, SHPLONK};
 
 use crate::Fr;
-use crate::chunk::ChunkCircuit;
+use crate::chunk::{ChunkCircuit, instances};
+use rollup_protocol::Chunk;
 
 /// What can go wrong while setting up, proving or generating the verifier.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,9 @@ pub enum ProverError {
     /// The EVM rejected the proof or could not deploy the verifier.
     #[error("evm: {0}")]
     Evm(String),
+    /// The chunk does not fit the circuit.
+    #[error(transparent)]
+    Chunk(#[from] crate::chunk::ChunkError),
 }
 
 /// `Result` with a [`ProverError`].
@@ -296,4 +300,82 @@ pub fn calldata(instances: &[Vec<Fr>], proof: &[u8]) -> Vec<u8> {
 pub fn evm_call(bytecode: Vec<u8>, calldata: Vec<u8>) -> Result<u64> {
     snark_verifier_sdk::snark_verifier::loader::evm::deploy_and_call(bytecode, calldata)
         .map_err(ProverError::Evm)
+}
+
+/// Where a chunk circuit's proving key is cached: one file per (slots, k, chain id, SRS origin).
+pub fn pk_cache_path(cache: &Path, slots: usize, k: u32, chain_id: u64, ceremony: bool) -> PathBuf {
+    let srs = if ceremony { "ceremony" } else { "dev" };
+    cache.join(format!("chunk-n{slots}-k{k}-chain{chain_id}-{srs}.pk"))
+}
+
+/// The proving key of the chunk circuit, from `path` when cached (a stale one makes every proof
+/// fail its native check, loudly), else generated and cached there.
+pub fn cached_pk(
+    params: &ParamsKZG<Bn256>,
+    path: &Path,
+    slots: usize,
+    chain_id: u64,
+) -> Result<ProvingKey<G1Affine>> {
+    if path.exists() {
+        return read_pk(path);
+    }
+    let pk = keygen(params, &ChunkCircuit::keygen(slots, chain_id))?;
+    write_pk(&pk, path)?;
+    Ok(pk)
+}
+
+/// Everything needed to prove chunks of one deployment: the SRS and the proving key.
+pub struct ChunkProver {
+    params: ParamsKZG<Bn256>,
+    pk: ProvingKey<G1Affine>,
+    slots: usize,
+    chain_id: u64,
+}
+
+impl std::fmt::Debug for ChunkProver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkProver")
+            .field("k", &self.params.k())
+            .field("slots", &self.slots)
+            .field("chain_id", &self.chain_id)
+            .finish()
+    }
+}
+
+impl ChunkProver {
+    /// Loads the SRS (`srs`, a ceremony file, or the cached development SRS) and the proving key
+    /// (cached under `cache`) for chunks of `slots` slots at `2^k` rows.
+    pub fn load(
+        cache: &Path,
+        srs: Option<&Path>,
+        slots: usize,
+        chain_id: u64,
+        k: u32,
+    ) -> Result<ChunkProver> {
+        let params = match srs {
+            Some(path) => read_srs(path, k)?,
+            None => cached_dev_srs(cache, k)?,
+        };
+        let path = pk_cache_path(cache, slots, k, chain_id, srs.is_some());
+        let pk = cached_pk(&params, &path, slots, chain_id)?;
+        Ok(ChunkProver {
+            params,
+            pk,
+            slots,
+            chain_id,
+        })
+    }
+
+    /// Proves one sealed chunk; the proof is checked natively before it is returned.
+    pub fn prove(&self, chunk: &Chunk) -> Result<Vec<u8>> {
+        let circuit = ChunkCircuit::new(chunk, self.slots, self.chain_id)?;
+        prove(&self.params, &self.pk, circuit, &instances(chunk))
+    }
+}
+
+/// The smallest `k` whose `2^k` rows hold a chunk of `slots` slots (about 14,000 rows each, plus
+/// the rows halo2 reserves).
+pub fn min_k(slots: usize) -> u32 {
+    let rows = slots.max(1) * 14_200 + 64;
+    rows.next_power_of_two().trailing_zeros()
 }

@@ -129,7 +129,11 @@ async fn every_user_escapes_with_exactly_their_finalized_balances() -> Result {
         .args(["build", "contracts/test/mocks/Tokens.sol", "--root"])
         .arg(root())
         .output()?;
-    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
     let artifact: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
         root().join("out/Tokens.sol/MockERC20.json"),
     )?)?;

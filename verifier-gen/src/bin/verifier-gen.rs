@@ -95,32 +95,26 @@ impl Cli {
     }
 
     fn pk_path(&self) -> PathBuf {
-        let srs = if self.srs.is_some() {
-            "ceremony"
-        } else {
-            "dev"
-        };
-        self.cache.join(format!(
-            "chunk-n{}-k{}-chain{}-{srs}.pk",
-            self.slots, self.k, self.chain_id
-        ))
+        prover::pk_cache_path(
+            &self.cache,
+            self.slots,
+            self.k,
+            self.chain_id,
+            self.srs.is_some(),
+        )
     }
 
-    /// The proving key, from the cache when there (a stale one makes `prove` fail loudly: every
-    /// proof is checked before it is returned).
+    /// The proving key, from the cache when there.
     fn pk(&self, params: &ParamsKZG<Bn256>) -> Result<ProvingKey<G1Affine>> {
         let path = self.pk_path();
-        if path.exists() {
-            return step("load proving key", || Ok(prover::read_pk(&path)?));
-        }
-        let pk = step("keygen", || {
-            Ok(prover::keygen(
-                params,
-                &ChunkCircuit::keygen(self.slots, self.chain_id),
-            )?)
-        })?;
-        prover::write_pk(&pk, &path)?;
-        Ok(pk)
+        let what = if path.exists() {
+            "load proving key"
+        } else {
+            "keygen"
+        };
+        step(what, || {
+            Ok(prover::cached_pk(params, &path, self.slots, self.chain_id)?)
+        })
     }
 
     fn prove(

@@ -215,38 +215,13 @@ impl Cli {
 
     /// The L1 key of `--private-key` or `--keystore`.
     fn signer(&self) -> Result<PrivateKeySigner> {
-        if let Some(path) = &self.keystore {
-            let password = match (
-                &self.password_file,
-                std::env::var("ESCAPE_KEYSTORE_PASSWORD"),
-            ) {
-                (Some(file), _) => std::fs::read_to_string(file)
-                    .wrap_err_with(|| format!("reading the password file {}", file.display()))?
-                    .trim_end_matches(['\r', '\n'])
-                    .to_string(),
-                (None, Ok(p)) => p,
-                (None, Err(_)) => rpassword::prompt_password(format!(
-                    "password of {}: ",
-                    path.display()
-                ))
-                .wrap_err(
-                    "no keystore password: pass --password-file or set ESCAPE_KEYSTORE_PASSWORD",
-                )?,
-            };
-            return PrivateKeySigner::decrypt_keystore(path, password).wrap_err_with(|| {
-                format!(
-                    "cannot open the keystore {}: wrong password, or not a keystore file",
-                    path.display()
-                )
-            });
+        Ok(rollup_bindings::keys::KeySource {
+            private_key: self.private_key.as_deref(),
+            keystore: self.keystore.as_deref(),
+            password_file: self.password_file.as_deref(),
+            env_prefix: "ESCAPE",
         }
-        let key = self.private_key.as_deref().ok_or_else(|| {
-            eyre!(
-                "this command needs an L1 key: pass --keystore <file> or --private-key, or set ESCAPE_KEYSTORE or ESCAPE_PRIVATE_KEY"
-            )
-        })?;
-        key.parse()
-            .wrap_err("the private key is not 32 bytes of hex")
+        .signer()?)
     }
 
     /// The L1 key and the L2 public key a wallet derives from it (its signature of the fixed

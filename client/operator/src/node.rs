@@ -1,0 +1,286 @@
+//! The running operator: the store, the sequencer and its RPC, and four loops (L1 watcher,
+//! block/chunk/batch building, prover driver, submitter) that stop together, gracefully on
+//! [`Operator::stop`] or on the first fatal error.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use jsonrpsee::server::ServerHandle;
+use rollup_bindings::rollup::Rollup;
+use tokio::sync::{Mutex, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::prover::{LocalProver, ProofStage, prove_off_runtime};
+use crate::sequencer::{Limits, Sequencer};
+use crate::store::Store;
+use crate::submitter::{Submitter, SubmitterConfig};
+
+/// A started operator.
+pub struct Operator {
+    /// Where its L2 RPC listens.
+    pub rpc_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<Result<()>>>,
+    rpc: ServerHandle,
+}
+
+impl std::fmt::Debug for Operator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operator")
+            .field("rpc_addr", &self.rpc_addr)
+            .finish()
+    }
+}
+
+/// Runs `step` every `period` until the stop signal; transient L1 errors are logged and retried
+/// with backoff (up to 30 s between tries), any other error stops every loop and is returned.
+fn spawn_loop<F, Fut>(
+    name: &'static str,
+    period: Duration,
+    stop_tx: watch::Sender<bool>,
+    mut step: F,
+) -> JoinHandle<Result<()>>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    let mut stop = stop_tx.subscribe();
+    tokio::spawn(async move {
+        let mut backoff = period;
+        loop {
+            if *stop.borrow() {
+                return Ok(());
+            }
+            let wait = match step().await {
+                Ok(()) => {
+                    backoff = period;
+                    period
+                }
+                Err(Error::L1(e)) => {
+                    tracing::warn!(task = name, error = %e, retry_in = ?backoff, "L1 unavailable");
+                    metrics::counter!("operator_l1_errors", "task" => name).increment(1);
+                    let wait = backoff;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    wait
+                }
+                Err(e) => {
+                    tracing::error!(task = name, error = %e, "stopping");
+                    let _ = stop_tx.send(true);
+                    return Err(e);
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    })
+}
+
+impl Operator {
+    /// Opens the store, restores the sequencer, loads the prover and starts everything.
+    pub async fn start(cfg: Config, signer: PrivateKeySigner) -> Result<Operator> {
+        cfg.check()?;
+        let provider = ProviderBuilder::new()
+            .connect(&cfg.l1_rpc)
+            .await
+            .map_err(|e| Error::L1(format!("{}: {e}", cfg.l1_rpc)))?;
+        let l1_chain_id = provider
+            .get_chain_id()
+            .await
+            .map_err(|e| Error::L1(e.to_string()))?;
+        let slots = Rollup::new(cfg.rollup, &provider)
+            .CHUNK_SLOTS()
+            .call()
+            .await
+            .map_err(|e| Error::Config(format!("rollup {}: {e}", cfg.rollup)))?;
+        let slots = usize::try_from(slots).map_err(|_| Error::Config("CHUNK_SLOTS".into()))?;
+
+        let store = Arc::new(Store::open(&cfg.db_path())?);
+        let core = rollup_protocol::Config {
+            chain_id: cfg.chain_id,
+            chunk_slots: slots,
+        };
+        let limits = Limits {
+            block_limit: cfg.block_limit.min(slots),
+            chunk_timeout: Duration::from_millis(cfg.chunk_timeout_ms),
+            batch_chunks: cfg.batch_chunks,
+            batch_timeout: Duration::from_millis(cfg.batch_timeout_ms),
+        };
+        let sequencer = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || Sequencer::restore(&store, core, limits))
+                .await
+                .map_err(|e| Error::Store(e.to_string()))??
+        };
+        let sequencer = Arc::new(Mutex::new(sequencer));
+        let stage: Arc<dyn ProofStage> = {
+            let (cache, srs, k) = (
+                cfg.key_cache(),
+                cfg.srs.clone(),
+                verifier_gen::prover::min_k(slots),
+            );
+            let chain = cfg.chain_id;
+            Arc::new(
+                tokio::task::spawn_blocking(move || {
+                    LocalProver::load(&cache, srs.as_deref(), slots, chain, k)
+                })
+                .await
+                .map_err(|e| Error::Prover(e.to_string()))??,
+            )
+        };
+        if let Some(addr) = cfg.metrics_addr {
+            // One recorder per process: a restarted operator in the same process keeps the first.
+            if let Err(e) = metrics_exporter_prometheus::PrometheusBuilder::new()
+                .with_http_listener(addr)
+                .install()
+            {
+                tracing::warn!(error = %e, "metrics endpoint not installed");
+            }
+        }
+        let (rpc_addr, rpc) = crate::rpc::serve(
+            cfg.rpc_addr,
+            cfg.rpc_max_request_bytes,
+            store.clone(),
+            sequencer.clone(),
+        )
+        .await?;
+        tracing::info!(%rpc_addr, rollup = %cfg.rollup, slots, "operator started");
+
+        let (stop, _) = watch::channel(false);
+        let poll = Duration::from_millis(cfg.poll_ms);
+        let mut tasks = Vec::new();
+
+        // L1 watcher.
+        {
+            let (provider, store, sequencer) = (provider.clone(), store.clone(), sequencer.clone());
+            let (rollup, from, conf) = (cfg.rollup, cfg.from_block, cfg.confirmations);
+            tasks.push(spawn_loop("watcher", poll, stop.clone(), move || {
+                let (provider, store, sequencer) =
+                    (provider.clone(), store.clone(), sequencer.clone());
+                async move {
+                    crate::watcher::poll(&provider, rollup, from, conf, &store, &sequencer).await?;
+                    Ok(())
+                }
+            }));
+        }
+        // Blocks, chunks, batches.
+        {
+            let (store, sequencer) = (store.clone(), sequencer.clone());
+            tasks.push(spawn_loop(
+                "sequencer",
+                Duration::from_millis(cfg.block_time_ms),
+                stop.clone(),
+                move || {
+                    let (store, sequencer) = (store.clone(), sequencer.clone());
+                    async move {
+                        let mut s = sequencer.lock().await;
+                        s.build_block();
+                        s.seal_if_due(&store)?;
+                        s.propose_batch(&store)?;
+                        Ok(())
+                    }
+                },
+            ));
+        }
+        // Prover driver.
+        {
+            let (store, sequencer) = (store.clone(), sequencer.clone());
+            tasks.push(spawn_loop(
+                "prover",
+                Duration::from_millis(200),
+                stop.clone(),
+                move || {
+                    let (store, sequencer, stage) =
+                        (store.clone(), sequencer.clone(), stage.clone());
+                    async move {
+                        let next = sequencer.lock().await.next_unproven();
+                        if let Some((index, chunk)) = next {
+                            let proof = prove_off_runtime(stage, index, chunk).await?;
+                            sequencer.lock().await.proven(&store, index, &proof)?;
+                        }
+                        Ok(())
+                    }
+                },
+            ));
+        }
+        // Submitter.
+        {
+            let wallet = EthereumWallet::from(signer);
+            let submitter = Arc::new(Mutex::new(Submitter::new(
+                provider.clone(),
+                wallet,
+                SubmitterConfig {
+                    rollup: cfg.rollup,
+                    l1_chain_id,
+                    poll,
+                    bump_after: Duration::from_millis(cfg.bump_after_ms),
+                    max_fee_per_gas: cfg.max_fee_per_gas,
+                    confirmations: cfg.l1_confirmations,
+                    crash_at: cfg.crash_at,
+                },
+            )));
+            let (store, sequencer) = (store.clone(), sequencer.clone());
+            tasks.push(spawn_loop("submitter", poll, stop.clone(), move || {
+                let (store, sequencer, submitter) =
+                    (store.clone(), sequencer.clone(), submitter.clone());
+                async move {
+                    let mut s = submitter.lock().await;
+                    while s.advance(&store, &sequencer).await? {}
+                    Ok(())
+                }
+            }));
+        }
+        Ok(Operator {
+            rpc_addr,
+            stop,
+            tasks,
+            rpc,
+        })
+    }
+
+    /// Whether a loop stopped (on a fatal error or a stop).
+    pub fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Waits until the operator stops by itself (a fatal error) and returns that error.
+    pub async fn wait(&mut self) -> Result<()> {
+        let mut rx = self.stop.subscribe();
+        while !*rx.borrow() {
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+        self.join().await
+    }
+
+    /// Stops every loop at its next tick and the RPC server; returns the first error a loop had.
+    pub async fn stop(mut self) -> Result<()> {
+        let _ = self.stop.send(true);
+        self.join().await
+    }
+
+    async fn join(&mut self) -> Result<()> {
+        let _ = self.stop.send(true);
+        let _ = self.rpc.stop();
+        let mut first = Ok(());
+        for t in self.tasks.drain(..) {
+            let r = t
+                .await
+                .map_err(|e| Error::Store(format!("a task panicked: {e}")))
+                .and_then(|r| r);
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        self.rpc.clone().stopped().await;
+        first
+    }
+}

@@ -1,0 +1,201 @@
+//! The operator's durable state, in one embedded database file (redb: ACID transactions, crash
+//! safe, pure Rust). Everything the operator must not lose or do twice is written here before it
+//! acts on it: accepted transactions (the queue), sealed chunks, proofs, batches and their L1
+//! progress, and every signed L1 transaction before it is broadcast (the outbox).
+//!
+//! Values are JSON; each write is one redb transaction, so a crash leaves either all of a step
+//! or none of it.
+
+use std::path::Path;
+
+use redb::{Database, ReadableTable, TableDefinition};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
+/// Counters and cursors, by name.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Accepted transactions not yet in a sealed chunk, by sequence number.
+pub(crate) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
+/// Sealed chunks, by index (from 0).
+pub(crate) const CHUNKS: TableDefinition<u64, &[u8]> = TableDefinition::new("chunks");
+/// Chunk proofs, by chunk index.
+pub(crate) const PROOFS: TableDefinition<u64, &[u8]> = TableDefinition::new("proofs");
+/// Batches, by index (from 1, as on L1).
+pub(crate) const BATCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("batches");
+/// Signed L1 transactions of the step in flight, by step name.
+pub(crate) const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
+
+/// The database.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+}
+
+fn store_err(e: impl std::fmt::Display) -> Error {
+    Error::Store(e.to_string())
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(store_err)
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(store_err)
+}
+
+/// The writes of one atomic step.
+pub struct Writer<'a> {
+    txn: &'a redb::WriteTransaction,
+}
+
+impl Writer<'_> {
+    /// Sets a counter.
+    pub fn set_meta(&self, key: &str, value: u64) -> Result<()> {
+        let mut t = self.txn.open_table(META).map_err(store_err)?;
+        t.insert(key, value).map_err(store_err)?;
+        Ok(())
+    }
+
+    /// Writes `value` at `key`.
+    pub fn put<T: Serialize>(
+        &self,
+        table: TableDefinition<u64, &[u8]>,
+        key: u64,
+        value: &T,
+    ) -> Result<()> {
+        let bytes = encode(value)?;
+        let mut t = self.txn.open_table(table).map_err(store_err)?;
+        t.insert(key, bytes.as_slice()).map_err(store_err)?;
+        Ok(())
+    }
+
+    /// Removes `key`.
+    pub fn remove(&self, table: TableDefinition<u64, &[u8]>, key: u64) -> Result<()> {
+        let mut t = self.txn.open_table(table).map_err(store_err)?;
+        t.remove(key).map_err(store_err)?;
+        Ok(())
+    }
+
+    /// Writes the outbox entry of a step.
+    pub fn put_outbox<T: Serialize>(&self, step: &str, value: &T) -> Result<()> {
+        let bytes = encode(value)?;
+        let mut t = self.txn.open_table(OUTBOX).map_err(store_err)?;
+        t.insert(step, bytes.as_slice()).map_err(store_err)?;
+        Ok(())
+    }
+
+    /// Removes the outbox entry of a step.
+    pub fn remove_outbox(&self, step: &str) -> Result<()> {
+        let mut t = self.txn.open_table(OUTBOX).map_err(store_err)?;
+        t.remove(step).map_err(store_err)?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(store_err)?;
+        }
+        let db =
+            Database::create(path).map_err(|e| Error::Store(format!("{}: {e}", path.display())))?;
+        // Create every table, so that readers never meet a missing one.
+        let s = Store { db };
+        s.write(|w| {
+            w.txn.open_table(META).map_err(store_err)?;
+            for t in [QUEUE, CHUNKS, PROOFS, BATCHES] {
+                w.txn.open_table(t).map_err(store_err)?;
+            }
+            w.txn.open_table(OUTBOX).map_err(store_err)?;
+            Ok(())
+        })?;
+        Ok(s)
+    }
+
+    /// Runs `f`'s writes as one transaction: all of them land, or none.
+    pub fn write<T>(&self, f: impl FnOnce(&Writer<'_>) -> Result<T>) -> Result<T> {
+        let txn = self.db.begin_write().map_err(store_err)?;
+        let out = f(&Writer { txn: &txn })?;
+        txn.commit().map_err(store_err)?;
+        Ok(out)
+    }
+
+    /// A counter (0 if never set).
+    pub fn meta(&self, key: &str) -> Result<u64> {
+        let txn = self.db.begin_read().map_err(store_err)?;
+        let t = txn.open_table(META).map_err(store_err)?;
+        Ok(t.get(key).map_err(store_err)?.map_or(0, |v| v.value()))
+    }
+
+    /// The value at `key`.
+    pub fn get<T: DeserializeOwned>(
+        &self,
+        table: TableDefinition<u64, &[u8]>,
+        key: u64,
+    ) -> Result<Option<T>> {
+        let txn = self.db.begin_read().map_err(store_err)?;
+        let t = txn.open_table(table).map_err(store_err)?;
+        t.get(key)
+            .map_err(store_err)?
+            .map(|v| decode(v.value()))
+            .transpose()
+    }
+
+    /// Every entry of a table, in key order.
+    pub fn all<T: DeserializeOwned>(
+        &self,
+        table: TableDefinition<u64, &[u8]>,
+    ) -> Result<Vec<(u64, T)>> {
+        let txn = self.db.begin_read().map_err(store_err)?;
+        let t = txn.open_table(table).map_err(store_err)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(store_err)? {
+            let (k, v) = item.map_err(store_err)?;
+            out.push((k.value(), decode(v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// The outbox entry of a step.
+    pub fn outbox<T: DeserializeOwned>(&self, step: &str) -> Result<Option<T>> {
+        let txn = self.db.begin_read().map_err(store_err)?;
+        let t = txn.open_table(OUTBOX).map_err(store_err)?;
+        t.get(step)
+            .map_err(store_err)?
+            .map(|v| decode(v.value()))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_step_writes_nothing_and_a_reopened_store_keeps_what_landed() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("operator-store-{}", std::process::id()));
+        let path = dir.join("db.redb");
+        {
+            let s = Store::open(&path)?;
+            s.write(|w| {
+                w.set_meta("next", 3)?;
+                w.put(QUEUE, 1, &"one")
+            })?;
+            let failed: Result<()> = s.write(|w| {
+                w.set_meta("next", 4)?;
+                w.put(QUEUE, 2, &"two")?;
+                Err(Error::Store("stop".into()))
+            });
+            assert!(failed.is_err());
+        }
+        let s = Store::open(&path)?;
+        assert_eq!(s.meta("next")?, 3);
+        assert_eq!(s.all::<String>(QUEUE)?, vec![(1, "one".to_string())]);
+        assert_eq!(s.meta("never")?, 0);
+        std::fs::remove_dir_all(&dir).map_err(store_err)?;
+        Ok(())
+    }
+}
