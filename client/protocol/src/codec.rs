@@ -43,8 +43,10 @@ pub enum Record {
         /// Token.
         token: TokenId,
         /// Amount.
+        #[serde(with = "crate::field::serde_u128")]
         amount: u128,
         /// Fee.
+        #[serde(with = "crate::field::serde_u128")]
         fee: u128,
     },
     /// A withdrawal to the account's owner.
@@ -54,8 +56,10 @@ pub enum Record {
         /// Token.
         token: TokenId,
         /// Amount paid on L1.
+        #[serde(with = "crate::field::serde_u128")]
         amount: u128,
         /// Fee.
+        #[serde(with = "crate::field::serde_u128")]
         fee: u128,
     },
     /// A processed forced exit, with the amount it withdrew.
@@ -65,6 +69,7 @@ pub enum Record {
         /// Token.
         token: TokenId,
         /// The whole balance, paid on L1.
+        #[serde(with = "crate::field::serde_u128")]
         amount: u128,
     },
     /// A processed key change request.
@@ -87,6 +92,7 @@ pub enum OnchainOp {
         /// Token.
         token: TokenId,
         /// Amount.
+        #[serde(with = "crate::field::serde_u128")]
         amount: u128,
     },
 }

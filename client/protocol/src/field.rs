@@ -77,6 +77,49 @@ pub fn bit(x: &Fr, i: usize) -> bool {
     (repr.as_ref()[i / 8] >> (i % 8)) & 1 == 1
 }
 
+/// Serde of `u128` amounts in JSON: a number up to `u64::MAX`, a decimal string above (a JSON
+/// number beyond 64 bits would be read back as a float). Reading accepts either for any value.
+/// Serde's internally tagged enums (`Tx`, `Record`) buffer their fields, and that buffer does not
+/// take `u128` at all: every amount in them goes through this.
+pub mod serde_u128 {
+    pub use super::deserialize_u128 as deserialize;
+
+    /// Writes `v` as a number if it fits 64 bits, else as a decimal string.
+    pub fn serialize<S: serde::Serializer>(v: &u128, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match u64::try_from(*v) {
+            Ok(small) => s.serialize_u64(small),
+            Err(_) => s.serialize_str(&v.to_string()),
+        }
+    }
+}
+
+/// Reads a `u128` from a JSON number or a decimal string (see [`serde_u128`]).
+pub fn deserialize_u128<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<u128, D::Error> {
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = u128;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an unsigned 128-bit integer, as a number or a decimal string")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<u128, E> {
+            Ok(u128::from(v))
+        }
+        fn visit_u128<E: serde::de::Error>(self, v: u128) -> std::result::Result<u128, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<u128, E> {
+            u128::try_from(v).map_err(|_| E::custom("a negative amount"))
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<u128, E> {
+            v.parse()
+                .map_err(|_| E::custom(format!("{v:?} is not a decimal u128")))
+        }
+    }
+    d.deserialize_any(V)
+}
+
 /// Serde helpers: field elements as hex strings.
 pub mod serde_hex {
     use super::Fr;

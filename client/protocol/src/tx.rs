@@ -63,6 +63,7 @@ pub struct Deposit {
     /// Token deposited.
     pub token: TokenId,
     /// Amount credited.
+    #[serde(with = "crate::field::serde_u128")]
     pub amount: u128,
     /// Key bound if this deposit creates the account; ignored otherwise (L1 sends `NONE`).
     pub pubkey: PubKey,
@@ -78,8 +79,10 @@ pub struct Transfer {
     /// Token moved.
     pub token: TokenId,
     /// Amount received.
+    #[serde(with = "crate::field::serde_u128")]
     pub amount: u128,
     /// Fee paid in the same token to the fee account.
+    #[serde(with = "crate::field::serde_u128")]
     pub fee: u128,
     /// Sender's nonce.
     pub nonce: u32,
@@ -93,8 +96,10 @@ pub struct Withdraw {
     /// Token withdrawn.
     pub token: TokenId,
     /// Amount paid on L1.
+    #[serde(with = "crate::field::serde_u128")]
     pub amount: u128,
     /// Fee paid in the same token to the fee account.
+    #[serde(with = "crate::field::serde_u128")]
     pub fee: u128,
     /// Account's nonce.
     pub nonce: u32,

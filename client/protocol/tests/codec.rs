@@ -163,3 +163,59 @@ fn unknown_type_and_bad_key_are_rejected() {
     bytes[5..].copy_from_slice(&[0x7f; 32]);
     assert!(Tx::decode(&bytes).is_err());
 }
+
+#[test]
+fn transactions_round_trip_through_json_with_amounts_as_numbers_or_strings()
+-> Result<(), serde_json::Error> {
+    let key = SecretKey::from_seed(b"json");
+    let big = u128::MAX - 7;
+    let txs = [
+        Transfer {
+            from: 1,
+            to: 2,
+            token: 3,
+            amount: big,
+            fee: 5,
+            nonce: 6,
+        }
+        .sign(&key, 9),
+        Withdraw {
+            from: 1,
+            token: 0,
+            amount: 10,
+            fee: big,
+            nonce: 2,
+        }
+        .sign(&key, 9),
+        Tx::Deposit(Deposit {
+            account_id: 4,
+            owner: Address::repeat_byte(4),
+            token: 1,
+            amount: big,
+            pubkey: key.public(),
+        }),
+    ];
+    for tx in txs {
+        let text = serde_json::to_string(&tx)?;
+        let back: Tx = serde_json::from_str(&text)?;
+        assert_eq!(back, tx, "{text}");
+    }
+    let record = Record::Withdraw {
+        from: 1,
+        token: 0,
+        amount: big,
+        fee: 1,
+    };
+    assert_eq!(
+        serde_json::from_str::<Record>(&serde_json::to_string(&record)?)?,
+        record
+    );
+    let as_string = r#"{"from":1,"to":2,"token":0,"amount":"340282366920938463463374607431768211455","fee":"1","nonce":0}"#;
+    assert_eq!(
+        serde_json::from_str::<Transfer>(as_string)?.amount,
+        u128::MAX
+    );
+    let negative = r#"{"from":1,"to":2,"token":0,"amount":-1,"fee":0,"nonce":0}"#;
+    assert!(serde_json::from_str::<Transfer>(negative).is_err());
+    Ok(())
+}

@@ -1,0 +1,263 @@
+//! The operator end to end on anvil, with the real contracts and the real verifier: L1 deposits
+//! and a forced exit come in through the watcher, transfers and a withdrawal through the L2 RPC;
+//! chunks are sealed, proven with verifier-gen and finalized on L1 by the submitter; the
+//! withdrawal and the forced exit become claimable on L1. Malformed and oversized RPC requests
+//! get clear errors and change nothing.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use alloy::network::EthereumWallet;
+use alloy::node_bindings::Anvil;
+use alloy::primitives::{Address, U256};
+use alloy::providers::ProviderBuilder;
+use alloy::rpc::client::{ClientBuilder, RpcClient};
+use alloy::signers::local::PrivateKeySigner;
+use rollup_bindings::deploy::deploy;
+use rollup_bindings::rollup::Rollup;
+use rollup_operator::config::Config;
+use rollup_operator::node::Operator;
+use rollup_protocol::constants::L2_KEY_MESSAGE;
+use rollup_protocol::eddsa::SecretKey;
+use rollup_protocol::tx::{Transfer, Withdraw};
+use serde_json::{Value, json};
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn hex_key(k: &PrivateKeySigner) -> String {
+    format!("0x{}", alloy::hex::encode(k.to_bytes()))
+}
+
+fn l2_key(k: &PrivateKeySigner) -> Result<SecretKey> {
+    let sig = alloy::signers::SignerSync::sign_message_sync(k, L2_KEY_MESSAGE.as_bytes())?;
+    Ok(SecretKey::from_l1_signature(&sig.as_bytes())?)
+}
+
+fn word(x: rollup_protocol::Fr) -> U256 {
+    U256::from_be_bytes(rollup_protocol::field::to_be_bytes(&x))
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, for at most `limit`.
+async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await? {
+            return Ok(v);
+        }
+        if start.elapsed() > limit {
+            return Err(format!("timed out waiting for {what}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() -> Result {
+    let anvil = Anvil::at(root().join("tools/bin/anvil")).try_spawn()?;
+    let keys: Vec<PrivateKeySigner> = anvil.keys().iter().cloned().map(Into::into).collect();
+    let operator_key = keys.first().ok_or("no anvil key")?.clone();
+    let deployed = deploy(
+        &root(),
+        &anvil.endpoint(),
+        &hex_key(&operator_key),
+        anvil.chain_id(),
+        &[
+            ("CHUNK_SLOTS", "1".into()),
+            (
+                "VERIFIER_BYTECODE",
+                root()
+                    .join("contracts/verifier/Halo2Verifier.bin")
+                    .display()
+                    .to_string(),
+            ),
+        ],
+    )?;
+    let rollup_addr = deployed.address("Rollup").ok_or("no Rollup")?;
+    let data = std::env::temp_dir().join(format!("operator-e2e-{}", std::process::id()));
+    let cfg = Config {
+        l1_rpc: anvil.endpoint(),
+        rollup: rollup_addr,
+        rpc_addr: "127.0.0.1:0".parse()?,
+        data_dir: data.clone(),
+        key_cache: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("keys")),
+        chain_id: anvil.chain_id(),
+        block_time_ms: 100,
+        chunk_timeout_ms: 300,
+        batch_chunks: 4,
+        batch_timeout_ms: 1_000,
+        poll_ms: 200,
+        bump_after_ms: 10_000,
+        rpc_max_request_bytes: 4_096,
+        ..Config::default()
+    };
+    let operator = Operator::start(cfg, operator_key.clone()).await?;
+    let rpc: RpcClient =
+        ClientBuilder::default().http(format!("http://{}", operator.rpc_addr).parse()?);
+
+    // Three users deposit ETH on L1 with their derived L2 keys.
+    let (alice, bob, carol) = (keys[1].clone(), keys[2].clone(), keys[3].clone());
+    for (user, amount) in [(&alice, 1_000_000u64), (&bob, 500_000), (&carol, 300_000)] {
+        let l1 = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(user.clone()))
+            .connect_http(anvil.endpoint_url());
+        let key = l2_key(user)?.public();
+        let r = Rollup::new(rollup_addr, &l1);
+        let call = r
+            .depositEth(word(key.x), word(key.y))
+            .value(U256::from(amount));
+        assert!(call.send().await?.get_receipt().await?.status());
+    }
+    // The watcher ingests them (accounts 1, 2, 3; 0 is the fee account).
+    wait_for("the deposits on L2", Duration::from_secs(60), || {
+        let rpc = rpc.clone();
+        async move {
+            let b: String = rpc.request("l2_getBalance", (3u32, 0u8)).await?;
+            Ok((b == "300000").then_some(()))
+        }
+    })
+    .await?;
+
+    // A transfer and a withdrawal through the L2 RPC.
+    let chain = anvil.chain_id();
+    let transfer = Transfer {
+        from: 1,
+        to: 2,
+        token: 0,
+        amount: 250_000,
+        fee: 100,
+        nonce: 0,
+    }
+    .sign(&l2_key(&alice)?, chain);
+    let id: String = rpc.request("l2_sendTransaction", (transfer,)).await?;
+    let withdraw = Withdraw {
+        from: 2,
+        token: 0,
+        amount: 600_000,
+        fee: 50,
+        nonce: 0,
+    }
+    .sign(&l2_key(&bob)?, chain);
+    let raw = format!("0x{}", alloy::hex::encode(withdraw.encode()));
+    let withdraw_id: String = rpc.request("l2_sendRawTransaction", (raw,)).await?;
+    // The same transaction again, a replayed nonce, an overdraft: refused, nothing changes.
+    let again = rpc
+        .request::<_, String>("l2_sendTransaction", (transfer,))
+        .await;
+    assert!(format!("{again:?}").contains("already known"), "{again:?}");
+    let overdraft = Transfer {
+        from: 3,
+        to: 1,
+        token: 0,
+        amount: 10_000_000,
+        fee: 1,
+        nonce: 0,
+    }
+    .sign(&l2_key(&carol)?, chain);
+    let refused = rpc
+        .request::<_, String>("l2_sendTransaction", (overdraft,))
+        .await;
+    assert!(format!("{refused:?}").contains("-32000"), "{refused:?}");
+
+    // Carol forces her ETH out on L1.
+    let carol_l1 = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(carol.clone()))
+        .connect_http(anvil.endpoint_url());
+    let carol_rollup = Rollup::new(rollup_addr, &carol_l1);
+    assert!(
+        carol_rollup
+            .requestForcedExit(0)
+            .send()
+            .await?
+            .get_receipt()
+            .await?
+            .status()
+    );
+
+    // Malformed and oversized requests: errors, no effect.
+    let http = alloy::transports::http::reqwest::Client::new();
+    let url = format!("http://{}", operator.rpc_addr);
+    let status_before: Value = rpc.request("l2_status", ()).await?;
+    for body in [
+        "{not json".to_string(),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction", "params": [{"type": "transfer"}]}).to_string(),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "l2_sendRawTransaction", "params": ["0x0102"]}).to_string(),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction", "params": [{"type": "deposit", "account_id": 9, "owner": Address::ZERO, "token": 0, "amount": 1, "pubkey": {"x": "0x00", "y": "0x01"}}]}).to_string(),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "l2_nope", "params": []}).to_string(),
+        format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"l2_sendRawTransaction\",\"params\":[\"0x{}\"]}}", "00".repeat(8_000)),
+    ] {
+        let reply = http.post(&url).header("content-type", "application/json").body(body.clone()).send().await?;
+        let status = reply.status();
+        let text = reply.text().await?;
+        assert!(
+            !status.is_success() || text.contains("\"error\""),
+            "{} accepted: {status} {text}",
+            &body[..body.len().min(80)]
+        );
+    }
+    let status_after: Value = rpc.request("l2_status", ()).await?;
+    assert_eq!(
+        status_after["root"], status_before["root"],
+        "an error changed the state"
+    );
+
+    // Everything ends finalized and executed on L1, and the L1 root is the operator's.
+    let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+    let rollup = Rollup::new(rollup_addr, &l1);
+    let done: Value = wait_for("every batch executed", Duration::from_secs(600), || {
+        let (rpc, rollup) = (rpc.clone(), rollup.clone());
+        async move {
+            let s: Value = rpc.request("l2_status", ()).await?;
+            let all_sealed = s["queued"] == 0 && s["inOpenChunk"] == 0 && s["unprovenChunks"] == 0;
+            let batches = s["batches"].as_array().cloned().unwrap_or_default();
+            let executed = !batches.is_empty() && batches.iter().all(|b| b["status"] == "executed");
+            let requests_done =
+                rollup.finalizedRequests().call().await? == rollup.totalRequests().call().await?;
+            Ok((all_sealed && executed && requests_done).then_some(s))
+        }
+    })
+    .await?;
+    assert_eq!(
+        format!("{:#066x}", rollup.stateRoot().call().await?),
+        done["root"].as_str().ok_or("root")?
+    );
+    let status: Value = rpc.request("l2_getTransactionStatus", (id,)).await?;
+    assert_eq!(status["status"], "executed");
+    let status: Value = rpc
+        .request("l2_getTransactionStatus", (withdraw_id,))
+        .await?;
+    assert_eq!(status["status"], "executed");
+
+    // Bob's withdrawal and Carol's forced exit are claimable on L1.
+    assert_eq!(
+        rollup.pending(bob.address(), 0).call().await?,
+        U256::from(600_000u64)
+    );
+    assert_eq!(
+        rollup.pending(carol.address(), 0).call().await?,
+        U256::from(300_000u64)
+    );
+    assert!(
+        carol_rollup
+            .withdrawPending(0, carol.address())
+            .send()
+            .await?
+            .get_receipt()
+            .await?
+            .status()
+    );
+    assert_eq!(rollup.pending(carol.address(), 0).call().await?, U256::ZERO);
+    let fee: String = rpc.request("l2_getBalance", (0u32, 0u8)).await?;
+    assert_eq!(fee, "150");
+
+    operator.stop().await?;
+    std::fs::remove_dir_all(&data)?;
+    Ok(())
+}
