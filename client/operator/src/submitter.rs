@@ -320,11 +320,13 @@ impl<P: Provider> Submitter<P> {
                 .await
                 .map_err(l1)?;
             if mined > out.nonce {
-                // Our nonce is used, but by none of our versions (or the receipt is not served yet).
                 if self.receipt(&out).await?.is_none() {
+                    // Retried by the caller: a receipt can lag its block. If this persists,
+                    // another sender uses the submitter's key.
                     return Err(Error::L1(format!(
-                        "{key}: nonce {} was used by a transaction the submitter did not store",
-                        out.nonce
+                        "{key}: nonce {} is used but none of the {} stored versions has a receipt yet",
+                        out.nonce,
+                        out.versions.len()
                     )));
                 }
                 continue;

@@ -4,116 +4,41 @@
 //! withdrawal and the forced exit become claimable on L1. Malformed and oversized RPC requests
 //! get clear errors and change nothing.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::time::Duration;
 
 use alloy::network::EthereumWallet;
 use alloy::node_bindings::Anvil;
 use alloy::primitives::{Address, U256};
 use alloy::providers::ProviderBuilder;
 use alloy::rpc::client::{ClientBuilder, RpcClient};
-use alloy::signers::local::PrivateKeySigner;
-use rollup_bindings::deploy::deploy;
 use rollup_bindings::rollup::Rollup;
-use rollup_operator::config::Config;
 use rollup_operator::node::Operator;
-use rollup_protocol::constants::L2_KEY_MESSAGE;
-use rollup_protocol::eddsa::SecretKey;
 use rollup_protocol::tx::{Transfer, Withdraw};
 use serde_json::{Value, json};
-
-type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn hex_key(k: &PrivateKeySigner) -> String {
-    format!("0x{}", alloy::hex::encode(k.to_bytes()))
-}
-
-fn l2_key(k: &PrivateKeySigner) -> Result<SecretKey> {
-    let sig = alloy::signers::SignerSync::sign_message_sync(k, L2_KEY_MESSAGE.as_bytes())?;
-    Ok(SecretKey::from_l1_signature(&sig.as_bytes())?)
-}
-
-fn word(x: rollup_protocol::Fr) -> U256 {
-    U256::from_be_bytes(rollup_protocol::field::to_be_bytes(&x))
-}
-
-/// Polls `check` every 200 ms until it returns `Some`, for at most `limit`.
-async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await? {
-            return Ok(v);
-        }
-        if start.elapsed() > limit {
-            return Err(format!("timed out waiting for {what}").into());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use support::{Result, config, deploy_rollup, deposit_eth, keys, l2_key, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() -> Result {
-    let anvil = Anvil::at(root().join("tools/bin/anvil")).try_spawn()?;
-    let keys: Vec<PrivateKeySigner> = anvil.keys().iter().cloned().map(Into::into).collect();
-    let operator_key = keys.first().ok_or("no anvil key")?.clone();
-    let deployed = deploy(
-        &root(),
-        &anvil.endpoint(),
-        &hex_key(&operator_key),
-        anvil.chain_id(),
-        &[
-            ("CHUNK_SLOTS", "1".into()),
-            (
-                "VERIFIER_BYTECODE",
-                root()
-                    .join("contracts/verifier/Halo2Verifier.bin")
-                    .display()
-                    .to_string(),
-            ),
-        ],
-    )?;
-    let rollup_addr = deployed.address("Rollup").ok_or("no Rollup")?;
+    support::logs();
+    let anvil = Anvil::at(support::root().join("tools/bin/anvil")).try_spawn()?;
+    let keys = keys(&anvil);
+    let operator_key = keys[0].clone();
+    let rollup_addr = deploy_rollup(&anvil)?;
     let data = std::env::temp_dir().join(format!("operator-e2e-{}", std::process::id()));
-    let cfg = Config {
-        l1_rpc: anvil.endpoint(),
-        rollup: rollup_addr,
-        rpc_addr: "127.0.0.1:0".parse()?,
-        data_dir: data.clone(),
-        key_cache: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("keys")),
-        chain_id: anvil.chain_id(),
-        block_time_ms: 100,
-        chunk_timeout_ms: 300,
-        batch_chunks: 4,
-        batch_timeout_ms: 1_000,
-        poll_ms: 200,
-        bump_after_ms: 10_000,
-        rpc_max_request_bytes: 4_096,
-        ..Config::default()
-    };
-    let operator = Operator::start(cfg, operator_key.clone()).await?;
+    let operator = Operator::start(
+        config(anvil.endpoint(), rollup_addr, anvil.chain_id(), &data),
+        operator_key.clone(),
+    )
+    .await?;
     let rpc: RpcClient =
         ClientBuilder::default().http(format!("http://{}", operator.rpc_addr).parse()?);
 
     // Three users deposit ETH on L1 with their derived L2 keys.
     let (alice, bob, carol) = (keys[1].clone(), keys[2].clone(), keys[3].clone());
     for (user, amount) in [(&alice, 1_000_000u64), (&bob, 500_000), (&carol, 300_000)] {
-        let l1 = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(user.clone()))
-            .connect_http(anvil.endpoint_url());
-        let key = l2_key(user)?.public();
-        let r = Rollup::new(rollup_addr, &l1);
-        let call = r
-            .depositEth(word(key.x), word(key.y))
-            .value(U256::from(amount));
-        assert!(call.send().await?.get_receipt().await?.status());
+        deposit_eth(&anvil, rollup_addr, user, amount).await?;
     }
     // The watcher ingests them (accounts 1, 2, 3; 0 is the fee account).
     wait_for("the deposits on L2", Duration::from_secs(60), || {

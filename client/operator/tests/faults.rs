@@ -1,0 +1,193 @@
+//! Faults on anvil, with the real contracts and verifier: the submitter killed at each step, the
+//! L1 RPC unreachable for a while, anvil's mining paused. Each run must end in the L1 state an
+//! uninterrupted run reaches (the root the core computes from the same requests) having sent each
+//! L1 step exactly once (the operator's nonce moves by exactly one per step).
+
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::primitives::{Address, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::client::{ClientBuilder, RpcClient};
+use rollup_bindings::rollup::Rollup;
+use rollup_operator::Error;
+use rollup_operator::config::CrashPoint;
+use rollup_operator::node::Operator;
+use rollup_protocol::eddsa::Point;
+use rollup_protocol::tx::Deposit;
+use rollup_protocol::{Config as CoreConfig, State, Tx};
+use serde_json::Value;
+use support::{Result, config, deploy_rollup, deposit_eth, keys, l2_key, wait_for, word};
+
+const DEPOSITS: [u64; 2] = [1_000, 2_000];
+
+/// The root after the fee account's request and the users' deposits, by the core alone.
+fn expected_root(anvil: &AnvilInstance) -> Result<U256> {
+    let ks = keys(anvil);
+    let mut s = State::new(CoreConfig {
+        chain_id: anvil.chain_id(),
+        chunk_slots: 1,
+    });
+    s.apply_tx(&Tx::Deposit(Deposit {
+        account_id: 0,
+        owner: ks[0].address(),
+        token: 0,
+        amount: 0,
+        pubkey: Point::NONE,
+    }))?;
+    for (i, amount) in DEPOSITS.iter().enumerate() {
+        let user = &ks[i + 1];
+        s.apply_tx(&Tx::Deposit(Deposit {
+            account_id: i as u32 + 1,
+            owner: user.address(),
+            token: 0,
+            amount: u128::from(*amount),
+            pubkey: l2_key(user)?.public(),
+        }))?;
+    }
+    Ok(word(s.root()))
+}
+
+/// Waits until every batch is executed and every request finalized; returns the batch count.
+async fn settled(anvil: &AnvilInstance, rollup: Address, rpc: &RpcClient) -> Result<u64> {
+    let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+    let r = Rollup::new(rollup, &l1);
+    wait_for("every batch executed", Duration::from_secs(300), || {
+        let (rpc, r) = (rpc.clone(), r.clone());
+        async move {
+            let s: Value = rpc.request("l2_status", ()).await?;
+            let batches = s["batches"].as_array().cloned().unwrap_or_default();
+            let all = s["queued"] == 0
+                && s["inOpenChunk"] == 0
+                && !batches.is_empty()
+                && batches.iter().all(|b| b["status"] == "executed");
+            let total = r.totalRequests().call().await?;
+            let done = all
+                && total == U256::from(DEPOSITS.len() + 1)
+                && r.finalizedRequests().call().await? == total;
+            Ok(done.then_some(batches.len() as u64))
+        }
+    })
+    .await
+}
+
+/// Checks the end state: the expected root, and one L1 transaction per step (commit and finalize
+/// per batch; there are no withdrawals to execute).
+async fn check_end(
+    anvil: &AnvilInstance,
+    rollup: Address,
+    rpc: &RpcClient,
+    nonce_before: u64,
+) -> Result {
+    let batches = settled(anvil, rollup, rpc).await?;
+    let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+    let r = Rollup::new(rollup, &l1);
+    assert_eq!(r.stateRoot().call().await?, expected_root(anvil)?);
+    assert_eq!(r.lastFinalizedBatch().call().await?, U256::from(batches));
+    assert_eq!(r.lastCommittedBatch().call().await?, U256::from(batches));
+    let nonce = l1.get_transaction_count(keys(anvil)[0].address()).await?;
+    assert_eq!(
+        nonce - nonce_before,
+        2 * batches,
+        "one transaction per step"
+    );
+    Ok(())
+}
+
+fn rpc_of(op: &Operator) -> Result<RpcClient> {
+    Ok(ClientBuilder::default().http(format!("http://{}", op.rpc_addr).parse()?))
+}
+
+async fn operator_nonce(anvil: &AnvilInstance) -> Result<u64> {
+    let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+    Ok(l1.get_transaction_count(keys(anvil)[0].address()).await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_submitter_killed_at_each_step_resumes_without_a_double_or_lost_submission() -> Result {
+    support::logs();
+    let anvil = Anvil::at(support::root().join("tools/bin/anvil")).try_spawn()?;
+    let ks = keys(&anvil);
+    for point in [
+        CrashPoint::BeforeSend,
+        CrashPoint::AfterSend,
+        CrashPoint::AfterReceipt,
+    ] {
+        let rollup = deploy_rollup(&anvil)?;
+        let nonce_before = operator_nonce(&anvil).await?;
+        let data =
+            std::env::temp_dir().join(format!("operator-crash-{point:?}-{}", std::process::id()));
+        let mut cfg = config(anvil.endpoint(), rollup, anvil.chain_id(), &data);
+        cfg.crash_at = Some(point);
+        let mut op = Operator::start(cfg.clone(), ks[0].clone()).await?;
+        for (i, amount) in DEPOSITS.iter().enumerate() {
+            deposit_eth(&anvil, rollup, &ks[i + 1], *amount).await?;
+        }
+        let crashed = tokio::time::timeout(Duration::from_secs(300), op.wait()).await?;
+        assert!(
+            matches!(crashed, Err(Error::Crash(_))),
+            "{point:?}: {crashed:?}"
+        );
+        // Restarted on the same data directory, without the fault.
+        cfg.crash_at = None;
+        let op = Operator::start(cfg, ks[0].clone()).await?;
+        check_end(&anvil, rollup, &rpc_of(&op)?, nonce_before).await?;
+        op.stop().await?;
+        std::fs::remove_dir_all(&data)?;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_l1_and_paused_mining_are_survived() -> Result {
+    support::logs();
+    let anvil = Anvil::at(support::root().join("tools/bin/anvil")).try_spawn()?;
+    let ks = keys(&anvil);
+    let rollup = deploy_rollup(&anvil)?;
+    let nonce_before = operator_nonce(&anvil).await?;
+    let upstream: SocketAddr = format!("127.0.0.1:{}", anvil.port()).parse()?;
+    let (link, up) = support::cuttable_link(upstream).await?;
+    let data = std::env::temp_dir().join(format!("operator-outage-{}", std::process::id()));
+    let mut cfg = config(link, rollup, anvil.chain_id(), &data);
+    cfg.bump_after_ms = 1_000;
+    let op = Operator::start(cfg, ks[0].clone()).await?;
+    let rpc = rpc_of(&op)?;
+
+    // The L1 link is cut for three seconds while the first deposit is being ingested.
+    deposit_eth(&anvil, rollup, &ks[1], DEPOSITS[0]).await?;
+    up.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!op.stopped(), "the operator gave up on a transient outage");
+    up.store(true, Ordering::SeqCst);
+
+    // Mining stops after the second deposit: the submitter's transactions wait in the pool and
+    // are resent with higher fees; mining resumes and they land, each step once.
+    deposit_eth(&anvil, rollup, &ks[2], DEPOSITS[1]).await?;
+    wait_for("the deposits on L2", Duration::from_secs(60), || {
+        let rpc = rpc.clone();
+        async move {
+            let b: String = rpc.request("l2_getBalance", (2u32, 0u8)).await?;
+            Ok((b == DEPOSITS[1].to_string()).then_some(()))
+        }
+    })
+    .await?;
+    let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+    l1.raw_request::<_, ()>("evm_setAutomine".into(), (false,))
+        .await?;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        !op.stopped(),
+        "the operator gave up while mining was paused"
+    );
+    l1.raw_request::<_, ()>("evm_setAutomine".into(), (true,))
+        .await?;
+    l1.raw_request::<_, Value>("evm_mine".into(), ()).await?;
+    check_end(&anvil, rollup, &rpc, nonce_before).await?;
+    op.stop().await?;
+    std::fs::remove_dir_all(&data)?;
+    Ok(())
+}
