@@ -366,6 +366,14 @@ impl ChunkProver {
         })
     }
 
+    /// The Solidity verifier of this key, and its creation bytecode (compiled by the `solc` on
+    /// `PATH`): what `Deploy.s.sol` deploys with `VERIFIER_BYTECODE` for this chunk size.
+    pub fn verifier(&self) -> Result<(String, Vec<u8>)> {
+        let source = solidity::<ChunkCircuit>(&self.params, self.pk.get_vk(), vec![3]);
+        let code = compile(&source)?;
+        Ok((source, code))
+    }
+
     /// Proves one sealed chunk; the proof is checked natively before it is returned.
     pub fn prove(&self, chunk: &Chunk) -> Result<Vec<u8>> {
         let circuit = ChunkCircuit::new(chunk, self.slots, self.chain_id)?;

@@ -86,6 +86,10 @@ pub struct Batch {
     pub chunks: u64,
     /// How far it got.
     pub status: BatchStatus,
+    /// Milliseconds from its last chunk proof being ready to its finalization on L1 (when both
+    /// happened in this run of the operator).
+    #[serde(default)]
+    pub finalize_latency_ms: Option<u64>,
 }
 
 /// Where a transaction is.
@@ -126,6 +130,7 @@ pub struct Sequencer {
     summaries: Vec<ChunkSummary>,
     sealed_at: BTreeMap<u64, Instant>,
     unproven: BTreeMap<u64, Chunk>,
+    proven_at: HashMap<u64, Instant>,
     ids: HashMap<String, Location>,
     batches: Vec<Batch>,
     next_request: u64,
@@ -181,6 +186,7 @@ impl Sequencer {
             summaries: Vec::new(),
             sealed_at: BTreeMap::new(),
             unproven: BTreeMap::new(),
+            proven_at: HashMap::new(),
             ids: HashMap::new(),
             batches: store
                 .all::<Batch>(BATCHES)?
@@ -431,6 +437,7 @@ impl Sequencer {
             first_chunk: first,
             chunks: waiting.min(self.limits.batch_chunks as u64),
             status: BatchStatus::Proposed,
+            finalize_latency_ms: None,
         };
         store.write(|w| w.put(BATCHES, batch.index, &batch))?;
         for c in first..first + batch.chunks {
@@ -455,6 +462,22 @@ impl Sequencer {
         };
         let mut updated = b.clone();
         updated.status = status;
+        if status == BatchStatus::Finalized {
+            let ready = (b.first_chunk..b.first_chunk + b.chunks)
+                .map(|c| self.proven_at.get(&c))
+                .collect::<Option<Vec<_>>>()
+                .and_then(|t| t.into_iter().max().copied());
+            if let Some(ready) = ready {
+                let ms = ready.elapsed().as_millis() as u64;
+                updated.finalize_latency_ms = Some(ms);
+                metrics::histogram!("operator_proof_to_finalized_seconds").record(ms as f64 / 1e3);
+                tracing::info!(
+                    batch = index,
+                    ms,
+                    "finalized after its last proof was ready"
+                );
+            }
+        }
         store.write(|w| {
             if let Some(key) = outbox {
                 w.remove_outbox(key)?;
@@ -475,6 +498,25 @@ impl Sequencer {
         self.summaries.get(usize::try_from(chunk).ok()?)
     }
 
+    /// Every sealed chunk: (index, transactions, slots, fill ratio, batch index).
+    pub fn chunks(&self) -> Vec<(u64, usize, usize, f64, Option<u64>)> {
+        let slots = self.core.chunk_slots;
+        self.summaries
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let i = i as u64;
+                let batch = self
+                    .batches
+                    .iter()
+                    .find(|b| i >= b.first_chunk && i < b.first_chunk + b.chunks)
+                    .map(|b| b.index);
+                let used = (s.fill_ratio * slots as f64).round() as usize;
+                (i, used, slots, s.fill_ratio, batch)
+            })
+            .collect()
+    }
+
     /// The lowest sealed chunk without a proof, with its witnesses.
     pub fn next_unproven(&self) -> Option<(u64, Chunk)> {
         self.unproven.iter().next().map(|(i, c)| (*i, c.clone()))
@@ -484,6 +526,7 @@ impl Sequencer {
     pub fn proven(&mut self, store: &Store, chunk: u64, proof: &[u8]) -> Result<()> {
         store.write(|w| w.put(PROOFS, chunk, &alloy_primitives::hex::encode(proof)))?;
         self.unproven.remove(&chunk);
+        self.proven_at.insert(chunk, Instant::now());
         Ok(())
     }
 
