@@ -32,7 +32,7 @@ pub enum DeployError {
     #[error("{0}")]
     Io(#[from] std::io::Error),
     /// forge failed or timed out; its output.
-    #[error("forge script failed ({what}):\n{output}")]
+    #[error("forge failed ({what}):\n{output}")]
     Forge {
         /// Exit status, or the timeout.
         what: String,
@@ -147,4 +147,28 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Creation bytecode of the Foundry tests' mintable ERC20 (`contracts/test/mocks/Tokens.sol`,
+/// `MockERC20`: anyone can mint), built with the repository's forge: the token of devnets and
+/// end-to-end tests. (`forge script` compiles only what the script imports, so it is built here.)
+pub fn dev_token_bytecode(root: &Path) -> Result<Vec<u8>, DeployError> {
+    let out = Command::new(root.join("tools/bin/forge"))
+        .args(["build", "contracts/test/mocks/Tokens.sol", "--root"])
+        .arg(root)
+        .stdin(Stdio::null())
+        .output()?;
+    if !out.status.success() {
+        return Err(DeployError::Forge {
+            what: "build of the test token".into(),
+            output: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    let path = root.join("out/Tokens.sol/MockERC20.json");
+    let artifact: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
+        .map_err(|e| DeployError::Log(format!("{}: {e}", path.display())))?;
+    let hex = artifact["bytecode"]["object"]
+        .as_str()
+        .ok_or_else(|| DeployError::Log(format!("{}: no bytecode", path.display())))?;
+    alloy::hex::decode(hex).map_err(|e| DeployError::Log(format!("{}: {e}", path.display())))
 }

@@ -125,22 +125,7 @@ async fn every_user_escapes_with_exactly_their_finalized_balances() -> Result {
     let rollup = Rollup::new(rollup_addr, &l1);
 
     // An ERC20 (the Foundry tests' mintable token), registered as token 1.
-    let built = std::process::Command::new(root().join("tools/bin/forge"))
-        .args(["build", "contracts/test/mocks/Tokens.sol", "--root"])
-        .arg(root())
-        .output()?;
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    let artifact: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
-        root().join("out/Tokens.sol/MockERC20.json"),
-    )?)?;
-    let code: Bytes = artifact["bytecode"]["object"]
-        .as_str()
-        .ok_or("no bytecode")?
-        .parse()?;
+    let code = Bytes::from(rollup_bindings::deploy::dev_token_bytecode(&root())?);
     let token_addr = l1
         .send_transaction(TransactionRequest::default().with_deploy_code(code))
         .await?

@@ -84,7 +84,10 @@ async fn main() -> Result<()> {
     let prover = verifier_gen::prover::ChunkProver::load(&cache, None, args.slots, chain, k)?;
     let (_, bytecode) = prover.verifier()?;
     drop(prover);
-    let bin = cache.join(format!("verifier-n{}-k{k}-chain{chain}-dev.bin", args.slots));
+    let bin = cache.join(format!(
+        "verifier-n{}-k{k}-chain{chain}-dev.bin",
+        args.slots
+    ));
     std::fs::create_dir_all(&work)?;
     std::fs::write(&bin, format!("0x{}", alloy::hex::encode(bytecode)))?;
     let key_hex = format!("0x{}", alloy::hex::encode(keys[0].to_bytes()));

@@ -1,0 +1,60 @@
+//! The main job, run as the README's main command runs it (one-slot chunks, so that it uses the
+//! committed verifier and stays quick): every user must be made whole and the rollup emptied.
+
+use std::path::Path;
+
+#[test]
+fn the_main_job_ends_with_every_user_made_whole() -> Result<(), Box<dyn std::error::Error>> {
+    let devnet = Path::new(env!("CARGO_BIN_EXE_devnet"));
+    let escape = devnet.with_file_name("escape");
+    if !escape.exists() {
+        // `cargo test --workspace` builds it; `cargo test -p rollup-devnet` alone does not.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let built = std::process::Command::new(cargo)
+            .args(["build", "-p", "rollup-escape", "--bin", "escape"])
+            .status()?;
+        assert!(built.success(), "building the escape client");
+    }
+    let out = std::process::Command::new(devnet)
+        .args(["--slots", "1", "--json", "--escape-bin"])
+        .arg(&escape)
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(summary["everyoneMadeWhole"], true, "{summary:#}");
+    assert_eq!(summary["rollupHoldsAfter"]["eth"], "0");
+    assert_eq!(summary["rollupHoldsAfter"]["token"], "0");
+    let users = summary["users"].as_array().ok_or("users")?;
+    assert_eq!(users.len(), 5, "four users and the fee account");
+    for u in users {
+        assert_eq!(u["madeWhole"], true, "{u}");
+        assert_eq!(u["escaped"], u["l2Finalized"], "{u}");
+    }
+    let batches = summary["batches"].as_array().ok_or("batches")?;
+    assert!(!batches.is_empty() && batches.iter().all(|b| b["status"] == "executed"));
+    let chunks = summary["chunks"].as_array().ok_or("chunks")?;
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c["fillRatio"].as_f64().is_some_and(|f| f > 0.0))
+    );
+    let steps: Vec<&str> = summary["gas"]
+        .as_array()
+        .ok_or("gas")?
+        .iter()
+        .filter_map(|g| g["step"].as_str())
+        .collect();
+    for step in [
+        "depositEth",
+        "depositErc20",
+        "requestForcedExit",
+        "activateEscapeMode",
+        "refundDeposit",
+    ] {
+        assert!(steps.contains(&step), "no gas figure for {step}: {steps:?}");
+    }
+    assert!(steps.iter().any(|s| s.starts_with("finalizeBatch")));
+    assert!(steps.iter().any(|s| s.starts_with("escape (token 1)")));
+    Ok(())
+}
