@@ -202,8 +202,13 @@ impl Operator {
                     async move {
                         let next = sequencer.lock().await.next_unproven();
                         if let Some((index, chunk)) = next {
+                            let start = std::time::Instant::now();
                             let proof = prove_off_runtime(stage, index, chunk).await?;
-                            sequencer.lock().await.proven(&store, index, &proof)?;
+                            let seconds = start.elapsed().as_secs_f64();
+                            sequencer
+                                .lock()
+                                .await
+                                .proven(&store, index, &proof, seconds)?;
                         }
                         Ok(())
                     }

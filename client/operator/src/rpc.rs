@@ -10,7 +10,7 @@
 //! | `l2_getNonce` | account id | the next nonce |
 //! | `l2_getProof` | account id, token id | the balance proof against the current root |
 //! | `l2_status` | | queue, chunks, batches, the current root |
-//! | `l2_getChunks` | | every sealed chunk: transactions, slots, fill ratio, batch |
+//! | `l2_getChunks` | | every sealed chunk: transactions, slots, fill ratio, batch, proving seconds |
 //!
 //! Reads answer from the state after every accepted transaction. Rejections are JSON-RPC errors
 //! whose message says why (the core's reason, the capacity checker's, a duplicate); malformed
@@ -179,14 +179,7 @@ pub async fn serve(
     .map_err(reg)?;
     m.register_async_method("l2_getChunks", |_p: Params<'static>, ctx, _| async move {
         let s = ctx.sequencer.lock().await;
-        let chunks: Vec<Value> = s
-            .chunks()
-            .into_iter()
-            .map(|(index, transactions, slots, fill, batch)| {
-                json!({ "index": index, "transactions": transactions, "slots": slots, "fillRatio": fill, "batch": batch })
-            })
-            .collect();
-        Ok::<_, ErrorObjectOwned>(Value::Array(chunks))
+        serde_json::to_value(s.chunks()).map_err(|e| rpc_error(Error::Store(e.to_string())))
     })
     .map_err(reg)?;
     m.register_async_method("l2_status", |_p: Params<'static>, ctx, _| async move {

@@ -61,6 +61,24 @@ pub struct ChunkSummary {
     pub fill_ratio: f64,
 }
 
+/// A sealed chunk, as the RPC reports it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChunkInfo {
+    /// Its index.
+    pub index: u64,
+    /// Transactions in it.
+    pub transactions: usize,
+    /// Its slots.
+    pub slots: usize,
+    /// Transactions over slots.
+    pub fill_ratio: f64,
+    /// The batch holding it, once proposed.
+    pub batch: Option<u64>,
+    /// Seconds its proof took (when proven in this run of the operator).
+    pub prove_seconds: Option<f64>,
+}
+
 /// Where a batch is on L1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -131,6 +149,7 @@ pub struct Sequencer {
     sealed_at: BTreeMap<u64, Instant>,
     unproven: BTreeMap<u64, Chunk>,
     proven_at: HashMap<u64, Instant>,
+    prove_seconds: HashMap<u64, f64>,
     ids: HashMap<String, Location>,
     batches: Vec<Batch>,
     next_request: u64,
@@ -187,6 +206,7 @@ impl Sequencer {
             sealed_at: BTreeMap::new(),
             unproven: BTreeMap::new(),
             proven_at: HashMap::new(),
+            prove_seconds: HashMap::new(),
             ids: HashMap::new(),
             batches: store
                 .all::<Batch>(BATCHES)?
@@ -498,8 +518,8 @@ impl Sequencer {
         self.summaries.get(usize::try_from(chunk).ok()?)
     }
 
-    /// Every sealed chunk: (index, transactions, slots, fill ratio, batch index).
-    pub fn chunks(&self) -> Vec<(u64, usize, usize, f64, Option<u64>)> {
+    /// Every sealed chunk.
+    pub fn chunks(&self) -> Vec<ChunkInfo> {
         let slots = self.core.chunk_slots;
         self.summaries
             .iter()
@@ -511,8 +531,14 @@ impl Sequencer {
                     .iter()
                     .find(|b| i >= b.first_chunk && i < b.first_chunk + b.chunks)
                     .map(|b| b.index);
-                let used = (s.fill_ratio * slots as f64).round() as usize;
-                (i, used, slots, s.fill_ratio, batch)
+                ChunkInfo {
+                    index: i,
+                    transactions: (s.fill_ratio * slots as f64).round() as usize,
+                    slots,
+                    fill_ratio: s.fill_ratio,
+                    batch,
+                    prove_seconds: self.prove_seconds.get(&i).copied(),
+                }
             })
             .collect()
     }
@@ -522,11 +548,12 @@ impl Sequencer {
         self.unproven.iter().next().map(|(i, c)| (*i, c.clone()))
     }
 
-    /// Stores a chunk's proof.
-    pub fn proven(&mut self, store: &Store, chunk: u64, proof: &[u8]) -> Result<()> {
+    /// Stores a chunk's proof, which took `seconds` to make.
+    pub fn proven(&mut self, store: &Store, chunk: u64, proof: &[u8], seconds: f64) -> Result<()> {
         store.write(|w| w.put(PROOFS, chunk, &alloy_primitives::hex::encode(proof)))?;
         self.unproven.remove(&chunk);
         self.proven_at.insert(chunk, Instant::now());
+        self.prove_seconds.insert(chunk, seconds);
         Ok(())
     }
 

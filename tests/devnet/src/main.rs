@@ -765,16 +765,16 @@ fn eth(wei: &Value) -> String {
 fn print_summary(s: &Value) {
     println!("\n== Users (ETH in ether, token in units) ==");
     println!(
-        "{:<12} {:>14} {:>10} | {:>12} {:>8} | {:>12} {:>8} | {:>8} | {:>14} {:>10} | made whole",
+        "{:<12} {:>22} {:>9} | {:>22} {:>7} | {:>22} {:>7} | {:>8} | {:>22} {:>9} | made whole",
         "user",
         "L1 ETH before",
         "token",
-        "L2 final ETH",
+        "L2 finalized ETH",
         "token",
         "escaped ETH",
         "token",
         "refunded",
-        "L1 ETH after",
+        "L1 ETH after (gas paid)",
         "token"
     );
     for u in s["users"].as_array().into_iter().flatten() {
@@ -807,11 +807,12 @@ fn print_summary(s: &Value) {
     println!("\n== Chunks ({} slots each) ==", s["slots"]);
     for c in s["chunks"].as_array().into_iter().flatten() {
         println!(
-            "chunk {:>2} (batch {}): {} transactions, fill ratio {:.2}",
+            "chunk {:>2} (batch {}): {} transactions, fill ratio {:.2}, proof {:.1} s",
             c["index"],
             c["batch"],
             c["transactions"],
-            c["fillRatio"].as_f64().unwrap_or(0.0)
+            c["fillRatio"].as_f64().unwrap_or(0.0),
+            c["proveSeconds"].as_f64().unwrap_or(f64::NAN)
         );
     }
     println!("\n== Gas of each L1 step ==");
