@@ -123,7 +123,10 @@ fn atomic_write(
     path: &Path,
     f: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // Unique per process and call: two threads of one process may cache the same key at once.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
     let mut w = BufWriter::new(File::create(&tmp).map_err(io(&tmp))?);
     f(&mut w).map_err(io(&tmp))?;
     w.flush().map_err(io(&tmp))?;
