@@ -1,0 +1,164 @@
+//! The sequencer without L1: block limit, chunk sealing (full, or padded after the timeout),
+//! batches, refusals that change nothing, and a restart from the store that rebuilds the same
+//! sequencer.
+
+use std::time::Duration;
+
+use alloy_primitives::Address;
+use rollup_operator::Error;
+use rollup_operator::sequencer::{Limits, Location, Sequencer};
+use rollup_operator::store::Store;
+use rollup_protocol::eddsa::{Point, SecretKey};
+use rollup_protocol::tx::{Deposit, ForcedExit, Transfer};
+use rollup_protocol::{Config, Tx};
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+const CHAIN: u64 = 5;
+
+fn core() -> Config {
+    Config {
+        chain_id: CHAIN,
+        chunk_slots: 4,
+    }
+}
+
+fn limits() -> Limits {
+    Limits {
+        block_limit: 3,
+        chunk_timeout: Duration::from_millis(100),
+        batch_chunks: 2,
+        batch_timeout: Duration::from_secs(3600),
+    }
+}
+
+fn key(i: u32) -> SecretKey {
+    SecretKey::from_seed(&i.to_be_bytes())
+}
+
+/// The fee account and two users, as L1 requests 0..3.
+fn deposits() -> Vec<(u64, Tx)> {
+    (0..3u32)
+        .map(|id| {
+            (
+                u64::from(id),
+                Tx::Deposit(Deposit {
+                    account_id: id,
+                    owner: Address::repeat_byte(id as u8 + 1),
+                    token: 0,
+                    amount: if id == 0 { 0 } else { 1_000_000 },
+                    pubkey: if id == 0 {
+                        Point::NONE
+                    } else {
+                        key(id).public()
+                    },
+                }),
+            )
+        })
+        .collect()
+}
+
+fn transfer(nonce: u32) -> Tx {
+    Transfer {
+        from: 1,
+        to: 2,
+        token: 0,
+        amount: 10,
+        fee: 1,
+        nonce,
+    }
+    .sign(&key(1), CHAIN)
+}
+
+#[test]
+fn blocks_chunks_and_batches_follow_the_limits_and_survive_a_restart() -> Result {
+    let dir = std::env::temp_dir().join(format!("operator-seq-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = Store::open(&dir.join("db.redb"))?;
+    let mut s = Sequencer::restore(&store, core(), limits())?;
+    s.ingest(&store, deposits(), 10)?;
+    let ids: Vec<String> = (0..5)
+        .map(|n| s.submit(&store, transfer(n)))
+        .collect::<std::result::Result<_, _>>()?;
+
+    // Refusals: a replayed nonce, the same transaction, an L1-only type, a gap in L1 requests.
+    let root = s.pending().root();
+    let replayed = Transfer {
+        from: 1,
+        to: 2,
+        token: 0,
+        amount: 11,
+        fee: 1,
+        nonce: 2,
+    }
+    .sign(&key(1), CHAIN);
+    assert!(matches!(
+        s.submit(&store, replayed),
+        Err(Error::Protocol(_))
+    ));
+    assert!(matches!(
+        s.submit(&store, transfer(4)),
+        Err(Error::Duplicate(_))
+    ));
+    let exit = Tx::ForcedExit(ForcedExit {
+        account_id: 1,
+        token: 0,
+    });
+    assert!(matches!(s.submit(&store, exit), Err(Error::Unsupported(_))));
+    assert!(matches!(
+        s.ingest(&store, vec![(7, exit)], 11),
+        Err(Error::L1(_))
+    ));
+    assert_eq!(s.pending().root(), root, "a refusal changed the state");
+    assert_eq!(s.next_request(), 3);
+
+    // 8 queued: blocks of at most 3, never past the 4 slots of the open chunk.
+    assert_eq!(s.build_block(), 3);
+    assert_eq!(s.build_block(), 1, "the block stops where the chunk ends");
+    assert_eq!(s.build_block(), 0, "a full open chunk takes no block");
+    assert_eq!(
+        s.seal_if_due(&store)?,
+        Some(0),
+        "a full chunk is sealed at once"
+    );
+    assert_eq!(s.build_block(), 3);
+    assert_eq!(
+        s.seal_if_due(&store)?,
+        None,
+        "not full, timeout not reached"
+    );
+    std::thread::sleep(Duration::from_millis(120));
+    assert_eq!(s.seal_if_due(&store)?, Some(1), "padded after the timeout");
+    let chunks = s.chunks();
+    assert_eq!((chunks[0].transactions, chunks[0].fill_ratio), (4, 1.0));
+    assert_eq!((chunks[1].transactions, chunks[1].fill_ratio), (3, 0.75));
+    assert_eq!(s.build_block(), 1);
+    assert_eq!(s.locate(&ids[4]).map(|l| l.0), Some(Location::InBlock));
+    assert_eq!(s.locate(&ids[0]).map(|l| l.0), Some(Location::Chunk(0)));
+
+    let batch = s.propose_batch(&store)?.ok_or("no batch of two chunks")?;
+    assert_eq!((batch.index, batch.first_chunk, batch.chunks), (1, 0, 2));
+    assert!(s.propose_batch(&store)?.is_none(), "no chunk left to batch");
+    let proof = vec![7u8; 8];
+    let (next, _) = s.next_unproven().ok_or("chunk 0 unproven")?;
+    assert_eq!(next, 0);
+    s.proven(&store, 0, &proof, 1.0)?;
+
+    // A restart from the store: the same state, chunks, batches and proofs; the transaction that
+    // was in a block of the open chunk is queued again (blocks are not stored, their order is).
+    let root = s.pending().root();
+    drop(s);
+    let r = Sequencer::restore(&store, core(), limits())?;
+    assert_eq!(r.pending().root(), root);
+    assert_eq!(r.chunks().len(), 2);
+    assert_eq!(r.batches().len(), 1);
+    assert_eq!(
+        r.next_unproven().map(|(i, _)| i),
+        Some(1),
+        "chunk 0's proof was kept"
+    );
+    assert_eq!(r.locate(&ids[4]).map(|l| l.0), Some(Location::Queued));
+    assert_eq!(r.next_request(), 3);
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
