@@ -25,6 +25,9 @@ pub enum KeyError {
     /// The password could not be read.
     #[error("no keystore password ({0}): pass --password-file or set {1}")]
     Password(String, String),
+    /// The L2 key could not be derived from the L1 key.
+    #[error("deriving the L2 key: {0}")]
+    Derive(String),
     /// The keystore does not open.
     #[error("cannot open the keystore {path}: wrong password, or not a keystore file ({reason})")]
     Keystore {
@@ -81,4 +84,16 @@ impl KeySource<'_> {
         })?;
         key.parse().map_err(|_| KeyError::BadKey)
     }
+}
+
+/// The L2 key a wallet derives from an L1 key: its EIP-191 signature of the fixed key message,
+/// through the core's `SecretKey::from_l1_signature` (`docs/protocol.md`, section 4).
+pub fn l2_key(signer: &PrivateKeySigner) -> Result<rollup_protocol::eddsa::SecretKey, KeyError> {
+    let sig = alloy::signers::SignerSync::sign_message_sync(
+        signer,
+        rollup_protocol::constants::L2_KEY_MESSAGE.as_bytes(),
+    )
+    .map_err(|e| KeyError::Derive(e.to_string()))?;
+    rollup_protocol::eddsa::SecretKey::from_l1_signature(&sig.as_bytes())
+        .map_err(|e| KeyError::Derive(e.to_string()))
 }

@@ -20,7 +20,7 @@ use rollup_bindings::rollup::Rollup;
 use rollup_escape::exit::l1_proof;
 use rollup_escape::l1::L1Reader;
 use rollup_protocol::codec::{Record, decode_chunk};
-use rollup_protocol::constants::{L2_KEY_MESSAGE, REQUEST_DEADLINE_SECS};
+use rollup_protocol::constants::REQUEST_DEADLINE_SECS;
 use rollup_protocol::eddsa::SecretKey;
 use rollup_protocol::tx::Transfer;
 use rollup_protocol::{Chunk, Config, State, Tx, field};
@@ -42,8 +42,7 @@ fn hex_key(k: &PrivateKeySigner) -> String {
 
 /// The L2 key a wallet derives from an L1 key (what `escape deposit` binds).
 fn l2_key(k: &PrivateKeySigner) -> Result<SecretKey> {
-    let sig = alloy::signers::SignerSync::sign_message_sync(k, L2_KEY_MESSAGE.as_bytes())?;
-    Ok(SecretKey::from_l1_signature(&sig.as_bytes())?)
+    Ok(rollup_bindings::keys::l2_key(k)?)
 }
 
 fn to_u256(x: field::Fr) -> U256 {

@@ -23,7 +23,7 @@ use eyre::{Result, eyre};
 use rollup_bindings::rollup::Rollup;
 use rollup_operator::config::Config;
 use rollup_operator::node::Operator;
-use rollup_protocol::constants::L2_KEY_MESSAGE;
+
 use rollup_protocol::eddsa::SecretKey;
 use rollup_protocol::tx::Transfer;
 use serde_json::{Value, json};
@@ -60,8 +60,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 fn l2_key(k: &PrivateKeySigner) -> Result<SecretKey> {
-    let sig = alloy::signers::SignerSync::sign_message_sync(k, L2_KEY_MESSAGE.as_bytes())?;
-    Ok(SecretKey::from_l1_signature(&sig.as_bytes())?)
+    Ok(rollup_bindings::keys::l2_key(k)?)
 }
 
 fn word(x: rollup_protocol::Fr) -> U256 {

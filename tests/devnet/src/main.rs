@@ -34,7 +34,7 @@ use rollup_bindings::irollup::IRollup;
 use rollup_bindings::rollup::Rollup;
 use rollup_operator::config::Config;
 use rollup_operator::node::Operator;
-use rollup_protocol::constants::{L2_KEY_MESSAGE, REQUEST_DEADLINE_SECS};
+use rollup_protocol::constants::REQUEST_DEADLINE_SECS;
 use rollup_protocol::eddsa::SecretKey;
 use rollup_protocol::tx::{Transfer, Withdraw};
 use serde_json::{Value, json};
@@ -269,11 +269,10 @@ async fn main() -> Result<()> {
         .iter()
         .zip(keys.iter().skip(1))
         .map(|(name, k)| {
-            let sig = alloy::signers::SignerSync::sign_message_sync(k, L2_KEY_MESSAGE.as_bytes())?;
             Ok(User {
                 name,
                 l1: k.clone(),
-                l2: SecretKey::from_l1_signature(&sig.as_bytes())?,
+                l2: rollup_bindings::keys::l2_key(k)?,
             })
         })
         .collect::<Result<_>>()?;

@@ -18,9 +18,9 @@ use rollup_escape::derive::Derivation;
 use rollup_escape::exit::l1_proof;
 use rollup_escape::l1::L1Reader;
 use rollup_escape::sync::{Progress, sync};
-use rollup_protocol::constants::{L2_KEY_MESSAGE, REQUEST_DEADLINE_SECS};
-use rollup_protocol::eddsa::{PubKey, SecretKey};
-use rollup_protocol::field;
+use rollup_protocol::constants::REQUEST_DEADLINE_SECS;
+use rollup_protocol::eddsa::PubKey;
+use rollup_protocol::{Tx, field};
 
 #[derive(Parser)]
 #[command(about = "Re-derive the rollup's L2 state from L1 alone and escape with a Merkle proof")]
@@ -228,9 +228,7 @@ impl Cli {
     /// key message, `docs/protocol.md` section 4).
     fn l2_key(&self) -> Result<(PrivateKeySigner, PubKey)> {
         let signer = self.signer()?;
-        let sig =
-            alloy::signers::SignerSync::sign_message_sync(&signer, L2_KEY_MESSAGE.as_bytes())?;
-        let key = SecretKey::from_l1_signature(&sig.as_bytes())?.public();
+        let key = rollup_bindings::keys::l2_key(&signer)?.public();
         Ok((signer, key))
     }
 
@@ -450,12 +448,10 @@ async fn main() -> Result<()> {
                 .unfinalized_deposits(cli.from_block, head, first)
                 .await?
             {
-                // Record: type:1 account:4 owner:20 token:1 amount:16 pubkey:32.
-                let depositor = Address::from_slice(
-                    record
-                        .get(5..25)
-                        .ok_or_else(|| eyre!("short deposit record"))?,
-                );
+                let Tx::Deposit(deposit) = Tx::decode(&record)? else {
+                    return Err(eyre!("request {index} is not a deposit"));
+                };
+                let depositor = deposit.owner;
                 if owner.is_some_and(|o| o != depositor) {
                     continue;
                 }

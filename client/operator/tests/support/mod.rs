@@ -16,7 +16,7 @@ use alloy::signers::local::PrivateKeySigner;
 use rollup_bindings::deploy::deploy;
 use rollup_bindings::rollup::Rollup;
 use rollup_operator::config::Config;
-use rollup_protocol::constants::L2_KEY_MESSAGE;
+
 use rollup_protocol::eddsa::SecretKey;
 
 pub type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -31,8 +31,7 @@ pub fn hex_key(k: &PrivateKeySigner) -> String {
 
 /// The L2 key a wallet derives from an L1 key.
 pub fn l2_key(k: &PrivateKeySigner) -> Result<SecretKey> {
-    let sig = alloy::signers::SignerSync::sign_message_sync(k, L2_KEY_MESSAGE.as_bytes())?;
-    Ok(SecretKey::from_l1_signature(&sig.as_bytes())?)
+    Ok(rollup_bindings::keys::l2_key(k)?)
 }
 
 pub fn word(x: rollup_protocol::Fr) -> U256 {
