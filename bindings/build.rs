@@ -17,7 +17,7 @@ const ARTIFACTS: [&str; 6] = [
     "out/IRollup.sol/IRollup.json",
     "out/Timelock.sol/Timelock.json",
     "out/ProtocolHasher.sol/ProtocolHasher.json",
-    "out/UnsetVerifier.sol/UnsetVerifier.json",
+    "out/Halo2ChunkVerifier.sol/Halo2ChunkVerifier.json",
     "out/SafeTransfer.sol/SafeTransfer.json",
 ];
 

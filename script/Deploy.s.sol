@@ -7,19 +7,24 @@ import {Timelock} from "../contracts/src/governance/Timelock.sol";
 import {IChunkVerifier} from "../contracts/src/interfaces/IChunkVerifier.sol";
 import {Halo2ChunkVerifier} from "../contracts/src/rollup/Halo2ChunkVerifier.sol";
 import {Rollup} from "../contracts/src/rollup/Rollup.sol";
-import {UnsetVerifier} from "../contracts/src/rollup/UnsetVerifier.sol";
 import {Script} from "../contracts/test/utils/Script.sol";
 
 /// @notice Deploys the whole system: protocol hasher, governance timelock, verifier (unless given), rollup.
+///         There is no deployment without a verifier: the rollup's first request starts its deadline at once.
 /// @dev `tools/bin/forge script script/Deploy.s.sol:Deploy --rpc-url <url> --broadcast --private-key <key>`.
 ///      Parameters come from the environment, each defaulting to the broadcaster:
 ///      `OWNER`, `SEQUENCER`, `TIMELOCK_ADMIN`, `FEE_RECIPIENT` (addresses); `TIMELOCK_DELAY` (seconds, default
 ///      `UPGRADE_DELAY`); `VERIFIER` (an `IChunkVerifier`); `VERIFIER_BYTECODE` (path of the generated Halo2
 ///      verifier's creation bytecode, `contracts/verifier/Halo2Verifier.bin` from `verifier-gen solidity`: it is
-///      deployed behind a `Halo2ChunkVerifier`; with neither, a fail-closed `UnsetVerifier`);
+///      deployed behind a `Halo2ChunkVerifier`; one of the two is required: `NoVerifier` otherwise);
 ///      `CHUNK_SLOTS` (default 4); `FEE_PUBKEY_X`, `FEE_PUBKEY_Y` (the fee account's L2 key; default none).
 ///      Tests call `deploy(params)` to get the production wiring without broadcasting.
 contract Deploy is Script {
+    /// @notice Neither `VERIFIER` nor `VERIFIER_BYTECODE` was given. A rollup without a working verifier could
+    ///         finalize nothing, and its first request's deadline (which starts at deployment) would pass long
+    ///         before governance could install one through the timelock: escape mode on day 7.
+    error NoVerifier();
+
     /// @notice Every parameter of a deployment.
     struct Params {
         address owner;
@@ -74,7 +79,7 @@ contract Deploy is Script {
         } else if (p.verifierBytecode.length != 0) {
             d.verifier = new Halo2ChunkVerifier(deployCode(p.verifierBytecode));
         } else {
-            d.verifier = new UnsetVerifier();
+            revert NoVerifier();
         }
         d.rollup = new Rollup(
             Rollup.Config({

@@ -54,12 +54,12 @@ pub mod protocol_hasher {
     );
 }
 
-/// The fail-closed chunk verifier a deployment starts with.
-pub mod unset_verifier {
+/// The production chunk verifier: canonical-input checks in front of the generated Halo2 verifier.
+pub mod halo2_chunk_verifier {
     alloy::sol!(
         #[sol(rpc, all_derives)]
-        UnsetVerifier,
-        "../out/UnsetVerifier.sol/UnsetVerifier.json"
+        Halo2ChunkVerifier,
+        "../out/Halo2ChunkVerifier.sol/Halo2ChunkVerifier.json"
     );
 }
 

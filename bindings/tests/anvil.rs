@@ -9,9 +9,9 @@ use alloy::primitives::{U256, utils::parse_ether};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use rollup_bindings::deploy::deploy;
+use rollup_bindings::halo2_chunk_verifier::Halo2ChunkVerifier;
 use rollup_bindings::irollup::IRollup::IRollupErrors;
 use rollup_bindings::rollup::Rollup;
-use rollup_bindings::unset_verifier::UnsetVerifier;
 use rollup_bindings::{RollupError, decode_rollup_error, rollup_error};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -31,7 +31,13 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
         &anvil.endpoint(),
         &format!("0x{}", alloy::hex::encode(deployer_key.to_bytes())),
         anvil.chain_id(),
-        &[],
+        &[(
+            "VERIFIER_BYTECODE",
+            root()
+                .join("contracts/verifier/Halo2Verifier.bin")
+                .display()
+                .to_string(),
+        )],
     )?;
     let address_of = |name: &str| {
         deployed
@@ -41,7 +47,7 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
     let rollup_addr = address_of("Rollup")?;
     let timelock_addr = address_of("Timelock")?;
     let hasher_addr = address_of("ProtocolHasher")?;
-    let verifier_addr = address_of("UnsetVerifier")?;
+    let verifier_addr = address_of("Halo2ChunkVerifier")?;
 
     // A user (anvil's second account) talks to the rollup through the bindings.
     let user: PrivateKeySigner = anvil.keys()[1].clone().into();
@@ -58,11 +64,11 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
     assert_eq!(rollup.hasher().call().await?, hasher_addr);
     assert_eq!(rollup.verifier().call().await?, verifier_addr);
     assert!(
-        !UnsetVerifier::new(verifier_addr, &provider)
+        !Halo2ChunkVerifier::new(verifier_addr, &provider)
             .verifyChunk([U256::ZERO; 3], Default::default())
             .call()
             .await?,
-        "the unset verifier accepts nothing"
+        "the generated verifier accepts no empty proof"
     );
 
     assert_eq!(rollup.CHUNK_SLOTS().call().await?, U256::from(4));

@@ -462,6 +462,9 @@ impl ChunkCircuit {
         let none = a.mul(region, row, zx, zy)?;
         let some = a.sub(region, row, one, none)?;
         a.assert_zero_product(region, row, curve, some)?;
+        // y = 0 forces x = 0: the curve points (±1/√a, 0) are of small order, and the one with an even x
+        // compresses to the all-zero bytes of NONE, so without this a record saying NONE could bind it.
+        a.assert_zero_product(region, row, zy, pkx)?;
 
         // Update 0: the slot's account.
         let new_account = a.is_zero(region, row, u0.owner_nonce[0])?;

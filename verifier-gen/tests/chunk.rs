@@ -191,6 +191,23 @@ fn key_not_bound_by_l1_is_rejected() -> Result<()> {
 }
 
 #[test]
+fn key_that_compresses_to_none_is_rejected() -> Result<()> {
+    // Chunk 0, slot 0 creates the fee account with no key: its record's key bytes are all zero. The curve
+    // point (1/√a, 0) with an even x compresses to those same bytes and is of small order (anyone signs
+    // for it), so the circuit must not let a NONE record bind it.
+    let p0 = rollup_protocol::eddsa::Point::small_order_points()
+        .into_iter()
+        .find(|p| p.compress() == [0u8; 32] && *p != rollup_protocol::eddsa::Point::NONE)
+        .ok_or("no small-order point compresses to NONE")?;
+    let (c, chunk) = tampered(0, 0, |w| {
+        w.pubkey = p0;
+        w.updates[0].after[1] = p0.x;
+        w.updates[0].after[2] = p0.y;
+    })?;
+    assert_rejected(&c, instances(&chunk), RULE)
+}
+
+#[test]
 fn deposit_fields_cannot_borrow_from_each_other() -> Result<()> {
     // Chunk 0, slot 1 creates Alice's account with 1,000. The record's first field packs
     // `owner·2^48 + amount_hi`: raising the amount's high part by one and lowering the owner by

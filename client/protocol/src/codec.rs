@@ -156,7 +156,7 @@ impl<'a> Reader<'a> {
         Ok(Address::from(self.take::<20>()?))
     }
     fn pubkey(&mut self) -> Result<Point> {
-        Point::decompress(&self.take()?)
+        Point::decompress_key(&self.take()?)
     }
     fn signature(&mut self) -> Result<Signature> {
         Signature::from_bytes(&self.take()?)

@@ -8,8 +8,11 @@
 
 use std::fmt::Write as _;
 
+use ff::Field;
+
 use crate::codec::Record;
 use crate::constants::*;
+use crate::eddsa::Point;
 use crate::field::{self, Fr};
 use crate::poseidon::{State, optimized, params};
 use crate::state::{AccountLeaf, account_tree_defaults, balance_tree_defaults};
@@ -128,14 +131,34 @@ library ProtocolConstants {{
     let _ = write!(
         s,
         r#"
+    /// @notice `y` of the Baby Jubjub points of order 8, `(±x, ±SMALL_ORDER_Y)`. With `x = 0` (order 1 and 2)
+    ///         and `y = 0` (order 4) they are every point of small order: keys L1 refuses.
+    uint256 internal constant SMALL_ORDER_Y = {small_y};
+
     /// @notice Seconds an L1 request may wait before escape mode may be activated.
     uint256 internal constant REQUEST_DEADLINE = {REQUEST_DEADLINE_SECS};
     /// @notice Seconds a governance change waits before it takes effect.
     uint256 internal constant UPGRADE_DELAY = {UPGRADE_DELAY_SECS};
 }}
-"#
+"#,
+        small_y = small_order_y(),
     );
     s
+}
+
+/// The `y` of the order-8 points with `y < r / 2` (the other sign is `r − y`).
+fn small_order_y() -> String {
+    let ys: Vec<Fr> = Point::small_order_points()
+        .iter()
+        .filter(|p| p.x != Fr::ZERO && p.y != Fr::ZERO)
+        .map(|p| p.y)
+        .collect();
+    let low = ys
+        .iter()
+        .copied()
+        .min_by_key(|y| field::to_u256(y))
+        .unwrap_or(Fr::ZERO);
+    hex(&low)
 }
 
 fn full_round_yul(out: &mut String, rc: &State, mat: &[State; POSEIDON_WIDTH]) {
@@ -310,7 +333,8 @@ library StateProof {{
     }}
 
     /// @notice The state root that `p` implies. Values at or above the field modulus act as their
-    ///         residue, exactly as in the circuit, so they prove nothing more.
+    ///         residue, exactly as in the circuit, so they prove nothing more. Only the low
+    ///         `ACCOUNT_TREE_DEPTH` bits of `p.accountId` are read: callers use `verify`, which rejects the rest.
     function root(BalanceProof memory p) internal pure returns (uint256) {{
         uint256 cur = p.balance;
         for (uint256 level = 0; level < C.BALANCE_TREE_DEPTH; ++level) {{
@@ -327,9 +351,13 @@ library StateProof {{
         return cur;
     }}
 
-    /// @notice Whether `p` proves its balance under `stateRoot`.
-    /// @dev `p.account.balanceRoot` is recomputed from the balance path, so its given value is ignored.
+    /// @notice Whether `p` proves its balance under `stateRoot`. An account id at or above `MAX_ACCOUNTS`
+    ///         proves nothing: `root` reads only its low `ACCOUNT_TREE_DEPTH` bits, so `id + k * MAX_ACCOUNTS`
+    ///         would otherwise prove the leaf of `id` under another name (`docs/protocol.md`, "State").
+    /// @dev `p.account.balanceRoot` is recomputed from the balance path, so its given value is ignored. The
+    ///      token id needs no such check: it is 8 bits wide and the balance tree is 8 levels deep.
     function verify(uint256 stateRoot, BalanceProof memory p) internal pure returns (bool) {{
+        if (p.accountId >= C.MAX_ACCOUNTS) return false;
         return root(p) == stateRoot;
     }}
 }}

@@ -274,7 +274,7 @@ impl Plan<'_> {
 }
 
 fn check_pubkey(k: &PubKey) -> Result<()> {
-    if *k == Point::NONE || k.is_on_curve() {
+    if k.is_valid_key() {
         Ok(())
     } else {
         Err(Error::InvalidPublicKey)

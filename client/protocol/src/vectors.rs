@@ -4,7 +4,8 @@
 //! - `poseidon.json`: permutations and sponge hashes under every tag and several lengths;
 //! - `state.json`: a state built by real transactions, its root, and balance proofs;
 //! - `pubdata.json`: a chunk holding every transaction type: its bytes, record fields,
-//!   data commitment, roots and on-chain operations.
+//!   data commitment, roots and on-chain operations;
+//! - `keys.json`: L2 keys L1 must accept and the small-order points it must refuse.
 
 use alloy_primitives::{Address, hex};
 use serde_json::{Value, json};
@@ -203,6 +204,23 @@ pub fn pubdata() -> Result<Value> {
     }))
 }
 
+/// `keys.json`: keys that may be bound (honest keys) and the eight small-order points, which may not.
+pub fn keys() -> Value {
+    let point = |p: &Point| {
+        json!({
+            "x": to_hex(&p.x),
+            "y": to_hex(&p.y),
+            "compressed": format!("0x{}", hex::encode(p.compress())),
+        })
+    };
+    let valid: Vec<Value> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|n| point(&key(n).public()))
+        .collect();
+    let small: Vec<Value> = Point::small_order_points().iter().map(point).collect();
+    json!({ "valid": valid, "smallOrder": small })
+}
+
 /// Every vector file: name and pretty-printed JSON.
 pub fn files() -> Result<Vec<(&'static str, String)>> {
     let pretty = |v: &Value| {
@@ -214,5 +232,6 @@ pub fn files() -> Result<Vec<(&'static str, String)>> {
         ("poseidon.json", pretty(&poseidon())),
         ("state.json", pretty(&state()?)),
         ("pubdata.json", pretty(&pubdata()?)),
+        ("keys.json", pretty(&keys())),
     ])
 }

@@ -21,8 +21,10 @@ abstract contract Bridge is RequestQueue {
     mapping(address owner => uint32 accountIdPlusOne) internal _accountIdPlusOne;
     address[] internal _tokens;
     mapping(address token => uint16 tokenIdPlusOne) internal _tokenIdPlusOne;
-    /// @notice Every amount ever deposited per token: bounded by `MAX_AMOUNT`, so no L2 balance can overflow.
-    mapping(uint8 tokenId => uint256) public totalDeposited;
+    /// @notice Per token, what is deposited and not yet paid back out by an executed withdrawal: an upper bound
+    ///         on the sum of the token's L2 balances (the L2 conserves each token; withdrawals and forced exits
+    ///         leave it before L1 executes them). Kept at most `MAX_AMOUNT`, so no L2 balance can overflow.
+    mapping(uint8 tokenId => uint256) public outstanding;
     mapping(address owner => mapping(uint8 tokenId => uint256)) internal _pending;
     bool private transient _locked;
 
@@ -169,9 +171,9 @@ abstract contract Bridge is RequestQueue {
     /// @dev Queues a deposit of `amount` of `tokenId` to `depositor`'s account, creating it if new.
     function _deposit(address depositor, uint8 tokenId, uint256 amount, uint256 pubkeyX, uint256 pubkeyY) internal {
         if (amount > MAX_AMOUNT) revert AmountTooLarge(amount);
-        uint256 total = totalDeposited[tokenId] + amount;
+        uint256 total = outstanding[tokenId] + amount;
         if (total > MAX_AMOUNT) revert AmountTooLarge(amount);
-        totalDeposited[tokenId] = total;
+        outstanding[tokenId] = total;
         (bool exists, uint32 id) = accountOf(depositor);
         bytes32 key;
         if (!exists) {
@@ -199,6 +201,14 @@ abstract contract Bridge is RequestQueue {
 
     function _requireToken(uint8 tokenId) internal view {
         if (tokenId >= _tokens.length) revert UnknownTokenId(tokenId);
+    }
+
+    /// @dev An executed withdrawal left the L2: its amount no longer counts towards the token's bound. Saturating,
+    ///      so that a bound already lower than what a proof says left (impossible with a sound verifier) cannot
+    ///      block execution.
+    function _release(uint8 tokenId, uint256 amount) internal {
+        uint256 before = outstanding[tokenId];
+        outstanding[tokenId] = amount >= before ? 0 : before - amount;
     }
 
     /// @dev Every payout (withdrawals, escapes, refunds) lands here; the owner pulls it.

@@ -17,7 +17,8 @@ abstract contract EscapeHatch is Bridge {
     IProtocolHasher public immutable hasher;
     /// @inheritdoc IRollup
     uint256 public stateRoot;
-    /// @notice Whether the balance of (account, token) was paid out: key `accountId << 8 | tokenId`.
+    /// @notice Whether the balance of (account, token) was paid out: key `accountId << 8 | tokenId`, with
+    ///         `accountId < MAX_ACCOUNTS` (checked before the key is formed), so each leaf has exactly one key.
     mapping(uint256 => bool) public escaped;
     /// @notice Whether the deposit request was refunded.
     mapping(uint256 requestIndex => bool) public refunded;
@@ -40,6 +41,9 @@ abstract contract EscapeHatch is Bridge {
     /// @inheritdoc IRollup
     function escape(StateProof.BalanceProof calldata proof) external {
         if (!escapeMode) revert EscapeModeNotActive();
+        // The Merkle walk reads only the tree's 20 bits of the id: a wider id would name the same leaf under a
+        // new nullifier key and be paid again.
+        if (proof.accountId >= C.MAX_ACCOUNTS) revert UnknownAccountId(proof.accountId);
         uint256 key = (uint256(proof.accountId) << 8) | proof.token;
         if (escaped[key]) revert AlreadyEscaped(proof.accountId, proof.token);
         if (!hasher.verify(stateRoot, proof)) revert InvalidBalanceProof(proof.accountId, proof.token);

@@ -68,6 +68,10 @@ library ProtocolConstants {
     uint8 internal constant TYPE_CHANGE_KEY = 5;
     uint256 internal constant LENGTH_CHANGE_KEY = 37;
 
+    /// @notice `y` of the Baby Jubjub points of order 8, `(±x, ±SMALL_ORDER_Y)`. With `x = 0` (order 1 and 2)
+    ///         and `y = 0` (order 4) they are every point of small order: keys L1 refuses.
+    uint256 internal constant SMALL_ORDER_Y = 0x0aabb7211172d31463c1127d4ba6942cb791c56d8234b5a0abfd1e81afd0d677;
+
     /// @notice Seconds an L1 request may wait before escape mode may be activated.
     uint256 internal constant REQUEST_DEADLINE = 604800;
     /// @notice Seconds a governance change waits before it takes effect.

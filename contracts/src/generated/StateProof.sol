@@ -56,7 +56,8 @@ library StateProof {
     }
 
     /// @notice The state root that `p` implies. Values at or above the field modulus act as their
-    ///         residue, exactly as in the circuit, so they prove nothing more.
+    ///         residue, exactly as in the circuit, so they prove nothing more. Only the low
+    ///         `ACCOUNT_TREE_DEPTH` bits of `p.accountId` are read: callers use `verify`, which rejects the rest.
     function root(BalanceProof memory p) internal pure returns (uint256) {
         uint256 cur = p.balance;
         for (uint256 level = 0; level < C.BALANCE_TREE_DEPTH; ++level) {
@@ -73,9 +74,13 @@ library StateProof {
         return cur;
     }
 
-    /// @notice Whether `p` proves its balance under `stateRoot`.
-    /// @dev `p.account.balanceRoot` is recomputed from the balance path, so its given value is ignored.
+    /// @notice Whether `p` proves its balance under `stateRoot`. An account id at or above `MAX_ACCOUNTS`
+    ///         proves nothing: `root` reads only its low `ACCOUNT_TREE_DEPTH` bits, so `id + k * MAX_ACCOUNTS`
+    ///         would otherwise prove the leaf of `id` under another name (`docs/protocol.md`, "State").
+    /// @dev `p.account.balanceRoot` is recomputed from the balance path, so its given value is ignored. The
+    ///      token id needs no such check: it is 8 bits wide and the balance tree is 8 levels deep.
     function verify(uint256 stateRoot, BalanceProof memory p) internal pure returns (bool) {
+        if (p.accountId >= C.MAX_ACCOUNTS) return false;
         return root(p) == stateRoot;
     }
 }

@@ -102,6 +102,11 @@ interface IRollup {
     error InvalidProof(uint256 batchIndex, uint256 chunk);
     /// @notice The arrays of a call have different lengths.
     error LengthMismatch();
+    /// @notice A verifier address has no code: a call to it would succeed and prove nothing. Same selector as
+    ///         `IChunkVerifier.VerifierWithoutCode`.
+    error VerifierWithoutCode(address verifier);
+    /// @notice A chunk must have at least one transaction slot.
+    error BadChunkSlots(uint256 chunkSlots);
 
     /// @notice Escape mode can only be activated once the oldest unprocessed request is past its deadline.
     /// @param requestIndex The oldest unprocessed request (or the queue length when it is empty).

@@ -11,6 +11,8 @@ import {IChunkVerifier} from "../interfaces/IChunkVerifier.sol";
 /// @dev The generated verifier has no selector: its calldata is the public inputs as 32-byte words followed by
 ///      the proof; it returns nothing on success and reverts otherwise. It reduces every scalar modulo the field,
 ///      so `x` and `x + r` would both verify: the canonical check here is what binds each input to one value.
+///      It reads the proof at fixed offsets, so bytes appended to a valid proof are ignored: proofs are malleable
+///      and never used as an identifier (nothing on L1 is keyed on a proof's bytes).
 contract Halo2ChunkVerifier is IChunkVerifier {
     /// @notice The generated verifier.
     address public immutable halo2Verifier;

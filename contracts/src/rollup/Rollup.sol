@@ -53,6 +53,9 @@ contract Rollup is EscapeHatch {
             revert ZeroAddress();
         }
         if (cfg.feeRecipient == address(0)) revert ZeroAddress();
+        // No deployment without a verifier that can verify: request 0's deadline starts running here.
+        if (address(cfg.verifier).code.length == 0) revert VerifierWithoutCode(address(cfg.verifier));
+        if (cfg.chunkSlots == 0) revert BadChunkSlots(cfg.chunkSlots);
         CHUNK_SLOTS = cfg.chunkSlots;
         governance = cfg.governance;
         verifier = cfg.verifier;
@@ -126,6 +129,7 @@ contract Rollup is EscapeHatch {
         for (uint256 i = 0; i < withdrawals.length; ++i) {
             Withdrawal calldata w = withdrawals[i];
             _credit(_accountOwners[w.accountId], w.token, w.amount);
+            _release(w.token, w.amount);
         }
         emit BatchExecuted(batchIndex);
     }
@@ -165,6 +169,7 @@ contract Rollup is EscapeHatch {
     function setVerifier(IChunkVerifier verifier_) external {
         if (msg.sender != governance) revert NotGovernance(msg.sender);
         if (address(verifier_) == address(0)) revert ZeroAddress();
+        if (address(verifier_).code.length == 0) revert VerifierWithoutCode(address(verifier_));
         verifier = verifier_;
         emit VerifierChanged(address(verifier_));
     }
@@ -182,13 +187,13 @@ contract Rollup is EscapeHatch {
     // Internal
     // --------------------------------------------------------------------------------------------
 
-    /// @dev A verifier that reverts rejects the proof like one that returns false.
+    /// @dev Only a verifier that returns exactly one ABI word equal to 1 accepts the proof. One that reverts,
+    ///      returns nothing, returns more or less than a word, or any other value rejects it, so every rejection
+    ///      surfaces as `InvalidProof` (a `try` would revert with empty data on undecodable return data).
     function _verifyChunk(uint256[3] memory publicInputs, bytes calldata proof) internal view returns (bool) {
-        try verifier.verifyChunk(publicInputs, proof) returns (bool valid) {
-            return valid;
-        } catch {
-            return false;
-        }
+        (bool ok, bytes memory ret) =
+            address(verifier).staticcall(abi.encodeCall(IChunkVerifier.verifyChunk, (publicInputs, proof)));
+        return ok && ret.length == 32 && abi.decode(ret, (uint256)) == 1;
     }
 
     /// @dev Walks a chunk's records (already validated by the hasher): L1 requests must be the next ones in

@@ -7,6 +7,7 @@ import {BabyJubjub} from "../../src/libraries/BabyJubjub.sol";
 import {SafeTransfer} from "../../src/libraries/SafeTransfer.sol";
 import {EthRejecter, FalseReturningERC20, FeeOnTransferERC20, MockERC20, NoReturnERC20} from "../mocks/Tokens.sol";
 import {Setup} from "../setup/Setup.sol";
+import {Vectors} from "../utils/Vectors.sol";
 
 /// @dev Re-enters `withdrawPending` from its ETH receive hook.
 contract Reenterer {
@@ -46,7 +47,7 @@ contract BridgeTest is Setup {
         assertEq(rollup.totalRequests(), 2);
         assertEq(rollup.request(1).recordHash, keccak256(record));
         assertEq(address(rollup).balance, 1 ether);
-        assertEq(rollup.totalDeposited(0), 1 ether);
+        assertEq(rollup.outstanding(0), 1 ether);
     }
 
     function test_depositEth_existingAccount_ignoresKey_succeeds() public {
@@ -94,6 +95,54 @@ contract BridgeTest is Setup {
         rollup.depositEth{value: 1}(KEY_X, KEY_Y);
     }
 
+    /// @dev The bound is on what is outstanding: once a withdrawal of the whole amount is executed, the token
+    ///      takes deposits again (a running total of everything ever deposited would block it for good).
+    function test_depositEth_afterFullWithdrawal_succeeds() public {
+        uint256 big = type(uint128).max;
+        vm.deal(alice, big);
+        vm.prank(alice);
+        rollup.depositEth{value: big}(KEY_X, KEY_Y);
+        bytes memory w = withdrawRecord(1, 0, uint128(big), 0);
+        (uint256 b, uint256[] memory dcs) =
+            commit(one(chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, uint128(big), key()), w)));
+        finalize(b, dcs, 1);
+        IRollup.Withdrawal[] memory ws = new IRollup.Withdrawal[](1);
+        ws[0] = IRollup.Withdrawal({accountId: 1, token: 0, amount: uint128(big)});
+        rollup.executeBatch(b, ws);
+        assertEq(rollup.outstanding(0), 0);
+        depositEthAs(bob, 1);
+        assertEq(rollup.outstanding(0), 1);
+    }
+
+    /// @dev Every small-order point (from the core's keys.json) is refused as a new account's key; honest keys
+    ///      are accepted.
+    function test_depositEth_smallOrderKey_reverts() public {
+        string memory json = Vectors.read("keys.json");
+        uint256 n = Vectors.count(json, ".smallOrder");
+        assertEq(n, 8);
+        for (uint256 i = 0; i < n; ++i) {
+            string memory k = string.concat(".smallOrder[", vm.toString(i), "].");
+            uint256 x = uint256(vm.parseJsonBytes32(json, string.concat(k, "x")));
+            uint256 y = uint256(vm.parseJsonBytes32(json, string.concat(k, "y")));
+            vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidPublicKey.selector, x, y));
+            vm.prank(alice);
+            rollup.depositEth{value: 1}(x, y);
+        }
+        uint256 m = Vectors.count(json, ".valid");
+        for (uint256 i = 0; i < m; ++i) {
+            string memory k = string.concat(".valid[", vm.toString(i), "].");
+            uint256 x = uint256(vm.parseJsonBytes32(json, string.concat(k, "x")));
+            uint256 y = uint256(vm.parseJsonBytes32(json, string.concat(k, "y")));
+            assertEq(
+                BabyJubjub.compress(x, y), vm.parseJsonBytes32(json, string.concat(k, "compressed")), "compression"
+            );
+            address who = address(uint160(0x1000 + i));
+            vm.deal(who, 1);
+            vm.prank(who);
+            rollup.depositEth{value: 1}(x, y);
+        }
+    }
+
     function test_depositEth_inEscapeMode_reverts() public {
         vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
         rollup.activateEscapeMode();
@@ -108,7 +157,7 @@ contract BridgeTest is Setup {
         rollup.depositEth{value: amount}(x, y);
         bytes32 k = BabyJubjub.compress(x, y);
         assertEq(rollup.request(1).recordHash, keccak256(depositRecord(1, alice, 0, amount, k)));
-        assertEq(rollup.totalDeposited(0), amount);
+        assertEq(rollup.outstanding(0), amount);
     }
 
     function test_depositEth_allAccountIdsTaken_reverts() public {
@@ -138,7 +187,7 @@ contract BridgeTest is Setup {
         rollup.depositErc20(address(fot), 1000, KEY_X, KEY_Y);
         vm.stopPrank();
         assertEq(rollup.request(1).recordHash, keccak256(depositRecord(1, alice, fid, 990, key())));
-        assertEq(rollup.totalDeposited(fid), 990);
+        assertEq(rollup.outstanding(fid), 990);
     }
 
     function test_depositErc20_noReturnToken_succeeds() public {
@@ -269,6 +318,21 @@ contract BridgeTest is Setup {
         vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidPublicKey.selector, 3, 3));
         vm.prank(alice);
         rollup.requestKeyChange(3, 3);
+    }
+
+    /// @dev (1/√a, 0) has an even x: without the small-order check it compressed to the all-zero "no key".
+    function test_requestKeyChange_smallOrderKey_reverts() public {
+        depositEthAs(alice, 1);
+        string memory json = Vectors.read("keys.json");
+        for (uint256 i = 0; i < 8; ++i) {
+            string memory k = string.concat(".smallOrder[", vm.toString(i), "].");
+            uint256 x = uint256(vm.parseJsonBytes32(json, string.concat(k, "x")));
+            uint256 y = uint256(vm.parseJsonBytes32(json, string.concat(k, "y")));
+            vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidPublicKey.selector, x, y));
+            vm.prank(alice);
+            rollup.requestKeyChange(x, y);
+        }
+        assertEq(rollup.totalRequests(), 2);
     }
 
     function test_requestKeyChange_noAccount_reverts() public {

@@ -121,6 +121,64 @@ contract EscapeHatchTest is Setup {
         rollup.escape(p);
     }
 
+    /// @dev The review's double payout: `id + k * 2^20` walks the same 20-bit path as `id`.
+    function test_escape_aliasedAccountId_reverts() public {
+        _finalizeVectorStateAndEscape();
+        StateProof.BalanceProof memory p = _proof(2);
+        rollup.escape(p);
+        uint256 paid = rollup.pending(p.account.owner, p.token);
+        for (uint32 k = 1; k < 4; ++k) {
+            StateProof.BalanceProof memory alias_ = _proof(2);
+            alias_.accountId = p.accountId + k * uint32(C.MAX_ACCOUNTS);
+            assertEq(hasher.computeRoot(alias_), vectorRoot, "the walk itself reads 20 bits");
+            vm.expectRevert(abi.encodeWithSelector(IRollup.UnknownAccountId.selector, alias_.accountId));
+            rollup.escape(alias_);
+        }
+        assertEq(rollup.pending(p.account.owner, p.token), paid);
+    }
+
+    /// @dev Every id at or above the tree's width is refused, whether or not the canonical id escaped first.
+    function testFuzz_escape_accountIdAboveTree_reverts(uint32 id, bool escapeCanonicalFirst) public {
+        _finalizeVectorStateAndEscape();
+        StateProof.BalanceProof memory p = _proof(1);
+        if (escapeCanonicalFirst) rollup.escape(p);
+        uint32 high = uint32(bound(id, C.MAX_ACCOUNTS, type(uint32).max));
+        // Keep the low 20 bits of the proven id, so the Merkle walk is the honest one.
+        p.accountId = (high & ~uint32(C.MAX_ACCOUNTS - 1)) | p.accountId;
+        vm.expectRevert(abi.encodeWithSelector(IRollup.UnknownAccountId.selector, p.accountId));
+        rollup.escape(p);
+    }
+
+    /// @dev An id word wider than `uint32` never reaches the contract's logic: the ABI decoder refuses it.
+    function testFuzz_escape_accountIdWiderThanUint32_reverts(uint256 word) public {
+        _finalizeVectorStateAndEscape();
+        StateProof.BalanceProof memory p = _proof(1);
+        word = bound(word, uint256(type(uint32).max) + 1, type(uint256).max);
+        bytes memory data = abi.encodeCall(IRollup.escape, (p));
+        // The proof is a static tuple: its first word, right after the selector, is the account id.
+        assembly ("memory-safe") {
+            mstore(add(data, 36), word)
+        }
+        (bool ok, bytes memory ret) = address(rollup).call(data);
+        assertFalse(ok);
+        assertEq(ret.length, 0);
+        assertEq(rollup.pending(p.account.owner, p.token), 0);
+    }
+
+    /// @dev A token word wider than `uint8` is refused by the ABI decoder too; 8 bits is the balance tree's depth.
+    function testFuzz_escape_tokenWiderThanUint8_reverts(uint256 word) public {
+        _finalizeVectorStateAndEscape();
+        StateProof.BalanceProof memory p = _proof(1);
+        word = bound(word, 256, type(uint256).max);
+        bytes memory data = abi.encodeCall(IRollup.escape, (p));
+        assembly ("memory-safe") {
+            mstore(add(data, 68), word)
+        }
+        (bool ok,) = address(rollup).call(data);
+        assertFalse(ok);
+        assertEq(rollup.pending(p.account.owner, p.token), 0);
+    }
+
     function test_escape_notInEscapeMode_reverts() public {
         vm.expectRevert(IRollup.EscapeModeNotActive.selector);
         rollup.escape(_proof(0));

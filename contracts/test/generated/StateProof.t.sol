@@ -91,6 +91,25 @@ contract StateProofTest is Test {
         assertFalse(verifier.verify(root, p));
     }
 
+    /// @dev The Merkle walk reads the low 20 bits of the id, so `verify` must refuse every wider id: each one
+    ///      would otherwise be one more name (and one more escape nullifier) for the same leaf.
+    function testFuzz_verify_accountIdAboveTree_fails(uint32 id) public view {
+        StateProof.BalanceProof memory p = _proof(0);
+        uint32 high = uint32(bound(id, C.MAX_ACCOUNTS, type(uint32).max));
+        p.accountId = (high & ~uint32(C.MAX_ACCOUNTS - 1)) | p.accountId;
+        assertEq(verifier.computeRoot(p), root, "same leaf, same root");
+        assertFalse(verifier.verify(root, p));
+    }
+
+    /// @dev Values at or above the field modulus act as their residues: they change no key (the escape's key is
+    ///      the account id and token id only), so a sibling or key coordinate written as `x + r` is harmless.
+    function test_verify_siblingPlusModulus_sameRoot() public view {
+        StateProof.BalanceProof memory p = _proof(1);
+        uint256 s = p.accountSiblings[3];
+        p.accountSiblings[3] = s + C.FIELD_MODULUS;
+        assertTrue(verifier.verify(root, p));
+    }
+
     function test_verify_otherOwner_fails() public view {
         StateProof.BalanceProof memory p = _proof(0);
         p.account.owner = address(0xbad);

@@ -9,7 +9,11 @@ contract MockChunkVerifier is IChunkVerifier {
     enum Mode {
         Accept,
         Reject,
-        Revert
+        Revert,
+        /// Returns the word 2: not an ABI bool.
+        ReturnTwo,
+        /// Returns no data at all.
+        ReturnNothing
     }
 
     Mode public mode;
@@ -22,6 +26,17 @@ contract MockChunkVerifier is IChunkVerifier {
 
     function verifyChunk(uint256[3] calldata publicInputs, bytes calldata) external view returns (bool) {
         if (mode == Mode.Revert) revert("mock verifier reverts");
+        if (mode == Mode.ReturnTwo) {
+            assembly ("memory-safe") {
+                mstore(0, 2)
+                return(0, 32)
+            }
+        }
+        if (mode == Mode.ReturnNothing) {
+            assembly ("memory-safe") {
+                return(0, 0)
+            }
+        }
         publicInputs;
         return mode == Mode.Accept;
     }

@@ -5,6 +5,7 @@ import {DataCommitment} from "../../src/generated/DataCommitment.sol";
 import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
 import {IChunkVerifier} from "../../src/interfaces/IChunkVerifier.sol";
 import {IRollup} from "../../src/interfaces/IRollup.sol";
+import {Rollup} from "../../src/rollup/Rollup.sol";
 import {MockChunkVerifier} from "../mocks/MockChunkVerifier.sol";
 import {Setup} from "../setup/Setup.sol";
 
@@ -168,6 +169,19 @@ contract RollupTest is Setup {
         verifier.setMode(MockChunkVerifier.Mode.Revert);
         vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b, 0));
         finalize(b, dcs, 42);
+    }
+
+    /// @dev A verifier whose return data is not one ABI bool (the word 2, or nothing) rejects like any other:
+    ///      `InvalidProof`, never an empty revert.
+    function test_finalizeBatch_verifierReturnsNonBool_reverts() public {
+        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        verifier.setMode(MockChunkVerifier.Mode.ReturnTwo);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b, 0));
+        finalize(b, dcs, 42);
+        verifier.setMode(MockChunkVerifier.Mode.ReturnNothing);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b, 0));
+        finalize(b, dcs, 42);
+        assertEq(rollup.lastFinalizedBatch(), 0);
     }
 
     function test_finalizeBatch_nonCanonicalRoot_reverts() public {
@@ -348,6 +362,43 @@ contract RollupTest is Setup {
         vm.expectRevert(IRollup.ZeroAddress.selector);
         vm.prank(address(timelock));
         rollup.setVerifier(IChunkVerifier(address(0)));
+    }
+
+    function test_setVerifier_noCode_reverts() public {
+        address eoa = makeAddr("not a contract");
+        vm.expectRevert(abi.encodeWithSelector(IChunkVerifier.VerifierWithoutCode.selector, eoa));
+        vm.prank(address(timelock));
+        rollup.setVerifier(IChunkVerifier(eoa));
+    }
+
+    function test_constructor_zeroChunkSlots_reverts() public {
+        Rollup.Config memory cfg = _config();
+        cfg.chunkSlots = 0;
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkSlots.selector, 0));
+        new Rollup(cfg);
+    }
+
+    /// @dev No rollup without a verifier that can run: request 0's deadline starts at deployment, and a
+    ///      verifier installed later would come through the timelock after that deadline.
+    function test_constructor_verifierWithoutCode_reverts() public {
+        Rollup.Config memory cfg = _config();
+        cfg.verifier = IChunkVerifier(makeAddr("not a contract"));
+        vm.expectRevert(abi.encodeWithSelector(IChunkVerifier.VerifierWithoutCode.selector, address(cfg.verifier)));
+        new Rollup(cfg);
+    }
+
+    function _config() internal view returns (Rollup.Config memory) {
+        return Rollup.Config({
+            owner: owner,
+            sequencer: sequencer,
+            governance: address(timelock),
+            verifier: verifier,
+            hasher: hasher,
+            chunkSlots: SLOTS,
+            feeRecipient: feeRecipient,
+            feePubkeyX: 0,
+            feePubkeyY: 0
+        });
     }
 
     // fuzz -------------------------------------------------------------------------------------------

@@ -151,6 +151,14 @@ contract Halo2ChunkVerifierTest is Test {
         assertFalse(verifier.verifyChunk(inputs(last), ""), "empty proof");
     }
 
+    /// @dev The generated verifier reads the proof at fixed offsets, so appended bytes are ignored: documented as
+    ///      harmless because no contract keys anything on a proof's bytes (docs/protocol.md, section 8).
+    function test_verifyChunk_appendedBytes_stillVerifies() public view {
+        uint256 last = chunks - 1;
+        bytes memory longer = bytes.concat(proof(last), hex"deadbeef");
+        assertTrue(verifier.verifyChunk(inputs(last), longer), "proof bytes are malleable: never an identifier");
+    }
+
     function test_constructor_addressWithoutCode_reverts() public {
         address nothing = makeAddr("no code");
         vm.expectRevert(abi.encodeWithSelector(IChunkVerifier.VerifierWithoutCode.selector, nothing));
