@@ -17,7 +17,8 @@ import {Script} from "../contracts/test/utils/Script.sol";
 ///      `UPGRADE_DELAY`); `VERIFIER` (an `IChunkVerifier`); `VERIFIER_BYTECODE` (path of the generated Halo2
 ///      verifier's creation bytecode, `contracts/verifier/Halo2Verifier.bin` from `verifier-gen solidity`: it is
 ///      deployed behind a `Halo2ChunkVerifier`; one of the two is required: `NoVerifier` otherwise);
-///      `CHUNK_SLOTS` (default 4); `FEE_PUBKEY_X`, `FEE_PUBKEY_Y` (the fee account's L2 key; default none).
+///      `CHUNK_SLOTS` (default 4); `FEE_PUBKEY_X`, `FEE_PUBKEY_Y` (the fee account's L2 key; default none);
+///      `REQUEST_FEE` (wei per L1 request, default `DEFAULT_REQUEST_FEE`).
 ///      Tests call `deploy(params)` to get the production wiring without broadcasting.
 contract Deploy is Script {
     /// @notice Neither `VERIFIER` nor `VERIFIER_BYTECODE` was given. A rollup without a working verifier could
@@ -37,6 +38,7 @@ contract Deploy is Script {
         address feeRecipient;
         uint256 feePubkeyX;
         uint256 feePubkeyY;
+        uint256 requestFee;
     }
 
     /// @notice Every contract of one deployment.
@@ -60,6 +62,7 @@ contract Deploy is Script {
         p.feeRecipient = vm.envOr("FEE_RECIPIENT", sender);
         p.feePubkeyX = vm.envOr("FEE_PUBKEY_X", uint256(0));
         p.feePubkeyY = vm.envOr("FEE_PUBKEY_Y", uint256(0));
+        p.requestFee = vm.envOr("REQUEST_FEE", C.DEFAULT_REQUEST_FEE);
     }
 
     /// @notice Deploys everything from the environment's parameters, broadcasting from the script's signer.
@@ -91,7 +94,8 @@ contract Deploy is Script {
                 chunkSlots: p.chunkSlots,
                 feeRecipient: p.feeRecipient,
                 feePubkeyX: p.feePubkeyX,
-                feePubkeyY: p.feePubkeyY
+                feePubkeyY: p.feePubkeyY,
+                requestFee: p.requestFee
             })
         );
     }

@@ -9,7 +9,7 @@ use alloy::primitives::Address;
 
 /// The script's parameters (see `script/Deploy.s.sol`); every one not given is cleared, so that a
 /// deployment never depends on the caller's environment.
-pub const PARAMS: [&str; 10] = [
+pub const PARAMS: [&str; 11] = [
     "OWNER",
     "SEQUENCER",
     "TIMELOCK_ADMIN",
@@ -20,6 +20,7 @@ pub const PARAMS: [&str; 10] = [
     "FEE_RECIPIENT",
     "FEE_PUBKEY_X",
     "FEE_PUBKEY_Y",
+    "REQUEST_FEE",
 ];
 
 /// How long a deployment may take before it is abandoned instead of hanging.

@@ -79,9 +79,10 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
     );
     assert_ne!(rollup.stateRoot().call().await?, U256::ZERO);
 
+    let fee = rollup.requestFee(user_addr).call().await?;
     let receipt = rollup
         .depositEth(U256::ZERO, U256::ZERO)
-        .value(parse_ether("1")?)
+        .value(parse_ether("1")? + fee)
         .send()
         .await?
         .get_receipt()
@@ -110,7 +111,16 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
     assert!(event.deadline > block.header.timestamp);
     assert_eq!(event.record.len(), 74, "a deposit record");
     assert_eq!(rollup.totalRequests().call().await?, U256::from(2));
-    assert_eq!(provider.get_balance(rollup_addr).await?, parse_ether("1")?);
+    assert_eq!(
+        provider.get_balance(rollup_addr).await?,
+        parse_ether("1")? + fee,
+        "the deposit and its fee"
+    );
+    assert_eq!(
+        rollup.pending(deployer, 0).call().await?,
+        fee,
+        "the fee is owed to the fee recipient (the deployer)"
+    );
 
     // Custom errors decode from the revert data of a simulated call.
     let err = rollup

@@ -80,10 +80,11 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
             .depositEth(u256(&a["pubkeyX"])?, u256(&a["pubkeyY"])?)
             .calldata()
             .clone();
+        let fee = rollup.requestFee(owner).call().await?;
         let tx = TransactionRequest::default()
             .with_from(owner)
             .with_to(rollup_addr)
-            .with_value(amount)
+            .with_value(amount + fee)
             .with_input(call);
         assert!(
             plain
@@ -266,10 +267,11 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     // The operator stops: a new deposit waits past its deadline, then anyone activates escape mode
     // and Alice's finalized balance goes to her L1 address, once.
     let bob: Address = accounts[2]["owner"].as_str().ok_or("owner")?.parse()?;
+    let fee = rollup.requestFee(bob).call().await?;
     let deposit = TransactionRequest::default()
         .with_from(bob)
         .with_to(rollup_addr)
-        .with_value(U256::from(7u64))
+        .with_value(U256::from(7u64) + fee)
         .with_input(rollup.depositEth(U256::ZERO, U256::ZERO).calldata().clone());
     assert!(
         plain
@@ -295,7 +297,7 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     plain
         .raw_request::<_, serde_json::Value>(
             "evm_increaseTime".into(),
-            (rollup_protocol::constants::REQUEST_DEADLINE_SECS + 1,),
+            (rollup_protocol::constants::REQUEST_DEADLINE_MAX_SECS + 1,),
         )
         .await?;
     plain

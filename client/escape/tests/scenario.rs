@@ -20,7 +20,7 @@ use rollup_bindings::rollup::Rollup;
 use rollup_escape::exit::l1_proof;
 use rollup_escape::l1::L1Reader;
 use rollup_protocol::codec::{Record, decode_chunk};
-use rollup_protocol::constants::REQUEST_DEADLINE_SECS;
+use rollup_protocol::constants::REQUEST_DEADLINE_MAX_SECS;
 use rollup_protocol::eddsa::SecretKey;
 use rollup_protocol::tx::Transfer;
 use rollup_protocol::{Chunk, Config, State, Tx, field};
@@ -327,8 +327,11 @@ async fn every_user_escapes_with_exactly_their_finalized_balances() -> Result {
         too_early.to_string().contains("DeadlineNotPassed"),
         "{too_early}"
     );
-    l1.raw_request::<_, serde_json::Value>("evm_increaseTime".into(), (REQUEST_DEADLINE_SECS + 1,))
-        .await?;
+    l1.raw_request::<_, serde_json::Value>(
+        "evm_increaseTime".into(),
+        (REQUEST_DEADLINE_MAX_SECS + 1,),
+    )
+    .await?;
     l1.raw_request::<_, serde_json::Value>("evm_mine".into(), ())
         .await?;
     cli.run(&users[1], &["activate-escape"])?;

@@ -135,8 +135,9 @@ async fn main() -> Result<()> {
             .connect_http(anvil.endpoint_url());
         let r = Rollup::new(rollup, &l1);
         let pk = l2.public();
+        let fee = r.requestFee(l1_key.address()).call().await?;
         r.depositEth(word(pk.x), word(pk.y))
-            .value(U256::from(10u64).pow(U256::from(18u64)))
+            .value(U256::from(10u64).pow(U256::from(18u64)) + fee)
             .send()
             .await?
             .get_receipt()

@@ -96,9 +96,11 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
         .wallet(EthereumWallet::from(carol.clone()))
         .connect_http(anvil.endpoint_url());
     let carol_rollup = Rollup::new(rollup_addr, &carol_l1);
+    let fee = carol_rollup.requestFee(carol.address()).call().await?;
     assert!(
         carol_rollup
             .requestForcedExit(0)
+            .value(fee)
             .send()
             .await?
             .get_receipt()

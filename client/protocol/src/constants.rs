@@ -46,10 +46,28 @@ pub const DEFAULT_CHUNK_SLOTS: usize = 4;
 /// Most chunks a batch may hold.
 pub const MAX_CHUNKS_PER_BATCH: usize = 16;
 
-/// Seconds an L1 request may wait in the queue before escape mode may be activated.
+/// Seconds an L1 request waits at least before escape mode may be activated over it (its deadline
+/// is never sooner than this after it was queued).
 pub const REQUEST_DEADLINE_SECS: u64 = 7 * 24 * 3600;
-/// Seconds between a governance change being queued and taking effect.
-pub const UPGRADE_DELAY_SECS: u64 = 21 * 24 * 3600;
+/// Seconds after which a request's deadline always falls, however long the queue before it: the
+/// longest an honest forced exit waits before its owner may escape.
+pub const REQUEST_DEADLINE_MAX_SECS: u64 = 14 * 24 * 3600;
+/// Seconds each request adds to the deadline of the next one (`deadlineᵢ ≥ deadlineᵢ₋₁ +
+/// spacing`): the operator's stated minimum throughput is one request per this many seconds.
+pub const REQUEST_SPACING_SECS: u64 = 4;
+/// Seconds a user has, once a governance change is scheduled, to ask for a forced exit and still be
+/// able to escape before the change can apply.
+pub const EXIT_WINDOW_SECS: u64 = 7 * 24 * 3600;
+/// Seconds between a governance change being queued and taking effect: more than
+/// `REQUEST_DEADLINE_MAX + EXIT_WINDOW`, by a day, so escape mode is reachable strictly before it.
+pub const UPGRADE_DELAY_SECS: u64 = 22 * 24 * 3600;
+/// The request fee of the reference deployment, in wei (a deployment parameter): about 200k gas at
+/// 1 gwei, what the operator pays on L1 to commit and finalize one request.
+pub const DEFAULT_REQUEST_FEE_WEI: u128 = 200_000_000_000_000;
+/// The request fee doubles for every this many requests waiting (queued, not finalized).
+pub const FEE_DOUBLING_BACKLOG: u64 = 10_000;
+/// A deposit that creates an account pays this many request fees: its account id is taken for good.
+pub const ACCOUNT_FEE_MULTIPLIER: u64 = 5;
 
 /// Largest balance, amount or fee.
 pub const MAX_BALANCE: u128 = u128::MAX;
@@ -58,3 +76,8 @@ pub const MAX_NONCE: u32 = u32::MAX;
 
 /// The fixed text signed (EIP-191 `personal_sign`) by an L1 key to derive its L2 key.
 pub const L2_KEY_MESSAGE: &str = "Sign this message to derive your rollup L2 key.\n\nOnly sign it on the rollup's own wallet page: anyone holding this signature can spend your L2 funds.";
+
+// The exit window argument (`docs/protocol.md`, section 11): a forced exit requested within the
+// exit window of a scheduled change is past its latest deadline strictly before the change applies.
+const _: () = assert!(UPGRADE_DELAY_SECS > REQUEST_DEADLINE_MAX_SECS + EXIT_WINDOW_SECS);
+const _: () = assert!(REQUEST_DEADLINE_SECS < REQUEST_DEADLINE_MAX_SECS);

@@ -198,19 +198,19 @@ impl Point {
         let mut y = Fr::from(2u64);
         loop {
             let y2 = y.square();
-            if let Some(den) = Option::<Fr>::from((c.a - c.d * y2).invert()) {
-                if let Some(x) = Option::<Fr>::from(((Fr::ONE - y2) * den).sqrt()) {
-                    let t = Point { x, y }.mul(&l);
-                    // `t` is in the torsion subgroup; it generates it when its order is 8.
-                    if t.mul(&U256::from(4u64)) != Point::identity() {
-                        let mut out = Vec::with_capacity(8);
-                        let mut cur = Point::identity();
-                        for _ in 0..8 {
-                            out.push(cur);
-                            cur = cur.add(&t);
-                        }
-                        return out;
+            let x = Option::<Fr>::from((c.a - c.d * y2).invert())
+                .and_then(|den| Option::<Fr>::from(((Fr::ONE - y2) * den).sqrt()));
+            if let Some(x) = x {
+                let t = Point { x, y }.mul(&l);
+                // `t` is in the torsion subgroup; it generates it when its order is 8.
+                if t.mul(&U256::from(4u64)) != Point::identity() {
+                    let mut out = Vec::with_capacity(8);
+                    let mut cur = Point::identity();
+                    for _ in 0..8 {
+                        out.push(cur);
+                        cur = cur.add(&t);
                     }
+                    return out;
                 }
             }
             y += Fr::ONE;

@@ -135,10 +135,22 @@ library ProtocolConstants {{
     ///         and `y = 0` (order 4) they are every point of small order: keys L1 refuses.
     uint256 internal constant SMALL_ORDER_Y = {small_y};
 
-    /// @notice Seconds an L1 request may wait before escape mode may be activated.
+    /// @notice Seconds a request waits at least before escape mode may be activated over it.
     uint256 internal constant REQUEST_DEADLINE = {REQUEST_DEADLINE_SECS};
-    /// @notice Seconds a governance change waits before it takes effect.
+    /// @notice Seconds after queueing by which a request's deadline always falls, however long the queue.
+    uint256 internal constant REQUEST_DEADLINE_MAX = {REQUEST_DEADLINE_MAX_SECS};
+    /// @notice Seconds each request adds to the next one's deadline: the stated minimum throughput's period.
+    uint256 internal constant REQUEST_SPACING = {REQUEST_SPACING_SECS};
+    /// @notice Seconds a user has, after a governance change is scheduled, to request a forced exit.
+    uint256 internal constant EXIT_WINDOW = {EXIT_WINDOW_SECS};
+    /// @notice Seconds a governance change waits before it takes effect (> REQUEST_DEADLINE_MAX + EXIT_WINDOW).
     uint256 internal constant UPGRADE_DELAY = {UPGRADE_DELAY_SECS};
+    /// @notice The reference deployment's request fee, in wei.
+    uint256 internal constant DEFAULT_REQUEST_FEE = {DEFAULT_REQUEST_FEE_WEI};
+    /// @notice The request fee doubles for every this many requests waiting.
+    uint256 internal constant FEE_DOUBLING_BACKLOG = {FEE_DOUBLING_BACKLOG};
+    /// @notice A deposit that creates an account pays this many request fees.
+    uint256 internal constant ACCOUNT_FEE_MULTIPLIER = {ACCOUNT_FEE_MULTIPLIER};
 }}
 "#,
         small_y = small_order_y(),
@@ -156,7 +168,7 @@ fn small_order_y() -> String {
     let low = ys
         .iter()
         .copied()
-        .min_by_key(|y| field::to_u256(y))
+        .min_by_key(field::to_u256)
         .unwrap_or(Fr::ZERO);
     hex(&low)
 }

@@ -15,6 +15,11 @@ import {RequestQueue} from "../queue/RequestQueue.sol";
 abstract contract Bridge is RequestQueue {
     /// @notice Largest amount or per-token total the L2's 128-bit balances can hold.
     uint256 internal constant MAX_AMOUNT = type(uint128).max;
+    /// @notice Doublings of the request fee past which it stops growing (it is then beyond any ETH supply).
+    uint256 internal constant MAX_FEE_DOUBLINGS = 128;
+
+    /// @inheritdoc IRollup
+    uint256 public immutable REQUEST_FEE;
 
     address internal _owner;
     address[] internal _accountOwners;
@@ -40,8 +45,10 @@ abstract contract Bridge is RequestQueue {
         _locked = false;
     }
 
-    constructor(address owner_) {
+    constructor(address owner_, uint256 requestFee_) {
         if (owner_ == address(0)) revert ZeroAddress();
+        if (requestFee_ == 0) revert ZeroRequestFee();
+        REQUEST_FEE = requestFee_;
         _owner = owner_;
         _tokens.push(address(0));
         emit TokenRegistered(0, address(0));
@@ -53,17 +60,20 @@ abstract contract Bridge is RequestQueue {
 
     /// @inheritdoc IRollup
     function depositEth(uint256 pubkeyX, uint256 pubkeyY) external payable notEscapeMode {
-        _deposit(msg.sender, 0, msg.value, pubkeyX, pubkeyY);
+        uint256 amount = _takeFee();
+        _deposit(msg.sender, 0, amount, pubkeyX, pubkeyY);
     }
 
     /// @inheritdoc IRollup
     function depositErc20(address token, uint256 amount, uint256 pubkeyX, uint256 pubkeyY)
         external
+        payable
         notEscapeMode
         nonReentrant
     {
         uint16 idPlusOne = _tokenIdPlusOne[token];
         if (idPlusOne == 0) revert UnknownToken(token);
+        _refundExcess(_takeFee());
         uint256 before = _balanceOf(token);
         SafeTransfer.safeTransferFrom(token, msg.sender, address(this), amount);
         // Tokens that deliver less than was sent (fees on transfer) are credited what arrived.
@@ -72,17 +82,19 @@ abstract contract Bridge is RequestQueue {
     }
 
     /// @inheritdoc IRollup
-    function requestForcedExit(uint8 tokenId) external notEscapeMode {
+    function requestForcedExit(uint8 tokenId) external payable notEscapeMode {
         uint32 id = _requireAccount(msg.sender);
         _requireToken(tokenId);
+        _refundExcess(_takeFee());
         // The transition sets the amount: the request is bound to the record's first 6 bytes.
         _enqueue(id, abi.encodePacked(C.TYPE_FORCED_EXIT, id, tokenId));
     }
 
     /// @inheritdoc IRollup
-    function requestKeyChange(uint256 pubkeyX, uint256 pubkeyY) external notEscapeMode {
+    function requestKeyChange(uint256 pubkeyX, uint256 pubkeyY) external payable notEscapeMode {
         uint32 id = _requireAccount(msg.sender);
         if (!BabyJubjub.isValidKey(pubkeyX, pubkeyY)) revert InvalidPublicKey(pubkeyX, pubkeyY);
+        _refundExcess(_takeFee());
         _enqueue(id, abi.encodePacked(C.TYPE_CHANGE_KEY, id, BabyJubjub.compress(pubkeyX, pubkeyY)));
     }
 
@@ -133,6 +145,14 @@ abstract contract Bridge is RequestQueue {
     }
 
     /// @inheritdoc IRollup
+    function requestFee(address from) public view returns (uint256 fee) {
+        uint256 doublings = (totalRequests - finalizedRequests) / C.FEE_DOUBLING_BACKLOG;
+        if (doublings > MAX_FEE_DOUBLINGS) doublings = MAX_FEE_DOUBLINGS;
+        fee = REQUEST_FEE << doublings;
+        if (_accountIdPlusOne[from] == 0) fee *= C.ACCOUNT_FEE_MULTIPLIER;
+    }
+
+    /// @inheritdoc IRollup
     function accountOf(address accountOwner) public view returns (bool exists, uint32 accountId) {
         uint32 plusOne = _accountIdPlusOne[accountOwner];
         return (plusOne != 0, plusOne == 0 ? 0 : plusOne - 1);
@@ -167,6 +187,20 @@ abstract contract Bridge is RequestQueue {
     // --------------------------------------------------------------------------------------------
     // Internal
     // --------------------------------------------------------------------------------------------
+
+    /// @dev Takes the caller's request fee out of `msg.value` (crediting it to the fee account's owner) and
+    ///      returns the rest. Called before the request is queued, so the fee sees the backlog before it.
+    function _takeFee() internal returns (uint256 rest) {
+        uint256 fee = requestFee(msg.sender);
+        if (msg.value < fee) revert InsufficientFee(msg.value, fee);
+        _credit(_accountOwners[C.FEE_ACCOUNT_ID], 0, fee);
+        return msg.value - fee;
+    }
+
+    /// @dev ETH sent beyond a request's fee goes back to the caller as a pending balance.
+    function _refundExcess(uint256 excess) internal {
+        _credit(msg.sender, 0, excess);
+    }
 
     /// @dev Queues a deposit of `amount` of `tokenId` to `depositor`'s account, creating it if new.
     function _deposit(address depositor, uint8 tokenId, uint256 amount, uint256 pubkeyX, uint256 pubkeyY) internal {

@@ -72,8 +72,20 @@ library ProtocolConstants {
     ///         and `y = 0` (order 4) they are every point of small order: keys L1 refuses.
     uint256 internal constant SMALL_ORDER_Y = 0x0aabb7211172d31463c1127d4ba6942cb791c56d8234b5a0abfd1e81afd0d677;
 
-    /// @notice Seconds an L1 request may wait before escape mode may be activated.
+    /// @notice Seconds a request waits at least before escape mode may be activated over it.
     uint256 internal constant REQUEST_DEADLINE = 604800;
-    /// @notice Seconds a governance change waits before it takes effect.
-    uint256 internal constant UPGRADE_DELAY = 1814400;
+    /// @notice Seconds after queueing by which a request's deadline always falls, however long the queue.
+    uint256 internal constant REQUEST_DEADLINE_MAX = 1209600;
+    /// @notice Seconds each request adds to the next one's deadline: the stated minimum throughput's period.
+    uint256 internal constant REQUEST_SPACING = 4;
+    /// @notice Seconds a user has, after a governance change is scheduled, to request a forced exit.
+    uint256 internal constant EXIT_WINDOW = 604800;
+    /// @notice Seconds a governance change waits before it takes effect (> REQUEST_DEADLINE_MAX + EXIT_WINDOW).
+    uint256 internal constant UPGRADE_DELAY = 1900800;
+    /// @notice The reference deployment's request fee, in wei.
+    uint256 internal constant DEFAULT_REQUEST_FEE = 200000000000000;
+    /// @notice The request fee doubles for every this many requests waiting.
+    uint256 internal constant FEE_DOUBLING_BACKLOG = 10000;
+    /// @notice A deposit that creates an account pays this many request fees.
+    uint256 internal constant ACCOUNT_FEE_MULTIPLIER = 5;
 }

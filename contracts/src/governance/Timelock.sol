@@ -6,8 +6,9 @@ import {ProtocolConstants as C} from "../generated/ProtocolConstants.sol";
 /// @title Timelock
 /// @notice Governance of the rollup: the only way to replace the verifier (or call anything else this
 ///         contract owns). A call is scheduled by the admin and can be executed by anyone once `delay` has
-///         passed. `delay` is at least `UPGRADE_DELAY`, longer than the request deadline plus the time a user
-///         needs to exit, so users who disagree with a scheduled change leave before it applies.
+///         passed. `delay` is at least `UPGRADE_DELAY`, strictly longer than the latest request deadline
+///         (`REQUEST_DEADLINE_MAX`) plus the exit window (`EXIT_WINDOW`): a user who requests a forced exit within
+///         the window can activate escape mode, if it is not processed, before the change applies.
 contract Timelock {
     /// @notice The caller is not the admin.
     error NotAdmin(address caller);

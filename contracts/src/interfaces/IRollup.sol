@@ -36,9 +36,11 @@ interface IRollup {
     /// @param recordHash keccak256 of the pubdata record that must process it (for a forced exit: of its
     ///        first 6 bytes, the amount being set by the transition).
     /// @param deadline Timestamp after which escape mode may be activated while it is unprocessed.
+    /// @param queuedAt Timestamp of the block that queued it.
     struct Request {
         bytes32 recordHash;
         uint64 deadline;
+        uint64 queuedAt;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -62,6 +64,10 @@ interface IRollup {
 
     /// @notice A public key is not a Baby Jubjub point (nor the "no key" `(0, 0)`).
     error InvalidPublicKey(uint256 x, uint256 y);
+    /// @notice The ETH sent with a request does not cover its fee (`requestFee`).
+    error InsufficientFee(uint256 paid, uint256 fee);
+    /// @notice The request fee of a deployment must not be zero: it is what makes flooding the queue cost.
+    error ZeroRequestFee();
     /// @notice The amount does not fit the L2's 128-bit balances, or the token's total deposits would not.
     error AmountTooLarge(uint256 amount);
     /// @notice The token is not registered.
@@ -166,17 +172,21 @@ interface IRollup {
     // ---------------------------------------------------------------------------------------------
 
     /// @notice Deposits ETH to the caller's L2 account, creating it (with key `(pubkeyX, pubkeyY)`) if new.
+    ///         `msg.value` pays `requestFee(msg.sender)` first; the rest is the amount deposited.
     function depositEth(uint256 pubkeyX, uint256 pubkeyY) external payable;
 
     /// @notice Deposits a registered ERC20 to the caller's account; credits what actually arrived.
-    function depositErc20(address token, uint256 amount, uint256 pubkeyX, uint256 pubkeyY) external;
+    ///         `msg.value` pays `requestFee(msg.sender)`; any excess is credited to the caller's pending ETH.
+    function depositErc20(address token, uint256 amount, uint256 pubkeyX, uint256 pubkeyY) external payable;
 
     /// @notice Asks that the caller's whole balance of `tokenId` be withdrawn; the operator must process it
-    ///         before its deadline.
-    function requestForcedExit(uint8 tokenId) external;
+    ///         before its deadline. `msg.value` pays `requestFee(msg.sender)`; any excess is credited back as
+    ///         pending ETH.
+    function requestForcedExit(uint8 tokenId) external payable;
 
-    /// @notice Binds a new L2 key to the caller's account.
-    function requestKeyChange(uint256 pubkeyX, uint256 pubkeyY) external;
+    /// @notice Binds a new L2 key to the caller's account. `msg.value` pays `requestFee(msg.sender)`; any excess
+    ///         is credited back as pending ETH.
+    function requestKeyChange(uint256 pubkeyX, uint256 pubkeyY) external payable;
 
     /// @notice Pulls the caller's pending balance of `tokenId` to `to`.
     function withdrawPending(uint8 tokenId, address to) external;
@@ -259,6 +269,14 @@ interface IRollup {
     function request(uint256 requestIndex) external view returns (Request memory);
     /// @notice Seconds the oldest unprocessed request has waited (0 when none waits).
     function oldestRequestAge() external view returns (uint256);
+    /// @notice The deadline a request queued in this block gets (`docs/protocol.md`, section 9).
+    function nextDeadline() external view returns (uint64);
+    /// @notice The fee in wei that a request from `from` queued in this block pays: `REQUEST_FEE` doubled for
+    ///         every `FEE_DOUBLING_BACKLOG` requests waiting, times `ACCOUNT_FEE_MULTIPLIER` when the request
+    ///         creates `from`'s account. Credited to the fee account's owner, not refunded.
+    function requestFee(address from) external view returns (uint256);
+    /// @notice The base request fee of this deployment, in wei.
+    function REQUEST_FEE() external view returns (uint256);
     /// @notice The account id of `owner`, and whether it has one.
     function accountOf(address owner) external view returns (bool exists, uint32 accountId);
     /// @notice The owner of `accountId` (zero if unassigned).

@@ -26,6 +26,7 @@ contract Rollup is EscapeHatch {
         address feeRecipient;
         uint256 feePubkeyX;
         uint256 feePubkeyY;
+        uint256 requestFee;
     }
 
     /// @notice Transaction slots per chunk: the verifier is generated for this value.
@@ -48,7 +49,7 @@ contract Rollup is EscapeHatch {
     }
 
     /// @notice Deploys the rollup at genesis (empty state) and queues request 0: the fee account's creation.
-    constructor(Config memory cfg) Bridge(cfg.owner) EscapeHatch(cfg.hasher) {
+    constructor(Config memory cfg) Bridge(cfg.owner, cfg.requestFee) EscapeHatch(cfg.hasher) {
         if (cfg.sequencer == address(0) || cfg.governance == address(0) || address(cfg.verifier) == address(0)) {
             revert ZeroAddress();
         }

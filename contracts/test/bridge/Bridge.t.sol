@@ -18,7 +18,7 @@ contract Reenterer {
     }
 
     function deposit() external payable {
-        rollup.depositEth{value: msg.value}(0, 0);
+        rollup.depositEth{value: msg.value + rollup.requestFee(address(this))}(0, 0);
     }
 
     function pull() external {
@@ -39,69 +39,71 @@ contract BridgeTest is Setup {
         vm.expectEmit(address(rollup));
         emit IRollup.AccountRegistered(1, alice);
         vm.expectEmit(address(rollup));
-        emit IRollup.RequestQueued(1, 1, uint64(block.timestamp + C.REQUEST_DEADLINE), record);
+        // Request 0 took the earliest deadline of this block; request 1's comes REQUEST_SPACING after it.
+        emit IRollup.RequestQueued(1, 1, uint64(block.timestamp + C.REQUEST_DEADLINE + C.REQUEST_SPACING), record);
         depositEthAs(alice, 1 ether);
         (bool exists, uint32 id) = rollup.accountOf(alice);
         assertTrue(exists);
         assertEq(id, 1);
         assertEq(rollup.totalRequests(), 2);
         assertEq(rollup.request(1).recordHash, keccak256(record));
-        assertEq(address(rollup).balance, 1 ether);
+        assertEq(address(rollup).balance, 1 ether + NEW_FEE, "the deposit and its fee");
+        assertEq(rollup.pending(feeRecipient, 0), NEW_FEE, "the fee, owed to the fee account's owner");
         assertEq(rollup.outstanding(0), 1 ether);
     }
 
     function test_depositEth_existingAccount_ignoresKey_succeeds() public {
         depositEthAs(alice, 1 ether);
         vm.prank(alice);
-        rollup.depositEth{value: 2 ether}(1, 2); // not a key: ignored for an existing account
+        rollup.depositEth{value: 2 ether + FEE}(1, 2); // not a key: ignored for an existing account
         assertEq(rollup.request(2).recordHash, keccak256(depositRecord(1, alice, 0, 2 ether, bytes32(0))));
         assertEq(rollup.accountCount(), 2);
     }
 
     function test_depositEth_noKey_succeeds() public {
         vm.prank(alice);
-        rollup.depositEth{value: 1}(0, 0);
+        rollup.depositEth{value: 1 + NEW_FEE}(0, 0);
         assertEq(rollup.request(1).recordHash, keccak256(depositRecord(1, alice, 0, 1, bytes32(0))));
     }
 
     function test_depositEth_invalidKey_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidPublicKey.selector, 1, 2));
         vm.prank(alice);
-        rollup.depositEth{value: 1}(1, 2);
+        rollup.depositEth{value: 1 + NEW_FEE}(1, 2);
     }
 
     function test_depositEth_nonCanonicalKey_reverts() public {
         uint256 x = KEY_X + C.FIELD_MODULUS;
         vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidPublicKey.selector, x, KEY_Y));
         vm.prank(alice);
-        rollup.depositEth{value: 1}(x, KEY_Y);
+        rollup.depositEth{value: 1 + NEW_FEE}(x, KEY_Y);
     }
 
     function test_depositEth_amountTooLarge_reverts() public {
         uint256 amount = uint256(type(uint128).max) + 1;
-        vm.deal(alice, amount);
+        vm.deal(alice, amount + NEW_FEE);
         vm.expectRevert(abi.encodeWithSelector(IRollup.AmountTooLarge.selector, amount));
         vm.prank(alice);
-        rollup.depositEth{value: amount}(KEY_X, KEY_Y);
+        rollup.depositEth{value: amount + NEW_FEE}(KEY_X, KEY_Y);
     }
 
     function test_depositEth_totalTooLarge_reverts() public {
         uint256 big = type(uint128).max;
-        vm.deal(alice, big);
+        vm.deal(alice, big + NEW_FEE);
         vm.prank(alice);
-        rollup.depositEth{value: big}(KEY_X, KEY_Y);
+        rollup.depositEth{value: big + NEW_FEE}(KEY_X, KEY_Y);
         vm.expectRevert(abi.encodeWithSelector(IRollup.AmountTooLarge.selector, 1));
         vm.prank(bob);
-        rollup.depositEth{value: 1}(KEY_X, KEY_Y);
+        rollup.depositEth{value: 1 + NEW_FEE}(KEY_X, KEY_Y);
     }
 
     /// @dev The bound is on what is outstanding: once a withdrawal of the whole amount is executed, the token
     ///      takes deposits again (a running total of everything ever deposited would block it for good).
     function test_depositEth_afterFullWithdrawal_succeeds() public {
         uint256 big = type(uint128).max;
-        vm.deal(alice, big);
+        vm.deal(alice, big + NEW_FEE);
         vm.prank(alice);
-        rollup.depositEth{value: big}(KEY_X, KEY_Y);
+        rollup.depositEth{value: big + NEW_FEE}(KEY_X, KEY_Y);
         bytes memory w = withdrawRecord(1, 0, uint128(big), 0);
         (uint256 b, uint256[] memory dcs) =
             commit(one(chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, uint128(big), key()), w)));
@@ -126,7 +128,7 @@ contract BridgeTest is Setup {
             uint256 y = uint256(vm.parseJsonBytes32(json, string.concat(k, "y")));
             vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidPublicKey.selector, x, y));
             vm.prank(alice);
-            rollup.depositEth{value: 1}(x, y);
+            rollup.depositEth{value: 1 + NEW_FEE}(x, y);
         }
         uint256 m = Vectors.count(json, ".valid");
         for (uint256 i = 0; i < m; ++i) {
@@ -137,24 +139,25 @@ contract BridgeTest is Setup {
                 BabyJubjub.compress(x, y), vm.parseJsonBytes32(json, string.concat(k, "compressed")), "compression"
             );
             address who = address(uint160(0x1000 + i));
-            vm.deal(who, 1);
+            vm.deal(who, 1 + NEW_FEE);
             vm.prank(who);
-            rollup.depositEth{value: 1}(x, y);
+            rollup.depositEth{value: 1 + NEW_FEE}(x, y);
         }
     }
 
     function test_depositEth_inEscapeMode_reverts() public {
-        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         rollup.activateEscapeMode();
         vm.expectRevert(IRollup.EscapeModeActive.selector);
-        depositEthAs(alice, 1);
+        vm.prank(alice);
+        rollup.depositEth{value: 1 + NEW_FEE}(KEY_X, KEY_Y);
     }
 
     function testFuzz_depositEth_recordsExactRequest(uint128 amount, uint8 keyChoice) public {
-        vm.deal(alice, amount);
+        vm.deal(alice, uint256(amount) + NEW_FEE);
         (uint256 x, uint256 y) = keyChoice % 2 == 0 ? (KEY_X, KEY_Y) : (0, 0);
         vm.prank(alice);
-        rollup.depositEth{value: amount}(x, y);
+        rollup.depositEth{value: uint256(amount) + NEW_FEE}(x, y);
         bytes32 k = BabyJubjub.compress(x, y);
         assertEq(rollup.request(1).recordHash, keccak256(depositRecord(1, alice, 0, amount, k)));
         assertEq(rollup.outstanding(0), amount);
@@ -165,14 +168,15 @@ contract BridgeTest is Setup {
         vm.store(address(rollup), bytes32(uint256(5)), bytes32(uint256(C.MAX_ACCOUNTS)));
         assertEq(rollup.accountCount(), C.MAX_ACCOUNTS);
         vm.expectRevert(IRollup.TooManyAccounts.selector);
-        depositEthAs(alice, 1);
+        vm.prank(alice);
+        rollup.depositEth{value: 1 + NEW_FEE}(KEY_X, KEY_Y);
     }
 
     // depositErc20 -----------------------------------------------------------------------------------
 
     function test_depositErc20_registeredToken_succeeds() public {
         vm.prank(alice);
-        rollup.depositErc20(address(token), 500, KEY_X, KEY_Y);
+        rollup.depositErc20{value: NEW_FEE}(address(token), 500, KEY_X, KEY_Y);
         assertEq(token.balanceOf(address(rollup)), 500);
         assertEq(rollup.request(1).recordHash, keccak256(depositRecord(1, alice, tokenId, 500, key())));
     }
@@ -184,7 +188,7 @@ contract BridgeTest is Setup {
         fot.mint(alice, 1000);
         vm.startPrank(alice);
         fot.approve(address(rollup), 1000);
-        rollup.depositErc20(address(fot), 1000, KEY_X, KEY_Y);
+        rollup.depositErc20{value: NEW_FEE}(address(fot), 1000, KEY_X, KEY_Y);
         vm.stopPrank();
         assertEq(rollup.request(1).recordHash, keccak256(depositRecord(1, alice, fid, 990, key())));
         assertEq(rollup.outstanding(fid), 990);
@@ -196,7 +200,7 @@ contract BridgeTest is Setup {
         uint8 tid = rollup.registerToken(address(t));
         t.mint(alice, 10);
         vm.prank(alice);
-        rollup.depositErc20(address(t), 10, 0, 0);
+        rollup.depositErc20{value: NEW_FEE}(address(t), 10, 0, 0);
         assertEq(t.balanceOf(address(rollup)), 10);
         assertEq(rollup.request(1).recordHash, keccak256(depositRecord(1, alice, tid, 10, bytes32(0))));
     }
@@ -205,19 +209,21 @@ contract BridgeTest is Setup {
         MockERC20 other = new MockERC20();
         vm.expectRevert(abi.encodeWithSelector(IRollup.UnknownToken.selector, address(other)));
         vm.prank(alice);
-        rollup.depositErc20(address(other), 1, KEY_X, KEY_Y);
+        rollup.depositErc20{value: NEW_FEE}(address(other), 1, KEY_X, KEY_Y);
     }
 
     function test_depositErc20_eth_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IRollup.UnknownToken.selector, address(0)));
         vm.prank(alice);
-        rollup.depositErc20(address(0), 1, KEY_X, KEY_Y);
+        rollup.depositErc20{value: NEW_FEE}(address(0), 1, KEY_X, KEY_Y);
     }
 
     function test_depositErc20_insufficientAllowance_reverts() public {
+        address poor = makeAddr("poor");
+        vm.deal(poor, NEW_FEE);
         vm.expectRevert(abi.encodeWithSelector(SafeTransfer.TransferFailed.selector, address(token)));
-        vm.prank(makeAddr("poor"));
-        rollup.depositErc20(address(token), 1, KEY_X, KEY_Y);
+        vm.prank(poor);
+        rollup.depositErc20{value: NEW_FEE}(address(token), 1, KEY_X, KEY_Y);
     }
 
     function test_depositErc20_tokenWithoutCode_reverts() public {
@@ -226,7 +232,7 @@ contract BridgeTest is Setup {
         rollup.registerToken(ghost);
         vm.expectRevert(abi.encodeWithSelector(SafeTransfer.TransferFailed.selector, ghost));
         vm.prank(alice);
-        rollup.depositErc20(ghost, 1, KEY_X, KEY_Y);
+        rollup.depositErc20{value: NEW_FEE}(ghost, 1, KEY_X, KEY_Y);
     }
 
     // registerToken ----------------------------------------------------------------------------------
@@ -279,37 +285,39 @@ contract BridgeTest is Setup {
     function test_requestForcedExit_queuesPrefix_succeeds() public {
         depositEthAs(alice, 1 ether);
         vm.prank(alice);
-        rollup.requestForcedExit(tokenId);
+        rollup.requestForcedExit{value: FEE}(tokenId);
         assertEq(rollup.request(2).recordHash, keccak256(abi.encodePacked(C.TYPE_FORCED_EXIT, uint32(1), tokenId)));
-        assertEq(rollup.request(2).deadline, block.timestamp + C.REQUEST_DEADLINE);
+        // Third request of this block: two spacings after the first one's earliest deadline.
+        assertEq(rollup.request(2).deadline, block.timestamp + C.REQUEST_DEADLINE + 2 * C.REQUEST_SPACING);
+        assertEq(rollup.request(2).queuedAt, block.timestamp);
     }
 
     function test_requestForcedExit_noAccount_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IRollup.NoAccount.selector, bob));
         vm.prank(bob);
-        rollup.requestForcedExit(0);
+        rollup.requestForcedExit{value: FEE}(0);
     }
 
     function test_requestForcedExit_unknownToken_reverts() public {
         depositEthAs(alice, 1);
         vm.expectRevert(abi.encodeWithSelector(IRollup.UnknownTokenId.selector, 200));
         vm.prank(alice);
-        rollup.requestForcedExit(200);
+        rollup.requestForcedExit{value: FEE}(200);
     }
 
     function test_requestForcedExit_inEscapeMode_reverts() public {
         depositEthAs(alice, 1);
-        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         rollup.activateEscapeMode();
         vm.expectRevert(IRollup.EscapeModeActive.selector);
         vm.prank(alice);
-        rollup.requestForcedExit(0);
+        rollup.requestForcedExit{value: FEE}(0);
     }
 
     function test_requestKeyChange_queuesRecord_succeeds() public {
         depositEthAs(alice, 1);
         vm.prank(alice);
-        rollup.requestKeyChange(0, 0);
+        rollup.requestKeyChange{value: FEE}(0, 0);
         assertEq(rollup.request(2).recordHash, keccak256(changeKeyRecord(1, bytes32(0))));
     }
 
@@ -317,7 +325,7 @@ contract BridgeTest is Setup {
         depositEthAs(alice, 1);
         vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidPublicKey.selector, 3, 3));
         vm.prank(alice);
-        rollup.requestKeyChange(3, 3);
+        rollup.requestKeyChange{value: FEE}(3, 3);
     }
 
     /// @dev (1/√a, 0) has an even x: without the small-order check it compressed to the all-zero "no key".
@@ -330,7 +338,7 @@ contract BridgeTest is Setup {
             uint256 y = uint256(vm.parseJsonBytes32(json, string.concat(k, "y")));
             vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidPublicKey.selector, x, y));
             vm.prank(alice);
-            rollup.requestKeyChange(x, y);
+            rollup.requestKeyChange{value: FEE}(x, y);
         }
         assertEq(rollup.totalRequests(), 2);
     }
@@ -338,7 +346,7 @@ contract BridgeTest is Setup {
     function test_requestKeyChange_noAccount_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IRollup.NoAccount.selector, bob));
         vm.prank(bob);
-        rollup.requestKeyChange(KEY_X, KEY_Y);
+        rollup.requestKeyChange{value: FEE}(KEY_X, KEY_Y);
     }
 
     // withdrawPending --------------------------------------------------------------------------------
@@ -349,7 +357,7 @@ contract BridgeTest is Setup {
             depositEthAs(alice, amount);
         } else {
             vm.prank(alice);
-            rollup.depositErc20(address(token), amount, KEY_X, KEY_Y);
+            rollup.depositErc20{value: NEW_FEE}(address(token), amount, KEY_X, KEY_Y);
         }
         (uint256 b, uint256[] memory dcs) = commit(
             one(
@@ -414,7 +422,7 @@ contract BridgeTest is Setup {
         t.mint(alice, 5);
         vm.startPrank(alice);
         t.approve(address(rollup), 5);
-        rollup.depositErc20(address(t), 5, KEY_X, KEY_Y);
+        rollup.depositErc20{value: NEW_FEE}(address(t), 5, KEY_X, KEY_Y);
         vm.stopPrank();
         (uint256 b, uint256[] memory dcs) = commit(
             one(chunkOf(feeAccountRecord(), depositRecord(1, alice, tid, 5, key()), withdrawRecord(1, tid, 5, 0)))

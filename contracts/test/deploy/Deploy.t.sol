@@ -21,6 +21,7 @@ contract DeployTest is Test {
         p.timelockDelay = C.UPGRADE_DELAY;
         p.chunkSlots = 4;
         p.feeRecipient = me;
+        p.requestFee = C.DEFAULT_REQUEST_FEE;
     }
 
     /// @dev The review's day-7 death: a rollup started without a verifier queued request 0, could finalize

@@ -32,7 +32,7 @@ contract EscapeHatchTest is Setup {
         finalize(b, dcs, vectorRoot);
         depositEthAs(alice, 2 ether);
         vm.deal(address(rollup), 100 ether);
-        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         rollup.activateEscapeMode();
     }
 
@@ -55,7 +55,7 @@ contract EscapeHatchTest is Setup {
 
     function test_activateEscapeMode_committedButUnfinalizedRequest_succeeds() public {
         commit(one(chunkOf(feeAccountRecord())));
-        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         vm.expectEmit(address(rollup));
         emit IRollup.EscapeModeActivated(0);
         rollup.activateEscapeMode();
@@ -63,7 +63,7 @@ contract EscapeHatchTest is Setup {
     }
 
     function test_activateEscapeMode_twice_reverts() public {
-        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         rollup.activateEscapeMode();
         vm.expectRevert(IRollup.EscapeModeActive.selector);
         rollup.activateEscapeMode();
@@ -203,7 +203,7 @@ contract EscapeHatchTest is Setup {
     function test_escape_proofAgainstUnfinalizedRoot_reverts() public {
         // The vector root is only committed-and-proposed, never finalized: the last finalized root is genesis.
         commit(one(chunkOf(feeAccountRecord())));
-        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         rollup.activateEscapeMode();
         StateProof.BalanceProof memory p = _proof(0);
         vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidBalanceProof.selector, p.accountId, p.token));
@@ -263,7 +263,7 @@ contract EscapeHatchTest is Setup {
     function test_refundDeposit_committedNotFinalized_succeeds() public {
         depositEthAs(alice, 1 ether);
         commit(one(chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 1 ether, key()))));
-        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         rollup.activateEscapeMode();
         rollup.refundDeposit(1, depositRecord(1, alice, 0, 1 ether, key()));
         assertEq(rollup.pending(alice, 0), 1 ether);
@@ -292,8 +292,8 @@ contract EscapeHatchTest is Setup {
     function test_refundDeposit_forcedExit_reverts() public {
         depositEthAs(alice, 1);
         vm.prank(alice);
-        rollup.requestForcedExit(0);
-        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        rollup.requestForcedExit{value: FEE}(0);
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         rollup.activateEscapeMode();
         vm.expectRevert(abi.encodeWithSelector(IRollup.NotADeposit.selector, 2));
         rollup.refundDeposit(2, abi.encodePacked(C.TYPE_FORCED_EXIT, uint32(1), uint8(0)));

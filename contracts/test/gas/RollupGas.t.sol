@@ -30,28 +30,28 @@ contract RollupGasTest is Setup {
 
     function test_gas_depositEth_newAccount() public {
         vm.prank(alice);
-        rollup.depositEth{value: 1 ether}(KEY_X, KEY_Y);
+        rollup.depositEth{value: 1 ether + NEW_FEE}(KEY_X, KEY_Y);
         vm.snapshotGasLastCall("rollup", "depositEth (new account)");
     }
 
     function test_gas_depositEth_existingAccount() public {
         depositEthAs(alice, 1 ether);
         vm.prank(alice);
-        rollup.depositEth{value: 1 ether}(0, 0);
+        rollup.depositEth{value: 1 ether + FEE}(0, 0);
         vm.snapshotGasLastCall("rollup", "depositEth (existing account)");
     }
 
     function test_gas_depositErc20() public {
         depositEthAs(alice, 1);
         vm.prank(alice);
-        rollup.depositErc20(address(token), 1000, 0, 0);
+        rollup.depositErc20{value: FEE}(address(token), 1000, 0, 0);
         vm.snapshotGasLastCall("rollup", "depositErc20 (existing account)");
     }
 
     function test_gas_requestForcedExit() public {
         depositEthAs(alice, 1);
         vm.prank(alice);
-        rollup.requestForcedExit(0);
+        rollup.requestForcedExit{value: FEE}(0);
         vm.snapshotGasLastCall("rollup", "requestForcedExit");
     }
 
@@ -119,7 +119,7 @@ contract RollupGasTest is Setup {
         finalize(b, dcs, uint256(vm.parseJsonBytes32(json, ".root")));
         depositEthAs(alice, 1 ether);
         vm.deal(address(rollup), 100 ether);
-        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         rollup.activateEscapeMode();
         vm.snapshotGasLastCall("rollup", "activateEscapeMode");
         StateProof.BalanceProof memory p = Vectors.balanceProof(json, 0);

@@ -31,8 +31,35 @@ contract TimelockTest is Setup {
 
     function test_constructor_delayCoversDeadlinePlusExitWindow_succeeds() public view {
         assertGe(timelock.delay(), C.UPGRADE_DELAY);
-        assertGe(C.UPGRADE_DELAY, C.REQUEST_DEADLINE + 7 days, "a user has a deadline plus a week to leave");
+        assertGt(C.UPGRADE_DELAY, C.REQUEST_DEADLINE_MAX + C.EXIT_WINDOW, "strictly: escape comes first");
         assertEq(timelock.admin(), admin);
+    }
+
+    /// @dev The exit window at its boundary, in the worst case: a user asks for a forced exit at the last second
+    ///      of the window, behind a flood that pushes its deadline to the cap. Escape mode can be activated
+    ///      while the scheduled change still cannot run; the two never meet in one block.
+    function test_exitWindow_lastSecondBehindFlood_escapeBeforeChange() public {
+        depositEthAs(alice, 1);
+        vm.prank(admin);
+        bytes32 id = timelock.schedule(address(target), 0, data, bytes32(0));
+        uint256 readyAt = timelock.readyAt(id);
+        vm.warp(readyAt - timelock.delay() + C.EXIT_WINDOW);
+        setLastDeadline(uint64(block.timestamp + 60 days));
+        vm.prank(alice);
+        rollup.requestForcedExit{value: FEE}(0);
+        uint256 deadline = rollup.request(rollup.totalRequests() - 1).deadline;
+        assertEq(deadline, block.timestamp + C.REQUEST_DEADLINE_MAX);
+        assertLt(deadline + 1, readyAt, "escape is possible before the change");
+        vm.warp(deadline + 1);
+        rollup.activateEscapeMode();
+        vm.expectRevert(abi.encodeWithSelector(Timelock.NotReady.selector, id, readyAt));
+        timelock.execute(address(target), 0, data, bytes32(0));
+        vm.warp(readyAt - 1);
+        vm.expectRevert(abi.encodeWithSelector(Timelock.NotReady.selector, id, readyAt));
+        timelock.execute(address(target), 0, data, bytes32(0));
+        vm.warp(readyAt);
+        timelock.execute(address(target), 0, data, bytes32(0));
+        assertEq(target.value(), 7);
     }
 
     function test_constructor_shortDelay_reverts() public {

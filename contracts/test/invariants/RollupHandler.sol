@@ -109,9 +109,10 @@ contract RollupHandler is Test {
         amount = bound(amount, 0, 1e24);
         (bool existed, uint32 id) = rollup.accountOf(a);
         uint8 tid = erc20 ? tokenId : 0;
+        uint256 fee = rollup.requestFee(a);
         vm.prank(a);
-        if (erc20) rollup.depositErc20(address(token), amount, KEY_X, KEY_Y);
-        else rollup.depositEth{value: amount}(KEY_X, KEY_Y);
+        if (erc20) rollup.depositErc20{value: fee}(address(token), amount, KEY_X, KEY_Y);
+        else rollup.depositEth{value: amount + fee}(KEY_X, KEY_Y);
         if (!existed) (, id) = rollup.accountOf(a);
         bytes32 k = existed ? bytes32(0) : BabyJubjub.compress(KEY_X, KEY_Y);
         _reqs.push(
@@ -133,8 +134,9 @@ contract RollupHandler is Test {
         (bool existed, uint32 id) = rollup.accountOf(a);
         if (!existed) return;
         uint8 tid = erc20 ? tokenId : 0;
+        uint256 fee = rollup.requestFee(a);
         vm.prank(a);
-        rollup.requestForcedExit(tid);
+        rollup.requestForcedExit{value: fee}(tid);
         _reqs.push(Req(C.TYPE_FORCED_EXIT, id, a, tid, 0, ""));
     }
 

@@ -105,7 +105,7 @@ contract RollupTest is Setup {
     }
 
     function test_commitBatch_inEscapeMode_reverts() public {
-        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         rollup.activateEscapeMode();
         vm.expectRevert(IRollup.EscapeModeActive.selector);
         vm.prank(sequencer);
@@ -115,7 +115,7 @@ contract RollupTest is Setup {
     function test_commitBatch_forcedExitAndWithdrawal_chainsWithdrawals_succeeds() public {
         depositEthAs(alice, 5 ether);
         vm.prank(alice);
-        rollup.requestForcedExit(0);
+        rollup.requestForcedExit{value: FEE}(0);
         bytes memory c =
             chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 5 ether, key()), withdrawRecord(1, 0, 1 ether, 0));
         bytes memory c2 = chunkOf(forcedExitRecord(1, 0, 4 ether));
@@ -213,7 +213,7 @@ contract RollupTest is Setup {
 
     function test_finalizeBatch_inEscapeMode_reverts() public {
         (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
-        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         rollup.activateEscapeMode();
         vm.expectRevert(IRollup.EscapeModeActive.selector);
         finalize(b, dcs, 42);
@@ -270,8 +270,8 @@ contract RollupTest is Setup {
     function test_executeBatch_inEscapeMode_succeeds() public {
         (uint256 b, IRollup.Withdrawal[] memory ws) = _batchWithWithdrawal();
         vm.prank(alice);
-        rollup.requestForcedExit(0);
-        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        rollup.requestForcedExit{value: FEE}(0);
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         rollup.activateEscapeMode();
         rollup.executeBatch(b, ws);
         assertEq(rollup.pending(alice, 0), 2 ether);
@@ -315,7 +315,7 @@ contract RollupTest is Setup {
 
     function test_revertBatches_inEscapeMode_reverts() public {
         commit(one(chunkOf(feeAccountRecord())));
-        vm.warp(block.timestamp + C.REQUEST_DEADLINE + 1);
+        vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         rollup.activateEscapeMode();
         vm.expectRevert(IRollup.EscapeModeActive.selector);
         vm.prank(owner);
@@ -397,7 +397,8 @@ contract RollupTest is Setup {
             chunkSlots: SLOTS,
             feeRecipient: feeRecipient,
             feePubkeyX: 0,
-            feePubkeyY: 0
+            feePubkeyY: 0,
+            requestFee: C.DEFAULT_REQUEST_FEE
         });
     }
 
@@ -408,7 +409,7 @@ contract RollupTest is Setup {
     function testFuzz_commitBatch_withdrawalsChain(uint128[3] memory amounts) public {
         depositEthAs(alice, 1);
         vm.prank(alice);
-        rollup.requestForcedExit(0);
+        rollup.requestForcedExit{value: FEE}(0);
         bytes[] memory chunks = new bytes[](2);
         chunks[0] = bytes.concat(
             feeAccountRecord(),
@@ -425,7 +426,8 @@ contract RollupTest is Setup {
         assertEq(rollup.batch(b).withdrawalsHash, rollup.withdrawalsHashOf(ws));
         finalize(b, dcs, 9);
         rollup.executeBatch(b, ws);
-        assertEq(rollup.pending(feeRecipient, 0), amounts[0]);
+        // The fee recipient also holds the two requests' fees (alice's account creation and her forced exit).
+        assertEq(rollup.pending(feeRecipient, 0), amounts[0] + NEW_FEE + FEE);
         assertEq(rollup.pending(alice, 0), uint256(amounts[1]) + amounts[2]);
     }
 
@@ -434,7 +436,7 @@ contract RollupTest is Setup {
     function testFuzz_commitBatch_forcedExitBinding(uint128 amount, uint8 otherToken) public {
         depositEthAs(alice, 1);
         vm.prank(alice);
-        rollup.requestForcedExit(tokenId);
+        rollup.requestForcedExit{value: FEE}(tokenId);
         if (otherToken != tokenId) {
             bytes memory bad = chunkOf(
                 feeAccountRecord(), depositRecord(1, alice, 0, 1, key()), forcedExitRecord(1, otherToken, amount)

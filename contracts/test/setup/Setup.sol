@@ -16,6 +16,9 @@ import {Test} from "../utils/Test.sol";
 ///         verifier, the only stand-in), and builds pubdata records the way the protocol core encodes them.
 abstract contract Setup is Test {
     uint256 internal constant SLOTS = 4;
+    /// @dev A request's fee while the backlog is short (every test's), and a deposit's that creates an account.
+    uint256 internal constant FEE = C.DEFAULT_REQUEST_FEE;
+    uint256 internal constant NEW_FEE = C.DEFAULT_REQUEST_FEE * C.ACCOUNT_FEE_MULTIPLIER;
     /// @dev Baby Jubjub's generator B8: a valid L2 key.
     uint256 internal constant KEY_X = 5299619240641551281634865583518297030282874472190772894086521144482721001553;
     uint256 internal constant KEY_Y = 16950150798460657717958625567821834550301663161624707787222815936182638968203;
@@ -48,7 +51,8 @@ abstract contract Setup is Test {
                 chunkSlots: SLOTS,
                 feeRecipient: feeRecipient,
                 feePubkeyX: 0,
-                feePubkeyY: 0
+                feePubkeyY: 0,
+                requestFee: C.DEFAULT_REQUEST_FEE
             })
             );
         rollup = d.rollup;
@@ -161,9 +165,29 @@ abstract contract Setup is Test {
         rollup.finalizeBatch(batchIndex, commitments, roots, proofs);
     }
 
+    /// @dev Deposits `amount` of ETH (plus the request fee, which `vm.deal` adds to `who`'s balance).
     function depositEthAs(address who, uint256 amount) internal {
+        uint256 fee = rollup.requestFee(who);
+        vm.deal(who, who.balance + fee);
         vm.prank(who);
-        rollup.depositEth{value: amount}(KEY_X, KEY_Y);
+        rollup.depositEth{value: amount + fee}(KEY_X, KEY_Y);
+    }
+
+    /// @dev The fee of `who`'s next request, dealt to `who` so that tests keep their balances in round amounts.
+    function feeFor(address who) internal returns (uint256 fee) {
+        fee = rollup.requestFee(who);
+        vm.deal(who, who.balance + fee);
+    }
+
+    /// @dev Stands for a queue so long that the last deadline is `deadline`: the state a flood leaves behind,
+    ///      without queuing a hundred thousand requests in a unit test. `lastDeadline` is packed in slot 4 at
+    ///      byte offset 1 (`forge inspect Rollup storageLayout`).
+    function setLastDeadline(uint64 deadline) internal {
+        bytes32 w = vm.load(address(rollup), bytes32(uint256(4)));
+        uint256 mask = uint256(type(uint64).max) << 8;
+        w = bytes32((uint256(w) & ~mask) | (uint256(deadline) << 8));
+        vm.store(address(rollup), bytes32(uint256(4)), w);
+        assertEq(rollup.lastDeadline(), deadline);
     }
 
     function noWithdrawals() internal pure returns (IRollup.Withdrawal[] memory) {

@@ -39,7 +39,8 @@ contract Halo2ChunkVerifierTest is Test {
                 chunkSlots: vm.parseJsonUint(json, ".slots"),
                 feeRecipient: vm.parseJsonAddress(json, ".accounts[0].owner"),
                 feePubkeyX: vm.parseJsonUint(json, ".accounts[0].pubkeyX"),
-                feePubkeyY: vm.parseJsonUint(json, ".accounts[0].pubkeyY")
+                feePubkeyY: vm.parseJsonUint(json, ".accounts[0].pubkeyY"),
+                requestFee: C.DEFAULT_REQUEST_FEE
             })
             );
         rollup = d.rollup;
@@ -68,9 +69,10 @@ contract Halo2ChunkVerifierTest is Test {
             string memory k = string.concat(".accounts[", vm.toString(a), "].");
             address who = vm.parseJsonAddress(json, string.concat(k, "owner"));
             uint256 amount = vm.parseJsonUint(json, string.concat(k, "amount"));
-            vm.deal(who, amount);
+            uint256 fee = rollup.requestFee(who);
+            vm.deal(who, amount + fee);
             vm.prank(who);
-            rollup.depositEth{value: amount}(
+            rollup.depositEth{value: amount + fee}(
                 vm.parseJsonUint(json, string.concat(k, "pubkeyX")), vm.parseJsonUint(json, string.concat(k, "pubkeyY"))
             );
         }

@@ -34,7 +34,7 @@ use rollup_bindings::irollup::IRollup;
 use rollup_bindings::rollup::Rollup;
 use rollup_operator::config::Config;
 use rollup_operator::node::Operator;
-use rollup_protocol::constants::REQUEST_DEADLINE_SECS;
+use rollup_protocol::constants::REQUEST_DEADLINE_MAX_SECS;
 use rollup_protocol::eddsa::SecretKey;
 use rollup_protocol::tx::{Transfer, Withdraw};
 use serde_json::{Value, json};
@@ -354,6 +354,7 @@ async fn main() -> Result<()> {
         let p = wallet(&u.l1);
         let r = Rollup::new(rollup, &p);
         let pk = u.l2.public();
+        let fee = r.requestFee(u.l1.address()).call().await?;
         let receipt = if is_token {
             DevToken::new(token_addr, &p)
                 .approve(rollup, U256::from(amount))
@@ -362,13 +363,14 @@ async fn main() -> Result<()> {
                 .get_receipt()
                 .await?;
             r.depositErc20(token_addr, U256::from(amount), word(pk.x), word(pk.y))
+                .value(fee)
                 .send()
                 .await?
                 .get_receipt()
                 .await?
         } else {
             r.depositEth(word(pk.x), word(pk.y))
-                .value(U256::from(amount))
+                .value(U256::from(amount) + fee)
                 .send()
                 .await?
                 .get_receipt()
@@ -466,8 +468,11 @@ async fn main() -> Result<()> {
     }
     say("six L2 transactions accepted; Dave forces his ETH out on L1");
     let dave = wallet(&users[3].l1);
-    let receipt = Rollup::new(rollup, &dave)
+    let dave_rollup = Rollup::new(rollup, &dave);
+    let fee = dave_rollup.requestFee(users[3].l1.address()).call().await?;
+    let receipt = dave_rollup
         .requestForcedExit(0)
+        .value(fee)
         .send()
         .await?
         .get_receipt()
@@ -571,19 +576,25 @@ async fn main() -> Result<()> {
         .get_receipt()
         .await?;
     let pk = users[2].l2.public();
-    let r = Rollup::new(rollup, &carol)
+    let carol_rollup = Rollup::new(rollup, &carol);
+    let fee = carol_rollup
+        .requestFee(users[2].l1.address())
+        .call()
+        .await?;
+    let r = carol_rollup
         .depositErc20(token_addr, U256::from(90_000u64), word(pk.x), word(pk.y))
+        .value(fee)
         .send()
         .await?
         .get_receipt()
         .await?;
     report.gas("depositErc20 (never processed)", "carol", r.gas_used);
-    l1.raw_request::<_, Value>("evm_increaseTime".into(), (REQUEST_DEADLINE_SECS + 1,))
+    l1.raw_request::<_, Value>("evm_increaseTime".into(), (REQUEST_DEADLINE_MAX_SECS + 1,))
         .await?;
     l1.raw_request::<_, Value>("evm_mine".into(), ()).await?;
     say(format!(
         "anvil's clock moved {} days: the request is past its deadline",
-        REQUEST_DEADLINE_SECS / 86_400
+        REQUEST_DEADLINE_MAX_SECS / 86_400
     ));
 
     // 5. Everyone escapes with the escape client.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
-use alloy::providers::ProviderBuilder;
+use alloy::providers::{Provider as _, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use clap::{Parser, Subcommand};
 use eyre::{Result, WrapErr, eyre};
@@ -18,7 +18,7 @@ use rollup_escape::derive::Derivation;
 use rollup_escape::exit::l1_proof;
 use rollup_escape::l1::L1Reader;
 use rollup_escape::sync::{Progress, sync};
-use rollup_protocol::constants::REQUEST_DEADLINE_SECS;
+use rollup_protocol::constants::{REQUEST_DEADLINE_MAX_SECS, REQUEST_DEADLINE_SECS};
 use rollup_protocol::eddsa::PubKey;
 use rollup_protocol::{Tx, field};
 
@@ -306,16 +306,35 @@ async fn main() -> Result<()> {
             let r = Rollup::new(rollup, &provider);
             let escape_mode = r.escapeMode().call().await?;
             let age = r.oldestRequestAge().call().await?;
-            let deadline = U256::from(REQUEST_DEADLINE_SECS);
+            // Deadlines account for the queue (docs/protocol.md, section 9): read the oldest
+            // unprocessed request's own deadline and compare it with the head's clock, as L1 will.
+            let (finalized, total) = (
+                r.finalizedRequests().call().await?,
+                r.totalRequests().call().await?,
+            );
+            let deadline = if finalized < total {
+                Some(r.request(finalized).call().await?.deadline)
+            } else {
+                None
+            };
+            let now = provider
+                .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+                .await?
+                .ok_or_else(|| eyre!("the RPC has no latest block"))?
+                .header
+                .timestamp;
+            let overdue = !escape_mode && deadline.is_some_and(|d| now > d);
             let json = serde_json::json!({
                 "escapeMode": escape_mode,
                 "lastFinalizedBatch": r.lastFinalizedBatch().call().await?.to_string(),
                 "stateRoot": format!("{:#066x}", r.stateRoot().call().await?),
                 "oldestRequestAgeSeconds": age.to_string(),
-                "requestDeadlineSeconds": REQUEST_DEADLINE_SECS,
-                "escapeCanBeActivated": !escape_mode && age > deadline,
+                "oldestRequestDeadline": deadline,
+                "minRequestDeadlineSeconds": REQUEST_DEADLINE_SECS,
+                "maxRequestDeadlineSeconds": REQUEST_DEADLINE_MAX_SECS,
+                "escapeCanBeActivated": overdue,
             });
-            if !escape_mode && age > deadline {
+            if overdue {
                 eprintln!(
                     "the oldest request is past its deadline: anyone can activate escape mode"
                 );
@@ -344,9 +363,12 @@ async fn main() -> Result<()> {
             );
             let provider = cli.wallet().await?;
             let rollup = Rollup::new(cli.rollup()?, &provider);
+            // The request fee is read at the head; it only changes when the backlog crosses a doubling step.
+            let fee = rollup.requestFee(signer.address()).call().await?;
+            eprintln!("request fee {fee} wei (paid to the operator, not refunded)");
             let receipt = match token {
                 None => {
-                    let call = rollup.depositEth(x, y).value(*amount);
+                    let call = rollup.depositEth(x, y).value(*amount + fee);
                     call.call().await.map_err(|e| explain(&e, "depositing"))?;
                     call.send().await?.get_receipt().await?
                 }
@@ -356,7 +378,7 @@ async fn main() -> Result<()> {
                     if !approve.send().await?.get_receipt().await?.status() {
                         return Err(eyre!("the token refused the approval"));
                     }
-                    let call = rollup.depositErc20(*t, *amount, x, y);
+                    let call = rollup.depositErc20(*t, *amount, x, y).value(fee);
                     call.call().await.map_err(|e| explain(&e, "depositing"))?;
                     call.send().await?.get_receipt().await?
                 }
@@ -365,11 +387,18 @@ async fn main() -> Result<()> {
                 return Err(eyre!("the deposit {} reverted", receipt.transaction_hash));
             }
             let account = rollup.accountOf(signer.address()).call().await?;
-            cli.emit(&serde_json::json!({ "transaction": receipt.transaction_hash, "account": account.accountId }));
+            cli.emit(&serde_json::json!({
+                "transaction": receipt.transaction_hash,
+                "account": account.accountId,
+                "fee": fee.to_string(),
+            }));
         }
         Command::ForceExit { token } => {
+            let from = cli.signer()?.address();
             let rollup = Rollup::new(cli.rollup()?, cli.wallet().await?);
-            let call = rollup.requestForcedExit(*token);
+            let fee = rollup.requestFee(from).call().await?;
+            eprintln!("request fee {fee} wei (paid to the operator, not refunded)");
+            let call = rollup.requestForcedExit(*token).value(fee);
             call.call()
                 .await
                 .map_err(|e| explain(&e, "requesting a forced exit"))?;
@@ -380,7 +409,7 @@ async fn main() -> Result<()> {
             eprintln!(
                 "the operator must process it within the request deadline, or escape mode opens"
             );
-            cli.emit(&serde_json::json!({ "transaction": receipt.transaction_hash }));
+            cli.emit(&serde_json::json!({ "transaction": receipt.transaction_hash, "fee": fee.to_string() }));
         }
         Command::ActivateEscape => {
             let rollup = Rollup::new(cli.rollup()?, cli.wallet().await?);

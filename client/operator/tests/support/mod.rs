@@ -98,9 +98,10 @@ pub async fn deposit_eth(
         .connect_http(anvil.endpoint_url());
     let key = l2_key(user)?.public();
     let r = Rollup::new(rollup, &l1);
+    let fee = r.requestFee(user.address()).call().await?;
     let call = r
         .depositEth(word(key.x), word(key.y))
-        .value(U256::from(amount));
+        .value(U256::from(amount) + fee);
     assert!(call.send().await?.get_receipt().await?.status());
     Ok(())
 }
