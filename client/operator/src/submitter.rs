@@ -15,6 +15,11 @@
 //!    the receipt of any of them counts), up to `max_fee_per_gas`.
 //! 5. The step is recorded as done and the outbox entry removed in one write.
 //!
+//! `finalizeBatch` and `executeBatch` are permissionless: anyone may land the same step first, and the
+//! submitter's own simulation or transaction then reverts. After any refusal L1 is read again: a step
+//! that L1 shows done, by whoever did it, is recorded as done (logged, never fatal); only a refusal of a
+//! step L1 does not show done is [`Error::Refused`].
+//!
 //! Transport errors surface as [`Error::L1`]: the caller waits and calls again, which resumes
 //! from the outbox.
 
@@ -171,7 +176,25 @@ impl<P: Provider> Submitter<P> {
         };
         let key = format!("{step}:{}", batch.index);
         let start = Instant::now();
-        let receipt = self.send(store, &key, input).await?;
+        let receipt = match self.send(store, &key, input).await {
+            Ok(r) => r,
+            Err(refused @ Error::Refused { .. }) => {
+                // Someone else may have landed this step first (finalize and execute are open to
+                // anyone): that is success, not a reason to stop.
+                if self.landed(step, index).await? {
+                    tracing::info!(
+                        batch = batch.index,
+                        step,
+                        "the step was done on L1 by another sender; recorded as done"
+                    );
+                    metrics::counter!("operator_l1_steps_done_by_others", "step" => step.to_string())
+                        .increment(1);
+                    return self.done(store, sequencer, &batch, step, next).await;
+                }
+                return Err(refused);
+            }
+            Err(e) => return Err(e),
+        };
         tracing::info!(
             batch = batch.index,
             step,
@@ -184,6 +207,17 @@ impl<P: Provider> Submitter<P> {
             .record(start.elapsed().as_secs_f64());
         self.crash(CrashPoint::AfterReceipt)?;
         self.done(store, sequencer, &batch, step, next).await
+    }
+
+    /// Whether L1 shows `step` of batch `index` done, whoever did it.
+    async fn landed(&self, step: &str, index: U256) -> Result<bool> {
+        let rollup = IRollup::new(self.cfg.rollup, &self.provider);
+        Ok(match step {
+            "commit" => rollup.lastCommittedBatch().call().await.map_err(l1)? >= index,
+            "finalize" => rollup.lastFinalizedBatch().call().await.map_err(l1)? >= index,
+            "execute" => rollup.batch(index).call().await.map_err(l1)?.executed,
+            _ => false,
+        })
     }
 
     /// Records a step as done and clears its outbox entry, in one write.

@@ -191,3 +191,112 @@ async fn an_unreachable_l1_and_paused_mining_are_survived() -> Result {
     std::fs::remove_dir_all(&data)?;
     Ok(())
 }
+
+/// The operator's pending transaction whose calldata starts with `selector`, if there is one.
+async fn pending_call(
+    l1: &impl Provider,
+    from: Address,
+    selector: [u8; 4],
+) -> Result<Option<Value>> {
+    let pool: Value = l1.raw_request("txpool_content".into(), ()).await?;
+    let Some(txs) = pool["pending"]
+        .as_object()
+        .and_then(|p| {
+            p.iter()
+                .find(|(a, _)| a.parse::<Address>().ok() == Some(from))
+        })
+        .and_then(|(_, txs)| txs.as_object())
+    else {
+        return Ok(None);
+    };
+    let want = format!("0x{}", alloy::hex::encode(selector));
+    Ok(txs
+        .values()
+        .find(|tx| tx["input"].as_str().is_some_and(|i| i.starts_with(&want)))
+        .cloned())
+}
+
+/// `finalizeBatch` is permissionless: a third party copies the operator's pending finalize and lands it
+/// first (a higher tip in the same block), so the operator's own transaction reverts on chain. The
+/// operator must read L1 again, see the step done, and carry on: no stop, the expected root, and still
+/// one transaction of its own per step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finalize_landed_by_someone_else_first_counts_as_done() -> Result {
+    use alloy::network::{EthereumWallet, TransactionBuilder};
+    use alloy::rpc::types::TransactionRequest;
+    use alloy::sol_types::SolCall;
+    use rollup_bindings::irollup::IRollup;
+
+    support::logs();
+    let anvil = Anvil::at(support::root().join("tools/bin/anvil")).try_spawn()?;
+    let ks = keys(&anvil);
+    let rollup = deploy_rollup(&anvil)?;
+    let nonce_before = operator_nonce(&anvil).await?;
+    let data = std::env::temp_dir().join(format!("operator-frontrun-{}", std::process::id()));
+    let cfg = config(anvil.endpoint(), rollup, anvil.chain_id(), &data);
+    let op = Operator::start(cfg, ks[0].clone()).await?;
+    let rpc = rpc_of(&op)?;
+    for (i, amount) in DEPOSITS.iter().enumerate() {
+        deposit_eth(&anvil, rollup, &ks[i + 1], *amount).await?;
+    }
+    let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+    l1.raw_request::<_, ()>("evm_setAutomine".into(), (false,))
+        .await?;
+    // Mine the operator's commits as they come; copy its first finalize.
+    let operator = ks[0].address();
+    let finalize = wait_for(
+        "the operator's finalize in the pool",
+        Duration::from_secs(300),
+        || {
+            let l1 = l1.clone();
+            async move {
+                if pending_call(&l1, operator, IRollup::commitBatchCall::SELECTOR)
+                    .await?
+                    .is_some()
+                {
+                    l1.raw_request::<_, Value>("evm_mine".into(), ()).await?;
+                }
+                pending_call(&l1, operator, IRollup::finalizeBatchCall::SELECTOR).await
+            }
+        },
+    )
+    .await?;
+    let input: alloy::primitives::Bytes = finalize["input"].as_str().ok_or("input")?.parse()?;
+    let tip = u128::from_str_radix(
+        finalize["maxPriorityFeePerGas"]
+            .as_str()
+            .ok_or("tip")?
+            .trim_start_matches("0x"),
+        16,
+    )?;
+    let fee_cap = u128::from_str_radix(
+        finalize["maxFeePerGas"]
+            .as_str()
+            .ok_or("fee cap")?
+            .trim_start_matches("0x"),
+        16,
+    )?;
+    let other = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(ks[3].clone()))
+        .connect_http(anvil.endpoint_url());
+    let copy = TransactionRequest::default()
+        .with_to(rollup)
+        .with_input(input)
+        .with_gas_limit(3_000_000)
+        .with_max_priority_fee_per_gas(tip * 2 + 1)
+        .with_max_fee_per_gas(fee_cap * 2 + 1);
+    let copied = other.send_transaction(copy).await?;
+    l1.raw_request::<_, Value>("evm_mine".into(), ()).await?;
+    let receipt = copied.get_receipt().await?;
+    assert!(receipt.status(), "the third party's finalize landed");
+    l1.raw_request::<_, ()>("evm_setAutomine".into(), (true,))
+        .await?;
+    check_end(&anvil, rollup, &rpc, nonce_before).await?;
+    assert!(
+        !op.stopped(),
+        "the operator stopped on a step someone else did"
+    );
+    op.stop().await?;
+    std::fs::remove_dir_all(&data)?;
+    Ok(())
+}
