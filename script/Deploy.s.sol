@@ -8,6 +8,7 @@ import {IChunkVerifier} from "../contracts/src/interfaces/IChunkVerifier.sol";
 import {Halo2ChunkVerifier} from "../contracts/src/rollup/Halo2ChunkVerifier.sol";
 import {Rollup} from "../contracts/src/rollup/Rollup.sol";
 import {Script} from "../contracts/test/utils/Script.sol";
+import {console} from "../contracts/test/utils/console.sol";
 
 /// @notice Deploys the whole system: protocol hasher, governance timelock, verifier (unless given), rollup.
 ///         There is no deployment without a verifier: the rollup's first request starts its deadline at once.
@@ -18,13 +19,30 @@ import {Script} from "../contracts/test/utils/Script.sol";
 ///      verifier's creation bytecode, `contracts/verifier/Halo2Verifier.bin` from `verifier-gen solidity`: it is
 ///      deployed behind a `Halo2ChunkVerifier`; one of the two is required: `NoVerifier` otherwise);
 ///      `CHUNK_SLOTS` (default 4); `FEE_PUBKEY_X`, `FEE_PUBKEY_Y` (the fee account's L2 key; default none);
-///      `REQUEST_FEE` (wei per L1 request, default `DEFAULT_REQUEST_FEE`).
+///      `REQUEST_FEE` (wei per L1 request, default `DEFAULT_REQUEST_FEE`);
+///      `UNSAFE_ALLOW_FORGEABLE_VERIFIER` (default false: see `checkVerifier`).
+///
+///      On any chain but a local devnet (chain id 31337), the verifier must be a `Halo2ChunkVerifier` whose
+///      parameters are not the development SRS's: with those, anyone can forge a proof and finalize any state
+///      root. `UNSAFE_ALLOW_FORGEABLE_VERIFIER=true` overrides this, loudly, for a public testnet that accepts
+///      it.
 ///      Tests call `deploy(params)` to get the production wiring without broadcasting.
 contract Deploy is Script {
     /// @notice Neither `VERIFIER` nor `VERIFIER_BYTECODE` was given. A rollup without a working verifier could
     ///         finalize nothing, and its first request's deadline (which starts at deployment) would pass long
     ///         before governance could install one through the timelock: escape mode on day 7.
     error NoVerifier();
+
+    /// @notice The verifier was generated from the development SRS, whose secret is public: anyone could forge
+    ///         proofs for it. Generate it from a ceremony's parameters (`docs/srs.md`).
+    error ForgeableVerifier(uint256 chainId, bytes32 paramsDigest);
+
+    /// @notice Outside a local devnet the verifier must say which parameters it was generated from (a
+    ///         `Halo2ChunkVerifier`); this one does not.
+    error UnrecognizedVerifier(uint256 chainId, address verifier);
+
+    /// @notice The chain id of a local devnet (anvil's default), where the development SRS is allowed.
+    uint256 public constant DEVNET_CHAIN_ID = 31337;
 
     /// @notice Every parameter of a deployment.
     struct Params {
@@ -39,6 +57,7 @@ contract Deploy is Script {
         uint256 feePubkeyX;
         uint256 feePubkeyY;
         uint256 requestFee;
+        bool allowForgeableVerifier;
     }
 
     /// @notice Every contract of one deployment.
@@ -63,6 +82,7 @@ contract Deploy is Script {
         p.feePubkeyX = vm.envOr("FEE_PUBKEY_X", uint256(0));
         p.feePubkeyY = vm.envOr("FEE_PUBKEY_Y", uint256(0));
         p.requestFee = vm.envOr("REQUEST_FEE", C.DEFAULT_REQUEST_FEE);
+        p.allowForgeableVerifier = vm.envOr("UNSAFE_ALLOW_FORGEABLE_VERIFIER", false);
     }
 
     /// @notice Deploys everything from the environment's parameters, broadcasting from the script's signer.
@@ -84,6 +104,7 @@ contract Deploy is Script {
         } else {
             revert NoVerifier();
         }
+        checkVerifier(d.verifier, p.allowForgeableVerifier);
         d.rollup = new Rollup(
             Rollup.Config({
                 owner: p.owner,
@@ -98,6 +119,28 @@ contract Deploy is Script {
                 requestFee: p.requestFee
             })
         );
+    }
+
+    /// @notice Refuses, outside a local devnet, a verifier that does not record its parameters or records the
+    ///         development SRS's, unless `allowForgeable` (which only logs).
+    function checkVerifier(IChunkVerifier verifier, bool allowForgeable) public view {
+        if (block.chainid == DEVNET_CHAIN_ID) return;
+        bytes32 digest;
+        try Halo2ChunkVerifier(address(verifier)).PARAMS_DIGEST() returns (bytes32 d) {
+            digest = d;
+        } catch {
+            if (!allowForgeable) revert UnrecognizedVerifier(block.chainid, address(verifier));
+            console.log(
+                "UNSAFE: the verifier does not record its parameters; allowed by UNSAFE_ALLOW_FORGEABLE_VERIFIER"
+            );
+            return;
+        }
+        if (digest == Halo2ChunkVerifier(address(verifier)).DEVELOPMENT_PARAMS_DIGEST()) {
+            if (!allowForgeable) revert ForgeableVerifier(block.chainid, digest);
+            console.log(
+                "UNSAFE: development SRS verifier, anyone can forge proofs; allowed by UNSAFE_ALLOW_FORGEABLE_VERIFIER"
+            );
+        }
     }
 
     /// @notice Deploys raw creation bytecode (the generated verifier, compiled outside forge's optimizer).

@@ -9,7 +9,7 @@ use alloy::primitives::Address;
 
 /// The script's parameters (see `script/Deploy.s.sol`); every one not given is cleared, so that a
 /// deployment never depends on the caller's environment.
-pub const PARAMS: [&str; 11] = [
+pub const PARAMS: [&str; 12] = [
     "OWNER",
     "SEQUENCER",
     "TIMELOCK_ADMIN",
@@ -21,6 +21,7 @@ pub const PARAMS: [&str; 11] = [
     "FEE_PUBKEY_X",
     "FEE_PUBKEY_Y",
     "REQUEST_FEE",
+    "UNSAFE_ALLOW_FORGEABLE_VERIFIER",
 ];
 
 /// How long a deployment may take before it is abandoned instead of hanging.

@@ -7,6 +7,8 @@
 //! - [`arith`]: the arithmetic gate and byte range checks the transaction rules use;
 //! - [`layout`]: the pool of columns every chip shares (one row cursor for all);
 //! - [`prover`]: SRS, keys, proofs, the generated Solidity verifier and an in-memory EVM;
+//! - [`ptau`]: ceremony parameters (snarkjs `.ptau` files) converted and checked, and the digest
+//!   that names a parameter set on L1 and in the prover;
 //! - [`sample`]: sample histories for the fixtures, the EVM test and the benchmarks;
 //! - [`poseidon`]: the Poseidon permutation and sponge as a custom gate, one row
 //!   per round, equal to the core's `poseidon::hash` bit for bit;
@@ -23,6 +25,7 @@ pub mod layout;
 pub mod merkle;
 pub mod poseidon;
 pub mod prover;
+pub mod ptau;
 pub mod sample;
 pub mod update;
 

@@ -2,10 +2,13 @@
 //!
 //! Proofs are SHPLONK (KZG on BN254) with the Keccak transcript of
 //! snark-verifier's EVM verifier, whose Solidity this module generates. The
-//! development SRS comes from a fixed seed: anyone can rebuild its secret, so it
-//! is for tests and devnets only; production loads a ceremony file in halo2's
-//! `ParamsKZG` format (Perpetual Powers of Tau converted, say) with
-//! [`read_srs`].
+//! development SRS comes from a fixed seed: anyone can rebuild its secret and forge
+//! proofs for any public inputs, so it is for tests and devnets only, and it is never
+//! a default: callers name it ([`SrsSource::Development`]). Production loads a
+//! ceremony file ([`SrsSource::File`]): a snarkjs `.ptau` file of the Perpetual Powers
+//! of Tau (converted and checked by pairings, [`crate::ptau`]) or halo2's `ParamsKZG`.
+//! Every parameter set is named by its digest ([`crate::ptau::params_digest`]), which
+//! the deployed verifier records on L1.
 
 use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Write};
@@ -68,6 +71,36 @@ pub enum ProverError {
     /// The chunk does not fit the circuit.
     #[error(transparent)]
     Chunk(#[from] crate::chunk::ChunkError),
+    /// A ceremony file was refused.
+    #[error(transparent)]
+    Ceremony(#[from] crate::ptau::PtauError),
+}
+
+/// Where a prover's SRS comes from. There is deliberately no default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SrsSource {
+    /// The development SRS from a public seed, cached under the cache directory. **Anyone can forge
+    /// proofs** against a verifier generated from it: devnets and tests only.
+    Development,
+    /// A ceremony's parameters: a snarkjs `.ptau` file (recognised by its magic, converted and
+    /// checked by pairings) or a file in halo2's `ParamsKZG` format.
+    File(PathBuf),
+}
+
+impl SrsSource {
+    /// The parameters, cut down to `2^k` points.
+    pub fn load(&self, cache: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
+        match self {
+            SrsSource::Development => cached_dev_srs(cache, k),
+            SrsSource::File(path) => read_srs(path, k),
+        }
+    }
+}
+
+/// The digest of the development SRS (the same for every `k`: its secret is drawn first from the
+/// seeded generator). A verifier with this digest accepts forged proofs.
+pub fn development_params_digest() -> [u8; 32] {
+    crate::ptau::params_digest(&dev_srs(1))
 }
 
 /// `Result` with a [`ProverError`].
@@ -92,9 +125,17 @@ pub fn dev_srs(k: u32) -> ParamsKZG<Bn256> {
     ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::from_seed(DEV_SRS_SEED))
 }
 
-/// Reads an SRS in halo2's `ParamsKZG` format (a ceremony file, or one [`write_srs`] wrote) and
-/// cuts it down to `2^k` points.
+/// Reads an SRS file and cuts it down to `2^k` points: a snarkjs `.ptau` ceremony file (converted
+/// and checked, [`crate::ptau::read_ptau`]) or halo2's `ParamsKZG` format (one [`write_srs`] wrote).
 pub fn read_srs(path: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
+    let mut magic = [0u8; 4];
+    let is_ptau = File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && &magic == b"ptau";
+    if is_ptau {
+        return Ok(crate::ptau::read_ptau(path, k)?);
+    }
     let mut r = BufReader::new(File::open(path).map_err(io(path))?);
     let mut params = ParamsKZG::<Bn256>::read(&mut r).map_err(io(path))?;
     if params.k() < k {
@@ -305,10 +346,17 @@ pub fn evm_call(bytecode: Vec<u8>, calldata: Vec<u8>) -> Result<u64> {
         .map_err(ProverError::Evm)
 }
 
-/// Where a chunk circuit's proving key is cached: one file per (slots, k, chain id, SRS origin).
-pub fn pk_cache_path(cache: &Path, slots: usize, k: u32, chain_id: u64, ceremony: bool) -> PathBuf {
-    let srs = if ceremony { "ceremony" } else { "dev" };
-    cache.join(format!("chunk-n{slots}-k{k}-chain{chain_id}-{srs}.pk"))
+/// Where a chunk circuit's proving key is cached: one file per (slots, k, chain id, parameters),
+/// the parameters named by their digest, so two ceremonies never share a key.
+pub fn pk_cache_path(
+    cache: &Path,
+    slots: usize,
+    k: u32,
+    chain_id: u64,
+    params_digest: &[u8; 32],
+) -> PathBuf {
+    let d = alloy_primitives::hex::encode(&params_digest[..8]);
+    cache.join(format!("chunk-n{slots}-k{k}-chain{chain_id}-srs{d}.pk"))
 }
 
 /// The proving key of the chunk circuit, from `path` when cached (a stale one makes every proof
@@ -346,20 +394,23 @@ impl std::fmt::Debug for ChunkProver {
 }
 
 impl ChunkProver {
-    /// Loads the SRS (`srs`, a ceremony file, or the cached development SRS) and the proving key
-    /// (cached under `cache`) for chunks of `slots` slots at `2^k` rows.
+    /// Loads the SRS (`srs`) and the proving key (cached under `cache`) for chunks of `slots`
+    /// slots at `2^k` rows.
     pub fn load(
         cache: &Path,
-        srs: Option<&Path>,
+        srs: &SrsSource,
         slots: usize,
         chain_id: u64,
         k: u32,
     ) -> Result<ChunkProver> {
-        let params = match srs {
-            Some(path) => read_srs(path, k)?,
-            None => cached_dev_srs(cache, k)?,
-        };
-        let path = pk_cache_path(cache, slots, k, chain_id, srs.is_some());
+        let params = srs.load(cache, k)?;
+        let path = pk_cache_path(
+            cache,
+            slots,
+            k,
+            chain_id,
+            &crate::ptau::params_digest(&params),
+        );
         let pk = cached_pk(&params, &path, slots, chain_id)?;
         Ok(ChunkProver {
             params,
@@ -375,6 +426,11 @@ impl ChunkProver {
         let source = solidity::<ChunkCircuit>(&self.params, self.pk.get_vk(), vec![3]);
         let code = compile(&source)?;
         Ok((source, code))
+    }
+
+    /// The digest of the parameters this prover holds ([`crate::ptau::params_digest`]).
+    pub fn params_digest(&self) -> [u8; 32] {
+        crate::ptau::params_digest(&self.params)
     }
 
     /// Proves one sealed chunk; the proof is checked natively before it is returned.

@@ -9,7 +9,7 @@ use verifier_gen::prover::{self, REFERENCE_CHAIN_ID, REFERENCE_K, REFERENCE_SLOT
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-const REGENERATE: &str = "regenerate: cargo run -p verifier-gen --bin verifier-gen -- solidity && cargo run -p verifier-gen --bin verifier-gen -- fixtures (with tools/bin on PATH)";
+const REGENERATE: &str = "regenerate: cargo run -p verifier-gen --bin verifier-gen -- solidity --dev-srs && cargo run -p verifier-gen --bin verifier-gen -- fixtures --dev-srs (with tools/bin on PATH)";
 
 #[test]
 fn committed_verifier_and_fixture_are_current() -> Result<()> {

@@ -80,7 +80,13 @@ async fn main() -> Result<()> {
     // verifier-gen's cache: the CLI and the operator share its keys; Deploy.s.sol may read it.
     let cache = root.join("target/verifier-gen");
     let k = verifier_gen::prover::min_k(args.slots);
-    let prover = verifier_gen::prover::ChunkProver::load(&cache, None, args.slots, chain, k)?;
+    let prover = verifier_gen::prover::ChunkProver::load(
+        &cache,
+        &verifier_gen::prover::SrsSource::Development,
+        args.slots,
+        chain,
+        k,
+    )?;
     let (_, bytecode) = prover.verifier()?;
     drop(prover);
     let bin = cache.join(format!(
@@ -111,6 +117,7 @@ async fn main() -> Result<()> {
             rpc_addr: "127.0.0.1:0".parse()?,
             data_dir: data.clone(),
             key_cache: Some(cache),
+            dev_srs: true,
             chain_id: chain,
             block_time_ms: 250,
             chunk_timeout_ms: args.chunk_timeout_ms,

@@ -60,8 +60,11 @@ pub struct Config {
     pub max_fee_per_gas: u128,
     /// Confirmations of an L1 transaction before its step counts as done.
     pub l1_confirmations: u64,
-    /// A ceremony SRS file (`ParamsKZG`); without it, the development SRS (public seed: unsafe).
+    /// A ceremony SRS file (snarkjs `.ptau`, or halo2 `ParamsKZG`; `docs/srs.md`).
     pub srs: Option<PathBuf>,
+    /// Prove with the development SRS instead (public seed: anyone can forge proofs for its verifier;
+    /// devnets only). One of `srs` and `dev_srs` must be set.
+    pub dev_srs: bool,
     /// Where the SRS and proving key are cached (default: `<data_dir>/keys`).
     pub key_cache: Option<PathBuf>,
     /// Fault injection for the crash-safety tests: the submitter stops at this point once.
@@ -90,6 +93,7 @@ impl Default for Config {
             max_fee_per_gas: 500_000_000_000,
             l1_confirmations: 1,
             srs: None,
+            dev_srs: false,
             key_cache: None,
             crash_at: None,
         }
@@ -97,6 +101,18 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The SRS the settings name: `srs`, or the development SRS when `dev_srs` is set; neither is an
+    /// error, never a silent development SRS.
+    pub fn srs_source(&self) -> crate::Result<verifier_gen::prover::SrsSource> {
+        match (&self.srs, self.dev_srs) {
+            (Some(path), _) => Ok(verifier_gen::prover::SrsSource::File(path.clone())),
+            (None, true) => Ok(verifier_gen::prover::SrsSource::Development),
+            (None, false) => Err(crate::Error::Config(
+                "no SRS: set `srs` to a ceremony file (docs/srs.md), or `dev_srs = true` on a devnet (UNSAFE: anyone can forge proofs)".into(),
+            )),
+        }
+    }
+
     /// Reads a TOML file; fields it leaves out keep their defaults.
     pub fn from_toml(text: &str) -> crate::Result<Config> {
         toml::from_str(text).map_err(|e| crate::Error::Config(e.to_string()))

@@ -83,6 +83,39 @@ where
     })
 }
 
+/// Refuses to prove for a deployed verifier whose parameters this prover does not hold: every proof
+/// would be rejected on L1, and a mismatch usually means a deployment from other parameters (the
+/// development SRS on one side, a ceremony on the other).
+async fn check_verifier_params(
+    provider: &impl Provider,
+    rollup: alloy::primitives::Address,
+    ours: [u8; 32],
+) -> Result<()> {
+    let verifier = Rollup::new(rollup, provider)
+        .verifier()
+        .call()
+        .await
+        .map_err(|e| Error::L1(format!("reading the rollup's verifier: {e}")))?;
+    let deployed = rollup_bindings::halo2_chunk_verifier::Halo2ChunkVerifier::new(verifier, provider)
+        .PARAMS_DIGEST()
+        .call()
+        .await
+        .map_err(|e| {
+            Error::Config(format!(
+                "the rollup's verifier {verifier} does not record its parameters (not a Halo2ChunkVerifier): {e}"
+            ))
+        })?;
+    if deployed.0 != ours {
+        return Err(Error::Config(format!(
+            "the rollup's verifier was generated from parameters {deployed} but this operator proves with {}: \
+             L1 would reject every proof; set `srs` to the ceremony file the verifier was generated from",
+            alloy::primitives::B256::from(ours)
+        )));
+    }
+    tracing::info!(params = %deployed, "the deployed verifier's parameters are the prover's");
+    Ok(())
+}
+
 impl Operator {
     /// Opens the store, restores the sequencer, loads the prover and starts everything.
     pub async fn start(cfg: Config, signer: PrivateKeySigner) -> Result<Operator> {
@@ -123,17 +156,17 @@ impl Operator {
         let stage: Arc<dyn ProofStage> = {
             let (cache, srs, k) = (
                 cfg.key_cache(),
-                cfg.srs.clone(),
+                cfg.srs_source()?,
                 verifier_gen::prover::min_k(slots),
             );
             let chain = cfg.chain_id;
-            Arc::new(
-                tokio::task::spawn_blocking(move || {
-                    LocalProver::load(&cache, srs.as_deref(), slots, chain, k)
-                })
-                .await
-                .map_err(|e| Error::Prover(e.to_string()))??,
-            )
+            let prover = tokio::task::spawn_blocking(move || {
+                LocalProver::load(&cache, &srs, slots, chain, k)
+            })
+            .await
+            .map_err(|e| Error::Prover(e.to_string()))??;
+            check_verifier_params(&provider, cfg.rollup, prover.params_digest()).await?;
+            Arc::new(prover)
         };
         if let Some(addr) = cfg.metrics_addr {
             // One recorder per process: a restarted operator in the same process keeps the first.

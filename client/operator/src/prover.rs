@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rollup_protocol::Chunk;
-use verifier_gen::prover::ChunkProver;
+use verifier_gen::prover::{ChunkProver, SrsSource};
 
 use crate::error::{Error, Result};
 
@@ -30,17 +30,25 @@ impl LocalProver {
     /// Loads the SRS and proving key (generating and caching them under `cache` the first time).
     pub fn load(
         cache: &Path,
-        srs: Option<&Path>,
+        srs: &SrsSource,
         slots: usize,
         chain_id: u64,
         k: u32,
     ) -> Result<LocalProver> {
-        if srs.is_none() {
-            tracing::warn!("development SRS from a public seed: UNSAFE FOR PRODUCTION");
+        if *srs == SrsSource::Development {
+            tracing::warn!(
+                "development SRS from a public seed: anyone can forge proofs for its verifier (devnets only)"
+            );
         }
         let inner = ChunkProver::load(cache, srs, slots, chain_id, k)
             .map_err(|e| Error::Prover(e.to_string()))?;
         Ok(LocalProver { inner })
+    }
+
+    /// The digest of the parameters it proves with (`Halo2ChunkVerifier.PARAMS_DIGEST` on L1 must
+    /// equal it, or L1 rejects every proof).
+    pub fn params_digest(&self) -> [u8; 32] {
+        self.inner.params_digest()
     }
 }
 

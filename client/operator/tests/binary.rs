@@ -23,7 +23,7 @@ async fn the_binary_serves_metrics_and_stops_on_sigterm() -> Result {
     std::fs::write(
         &config,
         format!(
-            "chain_id = {}\npoll_ms = 200\nblock_time_ms = 100\nkey_cache = {:?}\n",
+            "chain_id = {}\npoll_ms = 200\nblock_time_ms = 100\ndev_srs = true\nkey_cache = {:?}\n",
             anvil.chain_id(),
             std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("keys")
         ),

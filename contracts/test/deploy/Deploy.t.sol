@@ -3,6 +3,8 @@ pragma solidity 0.8.30;
 
 import {Deploy} from "../../../script/Deploy.s.sol";
 import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
+import {Halo2ChunkVerifier} from "../../src/rollup/Halo2ChunkVerifier.sol";
+import {MockChunkVerifier} from "../mocks/MockChunkVerifier.sol";
 import {Test} from "../utils/Test.sol";
 
 /// @notice The production deployment script's refusals: the paths that must not deploy at all.
@@ -29,6 +31,84 @@ contract DeployTest is Test {
     function test_deploy_withoutVerifier_reverts() public {
         Deploy.Params memory p = _params();
         vm.expectRevert(Deploy.NoVerifier.selector);
+        script.deploy(p);
+    }
+
+    function _devVerifierBytecode() internal view returns (bytes memory) {
+        string memory path = string.concat(vm.projectRoot(), "/contracts/verifier/Halo2Verifier.bin");
+        return vm.parseBytes(vm.trim(vm.readFile(path)));
+    }
+
+    /// @dev Runtime code that stores constants the way snark-verifier's output does: the G2 generator, then
+    ///      four words standing for a ceremony's `−[τ]G2`.
+    function _ceremonyLikeVerifier() internal returns (address at) {
+        uint256[8] memory words = [
+            0x198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c2,
+            0x1800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed,
+            0x090689d0585ff075ec9e99ad690c3395bc4b313370b38ef355acdadcd122975b,
+            0x12c85ea5db8c6deb4aab71808dcb408fe3d1e7690c43d37b4ce6cc0166fa7daa,
+            uint256(11),
+            uint256(12),
+            uint256(13),
+            uint256(14)
+        ];
+        bytes memory code;
+        for (uint256 i = 0; i < 8; ++i) {
+            code = bytes.concat(code, hex"7f", bytes32(words[i]), hex"61", bytes2(uint16(0xa4c0 + 32 * i)), hex"52");
+        }
+        at = makeAddr("ceremony verifier");
+        vm.etch(at, bytes.concat(code, hex"00"));
+    }
+
+    /// @dev The review's forgery: a verifier from the development SRS deployed outside a devnet. Refused.
+    function test_deploy_developmentVerifierOnPublicChain_reverts() public {
+        vm.chainId(1);
+        Deploy.Params memory p = _params();
+        p.verifierBytecode = _devVerifierBytecode();
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                Deploy.ForgeableVerifier.selector, 1, 0xe70079ff8f3463c41231ebae1f61e9c7a6341e8a19289a4e5b326fa761a49280
+            )
+        );
+        script.deploy(p);
+    }
+
+    /// @dev Only the loudly named override lets it through (a public testnet that accepts forgeable proofs).
+    function test_deploy_developmentVerifierWithOverride_succeeds() public {
+        vm.chainId(11155111);
+        Deploy.Params memory p = _params();
+        p.verifierBytecode = _devVerifierBytecode();
+        p.allowForgeableVerifier = true;
+        Deploy.Deployment memory d = script.deploy(p);
+        assertEq(address(d.rollup.verifier()), address(d.verifier));
+    }
+
+    /// @dev On a local devnet the development SRS is the point.
+    function test_deploy_developmentVerifierOnDevnet_succeeds() public {
+        assertEq(block.chainid, script.DEVNET_CHAIN_ID());
+        Deploy.Params memory p = _params();
+        p.verifierBytecode = _devVerifierBytecode();
+        script.deploy(p);
+    }
+
+    /// @dev A verifier whose parameters are not the development SRS's deploys anywhere.
+    function test_deploy_ceremonyVerifierOnPublicChain_succeeds() public {
+        vm.chainId(1);
+        Halo2ChunkVerifier v = new Halo2ChunkVerifier(_ceremonyLikeVerifier());
+        assertEq(v.PARAMS_DIGEST(), keccak256(abi.encodePacked(uint256(11), uint256(12), uint256(13), uint256(14))));
+        assertFalse(v.usesDevelopmentParams());
+        Deploy.Params memory p = _params();
+        p.verifier = address(v);
+        Deploy.Deployment memory d = script.deploy(p);
+        assertEq(address(d.rollup.verifier()), address(v));
+    }
+
+    /// @dev Outside a devnet a verifier must record its parameters: a bare `IChunkVerifier` is refused.
+    function test_deploy_unrecognizedVerifierOnPublicChain_reverts() public {
+        vm.chainId(1);
+        Deploy.Params memory p = _params();
+        p.verifier = address(new MockChunkVerifier());
+        vm.expectRevert(abi.encodeWithSelector(Deploy.UnrecognizedVerifier.selector, 1, p.verifier));
         script.deploy(p);
     }
 }

@@ -52,7 +52,8 @@ abstract contract Setup is Test {
                 feeRecipient: feeRecipient,
                 feePubkeyX: 0,
                 feePubkeyY: 0,
-                requestFee: C.DEFAULT_REQUEST_FEE
+                requestFee: C.DEFAULT_REQUEST_FEE,
+                allowForgeableVerifier: false
             })
             );
         rollup = d.rollup;

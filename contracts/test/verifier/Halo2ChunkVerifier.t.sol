@@ -40,7 +40,8 @@ contract Halo2ChunkVerifierTest is Test {
                 feeRecipient: vm.parseJsonAddress(json, ".accounts[0].owner"),
                 feePubkeyX: vm.parseJsonUint(json, ".accounts[0].pubkeyX"),
                 feePubkeyY: vm.parseJsonUint(json, ".accounts[0].pubkeyY"),
-                requestFee: C.DEFAULT_REQUEST_FEE
+                requestFee: C.DEFAULT_REQUEST_FEE,
+                allowForgeableVerifier: false
             })
             );
         rollup = d.rollup;
@@ -159,6 +160,20 @@ contract Halo2ChunkVerifierTest is Test {
         uint256 last = chunks - 1;
         bytes memory longer = bytes.concat(proof(last), hex"deadbeef");
         assertTrue(verifier.verifyChunk(inputs(last), longer), "proof bytes are malleable: never an identifier");
+    }
+
+    /// @dev The committed verifier comes from the development SRS, and the adapter says so: it reads `−[τ]G2` out
+    ///      of the generated code (verifier-gen's tests tie `DEVELOPMENT_PARAMS_DIGEST` to the seed).
+    function test_paramsDigest_committedVerifier_isDevelopment() public view {
+        assertEq(verifier.PARAMS_DIGEST(), verifier.DEVELOPMENT_PARAMS_DIGEST());
+        assertTrue(verifier.usesDevelopmentParams());
+    }
+
+    /// @dev Code without snark-verifier's pairing constants is not a generated verifier.
+    function test_constructor_unrecognizedCode_reverts() public {
+        address notGenerated = address(new Halo2ChunkVerifier(halo2)); // has code, but no pairing constants
+        vm.expectRevert(abi.encodeWithSelector(Halo2ChunkVerifier.UnrecognizedVerifier.selector, notGenerated));
+        new Halo2ChunkVerifier(notGenerated);
     }
 
     function test_constructor_addressWithoutCode_reverts() public {

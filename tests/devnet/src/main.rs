@@ -135,7 +135,13 @@ fn verifier_bin(slots: usize, chain: u64) -> Result<PathBuf> {
         say(format!(
             "generating the verifier for {slots}-slot chunks (k = {k}; once, then cached)"
         ));
-        let prover = verifier_gen::prover::ChunkProver::load(&cache, None, slots, chain, k)?;
+        let prover = verifier_gen::prover::ChunkProver::load(
+            &cache,
+            &verifier_gen::prover::SrsSource::Development,
+            slots,
+            chain,
+            k,
+        )?;
         let (_, code) = prover.verifier()?;
         std::fs::write(&path, format!("0x{}", alloy::hex::encode(code)))?;
     }
@@ -301,6 +307,7 @@ async fn main() -> Result<()> {
             rpc_addr: "127.0.0.1:0".parse()?,
             data_dir: data.clone(),
             key_cache: Some(root().join("target/verifier-gen")),
+            dev_srs: true,
             chain_id: chain,
             block_time_ms: 200,
             chunk_timeout_ms: 2_000,

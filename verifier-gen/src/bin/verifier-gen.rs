@@ -12,6 +12,8 @@ use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use rollup_protocol::Chunk;
 use rollup_protocol::field;
 use verifier_gen::chunk::{ChunkCircuit, instances};
+use verifier_gen::prover::SrsSource;
+use verifier_gen::ptau::params_digest;
 use verifier_gen::{prover, sample};
 
 #[derive(Parser)]
@@ -26,10 +28,14 @@ struct Cli {
     /// log2 of the circuit's rows: 14 holds 1 slot, 15 holds 2, 16 holds 4, 18 holds 16.
     #[arg(long, default_value_t = prover::REFERENCE_K, global = true)]
     k: u32,
-    /// SRS in halo2's ParamsKZG format (a ceremony file); without it, the development SRS from a
-    /// public seed, UNSAFE FOR PRODUCTION, cached under --cache.
-    #[arg(long, global = true)]
+    /// A ceremony's SRS: a snarkjs `.ptau` file (Perpetual Powers of Tau; converted and checked by
+    /// pairings) or halo2's ParamsKZG format. One of --srs and --dev-srs is required.
+    #[arg(long, global = true, conflicts_with = "dev_srs")]
     srs: Option<PathBuf>,
+    /// Use the development SRS from a public seed, cached under --cache. UNSAFE: anyone can forge
+    /// proofs for a verifier generated from it; devnets and tests only.
+    #[arg(long, global = true)]
+    dev_srs: bool,
     /// Where the development SRS and the keys are cached (outside git).
     #[arg(long, default_value = "target/verifier-gen", global = true)]
     cache: PathBuf,
@@ -39,7 +45,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Creates (or loads) the SRS; prints its path.
+    /// Creates (or loads, or converts from a `.ptau` file) the SRS; prints its path, its parameters
+    /// digest (what `Halo2ChunkVerifier.PARAMS_DIGEST` reads on L1) and whether it is the
+    /// development SRS, as JSON.
     Setup,
     /// Generates the proving key (cached); prints its path.
     Keygen,
@@ -77,36 +85,42 @@ fn step<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 impl Cli {
-    fn srs_path(&self) -> PathBuf {
-        match &self.srs {
-            Some(p) => p.clone(),
-            None => self.cache.join(format!("dev-srs-k{}.params", self.k)),
+    /// The SRS the flags name; neither flag is an error, never a silent development SRS.
+    fn source(&self) -> Result<SrsSource> {
+        match (&self.srs, self.dev_srs) {
+            (Some(path), _) => Ok(SrsSource::File(path.clone())),
+            (None, true) => {
+                eprintln!(
+                    "warning: development SRS from a public seed: anyone can forge proofs for its verifier (devnets and tests only)"
+                );
+                Ok(SrsSource::Development)
+            }
+            (None, false) => bail!(
+                "no SRS given: pass --srs <ceremony .ptau or ParamsKZG file> (see docs/srs.md), or --dev-srs for a devnet (UNSAFE: anyone can forge proofs)"
+            ),
         }
     }
 
     fn srs(&self) -> Result<ParamsKZG<Bn256>> {
-        step(&format!("SRS 2^{}", self.k), || match &self.srs {
-            Some(path) => Ok(prover::read_srs(path, self.k)?),
-            None => {
-                eprintln!("warning: development SRS from a public seed: UNSAFE FOR PRODUCTION");
-                Ok(prover::cached_dev_srs(&self.cache, self.k)?)
-            }
+        let source = self.source()?;
+        step(&format!("SRS 2^{}", self.k), || {
+            Ok(source.load(&self.cache, self.k)?)
         })
     }
 
-    fn pk_path(&self) -> PathBuf {
+    fn pk_path(&self, params: &ParamsKZG<Bn256>) -> PathBuf {
         prover::pk_cache_path(
             &self.cache,
             self.slots,
             self.k,
             self.chain_id,
-            self.srs.is_some(),
+            &params_digest(params),
         )
     }
 
     /// The proving key, from the cache when there.
     fn pk(&self, params: &ParamsKZG<Bn256>) -> Result<ProvingKey<G1Affine>> {
-        let path = self.pk_path();
+        let path = self.pk_path(params);
         let what = if path.exists() {
             "load proving key"
         } else {
@@ -153,13 +167,33 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match &cli.command {
         Command::Setup => {
-            cli.srs()?;
-            println!("{}", cli.srs_path().display());
+            let params = cli.srs()?;
+            let digest = params_digest(&params);
+            let path = match cli.source()? {
+                SrsSource::Development => cli.cache.join(format!("dev-srs-k{}.params", cli.k)),
+                SrsSource::File(_) => {
+                    // A converted ceremony file is kept in halo2's format, named by its digest.
+                    let path = cli.cache.join(format!(
+                        "ceremony-{}-k{}.params",
+                        alloy_primitives::hex::encode(&digest[..8]),
+                        cli.k
+                    ));
+                    prover::write_srs(&params, &path)?;
+                    path
+                }
+            };
+            let json = serde_json::json!({
+                "path": path.display().to_string(),
+                "k": cli.k,
+                "paramsDigest": hex(&digest),
+                "development": digest == prover::development_params_digest(),
+            });
+            println!("{json}");
         }
         Command::Keygen => {
             let params = cli.srs()?;
             cli.pk(&params)?;
-            println!("{}", cli.pk_path().display());
+            println!("{}", cli.pk_path(&params).display());
         }
         Command::Prove { chunk } => {
             let text = std::fs::read_to_string(chunk)

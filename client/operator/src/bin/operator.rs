@@ -45,6 +45,12 @@ struct Cli {
     /// A file holding the keystore's password (else `OPERATOR_KEYSTORE_PASSWORD`, else a prompt).
     #[arg(long)]
     password_file: Option<PathBuf>,
+    /// The ceremony SRS to prove with (snarkjs `.ptau` or halo2 `ParamsKZG`; `docs/srs.md`).
+    #[arg(long, env = "OPERATOR_SRS", conflicts_with = "dev_srs")]
+    srs: Option<PathBuf>,
+    /// Prove with the development SRS (UNSAFE: anyone can forge proofs for its verifier; devnets only).
+    #[arg(long)]
+    dev_srs: bool,
 }
 
 #[tokio::main]
@@ -77,6 +83,13 @@ async fn main() -> Result<()> {
     }
     if let Some(v) = cli.data_dir.clone() {
         cfg.data_dir = v;
+    }
+    if let Some(v) = cli.srs.clone() {
+        cfg.srs = Some(v);
+        cfg.dev_srs = false;
+    }
+    if cli.dev_srs {
+        cfg.dev_srs = true;
     }
     let signer = rollup_bindings::keys::KeySource {
         private_key: cli.private_key.as_deref(),

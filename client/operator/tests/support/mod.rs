@@ -74,6 +74,7 @@ pub fn config(l1_rpc: String, rollup: Address, chain_id: u64, data: &Path) -> Co
         rpc_addr: "127.0.0.1:0".parse().unwrap_or(Config::default().rpc_addr),
         data_dir: data.to_path_buf(),
         key_cache: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("keys")),
+        dev_srs: true,
         chain_id,
         block_time_ms: 100,
         chunk_timeout_ms: 300,
