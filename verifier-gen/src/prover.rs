@@ -88,11 +88,23 @@ pub enum SrsSource {
 }
 
 impl SrsSource {
-    /// The parameters, cut down to `2^k` points.
+    /// The parameters, cut down to `2^k` points. A file must not hold the development SRS: naming it
+    /// as a ceremony file would hide the backdoor behind the safe-looking variant.
     pub fn load(&self, cache: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
         match self {
             SrsSource::Development => cached_dev_srs(cache, k),
-            SrsSource::File(path) => read_srs(path, k),
+            SrsSource::File(path) => {
+                let params = read_srs(path, k)?;
+                if crate::ptau::params_digest(&params) == development_params_digest() {
+                    return Err(ProverError::Ceremony(crate::ptau::PtauError::Check(
+                        format!(
+                            "{} holds the development SRS (public seed: anyone can forge proofs); use --dev-srs to mean it",
+                            path.display()
+                        ),
+                    )));
+                }
+                Ok(params)
+            }
         }
     }
 }
@@ -147,6 +159,9 @@ pub fn read_srs(path: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
     if params.k() > k {
         params.downsize(k);
     }
+    // Converted files get the same checks as `.ptau` ones over the powers used: generators, and one
+    // secret throughout.
+    crate::ptau::check_powers(params.get_g(), params.g2(), params.s_g2())?;
     Ok(params)
 }
 

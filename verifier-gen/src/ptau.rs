@@ -223,8 +223,8 @@ pub fn read_ptau(path: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
     Ok(params)
 }
 
-/// The checks of the module docs on the powers `g` and `(g2, s_g2)`.
-fn check_powers(g: &[G1Affine], g2: G2Affine, s_g2: G2Affine) -> Result<()> {
+/// The checks of the module docs on the powers `g` and `(g2, s_g2)` (also run on halo2-format files).
+pub fn check_powers(g: &[G1Affine], g2: G2Affine, s_g2: G2Affine) -> Result<()> {
     if g.first() != Some(&G1Affine::generator()) || g2 != G2Affine::generator() {
         return Err(PtauError::Check(
             "the first powers are not the generators".into(),

@@ -182,3 +182,28 @@ fn a_chunk_proven_with_ceremony_parameters_verifies_on_the_evm() -> Result {
     std::fs::remove_dir_all(&cache)?;
     Ok(())
 }
+
+/// The development SRS written out in halo2's format and named as a ceremony file is refused: the
+/// backdoor cannot hide behind `SrsSource::File`. A converted ceremony file is checked like a `.ptau`.
+#[test]
+fn the_development_srs_is_refused_as_a_ceremony_file() -> Result {
+    let dev = tmp("dev.params");
+    prover::write_srs(&prover::dev_srs(4), &dev)?;
+    let err = SrsSource::File(dev.clone())
+        .load(Path::new(env!("CARGO_TARGET_TMPDIR")), 4)
+        .err()
+        .ok_or("the development SRS passed as a ceremony file")?;
+    assert!(format!("{err}").contains("development SRS"), "{err}");
+
+    let ptau = tmp("convert.ptau");
+    write_ptau_with_known_secret(tau(), 4, &ptau)?;
+    let converted = tmp("converted.params");
+    prover::write_srs(&read_ptau(&ptau, 4)?, &converted)?;
+    let params =
+        SrsSource::File(converted.clone()).load(Path::new(env!("CARGO_TARGET_TMPDIR")), 3)?;
+    assert_eq!(params.k(), 3);
+    for f in [dev, ptau, converted] {
+        std::fs::remove_file(f)?;
+    }
+    Ok(())
+}

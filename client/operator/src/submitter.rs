@@ -209,13 +209,56 @@ impl<P: Provider> Submitter<P> {
         self.done(store, sequencer, &batch, step, next).await
     }
 
-    /// Whether L1 shows `step` of batch `index` done, whoever did it.
+    /// Whether L1 shows `step` of batch `index` done, whoever did it, `confirmations` blocks deep (as
+    /// the submitter's own steps count). Done at the head but not yet that deep is a transport-like
+    /// error: the caller waits and asks again, rather than take a step that a reorg may undo.
     async fn landed(&self, step: &str, index: U256) -> Result<bool> {
+        let head = self.provider.get_block_number().await.map_err(l1)?;
+        let deep = head.saturating_sub(self.cfg.confirmations.saturating_sub(1));
+        let at_head = self.step_done_at(step, index, head).await?;
+        if !at_head {
+            return Ok(false);
+        }
+        if self.step_done_at(step, index, deep).await? {
+            return Ok(true);
+        }
+        Err(Error::L1(format!(
+            "{step} of batch {index} was done by another sender in the last {} blocks; waiting for them",
+            self.cfg.confirmations
+        )))
+    }
+
+    async fn step_done_at(&self, step: &str, index: U256, block: u64) -> Result<bool> {
         let rollup = IRollup::new(self.cfg.rollup, &self.provider);
+        let at = alloy::eips::BlockId::number(block);
         Ok(match step {
-            "commit" => rollup.lastCommittedBatch().call().await.map_err(l1)? >= index,
-            "finalize" => rollup.lastFinalizedBatch().call().await.map_err(l1)? >= index,
-            "execute" => rollup.batch(index).call().await.map_err(l1)?.executed,
+            "commit" => {
+                rollup
+                    .lastCommittedBatch()
+                    .block(at)
+                    .call()
+                    .await
+                    .map_err(l1)?
+                    >= index
+            }
+            "finalize" => {
+                rollup
+                    .lastFinalizedBatch()
+                    .block(at)
+                    .call()
+                    .await
+                    .map_err(l1)?
+                    >= index
+            }
+            "execute" => {
+                rollup
+                    .batch(index)
+                    .block(at)
+                    .call()
+                    .await
+                    .map_err(l1)?
+                    .executed
+            }
             _ => false,
         })
     }

@@ -5,7 +5,10 @@
 //! - `state.json`: a state built by real transactions, its root, and balance proofs;
 //! - `pubdata.json`: a chunk holding every transaction type: its bytes, record fields,
 //!   data commitment, roots and on-chain operations;
-//! - `keys.json`: L2 keys L1 must accept and the small-order points it must refuse.
+//! - `keys.json`: L2 keys L1 must accept and the small-order points it must refuse;
+//! - `escape_states.json`: states of the same accounts, each reached from the last by transfers (so
+//!   their totals are equal), with a balance proof of every (account, token): the roots the escape
+//!   invariant test finalizes and escapes from.
 
 use alloy_primitives::{Address, hex};
 use serde_json::{Value, json};
@@ -221,6 +224,73 @@ pub fn keys() -> Value {
     json!({ "valid": valid, "smallOrder": small })
 }
 
+/// Owners of the escape states' accounts 0 to 3 (0 is the fee account).
+pub const ESCAPE_OWNERS: [u8; 4] = [0xfe, 0xa1, 0xb2, 0xc3];
+
+/// `escape_states.json`: four states of accounts 0 to 3 holding ETH (token 0) and token 1, each the
+/// previous one plus a transfer, with the proofs of all eight (account, token) balances.
+pub fn escape_states() -> Result<Value> {
+    let mut s = State::new(Config {
+        chain_id: VECTOR_CHAIN_ID,
+        chunk_slots: DEFAULT_CHUNK_SLOTS,
+    });
+    let names = ["operator", "alice", "bob", "carol"];
+    let deposits: [(u32, u8, u128); 5] = [
+        (0, 0, 0),
+        (1, 0, 3_000_000_000_000_000_000),
+        (1, 1, 500_000),
+        (2, 0, 2_000_000_000_000_000_000),
+        (3, 1, 700_000),
+    ];
+    for (id, token, amount) in deposits {
+        s.apply_tx(&Tx::Deposit(Deposit {
+            account_id: id,
+            owner: Address::repeat_byte(ESCAPE_OWNERS[id as usize]),
+            token,
+            amount,
+            pubkey: key(names[id as usize]).public(),
+        }))?;
+    }
+    let transfers: [(u32, u32, u8, u128, u128, u32); 3] = [
+        (1, 2, 0, 1_000_000_000_000_000_000, 1_000, 0),
+        (3, 1, 1, 200_000, 5, 0),
+        (2, 3, 0, 500_000_000_000_000_000, 0, 0),
+    ];
+    let mut states = vec![];
+    let snapshot = |s: &State| -> Result<Value> {
+        let mut proofs = vec![];
+        for id in 0u32..4 {
+            for token in [0u8, 1] {
+                proofs.push(proof_json(&s.balance_proof(id, token)?));
+            }
+        }
+        Ok(json!({ "root": to_hex(&s.root()), "proofs": proofs }))
+    };
+    states.push(snapshot(&s)?);
+    for (from, to, token, amount, fee, nonce) in transfers {
+        let t = Transfer {
+            from,
+            to,
+            token,
+            amount,
+            fee,
+            nonce,
+        };
+        s.apply_tx(&t.sign(&key(names[from as usize]), VECTOR_CHAIN_ID))?;
+        states.push(snapshot(&s)?);
+    }
+    let totals: Vec<String> = [0u8, 1]
+        .iter()
+        .map(|t| {
+            (0u32..4)
+                .map(|id| s.balance(id, *t))
+                .sum::<u128>()
+                .to_string()
+        })
+        .collect();
+    Ok(json!({ "totals": totals, "states": states }))
+}
+
 /// Every vector file: name and pretty-printed JSON.
 pub fn files() -> Result<Vec<(&'static str, String)>> {
     let pretty = |v: &Value| {
@@ -233,5 +303,6 @@ pub fn files() -> Result<Vec<(&'static str, String)>> {
         ("state.json", pretty(&state()?)),
         ("pubdata.json", pretty(&pubdata()?)),
         ("keys.json", pretty(&keys())),
+        ("escape_states.json", pretty(&escape_states()?)),
     ])
 }

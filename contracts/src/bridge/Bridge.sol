@@ -31,6 +31,8 @@ abstract contract Bridge is RequestQueue {
     ///         leave it before L1 executes them). Kept at most `MAX_AMOUNT`, so no L2 balance can overflow.
     mapping(uint8 tokenId => uint256) public outstanding;
     mapping(address owner => mapping(uint8 tokenId => uint256)) internal _pending;
+    /// @inheritdoc IRollup
+    uint256 public lockedFees;
     bool private transient _locked;
 
     modifier onlyOwner() {
@@ -188,12 +190,16 @@ abstract contract Bridge is RequestQueue {
     // Internal
     // --------------------------------------------------------------------------------------------
 
-    /// @dev Takes the caller's request fee out of `msg.value` (crediting it to the fee account's owner) and
-    ///      returns the rest. Called before the request is queued, so the fee sees the backlog before it.
+    /// @dev Takes the caller's request fee out of `msg.value` and returns the rest. The base fee pays the fee
+    ///      account's owner (the operator) for processing; everything above it (the backlog's doublings, the
+    ///      account-creation multiple) is locked in this contract for good, so that raising the fee, or
+    ///      taking account ids, costs the fee recipient as much as anyone. Called before the request is
+    ///      queued, so the fee sees the backlog before it.
     function _takeFee() internal returns (uint256 rest) {
         uint256 fee = requestFee(msg.sender);
         if (msg.value < fee) revert InsufficientFee(msg.value, fee);
-        _credit(_accountOwners[C.FEE_ACCOUNT_ID], 0, fee);
+        _credit(_accountOwners[C.FEE_ACCOUNT_ID], 0, REQUEST_FEE);
+        lockedFees += fee - REQUEST_FEE;
         return msg.value - fee;
     }
 

@@ -273,10 +273,15 @@ interface IRollup {
     function nextDeadline() external view returns (uint64);
     /// @notice The fee in wei that a request from `from` queued in this block pays: `REQUEST_FEE` doubled for
     ///         every `FEE_DOUBLING_BACKLOG` requests waiting, times `ACCOUNT_FEE_MULTIPLIER` when the request
-    ///         creates `from`'s account. Credited to the fee account's owner, not refunded.
+    ///         creates `from`'s account. `REQUEST_FEE` of it is credited to the fee account's owner, the rest is
+    ///         locked (`lockedFees`); none of it is refunded.
     function requestFee(address from) external view returns (uint256);
-    /// @notice The base request fee of this deployment, in wei.
+    /// @notice The base request fee of this deployment, in wei: the part of every request's fee that pays the
+    ///         fee account's owner.
     function REQUEST_FEE() external view returns (uint256);
+    /// @notice Wei paid in request fees above the base fee (backlog doublings, account creation), locked in the
+    ///         contract for good: never withdrawable, by anyone.
+    function lockedFees() external view returns (uint256);
     /// @notice The account id of `owner`, and whether it has one.
     function accountOf(address owner) external view returns (bool exists, uint32 accountId);
     /// @notice The owner of `accountId` (zero if unassigned).

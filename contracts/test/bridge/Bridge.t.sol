@@ -48,7 +48,8 @@ contract BridgeTest is Setup {
         assertEq(rollup.totalRequests(), 2);
         assertEq(rollup.request(1).recordHash, keccak256(record));
         assertEq(address(rollup).balance, 1 ether + NEW_FEE, "the deposit and its fee");
-        assertEq(rollup.pending(feeRecipient, 0), NEW_FEE, "the fee, owed to the fee account's owner");
+        assertEq(rollup.pending(feeRecipient, 0), FEE, "the base fee, owed to the fee account's owner");
+        assertEq(rollup.lockedFees(), NEW_FEE - FEE, "the account-creation surcharge, locked");
         assertEq(rollup.outstanding(0), 1 ether);
     }
 

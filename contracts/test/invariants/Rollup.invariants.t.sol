@@ -24,13 +24,15 @@ contract RollupInvariants is Setup {
 
     function _owed(uint256 t) internal view returns (int256) {
         uint8 tid = t == 0 ? 0 : tokenId;
+        int256 locked = t == 0 ? int256(rollup.lockedFees()) : int256(0);
         return int256(_pendingSum(tid)) + handler.unexecutedWithdrawals(t) + handler.finalizedTotal(t)
-            + handler.unfinalizedDeposits(t);
+            + handler.unfinalizedDeposits(t) + locked;
     }
 
-    /// @custom:invariant The bridge's ETH always equals what it owes: pending withdrawals, finalized but
-    ///                   unexecuted withdrawals, the finalized L2 state's total and the deposits not yet in
-    ///                   finalized state (and not refunded). It never holds less.
+    /// @custom:invariant The bridge's ETH always equals what it owes: pending withdrawals (request fees
+    ///                   included), finalized but unexecuted withdrawals, the finalized L2 state's total and
+    ///                   the deposits not yet in finalized state (and not refunded), plus the locked fee
+    ///                   surcharges. It never holds less.
     function invariant_ethCoversEverythingOwed() public view {
         assertEq(int256(address(rollup).balance), _owed(0));
     }

@@ -49,18 +49,34 @@ contract RequestQueueTest is Setup {
         assertEq(rollup.requestFee(alice), 1024 * FEE);
     }
 
+    /// @dev Under a backlog only the base fee reaches the fee recipient: flooding the queue to price others out
+    ///      costs the fee recipient the doublings like anyone else (they are locked for good).
+    function test_requestFee_surchargeLockedUnderBacklog_succeeds() public {
+        depositEthAs(alice, 1);
+        uint256 lockedBefore = rollup.lockedFees();
+        uint256 paidBefore = rollup.pending(feeRecipient, 0);
+        _setBacklog(3 * C.FEE_DOUBLING_BACKLOG);
+        uint256 fee = rollup.requestFee(alice);
+        assertEq(fee, 8 * FEE);
+        vm.prank(alice);
+        rollup.requestForcedExit{value: fee}(0);
+        assertEq(rollup.pending(feeRecipient, 0) - paidBefore, FEE);
+        assertEq(rollup.lockedFees() - lockedBefore, 7 * FEE);
+    }
+
     function test_depositEth_feeNotCovered_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IRollup.InsufficientFee.selector, NEW_FEE - 1, NEW_FEE));
         vm.prank(alice);
         rollup.depositEth{value: NEW_FEE - 1}(KEY_X, KEY_Y);
     }
 
-    /// @dev The fee is paid to the fee account's owner and the rest is the deposit: a deposit of exactly the
-    ///      fee queues a 0-wei deposit that paid for itself.
+    /// @dev The base fee is paid to the fee account's owner, the surcharge locked, and the rest is the deposit:
+    ///      a deposit of exactly the fee queues a 0-wei deposit that paid for itself.
     function test_depositEth_feeToFeeRecipient_succeeds() public {
         vm.prank(alice);
         rollup.depositEth{value: NEW_FEE}(KEY_X, KEY_Y);
-        assertEq(rollup.pending(feeRecipient, 0), NEW_FEE);
+        assertEq(rollup.pending(feeRecipient, 0), FEE);
+        assertEq(rollup.lockedFees(), NEW_FEE - FEE);
         assertEq(rollup.request(1).recordHash, keccak256(depositRecord(1, alice, 0, 0, key())));
     }
 
@@ -77,7 +93,7 @@ contract RequestQueueTest is Setup {
         vm.prank(alice);
         rollup.requestForcedExit{value: FEE + 123}(0);
         assertEq(rollup.pending(alice, 0), 123);
-        assertEq(rollup.pending(feeRecipient, 0), NEW_FEE + FEE);
+        assertEq(rollup.pending(feeRecipient, 0), 2 * FEE);
     }
 
     function test_depositErc20_feeNotCovered_reverts() public {

@@ -426,8 +426,8 @@ contract RollupTest is Setup {
         assertEq(rollup.batch(b).withdrawalsHash, rollup.withdrawalsHashOf(ws));
         finalize(b, dcs, 9);
         rollup.executeBatch(b, ws);
-        // The fee recipient also holds the two requests' fees (alice's account creation and her forced exit).
-        assertEq(rollup.pending(feeRecipient, 0), amounts[0] + NEW_FEE + FEE);
+        // The fee recipient also holds the two requests' base fees (alice's account creation, her forced exit).
+        assertEq(rollup.pending(feeRecipient, 0), amounts[0] + 2 * FEE);
         assertEq(rollup.pending(alice, 0), uint256(amounts[1]) + amounts[2]);
     }
 

@@ -20,7 +20,15 @@ library Vectors {
 
     /// @notice Balance proof `i` of state.json.
     function balanceProof(string memory json, uint256 i) internal pure returns (StateProof.BalanceProof memory p) {
-        string memory k = string.concat(".proofs[", vm.toString(i), "].");
+        return balanceProofAt(json, string.concat(".proofs[", vm.toString(i), "]."));
+    }
+
+    /// @notice The balance proof whose fields are under `k` (a JSON path ending in a dot).
+    function balanceProofAt(string memory json, string memory k)
+        internal
+        pure
+        returns (StateProof.BalanceProof memory p)
+    {
         p.accountId = uint32(vm.parseJsonUint(json, string.concat(k, "accountId")));
         p.token = uint8(vm.parseJsonUint(json, string.concat(k, "token")));
         p.balance = uint128(vm.parseJsonUint(json, string.concat(k, "balance")));
