@@ -3,7 +3,7 @@
 //! them verifies natively and in the Solidity verifier generated from them, whose embedded `−[τ]G2`
 //! hashes to the parameters' digest (what `Halo2ChunkVerifier.PARAMS_DIGEST` reads on L1). Files
 //! that are not the powers of one secret, or not this curve's, are refused. The development SRS's
-//! digest is the constant `Halo2ChunkVerifier.sol` refuses outside devnets.
+//! digest is the constant `VerifierParams.sol` holds and `Deploy.s.sol` refuses outside devnets.
 
 use std::path::{Path, PathBuf};
 
@@ -106,11 +106,11 @@ fn development_digest_is_the_constant_l1_refuses() -> Result {
     let cached = prover::cached_dev_srs(Path::new(env!("CARGO_TARGET_TMPDIR")), REFERENCE_K)?;
     assert_eq!(params_digest(&cached), dev);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let source = std::fs::read_to_string(root.join("contracts/src/rollup/Halo2ChunkVerifier.sol"))?;
+    let source = std::fs::read_to_string(root.join("contracts/src/rollup/VerifierParams.sol"))?;
     let constant = format!("0x{}", alloy_primitives::hex::encode(dev));
     assert!(
         source.contains(&constant),
-        "Halo2ChunkVerifier.DEVELOPMENT_PARAMS_DIGEST is not the development SRS's digest {constant}"
+        "VerifierParams.DEVELOPMENT_PARAMS_DIGEST is not the development SRS's digest {constant}"
     );
     Ok(())
 }

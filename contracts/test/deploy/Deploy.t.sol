@@ -7,6 +7,23 @@ import {Halo2ChunkVerifier} from "../../src/rollup/Halo2ChunkVerifier.sol";
 import {MockChunkVerifier} from "../mocks/MockChunkVerifier.sol";
 import {Test} from "../utils/Test.sol";
 
+/// @dev An adapter that claims other parameters than the generated verifier behind it has.
+contract LyingAdapter {
+    address public immutable halo2Verifier;
+
+    constructor(address generated) {
+        halo2Verifier = generated;
+    }
+
+    function PARAMS_DIGEST() external pure returns (bytes32) {
+        return keccak256("a ceremony, honestly");
+    }
+
+    function verifyChunk(uint256[3] calldata, bytes calldata) external pure returns (bool) {
+        return true;
+    }
+}
+
 /// @notice The production deployment script's refusals: the paths that must not deploy at all.
 contract DeployTest is Test {
     Deploy internal script;
@@ -109,6 +126,21 @@ contract DeployTest is Test {
         Deploy.Params memory p = _params();
         p.verifier = address(new MockChunkVerifier());
         vm.expectRevert(abi.encodeWithSelector(Deploy.UnrecognizedVerifier.selector, 1, p.verifier));
+        script.deploy(p);
+    }
+
+    /// @dev The script recomputes the digest from the generated verifier's code: an adapter's own word about
+    ///      its parameters counts for nothing.
+    function test_deploy_adapterLyingAboutParams_reverts() public {
+        Deploy.Params memory p = _params();
+        address generated = script.deployCode(_devVerifierBytecode());
+        p.verifier = address(new LyingAdapter(generated));
+        vm.chainId(1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                Deploy.ForgeableVerifier.selector, 1, 0xe70079ff8f3463c41231ebae1f61e9c7a6341e8a19289a4e5b326fa761a49280
+            )
+        );
         script.deploy(p);
     }
 }

@@ -7,6 +7,7 @@ import {IChunkVerifier} from "../../src/interfaces/IChunkVerifier.sol";
 import {IRollup} from "../../src/interfaces/IRollup.sol";
 import {Halo2ChunkVerifier} from "../../src/rollup/Halo2ChunkVerifier.sol";
 import {Rollup} from "../../src/rollup/Rollup.sol";
+import {VerifierParams} from "../../src/rollup/VerifierParams.sol";
 import {Test} from "../utils/Test.sol";
 import {Vectors} from "../utils/Vectors.sol";
 
@@ -172,7 +173,7 @@ contract Halo2ChunkVerifierTest is Test {
     /// @dev Code without snark-verifier's pairing constants is not a generated verifier.
     function test_constructor_unrecognizedCode_reverts() public {
         address notGenerated = address(new Halo2ChunkVerifier(halo2)); // has code, but no pairing constants
-        vm.expectRevert(abi.encodeWithSelector(Halo2ChunkVerifier.UnrecognizedVerifier.selector, notGenerated));
+        vm.expectRevert(abi.encodeWithSelector(VerifierParams.UnrecognizedVerifier.selector, notGenerated));
         new Halo2ChunkVerifier(notGenerated);
     }
 
