@@ -116,10 +116,16 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
         parse_ether("1")? + fee,
         "the deposit and its fee"
     );
+    let base = rollup.REQUEST_FEE().call().await?;
     assert_eq!(
         rollup.pending(deployer, 0).call().await?,
-        fee,
-        "the fee is owed to the fee recipient (the deployer)"
+        base,
+        "the base fee is owed to the fee recipient (the deployer)"
+    );
+    assert_eq!(
+        rollup.lockedFees().call().await?,
+        fee - base,
+        "the account-creation surcharge is locked"
     );
 
     // Custom errors decode from the revert data of a simulated call.

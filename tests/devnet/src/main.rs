@@ -713,8 +713,10 @@ async fn main() -> Result<()> {
     // 6. The summary.
     let rollup_eth = l1.get_balance(rollup).await?;
     let rollup_tok = token.balanceOf(rollup).call().await?;
+    // Request fees above the base fee are locked in the rollup for good: nobody's funds.
+    let locked = Rollup::new(rollup, &l1).lockedFees().call().await?;
     let mut rows = Vec::new();
-    let mut all_whole = rollup_eth.is_zero() && rollup_tok.is_zero();
+    let mut all_whole = rollup_eth == locked && rollup_tok.is_zero();
     for (name, _, key) in &everyone {
         let fin = finalized.get(name).copied().unwrap_or_default();
         let esc = escaped.get(name).copied().unwrap_or_default();
@@ -751,7 +753,11 @@ async fn main() -> Result<()> {
         "chunks": chunks,
         "gas": report.gas,
         "timings": report.timings.iter().map(|(k, v)| json!({ "phase": k, "seconds": v })).collect::<Vec<_>>(),
-        "rollupHoldsAfter": { "eth": rollup_eth.to_string(), "token": rollup_tok.to_string() },
+        "rollupHoldsAfter": {
+            "eth": rollup_eth.to_string(),
+            "token": rollup_tok.to_string(),
+            "lockedFees": locked.to_string(),
+        },
         "everyoneMadeWhole": all_whole,
     });
     if args.json {
@@ -850,8 +856,9 @@ fn print_summary(s: &Value) {
         );
     }
     println!(
-        "\nThe rollup holds {} wei and {} token units. Everyone made whole: {}",
+        "\nThe rollup holds {} wei ({} of it locked request-fee surcharges) and {} token units. Everyone made whole: {}",
         s["rollupHoldsAfter"]["eth"].as_str().unwrap_or("?"),
+        s["rollupHoldsAfter"]["lockedFees"].as_str().unwrap_or("?"),
         s["rollupHoldsAfter"]["token"].as_str().unwrap_or("?"),
         if s["everyoneMadeWhole"] == true {
             "yes"

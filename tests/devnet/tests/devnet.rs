@@ -23,7 +23,14 @@ fn the_main_job_ends_with_every_user_made_whole() -> Result<(), Box<dyn std::err
     assert!(out.status.success(), "{stderr}");
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(summary["everyoneMadeWhole"], true, "{summary:#}");
-    assert_eq!(summary["rollupHoldsAfter"]["eth"], "0");
+    assert_eq!(
+        summary["rollupHoldsAfter"]["eth"], summary["rollupHoldsAfter"]["lockedFees"],
+        "the rollup keeps only the locked fee surcharges"
+    );
+    assert_ne!(
+        summary["rollupHoldsAfter"]["lockedFees"], "0",
+        "accounts paid surcharges"
+    );
     assert_eq!(summary["rollupHoldsAfter"]["token"], "0");
     let users = summary["users"].as_array().ok_or("users")?;
     assert_eq!(users.len(), 5, "four users and the fee account");
