@@ -103,18 +103,8 @@ contract RequestQueueTest is Setup {
     }
 
     function test_constructor_zeroRequestFee_reverts() public {
-        Rollup.Config memory cfg = Rollup.Config({
-            owner: owner,
-            sequencer: sequencer,
-            governance: address(timelock),
-            verifier: verifier,
-            hasher: hasher,
-            chunkSlots: SLOTS,
-            feeRecipient: feeRecipient,
-            feePubkeyX: 0,
-            feePubkeyY: 0,
-            requestFee: 0
-        });
+        Rollup.Config memory cfg = rollupConfig();
+        cfg.requestFee = 0;
         vm.expectRevert(IRollup.ZeroRequestFee.selector);
         new Rollup(cfg);
     }

@@ -372,7 +372,7 @@ contract RollupTest is Setup {
     }
 
     function test_constructor_zeroChunkSlots_reverts() public {
-        Rollup.Config memory cfg = _config();
+        Rollup.Config memory cfg = rollupConfig();
         cfg.chunkSlots = 0;
         vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkSlots.selector, 0));
         new Rollup(cfg);
@@ -381,25 +381,10 @@ contract RollupTest is Setup {
     /// @dev No rollup without a verifier that can run: request 0's deadline starts at deployment, and a
     ///      verifier installed later would come through the timelock after that deadline.
     function test_constructor_verifierWithoutCode_reverts() public {
-        Rollup.Config memory cfg = _config();
+        Rollup.Config memory cfg = rollupConfig();
         cfg.verifier = IChunkVerifier(makeAddr("not a contract"));
         vm.expectRevert(abi.encodeWithSelector(IChunkVerifier.VerifierWithoutCode.selector, address(cfg.verifier)));
         new Rollup(cfg);
-    }
-
-    function _config() internal view returns (Rollup.Config memory) {
-        return Rollup.Config({
-            owner: owner,
-            sequencer: sequencer,
-            governance: address(timelock),
-            verifier: verifier,
-            hasher: hasher,
-            chunkSlots: SLOTS,
-            feeRecipient: feeRecipient,
-            feePubkeyX: 0,
-            feePubkeyY: 0,
-            requestFee: C.DEFAULT_REQUEST_FEE
-        });
     }
 
     // fuzz -------------------------------------------------------------------------------------------

@@ -180,6 +180,22 @@ abstract contract Setup is Test {
         vm.deal(who, who.balance + fee);
     }
 
+    /// @dev The constructor arguments `setUp`'s rollup was deployed with, for tests that construct another.
+    function rollupConfig() internal view returns (Rollup.Config memory) {
+        return Rollup.Config({
+            owner: owner,
+            sequencer: sequencer,
+            governance: address(timelock),
+            verifier: verifier,
+            hasher: hasher,
+            chunkSlots: SLOTS,
+            feeRecipient: feeRecipient,
+            feePubkeyX: 0,
+            feePubkeyY: 0,
+            requestFee: C.DEFAULT_REQUEST_FEE
+        });
+    }
+
     /// @dev Stands for a queue so long that the last deadline is `deadline`: the state a flood leaves behind,
     ///      without queuing a hundred thousand requests in a unit test. `lastDeadline` is packed in slot 4 at
     ///      byte offset 1 (`forge inspect Rollup storageLayout`).
