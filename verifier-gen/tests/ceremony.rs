@@ -116,7 +116,7 @@ fn development_digest_is_the_constant_l1_refuses() -> Result {
 }
 
 /// The four words of `−[τ]G2` as the generated Solidity stores them, found after the G2
-/// generator's four (the same walk `Halo2ChunkVerifier.paramsDigestOf` does on the bytecode).
+/// generator's four (the same walk `VerifierParams.digestOf` does on the bytecode).
 fn embedded_digest(source: &str) -> Option<[u8; 32]> {
     let consts: Vec<&str> = source
         .lines()

@@ -46,9 +46,4 @@ contract Halo2ChunkVerifier is IChunkVerifier {
         }
         (valid,) = halo2Verifier.staticcall(abi.encodePacked(publicInputs, proof));
     }
-
-    /// @notice The parameters digest of a generated verifier's code (`VerifierParams.digestOf`).
-    function paramsDigestOf(address verifier) public view returns (bytes32) {
-        return VerifierParams.digestOf(verifier);
-    }
 }

@@ -174,12 +174,6 @@ abstract contract Setup is Test {
         rollup.depositEth{value: amount + fee}(KEY_X, KEY_Y);
     }
 
-    /// @dev The fee of `who`'s next request, dealt to `who` so that tests keep their balances in round amounts.
-    function feeFor(address who) internal returns (uint256 fee) {
-        fee = rollup.requestFee(who);
-        vm.deal(who, who.balance + fee);
-    }
-
     /// @dev The constructor arguments `setUp`'s rollup was deployed with, for tests that construct another.
     function rollupConfig() internal view returns (Rollup.Config memory) {
         return Rollup.Config({
