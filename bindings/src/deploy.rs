@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use alloy::primitives::Address;
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, Bytes};
+use alloy::providers::Provider;
+use alloy::rpc::types::TransactionRequest;
 
 /// The script's parameters (see `script/Deploy.s.sol`); every one not given is cleared, so that a
 /// deployment never depends on the caller's environment.
@@ -44,6 +47,9 @@ pub enum DeployError {
     /// The broadcast log is not what forge writes.
     #[error("unexpected broadcast log: {0}")]
     Log(String),
+    /// A transaction of the deployment failed.
+    #[error("{0}")]
+    Rpc(String),
 }
 
 /// The contracts one deployment created, by contract name (`None` for raw bytecode, such as the
@@ -149,6 +155,44 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The committed verifier's creation bytecode in the checkout at `root`, for `VERIFIER_BYTECODE`:
+/// generated for one-slot chunks on chain 31337 from the development SRS (`verifier-gen solidity`).
+pub fn committed_verifier(root: &Path) -> PathBuf {
+    root.join("contracts/verifier/Halo2Verifier.bin")
+}
+
+alloy::sol! {
+    /// The devnets' mintable ERC20 ([`dev_token_bytecode`]): anyone can mint.
+    #[sol(rpc)]
+    interface DevToken {
+        function mint(address to, uint256 amount) external;
+        function approve(address spender, uint256 amount) external returns (bool);
+        function balanceOf(address owner) external view returns (uint256);
+    }
+}
+
+/// Deploys the devnets' mintable ERC20 ([`dev_token_bytecode`], built from the checkout at `root`)
+/// from `provider`'s wallet; its address.
+pub async fn deploy_dev_token<P: Provider>(
+    root: &Path,
+    provider: &P,
+) -> Result<Address, DeployError> {
+    let code = Bytes::from(dev_token_bytecode(root)?);
+    let rpc =
+        |e: &dyn std::fmt::Display| DeployError::Rpc(format!("deploying the test token: {e}"));
+    let receipt = provider
+        .send_transaction(TransactionRequest::default().with_deploy_code(code))
+        .await
+        .map_err(|e| rpc(&e))?
+        .get_receipt()
+        .await
+        .map_err(|e| rpc(&e))?;
+    receipt
+        .contract_address
+        .filter(|_| receipt.status())
+        .ok_or_else(|| rpc(&"the creation failed"))
 }
 
 /// Creation bytecode of the Foundry tests' mintable ERC20 (`contracts/test/mocks/Tokens.sol`,

@@ -33,8 +33,7 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
         anvil.chain_id(),
         &[(
             "VERIFIER_BYTECODE",
-            root()
-                .join("contracts/verifier/Halo2Verifier.bin")
+            rollup_bindings::deploy::committed_verifier(&root())
                 .display()
                 .to_string(),
         )],

@@ -245,8 +245,8 @@ impl Derivation {
     }
 }
 
-/// Writes `value` as JSON to `path` through a temporary file renamed into place, so that an
-/// interrupted write never leaves a truncated file.
+/// Writes `value` as JSON to `path` atomically and durably ([`rollup_durable`]): an interrupted
+/// write never leaves a truncated file, and two writers never share a temporary file.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let io = |source| DeriveError::Io {
         path: path.to_path_buf(),
@@ -256,12 +256,7 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
         path: path.to_path_buf(),
         source,
     })?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    rollup_durable::write(path, text).map_err(io)
 }
 
 /// Reads JSON written by [`write_json`].

@@ -3,7 +3,8 @@
 
 use alloy::primitives::U256;
 use rollup_bindings::rollup::StateProof;
-use rollup_protocol::field::{self, Fr};
+use rollup_protocol::field::Fr;
+use rollup_protocol::field::to_u256;
 use rollup_protocol::state::BalanceProof;
 
 /// A balance proof whose paths do not have the depths of the L1 verifier.
@@ -16,15 +17,11 @@ pub struct PathLengthError {
     pub account: usize,
 }
 
-fn word(x: &Fr) -> U256 {
-    U256::from_be_bytes(field::to_be_bytes(x))
-}
-
 /// A path's siblings as the fixed-size array the ABI takes; `None` for another length.
 fn words<const N: usize>(siblings: &[Fr]) -> Option<[U256; N]> {
     siblings
         .iter()
-        .map(word)
+        .map(to_u256)
         .collect::<Vec<_>>()
         .try_into()
         .ok()
@@ -45,9 +42,9 @@ pub fn l1_proof(p: &BalanceProof) -> Result<StateProof::BalanceProof, PathLength
         account: StateProof::Account {
             owner: p.account.owner,
             nonce: p.account.nonce,
-            pubkeyX: word(&p.account.pubkey.x),
-            pubkeyY: word(&p.account.pubkey.y),
-            balanceRoot: word(&p.account.balance_root),
+            pubkeyX: to_u256(&p.account.pubkey.x),
+            pubkeyY: to_u256(&p.account.pubkey.y),
+            balanceRoot: to_u256(&p.account.balance_root),
         },
         balanceSiblings: balance_siblings,
         accountSiblings: account_siblings,

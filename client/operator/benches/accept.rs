@@ -99,7 +99,7 @@ fn accept(c: &mut Criterion) {
 
     // The sequencer: core checks, then the transaction written to the store.
     let store = Arc::new(Store::open(&dir.join("direct.redb")).unwrap());
-    let mut seq = Sequencer::restore(&store, core(), limits).unwrap();
+    let mut seq = Sequencer::restore(&store, core(), limits, &mut |_, _| Ok(())).unwrap();
     seq.ingest(&store, deposits(&keys), 1).unwrap();
     let (mut nonces, mut start) = (vec![0u32; keys.len()], 0usize);
     g.bench_function("Sequencer::submit of a transfer", |b| {
@@ -116,7 +116,7 @@ fn accept(c: &mut Criterion) {
     // The L2 RPC over HTTP, one request at a time.
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = Arc::new(Store::open(&dir.join("rpc.redb")).unwrap());
-    let mut seq = Sequencer::restore(&store, core(), limits).unwrap();
+    let mut seq = Sequencer::restore(&store, core(), limits, &mut |_, _| Ok(())).unwrap();
     seq.ingest(&store, deposits(&keys), 1).unwrap();
     let seq = Arc::new(tokio::sync::Mutex::new(seq));
     let (addr, _server) = rt
@@ -125,6 +125,10 @@ fn accept(c: &mut Criterion) {
             64 * 1024,
             store.clone(),
             seq,
+            Arc::new(rollup_operator::coordinator::Coordinator::new(
+                store.clone(),
+                Arc::new(rollup_test_utils::FakeBackend),
+            )),
         ))
         .unwrap();
     let client = alloy::rpc::client::ClientBuilder::default()

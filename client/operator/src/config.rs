@@ -67,6 +67,8 @@ pub struct Config {
     pub dev_srs: bool,
     /// Where the SRS and proving key are cached (default: `<data_dir>/keys`).
     pub key_cache: Option<PathBuf>,
+    /// Which prover proves the chunks (`cpu`: in this process).
+    pub prover: crate::prover::ProverKind,
     /// Fault injection for the crash-safety tests: the submitter stops at this point once.
     pub crash_at: Option<CrashPoint>,
 }
@@ -95,6 +97,7 @@ impl Default for Config {
             srs: None,
             dev_srs: false,
             key_cache: None,
+            prover: crate::prover::ProverKind::Cpu,
             crash_at: None,
         }
     }
@@ -103,10 +106,10 @@ impl Default for Config {
 impl Config {
     /// The SRS the settings name: `srs`, or the development SRS when `dev_srs` is set; neither is an
     /// error, never a silent development SRS.
-    pub fn srs_source(&self) -> crate::Result<verifier_gen::prover::SrsSource> {
+    pub fn srs_source(&self) -> crate::Result<rollup_prover::SrsSource> {
         match (&self.srs, self.dev_srs) {
-            (Some(path), _) => Ok(verifier_gen::prover::SrsSource::File(path.clone())),
-            (None, true) => Ok(verifier_gen::prover::SrsSource::Development),
+            (Some(path), _) => Ok(rollup_prover::SrsSource::File(path.clone())),
+            (None, true) => Ok(rollup_prover::SrsSource::Development),
             (None, false) => Err(crate::Error::Config(
                 "no SRS: set `srs` to a ceremony file (docs/srs.md), or `dev_srs = true` on a devnet (UNSAFE: anyone can forge proofs)".into(),
             )),

@@ -15,11 +15,12 @@ use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::coordinator::Coordinator;
 use crate::error::{Error, Result};
-use crate::prover::{LocalProver, ProofStage, prove_off_runtime};
 use crate::sequencer::{Limits, Sequencer};
 use crate::store::Store;
 use crate::submitter::{Submitter, SubmitterConfig};
+use rollup_prover::Backend;
 
 /// A started operator.
 pub struct Operator {
@@ -116,9 +117,42 @@ async fn check_verifier_params(
     Ok(())
 }
 
+/// The rollup's chunk size, read from L1.
+async fn chunk_slots(cfg: &Config) -> Result<usize> {
+    let provider = ProviderBuilder::new()
+        .connect(&cfg.l1_rpc)
+        .await
+        .map_err(|e| Error::L1(format!("{}: {e}", cfg.l1_rpc)))?;
+    let slots = Rollup::new(cfg.rollup, &provider)
+        .CHUNK_SLOTS()
+        .call()
+        .await
+        .map_err(|e| Error::Config(format!("rollup {}: {e}", cfg.rollup)))?;
+    usize::try_from(slots).map_err(|_| Error::Config("CHUNK_SLOTS".into()))
+}
+
 impl Operator {
-    /// Opens the store, restores the sequencer, loads the prover and starts everything.
+    /// Loads the configured prover ([`crate::prover::load_backend`]), then starts everything
+    /// ([`Operator::start_with`]).
     pub async fn start(cfg: Config, signer: PrivateKeySigner) -> Result<Operator> {
+        cfg.check()?;
+        let slots = chunk_slots(&cfg).await?;
+        let backend = {
+            let cfg = cfg.clone();
+            tokio::task::spawn_blocking(move || crate::prover::load_backend(&cfg, slots))
+                .await
+                .map_err(|e| Error::Prover(e.to_string()))??
+        };
+        Operator::start_with(cfg, signer, backend).await
+    }
+
+    /// Opens the store, restores the sequencer and its proof tasks, and starts everything, proving
+    /// with `backend`, whose parameters must be the deployed verifier's.
+    pub async fn start_with(
+        cfg: Config,
+        signer: PrivateKeySigner,
+        backend: Arc<dyn Backend>,
+    ) -> Result<Operator> {
         cfg.check()?;
         let provider = ProviderBuilder::new()
             .connect(&cfg.l1_rpc)
@@ -128,14 +162,10 @@ impl Operator {
             .get_chain_id()
             .await
             .map_err(|e| Error::L1(e.to_string()))?;
-        let slots = Rollup::new(cfg.rollup, &provider)
-            .CHUNK_SLOTS()
-            .call()
-            .await
-            .map_err(|e| Error::Config(format!("rollup {}: {e}", cfg.rollup)))?;
-        let slots = usize::try_from(slots).map_err(|_| Error::Config("CHUNK_SLOTS".into()))?;
-
+        let slots = chunk_slots(&cfg).await?;
+        check_verifier_params(&provider, cfg.rollup, backend.params_digest()).await?;
         let store = Arc::new(Store::open(&cfg.db_path())?);
+        let coordinator = Arc::new(Coordinator::new(store.clone(), backend));
         let core = rollup_protocol::Config {
             chain_id: cfg.chain_id,
             chunk_slots: slots,
@@ -147,27 +177,16 @@ impl Operator {
             batch_timeout: Duration::from_millis(cfg.batch_timeout_ms),
         };
         let sequencer = {
-            let store = store.clone();
-            tokio::task::spawn_blocking(move || Sequencer::restore(&store, core, limits))
-                .await
-                .map_err(|e| Error::Store(e.to_string()))??
-        };
-        let sequencer = Arc::new(Mutex::new(sequencer));
-        let stage: Arc<dyn ProofStage> = {
-            let (cache, srs, k) = (
-                cfg.key_cache(),
-                cfg.srs_source()?,
-                verifier_gen::prover::min_k(slots),
-            );
-            let chain = cfg.chain_id;
-            let prover = tokio::task::spawn_blocking(move || {
-                LocalProver::load(&cache, &srs, slots, chain, k)
+            let (store, coordinator) = (store.clone(), coordinator.clone());
+            tokio::task::spawn_blocking(move || {
+                Sequencer::restore(&store, core, limits, &mut |i, c| {
+                    coordinator.submit_chunk(i, c)
+                })
             })
             .await
-            .map_err(|e| Error::Prover(e.to_string()))??;
-            check_verifier_params(&provider, cfg.rollup, prover.params_digest()).await?;
-            Arc::new(prover)
+            .map_err(|e| Error::Store(e.to_string()))??
         };
+        let sequencer = Arc::new(Mutex::new(sequencer));
         if let Some(addr) = cfg.metrics_addr {
             // One recorder per process: a restarted operator in the same process keeps the first.
             if let Err(e) = metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -182,6 +201,7 @@ impl Operator {
             cfg.rpc_max_request_bytes,
             store.clone(),
             sequencer.clone(),
+            coordinator.clone(),
         )
         .await?;
         tracing::info!(%rpc_addr, rollup = %cfg.rollup, slots, "operator started");
@@ -205,44 +225,36 @@ impl Operator {
         }
         // Blocks, chunks, batches.
         {
-            let (store, sequencer) = (store.clone(), sequencer.clone());
+            let (store, sequencer, coordinator) =
+                (store.clone(), sequencer.clone(), coordinator.clone());
             tasks.push(spawn_loop(
                 "sequencer",
                 Duration::from_millis(cfg.block_time_ms),
                 stop.clone(),
                 move || {
-                    let (store, sequencer) = (store.clone(), sequencer.clone());
+                    let (store, sequencer, coordinator) =
+                        (store.clone(), sequencer.clone(), coordinator.clone());
                     async move {
                         let mut s = sequencer.lock().await;
                         s.build_block();
-                        s.seal_if_due(&store)?;
+                        s.seal_if_due(&store, &mut |i, c| coordinator.submit_chunk(i, c))?;
                         s.propose_batch(&store)?;
                         Ok(())
                     }
                 },
             ));
         }
-        // Prover driver.
+        // Proof coordinator: one task at a time on the backend.
         {
-            let (store, sequencer) = (store.clone(), sequencer.clone());
+            let coordinator = coordinator.clone();
             tasks.push(spawn_loop(
                 "prover",
                 Duration::from_millis(200),
                 stop.clone(),
                 move || {
-                    let (store, sequencer, stage) =
-                        (store.clone(), sequencer.clone(), stage.clone());
+                    let coordinator = coordinator.clone();
                     async move {
-                        let next = sequencer.lock().await.next_unproven();
-                        if let Some((index, chunk)) = next {
-                            let start = std::time::Instant::now();
-                            let proof = prove_off_runtime(stage, index, chunk).await?;
-                            let seconds = start.elapsed().as_secs_f64();
-                            sequencer
-                                .lock()
-                                .await
-                                .proven(&store, index, &proof, seconds)?;
-                        }
+                        while coordinator.run_next().await? {}
                         Ok(())
                     }
                 },
@@ -266,11 +278,15 @@ impl Operator {
             )));
             let (store, sequencer) = (store.clone(), sequencer.clone());
             tasks.push(spawn_loop("submitter", poll, stop.clone(), move || {
-                let (store, sequencer, submitter) =
-                    (store.clone(), sequencer.clone(), submitter.clone());
+                let (store, sequencer, submitter, coordinator) = (
+                    store.clone(),
+                    sequencer.clone(),
+                    submitter.clone(),
+                    coordinator.clone(),
+                );
                 async move {
                     let mut s = submitter.lock().await;
-                    while s.advance(&store, &sequencer).await? {}
+                    while s.advance(&store, &sequencer, &coordinator).await? {}
                     Ok(())
                 }
             }));

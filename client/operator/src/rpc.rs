@@ -27,6 +27,7 @@ use rollup_protocol::{Tx, field};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use crate::coordinator::Coordinator;
 use crate::error::Error;
 use crate::sequencer::{Location, Sequencer};
 use crate::store::Store;
@@ -47,6 +48,7 @@ pub const INTERNAL: i32 = -32603;
 struct Ctx {
     store: Arc<Store>,
     sequencer: Arc<Mutex<Sequencer>>,
+    coordinator: Arc<Coordinator>,
 }
 
 fn rpc_error(e: Error) -> ErrorObjectOwned {
@@ -82,6 +84,7 @@ pub async fn serve(
     max_request_bytes: u32,
     store: Arc<Store>,
     sequencer: Arc<Mutex<Sequencer>>,
+    coordinator: Arc<Coordinator>,
 ) -> crate::Result<(SocketAddr, ServerHandle)> {
     let config = ServerConfig::builder()
         .max_request_body_size(max_request_bytes)
@@ -95,7 +98,11 @@ pub async fn serve(
     let local = server
         .local_addr()
         .map_err(|e| Error::Config(e.to_string()))?;
-    let mut m = RpcModule::new(Ctx { store, sequencer });
+    let mut m = RpcModule::new(Ctx {
+        store,
+        sequencer,
+        coordinator,
+    });
     let reg = |e: jsonrpsee::core::RegisterMethodError| Error::Config(e.to_string());
     m.register_async_method(
         "l2_sendTransaction",
@@ -178,13 +185,18 @@ pub async fn serve(
     })
     .map_err(reg)?;
     m.register_async_method("l2_getChunks", |_p: Params<'static>, ctx, _| async move {
-        let s = ctx.sequencer.lock().await;
-        serde_json::to_value(s.chunks()).map_err(|e| rpc_error(Error::Store(e.to_string())))
+        let mut chunks = ctx.sequencer.lock().await.chunks();
+        for c in &mut chunks {
+            c.prove_seconds = ctx.coordinator.prove_seconds(c.index);
+        }
+        serde_json::to_value(chunks).map_err(|e| rpc_error(Error::Store(e.to_string())))
     })
     .map_err(reg)?;
     m.register_async_method("l2_status", |_p: Params<'static>, ctx, _| async move {
         let s = ctx.sequencer.lock().await;
-        let (queued, open, chunks, unproven, blocks) = s.counts();
+        let (queued, open, chunks, blocks) = s.counts();
+        let tasks = ctx.coordinator.counts();
+        let unproven = tasks.queued + tasks.running + tasks.failed;
         Ok::<_, ErrorObjectOwned>(json!({
             "root": field::to_hex(&s.pending().root()),
             "queued": queued,

@@ -27,7 +27,7 @@ use rollup_protocol::{Chunk, Config as CoreConfig, Fr, State, Tx, field};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::store::{BATCHES, CHUNKS, PROOFS, QUEUE, Store};
+use crate::store::{BATCHES, CHUNKS, QUEUE, Store};
 
 /// A transaction in the order it was accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +75,7 @@ pub struct ChunkInfo {
     pub fill_ratio: f64,
     /// The batch holding it, once proposed.
     pub batch: Option<u64>,
-    /// Seconds its proof took (when proven in this run of the operator).
+    /// Seconds its proof took (when proven in this run of the operator; the coordinator knows).
     pub prove_seconds: Option<f64>,
 }
 
@@ -147,9 +147,6 @@ pub struct Sequencer {
     next_seq: u64,
     summaries: Vec<ChunkSummary>,
     sealed_at: BTreeMap<u64, Instant>,
-    unproven: BTreeMap<u64, Chunk>,
-    proven_at: HashMap<u64, Instant>,
-    prove_seconds: HashMap<u64, f64>,
     ids: HashMap<String, Location>,
     batches: Vec<Batch>,
     next_request: u64,
@@ -190,9 +187,15 @@ fn summary(chunk: &Chunk) -> ChunkSummary {
 }
 
 impl Sequencer {
-    /// Rebuilds the sequencer from the store: every sealed chunk re-applied (witnesses of the
-    /// unproven ones kept for the prover), then the queue re-applied to the pending state.
-    pub fn restore(store: &Store, core: CoreConfig, limits: Limits) -> Result<Sequencer> {
+    /// Rebuilds the sequencer from the store: every sealed chunk re-applied and handed to `sealed`
+    /// with its witnesses (the operator's coordinator keeps those without a stored proof), then
+    /// the queue re-applied to the pending state.
+    pub fn restore(
+        store: &Store,
+        core: CoreConfig,
+        limits: Limits,
+        sealed: &mut dyn FnMut(u64, Chunk) -> Result<()>,
+    ) -> Result<Sequencer> {
         let mut s = Sequencer {
             core,
             limits,
@@ -204,9 +207,6 @@ impl Sequencer {
             next_seq: store.meta("next_seq")?,
             summaries: Vec::new(),
             sealed_at: BTreeMap::new(),
-            unproven: BTreeMap::new(),
-            proven_at: HashMap::new(),
-            prove_seconds: HashMap::new(),
             ids: HashMap::new(),
             batches: store
                 .all::<Batch>(BATCHES)?
@@ -216,11 +216,6 @@ impl Sequencer {
             next_request: store.meta("next_request")?,
             blocks: 0,
         };
-        let proven: std::collections::HashSet<u64> = store
-            .all::<serde_json::Value>(PROOFS)?
-            .into_iter()
-            .map(|(i, _)| i)
-            .collect();
         let batched = s.batched_chunks();
         for (index, sc) in store.all::<SealedChunk>(CHUNKS)? {
             let txs: Vec<Tx> = sc.entries.iter().map(|e| e.tx).collect();
@@ -232,9 +227,7 @@ impl Sequencer {
             if index >= batched {
                 s.sealed_at.insert(index, Instant::now());
             }
-            if !proven.contains(&index) {
-                s.unproven.insert(index, chunk);
-            }
+            sealed(index, chunk)?;
         }
         s.pending = s.sealed.clone();
         for (seq, e) in store.all::<Entry>(QUEUE)? {
@@ -393,8 +386,13 @@ impl Sequencer {
         n
     }
 
-    /// Seals the open chunk if it is full or its timeout has passed; returns its index.
-    pub fn seal_if_due(&mut self, store: &Store) -> Result<Option<u64>> {
+    /// Seals the open chunk if it is full or its timeout has passed, and hands it with its
+    /// witnesses to `sealed` (the operator's coordinator, which proves it); returns its index.
+    pub fn seal_if_due(
+        &mut self,
+        store: &Store,
+        sealed: &mut dyn FnMut(u64, Chunk) -> Result<()>,
+    ) -> Result<Option<u64>> {
         let full = self.open.len() >= self.core.chunk_slots;
         let due = self
             .open_since
@@ -431,7 +429,7 @@ impl Sequencer {
         metrics::histogram!("operator_chunk_fill_ratio").record(s.fill_ratio);
         self.summaries.push(s);
         self.sealed_at.insert(index, Instant::now());
-        self.unproven.insert(index, chunk);
+        sealed(index, chunk)?;
         Ok(Some(index))
     }
 
@@ -469,34 +467,29 @@ impl Sequencer {
     }
 
     /// Records a batch's new status and, in the same write, removes the outbox entry of the step
-    /// that got it there.
+    /// that got it there. `ready` is when its last proof was ready (for the finalization latency).
     pub fn set_status(
         &mut self,
         store: &Store,
         index: u64,
         status: BatchStatus,
         outbox: Option<&str>,
+        ready: Option<Instant>,
     ) -> Result<()> {
         let Some(b) = self.batches.iter_mut().find(|b| b.index == index) else {
             return Err(Error::Store(format!("no batch {index}")));
         };
         let mut updated = b.clone();
         updated.status = status;
-        if status == BatchStatus::Finalized {
-            let ready = (b.first_chunk..b.first_chunk + b.chunks)
-                .map(|c| self.proven_at.get(&c))
-                .collect::<Option<Vec<_>>>()
-                .and_then(|t| t.into_iter().max().copied());
-            if let Some(ready) = ready {
-                let ms = ready.elapsed().as_millis() as u64;
-                updated.finalize_latency_ms = Some(ms);
-                metrics::histogram!("operator_proof_to_finalized_seconds").record(ms as f64 / 1e3);
-                tracing::info!(
-                    batch = index,
-                    ms,
-                    "finalized after its last proof was ready"
-                );
-            }
+        if let (BatchStatus::Finalized, Some(ready)) = (status, ready) {
+            let ms = ready.elapsed().as_millis() as u64;
+            updated.finalize_latency_ms = Some(ms);
+            metrics::histogram!("operator_proof_to_finalized_seconds").record(ms as f64 / 1e3);
+            tracing::info!(
+                batch = index,
+                ms,
+                "finalized after its last proof was ready"
+            );
         }
         store.write(|w| {
             if let Some(key) = outbox {
@@ -518,7 +511,7 @@ impl Sequencer {
         self.summaries.get(usize::try_from(chunk).ok()?)
     }
 
-    /// Every sealed chunk.
+    /// Every sealed chunk (`prove_seconds` left to the coordinator).
     pub fn chunks(&self) -> Vec<ChunkInfo> {
         let slots = self.core.chunk_slots;
         self.summaries
@@ -537,24 +530,10 @@ impl Sequencer {
                     slots,
                     fill_ratio: s.fill_ratio,
                     batch,
-                    prove_seconds: self.prove_seconds.get(&i).copied(),
+                    prove_seconds: None,
                 }
             })
             .collect()
-    }
-
-    /// The lowest sealed chunk without a proof, with its witnesses.
-    pub fn next_unproven(&self) -> Option<(u64, Chunk)> {
-        self.unproven.iter().next().map(|(i, c)| (*i, c.clone()))
-    }
-
-    /// Stores a chunk's proof, which took `seconds` to make.
-    pub fn proven(&mut self, store: &Store, chunk: u64, proof: &[u8], seconds: f64) -> Result<()> {
-        store.write(|w| w.put(PROOFS, chunk, &alloy_primitives::hex::encode(proof)))?;
-        self.unproven.remove(&chunk);
-        self.proven_at.insert(chunk, Instant::now());
-        self.prove_seconds.insert(chunk, seconds);
-        Ok(())
     }
 
     /// Where a transaction is, and the batch holding it.
@@ -570,22 +549,13 @@ impl Sequencer {
         Some((loc, batch))
     }
 
-    /// Counts for the status call: queued, in the open chunk, sealed chunks, unproven chunks, blocks built.
-    pub fn counts(&self) -> (usize, usize, usize, usize, u64) {
+    /// Counts for the status call: queued, in the open chunk, sealed chunks, blocks built.
+    pub fn counts(&self) -> (usize, usize, usize, u64) {
         (
             self.queue.len(),
             self.open.len(),
             self.summaries.len(),
-            self.unproven.len(),
             self.blocks,
         )
     }
-}
-
-/// A stored proof, decoded.
-pub fn stored_proof(store: &Store, chunk: u64) -> Result<Option<Vec<u8>>> {
-    store
-        .get::<String>(PROOFS, chunk)?
-        .map(|h| alloy_primitives::hex::decode(h).map_err(|e| Error::Store(e.to_string())))
-        .transpose()
 }

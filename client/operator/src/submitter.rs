@@ -36,9 +36,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use crate::config::CrashPoint;
+use crate::coordinator::Coordinator;
 use crate::error::{Error, Result};
-use crate::sequencer::{Batch, BatchStatus, Sequencer, stored_proof};
+use crate::sequencer::{Batch, BatchStatus, Sequencer};
 use crate::store::Store;
+use rollup_protocol::field::to_u256;
 
 /// One signed version of a step's transaction.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,7 +127,13 @@ impl<P: Provider> Submitter<P> {
     }
 
     /// Moves the oldest unfinished batch one step forward, if it can move; returns whether it did.
-    pub async fn advance(&mut self, store: &Store, sequencer: &Mutex<Sequencer>) -> Result<bool> {
+    /// The batch's proofs come from `coordinator`, its data from `sequencer`.
+    pub async fn advance(
+        &mut self,
+        store: &Store,
+        sequencer: &Mutex<Sequencer>,
+        coordinator: &Coordinator,
+    ) -> Result<bool> {
         let Some(batch) = sequencer
             .lock()
             .await
@@ -142,7 +150,14 @@ impl<P: Provider> Submitter<P> {
             BatchStatus::Proposed => {
                 if rollup.lastCommittedBatch().call().await.map_err(l1)? >= index {
                     return self
-                        .done(store, sequencer, &batch, "commit", BatchStatus::Committed)
+                        .done(
+                            store,
+                            sequencer,
+                            coordinator,
+                            &batch,
+                            "commit",
+                            BatchStatus::Committed,
+                        )
                         .await;
                 }
                 (
@@ -154,10 +169,17 @@ impl<P: Provider> Submitter<P> {
             BatchStatus::Committed => {
                 if rollup.lastFinalizedBatch().call().await.map_err(l1)? >= index {
                     return self
-                        .done(store, sequencer, &batch, "finalize", BatchStatus::Finalized)
+                        .done(
+                            store,
+                            sequencer,
+                            coordinator,
+                            &batch,
+                            "finalize",
+                            BatchStatus::Finalized,
+                        )
                         .await;
                 }
-                match self.finalize_input(store, sequencer, &batch).await? {
+                match self.finalize_input(coordinator, sequencer, &batch).await? {
                     Some(input) => ("finalize", BatchStatus::Finalized, input),
                     None => return Ok(false),
                 }
@@ -167,7 +189,14 @@ impl<P: Provider> Submitter<P> {
                 let executed = rollup.batch(index).call().await.map_err(l1)?.executed;
                 if executed || input.is_none() {
                     return self
-                        .done(store, sequencer, &batch, "execute", BatchStatus::Executed)
+                        .done(
+                            store,
+                            sequencer,
+                            coordinator,
+                            &batch,
+                            "execute",
+                            BatchStatus::Executed,
+                        )
                         .await;
                 }
                 ("execute", BatchStatus::Executed, input.unwrap_or_default())
@@ -189,7 +218,9 @@ impl<P: Provider> Submitter<P> {
                     );
                     metrics::counter!("operator_l1_steps_done_by_others", "step" => step.to_string())
                         .increment(1);
-                    return self.done(store, sequencer, &batch, step, next).await;
+                    return self
+                        .done(store, sequencer, coordinator, &batch, step, next)
+                        .await;
                 }
                 return Err(refused);
             }
@@ -206,7 +237,8 @@ impl<P: Provider> Submitter<P> {
         metrics::histogram!("operator_l1_step_seconds", "step" => step)
             .record(start.elapsed().as_secs_f64());
         self.crash(CrashPoint::AfterReceipt)?;
-        self.done(store, sequencer, &batch, step, next).await
+        self.done(store, sequencer, coordinator, &batch, step, next)
+            .await
     }
 
     /// Whether L1 shows `step` of batch `index` done, whoever did it, `confirmations` blocks deep (as
@@ -268,15 +300,21 @@ impl<P: Provider> Submitter<P> {
         &self,
         store: &Store,
         sequencer: &Mutex<Sequencer>,
+        coordinator: &Coordinator,
         batch: &Batch,
         step: &str,
         status: BatchStatus,
     ) -> Result<bool> {
         let key = format!("{step}:{}", batch.index);
+        let end = batch.first_chunk + batch.chunks;
+        let ready = coordinator.ready_at(batch.first_chunk, batch.chunks);
         sequencer
             .lock()
             .await
-            .set_status(store, batch.index, status, Some(&key))?;
+            .set_status(store, batch.index, status, Some(&key), ready)?;
+        if status == BatchStatus::Finalized {
+            coordinator.prune(end);
+        }
         metrics::counter!("operator_l1_steps", "step" => step.to_string()).increment(1);
         Ok(true)
     }
@@ -293,25 +331,25 @@ impl<P: Provider> Submitter<P> {
         Ok(IRollup::commitBatchCall { chunks }.abi_encode().into())
     }
 
-    /// The finalize call, or `None` while a chunk is unproven.
+    /// The finalize call, or `None` while the coordinator has not proven every chunk.
     async fn finalize_input(
         &self,
-        store: &Store,
+        coordinator: &Coordinator,
         sequencer: &Mutex<Sequencer>,
         batch: &Batch,
     ) -> Result<Option<Bytes>> {
+        let Some(artifacts) = coordinator.artifacts(batch.first_chunk, batch.chunks)? else {
+            return Ok(None);
+        };
         let s = sequencer.lock().await;
         let (mut dcs, mut roots, mut proofs) = (Vec::new(), Vec::new(), Vec::new());
-        for c in batch.first_chunk..batch.first_chunk + batch.chunks {
-            let Some(proof) = stored_proof(store, c)? else {
-                return Ok(None);
-            };
+        for (c, artifact) in (batch.first_chunk..).zip(artifacts) {
             let x = s
                 .summary(c)
                 .ok_or_else(|| Error::Store(format!("no chunk {c}")))?;
-            dcs.push(word(x.data_commitment));
-            roots.push(word(x.new_root));
-            proofs.push(Bytes::from(proof));
+            dcs.push(to_u256(&x.data_commitment));
+            roots.push(to_u256(&x.new_root));
+            proofs.push(Bytes::from(artifact.proof));
         }
         Ok(Some(
             IRollup::finalizeBatchCall {
@@ -553,8 +591,4 @@ impl<P: Provider> Submitter<P> {
         }
         Ok(None)
     }
-}
-
-fn word(x: rollup_protocol::Fr) -> U256 {
-    U256::from_be_bytes(rollup_protocol::field::to_be_bytes(&x))
 }

@@ -9,7 +9,6 @@ mod support;
 use std::time::Duration;
 
 use alloy::network::EthereumWallet;
-use alloy::node_bindings::Anvil;
 use alloy::primitives::{Address, U256};
 use alloy::providers::ProviderBuilder;
 use alloy::rpc::client::{ClientBuilder, RpcClient};
@@ -22,7 +21,7 @@ use support::{Result, config, deploy_rollup, deposit_eth, keys, l2_key, wait_for
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() -> Result {
     support::logs();
-    let anvil = Anvil::at(support::root().join("tools/bin/anvil")).try_spawn()?;
+    let anvil = support::anvil()?;
     let keys = keys(&anvil);
     let operator_key = keys[0].clone();
     let rollup_addr = deploy_rollup(&anvil)?;

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::node_bindings::AnvilInstance;
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::client::{ClientBuilder, RpcClient};
@@ -18,10 +18,11 @@ use rollup_operator::Error;
 use rollup_operator::config::CrashPoint;
 use rollup_operator::node::Operator;
 use rollup_protocol::eddsa::Point;
+use rollup_protocol::field::to_u256;
 use rollup_protocol::tx::Deposit;
 use rollup_protocol::{Config as CoreConfig, State, Tx};
 use serde_json::Value;
-use support::{Result, config, deploy_rollup, deposit_eth, keys, l2_key, wait_for, word};
+use support::{Result, config, deploy_rollup, deposit_eth, keys, l2_key, wait_for};
 
 const DEPOSITS: [u64; 2] = [1_000, 2_000];
 
@@ -49,7 +50,7 @@ fn expected_root(anvil: &AnvilInstance) -> Result<U256> {
             pubkey: l2_key(user)?.public(),
         }))?;
     }
-    Ok(word(s.root()))
+    Ok(to_u256(&s.root()))
 }
 
 /// Waits until every batch is executed and every request finalized; returns the batch count.
@@ -110,7 +111,7 @@ async fn operator_nonce(anvil: &AnvilInstance) -> Result<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_submitter_killed_at_each_step_resumes_without_a_double_or_lost_submission() -> Result {
     support::logs();
-    let anvil = Anvil::at(support::root().join("tools/bin/anvil")).try_spawn()?;
+    let anvil = support::anvil()?;
     let ks = keys(&anvil);
     for point in [
         CrashPoint::BeforeSend,
@@ -145,7 +146,7 @@ async fn the_submitter_killed_at_each_step_resumes_without_a_double_or_lost_subm
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_l1_and_paused_mining_are_survived() -> Result {
     support::logs();
-    let anvil = Anvil::at(support::root().join("tools/bin/anvil")).try_spawn()?;
+    let anvil = support::anvil()?;
     let ks = keys(&anvil);
     let rollup = deploy_rollup(&anvil)?;
     let nonce_before = operator_nonce(&anvil).await?;
@@ -228,7 +229,7 @@ async fn a_finalize_landed_by_someone_else_first_counts_as_done() -> Result {
     use rollup_bindings::irollup::IRollup;
 
     support::logs();
-    let anvil = Anvil::at(support::root().join("tools/bin/anvil")).try_spawn()?;
+    let anvil = support::anvil()?;
     let ks = keys(&anvil);
     let rollup = deploy_rollup(&anvil)?;
     let nonce_before = operator_nonce(&anvil).await?;

@@ -5,7 +5,6 @@
 
 mod support;
 
-use alloy::node_bindings::Anvil;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use rollup_operator::Error;
 use rollup_operator::node::Operator;
@@ -13,7 +12,7 @@ use support::{Result, config, deploy_rollup, keys};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_verifier_from_other_parameters_is_refused() -> Result {
-    let anvil = Anvil::at(support::root().join("tools/bin/anvil")).try_spawn()?;
+    let anvil = support::anvil()?;
     let ks = keys(&anvil);
     let rollup = deploy_rollup(&anvil)?;
     let dir = std::env::temp_dir().join(format!("operator-params-{}", std::process::id()));
@@ -33,7 +32,7 @@ async fn a_verifier_from_other_parameters_is_refused() -> Result {
 
     // A ceremony file (made here, secret known to the test) against the development verifier.
     let ptau = dir.join("ceremony.ptau");
-    verifier_gen::ptau::write_ptau_with_known_secret(Fr::from(123_456_789u64), 14, &ptau)?;
+    rollup_prover::ptau::write_ptau_with_known_secret(Fr::from(123_456_789u64), 14, &ptau)?;
     let mut cfg = config(anvil.endpoint(), rollup, anvil.chain_id(), &dir.join("b"));
     cfg.dev_srs = false;
     cfg.srs = Some(ptau);
@@ -42,7 +41,7 @@ async fn a_verifier_from_other_parameters_is_refused() -> Result {
         .await
         .err()
         .ok_or("started with the wrong SRS")?;
-    let dev = alloy::primitives::B256::from(verifier_gen::prover::development_params_digest());
+    let dev = alloy::primitives::B256::from(rollup_prover::development_params_digest());
     assert!(
         matches!(&err, Error::Config(m) if m.contains("L1 would reject every proof") && m.contains(&dev.to_string())),
         "{err}"

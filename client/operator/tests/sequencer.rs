@@ -2,15 +2,19 @@
 //! batches, refusals that change nothing, and a restart from the store that rebuilds the same
 //! sequencer.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use alloy_primitives::Address;
 use rollup_operator::Error;
+use rollup_operator::coordinator::{Coordinator, TaskState};
 use rollup_operator::sequencer::{Limits, Location, Sequencer};
 use rollup_operator::store::Store;
+
 use rollup_protocol::eddsa::{Point, SecretKey};
 use rollup_protocol::tx::{Deposit, ForcedExit, Transfer};
 use rollup_protocol::{Config, Tx};
+use rollup_test_utils::FakeBackend as Fake;
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -70,12 +74,15 @@ fn transfer(nonce: u32) -> Tx {
     .sign(&key(1), CHAIN)
 }
 
-#[test]
-fn blocks_chunks_and_batches_follow_the_limits_and_survive_a_restart() -> Result {
+#[tokio::test]
+async fn blocks_chunks_and_batches_follow_the_limits_and_survive_a_restart() -> Result {
     let dir = std::env::temp_dir().join(format!("operator-seq-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let store = Store::open(&dir.join("db.redb"))?;
-    let mut s = Sequencer::restore(&store, core(), limits())?;
+    let store = Arc::new(Store::open(&dir.join("db.redb"))?);
+    let coordinator = Coordinator::new(store.clone(), Arc::new(Fake));
+    let mut s = Sequencer::restore(&store, core(), limits(), &mut |i, c| {
+        coordinator.submit_chunk(i, c)
+    })?;
     s.ingest(&store, deposits(), 10)?;
     let ids: Vec<String> = (0..5)
         .map(|n| s.submit(&store, transfer(n)))
@@ -117,18 +124,22 @@ fn blocks_chunks_and_batches_follow_the_limits_and_survive_a_restart() -> Result
     assert_eq!(s.build_block(), 1, "the block stops where the chunk ends");
     assert_eq!(s.build_block(), 0, "a full open chunk takes no block");
     assert_eq!(
-        s.seal_if_due(&store)?,
+        s.seal_if_due(&store, &mut |i, c| coordinator.submit_chunk(i, c))?,
         Some(0),
         "a full chunk is sealed at once"
     );
     assert_eq!(s.build_block(), 3);
     assert_eq!(
-        s.seal_if_due(&store)?,
+        s.seal_if_due(&store, &mut |i, c| coordinator.submit_chunk(i, c))?,
         None,
         "not full, timeout not reached"
     );
     std::thread::sleep(Duration::from_millis(120));
-    assert_eq!(s.seal_if_due(&store)?, Some(1), "padded after the timeout");
+    assert_eq!(
+        s.seal_if_due(&store, &mut |i, c| coordinator.submit_chunk(i, c))?,
+        Some(1),
+        "padded after the timeout"
+    );
     let chunks = s.chunks();
     assert_eq!((chunks[0].transactions, chunks[0].fill_ratio), (4, 1.0));
     assert_eq!((chunks[1].transactions, chunks[1].fill_ratio), (3, 0.75));
@@ -139,24 +150,31 @@ fn blocks_chunks_and_batches_follow_the_limits_and_survive_a_restart() -> Result
     let batch = s.propose_batch(&store)?.ok_or("no batch of two chunks")?;
     assert_eq!((batch.index, batch.first_chunk, batch.chunks), (1, 0, 2));
     assert!(s.propose_batch(&store)?.is_none(), "no chunk left to batch");
-    let proof = vec![7u8; 8];
-    let (next, _) = s.next_unproven().ok_or("chunk 0 unproven")?;
-    assert_eq!(next, 0);
-    s.proven(&store, 0, &proof, 1.0)?;
+    // Both sealed chunks became proof tasks; the coordinator proves the lowest first.
+    assert_eq!(coordinator.counts().queued, 2);
+    assert!(coordinator.run_next().await?);
+    assert_eq!(coordinator.state(0), Some(TaskState::Proven));
+    assert_eq!(coordinator.state(1), Some(TaskState::Queued));
+    assert_eq!(coordinator.artifact(0)?.map(|a| a.proof), Some(vec![7; 8]));
+    assert!(
+        coordinator.artifacts(0, 2)?.is_none(),
+        "chunk 1 is unproven"
+    );
 
     // A restart from the store: the same state, chunks, batches and proofs; the transaction that
     // was in a block of the open chunk is queued again (blocks are not stored, their order is).
     let root = s.pending().root();
     drop(s);
-    let r = Sequencer::restore(&store, core(), limits())?;
+    let restarted = Coordinator::new(store.clone(), Arc::new(Fake));
+    let r = Sequencer::restore(&store, core(), limits(), &mut |i, c| {
+        restarted.submit_chunk(i, c)
+    })?;
     assert_eq!(r.pending().root(), root);
     assert_eq!(r.chunks().len(), 2);
     assert_eq!(r.batches().len(), 1);
-    assert_eq!(
-        r.next_unproven().map(|(i, _)| i),
-        Some(1),
-        "chunk 0's proof was kept"
-    );
+    assert_eq!(restarted.state(0), None, "chunk 0's proof was kept");
+    assert_eq!(restarted.state(1), Some(TaskState::Queued));
+    assert_eq!(restarted.counts().queued, 1);
     assert_eq!(r.locate(&ids[4]).map(|l| l.0), Some(Location::Queued));
     assert_eq!(r.next_request(), 3);
     std::fs::remove_dir_all(&dir)?;

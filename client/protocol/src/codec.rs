@@ -76,6 +76,151 @@ pub enum Record {
     ChangeKey(ChangeKey),
 }
 
+/// What a record field holds, which fixes how L1 reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// A big-endian unsigned integer.
+    Uint,
+    /// An L1 address (20 bytes).
+    Address,
+    /// A compressed Baby Jubjub key (32 bytes: `y`, the parity of `x` in the top bit).
+    Key,
+}
+
+/// One field of a pubdata record: its name, width and kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordField {
+    /// Its name (the generated Solidity's `Records.<TYPE>_<NAME>` offset and reader).
+    pub name: &'static str,
+    /// Its width in bytes.
+    pub bytes: usize,
+    /// What it holds.
+    pub kind: FieldKind,
+}
+
+const fn uint(name: &'static str, bytes: usize) -> RecordField {
+    RecordField {
+        name,
+        bytes,
+        kind: FieldKind::Uint,
+    }
+}
+
+/// The width of an account id in a record.
+pub const ACCOUNT_BYTES: usize = 4;
+/// The width of a token id in a record.
+pub const TOKEN_BYTES: usize = 1;
+/// The width of an amount or a fee in a record.
+pub const AMOUNT_BYTES: usize = 16;
+
+const ACCOUNT: RecordField = uint("account", ACCOUNT_BYTES);
+const FROM: RecordField = uint("from", ACCOUNT_BYTES);
+const TO: RecordField = uint("to", ACCOUNT_BYTES);
+const TOKEN: RecordField = uint("token", TOKEN_BYTES);
+const AMOUNT: RecordField = uint("amount", AMOUNT_BYTES);
+const FEE: RecordField = uint("fee", AMOUNT_BYTES);
+const OWNER: RecordField = RecordField {
+    name: "owner",
+    bytes: 20,
+    kind: FieldKind::Address,
+};
+const PUBKEY: RecordField = RecordField {
+    name: "pubkey",
+    bytes: 32,
+    kind: FieldKind::Key,
+};
+
+/// The byte layout of a record of type `ty`, after its type byte: the one definition of the
+/// record format. The encoder and decoder below follow it (a test checks every field's bytes), the
+/// circuit packs records by it ([`field_placement`]), and `protocol-gen` generates the Solidity
+/// `Records` library (offsets and readers) from it.
+pub const fn record_layout(ty: TxType) -> &'static [RecordField] {
+    match ty {
+        TxType::Noop => &[],
+        TxType::Deposit => &[ACCOUNT, OWNER, TOKEN, AMOUNT, PUBKEY],
+        TxType::Transfer => &[FROM, TO, TOKEN, AMOUNT, FEE],
+        TxType::Withdraw => &[ACCOUNT, TOKEN, AMOUNT, FEE],
+        TxType::ForcedExit => &[ACCOUNT, TOKEN, AMOUNT],
+        TxType::ChangeKey => &[ACCOUNT, PUBKEY],
+    }
+}
+
+/// The byte offset of field `name` in a record of type `ty` (the type byte is at 0), and the field.
+pub fn field_offset(ty: TxType, name: &str) -> Option<(usize, RecordField)> {
+    let mut offset = 1;
+    for f in record_layout(ty) {
+        if f.name == name {
+            return Some((offset, *f));
+        }
+        offset += f.bytes;
+    }
+    None
+}
+
+/// The length in bytes of a record of type `ty`.
+pub const fn record_len(ty: TxType) -> usize {
+    let layout = record_layout(ty);
+    let mut len = 1;
+    let mut i = 0;
+    while i < layout.len() {
+        len += layout[i].bytes;
+        i += 1;
+    }
+    len
+}
+
+/// The length of a forced-exit request as the L1 queue records it: the forced-exit record without
+/// its amount, which the transition sets.
+pub const FORCED_EXIT_REQUEST_LEN: usize = record_len(TxType::ForcedExit) - AMOUNT_BYTES;
+
+/// Where a field lands when the record is zero-padded and cut into the [`RECORD_FIELDS`] field
+/// elements of [`RECORD_FIELD_BYTES`] bytes each ([`Record::fields`]): its high part is the low
+/// `hi_bits` bits of element `word`, and its low `lo_bits` bits (zero unless the field straddles
+/// two elements) start element `word + 1` at bit `lo_shift`. A field within one element has
+/// `lo_bits = 0` and sits at bit `shift` of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// The element holding the field (or its high part).
+    pub word: usize,
+    /// The bit its lowest bit (of the part in `word`) is at.
+    pub shift: u32,
+    /// Bits of the field in `word`.
+    pub hi_bits: u32,
+    /// Bits of the field in `word + 1`.
+    pub lo_bits: u32,
+    /// The bit the part in `word + 1` starts at (its lowest bit).
+    pub lo_shift: u32,
+}
+
+/// Where field `name` of a `ty` record lands in the record's field elements ([`Placement`]).
+pub fn field_placement(ty: TxType, name: &str) -> Option<Placement> {
+    let (offset, f) = field_offset(ty, name)?;
+    let end = offset + f.bytes;
+    let word = offset / RECORD_FIELD_BYTES;
+    let word_end = (word + 1) * RECORD_FIELD_BYTES;
+    let bits = |bytes: usize| (8 * bytes) as u32;
+    if end <= word_end {
+        return Some(Placement {
+            word,
+            shift: bits(word_end - end),
+            hi_bits: bits(f.bytes),
+            lo_bits: 0,
+            lo_shift: 0,
+        });
+    }
+    // Straddles two elements (no field is wider than one element).
+    Some(Placement {
+        word,
+        shift: 0,
+        hi_bits: bits(word_end - offset),
+        lo_bits: bits(end - word_end),
+        lo_shift: bits(word_end + RECORD_FIELD_BYTES - end),
+    })
+}
+
+/// The bit of element 0 the type byte occupies (its lowest bit).
+pub const TYPE_SHIFT: u32 = (8 * (RECORD_FIELD_BYTES - 1)) as u32;
+
 /// What L1 must do for one record when the batch holding it is committed or executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -189,16 +334,9 @@ impl Record {
         }
     }
 
-    /// Length of the encoding of a record of type `ty`.
+    /// Length of the encoding of a record of type `ty` ([`record_len`]).
     pub fn encoded_len(ty: TxType) -> usize {
-        match ty {
-            TxType::Noop => 1,
-            TxType::Deposit => 74,
-            TxType::Transfer => 42,
-            TxType::Withdraw => 38,
-            TxType::ForcedExit => 22,
-            TxType::ChangeKey => 37,
-        }
+        record_len(ty)
     }
 
     /// Appends the encoding to `out`.

@@ -645,9 +645,12 @@ pub struct Chunk {
     pub witnesses: Vec<TxWitness>,
 }
 
+/// How many public inputs a chunk proof has ([`Chunk::public_inputs`]).
+pub const CHUNK_PUBLIC_INPUTS: usize = 3;
+
 impl Chunk {
     /// The chunk proof's public inputs, in order: old root, new root, data commitment.
-    pub fn public_inputs(&self) -> [Fr; 3] {
+    pub fn public_inputs(&self) -> [Fr; CHUNK_PUBLIC_INPUTS] {
         [self.old_root, self.new_root, self.data_commitment]
     }
 

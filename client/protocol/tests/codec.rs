@@ -1,10 +1,14 @@
 //! Encoding round trips (property tests) and rejection of malformed input.
 
 use alloy_primitives::Address;
+use alloy_primitives::U256;
 use proptest::prelude::*;
 use rollup_protocol::Tx;
-use rollup_protocol::codec::{Record, decode_chunk, encode_chunk};
+use rollup_protocol::codec::{
+    Record, TYPE_SHIFT, decode_chunk, encode_chunk, field_offset, field_placement, record_layout,
+};
 use rollup_protocol::eddsa::{Point, SecretKey};
+use rollup_protocol::field::to_u256;
 use rollup_protocol::tx::{ChangeKey, Deposit, ForcedExit, Transfer, Withdraw};
 
 fn pubkey() -> impl Strategy<Value = Point> {
@@ -110,8 +114,64 @@ fn record() -> impl Strategy<Value = Record> {
     ]
 }
 
+/// The bytes field `name` of `r` must hold, from the record's own values.
+fn expected(r: &Record, name: &str) -> Option<Vec<u8>> {
+    let b4 = |x: u32| x.to_be_bytes().to_vec();
+    let b16 = |x: u128| x.to_be_bytes().to_vec();
+    Some(match (r, name) {
+        (Record::Deposit(d), "account") => b4(d.account_id),
+        (Record::Deposit(d), "owner") => d.owner.to_vec(),
+        (Record::Deposit(d), "token") => vec![d.token],
+        (Record::Deposit(d), "amount") => b16(d.amount),
+        (Record::Deposit(d), "pubkey") => d.pubkey.compress().to_vec(),
+        (Record::Transfer { from, .. }, "from") => b4(*from),
+        (Record::Transfer { to, .. }, "to") => b4(*to),
+        (Record::Transfer { token, .. }, "token") => vec![*token],
+        (Record::Transfer { amount, .. }, "amount") => b16(*amount),
+        (Record::Transfer { fee, .. }, "fee") => b16(*fee),
+        (Record::Withdraw { from, .. }, "account") => b4(*from),
+        (Record::Withdraw { token, .. }, "token") => vec![*token],
+        (Record::Withdraw { amount, .. }, "amount") => b16(*amount),
+        (Record::Withdraw { fee, .. }, "fee") => b16(*fee),
+        (Record::ForcedExit { account_id, .. }, "account") => b4(*account_id),
+        (Record::ForcedExit { token, .. }, "token") => vec![*token],
+        (Record::ForcedExit { amount, .. }, "amount") => b16(*amount),
+        (Record::ChangeKey(c), "account") => b4(c.account_id),
+        (Record::ChangeKey(c), "pubkey") => c.pubkey.compress().to_vec(),
+        _ => return None,
+    })
+}
+
+fn mask(bits: u32) -> U256 {
+    (U256::from(1u8) << bits as usize) - U256::from(1u8)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, rng_seed: proptest::test_runner::RngSeed::Fixed(7), ..ProptestConfig::default() })]
+
+    /// The encoder writes every field where the layout (the one definition, which the Solidity
+    /// `Records` library and the circuit follow) says, and `Record::fields` packs it at the
+    /// placement the circuit uses.
+    #[test]
+    fn every_field_is_where_the_layout_says(r in record()) {
+        let ty = r.tx_type();
+        let bytes = r.encode();
+        let words: Vec<U256> = r.fields().iter().map(to_u256).collect();
+        prop_assert_eq!(words[0] >> TYPE_SHIFT as usize, U256::from(ty as u8));
+        for f in record_layout(ty) {
+            let (offset, _) = field_offset(ty, f.name).ok_or_else(|| TestCaseError::fail("no offset"))?;
+            let want = expected(&r, f.name).ok_or_else(|| TestCaseError::fail("a field the test does not know"))?;
+            prop_assert_eq!(&bytes[offset..offset + f.bytes], want.as_slice(), "{:?}.{}", ty, f.name);
+            let p = field_placement(ty, f.name).ok_or_else(|| TestCaseError::fail("no placement"))?;
+            let hi = (words[p.word] >> p.shift as usize) & mask(p.hi_bits);
+            let packed = if p.lo_bits == 0 {
+                hi
+            } else {
+                (hi << p.lo_bits as usize) | ((words[p.word + 1] >> p.lo_shift as usize) & mask(p.lo_bits))
+            };
+            prop_assert_eq!(packed, U256::from_be_slice(&want), "{:?}.{} packed", ty, f.name);
+        }
+    }
 
     #[test]
     fn tx_round_trips(t in tx()) {

@@ -20,22 +20,24 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::client::{ClientBuilder, RpcClient};
-use alloy::rpc::types::{Filter, TransactionRequest};
+use alloy::rpc::types::Filter;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent;
 use clap::Parser;
 use eyre::{Result, WrapErr, bail, eyre};
+use rollup_bindings::deploy::DevToken;
 use rollup_bindings::irollup::IRollup;
 use rollup_bindings::rollup::Rollup;
 use rollup_operator::config::Config;
 use rollup_operator::node::Operator;
 use rollup_protocol::constants::REQUEST_DEADLINE_MAX_SECS;
 use rollup_protocol::eddsa::SecretKey;
+use rollup_protocol::field::to_u256;
 use rollup_protocol::tx::{Transfer, Withdraw};
 use serde_json::{Value, json};
 
@@ -57,21 +59,16 @@ struct Args {
     /// The `escape` binary (default: beside this one).
     #[arg(long, env = "DEVNET_ESCAPE_BIN")]
     escape_bin: Option<PathBuf>,
+    /// The repository checkout whose contracts, deployment script, verifier and pinned anvil it
+    /// uses (`scripts/setup` installs the tools); its `target/` holds the run's files and key cache.
+    #[arg(long, env = "DEVNET_ROOT", default_value = ".")]
+    root: PathBuf,
 }
 
 const TOKEN: u8 = 1;
 const NAMES: [&str; 4] = ["alice", "bob", "carol", "dave"];
 const MINTED: u64 = 1_000_000;
 const ETHER: u128 = 1_000_000_000_000_000_000;
-
-alloy::sol! {
-    #[sol(rpc)]
-    interface DevToken {
-        function mint(address to, uint256 amount) external;
-        function approve(address spender, uint256 amount) external returns (bool);
-        function balanceOf(address owner) external view returns (uint256);
-    }
-}
 
 /// One user: L1 key, L2 key, account id once known.
 struct User {
@@ -94,12 +91,11 @@ impl Report {
     }
 }
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+/// The checkout it runs from (`--root`), set once at start.
+static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
-fn word(x: rollup_protocol::Fr) -> U256 {
-    U256::from_be_bytes(rollup_protocol::field::to_be_bytes(&x))
+fn root() -> PathBuf {
+    ROOT.get().cloned().unwrap_or_default()
 }
 
 fn say(msg: impl std::fmt::Display) {
@@ -119,33 +115,6 @@ where
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     Ok(())
-}
-
-/// The verifier's creation bytecode file for `slots` (the committed one for the reference size).
-fn verifier_bin(slots: usize, chain: u64) -> Result<PathBuf> {
-    if slots == verifier_gen::prover::REFERENCE_SLOTS
-        && chain == verifier_gen::prover::REFERENCE_CHAIN_ID
-    {
-        return Ok(root().join("contracts/verifier/Halo2Verifier.bin"));
-    }
-    let cache = root().join("target/verifier-gen");
-    let k = verifier_gen::prover::min_k(slots);
-    let path = cache.join(format!("verifier-n{slots}-k{k}-chain{chain}-dev.bin"));
-    if !path.exists() {
-        say(format!(
-            "generating the verifier for {slots}-slot chunks (k = {k}; once, then cached)"
-        ));
-        let prover = verifier_gen::prover::ChunkProver::load(
-            &cache,
-            &verifier_gen::prover::SrsSource::Development,
-            slots,
-            chain,
-            k,
-        )?;
-        let (_, code) = prover.verifier()?;
-        std::fs::write(&path, format!("0x{}", alloy::hex::encode(code)))?;
-    }
-    Ok(path)
 }
 
 /// The escape client, run as a user would run it.
@@ -205,6 +174,13 @@ fn hash_of(v: &Value) -> Result<B256> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if !args.root.join("script/Deploy.s.sol").is_file() {
+        bail!(
+            "{} is not a checkout of the rollup (no script/Deploy.s.sol): run from its root or pass --root",
+            args.root.display()
+        );
+    }
+    let _ = ROOT.set(std::path::absolute(&args.root)?);
     let started = Instant::now();
     let mut report = Report::default();
     let escape_bin = match &args.escape_bin {
@@ -216,7 +192,7 @@ async fn main() -> Result<()> {
     };
     if !escape_bin.exists() {
         bail!(
-            "no escape client at {}: build it with `cargo build -p rollup-escape` (scripts/devnet does)",
+            "no escape client at {}: build it with `cargo build -p escape` (scripts/devnet does)",
             escape_bin.display()
         );
     }
@@ -231,7 +207,7 @@ async fn main() -> Result<()> {
     let chain = anvil.chain_id();
     let keys: Vec<PrivateKeySigner> = anvil.keys().iter().cloned().map(Into::into).collect();
     let operator_key = keys.first().ok_or_else(|| eyre!("no anvil key"))?.clone();
-    let bin = verifier_bin(args.slots, chain)?;
+    let bin = rollup_devnet::verifier_bin(&root(), args.slots, chain)?;
     say(format!(
         "anvil at {}; deploying with script/Deploy.s.sol ({}-slot chunks)",
         anvil.endpoint(),
@@ -257,14 +233,7 @@ async fn main() -> Result<()> {
     };
     let l1 = wallet(&operator_key);
     // The token: the Foundry tests' mintable ERC20.
-    let code = Bytes::from(rollup_bindings::deploy::dev_token_bytecode(&root())?);
-    let token_addr = l1
-        .send_transaction(TransactionRequest::default().with_deploy_code(code))
-        .await?
-        .get_receipt()
-        .await?
-        .contract_address
-        .ok_or_else(|| eyre!("token not deployed"))?;
+    let token_addr = rollup_bindings::deploy::deploy_dev_token(&root(), &l1).await?;
     Rollup::new(rollup, &l1)
         .registerToken(token_addr)
         .send()
@@ -369,14 +338,19 @@ async fn main() -> Result<()> {
                 .await?
                 .get_receipt()
                 .await?;
-            r.depositErc20(token_addr, U256::from(amount), word(pk.x), word(pk.y))
-                .value(fee)
-                .send()
-                .await?
-                .get_receipt()
-                .await?
+            r.depositErc20(
+                token_addr,
+                U256::from(amount),
+                to_u256(&pk.x),
+                to_u256(&pk.y),
+            )
+            .value(fee)
+            .send()
+            .await?
+            .get_receipt()
+            .await?
         } else {
-            r.depositEth(word(pk.x), word(pk.y))
+            r.depositEth(to_u256(&pk.x), to_u256(&pk.y))
                 .value(U256::from(amount) + fee)
                 .send()
                 .await?
@@ -589,7 +563,12 @@ async fn main() -> Result<()> {
         .call()
         .await?;
     let r = carol_rollup
-        .depositErc20(token_addr, U256::from(90_000u64), word(pk.x), word(pk.y))
+        .depositErc20(
+            token_addr,
+            U256::from(90_000u64),
+            to_u256(&pk.x),
+            to_u256(&pk.y),
+        )
         .value(fee)
         .send()
         .await?

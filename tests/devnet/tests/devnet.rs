@@ -11,13 +11,15 @@ fn the_main_job_ends_with_every_user_made_whole() -> Result<(), Box<dyn std::err
         // `cargo test --workspace` builds it; `cargo test -p rollup-devnet` alone does not.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let built = std::process::Command::new(cargo)
-            .args(["build", "-p", "rollup-escape", "--bin", "escape"])
+            .args(["build", "-p", "escape"])
             .status()?;
         assert!(built.success(), "building the escape client");
     }
     let out = std::process::Command::new(devnet)
         .args(["--slots", "1", "--json", "--escape-bin"])
         .arg(&escape)
+        .arg("--root")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
         .output()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");

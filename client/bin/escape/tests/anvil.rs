@@ -1,0 +1,351 @@
+//! End to end on anvil with the real contracts and the real verifier: the Foundry fixture's history
+//! (deposits made on L1, four chunks committed and finalized with their real proofs), then the
+//! state re-derived from L1 alone.
+
+use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use rollup_bindings::rollup::Rollup;
+use rollup_escape::sync::{SyncError, sync};
+use rollup_protocol::field::to_u256;
+use rollup_test_utils::{self as harness, root};
+
+mod support;
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn u256(v: &serde_json::Value) -> Result<U256> {
+    Ok(v.as_str().ok_or("not a string")?.parse()?)
+}
+
+#[tokio::test]
+async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
+    let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        root().join("contracts/test/vectors/chunk_proofs.json"),
+    )?)?;
+    let accounts = fixture["accounts"].as_array().ok_or("accounts")?;
+    let chunks = fixture["chunks"].as_array().ok_or("chunks")?;
+
+    let anvil = harness::anvil()?;
+    let key = harness::keys(&anvil).first().ok_or("no anvil key")?.clone();
+    let rollup_addr = harness::deploy_rollup_with(
+        &anvil,
+        &[
+            ("CHUNK_SLOTS", fixture["slots"].to_string()),
+            (
+                "FEE_RECIPIENT",
+                accounts[0]["owner"].as_str().ok_or("owner")?.to_string(),
+            ),
+        ],
+    )?;
+    let sequencer = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key))
+        .connect_http(anvil.endpoint_url());
+    let rollup = Rollup::new(rollup_addr, &sequencer);
+
+    // The fixture's users deposit from their own addresses (impersonated on anvil).
+    let plain = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+    for a in &accounts[1..] {
+        let owner: Address = a["owner"].as_str().ok_or("owner")?.parse()?;
+        let amount = U256::from(a["amount"].as_u64().ok_or("amount")?);
+        plain
+            .raw_request::<_, ()>(
+                "anvil_setBalance".into(),
+                (owner, U256::from(10u64).pow(U256::from(18u64))),
+            )
+            .await?;
+        plain
+            .raw_request::<_, ()>("anvil_impersonateAccount".into(), (owner,))
+            .await?;
+        let call = rollup
+            .depositEth(u256(&a["pubkeyX"])?, u256(&a["pubkeyY"])?)
+            .calldata()
+            .clone();
+        let fee = rollup.requestFee(owner).call().await?;
+        let tx = TransactionRequest::default()
+            .with_from(owner)
+            .with_to(rollup_addr)
+            .with_value(amount + fee)
+            .with_input(call);
+        assert!(
+            plain
+                .send_transaction(tx)
+                .await?
+                .get_receipt()
+                .await?
+                .status()
+        );
+    }
+
+    // The sequencer commits the four chunks as two batches and finalizes them with the real proofs;
+    // the escape client syncs in between, while the second batch is committed but not finalized.
+    let field = |c: &serde_json::Value, i: usize| u256(&c["publicInputs"][i]);
+    let dir = std::env::temp_dir().join(format!("rollup-escape-anvil-{}", std::process::id()));
+    let progress = dir.join("progress.json");
+    let chain_id = fixture["chainId"].as_u64().ok_or("chainId")?;
+    let mut pages = 0;
+    let mut batches = Vec::new();
+    for pair in chunks.chunks(2) {
+        let data: Vec<Bytes> = pair
+            .iter()
+            .map(|c| Ok(c["pubdata"].as_str().ok_or("pubdata")?.parse()?))
+            .collect::<Result<_>>()?;
+        assert!(
+            rollup
+                .commitBatch(data)
+                .send()
+                .await?
+                .get_receipt()
+                .await?
+                .status()
+        );
+        let index = rollup.lastCommittedBatch().call().await?;
+        let dcs = pair
+            .iter()
+            .map(|c| field(c, 2))
+            .collect::<Result<Vec<_>>>()?;
+        let roots = pair
+            .iter()
+            .map(|c| field(c, 1))
+            .collect::<Result<Vec<_>>>()?;
+        let proofs: Vec<Bytes> = pair
+            .iter()
+            .map(|c| Ok(c["proof"].as_str().ok_or("proof")?.parse()?))
+            .collect::<Result<_>>()?;
+        batches.push((index, dcs, roots, proofs));
+    }
+    let finalize = |(index, dcs, roots, proofs): (U256, Vec<U256>, Vec<U256>, Vec<Bytes>)| {
+        let rollup = &rollup;
+        async move {
+            let receipt = rollup
+                .finalizeBatch(index, dcs, roots, proofs)
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+            Ok::<_, Box<dyn std::error::Error>>(receipt.status())
+        }
+    };
+    let mut batches = batches.into_iter();
+    assert!(finalize(batches.next().ok_or("batch 1")?).await?);
+
+    // First sync: batch 1 finalized, batch 2 only committed (pages of two blocks).
+    let d = sync(&plain, rollup_addr, &progress, 0, chain_id, 2, |_, _| {
+        pages += 1
+    })
+    .await?;
+    assert_eq!(d.last_batch(), 1);
+    assert_eq!(to_u256(&d.state().root()), rollup.stateRoot().call().await?);
+    assert!(pages > 1, "the blocks were read in pages");
+
+    // Batch 2 is finalized; the second sync resumes from the progress file, whose commit of batch 2
+    // lies in blocks it does not read again.
+    assert!(finalize(batches.next().ok_or("batch 2")?).await?);
+    let d = sync(&plain, rollup_addr, &progress, 0, chain_id, 2, |_, _| {}).await?;
+    assert_eq!(d.last_batch(), 2);
+    assert_eq!(to_u256(&d.state().root()), rollup.stateRoot().call().await?);
+    assert_eq!(d.state().balance(1, 0), 745);
+    assert_eq!(d.state().balance(2, 0), 251);
+
+    // An RPC that serves wrong or incomplete L1 data: a clear error, never a wrong state. Then a
+    // sync through an honest RPC on the same data directory either resumes to the right root or
+    // (when logs left out poisoned the progress) says to delete the directory, after which it does.
+    let faults = [
+        (
+            support::Fault::CorruptCalldata,
+            "does not match its data commitment",
+        ),
+        (support::Fault::WrongRoot, "but L1 finalized"),
+        (support::Fault::DropCommits, "its commit was not seen"),
+        (support::Fault::DropFinalized, "its logs are incomplete"),
+    ];
+    for (fault, message) in faults {
+        let url = support::spawn(anvil.endpoint(), fault).await?;
+        let faulty = dir.join(format!("{fault:?}"));
+        // Run without blocking the runtime: the proxy's tasks serve the command on it.
+        let sync_cli = |rpc: &str| {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_escape"))
+                .args([
+                    "sync",
+                    "--json",
+                    "--page",
+                    "3",
+                    "--rpc-url",
+                    rpc,
+                    "--rollup",
+                ])
+                .arg(rollup_addr.to_string())
+                .arg("--data-dir")
+                .arg(&faulty)
+                .output()
+        };
+        let out = sync_cli(&url).await?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{fault:?}: the sync succeeded");
+        assert!(stderr.contains(message), "{fault:?}: {stderr}");
+        let mut honest = sync_cli(&anvil.endpoint()).await?;
+        if !honest.status.success() {
+            let stderr = String::from_utf8_lossy(&honest.stderr);
+            assert!(stderr.contains("delete"), "{fault:?}: {stderr}");
+            std::fs::remove_dir_all(&faulty)?;
+            honest = sync_cli(&anvil.endpoint()).await?;
+        }
+        assert!(
+            honest.status.success(),
+            "{fault:?}: {}",
+            String::from_utf8_lossy(&honest.stderr)
+        );
+        let synced: serde_json::Value = serde_json::from_slice(&honest.stdout)?;
+        assert_eq!(
+            synced["stateRoot"],
+            rollup_protocol::field::to_hex(&d.state().root())
+        );
+    }
+
+    // The command line, on the same data directory and the same anvil.
+    // Any funded key may send an escape (the owner in the proof is paid): anvil's second account.
+    let sender_key = format!("0x{}", alloy::hex::encode(anvil.keys()[1].to_bytes()));
+    let escape = |args: &[&str]| -> Result<serde_json::Value> {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_escape"))
+            .args(args)
+            .env("ESCAPE_PRIVATE_KEY", &sender_key)
+            .args([
+                "--rpc-url",
+                anvil.endpoint().as_str(),
+                "--rollup",
+                &rollup_addr.to_string(),
+            ])
+            .arg("--data-dir")
+            .arg(&dir)
+            .arg("--json")
+            .output()?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
+        }
+        Ok(serde_json::from_slice(&out.stdout)?)
+    };
+    let synced = escape(&["sync", "--page", "3"])?;
+    assert_eq!(synced["lastFinalizedBatch"], 2);
+    assert_eq!(escape(&["balance", "--account", "1"])?["balance"], "745");
+    let proof: rollup_protocol::state::BalanceProof =
+        serde_json::from_value(escape(&["proof", "--account", "2"])?)?;
+    assert_eq!(proof.balance, 251);
+    assert!(
+        proof.verify(d.state().root()),
+        "the proof holds against the finalized root"
+    );
+    let status = escape(&["status"])?;
+    assert_eq!(status["escapeMode"], false);
+    assert_eq!(status["escapeCanBeActivated"], false);
+    let empty = std::env::temp_dir().join(format!("rollup-escape-empty-{}", std::process::id()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_escape"))
+        .args(["balance", "--account", "1", "--data-dir"])
+        .arg(&empty)
+        .output()?;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run `escape sync` first"));
+
+    // The operator stops: a new deposit waits past its deadline, then anyone activates escape mode
+    // and Alice's finalized balance goes to her L1 address, once.
+    let bob: Address = accounts[2]["owner"].as_str().ok_or("owner")?.parse()?;
+    let fee = rollup.requestFee(bob).call().await?;
+    let deposit = TransactionRequest::default()
+        .with_from(bob)
+        .with_to(rollup_addr)
+        .with_value(U256::from(7u64) + fee)
+        .with_input(rollup.depositEth(U256::ZERO, U256::ZERO).calldata().clone());
+    assert!(
+        plain
+            .send_transaction(deposit)
+            .await?
+            .get_receipt()
+            .await?
+            .status()
+    );
+    // The sender (anvil's second account) deposits through the CLI with its derived L2 key, then
+    // asks for a forced exit: requests 4 and 5, which the stopped operator never processes.
+    let deposited = escape(&["deposit", "--amount", "5"])?;
+    assert_eq!(deposited["account"], 3);
+    escape(&["force-exit", "--token", "0"])?;
+    assert_eq!(rollup.totalRequests().call().await?, U256::from(6u64));
+    let too_early = escape(&["activate-escape"])
+        .err()
+        .ok_or("escape mode before the deadline")?;
+    assert!(
+        too_early.to_string().contains("DeadlineNotPassed"),
+        "{too_early}"
+    );
+    plain
+        .raw_request::<_, serde_json::Value>(
+            "evm_increaseTime".into(),
+            (rollup_protocol::constants::REQUEST_DEADLINE_MAX_SECS + 1,),
+        )
+        .await?;
+    plain
+        .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+        .await?;
+    assert_eq!(escape(&["status"])?["escapeCanBeActivated"], true);
+    let not_yet = escape(&["escape", "--account", "1"])
+        .err()
+        .ok_or("escape before escape mode")?;
+    assert!(
+        not_yet.to_string().contains("EscapeModeNotActive"),
+        "{not_yet}"
+    );
+    escape(&["activate-escape"])?;
+    let alice: Address = accounts[1]["owner"].as_str().ok_or("owner")?.parse()?;
+    let paid = escape(&["escape", "--account", "1"])?;
+    assert_eq!(paid["amount"], "745");
+    assert_eq!(rollup.pending(alice, 0).call().await?, U256::from(745u64));
+    let twice = escape(&["escape", "--account", "1"])
+        .err()
+        .ok_or("a second escape")?;
+    assert!(twice.to_string().contains("AlreadyEscaped"), "{twice}");
+
+    // Bob's deposit that no batch processed is refunded, once.
+    let bob_hex = bob.to_string();
+    let refunded = escape(&["reclaim", "--owner", bob_hex.as_str()])?;
+    assert_eq!(refunded["refunded"].as_array().map(Vec::len), Some(1));
+    assert_eq!(refunded["refunded"][0]["request"], 3);
+    assert_eq!(rollup.pending(bob, 0).call().await?, U256::from(7u64));
+    // Without --owner, every other unprocessed deposit: the sender's (a forced exit is not one).
+    let rest = escape(&["reclaim"])?;
+    assert_eq!(rest["refunded"].as_array().map(Vec::len), Some(1));
+    assert_eq!(rest["refunded"][0]["request"], 4);
+    let again = escape(&["reclaim"])?;
+    assert_eq!(again["refunded"].as_array().map(Vec::len), Some(0));
+
+    // The L2 key a wallet derives from the same L1 key.
+    let l1: PrivateKeySigner = anvil.keys()[1].clone().into();
+    let sig = alloy::signers::SignerSync::sign_message_sync(
+        &l1,
+        rollup_protocol::constants::L2_KEY_MESSAGE.as_bytes(),
+    )?;
+    let expected = rollup_protocol::eddsa::SecretKey::from_l1_signature(&sig.as_bytes())?.public();
+    let derived = escape(&["key"])?;
+    assert_eq!(
+        derived["pubkeyX"],
+        rollup_protocol::field::to_hex(&expected.x)
+    );
+    assert_eq!(
+        derived["pubkeyY"],
+        rollup_protocol::field::to_hex(&expected.y)
+    );
+
+    // The progress file is bound to its rollup.
+    let other = sync(
+        &plain,
+        Address::repeat_byte(1),
+        &progress,
+        0,
+        chain_id,
+        2,
+        |_, _| {},
+    )
+    .await;
+    assert!(matches!(other, Err(SyncError::OtherRollup { .. })));
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}

@@ -1,0 +1,310 @@
+//! Cross-language test vectors: JSON files that the Foundry tests read, so that
+//! the generated Solidity and the core cannot drift apart without a red test.
+//!
+//! - `poseidon.json`: permutations and sponge hashes under every tag and several lengths;
+//! - `state.json`: a state built by real transactions, its root, and balance proofs;
+//! - `pubdata.json`: a chunk holding every transaction type: its bytes, record fields,
+//!   data commitment, roots and on-chain operations;
+//! - `keys.json`: L2 keys L1 must accept and the small-order points it must refuse;
+//! - `escape_states.json`: states of the same accounts, each reached from the last by transfers (so
+//!   their totals are equal), with a balance proof of every (account, token): the roots the escape
+//!   invariant test finalizes and escapes from.
+
+use alloy_primitives::{Address, hex};
+use serde_json::{Value, json};
+
+use rollup_protocol::codec::Record;
+use rollup_protocol::constants::*;
+use rollup_protocol::eddsa::{Point, SecretKey};
+use rollup_protocol::error::Result;
+use rollup_protocol::field::{Fr, to_hex};
+use rollup_protocol::poseidon::{hash, permute};
+use rollup_protocol::state::{
+    BalanceProof, Config, State, account_tree_defaults, balance_tree_defaults,
+};
+use rollup_protocol::transition::Chunk;
+use rollup_protocol::tx::{ChangeKey, Deposit, ForcedExit, Transfer, Tx, Withdraw};
+
+/// Chain id of the vectors' state.
+pub const VECTOR_CHAIN_ID: u64 = 31337;
+
+fn hexes(xs: &[Fr]) -> Vec<String> {
+    xs.iter().map(to_hex).collect()
+}
+
+/// A deterministic field element for vector `i`.
+fn sample(i: u64) -> Fr {
+    hash(99, &[Fr::from(i)])
+}
+
+/// `poseidon.json`.
+pub fn poseidon() -> Value {
+    let mut perms = vec![];
+    let inputs: Vec<[Fr; 3]> = vec![
+        [Fr::from(0u64), Fr::from(1u64), Fr::from(2u64)],
+        [Fr::from(0u64), Fr::from(0u64), Fr::from(0u64)],
+        [-Fr::from(1u64), -Fr::from(1u64), -Fr::from(1u64)],
+        [sample(1), sample(2), sample(3)],
+    ];
+    for mut s in inputs {
+        let input = hexes(&s);
+        permute(&mut s);
+        perms.push(json!({ "input": input, "output": hexes(&s) }));
+    }
+    let mut hashes = vec![];
+    for (tag, n) in [
+        (TAG_NODE, 2),
+        (TAG_ACCOUNT, 4),
+        (TAG_TX, 3),
+        (TAG_EDDSA, 5),
+        (TAG_DATA, 12),
+        (7, 0),
+        (7, 1),
+    ] {
+        let xs: Vec<Fr> = (0..n).map(|i| sample(100 * tag + i)).collect();
+        hashes.push(json!({ "tag": tag, "inputs": hexes(&xs), "output": to_hex(&hash(tag, &xs)) }));
+    }
+    json!({ "permutations": perms, "hashes": hashes })
+}
+
+fn key(name: &str) -> SecretKey {
+    SecretKey::from_seed(name.as_bytes())
+}
+
+fn proof_json(p: &BalanceProof) -> Value {
+    json!({
+        "accountId": p.account_id,
+        "token": p.token,
+        "balance": p.balance.to_string(),
+        "owner": p.account.owner,
+        "nonce": p.account.nonce,
+        "pubkeyX": to_hex(&p.account.pubkey.x),
+        "pubkeyY": to_hex(&p.account.pubkey.y),
+        "balanceRoot": to_hex(&p.account.balance_root),
+        "accountLeaf": to_hex(&p.account.hash()),
+        "balanceSiblings": hexes(&p.balance_proof.siblings),
+        "accountSiblings": hexes(&p.account_proof.siblings),
+    })
+}
+
+/// The state behind `state.json`: fee account, three users, two tokens, a few transfers.
+pub fn sample_state(chunk_slots: usize) -> Result<State> {
+    let mut s = State::new(Config {
+        chain_id: VECTOR_CHAIN_ID,
+        chunk_slots,
+    });
+    let dep = |id: u32, owner: u8, token: u8, amount: u128, k: Option<&str>| {
+        Tx::Deposit(Deposit {
+            account_id: id,
+            owner: Address::repeat_byte(owner),
+            token,
+            amount,
+            pubkey: k.map(|k| key(k).public()).unwrap_or(Point::NONE),
+        })
+    };
+    s.apply_tx(&dep(0, 0xfe, 0, 0, Some("operator")))?;
+    s.apply_tx(&dep(1, 0xa1, 0, 5_000_000_000_000_000_000, Some("alice")))?;
+    s.apply_tx(&dep(1, 0xa1, 3, 1_000_000, None))?;
+    s.apply_tx(&dep(2, 0xb0, 0, 2_000_000_000_000_000_000, Some("bob")))?;
+    s.apply_tx(&dep(5, 0xc5, 255, u128::MAX, Some("carol")))?;
+    let t = Transfer {
+        from: 1,
+        to: 2,
+        token: 0,
+        amount: 1_000_000_000_000_000_000,
+        fee: 1_000,
+        nonce: 0,
+    };
+    s.apply_tx(&t.sign(&key("alice"), VECTOR_CHAIN_ID))?;
+    let t = Transfer {
+        from: 2,
+        to: 1,
+        token: 0,
+        amount: 7,
+        fee: 0,
+        nonce: 0,
+    };
+    s.apply_tx(&t.sign(&key("bob"), VECTOR_CHAIN_ID))?;
+    Ok(s)
+}
+
+/// `state.json`.
+pub fn state() -> Result<Value> {
+    let s = sample_state(DEFAULT_CHUNK_SLOTS)?;
+    let mut proofs = vec![];
+    for (id, token) in [
+        (1u32, 0u8),
+        (1, 3),
+        (2, 0),
+        (0, 0),
+        (5, 255),
+        (2, 3),
+        (9, 0),
+        ((1 << 20) - 1, 1),
+    ] {
+        proofs.push(proof_json(&s.balance_proof(id, token)?));
+    }
+    Ok(json!({
+        "root": to_hex(&s.root()),
+        "emptyStateRoot": to_hex(&State::new(*s.config()).root()),
+        "emptyBalanceSubtrees": hexes(balance_tree_defaults()),
+        "emptyAccountSubtrees": hexes(account_tree_defaults()),
+        "proofs": proofs,
+    }))
+}
+
+/// The chunk behind `pubdata.json`: one transaction of every type, on the sample state, in 8 slots.
+pub fn sample_chunk() -> Result<Chunk> {
+    let mut s = sample_state(8)?;
+    let txs = [
+        Tx::Deposit(Deposit {
+            account_id: 6,
+            owner: Address::repeat_byte(0xd6),
+            token: 1,
+            amount: 123_456,
+            pubkey: key("dave").public(),
+        }),
+        Transfer {
+            from: 1,
+            to: 5,
+            token: 0,
+            amount: 42,
+            fee: 3,
+            nonce: 1,
+        }
+        .sign(&key("alice"), VECTOR_CHAIN_ID),
+        Withdraw {
+            from: 2,
+            token: 0,
+            amount: 1_000,
+            fee: 1,
+            nonce: 1,
+        }
+        .sign(&key("bob"), VECTOR_CHAIN_ID),
+        Tx::ForcedExit(ForcedExit {
+            account_id: 1,
+            token: 3,
+        }),
+        Tx::ChangeKey(ChangeKey {
+            account_id: 5,
+            pubkey: key("carol2").public(),
+        }),
+    ];
+    s.apply_chunk(&txs)
+}
+
+/// `pubdata.json`.
+pub fn pubdata() -> Result<Value> {
+    let c = sample_chunk()?;
+    let fields: Vec<Fr> = c.records.iter().flat_map(Record::fields).collect();
+    Ok(json!({
+        "slots": c.records.len(),
+        "chunk": format!("0x{}", hex::encode(&c.pubdata)),
+        "records": c.records.iter().map(|r| format!("0x{}", hex::encode(r.encode()))).collect::<Vec<_>>(),
+        "fields": hexes(&fields),
+        "dataCommitment": to_hex(&c.data_commitment),
+        "oldRoot": to_hex(&c.old_root),
+        "newRoot": to_hex(&c.new_root),
+        "onchainOps": c.records.iter().flat_map(Record::onchain_ops).collect::<Vec<_>>(),
+    }))
+}
+
+/// `keys.json`: keys that may be bound (honest keys) and the eight small-order points, which may not.
+pub fn keys() -> Value {
+    let point = |p: &Point| {
+        json!({
+            "x": to_hex(&p.x),
+            "y": to_hex(&p.y),
+            "compressed": format!("0x{}", hex::encode(p.compress())),
+        })
+    };
+    let valid: Vec<Value> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|n| point(&key(n).public()))
+        .collect();
+    let small: Vec<Value> = Point::small_order_points().iter().map(point).collect();
+    json!({ "valid": valid, "smallOrder": small })
+}
+
+/// Owners of the escape states' accounts 0 to 3 (0 is the fee account).
+pub const ESCAPE_OWNERS: [u8; 4] = [0xfe, 0xa1, 0xb2, 0xc3];
+
+/// `escape_states.json`: four states of accounts 0 to 3 holding ETH (token 0) and token 1, each the
+/// previous one plus a transfer, with the proofs of all eight (account, token) balances.
+pub fn escape_states() -> Result<Value> {
+    let mut s = State::new(Config {
+        chain_id: VECTOR_CHAIN_ID,
+        chunk_slots: DEFAULT_CHUNK_SLOTS,
+    });
+    let names = ["operator", "alice", "bob", "carol"];
+    let deposits: [(u32, u8, u128); 5] = [
+        (0, 0, 0),
+        (1, 0, 3_000_000_000_000_000_000),
+        (1, 1, 500_000),
+        (2, 0, 2_000_000_000_000_000_000),
+        (3, 1, 700_000),
+    ];
+    for (id, token, amount) in deposits {
+        s.apply_tx(&Tx::Deposit(Deposit {
+            account_id: id,
+            owner: Address::repeat_byte(ESCAPE_OWNERS[id as usize]),
+            token,
+            amount,
+            pubkey: key(names[id as usize]).public(),
+        }))?;
+    }
+    let transfers: [(u32, u32, u8, u128, u128, u32); 3] = [
+        (1, 2, 0, 1_000_000_000_000_000_000, 1_000, 0),
+        (3, 1, 1, 200_000, 5, 0),
+        (2, 3, 0, 500_000_000_000_000_000, 0, 0),
+    ];
+    let mut states = vec![];
+    let snapshot = |s: &State| -> Result<Value> {
+        let mut proofs = vec![];
+        for id in 0u32..4 {
+            for token in [0u8, 1] {
+                proofs.push(proof_json(&s.balance_proof(id, token)?));
+            }
+        }
+        Ok(json!({ "root": to_hex(&s.root()), "proofs": proofs }))
+    };
+    states.push(snapshot(&s)?);
+    for (from, to, token, amount, fee, nonce) in transfers {
+        let t = Transfer {
+            from,
+            to,
+            token,
+            amount,
+            fee,
+            nonce,
+        };
+        s.apply_tx(&t.sign(&key(names[from as usize]), VECTOR_CHAIN_ID))?;
+        states.push(snapshot(&s)?);
+    }
+    let totals: Vec<String> = [0u8, 1]
+        .iter()
+        .map(|t| {
+            (0u32..4)
+                .map(|id| s.balance(id, *t))
+                .sum::<u128>()
+                .to_string()
+        })
+        .collect();
+    Ok(json!({ "totals": totals, "states": states }))
+}
+
+/// Every vector file: name and pretty-printed JSON.
+pub fn files() -> Result<Vec<(&'static str, String)>> {
+    let pretty = |v: &Value| {
+        serde_json::to_string_pretty(v)
+            .map(|s| s + "\n")
+            .unwrap_or_default()
+    };
+    Ok(vec![
+        ("poseidon.json", pretty(&poseidon())),
+        ("state.json", pretty(&state()?)),
+        ("pubdata.json", pretty(&pubdata()?)),
+        ("keys.json", pretty(&keys())),
+        ("escape_states.json", pretty(&escape_states()?)),
+    ])
+}

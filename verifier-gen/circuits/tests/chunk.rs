@@ -1,0 +1,304 @@
+//! The chunk circuit against the core (MockProver): chunks of every transaction type are
+//! accepted, and each rule, broken in the witness, leaves the circuit unsatisfied.
+
+use alloy_primitives::Address;
+use halo2_base::halo2_proofs::dev::{MockProver, VerifyFailure};
+use halo2_base::halo2_proofs::halo2curves::ff::Field;
+use rollup_circuits::Fr;
+use rollup_circuits::chunk::{ChunkCircuit, SlotWitness, instances};
+use rollup_protocol::codec::{Record, data_commitment};
+use rollup_protocol::eddsa::SecretKey;
+use rollup_protocol::field;
+use rollup_protocol::tx::{ChangeKey, Deposit, ForcedExit, Transfer, Withdraw};
+use rollup_protocol::{Chunk, Config, State, Tx};
+
+const CHAIN_ID: u64 = 31337;
+const SLOTS: usize = 2;
+const K: u32 = 15;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn alice() -> SecretKey {
+    SecretKey::from_seed(b"alice")
+}
+fn bob() -> SecretKey {
+    SecretKey::from_seed(b"bob")
+}
+
+fn deposit(id: u32, owner: u8, token: u8, amount: u128, key: Option<&SecretKey>) -> Tx {
+    Tx::Deposit(Deposit {
+        account_id: id,
+        owner: Address::repeat_byte(owner),
+        token,
+        amount,
+        pubkey: key
+            .map(|k| k.public())
+            .unwrap_or(rollup_protocol::eddsa::Point::NONE),
+    })
+}
+
+fn transfer(from: u32, to: u32, amount: u128, fee: u128, nonce: u32, key: &SecretKey) -> Tx {
+    Transfer {
+        from,
+        to,
+        token: 1,
+        amount,
+        fee,
+        nonce,
+    }
+    .sign(key, CHAIN_ID)
+}
+
+/// A history touching every type, cut into chunks of two slots.
+fn history() -> Result<Vec<Chunk>> {
+    let mut s = State::new(Config {
+        chain_id: CHAIN_ID,
+        chunk_slots: SLOTS,
+    });
+    let txs: Vec<Vec<Tx>> = vec![
+        vec![
+            deposit(0, 0xfe, 0, 0, None),
+            deposit(1, 0xa1, 1, 1_000, Some(&alice())),
+        ],
+        vec![
+            deposit(2, 0xb0, 1, 500, Some(&bob())),
+            deposit(1, 0xa1, 1, 7, None),
+        ],
+        vec![
+            transfer(1, 2, 100, 3, 0, &alice()),
+            Withdraw {
+                from: 2,
+                token: 1,
+                amount: 50,
+                fee: 2,
+                nonce: 0,
+            }
+            .sign(&bob(), CHAIN_ID),
+        ],
+        vec![
+            Tx::ForcedExit(ForcedExit {
+                account_id: 2,
+                token: 1,
+            }),
+            Tx::ChangeKey(ChangeKey {
+                account_id: 1,
+                pubkey: bob().public(),
+            }),
+        ],
+        vec![transfer(1, 0, 10, 0, 1, &bob())],
+    ];
+    let mut out = Vec::new();
+    for t in txs {
+        out.push(s.apply_chunk(&t)?);
+    }
+    Ok(out)
+}
+
+fn failures(c: &ChunkCircuit, public: Vec<Vec<Fr>>) -> Result<Vec<VerifyFailure>> {
+    let p = MockProver::run(K, c, public)?;
+    Ok(p.verify().err().unwrap_or_default())
+}
+
+#[test]
+fn chunks_of_every_type_are_accepted() -> Result<()> {
+    for (i, chunk) in history()?.iter().enumerate() {
+        let c = ChunkCircuit::new(chunk, SLOTS, CHAIN_ID)?;
+        let f = failures(&c, instances(chunk))?;
+        assert!(f.is_empty(), "chunk {i}: {:?}", &f[..f.len().min(3)]);
+    }
+    Ok(())
+}
+
+/// Chunk `i` of the history as a circuit, with `tamper` applied to slot `slot`'s witness.
+fn tampered(
+    i: usize,
+    slot: usize,
+    tamper: impl FnOnce(&mut SlotWitness),
+) -> Result<(ChunkCircuit, Chunk)> {
+    let chunk = history()?.swap_remove(i);
+    let mut c = ChunkCircuit::new(&chunk, SLOTS, CHAIN_ID)?;
+    let w = c
+        .slots_mut()
+        .and_then(|s| s.get_mut(slot))
+        .ok_or("no such slot")?;
+    tamper(w);
+    Ok((c, chunk))
+}
+
+/// Unsatisfied, with a failure whose description contains `why` (a gate, a lookup, or
+/// "Equality constraint" for a broken copy).
+fn assert_rejected(c: &ChunkCircuit, public: Vec<Vec<Fr>>, why: &str) -> Result<()> {
+    let f = failures(c, public)?;
+    assert!(!f.is_empty(), "accepted; expected a failure of {why}");
+    assert!(
+        f.iter().any(|f| format!("{f:?}").contains(why)),
+        "no failure of {why} among {:?}",
+        &f[..f.len().min(4)]
+    );
+    Ok(())
+}
+
+fn signature(tx: Tx) -> Result<(rollup_protocol::eddsa::Point, Fr)> {
+    match tx {
+        Tx::Transfer { sig, .. } | Tx::Withdraw { sig, .. } => {
+            Ok((sig.r, field::from_u256(sig.s)?))
+        }
+        _ => Err("not signed".into()),
+    }
+}
+
+const RANGE: &str = "running-sum byte";
+const RULE: &str = "a·b + c = d";
+const COPY: &str = "Equality constraint";
+
+#[test]
+fn bad_signature_is_rejected() -> Result<()> {
+    let (c, chunk) = tampered(2, 0, |w| w.sig_s += Fr::ONE)?;
+    assert_rejected(&c, instances(&chunk), COPY)
+}
+
+#[test]
+fn wrong_nonce_is_rejected() -> Result<()> {
+    // Alice's nonce is 0; she signed the same transfer with nonce 1.
+    let (r, s) = signature(transfer(1, 2, 100, 3, 1, &alice()))?;
+    let (c, chunk) = tampered(2, 0, |w| {
+        w.sig_r = r;
+        w.sig_s = s;
+    })?;
+    assert_rejected(&c, instances(&chunk), COPY)
+}
+
+#[test]
+fn signature_under_another_key_is_rejected() -> Result<()> {
+    let (r, s) = signature(transfer(1, 2, 100, 3, 0, &bob()))?;
+    let (c, chunk) = tampered(2, 0, |w| {
+        w.sig_r = r;
+        w.sig_s = s;
+    })?;
+    assert_rejected(&c, instances(&chunk), COPY)
+}
+
+#[test]
+fn key_not_bound_by_l1_is_rejected() -> Result<()> {
+    // Chunk 1, slot 1: a deposit to Alice's existing account, which must not touch her key.
+    let bob_key = bob().public();
+    let (c, chunk) = tampered(1, 1, |w| {
+        w.pubkey = bob_key;
+        w.updates[0].after[1] = bob_key.x;
+        w.updates[0].after[2] = bob_key.y;
+    })?;
+    assert_rejected(&c, instances(&chunk), RULE)
+}
+
+#[test]
+fn key_that_compresses_to_none_is_rejected() -> Result<()> {
+    // Chunk 0, slot 0 creates the fee account with no key: its record's key bytes are all zero. The curve
+    // point (1/√a, 0) with an even x compresses to those same bytes and is of small order (anyone signs
+    // for it), so the circuit must not let a NONE record bind it.
+    let p0 = rollup_protocol::eddsa::Point::small_order_points()
+        .into_iter()
+        .find(|p| p.compress() == [0u8; 32] && *p != rollup_protocol::eddsa::Point::NONE)
+        .ok_or("no small-order point compresses to NONE")?;
+    let (c, chunk) = tampered(0, 0, |w| {
+        w.pubkey = p0;
+        w.updates[0].after[1] = p0.x;
+        w.updates[0].after[2] = p0.y;
+    })?;
+    assert_rejected(&c, instances(&chunk), RULE)
+}
+
+#[test]
+fn deposit_fields_cannot_borrow_from_each_other() -> Result<()> {
+    // Chunk 0, slot 1 creates Alice's account with 1,000. The record's first field packs
+    // `owner·2^48 + amount_hi`: raising the amount's high part by one and lowering the owner by
+    // 2^-48 (a field element far above 2^160) keeps the record, and would credit 2^88 more.
+    let shift = field::from_u128(1 << 48).invert().unwrap_or(Fr::ZERO);
+    let (c, chunk) = tampered(0, 1, |w| {
+        w.owner -= shift;
+        w.amount += field::from_u128(1 << 88);
+        w.updates[0].after[0] = w.owner;
+        w.updates[0].balance[1] = w.amount;
+    })?;
+    assert_rejected(&c, instances(&chunk), RANGE)
+}
+
+#[test]
+fn overdraft_is_rejected() -> Result<()> {
+    // Alice (balance 1,007) sends 10,000 with a valid signature; her balance wraps around the field.
+    let (r, s) = signature(transfer(1, 2, 10_000, 3, 0, &alice()))?;
+    let (c, chunk) = tampered(2, 0, |w| {
+        w.amount = Fr::from(10_000u64);
+        w.sig_r = r;
+        w.sig_s = s;
+        w.updates[0].balance[1] = w.updates[0].balance[0] - Fr::from(10_003u64);
+        w.updates[1].balance[1] = w.updates[1].balance[0] + Fr::from(10_000u64);
+    })?;
+    assert_rejected(&c, instances(&chunk), RANGE)
+}
+
+#[test]
+fn balance_overflow_is_rejected() -> Result<()> {
+    // A deposit that takes Alice's balance to 2^128 or more.
+    let (c, chunk) = tampered(1, 1, |w| {
+        w.amount = field::from_u128(u128::MAX);
+        w.updates[0].balance[1] = w.updates[0].balance[0] + w.amount;
+    })?;
+    assert_rejected(&c, instances(&chunk), RANGE)
+}
+
+#[test]
+fn forced_exit_must_withdraw_the_whole_balance() -> Result<()> {
+    let (c, chunk) = tampered(3, 0, |w| w.amount -= Fr::ONE)?;
+    assert_rejected(&c, instances(&chunk), RULE)
+}
+
+#[test]
+fn padding_slot_that_changes_state_is_rejected() -> Result<()> {
+    // Chunk 4, slot 1 is padding: a credit to the fee account there is not allowed.
+    let (c, chunk) = tampered(4, 1, |w| w.updates[0].balance[1] += Fr::ONE)?;
+    assert_rejected(&c, instances(&chunk), COPY)
+}
+
+#[test]
+fn transfer_presented_as_padding_is_rejected() -> Result<()> {
+    // A transfer presented as padding: its effects no longer follow from any one type.
+    let (c, chunk) = tampered(2, 0, |w| w.tx_type = rollup_protocol::tx::TxType::Noop)?;
+    let f = failures(&c, instances(&chunk))?;
+    assert!(!f.is_empty());
+    Ok(())
+}
+
+#[test]
+fn wrong_roots_are_rejected() -> Result<()> {
+    let chunk = history()?.swap_remove(2);
+    let c = ChunkCircuit::new(&chunk, SLOTS, CHAIN_ID)?;
+    // The old root, then the new root.
+    for i in [0, 1] {
+        let mut public = instances(&chunk);
+        public[0][i] += Fr::ONE;
+        assert_rejected(&c, public, COPY)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn tampered_pubdata_is_rejected() -> Result<()> {
+    // L1 would hold records with a different transfer amount: their commitment is not the proof's.
+    let chunk = history()?.swap_remove(2);
+    let c = ChunkCircuit::new(&chunk, SLOTS, CHAIN_ID)?;
+    let mut records = chunk.records.clone();
+    if let Record::Transfer { amount, .. } = &mut records[0] {
+        *amount += 1;
+    }
+    assert_ne!(records, chunk.records);
+    let mut public = instances(&chunk);
+    public[0][2] = data_commitment(&records);
+    assert_rejected(&c, public, COPY)
+}
+
+#[test]
+fn chunk_of_the_wrong_size_is_an_error() -> Result<()> {
+    let chunk = history()?.swap_remove(0);
+    assert!(ChunkCircuit::new(&chunk, SLOTS + 1, CHAIN_ID).is_err());
+    Ok(())
+}

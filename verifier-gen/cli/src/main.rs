@@ -1,0 +1,302 @@
+//! `verifier-gen`: SRS, keys, proofs, the Solidity verifier and the Foundry fixtures of the
+//! chunk circuit. Machine-readable results go to stdout, progress and timings to stderr.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use eyre::{Result, WrapErr, bail};
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_base::halo2_proofs::plonk::ProvingKey;
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use rollup_circuits::chunk::{ChunkCircuit, instances};
+use rollup_circuits::sample;
+use rollup_protocol::Chunk;
+use rollup_protocol::field;
+use rollup_prover as prover;
+use rollup_prover::SrsSource;
+use rollup_prover::ptau::params_digest;
+
+#[derive(Parser)]
+#[command(about = "Keys, proofs and the Solidity verifier of the rollup's chunk circuit")]
+struct Cli {
+    /// Transaction slots per chunk (the deployment's CHUNK_SLOTS).
+    #[arg(long, default_value_t = verifier_gen::REFERENCE_SLOTS, global = true)]
+    slots: usize,
+    /// Chain id signed into L2 transactions.
+    #[arg(long, default_value_t = verifier_gen::REFERENCE_CHAIN_ID, global = true)]
+    chain_id: u64,
+    /// log2 of the circuit's rows: 14 holds 1 slot, 15 holds 2, 16 holds 4, 18 holds 16.
+    #[arg(long, default_value_t = verifier_gen::REFERENCE_K, global = true)]
+    k: u32,
+    /// A ceremony's SRS: a snarkjs `.ptau` file (Perpetual Powers of Tau; converted and checked by
+    /// pairings) or halo2's ParamsKZG format. One of --srs and --dev-srs is required.
+    #[arg(long, global = true, conflicts_with = "dev_srs")]
+    srs: Option<PathBuf>,
+    /// Use the development SRS from a public seed, cached under --cache. UNSAFE: anyone can forge
+    /// proofs for a verifier generated from it; devnets and tests only.
+    #[arg(long, global = true)]
+    dev_srs: bool,
+    /// Where the development SRS and the keys are cached (outside git).
+    #[arg(long, default_value = "target/verifier-gen", global = true)]
+    cache: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Creates (or loads, or converts from a `.ptau` file) the SRS; prints its path, its parameters
+    /// digest (what `Halo2ChunkVerifier.PARAMS_DIGEST` reads on L1) and whether it is the
+    /// development SRS, as JSON.
+    Setup,
+    /// Generates the proving key (cached); prints its path.
+    Keygen,
+    /// Proves a chunk the core executed (its JSON, as `rollup_protocol::Chunk` serializes); prints
+    /// the public inputs and the proof as JSON.
+    Prove {
+        /// The chunk's JSON file.
+        #[arg(long)]
+        chunk: PathBuf,
+    },
+    /// Writes the Solidity verifier and its creation bytecode (`.bin`, compiled by the `solc` on PATH).
+    Solidity {
+        /// Output file.
+        #[arg(long, default_value = "contracts/verifier/Halo2Verifier.sol")]
+        out: PathBuf,
+    },
+    /// Measures one full chunk of signed transfers: keygen and proving time, peak memory, proof
+    /// size and verification gas on revm; prints them as JSON. Build with `--release`.
+    Bench,
+    /// Proves a sample history from genesis (the fee account, two deposits, a transfer; one chunk
+    /// each) as L1 would see it, and writes the Foundry fixture.
+    Fixtures {
+        /// Output file.
+        #[arg(long, default_value = "contracts/test/vectors/chunk_proofs.json")]
+        out: PathBuf,
+    },
+}
+
+fn step<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    eprintln!("{what} ...");
+    let t = Instant::now();
+    let out = f()?;
+    eprintln!("{what}: {:.1} s", t.elapsed().as_secs_f64());
+    Ok(out)
+}
+
+impl Cli {
+    /// The SRS the flags name; neither flag is an error, never a silent development SRS.
+    fn source(&self) -> Result<SrsSource> {
+        match (&self.srs, self.dev_srs) {
+            (Some(path), _) => Ok(SrsSource::File(path.clone())),
+            (None, true) => {
+                eprintln!(
+                    "warning: development SRS from a public seed: anyone can forge proofs for its verifier (devnets and tests only)"
+                );
+                Ok(SrsSource::Development)
+            }
+            (None, false) => bail!(
+                "no SRS given: pass --srs <ceremony .ptau or ParamsKZG file> (see docs/srs.md), or --dev-srs for a devnet (UNSAFE: anyone can forge proofs)"
+            ),
+        }
+    }
+
+    fn srs(&self) -> Result<ParamsKZG<Bn256>> {
+        let source = self.source()?;
+        step(&format!("SRS 2^{}", self.k), || {
+            Ok(source.load(&self.cache, self.k)?)
+        })
+    }
+
+    fn pk_path(&self, params: &ParamsKZG<Bn256>) -> PathBuf {
+        prover::ArtifactCache::new(&self.cache).chunk_pk(
+            &prover::ChunkShape {
+                slots: self.slots,
+                chain_id: self.chain_id,
+                k: self.k,
+            },
+            &params_digest(params),
+        )
+    }
+
+    /// The proving key, from the cache when there.
+    fn pk(&self, params: &ParamsKZG<Bn256>) -> Result<ProvingKey<G1Affine>> {
+        let path = self.pk_path(params);
+        let what = if path.exists() {
+            "load proving key"
+        } else {
+            "keygen"
+        };
+        step(what, || {
+            Ok(prover::cached_pk(params, &path, self.slots, self.chain_id)?)
+        })
+    }
+
+    fn prove(
+        &self,
+        params: &ParamsKZG<Bn256>,
+        pk: &ProvingKey<G1Affine>,
+        chunk: &Chunk,
+    ) -> Result<Vec<u8>> {
+        let circuit = ChunkCircuit::new(chunk, self.slots, self.chain_id)?;
+        step("prove", || {
+            Ok(prover::prove(params, pk, circuit, &instances(chunk))?)
+        })
+    }
+}
+
+/// Peak resident memory of this process so far (`VmHWM`), in MiB.
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text).wrap_err_with(|| format!("writing {}", path.display()))
+}
+
+fn hex(b: &[u8]) -> String {
+    format!("0x{}", alloy_primitives::hex::encode(b))
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Setup => {
+            let params = cli.srs()?;
+            let digest = params_digest(&params);
+            let path = match cli.source()? {
+                SrsSource::Development => cli.cache.join(format!("dev-srs-k{}.params", cli.k)),
+                SrsSource::File(_) => {
+                    // A converted ceremony file is kept in halo2's format, named by its digest.
+                    let path = cli.cache.join(format!(
+                        "ceremony-{}-k{}.params",
+                        alloy_primitives::hex::encode(&digest[..8]),
+                        cli.k
+                    ));
+                    prover::write_srs(&params, &path)?;
+                    path
+                }
+            };
+            let json = serde_json::json!({
+                "path": path.display().to_string(),
+                "k": cli.k,
+                "paramsDigest": hex(&digest),
+                "development": digest == prover::development_params_digest(),
+            });
+            println!("{json}");
+        }
+        Command::Keygen => {
+            let params = cli.srs()?;
+            cli.pk(&params)?;
+            println!("{}", cli.pk_path(&params).display());
+        }
+        Command::Prove { chunk } => {
+            let text = std::fs::read_to_string(chunk)
+                .wrap_err_with(|| format!("reading {}", chunk.display()))?;
+            let chunk: Chunk = serde_json::from_str(&text)
+                .wrap_err("the chunk is not a rollup_protocol::Chunk")?;
+            let params = cli.srs()?;
+            let pk = cli.pk(&params)?;
+            let proof = cli.prove(&params, &pk, &chunk)?;
+            let json = serde_json::json!({
+                "publicInputs": chunk.public_inputs().iter().map(field::to_hex).collect::<Vec<_>>(),
+                "proof": hex(&proof),
+            });
+            println!("{json}");
+        }
+        Command::Solidity { out } => {
+            let params = cli.srs()?;
+            let pk = cli.pk(&params)?;
+            let code = verifier_gen::chunk_solidity(&params, pk.get_vk());
+            let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
+            write(out, &code)?;
+            let bin = out.with_extension("bin");
+            write(&bin, &format!("{}\n", hex(&bytecode)))?;
+            eprintln!("{} bytes of creation code", bytecode.len());
+            println!("{}", out.display());
+        }
+        Command::Bench => {
+            let params = cli.srs()?;
+            let t = Instant::now();
+            let pk = prover::keygen(&params, &ChunkCircuit::keygen(cli.slots, cli.chain_id))?;
+            let keygen_s = t.elapsed().as_secs_f64();
+            eprintln!("keygen: {keygen_s:.1} s");
+            let chunk = sample::full_chunk(cli.slots, cli.chain_id)?;
+            let circuit = ChunkCircuit::new(&chunk, cli.slots, cli.chain_id)?;
+            let t = Instant::now();
+            let proof = prover::prove(&params, &pk, circuit, &instances(&chunk))?;
+            let prove_s = t.elapsed().as_secs_f64();
+            eprintln!("prove: {prove_s:.1} s");
+            let code = verifier_gen::chunk_solidity(&params, pk.get_vk());
+            let bytecode = verifier_gen::compile(&code)?;
+            let gas = verifier_gen::evm_call(
+                bytecode.clone(),
+                verifier_gen::calldata(&instances(&chunk), &proof),
+            )?;
+            let json = serde_json::json!({
+                "slots": cli.slots,
+                "k": cli.k,
+                "keygenSeconds": keygen_s,
+                "proveSeconds": prove_s,
+                "peakRssMiB": peak_rss_mib(),
+                "proofBytes": proof.len(),
+                "verifierCreationBytes": bytecode.len(),
+                "verifyGasWithTx": gas,
+            });
+            println!("{json}");
+        }
+        Command::Fixtures { out } => {
+            let params = cli.srs()?;
+            let pk = cli.pk(&params)?;
+            let code = verifier_gen::chunk_solidity(&params, pk.get_vk());
+            let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
+            let mut chunks = Vec::new();
+            if cli.slots != 1 {
+                bail!(
+                    "the fixture history is built for one slot per chunk (the Foundry tests deploy CHUNK_SLOTS = 1)"
+                );
+            }
+            for chunk in sample::history(cli.slots, cli.chain_id)? {
+                let proof = cli.prove(&params, &pk, &chunk)?;
+                let gas = verifier_gen::evm_call(
+                    bytecode.clone(),
+                    verifier_gen::calldata(&instances(&chunk), &proof),
+                )?;
+                eprintln!("verified on revm: {gas} gas (with the 21,000 of the transaction)");
+                chunks.push(serde_json::json!({
+                    "pubdata": hex(&chunk.pubdata),
+                    "publicInputs": chunk.public_inputs().iter().map(field::to_hex).collect::<Vec<_>>(),
+                    "proof": hex(&proof),
+                }));
+            }
+            let accounts: Vec<_> = sample::accounts()
+                .iter()
+                .map(|a| {
+                    serde_json::json!({
+                        "owner": a.owner.to_string(),
+                        "amount": a.amount,
+                        "pubkeyX": field::to_hex(&a.pubkey.x),
+                        "pubkeyY": field::to_hex(&a.pubkey.y),
+                    })
+                })
+                .collect();
+            let json = serde_json::json!({
+                "slots": cli.slots,
+                "chainId": cli.chain_id,
+                "accounts": accounts,
+                "chunks": chunks,
+                "verifierBytecode": hex(&bytecode),
+            });
+            write(out, &(serde_json::to_string_pretty(&json)? + "\n"))?;
+            println!("{}", out.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! The committed verifier (`contracts/verifier/Halo2Verifier.sol` and `.bin`) and the proof
+//! fixture's bytecode are what `verifier-gen solidity` makes from the current circuit: a change to
+//! the circuit that is not followed by `verifier-gen solidity` and `verifier-gen fixtures` fails here.
+
+use std::path::Path;
+
+use rollup_circuits::chunk::ChunkCircuit;
+use rollup_prover as prover;
+use verifier_gen::{REFERENCE_CHAIN_ID, REFERENCE_K, REFERENCE_SLOTS};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+const REGENERATE: &str = "regenerate: cargo run -p verifier-gen --bin verifier-gen -- solidity --dev-srs && cargo run -p verifier-gen --bin verifier-gen -- fixtures --dev-srs (with tools/bin on PATH)";
+
+#[test]
+fn committed_verifier_and_fixture_are_current() -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let params = prover::cached_dev_srs(Path::new(env!("CARGO_TARGET_TMPDIR")), REFERENCE_K)?;
+    let pk = prover::keygen(
+        &params,
+        &ChunkCircuit::keygen(REFERENCE_SLOTS, REFERENCE_CHAIN_ID),
+    )?;
+    let source = verifier_gen::chunk_solidity(&params, pk.get_vk());
+    let committed = std::fs::read_to_string(root.join("contracts/verifier/Halo2Verifier.sol"))?;
+    assert!(
+        committed == source,
+        "contracts/verifier/Halo2Verifier.sol is stale; {REGENERATE}"
+    );
+
+    let bin = format!(
+        "0x{}",
+        alloy_primitives::hex::encode(verifier_gen::compile(&source)?)
+    );
+    let committed_bin = std::fs::read_to_string(root.join("contracts/verifier/Halo2Verifier.bin"))?;
+    assert!(
+        committed_bin.trim() == bin,
+        "contracts/verifier/Halo2Verifier.bin is stale; {REGENERATE}"
+    );
+
+    let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        root.join("contracts/test/vectors/chunk_proofs.json"),
+    )?)?;
+    assert!(
+        fixture["verifierBytecode"].as_str() == Some(bin.as_str()),
+        "contracts/test/vectors/chunk_proofs.json was made for another verifier; {REGENERATE}"
+    );
+    Ok(())
+}

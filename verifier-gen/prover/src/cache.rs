@@ -1,0 +1,109 @@
+//! The artifact cache: the one place that names the prover's files. Everything expensive to
+//! rebuild (the development SRS, proving keys, generated verifiers) lives in one directory under
+//! names that say what it was made from, so that two parameter sets or chunk shapes never share a
+//! file. Nothing outside this module spells a cache file name.
+
+use std::path::{Path, PathBuf};
+
+/// What a chunk circuit is instantiated with: its key depends on all three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChunkShape {
+    /// Transaction slots per chunk.
+    pub slots: usize,
+    /// The L2 chain id the circuit's signatures commit to.
+    pub chain_id: u64,
+    /// log2 of the circuit's rows.
+    pub k: u32,
+}
+
+impl ChunkShape {
+    /// A chunk of `slots` slots for `chain_id`, at the smallest `k` that holds it
+    /// ([`crate::min_k`]).
+    pub fn new(slots: usize, chain_id: u64) -> ChunkShape {
+        ChunkShape {
+            slots,
+            chain_id,
+            k: crate::min_k(slots),
+        }
+    }
+
+    /// The same shape at another `k` (a circuit may be laid out on more rows than it needs).
+    pub fn with_k(self, k: u32) -> ChunkShape {
+        ChunkShape { k, ..self }
+    }
+
+    fn stem(&self, params_digest: &[u8; 32]) -> String {
+        let d = alloy_primitives::hex::encode(&params_digest[..8]);
+        format!(
+            "chunk-n{}-k{}-chain{}-srs{d}",
+            self.slots, self.k, self.chain_id
+        )
+    }
+}
+
+/// A directory of cached prover artifacts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactCache {
+    dir: PathBuf,
+}
+
+impl ArtifactCache {
+    /// The cache in `dir` (created on first write).
+    pub fn new(dir: impl Into<PathBuf>) -> ArtifactCache {
+        ArtifactCache { dir: dir.into() }
+    }
+
+    /// Its directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The development SRS of `2^k` points.
+    pub fn dev_srs(&self, k: u32) -> PathBuf {
+        self.dir.join(format!("dev-srs-k{k}.params"))
+    }
+
+    /// The chunk circuit's proving key for `shape` over the parameters named by `params_digest`.
+    pub fn chunk_pk(&self, shape: &ChunkShape, params_digest: &[u8; 32]) -> PathBuf {
+        self.dir.join(format!("{}.pk", shape.stem(params_digest)))
+    }
+
+    /// The creation bytecode (hex) of the chunk circuit's Solidity verifier for `shape` over the
+    /// parameters named by `params_digest`.
+    pub fn chunk_verifier(&self, shape: &ChunkShape, params_digest: &[u8; 32]) -> PathBuf {
+        self.dir
+            .join(format!("{}.verifier.bin", shape.stem(params_digest)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_differ_by_every_input() {
+        let cache = ArtifactCache::new("/c");
+        let shape = ChunkShape::new(4, 1).with_k(17);
+        let base = cache.chunk_pk(&shape, &[1; 32]);
+        assert_eq!(
+            base,
+            Path::new("/c/chunk-n4-k17-chain1-srs0101010101010101.pk")
+        );
+        for other in [
+            cache.chunk_pk(&ChunkShape { slots: 5, ..shape }, &[1; 32]),
+            cache.chunk_pk(
+                &ChunkShape {
+                    chain_id: 2,
+                    ..shape
+                },
+                &[1; 32],
+            ),
+            cache.chunk_pk(&shape.with_k(18), &[1; 32]),
+            cache.chunk_pk(&shape, &[2; 32]),
+            cache.chunk_verifier(&shape, &[1; 32]),
+        ] {
+            assert_ne!(other, base);
+        }
+        assert_ne!(cache.dev_srs(14), cache.dev_srs(15));
+    }
+}

@@ -1,0 +1,356 @@
+//! The prover runtime: SRS, keys and proofs of the rollup's circuits (`rollup-circuits`).
+//!
+//! Proofs are SHPLONK (KZG on BN254) with the Keccak transcript of snark-verifier's EVM
+//! verifier (the Solidity comes from the `verifier-gen` CLI, which alone links solc and an
+//! EVM). The
+//! development SRS comes from a fixed seed: anyone can rebuild its secret and forge
+//! proofs for any public inputs, so it is for tests and devnets only, and it is never
+//! a default: callers name it ([`SrsSource::Development`]). Production loads a
+//! ceremony file ([`SrsSource::File`]): a snarkjs `.ptau` file of the Perpetual Powers
+//! of Tau (converted and checked by pairings, [`crate::ptau`]) or halo2's `ParamsKZG`.
+//! Every parameter set is named by its digest ([`crate::ptau::params_digest`]), which
+//! the deployed verifier records on L1.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+
+use halo2_base::halo2_proofs::SerdeFormat;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_base::halo2_proofs::plonk::{
+    Circuit, ProvingKey, VerifyingKey, create_proof, keygen_pk, keygen_vk, verify_proof,
+};
+use halo2_base::halo2_proofs::poly::VerificationStrategy;
+use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
+use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_base::halo2_proofs::poly::kzg::strategy::AccumulatorStrategy;
+use halo2_base::halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+
+pub mod cache;
+pub mod ptau;
+pub mod task;
+
+pub use cache::{ArtifactCache, ChunkShape};
+pub use task::{Backend, CpuBackend, ProofArtifact, ProofKind, ProofTask, vk_digest};
+
+use rollup_circuits::Fr;
+use rollup_circuits::chunk::{ChunkCircuit, instances};
+use rollup_protocol::Chunk;
+
+/// What can go wrong while setting up, proving or generating the verifier.
+#[derive(Debug, thiserror::Error)]
+pub enum ProverError {
+    /// Reading or writing a file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The SRS is smaller than the circuit needs.
+    #[error("the SRS has 2^{have} points, the circuit needs 2^{need}")]
+    SrsTooSmall {
+        /// log2 of the SRS size.
+        have: u32,
+        /// log2 of the circuit size.
+        need: u32,
+    },
+    /// halo2 refused the circuit or the witness.
+    #[error("halo2: {0}")]
+    Halo2(String),
+    /// The proof just made does not verify natively (a witness the circuit rejects).
+    #[error("the proof does not verify: the witness breaks a constraint")]
+    InvalidProof,
+    /// The chunk does not fit the circuit.
+    #[error(transparent)]
+    Chunk(#[from] rollup_circuits::chunk::ChunkError),
+    /// A ceremony file was refused.
+    #[error(transparent)]
+    Ceremony(#[from] crate::ptau::PtauError),
+}
+
+/// Where a prover's SRS comes from. There is deliberately no default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SrsSource {
+    /// The development SRS from a public seed, cached under the cache directory. **Anyone can forge
+    /// proofs** against a verifier generated from it: devnets and tests only.
+    Development,
+    /// A ceremony's parameters: a snarkjs `.ptau` file (recognised by its magic, converted and
+    /// checked by pairings) or a file in halo2's `ParamsKZG` format.
+    File(PathBuf),
+}
+
+impl SrsSource {
+    /// The parameters, cut down to `2^k` points. A file must not hold the development SRS: naming it
+    /// as a ceremony file would hide the backdoor behind the safe-looking variant.
+    pub fn load(&self, cache: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
+        match self {
+            SrsSource::Development => cached_dev_srs(cache, k),
+            SrsSource::File(path) => {
+                let params = read_srs(path, k)?;
+                if crate::ptau::params_digest(&params) == development_params_digest() {
+                    return Err(ProverError::Ceremony(crate::ptau::PtauError::Check(
+                        format!(
+                            "{} holds the development SRS (public seed: anyone can forge proofs); use --dev-srs to mean it",
+                            path.display()
+                        ),
+                    )));
+                }
+                Ok(params)
+            }
+        }
+    }
+}
+
+/// The digest of the development SRS (the same for every `k`: its secret is drawn first from the
+/// seeded generator). A verifier with this digest accepts forged proofs.
+pub fn development_params_digest() -> [u8; 32] {
+    crate::ptau::params_digest(&dev_srs(1))
+}
+
+/// `Result` with a [`ProverError`].
+pub type Result<T> = std::result::Result<T, ProverError>;
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ProverError + '_ {
+    move |source| ProverError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn halo2(e: impl std::fmt::Debug) -> ProverError {
+    ProverError::Halo2(format!("{e:?}"))
+}
+
+/// The seed of the development SRS: public, so the SRS's secret is known to everyone.
+const DEV_SRS_SEED: [u8; 32] = *b"zkr dev srs: UNSAFE, public seed";
+
+/// The development SRS of size `2^k`: deterministic, **unsafe for production**.
+pub fn dev_srs(k: u32) -> ParamsKZG<Bn256> {
+    ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::from_seed(DEV_SRS_SEED))
+}
+
+/// Reads an SRS file and cuts it down to `2^k` points: a snarkjs `.ptau` ceremony file (converted
+/// and checked, [`crate::ptau::read_ptau`]) or halo2's `ParamsKZG` format (one [`write_srs`] wrote).
+pub fn read_srs(path: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
+    let mut magic = [0u8; 4];
+    let is_ptau = File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && &magic == b"ptau";
+    if is_ptau {
+        return Ok(crate::ptau::read_ptau(path, k)?);
+    }
+    let mut r = BufReader::new(File::open(path).map_err(io(path))?);
+    let mut params = ParamsKZG::<Bn256>::read(&mut r).map_err(io(path))?;
+    if params.k() < k {
+        return Err(ProverError::SrsTooSmall {
+            have: params.k(),
+            need: k,
+        });
+    }
+    if params.k() > k {
+        params.downsize(k);
+    }
+    // Converted files get the same checks as `.ptau` ones over the powers used: generators, and one
+    // secret throughout.
+    crate::ptau::check_powers(params.get_g(), params.g2(), params.s_g2())?;
+    Ok(params)
+}
+
+/// Writes an SRS in halo2's `ParamsKZG` format.
+pub fn write_srs(params: &ParamsKZG<Bn256>, path: &Path) -> Result<()> {
+    atomic_write(path, |w| params.write(w))
+}
+
+/// Writes through [`rollup_durable`]: an interrupted run never leaves a truncated SRS or key
+/// behind for the next one to read.
+fn atomic_write(
+    path: &Path,
+    f: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> Result<()> {
+    rollup_durable::write_with(path, f).map_err(io(path))
+}
+
+/// The development SRS of size `2^k`, cached in `dir` ([`ArtifactCache::dev_srs`]).
+pub fn cached_dev_srs(dir: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
+    let path = ArtifactCache::new(dir).dev_srs(k);
+    if path.exists() {
+        return read_srs(&path, k);
+    }
+    let params = dev_srs(k);
+    write_srs(&params, &path)?;
+    Ok(params)
+}
+
+/// Verifying and proving keys of `circuit` (a circuit without witness will do).
+pub fn keygen<C: Circuit<Fr>>(
+    params: &ParamsKZG<Bn256>,
+    circuit: &C,
+) -> Result<ProvingKey<G1Affine>> {
+    let vk = keygen_vk(params, circuit).map_err(halo2)?;
+    keygen_pk(params, vk, circuit).map_err(halo2)
+}
+
+/// Writes a proving key (it holds the verifying key).
+pub fn write_pk(pk: &ProvingKey<G1Affine>, path: &Path) -> Result<()> {
+    atomic_write(path, |w| pk.write(w, SerdeFormat::RawBytesUnchecked))
+}
+
+/// Reads a proving key of the chunk circuit that [`write_pk`] wrote.
+pub fn read_pk(path: &Path) -> Result<ProvingKey<G1Affine>> {
+    let mut r = BufReader::new(File::open(path).map_err(io(path))?);
+    ProvingKey::read::<_, ChunkCircuit>(&mut r, SerdeFormat::RawBytesUnchecked, ())
+        .map_err(io(path))
+}
+
+/// Proves `circuit` for `instances` (one vector per instance column) and checks the proof
+/// natively before returning it; the bytes are what the generated verifier reads after the
+/// instances.
+pub fn prove<C: Circuit<Fr>>(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instances: &[Vec<Fr>],
+) -> Result<Vec<u8>> {
+    let columns: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();
+    let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
+    create_proof::<
+        KZGCommitmentScheme<Bn256>,
+        ProverSHPLONK<'_, Bn256>,
+        _,
+        _,
+        EvmTranscript<_, _, _, _>,
+        _,
+    >(
+        params,
+        pk,
+        &[circuit],
+        &[columns.as_slice()],
+        ChaCha20Rng::from_entropy(),
+        &mut transcript,
+    )
+    .map_err(halo2)?;
+    let proof = transcript.finalize();
+    if verify(params, pk.get_vk(), instances, &proof)? {
+        Ok(proof)
+    } else {
+        Err(ProverError::InvalidProof)
+    }
+}
+
+/// Verifies a proof natively, with the transcript the EVM verifier uses.
+pub fn verify(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    instances: &[Vec<Fr>],
+    proof: &[u8],
+) -> Result<bool> {
+    let columns: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();
+    let mut transcript = TranscriptReadBuffer::<_, G1Affine, _>::init(proof);
+    let verifier_params = params.verifier_params();
+    match verify_proof::<_, VerifierSHPLONK<'_, Bn256>, _, EvmTranscript<_, _, _, _>, _>(
+        verifier_params,
+        vk,
+        AccumulatorStrategy::new(verifier_params),
+        &[columns.as_slice()],
+        &mut transcript,
+    ) {
+        Ok(strategy) => {
+            Ok(VerificationStrategy::<_, VerifierSHPLONK<'_, Bn256>>::finalize(strategy))
+        }
+        Err(_) => Ok(false),
+    }
+}
+
+/// The proving key of the chunk circuit, from `path` when cached (a stale one makes every proof
+/// fail its native check, loudly), else generated and cached there.
+pub fn cached_pk(
+    params: &ParamsKZG<Bn256>,
+    path: &Path,
+    slots: usize,
+    chain_id: u64,
+) -> Result<ProvingKey<G1Affine>> {
+    if path.exists() {
+        return read_pk(path);
+    }
+    let pk = keygen(params, &ChunkCircuit::keygen(slots, chain_id))?;
+    write_pk(&pk, path)?;
+    Ok(pk)
+}
+
+/// Everything needed to prove chunks of one deployment: the SRS and the proving key.
+pub struct ChunkProver {
+    params: ParamsKZG<Bn256>,
+    pk: ProvingKey<G1Affine>,
+    slots: usize,
+    chain_id: u64,
+}
+
+impl std::fmt::Debug for ChunkProver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkProver")
+            .field("k", &self.params.k())
+            .field("slots", &self.slots)
+            .field("chain_id", &self.chain_id)
+            .finish()
+    }
+}
+
+impl ChunkProver {
+    /// Loads the SRS (`srs`) and the proving key (cached under `cache`) for chunks of `slots`
+    /// slots at `2^k` rows.
+    pub fn load(
+        cache: &Path,
+        srs: &SrsSource,
+        slots: usize,
+        chain_id: u64,
+        k: u32,
+    ) -> Result<ChunkProver> {
+        let params = srs.load(cache, k)?;
+        let path = ArtifactCache::new(cache).chunk_pk(
+            &ChunkShape { slots, chain_id, k },
+            &crate::ptau::params_digest(&params),
+        );
+        let pk = cached_pk(&params, &path, slots, chain_id)?;
+        Ok(ChunkProver {
+            params,
+            pk,
+            slots,
+            chain_id,
+        })
+    }
+
+    /// The parameters (SRS) this prover holds.
+    pub fn params(&self) -> &ParamsKZG<Bn256> {
+        &self.params
+    }
+
+    /// The chunk circuit's verifying key.
+    pub fn vk(&self) -> &VerifyingKey<G1Affine> {
+        self.pk.get_vk()
+    }
+
+    /// The digest of the parameters this prover holds ([`crate::ptau::params_digest`]).
+    pub fn params_digest(&self) -> [u8; 32] {
+        crate::ptau::params_digest(&self.params)
+    }
+
+    /// Proves one sealed chunk; the proof is checked natively before it is returned.
+    pub fn prove(&self, chunk: &Chunk) -> Result<Vec<u8>> {
+        let circuit = ChunkCircuit::new(chunk, self.slots, self.chain_id)?;
+        prove(&self.params, &self.pk, circuit, &instances(chunk))
+    }
+}
+
+/// The smallest `k` whose `2^k` rows hold a chunk of `slots` slots (about 14,000 rows each, plus
+/// the rows halo2 reserves).
+pub fn min_k(slots: usize) -> u32 {
+    let rows = slots.max(1) * 14_200 + 64;
+    rows.next_power_of_two().trailing_zeros()
+}

@@ -1,0 +1,142 @@
+//! The proving pipeline's vocabulary: a [`ProofTask`] says what to prove, a [`Backend`] proves it,
+//! and a [`ProofArtifact`] is the result, with the public inputs it proves and the digest of the
+//! verifying key it verifies against. The operator's coordinator holds tasks and artifacts; which
+//! backend proves them (this process's CPU today; a GPU, a remote worker or a shadow prover
+//! later) is configuration, and a later stage (aggregating a batch's chunk proofs) is a new task
+//! kind, not a change to the code around it.
+
+use std::fmt::Debug;
+
+use halo2_base::halo2_proofs::SerdeFormat;
+use halo2_base::halo2_proofs::halo2curves::bn256::G1Affine;
+use halo2_base::halo2_proofs::plonk::VerifyingKey;
+use rollup_circuits::Fr;
+use rollup_protocol::Chunk;
+
+use crate::{ChunkProver, Result};
+
+/// The kinds of proof the pipeline makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProofKind {
+    /// One chunk's transition, verified on L1 (today) or aggregated (next).
+    Chunk,
+}
+
+/// What to prove.
+#[derive(Debug, Clone)]
+pub enum ProofTask {
+    /// A sealed chunk, with the core's witnesses; `index` is its position in the rollup's chunk
+    /// sequence (for logs and bookkeeping).
+    Chunk {
+        /// The chunk's index.
+        index: u64,
+        /// The chunk.
+        chunk: Box<Chunk>,
+    },
+}
+
+impl ProofTask {
+    /// The kind of proof it asks for.
+    pub fn kind(&self) -> ProofKind {
+        match self {
+            ProofTask::Chunk { .. } => ProofKind::Chunk,
+        }
+    }
+
+    /// The public inputs its proof must have, as the core computes them.
+    pub fn public_inputs(&self) -> Vec<Fr> {
+        match self {
+            ProofTask::Chunk { chunk, .. } => chunk.public_inputs().to_vec(),
+        }
+    }
+}
+
+/// A proof, with what it proves and what verifies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofArtifact {
+    /// Its kind.
+    pub kind: ProofKind,
+    /// Its public inputs (one instance column).
+    pub public_inputs: Vec<Fr>,
+    /// The proof bytes, in the form the L1 verifier reads after the public inputs.
+    pub proof: Vec<u8>,
+    /// The digest of the verifying key it verifies against ([`vk_digest`]).
+    pub vk_digest: [u8; 32],
+}
+
+/// Something that proves tasks. Blocking: callers run it off their async runtime.
+pub trait Backend: Send + Sync + Debug {
+    /// A name for logs and metrics (`cpu`, …).
+    fn name(&self) -> &str;
+    /// The digest of the KZG parameters it proves with (what the L1 verifier records).
+    fn params_digest(&self) -> [u8; 32];
+    /// The digest of its verifying key for `kind`, or `None` when it does not prove that kind.
+    fn vk_digest(&self, kind: ProofKind) -> Option<[u8; 32]>;
+    /// Proves `task`; the proof is checked natively before it is returned.
+    fn prove(&self, task: &ProofTask) -> Result<ProofArtifact>;
+    /// Whether `artifact` verifies natively against this backend's key for its kind (false for a
+    /// kind it does not know, or a key digest other than its own).
+    fn verify(&self, artifact: &ProofArtifact) -> Result<bool>;
+}
+
+/// The digest that names a verifying key: keccak-256 of its serialization (halo2's raw bytes).
+/// Two artifacts with the same digest verify against the same key.
+pub fn vk_digest(vk: &VerifyingKey<G1Affine>) -> [u8; 32] {
+    alloy_primitives::keccak256(vk.to_bytes(SerdeFormat::RawBytes)).0
+}
+
+/// Proves in this process, on the CPU.
+#[derive(Debug)]
+pub struct CpuBackend {
+    chunk: ChunkProver,
+    chunk_vk: [u8; 32],
+}
+
+impl CpuBackend {
+    /// A backend proving chunks with `chunk`.
+    pub fn new(chunk: ChunkProver) -> CpuBackend {
+        let chunk_vk = vk_digest(chunk.vk());
+        CpuBackend { chunk, chunk_vk }
+    }
+}
+
+impl Backend for CpuBackend {
+    fn name(&self) -> &str {
+        "cpu"
+    }
+
+    fn params_digest(&self) -> [u8; 32] {
+        self.chunk.params_digest()
+    }
+
+    fn vk_digest(&self, kind: ProofKind) -> Option<[u8; 32]> {
+        match kind {
+            ProofKind::Chunk => Some(self.chunk_vk),
+        }
+    }
+
+    fn prove(&self, task: &ProofTask) -> Result<ProofArtifact> {
+        match task {
+            ProofTask::Chunk { chunk, .. } => Ok(ProofArtifact {
+                kind: ProofKind::Chunk,
+                public_inputs: task.public_inputs(),
+                proof: self.chunk.prove(chunk)?,
+                vk_digest: self.chunk_vk,
+            }),
+        }
+    }
+
+    fn verify(&self, artifact: &ProofArtifact) -> Result<bool> {
+        if self.vk_digest(artifact.kind) != Some(artifact.vk_digest) {
+            return Ok(false);
+        }
+        match artifact.kind {
+            ProofKind::Chunk => crate::verify(
+                self.chunk.params(),
+                self.chunk.vk(),
+                std::slice::from_ref(&artifact.public_inputs),
+                &artifact.proof,
+            ),
+        }
+    }
+}
