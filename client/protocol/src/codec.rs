@@ -8,9 +8,12 @@
 //! | Noop | `type` | 1 |
 //! | Deposit | `type account:4 owner:20 token:1 amount:16 pubkey:32` | 74 |
 //! | Transfer | `type from:4 to:4 token:1 amount:16 fee:16` | 42 |
-//! | Withdraw | `type from:4 token:1 amount:16 fee:16` | 38 |
+//! | Withdraw | `type account:4 token:1 amount:16 fee:16` | 38 |
 //! | ForcedExit | `type account:4 token:1 amount:16` | 22 |
 //! | ChangeKey | `type account:4 pubkey:32` | 37 |
+//!
+//! The table is [`record_layout`], the one definition the encoder, the circuit and the generated
+//! Solidity follow.
 //!
 //! The wire form of an L2 transaction appends `nonce:4 signature:64` to its record;
 //! the wire form of a forced exit omits the amount (the transition sets it).

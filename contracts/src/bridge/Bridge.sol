@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {ProtocolConstants as C} from "../generated/ProtocolConstants.sol";
+import {Records} from "../generated/Records.sol";
 import {IRollup} from "../interfaces/IRollup.sol";
 import {BabyJubjub} from "../libraries/BabyJubjub.sol";
 import {SafeTransfer} from "../libraries/SafeTransfer.sol";
@@ -88,8 +89,8 @@ abstract contract Bridge is RequestQueue {
         uint32 id = _requireAccount(msg.sender);
         _requireToken(tokenId);
         _refundExcess(_takeFee());
-        // The transition sets the amount: the request is bound to the record's first 6 bytes.
-        _enqueue(id, abi.encodePacked(C.TYPE_FORCED_EXIT, id, tokenId));
+        // The transition sets the amount: the request is bound to the record without it.
+        _enqueue(id, Records.encodeForcedExitRequest(id, tokenId));
     }
 
     /// @inheritdoc IRollup
@@ -97,7 +98,7 @@ abstract contract Bridge is RequestQueue {
         uint32 id = _requireAccount(msg.sender);
         if (!BabyJubjub.isValidKey(pubkeyX, pubkeyY)) revert InvalidPublicKey(pubkeyX, pubkeyY);
         _refundExcess(_takeFee());
-        _enqueue(id, abi.encodePacked(C.TYPE_CHANGE_KEY, id, BabyJubjub.compress(pubkeyX, pubkeyY)));
+        _enqueue(id, Records.encodeChangeKey(id, BabyJubjub.compress(pubkeyX, pubkeyY)));
     }
 
     /// @inheritdoc IRollup
@@ -222,7 +223,7 @@ abstract contract Bridge is RequestQueue {
             key = BabyJubjub.compress(pubkeyX, pubkeyY);
         }
         // An existing account keeps its key: the record carries "no key" and the transition ignores it.
-        _enqueue(id, abi.encodePacked(C.TYPE_DEPOSIT, id, depositor, tokenId, uint128(amount), key));
+        _enqueue(id, Records.encodeDeposit(id, depositor, tokenId, uint128(amount), key));
     }
 
     function _register(address accountOwner) internal returns (uint32 id) {

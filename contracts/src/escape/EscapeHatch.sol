@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Bridge} from "../bridge/Bridge.sol";
 import {ProtocolConstants as C} from "../generated/ProtocolConstants.sol";
+import {Records} from "../generated/Records.sol";
 import {StateProof} from "../generated/StateProof.sol";
 import {IProtocolHasher} from "../interfaces/IProtocolHasher.sol";
 import {IRollup} from "../interfaces/IRollup.sol";
@@ -63,11 +64,10 @@ abstract contract EscapeHatch is Bridge {
         ) revert NotADeposit(requestIndex);
         if (refunded[requestIndex]) revert AlreadyRefunded(requestIndex);
         refunded[requestIndex] = true;
-        // Record: type:1 account:4 owner:20 token:1 amount:16 pubkey:32. Deposits credit their sender's own
-        // account, so the owner is the depositor.
-        address depositor = address(bytes20(record[5:25]));
-        uint8 tokenId = uint8(record[25]);
-        uint256 amount = uint128(bytes16(record[26:42]));
+        // Deposits credit their sender's own account, so the owner is the depositor.
+        address depositor = Records.depositOwner(record, 0);
+        uint8 tokenId = Records.depositToken(record, 0);
+        uint256 amount = Records.depositAmount(record, 0);
         _credit(depositor, tokenId, amount);
         emit DepositRefunded(requestIndex, depositor, tokenId, amount);
     }

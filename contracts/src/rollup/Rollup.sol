@@ -5,6 +5,7 @@ import {Bridge} from "../bridge/Bridge.sol";
 import {EscapeHatch} from "../escape/EscapeHatch.sol";
 import {DataCommitment} from "../generated/DataCommitment.sol";
 import {ProtocolConstants as C} from "../generated/ProtocolConstants.sol";
+import {Records} from "../generated/Records.sol";
 import {IChunkVerifier} from "../interfaces/IChunkVerifier.sol";
 import {IProtocolHasher} from "../interfaces/IProtocolHasher.sol";
 import {IRollup} from "../interfaces/IRollup.sol";
@@ -211,22 +212,33 @@ contract Rollup is EscapeHatch {
             if (ty == C.TYPE_DEPOSIT || ty == C.TYPE_CHANGE_KEY) {
                 _consume(next++, keccak256(chunk[offset:offset + len]));
             } else if (ty == C.TYPE_FORCED_EXIT) {
-                _consume(next++, keccak256(chunk[offset:offset + 6]));
-                withdrawals = _chainRecord(chunk, offset, withdrawals);
+                _consume(next++, keccak256(chunk[offset:offset + Records.FORCED_EXIT_REQUEST_LENGTH]));
+                withdrawals = _chainWithdrawal(
+                    withdrawals,
+                    Records.forcedExitAccount(chunk, offset),
+                    Records.forcedExitToken(chunk, offset),
+                    Records.forcedExitAmount(chunk, offset)
+                );
             } else if (ty == C.TYPE_WITHDRAW) {
-                withdrawals = _chainRecord(chunk, offset, withdrawals);
+                withdrawals = _chainWithdrawal(
+                    withdrawals,
+                    Records.withdrawAccount(chunk, offset),
+                    Records.withdrawToken(chunk, offset),
+                    Records.withdrawAmount(chunk, offset)
+                );
             }
             offset += len;
         }
         return (next, withdrawals);
     }
 
-    /// @dev Withdraw and forced-exit records both start `type:1 account:4 token:1 amount:16`.
-    function _chainRecord(bytes calldata chunk, uint256 offset, bytes32 h) internal view returns (bytes32) {
-        uint32 accountId = uint32(bytes4(chunk[offset + 1:offset + 5]));
+    /// @dev Extends the withdrawals hash chain with a payout to `accountId`'s owner.
+    function _chainWithdrawal(bytes32 h, uint32 accountId, uint8 tokenId, uint128 amount)
+        internal
+        view
+        returns (bytes32)
+    {
         if (accountId >= _accountOwners.length) revert UnknownAccountId(accountId);
-        uint8 tokenId = uint8(chunk[offset + 5]);
-        uint128 amount = uint128(bytes16(chunk[offset + 6:offset + 22]));
         return _chain(h, accountId, tokenId, amount);
     }
 

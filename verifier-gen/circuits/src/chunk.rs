@@ -34,8 +34,9 @@
 
 use alloy_primitives::U256;
 use halo2_base::halo2_proofs::circuit::{Layouter, Region, SimpleFloorPlanner, Value};
-use halo2_base::halo2_proofs::halo2curves::ff::Field;
+use halo2_base::halo2_proofs::halo2curves::ff::{Field, PrimeField};
 use halo2_base::halo2_proofs::plonk::{Circuit, Column, ConstraintSystem, Error, Instance};
+use rollup_protocol::codec::{Placement, TYPE_SHIFT, field_placement};
 use rollup_protocol::constants::{ACCOUNT_TREE_DEPTH, BALANCE_TREE_DEPTH, TAG_DATA, TAG_TX};
 use rollup_protocol::eddsa::{A as CURVE_A, D as CURVE_D, Point, SecretKey};
 use rollup_protocol::field;
@@ -328,7 +329,14 @@ impl ChunkCircuit {
         let u1 = update(region, row, 1, u0.root_after)?;
         let u2 = update(region, row, 2, u1.root_after)?;
 
-        // Free witnesses of the slot, and the splits that pack its record.
+        // Free witnesses of the slot, and the splits that pack its record: where each field lands in
+        // the record's field elements is the core's layout (`codec::field_placement`).
+        let place = |ty: TxType, name: &str| field_placement(ty, name).ok_or(Error::Synthesis);
+        let dep_amount = place(TxType::Deposit, "amount")?;
+        let dep_key = place(TxType::Deposit, "pubkey")?;
+        let tr_fee = place(TxType::Transfer, "fee")?;
+        let wd_fee = place(TxType::Withdraw, "fee")?;
+        let ck_key = place(TxType::ChangeKey, "pubkey")?;
         let on0 = w.map(|w| w.updates[0].before[0]);
         let x = w.map(|w| w.pubkey.x);
         let y = w.map(|w| w.pubkey.y);
@@ -361,16 +369,16 @@ impl ChunkCircuit {
             w.map(|w| w.sig_s),
             on0.map(|v| low(v, 160)),
             on0.map(|v| shr(v, 160)),
-            fee.map(|f| shr(f, 88)),
-            fee.map(|f| low(f, 88)),
-            fee.map(|f| shr(f, 56)),
-            fee.map(|f| low(f, 56)),
-            amount.map(|v| shr(v, 88)),
-            amount.map(|v| low(v, 88)),
-            y.map(|y| shr(y, 96)),
-            y.map(|y| low(y, 96)),
-            y.map(|y| shr(y, 48)),
-            y.map(|y| low(y, 48)),
+            fee.map(|f| shr(f, tr_fee.lo_bits as usize)),
+            fee.map(|f| low(f, tr_fee.lo_bits as usize)),
+            fee.map(|f| shr(f, wd_fee.lo_bits as usize)),
+            fee.map(|f| low(f, wd_fee.lo_bits as usize)),
+            amount.map(|v| shr(v, dep_amount.lo_bits as usize)),
+            amount.map(|v| low(v, dep_amount.lo_bits as usize)),
+            y.map(|y| shr(y, dep_key.lo_bits as usize)),
+            y.map(|y| low(y, dep_key.lo_bits as usize)),
+            y.map(|y| shr(y, ck_key.lo_bits as usize)),
+            y.map(|y| low(y, ck_key.lo_bits as usize)),
             x_hi,
             x_lo,
             x_par,
@@ -383,9 +391,9 @@ impl ChunkCircuit {
         let sig_r = PointWord { x: v[11], y: v[12] };
         let sig_s = v[13];
         let (owner0, nonce0) = (v[14], v[15]);
-        let (fee_hi40, fee_lo88, fee_hi72, fee_lo56) = (v[16], v[17], v[18], v[19]);
-        let (amt_hi40, amt_lo88) = (v[20], v[21]);
-        let (y_hi158, y_lo96, y_hi206, y_lo48) = (v[22], v[23], v[24], v[25]);
+        let (tr_fee_hi, tr_fee_lo, wd_fee_hi, wd_fee_lo) = (v[16], v[17], v[18], v[19]);
+        let (amt_hi, amt_lo) = (v[20], v[21]);
+        let (dep_y_hi, dep_y_lo, ck_y_hi, ck_y_lo) = (v[22], v[23], v[24], v[25]);
         let (x_hi, x_lo, x_par, borrow) = (v[26], v[27], v[28], v[29]);
 
         // Type flags: booleans, exactly one set.
@@ -411,11 +419,55 @@ impl ChunkCircuit {
             a.assert_mul_add(region, row, hi, Term::Const(pow2(at)), lo, whole)
         };
         split(region, row, u0.owner_nonce[0], nonce0, owner0, 160, 32)?;
-        split(region, row, fee, fee_hi40, fee_lo88, 88, 40)?;
-        split(region, row, fee, fee_hi72, fee_lo56, 56, 72)?;
-        split(region, row, amount, amt_hi40, amt_lo88, 88, 40)?;
-        split(region, row, pky, y_hi158, y_lo96, 96, 158)?;
-        split(region, row, pky, y_hi206, y_lo48, 48, 206)?;
+        // A compressed key is `y` (254 bits) with the parity of `x` in the top bit of 256: the part of
+        // `y` in a record's first element has two bits fewer than the field's.
+        let key_gap = 256 - Fr::NUM_BITS as usize;
+        let bits = |b: u32| b as usize;
+        split(
+            region,
+            row,
+            fee,
+            tr_fee_hi,
+            tr_fee_lo,
+            bits(tr_fee.lo_bits),
+            bits(tr_fee.hi_bits),
+        )?;
+        split(
+            region,
+            row,
+            fee,
+            wd_fee_hi,
+            wd_fee_lo,
+            bits(wd_fee.lo_bits),
+            bits(wd_fee.hi_bits),
+        )?;
+        split(
+            region,
+            row,
+            amount,
+            amt_hi,
+            amt_lo,
+            bits(dep_amount.lo_bits),
+            bits(dep_amount.hi_bits),
+        )?;
+        split(
+            region,
+            row,
+            pky,
+            dep_y_hi,
+            dep_y_lo,
+            bits(dep_key.lo_bits),
+            bits(dep_key.hi_bits) - key_gap,
+        )?;
+        split(
+            region,
+            row,
+            pky,
+            ck_y_hi,
+            ck_y_lo,
+            bits(ck_key.lo_bits),
+            bits(ck_key.hi_bits) - key_gap,
+        )?;
         // x = x_hi·2^128 + 2·x_lo + parity, and x < r (so the parity is that of the canonical x).
         a.assert_bool(region, row, x_par)?;
         a.assert_bool(region, row, borrow)?;
@@ -577,31 +629,40 @@ impl ChunkCircuit {
         cfg.eddsa.assert_on_curve(region, row, key)?;
         cfg.eddsa.verify(region, row, key, sig_r, sig_s, msg)?;
 
-        // The record, cut into three 31-byte integers.
-        let ty = |t: TxType| Term::Const(Fr::from(t as u64) * pow2(240));
+        // The record, cut into three 31-byte integers, each field where the core's layout puts it.
+        let ty = |t: TxType| Term::Const(Fr::from(t as u64) * pow2(TYPE_SHIFT as usize));
         let (id, token, to) = (
             Term::Word(u0.account_id),
             Term::Word(u0.token),
             Term::Word(u1.account_id),
         );
         let (amount_t, par) = (Term::Word(amount), Term::Word(x_par));
+        // A field within one element: its term at its bit.
+        let at = |t: TxType, name: &str, term: Term| -> Result<(Fr, Term), Error> {
+            Ok((pow2(place(t, name)?.shift as usize), term))
+        };
+        // A field split over two elements: the high part ends element `word`, the low part starts
+        // element `word + 1`; a key's parity is the high part's top bit.
+        let hi = |p: Placement, term: Term| (pow2(p.shift as usize), term);
+        let lo = |p: Placement, term: Term| (pow2(p.lo_shift as usize), term);
+        let parity = |p: Placement| (pow2((p.shift + p.hi_bits - 1) as usize), par);
         let by_type = [
             (
                 f_dep,
                 [
                     vec![
                         (Fr::ONE, ty(TxType::Deposit)),
-                        (pow2(208), id),
-                        (pow2(48), owner.into()),
-                        (pow2(40), token),
-                        (Fr::ONE, amt_hi40.into()),
+                        at(TxType::Deposit, "account", id)?,
+                        at(TxType::Deposit, "owner", owner.into())?,
+                        at(TxType::Deposit, "token", token)?,
+                        hi(dep_amount, amt_hi.into()),
                     ],
                     vec![
-                        (pow2(160), amt_lo88.into()),
-                        (Fr::ONE, y_hi158.into()),
-                        (pow2(159), par),
+                        lo(dep_amount, amt_lo.into()),
+                        hi(dep_key, dep_y_hi.into()),
+                        parity(dep_key),
                     ],
-                    vec![(pow2(152), y_lo96.into())],
+                    vec![lo(dep_key, dep_y_lo.into())],
                 ],
             ),
             (
@@ -609,13 +670,13 @@ impl ChunkCircuit {
                 [
                     vec![
                         (Fr::ONE, ty(TxType::Transfer)),
-                        (pow2(208), id),
-                        (pow2(176), to),
-                        (pow2(168), token),
-                        (pow2(40), amount_t),
-                        (Fr::ONE, fee_hi40.into()),
+                        at(TxType::Transfer, "from", id)?,
+                        at(TxType::Transfer, "to", to)?,
+                        at(TxType::Transfer, "token", token)?,
+                        at(TxType::Transfer, "amount", amount_t)?,
+                        hi(tr_fee, tr_fee_hi.into()),
                     ],
-                    vec![(pow2(160), fee_lo88.into())],
+                    vec![lo(tr_fee, tr_fee_lo.into())],
                     vec![],
                 ],
             ),
@@ -624,12 +685,12 @@ impl ChunkCircuit {
                 [
                     vec![
                         (Fr::ONE, ty(TxType::Withdraw)),
-                        (pow2(208), id),
-                        (pow2(200), token),
-                        (pow2(72), amount_t),
-                        (Fr::ONE, fee_hi72.into()),
+                        at(TxType::Withdraw, "account", id)?,
+                        at(TxType::Withdraw, "token", token)?,
+                        at(TxType::Withdraw, "amount", amount_t)?,
+                        hi(wd_fee, wd_fee_hi.into()),
                     ],
-                    vec![(pow2(192), fee_lo56.into())],
+                    vec![lo(wd_fee, wd_fee_lo.into())],
                     vec![],
                 ],
             ),
@@ -638,9 +699,9 @@ impl ChunkCircuit {
                 [
                     vec![
                         (Fr::ONE, ty(TxType::ForcedExit)),
-                        (pow2(208), id),
-                        (pow2(200), token),
-                        (pow2(72), amount_t),
+                        at(TxType::ForcedExit, "account", id)?,
+                        at(TxType::ForcedExit, "token", token)?,
+                        at(TxType::ForcedExit, "amount", amount_t)?,
                     ],
                     vec![],
                     vec![],
@@ -651,11 +712,11 @@ impl ChunkCircuit {
                 [
                     vec![
                         (Fr::ONE, ty(TxType::ChangeKey)),
-                        (pow2(208), id),
-                        (Fr::ONE, y_hi206.into()),
-                        (pow2(207), par),
+                        at(TxType::ChangeKey, "account", id)?,
+                        hi(ck_key, ck_y_hi.into()),
+                        parity(ck_key),
                     ],
-                    vec![(pow2(200), y_lo48.into())],
+                    vec![lo(ck_key, ck_y_lo.into())],
                     vec![],
                 ],
             ),

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use ff::Field;
 
-use rollup_protocol::codec::Record;
+use rollup_protocol::codec::{FORCED_EXIT_REQUEST_LEN, FieldKind, Record, record_layout};
 use rollup_protocol::constants::*;
 use rollup_protocol::eddsa::Point;
 use rollup_protocol::field::{self, Fr};
@@ -54,6 +54,10 @@ pub fn files() -> Vec<GeneratedFile> {
         GeneratedFile {
             name: "DataCommitment.sol",
             text: data_commitment_sol(),
+        },
+        GeneratedFile {
+            name: "Records.sol",
+            text: records_sol(),
         },
     ]
 }
@@ -376,6 +380,147 @@ library StateProof {{
 "#,
         ad = ACCOUNT_TREE_DEPTH,
         bd = BALANCE_TREE_DEPTH,
+    )
+}
+
+/// `DEPOSIT`, `FORCED_EXIT`, …: a record type's name in Solidity constants.
+fn upper(ty: TxType) -> &'static str {
+    match ty {
+        TxType::Noop => "NOOP",
+        TxType::Deposit => "DEPOSIT",
+        TxType::Transfer => "TRANSFER",
+        TxType::Withdraw => "WITHDRAW",
+        TxType::ForcedExit => "FORCED_EXIT",
+        TxType::ChangeKey => "CHANGE_KEY",
+    }
+}
+
+/// `deposit`, `forcedExit`, …: a record type's name in Solidity functions.
+fn lower_camel(ty: TxType) -> &'static str {
+    match ty {
+        TxType::Noop => "noop",
+        TxType::Deposit => "deposit",
+        TxType::Transfer => "transfer",
+        TxType::Withdraw => "withdraw",
+        TxType::ForcedExit => "forcedExit",
+        TxType::ChangeKey => "changeKey",
+    }
+}
+
+fn capitalized(name: &str) -> String {
+    let mut c = name.chars();
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// The Solidity type a field reads as, and the expression that reads it from `data[at + OFFSET:]`.
+fn solidity_field(kind: FieldKind, bytes: usize, slice: &str) -> (String, String) {
+    match kind {
+        FieldKind::Uint => (
+            format!("uint{}", 8 * bytes),
+            format!("uint{}(bytes{bytes}({slice}))", 8 * bytes),
+        ),
+        FieldKind::Address => ("address".into(), format!("address(bytes20({slice}))")),
+        FieldKind::Key => ("bytes32".into(), format!("bytes32({slice})")),
+    }
+}
+
+/// The record types L1 builds or reads (a no-op has no fields).
+const RECORD_TYPES: [TxType; 5] = [
+    TxType::Deposit,
+    TxType::Transfer,
+    TxType::Withdraw,
+    TxType::ForcedExit,
+    TxType::ChangeKey,
+];
+
+fn records_sol() -> String {
+    let mut body = String::new();
+    for ty in RECORD_TYPES {
+        let (name, fun) = (upper(ty), lower_camel(ty));
+        let _ = writeln!(body, "\n    // {ty:?}: {} bytes.", Record::encoded_len(ty));
+        let mut offset = 1;
+        for f in record_layout(ty) {
+            let field = f.name.to_uppercase();
+            let _ = writeln!(
+                body,
+                "    /// @notice Byte offset of a {ty:?} record's `{}` ({} byte{}).\n    uint256 internal constant {name}_{field} = {offset};",
+                f.name,
+                f.bytes,
+                if f.bytes == 1 { "" } else { "s" }
+            );
+            // `bytesN(data[from:])` reads the first N bytes of the slice (zero-padded past its end).
+            let slice = format!("data[at + {name}_{field}:]");
+            let (sol_ty, mut read) = solidity_field(f.kind, f.bytes, &slice);
+            if f.bytes == 1 {
+                read = format!("uint8(data[at + {name}_{field}])");
+            }
+            let _ = writeln!(
+                body,
+                "    /// @notice The `{}` of the {ty:?} record at byte `at` of `data`.\n    function {fun}{}(bytes calldata data, uint256 at) internal pure returns ({sol_ty}) {{\n        return {read};\n    }}",
+                f.name,
+                capitalized(f.name)
+            );
+            offset += f.bytes;
+        }
+    }
+    // Encoders for the records L1 writes: the queued requests.
+    let params = |ty: TxType, skip: &[&str]| {
+        record_layout(ty)
+            .iter()
+            .filter(|f| !skip.contains(&f.name))
+            .map(|f| (solidity_field(f.kind, f.bytes, "").0, f.name))
+            .collect::<Vec<_>>()
+    };
+    let encoder = |ty: TxType, fun: &str, doc: &str, skip: &[&str]| {
+        let ps = params(ty, skip);
+        let args = ps
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let values = ps.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ");
+        format!(
+            "\n    /// @notice {doc}\n    function {fun}({args}) internal pure returns (bytes memory) {{\n        return abi.encodePacked(C.TYPE_{}, {values});\n    }}\n",
+            upper(ty)
+        )
+    };
+    body.push_str(&encoder(
+        TxType::Deposit,
+        "encodeDeposit",
+        "A deposit request, as queued and as its record posts it.",
+        &[],
+    ));
+    body.push_str(&encoder(
+        TxType::ForcedExit,
+        "encodeForcedExitRequest",
+        "A forced-exit request, as queued: the record without its amount, which the transition sets.",
+        &["amount"],
+    ));
+    body.push_str(&encoder(
+        TxType::ChangeKey,
+        "encodeChangeKey",
+        "A key-change request, as queued and as its record posts it.",
+        &[],
+    ));
+    format!(
+        r#"{HEADER}{PRAGMA}
+
+import {{ProtocolConstants as C}} from "./ProtocolConstants.sol";
+
+/// @title Records
+/// @notice The byte layout of the pubdata records (`docs/protocol.md`, "Pubdata"), from the protocol
+///         core's `record_layout`: every field's offset from the record's type byte, a reader per field
+///         (`data[at:]` holds the record), and encoders for the records L1 queues. Contracts use these,
+///         never literal offsets, so that a layout change in the core reaches L1 through regeneration.
+///         A reader zero-pads past the end of `data`: callers check the record's length first (the data
+///         commitment parses a chunk exactly; `refundDeposit` checks the length).
+library Records {{
+    /// @notice Length of a forced-exit request as queued (the record without its amount).
+    uint256 internal constant FORCED_EXIT_REQUEST_LENGTH = {FORCED_EXIT_REQUEST_LEN};
+{body}}}
+"#
     )
 }
 

@@ -13,7 +13,9 @@
 use alloy_primitives::{Address, hex};
 use serde_json::{Value, json};
 
-use rollup_protocol::codec::Record;
+use rollup_protocol::codec::{
+    FORCED_EXIT_REQUEST_LEN, FieldKind, Record, field_offset, record_layout,
+};
 use rollup_protocol::constants::*;
 use rollup_protocol::eddsa::{Point, SecretKey};
 use rollup_protocol::error::Result;
@@ -23,7 +25,7 @@ use rollup_protocol::state::{
     BalanceProof, Config, State, account_tree_defaults, balance_tree_defaults,
 };
 use rollup_protocol::transition::Chunk;
-use rollup_protocol::tx::{ChangeKey, Deposit, ForcedExit, Transfer, Tx, Withdraw};
+use rollup_protocol::tx::{ChangeKey, Deposit, ForcedExit, Transfer, Tx, TxType, Withdraw};
 
 /// Chain id of the vectors' state.
 pub const VECTOR_CHAIN_ID: u64 = 31337;
@@ -293,6 +295,58 @@ pub fn escape_states() -> Result<Value> {
     Ok(json!({ "totals": totals, "states": states }))
 }
 
+/// One record of each type from the sample chunk, with every field as the layout reads it (its
+/// bytes as a big-endian hex integer, an address, or a 32-byte key): what the Solidity `Records`
+/// library's readers must return, and the encoders must rebuild.
+pub fn records() -> Result<Value> {
+    let c = sample_chunk()?;
+    let mut out = serde_json::Map::new();
+    for r in &c.records {
+        let ty = r.tx_type();
+        let name = match ty {
+            TxType::Noop => continue,
+            TxType::Deposit => "deposit",
+            TxType::Transfer => "transfer",
+            TxType::Withdraw => "withdraw",
+            TxType::ForcedExit => "forcedExit",
+            TxType::ChangeKey => "changeKey",
+        };
+        if out.contains_key(name) {
+            continue;
+        }
+        let bytes = r.encode();
+        let mut fields = serde_json::Map::new();
+        fields.insert("record".into(), json!(format!("0x{}", hex::encode(&bytes))));
+        for f in record_layout(ty) {
+            let (offset, _) = field_offset(ty, f.name)
+                .ok_or_else(|| rollup_protocol::Error::Decode(format!("no field {}", f.name)))?;
+            let raw = &bytes[offset..offset + f.bytes];
+            let value = match f.kind {
+                FieldKind::Address | FieldKind::Key => format!("0x{}", hex::encode(raw)),
+                // A number, as forge's JSON reader takes it.
+                FieldKind::Uint => alloy_primitives::U256::from_be_slice(raw).to_string(),
+            };
+            fields.insert(f.name.into(), json!(value));
+        }
+        if ty == TxType::ForcedExit {
+            fields.insert(
+                "request".into(),
+                json!(format!(
+                    "0x{}",
+                    hex::encode(&bytes[..FORCED_EXIT_REQUEST_LEN])
+                )),
+            );
+        }
+        out.insert(name.into(), Value::Object(fields));
+    }
+    if out.len() != 5 {
+        return Err(rollup_protocol::Error::Decode(
+            "the sample chunk lacks a record type".into(),
+        ));
+    }
+    Ok(Value::Object(out))
+}
+
 /// Every vector file: name and pretty-printed JSON.
 pub fn files() -> Result<Vec<(&'static str, String)>> {
     let pretty = |v: &Value| {
@@ -304,6 +358,7 @@ pub fn files() -> Result<Vec<(&'static str, String)>> {
         ("poseidon.json", pretty(&poseidon())),
         ("state.json", pretty(&state()?)),
         ("pubdata.json", pretty(&pubdata()?)),
+        ("records.json", pretty(&records()?)),
         ("keys.json", pretty(&keys())),
         ("escape_states.json", pretty(&escape_states()?)),
     ])
