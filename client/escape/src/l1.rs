@@ -3,62 +3,23 @@
 //! blocks, and each committed batch's pubdata from its `commitBatch` calldata.
 //! Every chunk's pubdata is checked against the data commitment the event
 //! carries, so an RPC that returns the wrong transaction is caught before any
-//! record is applied. RPC calls are retried with backoff.
+//! record is applied. RPC calls are retried with backoff and logs paged (`rollup-l1`, shared with
+//! the operator).
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
-use alloy::rpc::types::{Filter, Log};
+use alloy::rpc::types::Log;
 use alloy::sol_types::{SolCall, SolEvent};
 use rollup_bindings::irollup::IRollup;
+use rollup_l1::{LogReader, REQUEST_QUEUED, decode_request, retry};
 use rollup_protocol::codec::{data_commitment, decode_chunk};
 use rollup_protocol::field::{self, Fr};
 
 use crate::derive::FinalizedBatch;
 
-/// Why L1 could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum L1Error {
-    /// The RPC failed, after the retries.
-    #[error(
-        "L1 RPC: {0} (after {RETRIES} attempts); check the URL, or use a node with a higher rate limit"
-    )]
-    Rpc(String),
-    /// A log or transaction is not what the rollup emits.
-    #[error("block {block}: {what}")]
-    Malformed {
-        /// The block.
-        block: u64,
-        /// What is wrong.
-        what: String,
-    },
-}
-
-/// `Result` with an [`L1Error`].
-pub type Result<T> = std::result::Result<T, L1Error>;
-
-/// Attempts per RPC call.
-pub const RETRIES: u32 = 5;
-
-/// Runs `call`, retrying failures with exponential backoff (100 ms, doubling).
-async fn retry<T, E: std::fmt::Display, F: Future<Output = std::result::Result<T, E>>>(
-    mut call: impl FnMut() -> F,
-) -> Result<T> {
-    let mut delay = Duration::from_millis(100);
-    let mut last = String::new();
-    for _ in 0..RETRIES {
-        match call().await {
-            Ok(v) => return Ok(v),
-            Err(e) => last = e.to_string(),
-        }
-        tokio::time::sleep(delay).await;
-        delay *= 2;
-    }
-    Err(L1Error::Rpc(last))
-}
+pub use rollup_l1::{L1Error, Result};
 
 /// A committed batch whose finalization has not been seen yet (kept across syncs: its commit
 /// lies in blocks already read).
@@ -75,11 +36,8 @@ pub struct PendingBatch {
 /// Reads the rollup at `rollup` through `provider`.
 #[derive(Debug)]
 pub struct L1Reader<P> {
-    provider: P,
-    rollup: Address,
+    reader: LogReader<P>,
     chunk_slots: usize,
-    /// Blocks per `eth_getLogs` page.
-    page: u64,
     committed: BTreeMap<u64, Vec<Vec<u8>>>,
 }
 
@@ -94,10 +52,8 @@ impl<P: Provider> L1Reader<P> {
     /// A reader for a deployment with `chunk_slots` slots per chunk, paging logs `page` blocks at a time.
     pub fn new(provider: P, rollup: Address, chunk_slots: usize, page: u64) -> Self {
         L1Reader {
-            provider,
-            rollup,
+            reader: LogReader::new(provider, rollup).page(page),
             chunk_slots,
-            page: page.max(1),
             committed: BTreeMap::new(),
         }
     }
@@ -129,43 +85,20 @@ impl<P: Provider> L1Reader<P> {
         first: u64,
     ) -> Result<Vec<(u64, Vec<u8>)>> {
         let mut out = Vec::new();
-        let logs = self
-            .logs(vec![IRollup::RequestQueued::SIGNATURE_HASH], from, to)
-            .await?;
-        for log in logs {
-            let event = IRollup::RequestQueued::decode_log(&log.inner)
-                .map_err(|e| malformed(&log, format!("RequestQueued: {e}")))?;
-            let index =
-                u64::try_from(event.requestIndex).map_err(|_| malformed(&log, "request index"))?;
+        for log in self.reader.logs(&[REQUEST_QUEUED], from, to).await? {
+            let request = decode_request(&log)?;
             let is_deposit =
-                event.record.first() == Some(&(rollup_protocol::tx::TxType::Deposit as u8));
-            if index >= first && is_deposit {
-                out.push((index, event.record.to_vec()));
+                request.record.first() == Some(&(rollup_protocol::tx::TxType::Deposit as u8));
+            if request.index >= first && is_deposit {
+                out.push((request.index, request.record));
             }
-        }
-        Ok(out)
-    }
-
-    /// The rollup's logs of the `events` in blocks `from..=to`, in order, `page` blocks per query.
-    async fn logs(&self, events: Vec<B256>, from: u64, to: u64) -> Result<Vec<Log>> {
-        let mut out = Vec::new();
-        let mut start = from;
-        while start <= to {
-            let end = to.min(start.saturating_add(self.page - 1));
-            let filter = Filter::new()
-                .address(self.rollup)
-                .event_signature(events.clone())
-                .from_block(start)
-                .to_block(end);
-            out.extend(retry(|| self.provider.get_logs(&filter)).await?);
-            start = end + 1;
         }
         Ok(out)
     }
 
     /// The latest block number.
     pub async fn head(&self) -> Result<u64> {
-        retry(|| self.provider.get_block_number()).await
+        self.reader.head().await
     }
 
     /// Reads blocks `from..=to` and returns the batches finalized in them, in order. Batches
@@ -177,7 +110,7 @@ impl<P: Provider> L1Reader<P> {
             IRollup::BatchesReverted::SIGNATURE_HASH,
             IRollup::BatchFinalized::SIGNATURE_HASH,
         ];
-        for log in self.logs(events, from, to).await? {
+        for log in self.reader.logs(&events, from, to).await? {
             self.apply_log(&log, &mut out).await?;
         }
         Ok(out)
@@ -193,9 +126,13 @@ impl<P: Provider> L1Reader<P> {
             let hash = log
                 .transaction_hash
                 .ok_or_else(|| malformed(log, "log without transaction"))?;
-            let tx = retry(|| self.provider.get_transaction_by_hash(hash))
-                .await?
-                .ok_or_else(|| malformed(log, format!("transaction {hash} not found")))?;
+            let tx = retry(
+                self.reader.retry_policy(),
+                &format!("transaction {hash}"),
+                || self.reader.provider().get_transaction_by_hash(hash),
+            )
+            .await?
+            .ok_or_else(|| malformed(log, format!("transaction {hash} not found")))?;
             let input = alloy::consensus::Transaction::input(&tx);
             let call = IRollup::commitBatchCall::abi_decode(input).map_err(|e| {
                 malformed(

@@ -8,7 +8,9 @@ use std::time::Duration;
 use alloy_primitives::Address;
 use serde::{Deserialize, Serialize};
 
-/// Where the submitter injects a crash (tests of crash safety only).
+/// Where the submitter injects a crash (tests of crash safety only: the `fault-injection` feature,
+/// which production builds do not have).
+#[cfg(feature = "fault-injection")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CrashPoint {
@@ -70,6 +72,7 @@ pub struct Config {
     /// Which prover proves the chunks (`cpu`: in this process).
     pub prover: crate::prover::ProverKind,
     /// Fault injection for the crash-safety tests: the submitter stops at this point once.
+    #[cfg(feature = "fault-injection")]
     pub crash_at: Option<CrashPoint>,
 }
 
@@ -98,6 +101,7 @@ impl Default for Config {
             dev_srs: false,
             key_cache: None,
             prover: crate::prover::ProverKind::Cpu,
+            #[cfg(feature = "fault-injection")]
             crash_at: None,
         }
     }
@@ -118,7 +122,7 @@ impl Config {
 
     /// Reads a TOML file; fields it leaves out keep their defaults.
     pub fn from_toml(text: &str) -> crate::Result<Config> {
-        toml::from_str(text).map_err(|e| crate::Error::Config(e.to_string()))
+        Ok(toml::from_str(text)?)
     }
 
     /// Checks the settings against each other.

@@ -100,7 +100,7 @@ pub struct Coordinator {
 
 fn decode_artifact(stored: Stored) -> Result<ProofArtifact> {
     let hex = |h: &str| {
-        alloy_primitives::hex::decode(h).map_err(|e| Error::Store(format!("stored proof: {e}")))
+        alloy_primitives::hex::decode(h).map_err(|e| Error::Store(format!("a stored proof: {e}")))
     };
     let s = match stored {
         Stored::Artifact(s) => s,
@@ -199,26 +199,21 @@ impl Coordinator {
         let backend = self.backend.clone();
         let expected = task.public_inputs();
         let result = tokio::task::spawn_blocking(move || -> Result<ProofArtifact> {
-            let artifact = backend
-                .prove(&task)
-                .map_err(|e| Error::Prover(e.to_string()))?;
+            let artifact = backend.prove(&task)?;
             if artifact.public_inputs != expected {
-                return Err(Error::Prover(
+                return Err(Error::Proof(
                     "the artifact proves other public inputs than the task's".into(),
                 ));
             }
-            if !backend
-                .verify(&artifact)
-                .map_err(|e| Error::Prover(e.to_string()))?
-            {
-                return Err(Error::Prover(
+            if !backend.verify(&artifact)? {
+                return Err(Error::Proof(
                     "the artifact does not verify against the backend's key".into(),
                 ));
             }
             Ok(artifact)
         })
         .await
-        .map_err(|e| Error::Prover(format!("the proving task failed: {e}")))
+        .map_err(Error::from)
         .and_then(|r| r);
         let seconds = start.elapsed().as_secs_f64();
         match result {
@@ -248,7 +243,7 @@ impl Coordinator {
                     };
                 }
                 if attempts >= MAX_ATTEMPTS {
-                    return Err(Error::Prover(format!(
+                    return Err(Error::Proof(format!(
                         "chunk {index}: {attempts} attempts failed, the last with: {err}"
                     )));
                 }

@@ -1,9 +1,21 @@
-//! The operator's errors.
+//! The operator's errors, with their sources.
+//!
+//! [`Error::L1`] is the one transient kind: the loops retry it with backoff. Every other error
+//! stops the operator, which resumes from its store when restarted.
+
+/// A boxed error from another crate, kept as the source of an [`Error`].
+pub type Source = Box<dyn std::error::Error + Send + Sync>;
 
 /// What went wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The database failed; the operator stops rather than act on state it cannot record.
+    #[error("store: {0}")]
+    Database(#[source] Box<redb::Error>),
+    /// A stored value does not encode or decode.
+    #[error("store: a value does not (de)serialize: {0}")]
+    Encoding(#[from] serde_json::Error),
+    /// The store lacks something it must hold, or holds something malformed.
     #[error("store: {0}")]
     Store(String),
     /// The core rejected a transaction or chunk.
@@ -18,9 +30,15 @@ pub enum Error {
     /// The same transaction was submitted before.
     #[error("transaction {0} is already known")]
     Duplicate(String),
-    /// L1 could not be reached or read, after retries.
-    #[error("L1: {0}")]
-    L1(String),
+    /// L1 could not be reached or read (retried by the loops).
+    #[error("L1: {context}{}", source.as_ref().map(|s| format!(": {s}")).unwrap_or_default())]
+    L1 {
+        /// What was being done.
+        context: String,
+        /// The transport's or the contract call's error, when there is one.
+        #[source]
+        source: Option<Source>,
+    },
     /// The rollup refuses a call deterministically (its simulation reverts): retrying cannot help.
     #[error("the rollup refuses {step}: {reason}")]
     Refused {
@@ -39,15 +57,59 @@ pub enum Error {
         /// The cap.
         cap: u128,
     },
-    /// Proving failed.
+    /// The prover failed.
     #[error("prover: {0}")]
-    Prover(String),
+    Prover(#[source] Box<rollup_prover::ProverError>),
+    /// A proof was refused by the coordinator's checks, or proving kept failing.
+    #[error("proof: {0}")]
+    Proof(String),
+    /// A blocking task (proving, restoring) panicked or was cancelled.
+    #[error("a background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
     /// The configuration is unusable.
     #[error("configuration: {0}")]
     Config(String),
+    /// The configuration file does not parse.
+    #[error("configuration: {0}")]
+    ConfigFile(#[from] toml::de::Error),
+    /// The L2 RPC server could not start.
+    #[error("L2 RPC: {0}")]
+    Rpc(String),
     /// A fault injected by a test (`crash_at`).
+    #[cfg(feature = "fault-injection")]
     #[error("injected crash at {0}")]
     Crash(String),
+}
+
+impl Error {
+    /// An L1 error: `context` says what was being done, `source` why it failed.
+    pub fn l1(context: impl Into<String>, source: impl Into<Source>) -> Error {
+        Error::L1 {
+            context: context.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// An L1 error without an underlying error (the chain said something unexpected).
+    pub fn l1_msg(context: impl Into<String>) -> Error {
+        Error::L1 {
+            context: context.into(),
+            source: None,
+        }
+    }
+}
+
+// Boxed: they are large, and every `Result` of the crate would carry their size.
+impl From<redb::Error> for Error {
+    fn from(e: redb::Error) -> Error {
+        Error::Database(Box::new(e))
+    }
+}
+
+impl From<rollup_prover::ProverError> for Error {
+    fn from(e: rollup_prover::ProverError) -> Error {
+        Error::Prover(Box::new(e))
+    }
 }
 
 /// `Result` with an [`Error`].

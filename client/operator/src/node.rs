@@ -63,7 +63,7 @@ where
                     backoff = period;
                     period
                 }
-                Err(Error::L1(e)) => {
+                Err(e @ Error::L1 { .. }) => {
                     tracing::warn!(task = name, error = %e, retry_in = ?backoff, "L1 unavailable");
                     metrics::counter!("operator_l1_errors", "task" => name).increment(1);
                     let wait = backoff;
@@ -96,7 +96,7 @@ async fn check_verifier_params(
         .verifier()
         .call()
         .await
-        .map_err(|e| Error::L1(format!("reading the rollup's verifier: {e}")))?;
+        .map_err(|e| Error::l1("reading the rollup's verifier", e))?;
     let deployed = rollup_bindings::halo2_chunk_verifier::Halo2ChunkVerifier::new(verifier, provider)
         .PARAMS_DIGEST()
         .call()
@@ -122,7 +122,7 @@ async fn chunk_slots(cfg: &Config) -> Result<usize> {
     let provider = ProviderBuilder::new()
         .connect(&cfg.l1_rpc)
         .await
-        .map_err(|e| Error::L1(format!("{}: {e}", cfg.l1_rpc)))?;
+        .map_err(|e| Error::l1(format!("connecting to {}", cfg.l1_rpc), e))?;
     let slots = Rollup::new(cfg.rollup, &provider)
         .CHUNK_SLOTS()
         .call()
@@ -139,9 +139,7 @@ impl Operator {
         let slots = chunk_slots(&cfg).await?;
         let backend = {
             let cfg = cfg.clone();
-            tokio::task::spawn_blocking(move || crate::prover::load_backend(&cfg, slots))
-                .await
-                .map_err(|e| Error::Prover(e.to_string()))??
+            tokio::task::spawn_blocking(move || crate::prover::load_backend(&cfg, slots)).await??
         };
         Operator::start_with(cfg, signer, backend).await
     }
@@ -157,11 +155,11 @@ impl Operator {
         let provider = ProviderBuilder::new()
             .connect(&cfg.l1_rpc)
             .await
-            .map_err(|e| Error::L1(format!("{}: {e}", cfg.l1_rpc)))?;
+            .map_err(|e| Error::l1(format!("connecting to {}", cfg.l1_rpc), e))?;
         let l1_chain_id = provider
             .get_chain_id()
             .await
-            .map_err(|e| Error::L1(e.to_string()))?;
+            .map_err(|e| Error::l1("reading the chain id", e))?;
         let slots = chunk_slots(&cfg).await?;
         check_verifier_params(&provider, cfg.rollup, backend.params_digest()).await?;
         let store = Arc::new(Store::open(&cfg.db_path())?);
@@ -183,8 +181,7 @@ impl Operator {
                     coordinator.submit_chunk(i, c)
                 })
             })
-            .await
-            .map_err(|e| Error::Store(e.to_string()))??
+            .await??
         };
         let sequencer = Arc::new(Mutex::new(sequencer));
         if let Some(addr) = cfg.metrics_addr {
@@ -273,6 +270,7 @@ impl Operator {
                     bump_after: Duration::from_millis(cfg.bump_after_ms),
                     max_fee_per_gas: cfg.max_fee_per_gas,
                     confirmations: cfg.l1_confirmations,
+                    #[cfg(feature = "fault-injection")]
                     crash_at: cfg.crash_at,
                 },
             )));
@@ -326,10 +324,7 @@ impl Operator {
         let _ = self.rpc.stop();
         let mut first = Ok(());
         for t in self.tasks.drain(..) {
-            let r = t
-                .await
-                .map_err(|e| Error::Store(format!("a task panicked: {e}")))
-                .and_then(|r| r);
+            let r = t.await.map_err(Error::from).and_then(|r| r);
             if first.is_ok() {
                 first = r;
             }

@@ -8,7 +8,7 @@ use rollup_prover::{Backend, ChunkProver, ChunkShape, CpuBackend, SrsSource};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The provers the operator can be configured with.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,8 +31,7 @@ pub fn load_backend(cfg: &Config, slots: usize) -> Result<Arc<dyn Backend>> {
     match cfg.prover {
         ProverKind::Cpu => {
             let shape = ChunkShape::new(slots, cfg.chain_id);
-            let chunk = ChunkProver::load(&cfg.key_cache(), &srs, slots, cfg.chain_id, shape.k)
-                .map_err(|e| Error::Prover(e.to_string()))?;
+            let chunk = ChunkProver::load(&cfg.key_cache(), &srs, slots, cfg.chain_id, shape.k)?;
             Ok(Arc::new(CpuBackend::new(chunk)))
         }
     }

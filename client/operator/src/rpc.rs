@@ -94,16 +94,14 @@ pub async fn serve(
         .set_config(config)
         .build(addr)
         .await
-        .map_err(|e| Error::Config(format!("RPC on {addr}: {e}")))?;
-    let local = server
-        .local_addr()
-        .map_err(|e| Error::Config(e.to_string()))?;
+        .map_err(|e| Error::Rpc(format!("listening on {addr}: {e}")))?;
+    let local = server.local_addr().map_err(|e| Error::Rpc(e.to_string()))?;
     let mut m = RpcModule::new(Ctx {
         store,
         sequencer,
         coordinator,
     });
-    let reg = |e: jsonrpsee::core::RegisterMethodError| Error::Config(e.to_string());
+    let reg = |e: jsonrpsee::core::RegisterMethodError| Error::Rpc(e.to_string());
     m.register_async_method(
         "l2_sendTransaction",
         |p: Params<'static>, ctx, _| async move {
@@ -181,7 +179,7 @@ pub async fn serve(
             .pending()
             .balance_proof(id, token)
             .map_err(|e| rpc_error(Error::Protocol(e)))?;
-        serde_json::to_value(&proof).map_err(|e| rpc_error(Error::Store(e.to_string())))
+        serde_json::to_value(&proof).map_err(|e| rpc_error(Error::Encoding(e)))
     })
     .map_err(reg)?;
     m.register_async_method("l2_getChunks", |_p: Params<'static>, ctx, _| async move {
@@ -189,7 +187,7 @@ pub async fn serve(
         for c in &mut chunks {
             c.prove_seconds = ctx.coordinator.prove_seconds(c.index);
         }
-        serde_json::to_value(chunks).map_err(|e| rpc_error(Error::Store(e.to_string())))
+        serde_json::to_value(chunks).map_err(|e| rpc_error(Error::Encoding(e)))
     })
     .map_err(reg)?;
     m.register_async_method("l2_status", |_p: Params<'static>, ctx, _| async move {

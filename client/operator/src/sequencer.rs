@@ -300,7 +300,7 @@ impl Sequencer {
         let mut expected = self.next_request;
         for (index, tx) in requests {
             if index != expected {
-                return Err(Error::L1(format!(
+                return Err(Error::l1_msg(format!(
                     "request {index} read, {expected} expected next: the L1 logs have a gap"
                 )));
             }

@@ -33,16 +33,16 @@ pub struct Store {
     db: Database,
 }
 
-fn store_err(e: impl std::fmt::Display) -> Error {
-    Error::Store(e.to_string())
+fn store_err(e: impl Into<redb::Error>) -> Error {
+    Error::Database(Box::new(e.into()))
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(store_err)
+    Ok(serde_json::to_vec(value)?)
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(store_err)
+    Ok(serde_json::from_slice(bytes)?)
 }
 
 /// The writes of one atomic step.
@@ -98,10 +98,9 @@ impl Store {
     /// Opens (or creates) the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(store_err)?;
+            std::fs::create_dir_all(dir).map_err(|e| store_err(redb::StorageError::Io(e)))?;
         }
-        let db =
-            Database::create(path).map_err(|e| Error::Store(format!("{}: {e}", path.display())))?;
+        let db = Database::create(path).map_err(store_err)?;
         // Create every table, so that readers never meet a missing one.
         let s = Store { db };
         s.write(|w| {

@@ -35,6 +35,7 @@ use rollup_bindings::irollup::IRollup;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
+#[cfg(feature = "fault-injection")]
 use crate::config::CrashPoint;
 use crate::coordinator::Coordinator;
 use crate::error::{Error, Result};
@@ -76,7 +77,8 @@ pub struct SubmitterConfig {
     pub max_fee_per_gas: u128,
     /// Confirmations before a step is done.
     pub confirmations: u64,
-    /// Fault injection (tests).
+    /// Fault injection (tests, `fault-injection` feature).
+    #[cfg(feature = "fault-injection")]
     pub crash_at: Option<CrashPoint>,
 }
 
@@ -86,11 +88,12 @@ pub struct Submitter<P> {
     wallet: EthereumWallet,
     from: Address,
     cfg: SubmitterConfig,
+    #[cfg(feature = "fault-injection")]
     crashed: bool,
 }
 
-fn l1(e: impl std::fmt::Display) -> Error {
-    Error::L1(e.to_string())
+fn l1(e: impl Into<crate::error::Source>) -> Error {
+    Error::l1("an L1 call", e)
 }
 
 /// The decoded revert of a failed call, if it reverted.
@@ -114,10 +117,13 @@ impl<P: Provider> Submitter<P> {
             wallet,
             from,
             cfg,
+            #[cfg(feature = "fault-injection")]
             crashed: false,
         }
     }
 
+    /// Stops here once if the configuration says so (crash-safety tests).
+    #[cfg(feature = "fault-injection")]
     fn crash(&mut self, at: CrashPoint) -> Result<()> {
         if self.cfg.crash_at == Some(at) && !self.crashed {
             self.crashed = true;
@@ -236,6 +242,7 @@ impl<P: Provider> Submitter<P> {
         );
         metrics::histogram!("operator_l1_step_seconds", "step" => step)
             .record(start.elapsed().as_secs_f64());
+        #[cfg(feature = "fault-injection")]
         self.crash(CrashPoint::AfterReceipt)?;
         self.done(store, sequencer, coordinator, &batch, step, next)
             .await
@@ -254,7 +261,7 @@ impl<P: Provider> Submitter<P> {
         if self.step_done_at(step, index, deep).await? {
             return Ok(true);
         }
-        Err(Error::L1(format!(
+        Err(Error::l1_msg(format!(
             "{step} of batch {index} was done by another sender in the last {} blocks; waiting for them",
             self.cfg.confirmations
         )))
@@ -411,11 +418,13 @@ impl<P: Provider> Submitter<P> {
             None => {
                 let out = self.prepare(key, input).await?;
                 store.write(|w| w.put_outbox(key, &out))?;
+                #[cfg(feature = "fault-injection")]
                 self.crash(CrashPoint::BeforeSend)?;
                 out
             }
         };
         self.broadcast(&out).await?;
+        #[cfg(feature = "fault-injection")]
         self.crash(CrashPoint::AfterSend)?;
         let mut last_sent = Instant::now();
         loop {
@@ -438,7 +447,7 @@ impl<P: Provider> Submitter<P> {
                 if self.receipt(&out).await?.is_none() {
                     // Retried by the caller: a receipt can lag its block. If this persists,
                     // another sender uses the submitter's key.
-                    return Err(Error::L1(format!(
+                    return Err(Error::l1_msg(format!(
                         "{key}: nonce {} is used but none of the {} stored versions has a receipt yet",
                         out.nonce,
                         out.versions.len()

@@ -5,10 +5,7 @@
 
 use alloy::primitives::Address;
 use alloy::providers::Provider;
-use alloy::rpc::types::Filter;
-use alloy::sol_types::SolEvent;
-use rollup_bindings::irollup::IRollup;
-use rollup_protocol::Tx;
+use rollup_l1::{LogReader, REQUEST_QUEUED, Retry, decode_request};
 use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
@@ -27,10 +24,14 @@ pub async fn poll<P: Provider>(
     store: &Store,
     sequencer: &Mutex<Sequencer>,
 ) -> Result<usize> {
-    let head = provider
-        .get_block_number()
+    // One attempt per call: the operator's loop retries with its own backoff.
+    let reader = LogReader::new(provider, rollup)
+        .page(PAGE)
+        .retry(Retry::ONCE);
+    let head = reader
+        .head()
         .await
-        .map_err(|e| Error::L1(e.to_string()))?;
+        .map_err(|e| Error::l1("reading the head block", e))?;
     let Some(safe) = head.checked_sub(confirmations) else {
         return Ok(0);
     };
@@ -38,24 +39,17 @@ pub async fn poll<P: Provider>(
     let mut ingested = 0;
     while next <= safe {
         let end = safe.min(next + PAGE - 1);
-        let filter = Filter::new()
-            .address(rollup)
-            .event_signature(IRollup::RequestQueued::SIGNATURE_HASH)
-            .from_block(next)
-            .to_block(end);
-        let logs = provider
-            .get_logs(&filter)
+        let logs = reader
+            .logs(&[REQUEST_QUEUED], next, end)
             .await
-            .map_err(|e| Error::L1(e.to_string()))?;
+            .map_err(|e| Error::l1("reading the request logs", e))?;
         let mut requests = Vec::with_capacity(logs.len());
         for log in logs {
-            let event = IRollup::RequestQueued::decode_log(&log.inner)
-                .map_err(|e| Error::L1(format!("RequestQueued: {e}")))?;
-            let index = u64::try_from(event.requestIndex)
-                .map_err(|_| Error::L1("request index out of range".into()))?;
-            let tx = Tx::decode(&event.record)
-                .map_err(|e| Error::L1(format!("request {index} does not decode: {e}")))?;
-            requests.push((index, tx));
+            let request = decode_request(&log).map_err(|e| Error::l1("a RequestQueued log", e))?;
+            let tx = request
+                .tx()
+                .map_err(|e| Error::l1(format!("request {} does not decode", request.index), e))?;
+            requests.push((request.index, tx));
         }
         ingested += requests.len();
         if !requests.is_empty() {

@@ -114,7 +114,7 @@ async fn blocks_chunks_and_batches_follow_the_limits_and_survive_a_restart() -> 
     assert!(matches!(s.submit(&store, exit), Err(Error::Unsupported(_))));
     assert!(matches!(
         s.ingest(&store, vec![(7, exit)], 11),
-        Err(Error::L1(_))
+        Err(Error::L1 { .. })
     ));
     assert_eq!(s.pending().root(), root, "a refusal changed the state");
     assert_eq!(s.next_request(), 3);

@@ -863,7 +863,7 @@ async fn keep(
         .clone()
         .unwrap_or_else(|| PathBuf::from("target/release/escape"));
     println!(
-        "\nThe devnet is up (Ctrl-C stops it and removes its data):\n\n  L1 RPC (anvil)   {l1}\n  L2 RPC (operator) {l2}\n  rollup           {rollup}\n  token (id 1)     {token}\n  accounts         {ids:?}\n\nTry:\n  curl -s {l2} -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"l2_status\",\"params\":[]}}'\n  export ESCAPE_RPC_URL={l1} ESCAPE_ROLLUP={rollup}\n  {e} status\n  ESCAPE_PRIVATE_KEY=<an anvil key> {e} deposit --amount 1000000000000000\n  {e} sync && {e} balance --account 1\n  tools/bin/cast balance <address> --rpc-url {l1}\n",
+        "\nThe devnet is up (Ctrl-C stops it and removes its data):\n\n  L1 RPC (anvil)   {l1}\n  L2 RPC (operator) {l2}\n  rollup           {rollup}\n  token (id 1)     {token}\n  accounts         {ids:?}\n\nTry:\n  curl -s {l2} -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"l2_status\",\"params\":[]}}'\n  export ETH_RPC_URL={l1} ESCAPE_ROLLUP={rollup}\n  {e} status\n  ESCAPE_PRIVATE_KEY=<an anvil key> {e} deposit --amount 1000000000000000\n  {e} sync && {e} balance --account 1\n  tools/bin/cast balance <address> --rpc-url {l1}\n",
         l1 = anvil.endpoint(),
         e = escape.display(),
     );

@@ -302,8 +302,63 @@ pub const MIN_DEGREE: usize = 5;
 /// The six type flags, in type-byte order.
 const TYPES: [TxType; 6] = TxType::ALL;
 
+/// Where the record fields the circuit splits land in the record's field elements: the core's
+/// layout (`codec::field_placement`).
+#[derive(Debug, Clone, Copy)]
+struct Places {
+    dep_amount: Placement,
+    dep_key: Placement,
+    tr_fee: Placement,
+    wd_fee: Placement,
+    ck_key: Placement,
+}
+
+impl Places {
+    fn new() -> Result<Places, Error> {
+        let place = |ty: TxType, name: &str| field_placement(ty, name).ok_or(Error::Synthesis);
+        Ok(Places {
+            dep_amount: place(TxType::Deposit, "amount")?,
+            dep_key: place(TxType::Deposit, "pubkey")?,
+            tr_fee: place(TxType::Transfer, "fee")?,
+            wd_fee: place(TxType::Withdraw, "fee")?,
+            ck_key: place(TxType::ChangeKey, "pubkey")?,
+        })
+    }
+}
+
+/// The words one slot's rules read: its type flags, the transaction's values and the splits that
+/// pack its record (each `(high, low)`).
+#[derive(Debug, Clone, Copy)]
+struct SlotWords {
+    /// Noop, deposit, transfer, withdraw, forced exit, key change.
+    flags: [Word; 6],
+    /// Transfer or withdrawal: a signed transaction.
+    signed: Word,
+    amount: Word,
+    fee: Word,
+    owner: Word,
+    pkx: Word,
+    pky: Word,
+    sig_r: PointWord,
+    sig_s: Word,
+    /// Update 0's owner and nonce, split out of their packed leaf field.
+    owner0: Word,
+    nonce0: Word,
+    tr_fee: (Word, Word),
+    wd_fee: (Word, Word),
+    amt: (Word, Word),
+    dep_y: (Word, Word),
+    ck_y: (Word, Word),
+    x_hi: Word,
+    x_lo: Word,
+    x_par: Word,
+    borrow: Word,
+}
+
 impl ChunkCircuit {
-    /// One slot from `root`; returns the root after it and its record's three fields.
+    /// One slot from `root`; returns the root after it and its record's three fields. The slot's
+    /// three balance updates, then its rules in named phases: its words (witnesses, type flags and
+    /// the record's splits), the record key, each update's rules, the signature, the record.
     fn slot(
         &self,
         cfg: &ChunkConfig,
@@ -312,9 +367,6 @@ impl ChunkCircuit {
         w: Value<&SlotWitness>,
         root: Word,
     ) -> Result<(Word, [Word; 3]), Error> {
-        let a = &cfg.arith;
-        let one = Term::Const(Fr::ONE);
-        let zero = Term::Const(Fr::ZERO);
         let update = |region: &mut Region<'_, Fr>, row: &mut usize, i: usize, root: Word| {
             cfg.update.assign(
                 region,
@@ -328,22 +380,45 @@ impl ChunkCircuit {
         let u0: UpdateWords = update(region, row, 0, root)?;
         let u1 = update(region, row, 1, u0.root_after)?;
         let u2 = update(region, row, 2, u1.root_after)?;
+        let places = Places::new()?;
+        let s = self.slot_words(cfg, region, row, w, &u0, &places)?;
+        self.record_key(cfg, region, row, &s)?;
+        self.account_rules(cfg, region, row, &s, &u0)?;
+        self.receiver_rules(cfg, region, row, &s, &u0, &u1)?;
+        self.fee_rules(cfg, region, row, &s, &u0, &u2)?;
+        self.signature(cfg, region, row, &s, &u0, &u1)?;
+        let record = self.pack_record(cfg, region, row, &s, &places, &u0, &u1)?;
+        Ok((u2.root_after, record))
+    }
 
-        // Free witnesses of the slot, and the splits that pack its record: where each field lands in
-        // the record's field elements is the core's layout (`codec::field_placement`).
-        let place = |ty: TxType, name: &str| field_placement(ty, name).ok_or(Error::Synthesis);
-        let dep_amount = place(TxType::Deposit, "amount")?;
-        let dep_key = place(TxType::Deposit, "pubkey")?;
-        let tr_fee = place(TxType::Transfer, "fee")?;
-        let wd_fee = place(TxType::Withdraw, "fee")?;
-        let ck_key = place(TxType::ChangeKey, "pubkey")?;
+    /// The slot's free witnesses in the pool, its type flags (booleans, exactly one set) and the
+    /// splits that pack its record (each half in range, the halves recombine).
+    fn slot_words(
+        &self,
+        cfg: &ChunkConfig,
+        region: &mut Region<'_, Fr>,
+        row: &mut usize,
+        w: Value<&SlotWitness>,
+        u0: &UpdateWords,
+        p: &Places,
+    ) -> Result<SlotWords, Error> {
+        let a = &cfg.arith;
+        let one = Term::Const(Fr::ONE);
+        let zero = Term::Const(Fr::ZERO);
+        // Free witnesses of the slot, and the splits that pack its record.
+        let Places {
+            dep_amount,
+            dep_key,
+            tr_fee,
+            wd_fee,
+            ck_key,
+        } = *p;
         let on0 = w.map(|w| w.updates[0].before[0]);
         let x = w.map(|w| w.pubkey.x);
         let y = w.map(|w| w.pubkey.y);
         let x_par = x.map(|x| low(x, 1));
         let x_lo = x.map(|x| shr(low(x, 128), 1));
         let x_hi = x.map(|x| shr(x, 128));
-        let r_lo = low(Fr::ZERO - Fr::ONE, 128) + Fr::ONE; // r mod 2^128 (r − 1 has the same high bits)
         let borrow = x.map(|x| {
             if field::to_u256(&low(x, 128)) > field::to_u256(&low(Fr::ZERO - Fr::ONE, 128)) {
                 Fr::ONE
@@ -386,7 +461,7 @@ impl ChunkCircuit {
         ]);
         let v = cfg.pool.witness(region, row, &values);
         let f: [Word; 6] = [v[0], v[1], v[2], v[3], v[4], v[5]];
-        let [f_noop, f_dep, f_tr, f_wd, f_fe, f_ck] = f;
+        let [_, _, f_tr, f_wd, _, _] = f;
         let (amount, fee, owner, pkx, pky) = (v[6], v[7], v[8], v[9], v[10]);
         let sig_r = PointWord { x: v[11], y: v[12] };
         let sig_s = v[13];
@@ -468,6 +543,51 @@ impl ChunkCircuit {
             bits(ck_key.lo_bits),
             bits(ck_key.hi_bits) - key_gap,
         )?;
+        Ok(SlotWords {
+            flags: f,
+            signed,
+            amount,
+            fee,
+            owner,
+            pkx,
+            pky,
+            sig_r,
+            sig_s,
+            owner0,
+            nonce0,
+            tr_fee: (tr_fee_hi, tr_fee_lo),
+            wd_fee: (wd_fee_hi, wd_fee_lo),
+            amt: (amt_hi, amt_lo),
+            dep_y: (dep_y_hi, dep_y_lo),
+            ck_y: (ck_y_hi, ck_y_lo),
+            x_hi,
+            x_lo,
+            x_par,
+            borrow,
+        })
+    }
+
+    /// The record key: `x`'s parity bit is that of the canonical `x`, and the key is `NONE` or a
+    /// curve point other than the small-order ones with `y = 0`.
+    fn record_key(
+        &self,
+        cfg: &ChunkConfig,
+        region: &mut Region<'_, Fr>,
+        row: &mut usize,
+        s: &SlotWords,
+    ) -> Result<(), Error> {
+        let a = &cfg.arith;
+        let one = Term::Const(Fr::ONE);
+        let SlotWords {
+            pkx,
+            pky,
+            x_hi,
+            x_lo,
+            x_par,
+            borrow,
+            ..
+        } = *s;
+        let r_lo = low(Fr::ZERO - Fr::ONE, 128) + Fr::ONE; // r mod 2^128 (r − 1 has the same high bits)
         // x = x_hi·2^128 + 2·x_lo + parity, and x < r (so the parity is that of the canonical x).
         a.assert_bool(region, row, x_par)?;
         a.assert_bool(region, row, borrow)?;
@@ -519,6 +639,32 @@ impl ChunkCircuit {
         // compresses to the all-zero bytes of NONE, so without this a record saying NONE could bind it.
         a.assert_zero_product(region, row, zy, pkx)?;
 
+        Ok(())
+    }
+
+    /// Update 0's rules: the slot's account.
+    fn account_rules(
+        &self,
+        cfg: &ChunkConfig,
+        region: &mut Region<'_, Fr>,
+        row: &mut usize,
+        s: &SlotWords,
+        u0: &UpdateWords,
+    ) -> Result<(), Error> {
+        let a = &cfg.arith;
+        let one = Term::Const(Fr::ONE);
+        let SlotWords {
+            flags: [f_noop, f_dep, f_tr, f_wd, f_fe, f_ck],
+            signed,
+            amount,
+            fee,
+            owner,
+            pkx,
+            pky,
+            owner0,
+            nonce0,
+            ..
+        } = *s;
         // Update 0: the slot's account.
         let new_account = a.is_zero(region, row, u0.owner_nonce[0])?;
         let needs_account = a.sum(
@@ -581,8 +727,28 @@ impl ChunkCircuit {
         let token_zero = a.add(region, row, f_noop, f_ck)?;
         a.assert_zero_product(region, row, token_zero, u0.token)?;
 
+        Ok(())
+    }
+
+    /// Update 1's rules: the receiver of a transfer, else a no-op on account 0, token 0.
+    fn receiver_rules(
+        &self,
+        cfg: &ChunkConfig,
+        region: &mut Region<'_, Fr>,
+        row: &mut usize,
+        s: &SlotWords,
+        u0: &UpdateWords,
+        u1: &UpdateWords,
+    ) -> Result<(), Error> {
+        let a = &cfg.arith;
+        let one = Term::Const(Fr::ONE);
+        let SlotWords {
+            flags: [_, _, f_tr, _, _, _],
+            amount,
+            ..
+        } = *s;
         // Update 1: the receiver of a transfer, else a no-op on account 0, token 0.
-        self.keep_leaf(region, &u1);
+        self.keep_leaf(region, u1);
         a.assert_mul_add(region, row, f_tr, amount, u1.balance[0], u1.balance[1])?;
         a.range(region, row, u1.balance[1], 128)?;
         let not_tr = a.sub(region, row, one, f_tr)?;
@@ -592,8 +758,25 @@ impl ChunkCircuit {
         a.assert_zero_product(region, row, f_tr, tok1)?;
         a.assert_nonzero_if(region, row, u1.owner_nonce[0], f_tr)?;
 
+        Ok(())
+    }
+
+    /// Update 2's rules: the fee account, credited the fee of a signed transaction.
+    fn fee_rules(
+        &self,
+        cfg: &ChunkConfig,
+        region: &mut Region<'_, Fr>,
+        row: &mut usize,
+        s: &SlotWords,
+        u0: &UpdateWords,
+        u2: &UpdateWords,
+    ) -> Result<(), Error> {
+        let a = &cfg.arith;
+        let one = Term::Const(Fr::ONE);
+        let zero = Term::Const(Fr::ZERO);
+        let SlotWords { signed, fee, .. } = *s;
         // Update 2: the fee account, credited the fee of a signed transaction.
-        self.keep_leaf(region, &u2);
+        self.keep_leaf(region, u2);
         a.assert_mul_add(region, row, signed, fee, u2.balance[0], u2.balance[1])?;
         a.range(region, row, u2.balance[1], 128)?;
         a.assert_mul_add(region, row, u2.account_id, one, zero, zero)?;
@@ -603,6 +786,31 @@ impl ChunkCircuit {
         a.assert_zero_product(region, row, signed, tok2)?;
         a.assert_nonzero_if(region, row, u2.owner_nonce[0], signed)?;
 
+        Ok(())
+    }
+
+    /// The signature: the sender's key on the signed message, or the padding pair.
+    fn signature(
+        &self,
+        cfg: &ChunkConfig,
+        region: &mut Region<'_, Fr>,
+        row: &mut usize,
+        s: &SlotWords,
+        u0: &UpdateWords,
+        u1: &UpdateWords,
+    ) -> Result<(), Error> {
+        let a = &cfg.arith;
+        let zero = Term::Const(Fr::ZERO);
+        let SlotWords {
+            flags: [_, _, f_tr, f_wd, _, _],
+            signed,
+            amount,
+            fee,
+            sig_r,
+            sig_s,
+            nonce0,
+            ..
+        } = *s;
         // The signature: the sender's key on the signed message, or the padding pair.
         let header = a.sum(
             region,
@@ -629,6 +837,42 @@ impl ChunkCircuit {
         cfg.eddsa.assert_on_curve(region, row, key)?;
         cfg.eddsa.verify(region, row, key, sig_r, sig_s, msg)?;
 
+        Ok(())
+    }
+
+    /// The record, cut into three 31-byte integers, each field where the core's layout puts it.
+    #[allow(clippy::too_many_arguments)]
+    fn pack_record(
+        &self,
+        cfg: &ChunkConfig,
+        region: &mut Region<'_, Fr>,
+        row: &mut usize,
+        s: &SlotWords,
+        p: &Places,
+        u0: &UpdateWords,
+        u1: &UpdateWords,
+    ) -> Result<[Word; 3], Error> {
+        let a = &cfg.arith;
+        let SlotWords {
+            flags: [_, f_dep, f_tr, f_wd, f_fe, f_ck],
+            amount,
+            owner,
+            tr_fee: (tr_fee_hi, tr_fee_lo),
+            wd_fee: (wd_fee_hi, wd_fee_lo),
+            amt: (amt_hi, amt_lo),
+            dep_y: (dep_y_hi, dep_y_lo),
+            ck_y: (ck_y_hi, ck_y_lo),
+            x_par,
+            ..
+        } = *s;
+        let Places {
+            dep_amount,
+            dep_key,
+            tr_fee,
+            wd_fee,
+            ck_key,
+        } = *p;
+        let place = |ty: TxType, name: &str| field_placement(ty, name).ok_or(Error::Synthesis);
         // The record, cut into three 31-byte integers, each field where the core's layout puts it.
         let ty = |t: TxType| Term::Const(Fr::from(t as u64) * pow2(TYPE_SHIFT as usize));
         let (id, token, to) = (
@@ -738,7 +982,7 @@ impl ChunkCircuit {
                 Term::Const(c) => a.constant(region, row, c)?,
             });
         }
-        Ok((u2.root_after, [out[0], out[1], out[2]]))
+        Ok([out[0], out[1], out[2]])
     }
 
     /// Owner, nonce and key of an update's leaf stay as they were.

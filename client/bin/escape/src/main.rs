@@ -25,10 +25,10 @@ use rollup_protocol::{Tx, field};
 #[derive(Parser)]
 #[command(about = "Re-derive the rollup's L2 state from L1 alone and escape with a Merkle proof")]
 struct Cli {
-    /// L1 RPC URL.
+    /// The L1 RPC URL (`ETH_RPC_URL`, as every tool of this project and Foundry's read it).
     #[arg(
         long,
-        env = "ESCAPE_RPC_URL",
+        env = "ETH_RPC_URL",
         global = true,
         default_value = "http://127.0.0.1:8545"
     )]

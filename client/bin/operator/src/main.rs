@@ -21,8 +21,8 @@ struct Cli {
     /// A TOML file of settings (see `client/operator/src/config.rs`); flags override it.
     #[arg(long, env = "OPERATOR_CONFIG")]
     config: Option<PathBuf>,
-    /// L1 RPC URL.
-    #[arg(long, env = "OPERATOR_L1_RPC")]
+    /// The L1 RPC URL (`ETH_RPC_URL`, as every tool of this project and Foundry's read it).
+    #[arg(long = "rpc-url", visible_alias = "l1-rpc", env = "ETH_RPC_URL")]
     l1_rpc: Option<String>,
     /// The rollup contract.
     #[arg(long, env = "OPERATOR_ROLLUP")]

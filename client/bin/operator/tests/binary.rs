@@ -29,7 +29,7 @@ async fn the_binary_serves_metrics_and_stops_on_sigterm() -> Result {
         .args(["--config"])
         .arg(&config)
         .args([
-            "--l1-rpc",
+            "--rpc-url",
             &anvil.endpoint(),
             "--rollup",
             &rollup.to_string(),
