@@ -171,6 +171,62 @@ fn hash_of(v: &Value) -> Result<B256> {
         .parse()?)
 }
 
+/// The devnet's L1: anvil, the deployment, the token and the users.
+struct Devnet {
+    anvil: AnvilInstance,
+    chain: u64,
+    operator_key: PrivateKeySigner,
+    rollup: Address,
+    token: Address,
+    users: Vec<User>,
+}
+
+/// A provider on `anvil` that signs with `key`.
+fn wallet(anvil: &AnvilInstance, key: &PrivateKeySigner) -> impl Provider + Clone + use<> {
+    ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key.clone()))
+        .connect_http(anvil.endpoint_url())
+}
+
+impl Devnet {
+    /// A provider that signs with `key`.
+    fn wallet(&self, key: &PrivateKeySigner) -> impl Provider + Clone + use<> {
+        wallet(&self.anvil, key)
+    }
+
+    /// A provider that signs with the operator's key (the rollup's owner).
+    fn operator(&self) -> impl Provider + Clone + use<> {
+        self.wallet(&self.operator_key)
+    }
+
+    /// Every user and the fee account: name, account id, L1 key.
+    fn everyone<'a>(
+        &'a self,
+        ids: &BTreeMap<&'static str, u32>,
+    ) -> Vec<(&'static str, u32, &'a PrivateKeySigner)> {
+        self.users
+            .iter()
+            .map(|u| (u.name, ids[u.name], &u.l1))
+            .chain([("fee account", 0u32, &self.operator_key)])
+            .collect()
+    }
+}
+
+/// What the settled batches left: the operator's status and chunks, and every finalized balance.
+struct Settled {
+    /// Every user's account id.
+    ids: BTreeMap<&'static str, u32>,
+    status: Value,
+    chunks: Value,
+    finalized: BTreeMap<&'static str, (u128, u128)>,
+}
+
+/// What each user escaped with and was refunded.
+struct Escapes {
+    escaped: BTreeMap<&'static str, (u128, u128)>,
+    refunded: BTreeMap<&'static str, (u128, u128)>,
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
@@ -197,7 +253,41 @@ async fn main() -> Result<()> {
         );
     }
 
-    // 1. L1 and the deployment.
+    let net = deploy(&args, &mut report).await?;
+    let (operator, rpc, data) = start_operator(&net, &mut report).await?;
+    let before = l1_balances(&net).await?;
+    let ids = workload(&net, &rpc, &mut report).await?;
+    let settled = settle(&net, &rpc, &ids, &mut report).await?;
+    if args.keep {
+        return keep(
+            &args, &net.anvil, net.rollup, net.token, &ids, operator, data,
+        )
+        .await;
+    }
+    operator.stop().await?;
+    go_offline(&net, &mut report).await?;
+    let dirs = root()
+        .join("target/devnet")
+        .join(format!("escape-{}", std::process::id()));
+    let escapes = escape_everyone(&net, &escape_bin, &ids, &dirs, &mut report).await?;
+    let (summary, all_whole) =
+        summary(&args, &net, &before, settled, escapes, started, &mut report).await?;
+    if args.json {
+        println!("{summary}");
+    } else {
+        print_summary(&summary);
+    }
+    std::fs::remove_dir_all(&data).ok();
+    std::fs::remove_dir_all(&dirs).ok();
+    if !all_whole {
+        bail!("not every user was made whole");
+    }
+    Ok(())
+}
+
+/// Phase 1: anvil, the deployment through `Deploy.s.sol` with the verifier of the chunk size, the
+/// token (registered, minted to every user) and the users' keys.
+async fn deploy(args: &Args, report: &mut Report) -> Result<Devnet> {
     let t = Instant::now();
     let mut anvil = Anvil::at(root().join("tools/bin/anvil"));
     if args.port != 0 {
@@ -226,12 +316,7 @@ async fn main() -> Result<()> {
     let rollup = deployed
         .address("Rollup")
         .ok_or_else(|| eyre!("no Rollup deployed"))?;
-    let wallet = |k: &PrivateKeySigner| {
-        ProviderBuilder::new()
-            .wallet(EthereumWallet::from(k.clone()))
-            .connect_http(anvil.endpoint_url())
-    };
-    let l1 = wallet(&operator_key);
+    let l1 = wallet(&anvil, &operator_key);
     // The token: the Foundry tests' mintable ERC20.
     let token_addr = rollup_bindings::deploy::deploy_dev_token(&root(), &l1).await?;
     Rollup::new(rollup, &l1)
@@ -265,19 +350,33 @@ async fn main() -> Result<()> {
         t.elapsed().as_secs_f64(),
     ));
 
-    // 2. The operator.
+    Ok(Devnet {
+        anvil,
+        chain,
+        operator_key,
+        rollup,
+        token: token_addr,
+        users,
+    })
+}
+
+/// Phase 2: the operator (sequencer, coordinator with the CPU prover, submitter) and its L2 RPC.
+async fn start_operator(
+    net: &Devnet,
+    report: &mut Report,
+) -> Result<(Operator, RpcClient, PathBuf)> {
     let t = Instant::now();
     let work = root().join("target/devnet");
     let data = work.join(format!("operator-{}", std::process::id()));
     let operator = Operator::start(
         Config {
-            l1_rpc: anvil.endpoint(),
-            rollup,
+            l1_rpc: net.anvil.endpoint(),
+            rollup: net.rollup,
             rpc_addr: "127.0.0.1:0".parse()?,
             data_dir: data.clone(),
             key_cache: Some(root().join("target/verifier-gen")),
             dev_srs: true,
-            chain_id: chain,
+            chain_id: net.chain,
             block_time_ms: 200,
             chunk_timeout_ms: 2_000,
             batch_chunks: 4,
@@ -285,7 +384,7 @@ async fn main() -> Result<()> {
             poll_ms: 200,
             ..Config::default()
         },
-        operator_key.clone(),
+        net.operator_key.clone(),
     )
     .await?;
     let rpc: RpcClient =
@@ -299,12 +398,19 @@ async fn main() -> Result<()> {
         t.elapsed().as_secs_f64(),
     ));
 
-    // Balances before.
+    Ok((operator, rpc, data))
+}
+
+/// Every user's (and the fee account's) L1 balances, ETH and token.
+async fn l1_balances(net: &Devnet) -> Result<BTreeMap<&'static str, (U256, U256)>> {
+    let l1 = net.operator();
+    let token = DevToken::new(net.token, &l1);
     let mut before = BTreeMap::new();
-    for (name, addr) in users
+    for (name, addr) in net
+        .users
         .iter()
         .map(|u| (u.name, u.l1.address()))
-        .chain([("fee account", operator_key.address())])
+        .chain([("fee account", net.operator_key.address())])
     {
         before.insert(
             name,
@@ -315,8 +421,18 @@ async fn main() -> Result<()> {
         );
     }
 
-    // 3. The workload.
+    Ok(before)
+}
+
+/// Phase 3a: deposits on L1 (ETH and the token), six L2 transfers and withdrawals through the
+/// operator's RPC, and Dave's forced exit; returns every user's account id.
+async fn workload(
+    net: &Devnet,
+    rpc: &RpcClient,
+    report: &mut Report,
+) -> Result<BTreeMap<&'static str, u32>> {
     let t = Instant::now();
+    let l1 = net.operator();
     let deposits: [(usize, u128, bool); 6] = [
         (0, 3 * ETHER, false),
         (1, 2 * ETHER, false),
@@ -326,20 +442,20 @@ async fn main() -> Result<()> {
         (1, 300_000, true),
     ];
     for (who, amount, is_token) in deposits {
-        let u = &users[who];
-        let p = wallet(&u.l1);
-        let r = Rollup::new(rollup, &p);
+        let u = &net.users[who];
+        let p = net.wallet(&u.l1);
+        let r = Rollup::new(net.rollup, &p);
         let pk = u.l2.public();
         let fee = r.requestFee(u.l1.address()).call().await?;
         let receipt = if is_token {
-            DevToken::new(token_addr, &p)
-                .approve(rollup, U256::from(amount))
+            DevToken::new(net.token, &p)
+                .approve(net.rollup, U256::from(amount))
                 .send()
                 .await?
                 .get_receipt()
                 .await?;
             r.depositErc20(
-                token_addr,
+                net.token,
                 U256::from(amount),
                 to_u256(&pk.x),
                 to_u256(&pk.y),
@@ -369,8 +485,8 @@ async fn main() -> Result<()> {
     }
     say("deposits sent; waiting for the operator to see them");
     let mut ids = BTreeMap::new();
-    for u in &users {
-        let (exists, id) = Rollup::new(rollup, &l1)
+    for u in &net.users {
+        let (exists, id) = Rollup::new(net.rollup, &l1)
             .accountOf(u.l1.address())
             .call()
             .await
@@ -399,7 +515,7 @@ async fn main() -> Result<()> {
             fee,
             nonce: 0,
         }
-        .sign(&users[0].l2, chain),
+        .sign(&net.users[0].l2, net.chain),
         Transfer {
             from: ids["bob"],
             to: ids["carol"],
@@ -408,7 +524,7 @@ async fn main() -> Result<()> {
             fee: 10,
             nonce: 0,
         }
-        .sign(&users[1].l2, chain),
+        .sign(&net.users[1].l2, net.chain),
         Transfer {
             from: ids["carol"],
             to: ids["dave"],
@@ -417,7 +533,7 @@ async fn main() -> Result<()> {
             fee,
             nonce: 0,
         }
-        .sign(&users[2].l2, chain),
+        .sign(&net.users[2].l2, net.chain),
         Withdraw {
             from: ids["bob"],
             token: 0,
@@ -425,7 +541,7 @@ async fn main() -> Result<()> {
             fee,
             nonce: 1,
         }
-        .sign(&users[1].l2, chain),
+        .sign(&net.users[1].l2, net.chain),
         Withdraw {
             from: ids["alice"],
             token: TOKEN,
@@ -433,7 +549,7 @@ async fn main() -> Result<()> {
             fee: 10,
             nonce: 1,
         }
-        .sign(&users[0].l2, chain),
+        .sign(&net.users[0].l2, net.chain),
         Transfer {
             from: ids["dave"],
             to: ids["alice"],
@@ -442,15 +558,18 @@ async fn main() -> Result<()> {
             fee,
             nonce: 0,
         }
-        .sign(&users[3].l2, chain),
+        .sign(&net.users[3].l2, net.chain),
     ];
     for tx in txs {
         let _: String = rpc.request("l2_sendTransaction", (tx,)).await?;
     }
     say("six L2 transactions accepted; Dave forces his ETH out on L1");
-    let dave = wallet(&users[3].l1);
-    let dave_rollup = Rollup::new(rollup, &dave);
-    let fee = dave_rollup.requestFee(users[3].l1.address()).call().await?;
+    let dave = net.wallet(&net.users[3].l1);
+    let dave_rollup = Rollup::new(net.rollup, &dave);
+    let fee = dave_rollup
+        .requestFee(net.users[3].l1.address())
+        .call()
+        .await?;
     let receipt = dave_rollup
         .requestForcedExit(0)
         .value(fee)
@@ -463,9 +582,21 @@ async fn main() -> Result<()> {
         .timings
         .push(("workload sent".into(), t.elapsed().as_secs_f64()));
 
+    Ok(ids)
+}
+
+/// Phase 3b: every batch proven, finalized and executed; the finalized L2 balances read, the
+/// withdrawals claimed, and the gas of every batch's L1 steps recorded.
+async fn settle(
+    net: &Devnet,
+    rpc: &RpcClient,
+    ids: &BTreeMap<&'static str, u32>,
+    report: &mut Report,
+) -> Result<Settled> {
     let t = Instant::now();
+    let l1 = net.operator();
     say("waiting for every batch to be proven, finalized and executed");
-    let reader = Rollup::new(rollup, &l1);
+    let reader = Rollup::new(net.rollup, &l1);
     wait_until("every batch executed", Duration::from_secs(1_800), || {
         let (rpc, reader) = (rpc.clone(), reader.clone());
         async move {
@@ -498,9 +629,13 @@ async fn main() -> Result<()> {
         finalized.insert(name, (eth.parse::<u128>()?, tok.parse::<u128>()?));
     }
     // Withdrawals and the forced exit are claimable: their owners claim them.
-    for (u, t) in [(&users[1], 0u8), (&users[0], TOKEN), (&users[3], 0u8)] {
-        let p = wallet(&u.l1);
-        let r = Rollup::new(rollup, &p)
+    for (u, t) in [
+        (&net.users[1], 0u8),
+        (&net.users[0], TOKEN),
+        (&net.users[3], 0u8),
+    ] {
+        let p = net.wallet(&u.l1);
+        let r = Rollup::new(net.rollup, &p)
             .withdrawPending(t, u.l1.address())
             .send()
             .await?
@@ -512,7 +647,7 @@ async fn main() -> Result<()> {
     let logs = l1
         .get_logs(
             &Filter::new()
-                .address(rollup)
+                .address(net.rollup)
                 .from_block(0)
                 .event_signature(vec![
                     IRollup::BatchCommitted::SIGNATURE_HASH,
@@ -542,29 +677,35 @@ async fn main() -> Result<()> {
         );
     }
 
-    if args.keep {
-        return keep(&args, &anvil, rollup, token_addr, &ids, operator, data).await;
-    }
+    Ok(Settled {
+        ids: ids.clone(),
+        status,
+        chunks,
+        finalized,
+    })
+}
 
-    // 4. The operator goes offline; Carol's new deposit is never processed.
-    operator.stop().await?;
+/// Phase 4: the operator is gone; Carol's new deposit is never processed, and anvil's clock passes
+/// its deadline.
+async fn go_offline(net: &Devnet, report: &mut Report) -> Result<()> {
+    let l1 = net.operator();
     say("operator stopped; Carol deposits tokens that no batch will process");
-    let carol = wallet(&users[2].l1);
-    DevToken::new(token_addr, &carol)
-        .approve(rollup, U256::from(90_000u64))
+    let carol = net.wallet(&net.users[2].l1);
+    DevToken::new(net.token, &carol)
+        .approve(net.rollup, U256::from(90_000u64))
         .send()
         .await?
         .get_receipt()
         .await?;
-    let pk = users[2].l2.public();
-    let carol_rollup = Rollup::new(rollup, &carol);
+    let pk = net.users[2].l2.public();
+    let carol_rollup = Rollup::new(net.rollup, &carol);
     let fee = carol_rollup
-        .requestFee(users[2].l1.address())
+        .requestFee(net.users[2].l1.address())
         .call()
         .await?;
     let r = carol_rollup
         .depositErc20(
-            token_addr,
+            net.token,
             U256::from(90_000u64),
             to_u256(&pk.x),
             to_u256(&pk.y),
@@ -583,22 +724,33 @@ async fn main() -> Result<()> {
         REQUEST_DEADLINE_MAX_SECS / 86_400
     ));
 
-    // 5. Everyone escapes with the escape client.
+    Ok(())
+}
+
+/// Phase 5: every user, with the escape client alone, activates escape mode, syncs, escapes each
+/// finalized balance, reclaims unprocessed deposits and withdraws.
+async fn escape_everyone(
+    net: &Devnet,
+    escape_bin: &Path,
+    ids: &BTreeMap<&'static str, u32>,
+    dirs: &Path,
+    report: &mut Report,
+) -> Result<Escapes> {
     let t = Instant::now();
+    let l1 = net.operator();
     let client = EscapeClient {
-        bin: escape_bin.clone(),
-        rpc: anvil.endpoint(),
-        rollup,
+        bin: escape_bin.to_path_buf(),
+        rpc: net.anvil.endpoint(),
+        rollup: net.rollup,
     };
-    let dirs = work.join(format!("escape-{}", std::process::id()));
     let status_out = client
-        .run(&users[0].l1, &dirs.join("alice"), &["status"])
+        .run(&net.users[0].l1, &dirs.join("alice"), &["status"])
         .await?;
     if status_out["escapeCanBeActivated"] != true {
         bail!("escape mode cannot be activated: {status_out}");
     }
     let act = client
-        .run(&users[0].l1, &dirs.join("alice"), &["activate-escape"])
+        .run(&net.users[0].l1, &dirs.join("alice"), &["activate-escape"])
         .await?;
     report.gas(
         "activateEscapeMode",
@@ -607,11 +759,7 @@ async fn main() -> Result<()> {
     );
     let mut escaped: BTreeMap<&str, (u128, u128)> = BTreeMap::new();
     let mut refunded: BTreeMap<&str, (u128, u128)> = BTreeMap::new();
-    let everyone: Vec<(&str, u32, &PrivateKeySigner)> = users
-        .iter()
-        .map(|u| (u.name, ids[u.name], &u.l1))
-        .chain([("fee account", 0u32, &operator_key)])
-        .collect();
+    let everyone = net.everyone(ids);
     for (name, id, key) in &everyone {
         let dir = dirs.join(name.replace(' ', "-"));
         let synced = client.run(key, &dir, &["sync"]).await?;
@@ -645,7 +793,7 @@ async fn main() -> Result<()> {
         escaped.insert(name, got);
         // Refunds are credited to the pending balances: what reclaim adds there is the refund.
         let owner = key.address().to_string();
-        let reader = Rollup::new(rollup, &l1);
+        let reader = Rollup::new(net.rollup, &l1);
         let pending_before = (
             reader.pending(key.address(), 0).call().await?,
             reader.pending(key.address(), TOKEN).call().await?,
@@ -668,7 +816,7 @@ async fn main() -> Result<()> {
             ),
         );
         for t in [0u8, TOKEN] {
-            let pending = Rollup::new(rollup, &l1)
+            let pending = Rollup::new(net.rollup, &l1)
                 .pending(key.address(), t)
                 .call()
                 .await?;
@@ -689,11 +837,34 @@ async fn main() -> Result<()> {
         t.elapsed().as_secs_f64(),
     ));
 
-    // 6. The summary.
-    let rollup_eth = l1.get_balance(rollup).await?;
-    let rollup_tok = token.balanceOf(rollup).call().await?;
+    Ok(Escapes { escaped, refunded })
+}
+
+/// Phase 6: balances before and after, batches, chunks, gas and timings, and whether every user was
+/// made whole (the rollup keeping only the locked fee surcharges).
+async fn summary(
+    args: &Args,
+    net: &Devnet,
+    before: &BTreeMap<&'static str, (U256, U256)>,
+    settled: Settled,
+    escapes: Escapes,
+    started: Instant,
+    report: &mut Report,
+) -> Result<(Value, bool)> {
+    let l1 = net.operator();
+    let token = DevToken::new(net.token, &l1);
+    let Settled {
+        ids,
+        status,
+        chunks,
+        finalized,
+    } = settled;
+    let Escapes { escaped, refunded } = escapes;
+    let everyone = net.everyone(&ids);
+    let rollup_eth = l1.get_balance(net.rollup).await?;
+    let rollup_tok = token.balanceOf(net.rollup).call().await?;
     // Request fees above the base fee are locked in the rollup for good: nobody's funds.
-    let locked = Rollup::new(rollup, &l1).lockedFees().call().await?;
+    let locked = Rollup::new(net.rollup, &l1).lockedFees().call().await?;
     let mut rows = Vec::new();
     let mut all_whole = rollup_eth == locked && rollup_tok.is_zero();
     for (name, _, key) in &everyone {
@@ -725,8 +896,8 @@ async fn main() -> Result<()> {
         .push(("total".into(), started.elapsed().as_secs_f64()));
     let summary = json!({
         "slots": args.slots,
-        "rollup": rollup,
-        "token": token_addr,
+        "rollup": net.rollup,
+        "token": net.token,
         "users": rows,
         "batches": status["batches"],
         "chunks": chunks,
@@ -739,17 +910,7 @@ async fn main() -> Result<()> {
         },
         "everyoneMadeWhole": all_whole,
     });
-    if args.json {
-        println!("{summary}");
-    } else {
-        print_summary(&summary);
-    }
-    std::fs::remove_dir_all(&data).ok();
-    std::fs::remove_dir_all(&dirs).ok();
-    if !all_whole {
-        bail!("not every user was made whole");
-    }
-    Ok(())
+    Ok((summary, all_whole))
 }
 
 /// Wei as ether, exactly (trailing zeros trimmed).
