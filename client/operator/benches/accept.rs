@@ -131,8 +131,7 @@ fn accept(c: &mut Criterion) {
             )),
         ))
         .unwrap();
-    let client = alloy::rpc::client::ClientBuilder::default()
-        .http(format!("http://{addr}").parse().unwrap());
+    let client = rollup_rpc_api::L2Client::http(format!("http://{addr}").parse().unwrap());
     let (mut nonces, mut start) = (vec![0u32; keys.len()], 0usize);
     g.bench_function("l2_sendTransaction over HTTP", |b| {
         b.iter_custom(|iters| {
@@ -140,7 +139,7 @@ fn accept(c: &mut Criterion) {
             rt.block_on(async {
                 let t = Instant::now();
                 for tx in txs {
-                    let _: String = client.request("l2_sendTransaction", (tx,)).await.unwrap();
+                    client.send_transaction(&tx).await.unwrap();
                 }
                 t.elapsed()
             })

@@ -26,6 +26,8 @@ use rollup_protocol::tx::TxType;
 use rollup_protocol::{Chunk, Config as CoreConfig, Fr, State, Tx, field};
 use serde::{Deserialize, Serialize};
 
+pub use rollup_rpc_api::{Batch, BatchStatus, ChunkInfo};
+
 use crate::error::{Error, Result};
 use crate::store::{BATCHES, CHUNKS, QUEUE, Store};
 
@@ -59,55 +61,6 @@ pub struct ChunkSummary {
     pub withdrawals: Vec<(AccountId, TokenId, u128)>,
     /// Slots holding a transaction over all slots.
     pub fill_ratio: f64,
-}
-
-/// A sealed chunk, as the RPC reports it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChunkInfo {
-    /// Its index.
-    pub index: u64,
-    /// Transactions in it.
-    pub transactions: usize,
-    /// Its slots.
-    pub slots: usize,
-    /// Transactions over slots.
-    pub fill_ratio: f64,
-    /// The batch holding it, once proposed.
-    pub batch: Option<u64>,
-    /// Seconds its proof took (when proven in this run of the operator; the coordinator knows).
-    pub prove_seconds: Option<f64>,
-}
-
-/// Where a batch is on L1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BatchStatus {
-    /// Proposed, not committed yet.
-    Proposed,
-    /// Committed.
-    Committed,
-    /// Finalized with its proofs.
-    Finalized,
-    /// Its withdrawals credited (or it had none).
-    Executed,
-}
-
-/// A batch: consecutive sealed chunks.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Batch {
-    /// Its index, as on L1 (from 1).
-    pub index: u64,
-    /// Its first chunk.
-    pub first_chunk: u64,
-    /// Its number of chunks.
-    pub chunks: u64,
-    /// How far it got.
-    pub status: BatchStatus,
-    /// Milliseconds from its last chunk proof being ready to its finalization on L1 (when both
-    /// happened in this run of the operator).
-    #[serde(default)]
-    pub finalize_latency_ms: Option<u64>,
 }
 
 /// Where a transaction is.

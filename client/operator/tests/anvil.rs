@@ -11,11 +11,11 @@ use std::time::Duration;
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
 use alloy::providers::ProviderBuilder;
-use alloy::rpc::client::{ClientBuilder, RpcClient};
 use rollup_bindings::rollup::Rollup;
 use rollup_operator::node::Operator;
 use rollup_protocol::tx::{Transfer, Withdraw};
-use serde_json::{Value, json};
+use rollup_rpc_api::{BatchStatus, L2Client, TxState};
+use serde_json::json;
 use support::{Result, config, deploy_rollup, deposit_eth, keys, l2_key, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,8 +31,7 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
         operator_key.clone(),
     )
     .await?;
-    let rpc: RpcClient =
-        ClientBuilder::default().http(format!("http://{}", operator.rpc_addr).parse()?);
+    let rpc = L2Client::http(format!("http://{}", operator.rpc_addr).parse()?);
 
     // Three users deposit ETH on L1 with their derived L2 keys.
     let (alice, bob, carol) = (keys[1].clone(), keys[2].clone(), keys[3].clone());
@@ -43,7 +42,7 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
     wait_for("the deposits on L2", Duration::from_secs(60), || {
         let rpc = rpc.clone();
         async move {
-            let b: String = rpc.request("l2_getBalance", (3u32, 0u8)).await?;
+            let b = rpc.get_balance(3, 0).await?;
             Ok((b == "300000").then_some(()))
         }
     })
@@ -60,7 +59,7 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
         nonce: 0,
     }
     .sign(&l2_key(&alice)?, chain);
-    let id: String = rpc.request("l2_sendTransaction", (transfer,)).await?;
+    let id = rpc.send_transaction(&transfer).await?;
     let withdraw = Withdraw {
         from: 2,
         token: 0,
@@ -70,11 +69,9 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
     }
     .sign(&l2_key(&bob)?, chain);
     let raw = format!("0x{}", alloy::hex::encode(withdraw.encode()));
-    let withdraw_id: String = rpc.request("l2_sendRawTransaction", (raw,)).await?;
+    let withdraw_id = rpc.send_raw_transaction(&raw).await?;
     // The same transaction again, a replayed nonce, an overdraft: refused, nothing changes.
-    let again = rpc
-        .request::<_, String>("l2_sendTransaction", (transfer,))
-        .await;
+    let again = rpc.send_transaction(&transfer).await;
     assert!(format!("{again:?}").contains("already known"), "{again:?}");
     let overdraft = Transfer {
         from: 3,
@@ -85,10 +82,9 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
         nonce: 0,
     }
     .sign(&l2_key(&carol)?, chain);
-    let refused = rpc
-        .request::<_, String>("l2_sendTransaction", (overdraft,))
-        .await;
-    assert!(format!("{refused:?}").contains("-32000"), "{refused:?}");
+    let refused = rpc.send_transaction(&overdraft).await;
+    let code = rollup_rpc_api::codes::REJECTED.to_string();
+    assert!(format!("{refused:?}").contains(&code), "{refused:?}");
 
     // Carol forces her ETH out on L1.
     let carol_l1 = ProviderBuilder::new()
@@ -110,7 +106,7 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
     // Malformed and oversized requests: errors, no effect.
     let http = alloy::transports::http::reqwest::Client::new();
     let url = format!("http://{}", operator.rpc_addr);
-    let status_before: Value = rpc.request("l2_status", ()).await?;
+    let status_before = rpc.status().await?;
     for body in [
         "{not json".to_string(),
         json!({"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction", "params": [{"type": "transfer"}]}).to_string(),
@@ -128,22 +124,22 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
             &body[..body.len().min(80)]
         );
     }
-    let status_after: Value = rpc.request("l2_status", ()).await?;
+    let status_after = rpc.status().await?;
     assert_eq!(
-        status_after["root"], status_before["root"],
+        status_after.root, status_before.root,
         "an error changed the state"
     );
 
     // Everything ends finalized and executed on L1, and the L1 root is the operator's.
     let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
     let rollup = Rollup::new(rollup_addr, &l1);
-    let done: Value = wait_for("every batch executed", Duration::from_secs(600), || {
+    let done = wait_for("every batch executed", Duration::from_secs(600), || {
         let (rpc, rollup) = (rpc.clone(), rollup.clone());
         async move {
-            let s: Value = rpc.request("l2_status", ()).await?;
-            let all_sealed = s["queued"] == 0 && s["inOpenChunk"] == 0 && s["unprovenChunks"] == 0;
-            let batches = s["batches"].as_array().cloned().unwrap_or_default();
-            let executed = !batches.is_empty() && batches.iter().all(|b| b["status"] == "executed");
+            let s = rpc.status().await?;
+            let all_sealed = s.queued == 0 && s.in_open_chunk == 0 && s.unproven_chunks == 0;
+            let executed = !s.batches.is_empty()
+                && s.batches.iter().all(|b| b.status == BatchStatus::Executed);
             let requests_done =
                 rollup.finalizedRequests().call().await? == rollup.totalRequests().call().await?;
             Ok((all_sealed && executed && requests_done).then_some(s))
@@ -152,14 +148,16 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
     .await?;
     assert_eq!(
         format!("{:#066x}", rollup.stateRoot().call().await?),
-        done["root"].as_str().ok_or("root")?
+        done.root
     );
-    let status: Value = rpc.request("l2_getTransactionStatus", (id,)).await?;
-    assert_eq!(status["status"], "executed");
-    let status: Value = rpc
-        .request("l2_getTransactionStatus", (withdraw_id,))
-        .await?;
-    assert_eq!(status["status"], "executed");
+    assert_eq!(
+        rpc.get_transaction_status(&id).await?.status,
+        TxState::Executed
+    );
+    assert_eq!(
+        rpc.get_transaction_status(&withdraw_id).await?.status,
+        TxState::Executed
+    );
 
     // Bob's withdrawal and Carol's forced exit are claimable on L1.
     assert_eq!(
@@ -180,7 +178,7 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
             .status()
     );
     assert_eq!(rollup.pending(carol.address(), 0).call().await?, U256::ZERO);
-    let fee: String = rpc.request("l2_getBalance", (0u32, 0u8)).await?;
+    let fee = rpc.get_balance(0, 0).await?;
     assert_eq!(fee, "150");
 
     operator.stop().await?;

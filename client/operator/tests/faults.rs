@@ -12,7 +12,6 @@ use std::time::Duration;
 use alloy::node_bindings::AnvilInstance;
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
-use alloy::rpc::client::{ClientBuilder, RpcClient};
 use rollup_bindings::rollup::Rollup;
 use rollup_operator::Error;
 use rollup_operator::config::CrashPoint;
@@ -21,6 +20,7 @@ use rollup_protocol::eddsa::Point;
 use rollup_protocol::field::to_u256;
 use rollup_protocol::tx::Deposit;
 use rollup_protocol::{Config as CoreConfig, State, Tx};
+use rollup_rpc_api::{BatchStatus, L2Client};
 use serde_json::Value;
 use support::{Result, config, deploy_rollup, deposit_eth, keys, l2_key, wait_for};
 
@@ -54,18 +54,18 @@ fn expected_root(anvil: &AnvilInstance) -> Result<U256> {
 }
 
 /// Waits until every batch is executed and every request finalized; returns the batch count.
-async fn settled(anvil: &AnvilInstance, rollup: Address, rpc: &RpcClient) -> Result<u64> {
+async fn settled(anvil: &AnvilInstance, rollup: Address, rpc: &L2Client) -> Result<u64> {
     let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
     let r = Rollup::new(rollup, &l1);
     wait_for("every batch executed", Duration::from_secs(300), || {
         let (rpc, r) = (rpc.clone(), r.clone());
         async move {
-            let s: Value = rpc.request("l2_status", ()).await?;
-            let batches = s["batches"].as_array().cloned().unwrap_or_default();
-            let all = s["queued"] == 0
-                && s["inOpenChunk"] == 0
+            let s = rpc.status().await?;
+            let batches = s.batches;
+            let all = s.queued == 0
+                && s.in_open_chunk == 0
                 && !batches.is_empty()
-                && batches.iter().all(|b| b["status"] == "executed");
+                && batches.iter().all(|b| b.status == BatchStatus::Executed);
             let total = r.totalRequests().call().await?;
             let done = all
                 && total == U256::from(DEPOSITS.len() + 1)
@@ -81,7 +81,7 @@ async fn settled(anvil: &AnvilInstance, rollup: Address, rpc: &RpcClient) -> Res
 async fn check_end(
     anvil: &AnvilInstance,
     rollup: Address,
-    rpc: &RpcClient,
+    rpc: &L2Client,
     nonce_before: u64,
 ) -> Result {
     let batches = settled(anvil, rollup, rpc).await?;
@@ -99,8 +99,8 @@ async fn check_end(
     Ok(())
 }
 
-fn rpc_of(op: &Operator) -> Result<RpcClient> {
-    Ok(ClientBuilder::default().http(format!("http://{}", op.rpc_addr).parse()?))
+fn rpc_of(op: &Operator) -> Result<L2Client> {
+    Ok(L2Client::http(format!("http://{}", op.rpc_addr).parse()?))
 }
 
 async fn operator_nonce(anvil: &AnvilInstance) -> Result<u64> {
@@ -171,7 +171,7 @@ async fn an_unreachable_l1_and_paused_mining_are_survived() -> Result {
     wait_for("the deposits on L2", Duration::from_secs(60), || {
         let rpc = rpc.clone();
         async move {
-            let b: String = rpc.request("l2_getBalance", (2u32, 0u8)).await?;
+            let b = rpc.get_balance(2, 0).await?;
             Ok((b == DEPOSITS[1].to_string()).then_some(()))
         }
     })

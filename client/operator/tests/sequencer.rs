@@ -180,3 +180,56 @@ async fn blocks_chunks_and_batches_follow_the_limits_and_survive_a_restart() -> 
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+/// The typed client (`rollup_rpc_api::L2Client`) and the server agree on every method's name,
+/// parameters and answer: each one is called once against the real server.
+#[tokio::test]
+async fn the_typed_client_reaches_every_method_of_the_server() -> Result {
+    use rollup_rpc_api::{L2Client, TxState};
+
+    let dir = std::env::temp_dir().join(format!("operator-rpc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = Arc::new(Store::open(&dir.join("db.redb"))?);
+    let coordinator = Arc::new(Coordinator::new(store.clone(), Arc::new(Fake)));
+    let mut s = Sequencer::restore(&store, core(), limits(), &mut |i, c| {
+        coordinator.submit_chunk(i, c)
+    })?;
+    s.ingest(&store, deposits(), 10)?;
+    let s = Arc::new(tokio::sync::Mutex::new(s));
+    let (addr, server) = rollup_operator::rpc::serve(
+        "127.0.0.1:0".parse()?,
+        64 * 1024,
+        store.clone(),
+        s.clone(),
+        coordinator.clone(),
+    )
+    .await?;
+    let rpc = L2Client::http(format!("http://{addr}").parse()?);
+
+    assert_eq!(rpc.get_balance(1, 0).await?, "1000000");
+    assert_eq!(rpc.get_nonce(1).await?, 0);
+    let account = rpc.get_account(1).await?.ok_or("account 1")?;
+    assert_eq!(account.owner, Address::repeat_byte(2));
+    assert_eq!(
+        account.balances.get("0").map(String::as_str),
+        Some("1000000")
+    );
+    assert_eq!(rpc.get_account(99).await?, None);
+    let proof = rpc.get_proof(2, 0).await?;
+    assert!(proof.verify(s.lock().await.pending().root()));
+    let id = rpc.send_transaction(&transfer(0)).await?;
+    let raw = format!("0x{}", alloy_primitives::hex::encode(transfer(1).encode()));
+    let raw_id = rpc.send_raw_transaction(&raw).await?;
+    assert_ne!(id, raw_id);
+    assert_eq!(
+        rpc.get_transaction_status(&id).await?.status,
+        TxState::Queued
+    );
+    assert!(rpc.get_transaction_status("nope").await.is_err());
+    let status = rpc.status().await?;
+    assert_eq!((status.queued, status.next_l1_request), (5, 3));
+    assert!(rpc.get_chunks().await?.is_empty());
+    server.stop()?;
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}

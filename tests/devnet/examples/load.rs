@@ -27,7 +27,8 @@ use rollup_operator::node::Operator;
 use rollup_protocol::eddsa::SecretKey;
 use rollup_protocol::field::to_u256;
 use rollup_protocol::tx::Transfer;
-use serde_json::{Value, json};
+use rollup_rpc_api::{BatchStatus, L2Client};
+use serde_json::json;
 
 #[derive(Parser)]
 struct Args {
@@ -111,8 +112,7 @@ async fn main() -> Result<()> {
         keys[0].clone(),
     )
     .await?;
-    let rpc = alloy::rpc::client::ClientBuilder::default()
-        .http(format!("http://{}", operator.rpc_addr).parse()?);
+    let rpc = L2Client::http(format!("http://{}", operator.rpc_addr).parse()?);
 
     let users: Vec<(PrivateKeySigner, SecretKey)> = keys[1..=USERS]
         .iter()
@@ -132,18 +132,14 @@ async fn main() -> Result<()> {
             .get_receipt()
             .await?;
     }
-    while rpc
-        .request::<_, String>("l2_getBalance", (USERS as u32, 0u8))
-        .await?
-        == "0"
-    {
+    while rpc.get_balance(USERS as u32, 0).await? == "0" {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The deposits' chunks are sealed before the load starts; the load's chunks follow.
     let first_load_chunk = loop {
-        let s: Value = rpc.request("l2_status", ()).await?;
-        if s["queued"] == 0 && s["inOpenChunk"] == 0 {
-            break s["sealedChunks"].as_u64().unwrap_or(0);
+        let s = rpc.status().await?;
+        if s.queued == 0 && s.in_open_chunk == 0 {
+            break s.sealed_chunks as u64;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
@@ -168,7 +164,7 @@ async fn main() -> Result<()> {
             nonce: nonces[from],
         }
         .sign(&users[from].1, chain);
-        let _: String = rpc.request("l2_sendTransaction", (tx,)).await?;
+        rpc.send_transaction(&tx).await?;
         nonces[from] += 1;
         sent += 1;
         let next = period * sent as u32;
@@ -179,12 +175,11 @@ async fn main() -> Result<()> {
     let load_secs = start.elapsed().as_secs_f64();
     eprintln!("{sent} sent; waiting for every batch to be executed");
     let status = loop {
-        let s: Value = rpc.request("l2_status", ()).await?;
-        let batches = s["batches"].as_array().cloned().unwrap_or_default();
-        if s["queued"] == 0
-            && s["inOpenChunk"] == 0
-            && !batches.is_empty()
-            && batches.iter().all(|b| b["status"] == "executed")
+        let s = rpc.status().await?;
+        if s.queued == 0
+            && s.in_open_chunk == 0
+            && !s.batches.is_empty()
+            && s.batches.iter().all(|b| b.status == BatchStatus::Executed)
         {
             break s;
         }
@@ -193,18 +188,17 @@ async fn main() -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    let chunks: Vec<Value> = rpc.request("l2_getChunks", ()).await?;
-    let fills: Vec<f64> = chunks
+    let fills: Vec<f64> = rpc
+        .get_chunks()
+        .await?
         .iter()
-        .filter(|c| c["index"].as_u64().unwrap_or(0) >= first_load_chunk)
-        .filter_map(|c| c["fillRatio"].as_f64())
+        .filter(|c| c.index >= first_load_chunk)
+        .map(|c| c.fill_ratio)
         .collect();
-    let latencies: Vec<f64> = status["batches"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    let latencies: Vec<f64> = status
+        .batches
         .iter()
-        .filter_map(|b| b["finalize_latency_ms"].as_f64())
+        .filter_map(|b| b.finalize_latency_ms.map(|ms| ms as f64))
         .collect();
     println!(
         "{}",

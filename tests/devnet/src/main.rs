@@ -24,7 +24,6 @@ use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{Provider, ProviderBuilder};
-use alloy::rpc::client::{ClientBuilder, RpcClient};
 use alloy::rpc::types::Filter;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent;
@@ -39,6 +38,7 @@ use rollup_protocol::constants::REQUEST_DEADLINE_MAX_SECS;
 use rollup_protocol::eddsa::SecretKey;
 use rollup_protocol::field::to_u256;
 use rollup_protocol::tx::{Transfer, Withdraw};
+use rollup_rpc_api::{BatchStatus, L2Client};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -364,7 +364,7 @@ async fn deploy(args: &Args, report: &mut Report) -> Result<Devnet> {
 async fn start_operator(
     net: &Devnet,
     report: &mut Report,
-) -> Result<(Operator, RpcClient, PathBuf)> {
+) -> Result<(Operator, L2Client, PathBuf)> {
     let t = Instant::now();
     let work = root().join("target/devnet");
     let data = work.join(format!("operator-{}", std::process::id()));
@@ -387,8 +387,7 @@ async fn start_operator(
         net.operator_key.clone(),
     )
     .await?;
-    let rpc: RpcClient =
-        ClientBuilder::default().http(format!("http://{}", operator.rpc_addr).parse()?);
+    let rpc = L2Client::http(format!("http://{}", operator.rpc_addr).parse()?);
     say(format!(
         "operator started; L2 RPC at http://{}",
         operator.rpc_addr
@@ -428,7 +427,7 @@ async fn l1_balances(net: &Devnet) -> Result<BTreeMap<&'static str, (U256, U256)
 /// operator's RPC, and Dave's forced exit; returns every user's account id.
 async fn workload(
     net: &Devnet,
-    rpc: &RpcClient,
+    rpc: &L2Client,
     report: &mut Report,
 ) -> Result<BTreeMap<&'static str, u32>> {
     let t = Instant::now();
@@ -500,7 +499,7 @@ async fn workload(
         let rpc = rpc.clone();
         let bob = ids["bob"];
         async move {
-            let b: String = rpc.request("l2_getBalance", (bob, TOKEN)).await?;
+            let b = rpc.get_balance(bob, TOKEN).await?;
             Ok(b == "300000")
         }
     })
@@ -561,7 +560,7 @@ async fn workload(
         .sign(&net.users[3].l2, net.chain),
     ];
     for tx in txs {
-        let _: String = rpc.request("l2_sendTransaction", (tx,)).await?;
+        rpc.send_transaction(&tx).await?;
     }
     say("six L2 transactions accepted; Dave forces his ETH out on L1");
     let dave = net.wallet(&net.users[3].l1);
@@ -589,7 +588,7 @@ async fn workload(
 /// withdrawals claimed, and the gas of every batch's L1 steps recorded.
 async fn settle(
     net: &Devnet,
-    rpc: &RpcClient,
+    rpc: &L2Client,
     ids: &BTreeMap<&'static str, u32>,
     report: &mut Report,
 ) -> Result<Settled> {
@@ -600,12 +599,11 @@ async fn settle(
     wait_until("every batch executed", Duration::from_secs(1_800), || {
         let (rpc, reader) = (rpc.clone(), reader.clone());
         async move {
-            let s: Value = rpc.request("l2_status", ()).await?;
-            let batches = s["batches"].as_array().cloned().unwrap_or_default();
-            let settled = s["queued"] == 0
-                && s["inOpenChunk"] == 0
-                && !batches.is_empty()
-                && batches.iter().all(|b| b["status"] == "executed");
+            let s = rpc.status().await?;
+            let settled = s.queued == 0
+                && s.in_open_chunk == 0
+                && !s.batches.is_empty()
+                && s.batches.iter().all(|b| b.status == BatchStatus::Executed);
             Ok(settled
                 && reader.finalizedRequests().call().await?
                     == reader.totalRequests().call().await?)
@@ -615,8 +613,8 @@ async fn settle(
     report
         .timings
         .push(("proving and finalization".into(), t.elapsed().as_secs_f64()));
-    let status: Value = rpc.request("l2_status", ()).await?;
-    let chunks: Value = rpc.request("l2_getChunks", ()).await?;
+    let status = serde_json::to_value(rpc.status().await?)?;
+    let chunks = serde_json::to_value(rpc.get_chunks().await?)?;
     // The finalized L2 balances (everything is executed: the operator's state is the finalized one).
     let mut finalized = BTreeMap::new();
     for (name, id) in ids
@@ -624,8 +622,8 @@ async fn settle(
         .map(|(n, i)| (*n, *i))
         .chain([("fee account", 0u32)])
     {
-        let eth: String = rpc.request("l2_getBalance", (id, 0u8)).await?;
-        let tok: String = rpc.request("l2_getBalance", (id, TOKEN)).await?;
+        let eth = rpc.get_balance(id, 0).await?;
+        let tok = rpc.get_balance(id, TOKEN).await?;
         finalized.insert(name, (eth.parse::<u128>()?, tok.parse::<u128>()?));
     }
     // Withdrawals and the forced exit are claimable: their owners claim them.

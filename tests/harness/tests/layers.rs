@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u8)] = &[
     // What follows from the core on each side: the circuits, and L1's ABI.
     ("rollup-circuits", 1),
     ("rollup-bindings", 1),
+    ("rollup-rpc-api", 1),
     // The prover runtime, and L1 access (retries, paged logs, request events).
     ("rollup-prover", 2),
     ("rollup-l1", 2),
