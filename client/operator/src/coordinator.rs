@@ -79,7 +79,9 @@ enum Stored {
     Legacy(String),
 }
 
-/// What the coordinator knows of one chunk's task.
+/// What the coordinator knows of one chunk's task. A proven task keeps only its state and timing
+/// (a few dozen bytes: the chunk and its witnesses are dropped), for `l2_getChunks` and the
+/// finalization latency, as long as the operator runs.
 #[derive(Debug)]
 struct Entry {
     /// The task, until it is proven.
@@ -315,12 +317,5 @@ impl Coordinator {
             }
         }
         c
-    }
-
-    /// Forgets the proven tasks below chunk `below` (their batches are finalized): their artifacts
-    /// stay in the store.
-    pub fn prune(&self, below: u64) {
-        self.tasks()
-            .retain(|i, e| *i >= below || e.state != TaskState::Proven);
     }
 }

@@ -313,15 +313,11 @@ impl<P: Provider> Submitter<P> {
         status: BatchStatus,
     ) -> Result<bool> {
         let key = format!("{step}:{}", batch.index);
-        let end = batch.first_chunk + batch.chunks;
         let ready = coordinator.ready_at(batch.first_chunk, batch.chunks);
         sequencer
             .lock()
             .await
             .set_status(store, batch.index, status, Some(&key), ready)?;
-        if status == BatchStatus::Finalized {
-            coordinator.prune(end);
-        }
         metrics::counter!("operator_l1_steps", "step" => step.to_string()).increment(1);
         Ok(true)
     }

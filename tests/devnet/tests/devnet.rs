@@ -48,6 +48,12 @@ fn the_main_job_ends_with_every_user_made_whole() -> Result<(), Box<dyn std::err
             .iter()
             .all(|c| c["fillRatio"].as_f64().is_some_and(|f| f > 0.0))
     );
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c["proveSeconds"].as_f64().is_some_and(|s| s > 0.0)),
+        "every chunk's proving time is reported: {chunks:?}"
+    );
     let steps: Vec<&str> = summary["gas"]
         .as_array()
         .ok_or("gas")?
