@@ -173,11 +173,7 @@ fn a_chunk_proven_with_ceremony_parameters_verifies_on_the_evm() -> Result {
         &dev,
         &ChunkCircuit::keygen(REFERENCE_SLOTS, REFERENCE_CHAIN_ID),
     )?;
-    let dev_code = verifier_gen::compile(&verifier_gen::solidity::<ChunkCircuit>(
-        &dev,
-        dev_pk.get_vk(),
-        vec![rollup_protocol::transition::CHUNK_PUBLIC_INPUTS],
-    ))?;
+    let dev_code = verifier_gen::compile(&verifier_gen::chunk_solidity(&dev, dev_pk.get_vk()))?;
     assert!(
         verifier_gen::evm_call(dev_code, verifier_gen::calldata(&instances(&chunk), &proof))
             .is_err()
