@@ -52,7 +52,7 @@ contract DeployTest is Test {
     }
 
     function _devVerifierBytecode() internal view returns (bytes memory) {
-        string memory path = string.concat(vm.projectRoot(), "/contracts/verifier/Halo2Verifier.bin");
+        string memory path = "contracts/verifier/Halo2Verifier.bin";
         return vm.parseBytes(vm.trim(vm.readFile(path)));
     }
 

@@ -27,7 +27,7 @@ contract DataCommitmentTest is Test {
     uint256 internal slots;
 
     function setUp() public {
-        json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/pubdata.json"));
+        json = vm.readFile("contracts/test/vectors/pubdata.json");
         h = new DataCommitmentHarness();
         chunk = vm.parseJsonBytes(json, ".chunk");
         slots = vm.parseJsonUint(json, ".slots");

@@ -10,7 +10,7 @@ contract PoseidonTest is Test {
     string internal json;
 
     function setUp() public {
-        json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/poseidon.json"));
+        json = vm.readFile("contracts/test/vectors/poseidon.json");
     }
 
     function _key(string memory list, uint256 i, string memory field) internal pure returns (string memory) {

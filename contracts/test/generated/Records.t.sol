@@ -68,7 +68,7 @@ contract RecordsTest is Test {
     RecordsHarness internal h;
 
     function setUp() public {
-        json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/records.json"));
+        json = vm.readFile("contracts/test/vectors/records.json");
         h = new RecordsHarness();
     }
 

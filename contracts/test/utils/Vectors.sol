@@ -10,7 +10,7 @@ library Vectors {
 
     /// @notice The contents of `contracts/test/vectors/<name>`.
     function read(string memory name) internal view returns (string memory) {
-        return vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/", name));
+        return vm.readFile(string.concat("contracts/test/vectors/", name));
     }
 
     /// @notice Number of entries of the array at `key` (e.g. ".proofs").
