@@ -1,8 +1,9 @@
 //! L1 access shared by the operator and the escape client, so that each rule of reading L1 is
 //! written once: RPC calls retried with backoff ([`retry`]), the rollup's logs read in pages that
 //! shrink when a provider refuses a range ([`LogReader`]), and the `RequestQueued` event decoded
-//! into the request it queues ([`decode_request`]). The contract bindings and their custom-error
-//! decoding are `rollup-bindings`'.
+//! into the request it queues ([`decode_request`]); and the L1 transaction manager ([`tx`]): own
+//! nonces, every signed transaction stored before it is broadcast, fee bumps, receipts with
+//! confirmations. The contract bindings and their custom-error decoding are `rollup-bindings`'.
 
 use std::future::Future;
 use std::time::Duration;
@@ -13,6 +14,10 @@ use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
 use rollup_bindings::irollup::IRollup;
 use rollup_protocol::Tx;
+
+pub mod tx;
+
+pub use tx::{Outbox, Pending, TxError, TxManager, TxPolicy};
 
 /// Why L1 could not be read.
 #[derive(Debug, thiserror::Error)]

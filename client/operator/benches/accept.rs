@@ -72,8 +72,6 @@ fn accept(c: &mut Criterion) {
     let limits = Limits {
         block_limit: 64,
         chunk_timeout: Duration::from_secs(3600),
-        batch_chunks: 4,
-        batch_timeout: Duration::from_secs(3600),
     };
     let dir = std::env::temp_dir().join(format!("operator-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -125,6 +123,17 @@ fn accept(c: &mut Criterion) {
             64 * 1024,
             store.clone(),
             seq,
+            Arc::new(
+                rollup_operator::batches::Batches::restore(
+                    &store,
+                    core().chunk_slots,
+                    rollup_operator::batches::BatchLimits {
+                        batch_chunks: 4,
+                        batch_timeout: Duration::from_secs(3600),
+                    },
+                )
+                .unwrap(),
+            ),
             Arc::new(rollup_operator::coordinator::Coordinator::new(
                 store.clone(),
                 Arc::new(rollup_test_utils::FakeBackend),

@@ -1,6 +1,10 @@
-//! The running operator: the store, the sequencer and its RPC, and four loops (L1 watcher,
-//! block/chunk/batch building, prover driver, submitter) that stop together, gracefully on
-//! [`Operator::stop`] or on the first fatal error.
+//! The running operator: the store, the sequencer, the batch book, the coordinator and the RPC,
+//! and four loops (L1 watcher, block/chunk/batch building, prover driver, submitter) that stop
+//! together, gracefully on [`Operator::stop`] or on the first fatal error.
+//!
+//! Locks: the sequencer is locked by the RPC, the watcher and the building loop only; the batch
+//! book and the coordinator each lock their own state for one short update; the submitter takes
+//! neither the sequencer nor a lock across an L1 call.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,12 +18,14 @@ use rollup_bindings::rollup::Rollup;
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
+use crate::batches::{BatchLimits, Batches};
 use crate::config::Config;
 use crate::coordinator::Coordinator;
 use crate::error::{Error, Result};
 use crate::sequencer::{Limits, Sequencer};
 use crate::store::Store;
 use crate::submitter::{Submitter, SubmitterConfig};
+use rollup_l1::TxPolicy;
 use rollup_prover::Backend;
 
 /// A started operator.
@@ -144,7 +150,8 @@ impl Operator {
         Operator::start_with(cfg, signer, backend).await
     }
 
-    /// Opens the store, restores the sequencer and its proof tasks, and starts everything, proving
+    /// Opens the store, restores the sequencer, the batch book and the proof tasks, and starts
+    /// everything, proving
     /// with `backend`, whose parameters must be the deployed verifier's.
     pub async fn start_with(
         cfg: Config,
@@ -171,15 +178,28 @@ impl Operator {
         let limits = Limits {
             block_limit: cfg.block_limit.min(slots),
             chunk_timeout: Duration::from_millis(cfg.chunk_timeout_ms),
-            batch_chunks: cfg.batch_chunks,
-            batch_timeout: Duration::from_millis(cfg.batch_timeout_ms),
+        };
+        let batches = Arc::new(Batches::restore(
+            &store,
+            slots,
+            BatchLimits {
+                batch_chunks: cfg.batch_chunks,
+                batch_timeout: Duration::from_millis(cfg.batch_timeout_ms),
+            },
+        )?);
+        // Where every sealed chunk goes, on restore and when sealed: the batch book, then the
+        // coordinator.
+        let hand_on = {
+            let (batches, coordinator) = (batches.clone(), coordinator.clone());
+            move |i: u64, c: rollup_protocol::Chunk| -> Result<()> {
+                batches.add_chunk(i, &c)?;
+                coordinator.submit_chunk(i, c)
+            }
         };
         let sequencer = {
-            let (store, coordinator) = (store.clone(), coordinator.clone());
+            let (store, mut hand_on) = (store.clone(), hand_on.clone());
             tokio::task::spawn_blocking(move || {
-                Sequencer::restore(&store, core, limits, &mut |i, c| {
-                    coordinator.submit_chunk(i, c)
-                })
+                Sequencer::restore(&store, core, limits, &mut hand_on)
             })
             .await??
         };
@@ -198,6 +218,7 @@ impl Operator {
             cfg.rpc_max_request_bytes,
             store.clone(),
             sequencer.clone(),
+            batches.clone(),
             coordinator.clone(),
         )
         .await?;
@@ -222,20 +243,25 @@ impl Operator {
         }
         // Blocks, chunks, batches.
         {
-            let (store, sequencer, coordinator) =
-                (store.clone(), sequencer.clone(), coordinator.clone());
+            let (store, sequencer, batches) = (store.clone(), sequencer.clone(), batches.clone());
             tasks.push(spawn_loop(
                 "sequencer",
                 Duration::from_millis(cfg.block_time_ms),
                 stop.clone(),
                 move || {
-                    let (store, sequencer, coordinator) =
-                        (store.clone(), sequencer.clone(), coordinator.clone());
+                    let (store, sequencer, batches, mut hand_on) = (
+                        store.clone(),
+                        sequencer.clone(),
+                        batches.clone(),
+                        hand_on.clone(),
+                    );
                     async move {
-                        let mut s = sequencer.lock().await;
-                        s.build_block();
-                        s.seal_if_due(&store, &mut |i, c| coordinator.submit_chunk(i, c))?;
-                        s.propose_batch(&store)?;
+                        {
+                            let mut s = sequencer.lock().await;
+                            s.build_block();
+                            s.seal_if_due(&store, &mut hand_on)?;
+                        }
+                        batches.propose(&store)?;
                         Ok(())
                     }
                 },
@@ -265,26 +291,31 @@ impl Operator {
                 wallet,
                 SubmitterConfig {
                     rollup: cfg.rollup,
-                    l1_chain_id,
-                    poll,
-                    bump_after: Duration::from_millis(cfg.bump_after_ms),
-                    max_fee_per_gas: cfg.max_fee_per_gas,
-                    confirmations: cfg.l1_confirmations,
+                    tx: TxPolicy {
+                        chain_id: l1_chain_id,
+                        poll,
+                        bump_after: Duration::from_millis(cfg.bump_after_ms),
+                        max_fee_per_gas: cfg.max_fee_per_gas,
+                        confirmations: cfg.l1_confirmations,
+                        // A fifth over the estimate: the verifier's pairing check is not linear in
+                        // its input.
+                        gas_margin_tenths: 12,
+                    },
                     #[cfg(feature = "fault-injection")]
                     crash_at: cfg.crash_at,
                 },
             )));
-            let (store, sequencer) = (store.clone(), sequencer.clone());
+            let (store, batches) = (store.clone(), batches.clone());
             tasks.push(spawn_loop("submitter", poll, stop.clone(), move || {
-                let (store, sequencer, submitter, coordinator) = (
+                let (store, batches, submitter, coordinator) = (
                     store.clone(),
-                    sequencer.clone(),
+                    batches.clone(),
                     submitter.clone(),
                     coordinator.clone(),
                 );
                 async move {
                     let mut s = submitter.lock().await;
-                    while s.advance(&store, &sequencer, &coordinator).await? {}
+                    while s.advance(&store, &batches, &coordinator).await? {}
                     Ok(())
                 }
             }));

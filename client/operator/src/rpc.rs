@@ -19,6 +19,7 @@ use rollup_rpc_api::codes::{DUPLICATE, INTERNAL, NOT_FOUND, OVER_CAPACITY, REJEC
 use rollup_rpc_api::{AccountInfo, ChunkInfo, L2ApiServer, Status, TxState, TxStatus};
 use tokio::sync::Mutex;
 
+use crate::batches::Batches;
 use crate::coordinator::Coordinator;
 use crate::error::Error;
 use crate::sequencer::{Location, Sequencer};
@@ -28,6 +29,7 @@ use crate::store::Store;
 struct Api {
     store: Arc<Store>,
     sequencer: Arc<Mutex<Sequencer>>,
+    batches: Arc<Batches>,
     coordinator: Arc<Coordinator>,
 }
 
@@ -73,10 +75,13 @@ impl L2ApiServer for Api {
     }
 
     async fn get_transaction_status(&self, id: String) -> RpcResult<TxStatus> {
-        let s = self.sequencer.lock().await;
-        let (loc, batch) = s.locate(&id).ok_or_else(|| {
+        let loc = self.sequencer.lock().await.locate(&id).ok_or_else(|| {
             ErrorObjectOwned::owned(NOT_FOUND, format!("unknown transaction {id}"), None::<()>)
         })?;
+        let batch = match loc {
+            Location::Chunk(c) => self.batches.holding(c),
+            _ => None,
+        };
         Ok(match (loc, batch) {
             (Location::Queued, _) => TxStatus {
                 status: TxState::Queued,
@@ -133,7 +138,7 @@ impl L2ApiServer for Api {
     }
 
     async fn get_chunks(&self) -> RpcResult<Vec<ChunkInfo>> {
-        let mut chunks = self.sequencer.lock().await.chunks();
+        let mut chunks = self.batches.chunks();
         for c in &mut chunks {
             c.prove_seconds = self.coordinator.prove_seconds(c.index);
         }
@@ -151,7 +156,7 @@ impl L2ApiServer for Api {
             blocks,
             sealed_chunks: chunks,
             unproven_chunks: tasks.queued + tasks.running + tasks.failed,
-            batches: s.batches().to_vec(),
+            batches: self.batches.all(),
             next_l1_request: s.next_request(),
         })
     }
@@ -163,6 +168,7 @@ pub async fn serve(
     max_request_bytes: u32,
     store: Arc<Store>,
     sequencer: Arc<Mutex<Sequencer>>,
+    batches: Arc<Batches>,
     coordinator: Arc<Coordinator>,
 ) -> crate::Result<(SocketAddr, ServerHandle)> {
     let config = ServerConfig::builder()
@@ -178,6 +184,7 @@ pub async fn serve(
     let api = Api {
         store,
         sequencer,
+        batches,
         coordinator,
     };
     Ok((local, server.start(api.into_rpc())))

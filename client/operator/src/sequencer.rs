@@ -10,26 +10,23 @@
 //! Blocks are built every `block_time` from the front of the queue, at most `block_limit`
 //! transactions and never more than the open chunk has room for, so a block never straddles two
 //! chunks. A chunk is sealed when full, or padded and sealed once `chunk_timeout` has passed since
-//! its first block; its fill ratio is logged. Batches group up to `batch_chunks` sealed chunks, or
-//! fewer once the oldest waited `batch_timeout`.
+//! its first block; its fill ratio is logged. Each sealed chunk is handed on with its witnesses (to
+//! the batch book, which groups chunks into batches, and the coordinator, which proves them); the
+//! sequencer keeps nothing of a chunk after that but where its transactions are.
 //!
 //! Everything is written to the [`Store`] before it takes effect, and [`Sequencer::restore`]
 //! rebuilds the same sequencer from it after a crash.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use rollup_protocol::capacity::{ChunkCapacity, cost};
-use rollup_protocol::codec::{OnchainOp, Record};
-use rollup_protocol::state::{AccountId, TokenId};
 use rollup_protocol::tx::TxType;
-use rollup_protocol::{Chunk, Config as CoreConfig, Fr, State, Tx, field};
+use rollup_protocol::{Chunk, Config as CoreConfig, State, Tx, field};
 use serde::{Deserialize, Serialize};
 
-pub use rollup_rpc_api::{Batch, BatchStatus, ChunkInfo};
-
 use crate::error::{Error, Result};
-use crate::store::{BATCHES, CHUNKS, QUEUE, Store};
+use crate::store::{CHUNKS, QUEUE, Store};
 
 /// A transaction in the order it was accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,21 +43,6 @@ pub struct Entry {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SealedChunk {
     entries: Vec<Entry>,
-}
-
-/// What L1 needs of a sealed chunk.
-#[derive(Debug, Clone)]
-pub struct ChunkSummary {
-    /// The pubdata (`commitBatch` calldata).
-    pub pubdata: Vec<u8>,
-    /// Its data commitment.
-    pub data_commitment: Fr,
-    /// The root after it.
-    pub new_root: Fr,
-    /// The withdrawals it credits on execution, in order: (account, token, amount).
-    pub withdrawals: Vec<(AccountId, TokenId, u128)>,
-    /// Slots holding a transaction over all slots.
-    pub fill_ratio: f64,
 }
 
 /// Where a transaction is.
@@ -81,10 +63,6 @@ pub struct Limits {
     pub block_limit: usize,
     /// The open chunk is sealed this long after its first block.
     pub chunk_timeout: Duration,
-    /// Chunks per batch at most.
-    pub batch_chunks: usize,
-    /// A batch is proposed with fewer chunks once its oldest waited this long.
-    pub batch_timeout: Duration,
 }
 
 /// The sequencer.
@@ -98,10 +76,8 @@ pub struct Sequencer {
     open: Vec<(u64, Entry)>,
     open_since: Option<Instant>,
     next_seq: u64,
-    summaries: Vec<ChunkSummary>,
-    sealed_at: BTreeMap<u64, Instant>,
+    next_chunk: u64,
     ids: HashMap<String, Location>,
-    batches: Vec<Batch>,
     next_request: u64,
     blocks: u64,
 }
@@ -116,33 +92,11 @@ pub fn tx_id(tx: &Tx, request: Option<u64>, chain_id: u64) -> String {
     }
 }
 
-fn summary(chunk: &Chunk) -> ChunkSummary {
-    let withdrawals = chunk
-        .records
-        .iter()
-        .flat_map(Record::onchain_ops)
-        .filter_map(|op| match op {
-            OnchainOp::Withdrawal {
-                account_id,
-                token,
-                amount,
-            } => Some((account_id, token, amount)),
-            OnchainOp::ConsumeRequest { .. } => None,
-        })
-        .collect();
-    ChunkSummary {
-        pubdata: chunk.pubdata.clone(),
-        data_commitment: chunk.data_commitment,
-        new_root: chunk.new_root,
-        withdrawals,
-        fill_ratio: chunk.fill_ratio(),
-    }
-}
-
 impl Sequencer {
     /// Rebuilds the sequencer from the store: every sealed chunk re-applied and handed to `sealed`
-    /// with its witnesses (the operator's coordinator keeps those without a stored proof), then
-    /// the queue re-applied to the pending state.
+    /// with its witnesses, in order (the batch book rebuilds its summaries from them, the
+    /// coordinator keeps those without a stored proof), then the queue re-applied to the pending
+    /// state.
     pub fn restore(
         store: &Store,
         core: CoreConfig,
@@ -158,28 +112,24 @@ impl Sequencer {
             open: Vec::new(),
             open_since: None,
             next_seq: store.meta("next_seq")?,
-            summaries: Vec::new(),
-            sealed_at: BTreeMap::new(),
+            next_chunk: 0,
             ids: HashMap::new(),
-            batches: store
-                .all::<Batch>(BATCHES)?
-                .into_iter()
-                .map(|(_, b)| b)
-                .collect(),
             next_request: store.meta("next_request")?,
             blocks: 0,
         };
-        let batched = s.batched_chunks();
         for (index, sc) in store.all::<SealedChunk>(CHUNKS)? {
             let txs: Vec<Tx> = sc.entries.iter().map(|e| e.tx).collect();
             let chunk = s.sealed.apply_chunk(&txs)?;
             for e in sc.entries {
                 s.ids.insert(e.id, Location::Chunk(index));
             }
-            s.summaries.push(summary(&chunk));
-            if index >= batched {
-                s.sealed_at.insert(index, Instant::now());
+            if index != s.next_chunk {
+                return Err(Error::Store(format!(
+                    "sealed chunk {index} stored, chunk {} expected",
+                    s.next_chunk
+                )));
             }
+            s.next_chunk = index + 1;
             sealed(index, chunk)?;
         }
         s.pending = s.sealed.clone();
@@ -340,7 +290,7 @@ impl Sequencer {
     }
 
     /// Seals the open chunk if it is full or its timeout has passed, and hands it with its
-    /// witnesses to `sealed` (the operator's coordinator, which proves it); returns its index.
+    /// witnesses to `sealed` (the batch book and the coordinator); returns its index.
     pub fn seal_if_due(
         &mut self,
         store: &Store,
@@ -353,7 +303,7 @@ impl Sequencer {
         if self.open.is_empty() || !(full || due) {
             return Ok(None);
         }
-        let index = self.summaries.len() as u64;
+        let index = self.next_chunk;
         let txs: Vec<Tx> = self.open.iter().map(|(_, e)| e.tx).collect();
         let entries: Vec<Entry> = self.open.iter().map(|(_, e)| e.clone()).collect();
         let seqs: Vec<u64> = self.open.iter().map(|(s, _)| *s).collect();
@@ -370,136 +320,24 @@ impl Sequencer {
             self.ids.insert(e.id, Location::Chunk(index));
         }
         self.open_since = None;
-        let s = summary(&chunk);
+        self.next_chunk = index + 1;
+        let fill_ratio = chunk.fill_ratio();
         tracing::info!(
             chunk = index,
             transactions = txs.len(),
             slots = self.core.chunk_slots,
-            fill_ratio = s.fill_ratio,
+            fill_ratio,
             "chunk sealed"
         );
         metrics::counter!("operator_chunks_sealed").increment(1);
-        metrics::histogram!("operator_chunk_fill_ratio").record(s.fill_ratio);
-        self.summaries.push(s);
-        self.sealed_at.insert(index, Instant::now());
+        metrics::histogram!("operator_chunk_fill_ratio").record(fill_ratio);
         sealed(index, chunk)?;
         Ok(Some(index))
     }
 
-    /// The first chunk no batch holds.
-    fn batched_chunks(&self) -> u64 {
-        self.batches.last().map_or(0, |b| b.first_chunk + b.chunks)
-    }
-
-    /// Proposes a batch of the sealed chunks no batch holds, if there are `batch_chunks` of them
-    /// or the oldest waited `batch_timeout`; returns it.
-    pub fn propose_batch(&mut self, store: &Store) -> Result<Option<Batch>> {
-        let first = self.batched_chunks();
-        let waiting = self.summaries.len() as u64 - first;
-        let due = self
-            .sealed_at
-            .get(&first)
-            .is_some_and(|t| t.elapsed() >= self.limits.batch_timeout);
-        if waiting == 0 || !(waiting >= self.limits.batch_chunks as u64 || due) {
-            return Ok(None);
-        }
-        let batch = Batch {
-            index: self.batches.len() as u64 + 1,
-            first_chunk: first,
-            chunks: waiting.min(self.limits.batch_chunks as u64),
-            status: BatchStatus::Proposed,
-            finalize_latency_ms: None,
-        };
-        store.write(|w| w.put(BATCHES, batch.index, &batch))?;
-        for c in first..first + batch.chunks {
-            self.sealed_at.remove(&c);
-        }
-        tracing::info!(batch = batch.index, chunks = batch.chunks, "batch proposed");
-        self.batches.push(batch.clone());
-        Ok(Some(batch))
-    }
-
-    /// Records a batch's new status and, in the same write, removes the outbox entry of the step
-    /// that got it there. `ready` is when its last proof was ready (for the finalization latency).
-    pub fn set_status(
-        &mut self,
-        store: &Store,
-        index: u64,
-        status: BatchStatus,
-        outbox: Option<&str>,
-        ready: Option<Instant>,
-    ) -> Result<()> {
-        let Some(b) = self.batches.iter_mut().find(|b| b.index == index) else {
-            return Err(Error::Store(format!("no batch {index}")));
-        };
-        let mut updated = b.clone();
-        updated.status = status;
-        if let (BatchStatus::Finalized, Some(ready)) = (status, ready) {
-            let ms = ready.elapsed().as_millis() as u64;
-            updated.finalize_latency_ms = Some(ms);
-            metrics::histogram!("operator_proof_to_finalized_seconds").record(ms as f64 / 1e3);
-            tracing::info!(
-                batch = index,
-                ms,
-                "finalized after its last proof was ready"
-            );
-        }
-        store.write(|w| {
-            if let Some(key) = outbox {
-                w.remove_outbox(key)?;
-            }
-            w.put(BATCHES, index, &updated)
-        })?;
-        *b = updated;
-        Ok(())
-    }
-
-    /// The batches, in order.
-    pub fn batches(&self) -> &[Batch] {
-        &self.batches
-    }
-
-    /// The summary of a sealed chunk.
-    pub fn summary(&self, chunk: u64) -> Option<&ChunkSummary> {
-        self.summaries.get(usize::try_from(chunk).ok()?)
-    }
-
-    /// Every sealed chunk (`prove_seconds` left to the coordinator).
-    pub fn chunks(&self) -> Vec<ChunkInfo> {
-        let slots = self.core.chunk_slots;
-        self.summaries
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let i = i as u64;
-                let batch = self
-                    .batches
-                    .iter()
-                    .find(|b| i >= b.first_chunk && i < b.first_chunk + b.chunks)
-                    .map(|b| b.index);
-                ChunkInfo {
-                    index: i,
-                    transactions: (s.fill_ratio * slots as f64).round() as usize,
-                    slots,
-                    fill_ratio: s.fill_ratio,
-                    batch,
-                    prove_seconds: None,
-                }
-            })
-            .collect()
-    }
-
-    /// Where a transaction is, and the batch holding it.
-    pub fn locate(&self, id: &str) -> Option<(Location, Option<&Batch>)> {
-        let loc = *self.ids.get(id)?;
-        let batch = match loc {
-            Location::Chunk(c) => self
-                .batches
-                .iter()
-                .find(|b| c >= b.first_chunk && c < b.first_chunk + b.chunks),
-            _ => None,
-        };
-        Some((loc, batch))
+    /// Where a transaction is (the batch holding its chunk is the batch book's to say).
+    pub fn locate(&self, id: &str) -> Option<Location> {
+        self.ids.get(id).copied()
     }
 
     /// Counts for the status call: queued, in the open chunk, sealed chunks, blocks built.
@@ -507,7 +345,7 @@ impl Sequencer {
         (
             self.queue.len(),
             self.open.len(),
-            self.summaries.len(),
+            self.next_chunk as usize,
             self.blocks,
         )
     }

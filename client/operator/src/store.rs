@@ -169,6 +169,26 @@ impl Store {
     }
 }
 
+/// The L1 transaction manager's outbox is the store's `outbox` table; entries are removed with the
+/// step they achieved ([`crate::batches::Batches::set_status`]).
+impl rollup_l1::Outbox for Store {
+    fn load(
+        &self,
+        key: &str,
+    ) -> std::result::Result<Option<rollup_l1::Pending>, Box<dyn std::error::Error + Send + Sync>>
+    {
+        Ok(self.outbox(key)?)
+    }
+
+    fn save(
+        &self,
+        key: &str,
+        tx: &rollup_l1::Pending,
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Ok(self.write(|w| w.put_outbox(key, tx))?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

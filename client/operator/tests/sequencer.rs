@@ -1,12 +1,13 @@
-//! The sequencer without L1: block limit, chunk sealing (full, or padded after the timeout),
-//! batches, refusals that change nothing, and a restart from the store that rebuilds the same
-//! sequencer.
+//! The sequencer and the batch book without L1: block limit, chunk sealing (full, or padded after
+//! the timeout), batches, refusals that change nothing, and a restart from the store that rebuilds
+//! the same sequencer and book.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use alloy_primitives::Address;
 use rollup_operator::Error;
+use rollup_operator::batches::{BatchLimits, Batches};
 use rollup_operator::coordinator::{Coordinator, TaskState};
 use rollup_operator::sequencer::{Limits, Location, Sequencer};
 use rollup_operator::store::Store;
@@ -31,9 +32,29 @@ fn limits() -> Limits {
     Limits {
         block_limit: 3,
         chunk_timeout: Duration::from_millis(100),
+    }
+}
+
+fn batch_limits() -> BatchLimits {
+    BatchLimits {
         batch_chunks: 2,
         batch_timeout: Duration::from_secs(3600),
     }
+}
+
+/// What the operator hands every sealed chunk to: the batch book, then the coordinator.
+type HandOn = Box<dyn FnMut(u64, rollup_protocol::Chunk) -> rollup_operator::Result<()>>;
+
+/// The batch book and the coordinator, and the hand-on to both.
+fn book(store: &Arc<Store>) -> Result<(Arc<Batches>, Arc<Coordinator>, HandOn)> {
+    let batches = Arc::new(Batches::restore(store, core().chunk_slots, batch_limits())?);
+    let coordinator = Arc::new(Coordinator::new(store.clone(), Arc::new(Fake)));
+    let (b, c) = (batches.clone(), coordinator.clone());
+    let hand_on = move |i, chunk: rollup_protocol::Chunk| {
+        b.add_chunk(i, &chunk)?;
+        c.submit_chunk(i, chunk)
+    };
+    Ok((batches, coordinator, Box::new(hand_on)))
 }
 
 fn key(i: u32) -> SecretKey {
@@ -79,10 +100,8 @@ async fn blocks_chunks_and_batches_follow_the_limits_and_survive_a_restart() -> 
     let dir = std::env::temp_dir().join(format!("operator-seq-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let store = Arc::new(Store::open(&dir.join("db.redb"))?);
-    let coordinator = Coordinator::new(store.clone(), Arc::new(Fake));
-    let mut s = Sequencer::restore(&store, core(), limits(), &mut |i, c| {
-        coordinator.submit_chunk(i, c)
-    })?;
+    let (batches, coordinator, mut hand_on) = book(&store)?;
+    let mut s = Sequencer::restore(&store, core(), limits(), &mut hand_on)?;
     s.ingest(&store, deposits(), 10)?;
     let ids: Vec<String> = (0..5)
         .map(|n| s.submit(&store, transfer(n)))
@@ -124,32 +143,35 @@ async fn blocks_chunks_and_batches_follow_the_limits_and_survive_a_restart() -> 
     assert_eq!(s.build_block(), 1, "the block stops where the chunk ends");
     assert_eq!(s.build_block(), 0, "a full open chunk takes no block");
     assert_eq!(
-        s.seal_if_due(&store, &mut |i, c| coordinator.submit_chunk(i, c))?,
+        s.seal_if_due(&store, &mut hand_on)?,
         Some(0),
         "a full chunk is sealed at once"
     );
     assert_eq!(s.build_block(), 3);
     assert_eq!(
-        s.seal_if_due(&store, &mut |i, c| coordinator.submit_chunk(i, c))?,
+        s.seal_if_due(&store, &mut hand_on)?,
         None,
         "not full, timeout not reached"
     );
     std::thread::sleep(Duration::from_millis(120));
     assert_eq!(
-        s.seal_if_due(&store, &mut |i, c| coordinator.submit_chunk(i, c))?,
+        s.seal_if_due(&store, &mut hand_on)?,
         Some(1),
         "padded after the timeout"
     );
-    let chunks = s.chunks();
+    let chunks = batches.chunks();
     assert_eq!((chunks[0].transactions, chunks[0].fill_ratio), (4, 1.0));
     assert_eq!((chunks[1].transactions, chunks[1].fill_ratio), (3, 0.75));
     assert_eq!(s.build_block(), 1);
-    assert_eq!(s.locate(&ids[4]).map(|l| l.0), Some(Location::InBlock));
-    assert_eq!(s.locate(&ids[0]).map(|l| l.0), Some(Location::Chunk(0)));
+    assert_eq!(s.locate(&ids[4]), Some(Location::InBlock));
+    assert_eq!(s.locate(&ids[0]), Some(Location::Chunk(0)));
 
-    let batch = s.propose_batch(&store)?.ok_or("no batch of two chunks")?;
+    assert_eq!(batches.holding(0), None, "no batch yet");
+    let batch = batches.propose(&store)?.ok_or("no batch of two chunks")?;
     assert_eq!((batch.index, batch.first_chunk, batch.chunks), (1, 0, 2));
-    assert!(s.propose_batch(&store)?.is_none(), "no chunk left to batch");
+    assert!(batches.propose(&store)?.is_none(), "no chunk left to batch");
+    assert_eq!(batches.holding(1).map(|b| b.index), Some(1));
+    assert_eq!(batches.summaries(&batch)?.len(), 2);
     // Both sealed chunks became proof tasks; the coordinator proves the lowest first.
     assert_eq!(coordinator.counts().queued, 2);
     assert!(coordinator.run_next().await?);
@@ -164,18 +186,16 @@ async fn blocks_chunks_and_batches_follow_the_limits_and_survive_a_restart() -> 
     // A restart from the store: the same state, chunks, batches and proofs; the transaction that
     // was in a block of the open chunk is queued again (blocks are not stored, their order is).
     let root = s.pending().root();
-    drop(s);
-    let restarted = Coordinator::new(store.clone(), Arc::new(Fake));
-    let r = Sequencer::restore(&store, core(), limits(), &mut |i, c| {
-        restarted.submit_chunk(i, c)
-    })?;
+    drop((s, hand_on));
+    let (rebatches, restarted, mut hand_on) = book(&store)?;
+    let r = Sequencer::restore(&store, core(), limits(), &mut hand_on)?;
     assert_eq!(r.pending().root(), root);
-    assert_eq!(r.chunks().len(), 2);
-    assert_eq!(r.batches().len(), 1);
+    assert_eq!(rebatches.chunks().len(), 2);
+    assert_eq!(rebatches.all(), batches.all());
     assert_eq!(restarted.state(0), None, "chunk 0's proof was kept");
     assert_eq!(restarted.state(1), Some(TaskState::Queued));
     assert_eq!(restarted.counts().queued, 1);
-    assert_eq!(r.locate(&ids[4]).map(|l| l.0), Some(Location::Queued));
+    assert_eq!(r.locate(&ids[4]), Some(Location::Queued));
     assert_eq!(r.next_request(), 3);
     std::fs::remove_dir_all(&dir)?;
     Ok(())
@@ -190,10 +210,8 @@ async fn the_typed_client_reaches_every_method_of_the_server() -> Result {
     let dir = std::env::temp_dir().join(format!("operator-rpc-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let store = Arc::new(Store::open(&dir.join("db.redb"))?);
-    let coordinator = Arc::new(Coordinator::new(store.clone(), Arc::new(Fake)));
-    let mut s = Sequencer::restore(&store, core(), limits(), &mut |i, c| {
-        coordinator.submit_chunk(i, c)
-    })?;
+    let (batches, coordinator, mut hand_on) = book(&store)?;
+    let mut s = Sequencer::restore(&store, core(), limits(), &mut hand_on)?;
     s.ingest(&store, deposits(), 10)?;
     let s = Arc::new(tokio::sync::Mutex::new(s));
     let (addr, server) = rollup_operator::rpc::serve(
@@ -201,6 +219,7 @@ async fn the_typed_client_reaches_every_method_of_the_server() -> Result {
         64 * 1024,
         store.clone(),
         s.clone(),
+        batches,
         coordinator.clone(),
     )
     .await?;

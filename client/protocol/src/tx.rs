@@ -165,9 +165,28 @@ impl Tx {
     }
 }
 
+/// Where each field sits in the signed message's header, `header = Σ field·2^shift`: the shifts
+/// the core hashes with and the chunk circuit recomposes the header with.
+pub mod header {
+    /// `from` (32 bits) above the type byte.
+    pub const FROM: usize = 8;
+    /// `to` (32 bits).
+    pub const TO: usize = FROM + 32;
+    /// `token` (8 bits).
+    pub const TOKEN: usize = TO + 32;
+    /// `nonce` (32 bits).
+    pub const NONCE: usize = TOKEN + 8;
+    /// `chain_id` (64 bits).
+    pub const CHAIN_ID: usize = NONCE + 32;
+    /// The header's width: below the field's 254 bits, so the sum is never reduced.
+    pub const BITS: usize = CHAIN_ID + 64;
+    const _: () = assert!(BITS < 254);
+}
+
 /// The signed message of an L2 transaction:
 /// `Poseidon(TAG_TX; header, amount, fee)` with
-/// `header = type + from·2^8 + to·2^40 + token·2^72 + nonce·2^80 + chain_id·2^112`.
+/// `header = type + from·2^8 + to·2^40 + token·2^72 + nonce·2^80 + chain_id·2^112`
+/// (the shifts are [`header`]'s).
 #[allow(clippy::too_many_arguments)]
 pub fn signed_message(
     ty: TxType,
@@ -180,11 +199,11 @@ pub fn signed_message(
     chain_id: u64,
 ) -> Fr {
     let header = U256::from(ty as u8)
-        | (U256::from(from) << 8)
-        | (U256::from(to) << 40)
-        | (U256::from(token) << 72)
-        | (U256::from(nonce) << 80)
-        | (U256::from(chain_id) << 112);
+        | (U256::from(from) << header::FROM)
+        | (U256::from(to) << header::TO)
+        | (U256::from(token) << header::TOKEN)
+        | (U256::from(nonce) << header::NONCE)
+        | (U256::from(chain_id) << header::CHAIN_ID);
     let header = field::from_u256(header).unwrap_or(Fr::from(0u64));
     hash(
         TAG_TX,

@@ -41,7 +41,7 @@ use rollup_protocol::constants::{ACCOUNT_TREE_DEPTH, BALANCE_TREE_DEPTH, TAG_DAT
 use rollup_protocol::eddsa::{A as CURVE_A, D as CURVE_D, Point, SecretKey};
 use rollup_protocol::field;
 use rollup_protocol::transition::{CHUNK_PUBLIC_INPUTS, Chunk, TxWitness};
-use rollup_protocol::tx::{Tx, TxType};
+use rollup_protocol::tx::{Tx, TxType, header};
 
 use snark_verifier_sdk::CircuitExt;
 
@@ -818,11 +818,11 @@ impl ChunkCircuit {
             &[
                 (Fr::from(TxType::Transfer as u64), f_tr.into()),
                 (Fr::from(TxType::Withdraw as u64), f_wd.into()),
-                (pow2(8), u0.account_id.into()),
-                (pow2(40), u1.account_id.into()),
-                (pow2(72), u0.token.into()),
-                (pow2(80), nonce0.into()),
-                (pow2(112), Term::Const(Fr::from(self.chain_id))),
+                (pow2(header::FROM), u0.account_id.into()),
+                (pow2(header::TO), u1.account_id.into()),
+                (pow2(header::TOKEN), u0.token.into()),
+                (pow2(header::NONCE), nonce0.into()),
+                (pow2(header::CHAIN_ID), Term::Const(Fr::from(self.chain_id))),
             ],
         )?;
         let msg = cfg

@@ -1,0 +1,416 @@
+//! The L1 transaction manager: one sender's transactions signed with its own nonces, **stored
+//! before they are broadcast**, re-sent with higher fees when they are not mined, and confirmed a
+//! configured number of blocks deep. It knows nothing of what a transaction does: the caller
+//! names each one by a key (the operator: `commit:7`), decides what counts as done, and clears the
+//! stored entry in the same write that records the step done.
+//!
+//! A transaction's life, each arrow a call of the caller's (so that a test can stop it between
+//! any two):
+//!
+//! ```text
+//! stage ──▶ broadcast ──▶ confirm ──▶ receipt (caller records done, removes the outbox entry)
+//!   │ simulated first: a revert is [`TxError::Reverted`], nothing is signed or stored
+//!   │ signed with the pending nonce, stored in the [`Outbox`] under its key
+//!   └ a key already in the outbox is resumed as stored, never signed again with a new nonce
+//! confirm: not mined after `bump_after` ─▶ a new version, same nonce, fees × 1.25 (at least the
+//!          current estimate), stored then broadcast; the receipt of any version counts
+//! ```
+//!
+//! Transport failures are [`TxError::Rpc`]: the caller waits and calls again, which resumes from
+//! the outbox. The manager holds no lock and no state between calls other than its settings.
+
+use std::time::{Duration, Instant};
+
+use alloy::eips::eip2718::Encodable2718;
+use alloy::network::{
+    Ethereum, EthereumWallet, NetworkTransactionBuilder, NetworkWallet, TransactionBuilder,
+};
+use alloy::primitives::{Address, B256, Bytes};
+use alloy::providers::Provider;
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use serde::{Deserialize, Serialize};
+
+/// Why a transaction was not sent or not confirmed.
+#[derive(Debug, thiserror::Error)]
+pub enum TxError {
+    /// An RPC call failed: wait and call again (the outbox makes that safe).
+    #[error("L1 RPC: {what}: {source}")]
+    Rpc {
+        /// The call that failed.
+        what: &'static str,
+        /// Its error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The call reverts when simulated; `data` is the revert data (a custom error to decode).
+    #[error("the call reverts (revert data 0x{})", alloy::hex::encode(data))]
+    Reverted {
+        /// The revert data.
+        data: Bytes,
+    },
+    /// The transaction was mined and reverted.
+    #[error("transaction {hash} reverted on chain")]
+    RevertedOnChain {
+        /// The mined version's hash.
+        hash: B256,
+    },
+    /// The fees needed are above the configured cap: raise the cap or wait for lower fees.
+    #[error("nonce {nonce}: a max fee of {wanted} wei per gas is needed, the cap is {cap}")]
+    FeeCap {
+        /// The transaction's nonce.
+        nonce: u64,
+        /// The fee needed.
+        wanted: u128,
+        /// The cap.
+        cap: u128,
+    },
+    /// The nonce is used on chain but no stored version has a receipt yet: either the receipt lags
+    /// its block (call again) or another sender uses this key.
+    #[error("nonce {nonce} is used but none of the {versions} stored versions has a receipt yet")]
+    NonceTaken {
+        /// The nonce.
+        nonce: u64,
+        /// How many versions were signed.
+        versions: usize,
+    },
+    /// The outbox could not be read or written.
+    #[error("the outbox: {0}")]
+    Outbox(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl TxError {
+    /// Whether calling again later may succeed without a change of configuration.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, TxError::Rpc { .. } | TxError::NonceTaken { .. })
+    }
+}
+
+/// `Result` with a [`TxError`].
+pub type Result<T> = std::result::Result<T, TxError>;
+
+fn rpc(what: &'static str) -> impl FnOnce(alloy::transports::TransportError) -> TxError {
+    move |e| TxError::Rpc {
+        what,
+        source: Box::new(e),
+    }
+}
+
+/// One signed version of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signed {
+    /// Its hash.
+    pub hash: B256,
+    /// The signed EIP-2718 envelope.
+    pub raw: Bytes,
+    /// Its max fee, wei per gas.
+    pub max_fee_per_gas: u128,
+    /// Its priority fee, wei per gas.
+    pub max_priority_fee_per_gas: u128,
+}
+
+/// A staged transaction as the outbox stores it: its nonce, call and every version signed, the
+/// latest last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// The nonce every version shares.
+    pub nonce: u64,
+    /// The gas limit.
+    pub gas: u64,
+    /// The callee.
+    pub to: Address,
+    /// The calldata.
+    pub input: Bytes,
+    /// Every version signed, oldest first.
+    pub versions: Vec<Signed>,
+}
+
+/// Where staged transactions are kept across restarts. Entries are removed by the caller, in the
+/// write that records what the transaction achieved.
+pub trait Outbox: Send + Sync {
+    /// The entry stored under `key`.
+    fn load(
+        &self,
+        key: &str,
+    ) -> std::result::Result<Option<Pending>, Box<dyn std::error::Error + Send + Sync>>;
+    /// Stores `tx` under `key` (replacing what was there), durably, before returning.
+    fn save(
+        &self,
+        key: &str,
+        tx: &Pending,
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// The manager's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct TxPolicy {
+    /// The chain id every transaction is signed for.
+    pub chain_id: u64,
+    /// How often receipts are polled.
+    pub poll: Duration,
+    /// A version not mined this long is replaced with higher fees.
+    pub bump_after: Duration,
+    /// The fee cap, wei per gas: no version is signed above it.
+    pub max_fee_per_gas: u128,
+    /// Blocks a receipt must be deep (1: mined) before it counts.
+    pub confirmations: u64,
+    /// The gas limit is the estimate times this many tenths (12: a fifth over the estimate).
+    pub gas_margin_tenths: u64,
+}
+
+/// Sends one account's transactions through one provider.
+#[derive(Debug, Clone)]
+pub struct TxManager<P> {
+    provider: P,
+    wallet: EthereumWallet,
+    from: Address,
+    policy: TxPolicy,
+}
+
+impl<P: Provider> TxManager<P> {
+    /// A manager sending from `wallet`'s default signer.
+    pub fn new(provider: P, wallet: EthereumWallet, policy: TxPolicy) -> Self {
+        let from = NetworkWallet::<Ethereum>::default_signer_address(&wallet);
+        TxManager {
+            provider,
+            wallet,
+            from,
+            policy,
+        }
+    }
+
+    /// The sending account.
+    pub fn from(&self) -> Address {
+        self.from
+    }
+
+    /// The settings.
+    pub fn policy(&self) -> &TxPolicy {
+        &self.policy
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &P {
+        &self.provider
+    }
+
+    /// The transaction stored under `key`, if any, else a new one calling `to` with `input`:
+    /// simulated (a revert is [`TxError::Reverted`]), signed with the pending nonce and stored.
+    /// The flag says whether it was resumed from the outbox.
+    pub async fn stage(
+        &self,
+        outbox: &dyn Outbox,
+        key: &str,
+        to: Address,
+        input: Bytes,
+    ) -> Result<(Pending, bool)> {
+        if let Some(tx) = outbox.load(key).map_err(TxError::Outbox)? {
+            tracing::info!(key, nonce = tx.nonce, "resuming a stored transaction");
+            return Ok((tx, true));
+        }
+        let tx = self.prepare(to, input).await?;
+        outbox.save(key, &tx).map_err(TxError::Outbox)?;
+        Ok((tx, false))
+    }
+
+    /// Simulates the call and signs it with the next pending nonce; stores nothing.
+    pub async fn prepare(&self, to: Address, input: Bytes) -> Result<Pending> {
+        let call = TransactionRequest::default()
+            .with_from(self.from)
+            .with_to(to)
+            .with_input(input.clone());
+        if let Err(e) = self.provider.call(call.clone()).await {
+            return Err(match e.as_error_resp().and_then(|r| r.as_revert_data()) {
+                Some(data) => TxError::Reverted { data },
+                None => rpc("simulating the call")(e),
+            });
+        }
+        let gas = self
+            .provider
+            .estimate_gas(call)
+            .await
+            .map_err(rpc("estimating gas"))?;
+        let nonce = self
+            .provider
+            .get_transaction_count(self.from)
+            .pending()
+            .await
+            .map_err(rpc("reading the pending nonce"))?;
+        let fees = self
+            .provider
+            .estimate_eip1559_fees()
+            .await
+            .map_err(rpc("estimating fees"))?;
+        let mut tx = Pending {
+            nonce,
+            gas: gas.saturating_mul(self.policy.gas_margin_tenths.max(10)) / 10,
+            to,
+            input,
+            versions: Vec::new(),
+        };
+        let signed = self
+            .sign(&tx, fees.max_fee_per_gas, fees.max_priority_fee_per_gas)
+            .await?;
+        tx.versions.push(signed);
+        Ok(tx)
+    }
+
+    async fn sign(&self, tx: &Pending, max_fee: u128, priority: u128) -> Result<Signed> {
+        if max_fee > self.policy.max_fee_per_gas {
+            return Err(TxError::FeeCap {
+                nonce: tx.nonce,
+                wanted: max_fee,
+                cap: self.policy.max_fee_per_gas,
+            });
+        }
+        let priority = priority.min(max_fee);
+        let envelope = TransactionRequest::default()
+            .with_from(self.from)
+            .with_to(tx.to)
+            .with_input(tx.input.clone())
+            .with_nonce(tx.nonce)
+            .with_gas_limit(tx.gas)
+            .with_chain_id(self.policy.chain_id)
+            .with_max_fee_per_gas(max_fee)
+            .with_max_priority_fee_per_gas(priority)
+            .build(&self.wallet)
+            .await
+            .map_err(|e| TxError::Rpc {
+                what: "signing",
+                source: Box::new(e),
+            })?;
+        Ok(Signed {
+            hash: *envelope.tx_hash(),
+            raw: envelope.encoded_2718().into(),
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: priority,
+        })
+    }
+
+    /// Broadcasts the latest version; a node that already has it, or has mined a version, is not
+    /// an error.
+    pub async fn broadcast(&self, tx: &Pending) -> Result<()> {
+        let Some(latest) = tx.versions.last() else {
+            return Ok(());
+        };
+        if let Err(e) = self.provider.send_raw_transaction(&latest.raw).await {
+            let msg = e.to_string().to_lowercase();
+            let benign = [
+                "already known",
+                "already imported",
+                "nonce too low",
+                "replacement transaction underpriced",
+            ];
+            if !benign.iter().any(|b| msg.contains(b)) {
+                return Err(rpc("broadcasting")(e));
+            }
+            tracing::debug!(error = %e, "broadcast: the node already has it");
+        }
+        Ok(())
+    }
+
+    /// Waits for a receipt of any version of `tx` with the configured confirmations, replacing it
+    /// with higher fees (stored under `key` first) each `bump_after`. A mined revert is
+    /// [`TxError::RevertedOnChain`].
+    pub async fn confirm(
+        &self,
+        outbox: &dyn Outbox,
+        key: &str,
+        mut tx: Pending,
+    ) -> Result<TransactionReceipt> {
+        let mut last_sent = Instant::now();
+        loop {
+            if let Some(r) = self.receipt(&tx).await? {
+                if !r.status() {
+                    return Err(TxError::RevertedOnChain {
+                        hash: r.transaction_hash,
+                    });
+                }
+                return Ok(r);
+            }
+            let mined = self
+                .provider
+                .get_transaction_count(self.from)
+                .latest()
+                .await
+                .map_err(rpc("reading the mined nonce"))?;
+            if mined > tx.nonce {
+                if self.receipt(&tx).await?.is_none() {
+                    return Err(TxError::NonceTaken {
+                        nonce: tx.nonce,
+                        versions: tx.versions.len(),
+                    });
+                }
+                continue;
+            }
+            if last_sent.elapsed() >= self.policy.bump_after {
+                tx = self.bump(outbox, key, tx).await?;
+                self.broadcast(&tx).await?;
+                last_sent = Instant::now();
+            }
+            tokio::time::sleep(self.policy.poll).await;
+        }
+    }
+
+    /// Stages, broadcasts and confirms in one call.
+    pub async fn send(
+        &self,
+        outbox: &dyn Outbox,
+        key: &str,
+        to: Address,
+        input: Bytes,
+    ) -> Result<TransactionReceipt> {
+        let (tx, _) = self.stage(outbox, key, to, input).await?;
+        self.broadcast(&tx).await?;
+        self.confirm(outbox, key, tx).await
+    }
+
+    /// A new version with fees up by a quarter (at least the current estimate), stored first.
+    async fn bump(&self, outbox: &dyn Outbox, key: &str, mut tx: Pending) -> Result<Pending> {
+        let Some(last) = tx.versions.last().cloned() else {
+            return Err(TxError::Outbox(
+                format!("{key}: a stored transaction without a signed version").into(),
+            ));
+        };
+        let now = self
+            .provider
+            .estimate_eip1559_fees()
+            .await
+            .map_err(rpc("estimating fees"))?;
+        let max_fee = (last.max_fee_per_gas * 5 / 4 + 1).max(now.max_fee_per_gas);
+        let priority =
+            (last.max_priority_fee_per_gas * 5 / 4 + 1).max(now.max_priority_fee_per_gas);
+        let signed = self.sign(&tx, max_fee, priority).await?;
+        tx.versions.push(signed);
+        outbox.save(key, &tx).map_err(TxError::Outbox)?;
+        tracing::warn!(
+            key,
+            nonce = tx.nonce,
+            max_fee,
+            "not mined in time: resending with higher fees"
+        );
+        metrics::counter!("l1_tx_fee_bumps").increment(1);
+        Ok(tx)
+    }
+
+    /// The receipt of any version once it is `confirmations` deep; `None` before.
+    async fn receipt(&self, tx: &Pending) -> Result<Option<TransactionReceipt>> {
+        for v in &tx.versions {
+            let Some(r) = self
+                .provider
+                .get_transaction_receipt(v.hash)
+                .await
+                .map_err(rpc("reading a receipt"))?
+            else {
+                continue;
+            };
+            let head = self
+                .provider
+                .get_block_number()
+                .await
+                .map_err(rpc("reading the head block"))?;
+            let mined = r.block_number.unwrap_or(head);
+            return Ok((head + 1 >= mined + self.policy.confirmations).then_some(r));
+        }
+        Ok(None)
+    }
+}

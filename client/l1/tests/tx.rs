@@ -1,0 +1,164 @@
+//! The L1 transaction manager on a real anvil: a transaction not mined in time is replaced with
+//! higher fees under the same nonce and stored before each broadcast; a restarted manager resumes
+//! the stored transaction instead of signing a new nonce; a call that reverts, or needs fees above
+//! the cap, is refused before anything is signed or stored.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::sol_types::SolCall;
+use rollup_bindings::irollup::IRollup;
+use rollup_l1::{Outbox, Pending, TxError, TxManager, TxPolicy};
+use rollup_test_utils::{Result, anvil, deploy_rollup, keys};
+
+/// An outbox in memory, stored as JSON as a database would hold it.
+#[derive(Default)]
+struct Memory(Mutex<HashMap<String, String>>);
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn plain(e: BoxError) -> Box<dyn std::error::Error> {
+    e
+}
+
+impl Outbox for Memory {
+    fn load(&self, key: &str) -> std::result::Result<Option<Pending>, BoxError> {
+        let map = self.0.lock().map_err(|e| e.to_string())?;
+        Ok(map.get(key).map(|s| serde_json::from_str(s)).transpose()?)
+    }
+
+    fn save(&self, key: &str, tx: &Pending) -> std::result::Result<(), BoxError> {
+        let json = serde_json::to_string(tx)?;
+        self.0
+            .lock()
+            .map_err(|e| e.to_string())?
+            .insert(key.into(), json);
+        Ok(())
+    }
+}
+
+fn policy(chain_id: u64) -> TxPolicy {
+    TxPolicy {
+        chain_id,
+        poll: Duration::from_millis(50),
+        bump_after: Duration::from_millis(300),
+        max_fee_per_gas: 1_000_000_000_000,
+        confirmations: 1,
+        gas_margin_tenths: 12,
+    }
+}
+
+#[tokio::test]
+async fn an_unmined_transaction_is_bumped_under_its_nonce_and_a_restart_resumes_it() -> Result {
+    let anvil = anvil()?;
+    let rollup = deploy_rollup(&anvil)?;
+    let key = keys(&anvil).remove(1);
+    let from = key.address();
+    let provider = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+    let chain_id = provider.get_chain_id().await?;
+    let l1 = TxManager::new(
+        provider.clone(),
+        EthereumWallet::from(key.clone()),
+        policy(chain_id),
+    );
+    let outbox = Arc::new(Memory::default());
+
+    // Refused before signing: a reverting call and fees above the cap store nothing.
+    let bad = IRollup::executeBatchCall {
+        batchIndex: U256::from(99),
+        withdrawals: vec![],
+    }
+    .abi_encode();
+    match l1.stage(&*outbox, "execute:99", rollup, bad.into()).await {
+        Err(TxError::Reverted { data }) => assert!(
+            rollup_bindings::decode_rollup_error(&data).is_some(),
+            "the revert data is the rollup's custom error: {data}"
+        ),
+        other => return Err(format!("a reverting call was staged: {other:?}").into()),
+    }
+    let capped = TxManager::new(
+        provider.clone(),
+        EthereumWallet::from(key.clone()),
+        TxPolicy {
+            max_fee_per_gas: 1,
+            ..policy(chain_id)
+        },
+    );
+    let to = Address::repeat_byte(0x42);
+    assert!(matches!(
+        capped.stage(&*outbox, "capped", to, Bytes::new()).await,
+        Err(TxError::FeeCap { cap: 1, .. })
+    ));
+    assert!(outbox.0.lock().map_err(|e| e.to_string())?.is_empty());
+
+    // Mining paused: the staged transaction is stored before its broadcast, then replaced.
+    provider
+        .raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (false,))
+        .await?;
+    let (tx, resumed) = l1.stage(&*outbox, "step", to, Bytes::new()).await?;
+    assert!(!resumed);
+    assert_eq!(
+        outbox.load("step").map_err(plain)?,
+        Some(tx.clone()),
+        "stored when staged"
+    );
+    l1.broadcast(&tx).await?;
+    let waiting = tokio::spawn({
+        let (l1, tx, outbox) = (l1.clone(), tx.clone(), outbox.clone());
+        async move {
+            let receipt = l1.confirm(&*outbox, "step", tx).await?;
+            Ok::<_, BoxError>((receipt, outbox.load("step")?))
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    provider.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await?;
+    let (receipt, stored) = waiting.await?.map_err(plain)?;
+    let stored = stored.ok_or("the confirmed transaction left the outbox")?;
+    assert!(
+        stored.versions.len() >= 2,
+        "not bumped: {} version(s)",
+        stored.versions.len()
+    );
+    assert!(stored.versions.iter().all(|v| !v.raw.is_empty()));
+    assert!(
+        stored
+            .versions
+            .windows(2)
+            .all(|w| w[1].max_fee_per_gas > w[0].max_fee_per_gas),
+        "every version pays more than the one before"
+    );
+    assert!(
+        stored
+            .versions
+            .iter()
+            .any(|v| v.hash == receipt.transaction_hash),
+        "the mined transaction is one of the stored versions"
+    );
+    assert_eq!(provider.get_transaction_count(from).await?, tx.nonce + 1);
+
+    // A restart: the same key resumes the stored transaction (same nonce), its broadcast is
+    // harmless, and its receipt is found at once.
+    let restarted = TxManager::new(
+        provider.clone(),
+        EthereumWallet::from(key),
+        policy(chain_id),
+    );
+    let (again, resumed) = restarted
+        .stage(&*outbox, "step", to, Bytes::from(vec![1]))
+        .await?;
+    assert!(resumed);
+    assert_eq!(again.nonce, tx.nonce);
+    restarted.broadcast(&again).await?;
+    let receipt = restarted.confirm(&*outbox, "step", again).await?;
+    assert!(receipt.status());
+    assert_eq!(
+        provider.get_transaction_count(from).await?,
+        tx.nonce + 1,
+        "nothing was sent twice"
+    );
+    Ok(())
+}
