@@ -158,6 +158,10 @@ pub struct TxPolicy {
 }
 
 /// Sends one account's transactions through one provider.
+///
+/// One manager per account, used one transaction at a time: [`TxManager::stage`] signs with the
+/// account's pending nonce, so two stages at once (two clones, two processes) would sign the same
+/// nonce for different transactions. The operator's submitter owns its manager behind a lock.
 #[derive(Debug, Clone)]
 pub struct TxManager<P> {
     provider: P,
@@ -212,8 +216,9 @@ impl<P: Provider> TxManager<P> {
         Ok((tx, false))
     }
 
-    /// Simulates the call and signs it with the next pending nonce; stores nothing.
-    pub async fn prepare(&self, to: Address, input: Bytes) -> Result<Pending> {
+    /// Simulates the call and signs it with the next pending nonce; stores nothing (so it is not
+    /// public: a transaction is broadcast only once stored, through [`TxManager::stage`]).
+    async fn prepare(&self, to: Address, input: Bytes) -> Result<Pending> {
         let call = TransactionRequest::default()
             .with_from(self.from)
             .with_to(to)

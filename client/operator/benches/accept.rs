@@ -15,6 +15,7 @@ use rollup_operator::store::Store;
 use rollup_protocol::eddsa::SecretKey;
 use rollup_protocol::tx::{Deposit, Transfer};
 use rollup_protocol::{Config, State, Tx};
+use rollup_rpc_api::L2ApiClient;
 
 const CHAIN: u64 = 1;
 const USERS: u32 = 64;
@@ -140,7 +141,7 @@ fn accept(c: &mut Criterion) {
             )),
         ))
         .unwrap();
-    let client = rollup_rpc_api::L2Client::http(format!("http://{addr}").parse().unwrap());
+    let client = rollup_rpc_api::http_client(&format!("http://{addr}")).unwrap();
     let (mut nonces, mut start) = (vec![0u32; keys.len()], 0usize);
     g.bench_function("l2_sendTransaction over HTTP", |b| {
         b.iter_custom(|iters| {
@@ -148,7 +149,7 @@ fn accept(c: &mut Criterion) {
             rt.block_on(async {
                 let t = Instant::now();
                 for tx in txs {
-                    client.send_transaction(&tx).await.unwrap();
+                    client.send_transaction(tx).await.unwrap();
                 }
                 t.elapsed()
             })

@@ -124,7 +124,8 @@ impl Batches {
     }
 
     fn book(&self) -> MutexGuard<'_, Book> {
-        // Every update is made on a copy and assigned at the end: a poisoned lock is consistent.
+        // No update can panic between its first and its last change (the store write comes first,
+        // the in-memory changes after it cannot fail), so a poisoned lock is still consistent.
         self.book
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -15,6 +15,15 @@ pub enum Error {
     /// A stored value does not encode or decode.
     #[error("store: a value does not (de)serialize: {0}")]
     Encoding(#[from] serde_json::Error),
+    /// The L1 transaction manager could not read or write a step's outbox entry.
+    #[error("store: the outbox entry of {step}: {source}")]
+    Outbox {
+        /// The step.
+        step: String,
+        /// The store's error.
+        #[source]
+        source: Source,
+    },
     /// The store lacks something it must hold, or holds something malformed.
     #[error("store: {0}")]
     Store(String),

@@ -86,7 +86,10 @@ fn step_error(key: &str, e: TxError) -> Error {
             step: key.into(),
             cap,
         },
-        TxError::Outbox(e) => Error::Store(format!("{key}: the outbox: {e}")),
+        TxError::Outbox(source) => Error::Outbox {
+            step: key.into(),
+            source,
+        },
         e @ (TxError::Rpc { .. } | TxError::NonceTaken { .. }) => Error::l1(key.to_string(), e),
     }
 }

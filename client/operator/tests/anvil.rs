@@ -14,7 +14,7 @@ use alloy::providers::ProviderBuilder;
 use rollup_bindings::rollup::Rollup;
 use rollup_operator::node::Operator;
 use rollup_protocol::tx::{Transfer, Withdraw};
-use rollup_rpc_api::{BatchStatus, L2Client, TxState};
+use rollup_rpc_api::{BatchStatus, L2ApiClient, TxState};
 use serde_json::json;
 use support::{Result, config, deploy_rollup, deposit_eth, keys, l2_key, wait_for};
 
@@ -31,7 +31,7 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
         operator_key.clone(),
     )
     .await?;
-    let rpc = L2Client::http(format!("http://{}", operator.rpc_addr).parse()?);
+    let rpc = rollup_rpc_api::http_client(&format!("http://{}", operator.rpc_addr))?;
 
     // Three users deposit ETH on L1 with their derived L2 keys.
     let (alice, bob, carol) = (keys[1].clone(), keys[2].clone(), keys[3].clone());
@@ -59,7 +59,7 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
         nonce: 0,
     }
     .sign(&l2_key(&alice)?, chain);
-    let id = rpc.send_transaction(&transfer).await?;
+    let id = rpc.send_transaction(transfer).await?;
     let withdraw = Withdraw {
         from: 2,
         token: 0,
@@ -69,9 +69,9 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
     }
     .sign(&l2_key(&bob)?, chain);
     let raw = format!("0x{}", alloy::hex::encode(withdraw.encode()));
-    let withdraw_id = rpc.send_raw_transaction(&raw).await?;
+    let withdraw_id = rpc.send_raw_transaction(raw.clone()).await?;
     // The same transaction again, a replayed nonce, an overdraft: refused, nothing changes.
-    let again = rpc.send_transaction(&transfer).await;
+    let again = rpc.send_transaction(transfer).await;
     assert!(format!("{again:?}").contains("already known"), "{again:?}");
     let overdraft = Transfer {
         from: 3,
@@ -82,7 +82,7 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
         nonce: 0,
     }
     .sign(&l2_key(&carol)?, chain);
-    let refused = rpc.send_transaction(&overdraft).await;
+    let refused = rpc.send_transaction(overdraft).await;
     let code = rollup_rpc_api::codes::REJECTED.to_string();
     assert!(format!("{refused:?}").contains(&code), "{refused:?}");
 
@@ -151,11 +151,13 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
         done.root
     );
     assert_eq!(
-        rpc.get_transaction_status(&id).await?.status,
+        rpc.get_transaction_status(id.clone()).await?.status,
         TxState::Executed
     );
     assert_eq!(
-        rpc.get_transaction_status(&withdraw_id).await?.status,
+        rpc.get_transaction_status(withdraw_id.clone())
+            .await?
+            .status,
         TxState::Executed
     );
 

@@ -20,7 +20,7 @@ use rollup_protocol::eddsa::Point;
 use rollup_protocol::field::to_u256;
 use rollup_protocol::tx::Deposit;
 use rollup_protocol::{Config as CoreConfig, State, Tx};
-use rollup_rpc_api::{BatchStatus, L2Client};
+use rollup_rpc_api::{BatchStatus, L2ApiClient, L2Client};
 use serde_json::Value;
 use support::{Result, config, deploy_rollup, deposit_eth, keys, l2_key, wait_for};
 
@@ -100,7 +100,10 @@ async fn check_end(
 }
 
 fn rpc_of(op: &Operator) -> Result<L2Client> {
-    Ok(L2Client::http(format!("http://{}", op.rpc_addr).parse()?))
+    Ok(rollup_rpc_api::http_client(&format!(
+        "http://{}",
+        op.rpc_addr
+    ))?)
 }
 
 async fn operator_nonce(anvil: &AnvilInstance) -> Result<u64> {

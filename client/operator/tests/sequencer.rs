@@ -205,7 +205,7 @@ async fn blocks_chunks_and_batches_follow_the_limits_and_survive_a_restart() -> 
 /// parameters and answer: each one is called once against the real server.
 #[tokio::test]
 async fn the_typed_client_reaches_every_method_of_the_server() -> Result {
-    use rollup_rpc_api::{L2Client, TxState};
+    use rollup_rpc_api::{L2ApiClient, TxState};
 
     let dir = std::env::temp_dir().join(format!("operator-rpc-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -223,7 +223,7 @@ async fn the_typed_client_reaches_every_method_of_the_server() -> Result {
         coordinator.clone(),
     )
     .await?;
-    let rpc = L2Client::http(format!("http://{addr}").parse()?);
+    let rpc = rollup_rpc_api::http_client(&format!("http://{addr}"))?;
 
     assert_eq!(rpc.get_balance(1, 0).await?, "1000000");
     assert_eq!(rpc.get_nonce(1).await?, 0);
@@ -236,15 +236,15 @@ async fn the_typed_client_reaches_every_method_of_the_server() -> Result {
     assert_eq!(rpc.get_account(99).await?, None);
     let proof = rpc.get_proof(2, 0).await?;
     assert!(proof.verify(s.lock().await.pending().root()));
-    let id = rpc.send_transaction(&transfer(0)).await?;
+    let id = rpc.send_transaction(transfer(0)).await?;
     let raw = format!("0x{}", alloy_primitives::hex::encode(transfer(1).encode()));
-    let raw_id = rpc.send_raw_transaction(&raw).await?;
+    let raw_id = rpc.send_raw_transaction(raw.clone()).await?;
     assert_ne!(id, raw_id);
     assert_eq!(
-        rpc.get_transaction_status(&id).await?.status,
+        rpc.get_transaction_status(id.clone()).await?.status,
         TxState::Queued
     );
-    assert!(rpc.get_transaction_status("nope").await.is_err());
+    assert!(rpc.get_transaction_status("nope".into()).await.is_err());
     let status = rpc.status().await?;
     assert_eq!((status.queued, status.next_l1_request), (5, 3));
     assert!(rpc.get_chunks().await?.is_empty());

@@ -1,6 +1,7 @@
-//! The operator's L2 JSON-RPC API, defined once: [`L2ApiServer`] (a jsonrpsee trait the operator
-//! implements; its method names are `l2_<name>`) and the types of every answer, and [`L2Client`],
-//! the typed client the devnet, the load generator and the tests call it with.
+//! The operator's L2 JSON-RPC API, defined once: one jsonrpsee trait, from which come
+//! [`L2ApiServer`] (the operator implements it; its method names are `l2_<name>`) and
+//! [`L2ApiClient`] (the calls of [`L2Client`], the typed client the devnet, the load generator and
+//! the tests use: [`http_client`]), and the types of every answer.
 //!
 //! | method | params | result |
 //! | --- | --- | --- |
@@ -18,7 +19,6 @@
 
 use std::collections::BTreeMap;
 
-use alloy::rpc::client::RpcClient;
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
 use rollup_protocol::Tx;
@@ -174,7 +174,7 @@ pub struct Status {
 }
 
 /// The L2 API, served by the operator (`rollup_operator::rpc`).
-#[rpc(server, namespace = "l2")]
+#[rpc(server, client, namespace = "l2")]
 pub trait L2Api {
     /// Accepts a transaction in the core's JSON form; its id.
     #[method(name = "sendTransaction")]
@@ -205,57 +205,17 @@ pub trait L2Api {
     async fn status(&self) -> RpcResult<Status>;
 }
 
-/// The typed client of the API, over an alloy RPC client (HTTP).
-#[derive(Debug, Clone)]
-pub struct L2Client {
-    rpc: RpcClient,
-}
+/// The typed client: jsonrpsee's HTTP client, whose calls are the [`L2ApiClient`] methods generated
+/// from the same trait the server implements (so a method's name, parameters and answer are written
+/// once).
+pub type L2Client = jsonrpsee::http_client::HttpClient;
 
 /// A failed call: the transport's error or the server's JSON-RPC error (code and message).
-pub type ClientError = alloy::transports::TransportError;
+pub type ClientError = jsonrpsee::core::ClientError;
 
-impl L2Client {
-    /// A client of the operator at `url` (`http://host:port`).
-    pub fn http(url: alloy::transports::http::reqwest::Url) -> L2Client {
-        L2Client {
-            rpc: alloy::rpc::client::ClientBuilder::default().http(url),
-        }
-    }
-
-    /// See [`L2ApiServer::send_transaction`].
-    pub async fn send_transaction(&self, tx: &Tx) -> Result<String, ClientError> {
-        self.rpc.request("l2_sendTransaction", (tx,)).await
-    }
-    /// See [`L2ApiServer::send_raw_transaction`].
-    pub async fn send_raw_transaction(&self, raw: &str) -> Result<String, ClientError> {
-        self.rpc.request("l2_sendRawTransaction", (raw,)).await
-    }
-    /// See [`L2ApiServer::get_transaction_status`].
-    pub async fn get_transaction_status(&self, id: &str) -> Result<TxStatus, ClientError> {
-        self.rpc.request("l2_getTransactionStatus", (id,)).await
-    }
-    /// See [`L2ApiServer::get_account`].
-    pub async fn get_account(&self, id: u32) -> Result<Option<AccountInfo>, ClientError> {
-        self.rpc.request("l2_getAccount", (id,)).await
-    }
-    /// See [`L2ApiServer::get_balance`].
-    pub async fn get_balance(&self, id: u32, token: u8) -> Result<String, ClientError> {
-        self.rpc.request("l2_getBalance", (id, token)).await
-    }
-    /// See [`L2ApiServer::get_nonce`].
-    pub async fn get_nonce(&self, id: u32) -> Result<u32, ClientError> {
-        self.rpc.request("l2_getNonce", (id,)).await
-    }
-    /// See [`L2ApiServer::get_proof`].
-    pub async fn get_proof(&self, id: u32, token: u8) -> Result<BalanceProof, ClientError> {
-        self.rpc.request("l2_getProof", (id, token)).await
-    }
-    /// See [`L2ApiServer::get_chunks`].
-    pub async fn get_chunks(&self) -> Result<Vec<ChunkInfo>, ClientError> {
-        self.rpc.request("l2_getChunks", ()).await
-    }
-    /// See [`L2ApiServer::status`].
-    pub async fn status(&self) -> Result<Status, ClientError> {
-        self.rpc.request("l2_status", ()).await
-    }
+/// A client of the operator at `url` (`http://host:port`); answers up to the server's 16 MiB.
+pub fn http_client(url: &str) -> Result<L2Client, ClientError> {
+    jsonrpsee::http_client::HttpClientBuilder::default()
+        .max_response_size(16 * 1024 * 1024)
+        .build(url)
 }

@@ -27,7 +27,7 @@ use rollup_operator::node::Operator;
 use rollup_protocol::eddsa::SecretKey;
 use rollup_protocol::field::to_u256;
 use rollup_protocol::tx::Transfer;
-use rollup_rpc_api::{BatchStatus, L2Client};
+use rollup_rpc_api::{BatchStatus, L2ApiClient};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -112,7 +112,7 @@ async fn main() -> Result<()> {
         keys[0].clone(),
     )
     .await?;
-    let rpc = L2Client::http(format!("http://{}", operator.rpc_addr).parse()?);
+    let rpc = rollup_rpc_api::http_client(&format!("http://{}", operator.rpc_addr))?;
 
     let users: Vec<(PrivateKeySigner, SecretKey)> = keys[1..=USERS]
         .iter()
@@ -164,7 +164,7 @@ async fn main() -> Result<()> {
             nonce: nonces[from],
         }
         .sign(&users[from].1, chain);
-        rpc.send_transaction(&tx).await?;
+        rpc.send_transaction(tx).await?;
         nonces[from] += 1;
         sent += 1;
         let next = period * sent as u32;

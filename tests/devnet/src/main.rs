@@ -38,7 +38,7 @@ use rollup_protocol::constants::REQUEST_DEADLINE_MAX_SECS;
 use rollup_protocol::eddsa::SecretKey;
 use rollup_protocol::field::to_u256;
 use rollup_protocol::tx::{Transfer, Withdraw};
-use rollup_rpc_api::{BatchStatus, L2Client};
+use rollup_rpc_api::{BatchStatus, L2ApiClient, L2Client};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -387,7 +387,7 @@ async fn start_operator(
         net.operator_key.clone(),
     )
     .await?;
-    let rpc = L2Client::http(format!("http://{}", operator.rpc_addr).parse()?);
+    let rpc = rollup_rpc_api::http_client(&format!("http://{}", operator.rpc_addr))?;
     say(format!(
         "operator started; L2 RPC at http://{}",
         operator.rpc_addr
@@ -560,7 +560,7 @@ async fn workload(
         .sign(&net.users[3].l2, net.chain),
     ];
     for tx in txs {
-        rpc.send_transaction(&tx).await?;
+        rpc.send_transaction(tx).await?;
     }
     say("six L2 transactions accepted; Dave forces his ETH out on L1");
     let dave = net.wallet(&net.users[3].l1);

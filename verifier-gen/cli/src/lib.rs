@@ -3,9 +3,14 @@
 //! in-memory EVM (revm), and the proof fixtures the Foundry tests replay. The `verifier-gen`
 //! binary is its command line.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::collections::BTreeMap;
+use std::path::Path;
 
+use foundry_compilers::artifacts::{
+    CompilerOutput, EvmVersion, Settings, SolcInput, SolcLanguage, Source, Sources,
+    output_selection::OutputSelection,
+};
+use foundry_compilers::solc::Solc;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
@@ -62,37 +67,99 @@ pub fn solidity<C: CircuitExt<Fr>>(
     }
 }
 
-/// Creation bytecode of Solidity source, compiled by the `solc` on `PATH` (the project's pinned
-/// one under `tools/bin` when run through `scripts/`), without the optimizer.
+/// The source unit name a verifier is compiled under. It is what `solc --bin -` names its input,
+/// and the bytecode's metadata hash covers it: keeping it keeps the committed verifiers'
+/// bytecode byte for byte what it was before compilation went through standard JSON.
+const SOURCE_UNIT: &str = "<stdin>";
+
+/// The compiler: `$SOLC` if set, else the `solc` on `PATH` (the project's pinned one under
+/// `tools/bin` when run through `scripts/`).
+fn solc() -> Result<Solc> {
+    let path = std::env::var_os("SOLC").unwrap_or_else(|| "solc".into());
+    Solc::new(&path).map_err(|e| {
+        EvmError::Solc(format!(
+            "cannot run {} ({e}); run scripts/setup and put tools/bin on PATH, or set SOLC",
+            Path::new(&path).display()
+        ))
+    })
+}
+
+/// Creation bytecode of the verifier `source` (contract [`VERIFIER_CONTRACT`]), compiled through
+/// foundry-compilers (standard JSON) with solc's defaults: no optimizer (the verifier's
+/// straight-line assembly gains nothing from it), EVM version Prague. Compiler errors come back
+/// with their source locations.
 pub fn compile(source: &str) -> Result<Vec<u8>> {
-    let mut child = Command::new("solc")
-        .args(["--bin", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            EvmError::Solc(format!(
-                "cannot run solc ({e}); run scripts/setup and put tools/bin on PATH"
-            ))
-        })?;
-    child
-        .stdin
-        .take()
-        .ok_or_else(|| EvmError::Solc("no stdin".into()))?
-        .write_all(source.as_bytes())
+    let solc = solc()?;
+    let mut sources = Sources::new();
+    sources.insert(SOURCE_UNIT.into(), Source::new(source));
+    let settings = Settings {
+        evm_version: Some(EvmVersion::Prague),
+        ..Settings::new(OutputSelection::common_output_selection([
+            "evm.bytecode.object".to_string(),
+        ]))
+    };
+    let input = SolcInput::new(SolcLanguage::Solidity, sources, settings).sanitized(&solc.version);
+    let mut output = solc
+        .compile_exact(&input)
         .map_err(|e| EvmError::Solc(e.to_string()))?;
-    let out = child
-        .wait_with_output()
-        .map_err(|e| EvmError::Solc(e.to_string()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let hex_code = stdout.split_whitespace().last().unwrap_or_default();
-    if !out.status.success() || hex_code.is_empty() {
-        return Err(EvmError::Solc(
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        ));
+    check(&output)?;
+    let contract = output.remove(VERIFIER_CONTRACT).ok_or_else(|| {
+        EvmError::Solc(format!(
+            "the source defines no contract {VERIFIER_CONTRACT}"
+        ))
+    })?;
+    contract
+        .evm
+        .and_then(|evm| evm.bytecode)
+        .and_then(|b| b.object.as_bytes().map(|b| b.to_vec()))
+        .ok_or_else(|| EvmError::Solc(format!("{VERIFIER_CONTRACT}: no linked creation bytecode")))
+}
+
+/// Every contract's ABI in the Solidity files under `dir`, by contract name, compiled through
+/// foundry-compilers with the same compiler as [`compile`] (ABIs only: no code is generated). The
+/// ABI drift test compares them with the committed `bindings/abi/`.
+pub fn abis(dir: &Path) -> Result<BTreeMap<String, serde_json::Value>> {
+    let solc = solc()?;
+    let sources = Source::read_sol_yul_from(dir)
+        .map_err(|e| EvmError::Solc(format!("{}: {e}", dir.display())))?;
+    let settings = Settings {
+        evm_version: Some(EvmVersion::Prague),
+        ..Settings::new(OutputSelection::common_output_selection(
+            ["abi".to_string()],
+        ))
+    };
+    let mut abis = BTreeMap::new();
+    for input in SolcInput::resolve_and_build(sources, settings) {
+        let output = solc
+            .compile_exact(&input.sanitized(&solc.version))
+            .map_err(|e| EvmError::Solc(e.to_string()))?;
+        check(&output)?;
+        for (name, contract) in output.contracts.into_values().flatten() {
+            if let Some(abi) = contract.abi {
+                let abi = serde_json::to_value(&abi).map_err(|e| EvmError::Solc(e.to_string()))?;
+                abis.insert(name, abi);
+            }
+        }
     }
-    alloy_primitives::hex::decode(hex_code).map_err(|e| EvmError::Solc(e.to_string()))
+    Ok(abis)
+}
+
+/// solc's errors (not its warnings), each with its source location, as one error.
+fn check(output: &CompilerOutput) -> Result<()> {
+    if !output.has_error() {
+        return Ok(());
+    }
+    let errors: Vec<String> = output
+        .errors
+        .iter()
+        .filter(|e| e.is_error())
+        .map(|e| {
+            e.formatted_message
+                .clone()
+                .unwrap_or_else(|| e.message.clone())
+        })
+        .collect();
+    Err(EvmError::Solc(errors.join("\n")))
 }
 
 /// The calldata the generated verifier reads: the instances as 32-byte words, then the proof.

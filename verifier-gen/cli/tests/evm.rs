@@ -61,3 +61,22 @@ fn generated_verifier_accepts_a_real_proof_and_rejects_tampering() -> Result<()>
     )?);
     Ok(())
 }
+
+/// Compilation goes through solc's standard JSON (foundry-compilers): an error comes back with its
+/// source location, and a source without the verifier contract is refused.
+#[test]
+fn compile_reports_solc_errors_with_their_location() {
+    let broken = "pragma solidity 0.8.30;\ncontract Halo2Verifier {\n  function f() public { undefined_name; }\n}\n";
+    let err = verifier_gen::compile(broken).err().map(|e| e.to_string());
+    let err = err.unwrap_or_default();
+    assert!(err.contains("Undeclared identifier"), "{err}");
+    assert!(err.contains("<stdin>:3:"), "no source location: {err}");
+
+    let other = "pragma solidity 0.8.30;\ncontract Other {}\n";
+    let err = verifier_gen::compile(other).err().map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("no contract Halo2Verifier")),
+        "{err:?}"
+    );
+}
