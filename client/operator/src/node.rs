@@ -26,6 +26,7 @@ use crate::sequencer::{Limits, Sequencer};
 use crate::store::Store;
 use crate::submitter::{Submitter, SubmitterConfig};
 use rollup_l1::TxPolicy;
+use rollup_protocol::Chunk;
 use rollup_prover::Backend;
 
 /// A started operator.
@@ -137,6 +138,144 @@ async fn chunk_slots(cfg: &Config) -> Result<usize> {
     usize::try_from(slots).map_err(|_| Error::Config("CHUNK_SLOTS".into()))
 }
 
+/// The operator's state, shared by its loops and its RPC.
+#[derive(Clone)]
+struct Parts {
+    store: Arc<Store>,
+    sequencer: Arc<Mutex<Sequencer>>,
+    batches: Arc<Batches>,
+    coordinator: Arc<Coordinator>,
+}
+
+/// Where every sealed chunk goes, on restore and when sealed: the batch book, then the
+/// coordinator.
+fn hand_on(
+    batches: &Arc<Batches>,
+    coordinator: &Arc<Coordinator>,
+) -> impl FnMut(u64, Chunk) -> Result<()> + Clone + Send + 'static {
+    let (batches, coordinator) = (batches.clone(), coordinator.clone());
+    move |i, chunk| {
+        batches.add_chunk(i, &chunk)?;
+        coordinator.submit_chunk(i, chunk)
+    }
+}
+
+impl Parts {
+    /// Opens the store and rebuilds the batch book, the proof tasks and the sequencer from it.
+    async fn restore(cfg: &Config, slots: usize, backend: Arc<dyn Backend>) -> Result<Parts> {
+        let store = Arc::new(Store::open(&cfg.db_path())?);
+        let coordinator = Arc::new(Coordinator::new(store.clone(), backend));
+        let batches = Arc::new(Batches::restore(
+            &store,
+            slots,
+            BatchLimits {
+                batch_chunks: cfg.batch_chunks,
+                batch_timeout: Duration::from_millis(cfg.batch_timeout_ms),
+            },
+        )?);
+        let core = rollup_protocol::Config {
+            chain_id: cfg.chain_id,
+            chunk_slots: slots,
+        };
+        let limits = Limits {
+            block_limit: cfg.block_limit.min(slots),
+            chunk_timeout: Duration::from_millis(cfg.chunk_timeout_ms),
+        };
+        let sequencer = {
+            let (store, mut hand_on) = (store.clone(), hand_on(&batches, &coordinator));
+            tokio::task::spawn_blocking(move || {
+                Sequencer::restore(&store, core, limits, &mut hand_on)
+            })
+            .await??
+        };
+        Ok(Parts {
+            store,
+            sequencer: Arc::new(Mutex::new(sequencer)),
+            batches,
+            coordinator,
+        })
+    }
+
+    /// The L1 watcher: requests into the sequencer once they are deep enough.
+    fn watcher<P: Provider + Clone + 'static>(
+        &self,
+        provider: P,
+        cfg: &Config,
+        stop: &watch::Sender<bool>,
+    ) -> JoinHandle<Result<()>> {
+        let parts = self.clone();
+        let (rollup, from, conf) = (cfg.rollup, cfg.from_block, cfg.confirmations);
+        let poll = Duration::from_millis(cfg.poll_ms);
+        spawn_loop("watcher", poll, stop.clone(), move || {
+            let (provider, parts) = (provider.clone(), parts.clone());
+            async move {
+                let (store, sequencer) = (&parts.store, &parts.sequencer);
+                crate::watcher::poll(&provider, rollup, from, conf, store, sequencer).await?;
+                Ok(())
+            }
+        })
+    }
+
+    /// Blocks, chunks (handed on when sealed) and batches, every `block_time_ms`.
+    fn sequencing(&self, cfg: &Config, stop: &watch::Sender<bool>) -> JoinHandle<Result<()>> {
+        let parts = self.clone();
+        let period = Duration::from_millis(cfg.block_time_ms);
+        let sealed = hand_on(&self.batches, &self.coordinator);
+        spawn_loop("sequencer", period, stop.clone(), move || {
+            let (parts, mut sealed) = (parts.clone(), sealed.clone());
+            async move {
+                {
+                    let mut s = parts.sequencer.lock().await;
+                    s.build_block();
+                    s.seal_if_due(&parts.store, &mut sealed)?;
+                }
+                parts.batches.propose(&parts.store)?;
+                Ok(())
+            }
+        })
+    }
+
+    /// The proof coordinator: one task at a time on the backend.
+    fn proving(&self, stop: &watch::Sender<bool>) -> JoinHandle<Result<()>> {
+        let coordinator = self.coordinator.clone();
+        spawn_loop(
+            "prover",
+            Duration::from_millis(200),
+            stop.clone(),
+            move || {
+                let coordinator = coordinator.clone();
+                async move {
+                    while coordinator.run_next().await? {}
+                    Ok(())
+                }
+            },
+        )
+    }
+
+    /// The submitter: each batch's L1 steps, in order.
+    fn submitting<P: Provider + Send + Sync + 'static>(
+        &self,
+        submitter: Submitter<P>,
+        cfg: &Config,
+        stop: &watch::Sender<bool>,
+    ) -> JoinHandle<Result<()>> {
+        let parts = self.clone();
+        let submitter = Arc::new(Mutex::new(submitter));
+        let poll = Duration::from_millis(cfg.poll_ms);
+        spawn_loop("submitter", poll, stop.clone(), move || {
+            let (parts, submitter) = (parts.clone(), submitter.clone());
+            async move {
+                let mut s = submitter.lock().await;
+                while s
+                    .advance(&parts.store, &parts.batches, &parts.coordinator)
+                    .await?
+                {}
+                Ok(())
+            }
+        })
+    }
+}
+
 impl Operator {
     /// Loads the configured prover ([`crate::prover::load_backend`]), then starts everything
     /// ([`Operator::start_with`]).
@@ -151,8 +290,7 @@ impl Operator {
     }
 
     /// Opens the store, restores the sequencer, the batch book and the proof tasks, and starts
-    /// everything, proving
-    /// with `backend`, whose parameters must be the deployed verifier's.
+    /// everything, proving with `backend`, whose parameters must be the deployed verifier's.
     pub async fn start_with(
         cfg: Config,
         signer: PrivateKeySigner,
@@ -169,41 +307,7 @@ impl Operator {
             .map_err(|e| Error::l1("reading the chain id", e))?;
         let slots = chunk_slots(&cfg).await?;
         check_verifier_params(&provider, cfg.rollup, backend.params_digest()).await?;
-        let store = Arc::new(Store::open(&cfg.db_path())?);
-        let coordinator = Arc::new(Coordinator::new(store.clone(), backend));
-        let core = rollup_protocol::Config {
-            chain_id: cfg.chain_id,
-            chunk_slots: slots,
-        };
-        let limits = Limits {
-            block_limit: cfg.block_limit.min(slots),
-            chunk_timeout: Duration::from_millis(cfg.chunk_timeout_ms),
-        };
-        let batches = Arc::new(Batches::restore(
-            &store,
-            slots,
-            BatchLimits {
-                batch_chunks: cfg.batch_chunks,
-                batch_timeout: Duration::from_millis(cfg.batch_timeout_ms),
-            },
-        )?);
-        // Where every sealed chunk goes, on restore and when sealed: the batch book, then the
-        // coordinator.
-        let hand_on = {
-            let (batches, coordinator) = (batches.clone(), coordinator.clone());
-            move |i: u64, c: rollup_protocol::Chunk| -> Result<()> {
-                batches.add_chunk(i, &c)?;
-                coordinator.submit_chunk(i, c)
-            }
-        };
-        let sequencer = {
-            let (store, mut hand_on) = (store.clone(), hand_on.clone());
-            tokio::task::spawn_blocking(move || {
-                Sequencer::restore(&store, core, limits, &mut hand_on)
-            })
-            .await??
-        };
-        let sequencer = Arc::new(Mutex::new(sequencer));
+        let parts = Parts::restore(&cfg, slots, backend).await?;
         if let Some(addr) = cfg.metrics_addr {
             // One recorder per process: a restarted operator in the same process keeps the first.
             if let Err(e) = metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -216,110 +320,40 @@ impl Operator {
         let (rpc_addr, rpc) = crate::rpc::serve(
             cfg.rpc_addr,
             cfg.rpc_max_request_bytes,
-            store.clone(),
-            sequencer.clone(),
-            batches.clone(),
-            coordinator.clone(),
+            parts.store.clone(),
+            parts.sequencer.clone(),
+            parts.batches.clone(),
+            parts.coordinator.clone(),
         )
         .await?;
         tracing::info!(%rpc_addr, rollup = %cfg.rollup, slots, "operator started");
 
         let (stop, _) = watch::channel(false);
-        let poll = Duration::from_millis(cfg.poll_ms);
-        let mut tasks = Vec::new();
-
-        // L1 watcher.
-        {
-            let (provider, store, sequencer) = (provider.clone(), store.clone(), sequencer.clone());
-            let (rollup, from, conf) = (cfg.rollup, cfg.from_block, cfg.confirmations);
-            tasks.push(spawn_loop("watcher", poll, stop.clone(), move || {
-                let (provider, store, sequencer) =
-                    (provider.clone(), store.clone(), sequencer.clone());
-                async move {
-                    crate::watcher::poll(&provider, rollup, from, conf, &store, &sequencer).await?;
-                    Ok(())
-                }
-            }));
-        }
-        // Blocks, chunks, batches.
-        {
-            let (store, sequencer, batches) = (store.clone(), sequencer.clone(), batches.clone());
-            tasks.push(spawn_loop(
-                "sequencer",
-                Duration::from_millis(cfg.block_time_ms),
-                stop.clone(),
-                move || {
-                    let (store, sequencer, batches, mut hand_on) = (
-                        store.clone(),
-                        sequencer.clone(),
-                        batches.clone(),
-                        hand_on.clone(),
-                    );
-                    async move {
-                        {
-                            let mut s = sequencer.lock().await;
-                            s.build_block();
-                            s.seal_if_due(&store, &mut hand_on)?;
-                        }
-                        batches.propose(&store)?;
-                        Ok(())
-                    }
+        let submitter = Submitter::new(
+            provider.clone(),
+            EthereumWallet::from(signer),
+            SubmitterConfig {
+                rollup: cfg.rollup,
+                tx: TxPolicy {
+                    chain_id: l1_chain_id,
+                    poll: Duration::from_millis(cfg.poll_ms),
+                    bump_after: Duration::from_millis(cfg.bump_after_ms),
+                    max_fee_per_gas: cfg.max_fee_per_gas,
+                    confirmations: cfg.l1_confirmations,
+                    // A fifth over the estimate: the verifier's pairing check is not linear in
+                    // its input.
+                    gas_margin_tenths: 12,
                 },
-            ));
-        }
-        // Proof coordinator: one task at a time on the backend.
-        {
-            let coordinator = coordinator.clone();
-            tasks.push(spawn_loop(
-                "prover",
-                Duration::from_millis(200),
-                stop.clone(),
-                move || {
-                    let coordinator = coordinator.clone();
-                    async move {
-                        while coordinator.run_next().await? {}
-                        Ok(())
-                    }
-                },
-            ));
-        }
-        // Submitter.
-        {
-            let wallet = EthereumWallet::from(signer);
-            let submitter = Arc::new(Mutex::new(Submitter::new(
-                provider.clone(),
-                wallet,
-                SubmitterConfig {
-                    rollup: cfg.rollup,
-                    tx: TxPolicy {
-                        chain_id: l1_chain_id,
-                        poll,
-                        bump_after: Duration::from_millis(cfg.bump_after_ms),
-                        max_fee_per_gas: cfg.max_fee_per_gas,
-                        confirmations: cfg.l1_confirmations,
-                        // A fifth over the estimate: the verifier's pairing check is not linear in
-                        // its input.
-                        gas_margin_tenths: 12,
-                    },
-                    #[cfg(feature = "fault-injection")]
-                    crash_at: cfg.crash_at,
-                },
-            )));
-            let (store, batches) = (store.clone(), batches.clone());
-            tasks.push(spawn_loop("submitter", poll, stop.clone(), move || {
-                let (store, batches, submitter, coordinator) = (
-                    store.clone(),
-                    batches.clone(),
-                    submitter.clone(),
-                    coordinator.clone(),
-                );
-                async move {
-                    let mut s = submitter.lock().await;
-                    while s.advance(&store, &batches, &coordinator).await? {}
-                    Ok(())
-                }
-            }));
-        }
+                #[cfg(feature = "fault-injection")]
+                crash_at: cfg.crash_at,
+            },
+        );
+        let tasks = vec![
+            parts.watcher(provider, &cfg, &stop),
+            parts.sequencing(&cfg, &stop),
+            parts.proving(&stop),
+            parts.submitting(submitter, &cfg, &stop),
+        ];
         Ok(Operator {
             rpc_addr,
             stop,
