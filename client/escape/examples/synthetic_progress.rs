@@ -9,10 +9,10 @@
 //! Arguments: the data directory, the number of transfers (default 100,000), the accounts
 //! (default 1,000) and the transfers per batch (default 1,024).
 
-use alloy_primitives::Address;
+use alloy_primitives::{Address, B256};
 use eyre::{Result, eyre};
-use rollup_escape::derive::{Checkpoint, write_json};
-use rollup_escape::sync::Progress;
+use rollup_escape::derive::Checkpoint;
+use rollup_escape::store::{DataDir, Pin, Progress};
 use rollup_escape::synthetic::{Shape, history};
 
 fn main() -> Result<()> {
@@ -36,17 +36,31 @@ fn main() -> Result<()> {
     let chain_id = 31337;
     let batches = history(shape, chain_id)?;
     let progress = Progress {
-        rollup: Address::ZERO,
-        next_block: 0,
+        pin: Pin {
+            l1_chain_id: 31337,
+            rollup: Address::ZERO,
+            code_hash: B256::ZERO,
+            deployment_block: 0,
+            start_block: 0,
+        },
+        chunk_slots: shape.chunk_slots,
+        chain_id,
+        tip: None,
         pending: Vec::new(),
-        checkpoint: Checkpoint {
+        batches: batches.len() as u64,
+        marks: Vec::new(),
+        tokens: vec![Address::ZERO],
+    };
+    let data = DataDir::open(std::path::Path::new(&dir))?;
+    data.save(
+        &progress,
+        Some(&Checkpoint {
             chunk_slots: shape.chunk_slots,
             chain_id,
             batches,
-        },
-    };
-    let path = std::path::Path::new(&dir).join("progress.json");
-    write_json(&path, &progress)?;
+        }),
+    )?;
+    let path = data.path().to_path_buf();
     eprintln!("{shape:?}: {}", path.display());
     Ok(())
 }

@@ -13,7 +13,7 @@ use alloy::providers::Provider;
 use alloy::rpc::types::Log;
 use alloy::sol_types::{SolCall, SolEvent};
 use rollup_bindings::irollup::IRollup;
-use rollup_l1::{LogReader, REQUEST_QUEUED, decode_request, retry};
+use rollup_l1::{LogReader, QueuedRequest, REQUEST_QUEUED, decode_request, retry};
 use rollup_protocol::codec::{data_commitment, decode_chunk};
 use rollup_protocol::field::{self, Fr};
 
@@ -31,6 +31,15 @@ pub struct PendingBatch {
     /// Each chunk's pubdata.
     #[serde(with = "crate::derive::hex_chunks")]
     pub chunks: Vec<Vec<u8>>,
+}
+
+/// What one page of blocks held.
+#[derive(Debug, Default)]
+pub struct Page {
+    /// The batches finalized in it, in order.
+    pub batches: Vec<FinalizedBatch>,
+    /// The hash of each block that a log came from, by number.
+    pub blocks: BTreeMap<u64, B256>,
 }
 
 /// Reads the rollup at `rollup` through `provider`.
@@ -69,28 +78,24 @@ impl<P: Provider> L1Reader<P> {
             .collect()
     }
 
+    /// Replaces the pending batches (a page read again, or a roll-back).
+    pub fn replace_pending(&mut self, pending: Vec<PendingBatch>) {
+        self.committed = pending.into_iter().map(|p| (p.index, p.chunks)).collect();
+    }
+
     /// Resumes with the pending batches a previous reader left.
     pub fn with_pending(mut self, pending: Vec<PendingBatch>) -> Self {
         self.committed = pending.into_iter().map(|p| (p.index, p.chunks)).collect();
         self
     }
 
-    /// The deposits queued in blocks `from..=to` whose request index is at least `first`
-    /// (`finalizedRequests()`: the requests no finalized batch processed), as `(index, record)`:
-    /// what escape mode refunds.
-    pub async fn unfinalized_deposits(
-        &self,
-        from: u64,
-        to: u64,
-        first: u64,
-    ) -> Result<Vec<(u64, Vec<u8>)>> {
+    /// The requests queued in blocks `from..=to` whose index is at least `first`, in order.
+    pub async fn requests(&self, from: u64, to: u64, first: u64) -> Result<Vec<QueuedRequest>> {
         let mut out = Vec::new();
         for log in self.reader.logs(&[REQUEST_QUEUED], from, to).await? {
             let request = decode_request(&log)?;
-            let is_deposit =
-                request.record.first() == Some(&(rollup_protocol::tx::TxType::Deposit as u8));
-            if request.index >= first && is_deposit {
-                out.push((request.index, request.record));
+            if request.index >= first {
+                out.push(request);
             }
         }
         Ok(out)
@@ -101,19 +106,50 @@ impl<P: Provider> L1Reader<P> {
         self.reader.head().await
     }
 
-    /// Reads blocks `from..=to` and returns the batches finalized in them, in order. Batches
-    /// committed in these blocks but finalized later are kept for the next call.
-    pub async fn finalized_batches(&mut self, from: u64, to: u64) -> Result<Vec<FinalizedBatch>> {
-        let mut out = Vec::new();
+    /// Reads blocks `from..=to` and returns the batches finalized in them, in order, with the
+    /// hash of every block a log came from (for the caller to check against the chain it follows).
+    /// Batches committed in these blocks but finalized later are kept for the next call. Logs out
+    /// of order or repeated are refused: an RPC that serves them cannot be trusted with the rest.
+    pub async fn finalized_batches(&mut self, from: u64, to: u64) -> Result<Page> {
+        let mut page = Page::default();
         let events = vec![
             IRollup::BatchCommitted::SIGNATURE_HASH,
             IRollup::BatchesReverted::SIGNATURE_HASH,
             IRollup::BatchFinalized::SIGNATURE_HASH,
         ];
+        let mut last: Option<(u64, u64)> = None;
         for log in self.reader.logs(&events, from, to).await? {
-            self.apply_log(&log, &mut out).await?;
+            let position = (
+                log.block_number.unwrap_or_default(),
+                log.log_index.unwrap_or_default(),
+            );
+            if last.is_some_and(|l| position <= l) {
+                return Err(malformed(
+                    &log,
+                    format!(
+                        "the RPC returned logs out of order or twice (log {} of block {} after log {} of block {}); use another RPC",
+                        position.1,
+                        position.0,
+                        last.map_or(0, |l| l.1),
+                        last.map_or(0, |l| l.0)
+                    ),
+                ));
+            }
+            last = Some(position);
+            let hash = log
+                .block_hash
+                .ok_or_else(|| malformed(&log, "a log without its block hash"))?;
+            if let Some(seen) = page.blocks.insert(position.0, hash)
+                && seen != hash
+            {
+                return Err(malformed(
+                    &log,
+                    "logs of one block number with two block hashes: L1 reorganised while the page was read",
+                ));
+            }
+            self.apply_log(&log, &mut page.batches).await?;
         }
-        Ok(out)
+        Ok(page)
     }
 
     async fn apply_log(&mut self, log: &Log, out: &mut Vec<FinalizedBatch>) -> Result<()> {
@@ -133,6 +169,14 @@ impl<P: Provider> L1Reader<P> {
             )
             .await?
             .ok_or_else(|| malformed(log, format!("transaction {hash} not found")))?;
+            if tx.block_hash != log.block_hash {
+                return Err(malformed(
+                    log,
+                    format!(
+                        "transaction {hash} is in another block than its log: L1 reorganised while the page was read"
+                    ),
+                ));
+            }
             let input = alloy::consensus::Transaction::input(&tx);
             let call = IRollup::commitBatchCall::abi_decode(input).map_err(|e| {
                 malformed(
@@ -172,7 +216,7 @@ impl<P: Provider> L1Reader<P> {
             let committed = self
                 .committed
                 .remove(&index)
-                .ok_or_else(|| malformed(log, format!("batch {index} finalized but its commit was not seen: the RPC left logs out, or the first sync started after the deployment block; delete the data directory and sync again (through another RPC, from the deployment block)")))?;
+                .ok_or_else(|| malformed(log, format!("batch {index} finalized but its commit was not seen: the RPC left logs out (or --from-block is past the commit); sync again through another --rpc-url")))?;
             let state_root: Fr =
                 field::from_u256(event.stateRoot).map_err(|e| malformed(log, e.to_string()))?;
             out.push(FinalizedBatch {

@@ -9,12 +9,16 @@
 //! - [`l1`]: reading finalized batches from the rollup's events and calldata
 //!   through any RPC, paged and retried, each chunk checked against its data
 //!   commitment;
-//! - [`sync`]: both together, page by page, with progress saved on disk so that an
-//!   interrupted sync resumes without applying a batch twice or skipping one;
+//! - [`store`]: the data directory (locked): the pinned L1 chain and rollup, the progress, the
+//!   rollback points and the batches applied;
+//! - [`sync`]: both together, page by page, up to a settled head, with reorgs detected and rolled
+//!   back and progress saved after every page, so that an interrupted sync resumes without
+//!   applying a batch twice or skipping one;
 //! - [`synthetic`]: a synthetic L1 history for the re-derivation benchmarks.
 
 pub mod derive;
 pub mod exit;
 pub mod l1;
+pub mod store;
 pub mod sync;
 pub mod synthetic;

@@ -1,18 +1,31 @@
-//! Syncing from L1 with progress saved on disk: the blocks are read page by page, the batches
-//! finalized in them applied, and after every page that changed something the derivation, the
-//! batches committed but not yet finalized and the next block are written atomically to one file. An interrupted sync
-//! resumes from that file and never applies a batch twice or skips one.
+//! Syncing from L1 into a data directory ([`crate::store`]), safe against the L1 a user meets on
+//! the worst day: RPCs that fail, lie, or serve another chain, and reorgs.
+//!
+//! - **Pinned**: the first sync records the L1 chain id, the rollup's address, code hash and
+//!   deployment block; every later sync refuses an RPC on another chain or a rollup with other
+//!   code.
+//! - **A settled head**: it reads up to the `finalized` block by default, or `confirmations`
+//!   below the latest.
+//! - **Reorgs detected and undone**: every page is read between two reads of its last block's
+//!   hash, its first block's parent must be the last block read, and every log's block must be
+//!   the chain's. A page that L1 reorganised while it was read is read again. A reorg below the
+//!   blocks read rolls the derivation back to the newest saved point that is still on the chain
+//!   (or to the deployment block), and the sync goes on from there, saying so.
+//! - **Saved after every page**: an interrupted sync resumes where it stopped, never applying a
+//!   batch twice or skipping one.
+//! - **Checked at the end**: the derived batch count and root against `lastFinalizedBatch()` and
+//!   `stateRoot()` at the last block read, by its hash.
 
-use std::path::Path;
-
-use alloy::primitives::{Address, U256};
+use alloy::eips::{BlockId, BlockNumberOrTag};
+use alloy::primitives::{Address, U256, keccak256};
 use alloy::providers::Provider;
 use rollup_bindings::rollup::Rollup;
 use rollup_protocol::Config;
-use serde::{Deserialize, Serialize};
+use rollup_protocol::field;
 
-use crate::derive::{Checkpoint, Derivation, DeriveError, read_json, write_json};
-use crate::l1::{L1Error, L1Reader, PendingBatch};
+use crate::derive::{Checkpoint, Derivation, DeriveError};
+use crate::l1::{L1Error, L1Reader};
+use crate::store::{BlockRef, DataDir, MARKS, Mark, Pin, Progress, StoreError};
 
 /// Why a sync stopped.
 #[derive(Debug, thiserror::Error)]
@@ -20,150 +33,607 @@ pub enum SyncError {
     /// Reading L1 failed.
     #[error(transparent)]
     L1(#[from] L1Error),
-    /// The L1 data did not derive (or the progress file could not be read or written).
+    /// The L1 data did not derive.
     #[error(transparent)]
     Derive(#[from] DeriveError),
-    /// The progress file belongs to another rollup.
-    #[error("the progress file is for rollup {file}, not {given}: use another data directory")]
+    /// The data directory.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The data directory belongs to another rollup.
+    #[error("{dir} holds rollup {pinned}, not {given}: use another --data-dir for {given}")]
     OtherRollup {
-        /// The rollup in the file.
-        file: Address,
+        /// The directory.
+        dir: String,
+        /// The rollup pinned there.
+        pinned: Address,
         /// The rollup asked for.
         given: Address,
     },
-    /// The logs read show fewer finalized batches than the rollup reports: the RPC left logs out.
+    /// The RPC serves another chain than the one pinned or asked for.
     #[error(
-        "L1 has finalized {l1} batches but the RPC's logs show {derived}: its logs are incomplete; delete {progress} and sync again through another RPC"
+        "the RPC serves L1 chain {rpc}, but {why} chain {expected}: use an RPC of chain {expected}{hint}"
     )]
-    Incomplete {
-        /// `lastFinalizedBatch()` at the head synced to.
-        l1: u64,
-        /// The batches derived.
-        derived: u64,
-        /// The progress file.
-        progress: String,
+    WrongChain {
+        /// What the RPC reports.
+        rpc: u64,
+        /// The chain expected.
+        expected: u64,
+        /// Where the expectation comes from.
+        why: &'static str,
+        /// More advice.
+        hint: &'static str,
     },
-    /// A contract call failed.
-    #[error("reading the rollup at {rollup}: {reason}; is it the rollup's address on this chain?")]
+    /// The address holds no contract, or other code than the rollup pinned.
+    #[error("{rollup}: {what}")]
+    NotTheRollup {
+        /// The address.
+        rollup: Address,
+        /// What is wrong.
+        what: String,
+    },
+    /// L1's own state at the block read disagrees with what its logs derived.
+    #[error("{0}")]
+    Inconsistent(String),
+    /// A call to the rollup failed for a reason other than the RPC.
+    #[error("reading {what} from the rollup at {rollup}: {reason}")]
     Contract {
         /// The rollup.
         rollup: Address,
+        /// What was read.
+        what: &'static str,
         /// The error.
         reason: String,
     },
 }
 
-/// Through blocks where nothing happens, the progress is saved this often.
-const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// What the progress file holds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Progress {
-    /// The rollup synced.
-    pub rollup: Address,
-    /// The first block not read yet.
-    pub next_block: u64,
-    /// Batches committed in the blocks read, not finalized in them.
-    pub pending: Vec<PendingBatch>,
-    /// The finalized batches applied.
-    pub checkpoint: Checkpoint,
+/// Which blocks a sync treats as settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Follow {
+    /// The node's `finalized` block (proof-of-stake finality).
+    Finalized,
+    /// This many blocks below the latest.
+    Confirmations(u64),
 }
 
-/// Syncs `rollup` through `provider` up to the current head, resuming from `progress_file` when it
-/// exists (else from `start_block`, the deployment's block or 0), reading `page` blocks per log
-/// query and reporting `(block reached, head)` after each page. Returns the derivation, once
-/// its last batch is the one the rollup reports finalized at the head read.
-pub async fn sync<P: Provider>(
-    provider: P,
+/// How a sync reads L1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Blocks per log query at most.
+    pub page: u64,
+    /// The head followed.
+    pub follow: Follow,
+    /// The first block of a first sync; the rollup's `DEPLOYMENT_BLOCK()` without it.
+    pub from_block: Option<u64>,
+    /// The L1 chain id the user expects; the RPC's must match it (and the pinned one).
+    pub l1_chain_id: Option<u64>,
+    /// The L2 chain id (recorded with the state; replay does not check signatures).
+    pub chain_id: u64,
+}
+
+/// What a sync reached.
+#[derive(Debug)]
+pub struct Synced {
+    /// What the data directory pinned.
+    pub pin: Pin,
+    /// The last block read.
+    pub tip: BlockRef,
+    /// The state derived up to it.
+    pub derivation: Derivation,
+    /// The tokens registered at the tip (index = token id).
+    pub tokens: Vec<Address>,
+}
+
+/// What a sync tells the user while it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A page was read: the block reached and the head.
+    Page {
+        /// The last block of the page.
+        reached: u64,
+        /// The head followed.
+        head: u64,
+    },
+    /// L1 reorganised below the blocks already read; the derivation went back.
+    RolledBack {
+        /// The block whose hash no longer matched.
+        at: u64,
+        /// The block the sync went back to (`None`: the deployment block).
+        to: Option<u64>,
+        /// The batches kept.
+        batches: u64,
+    },
+    /// L1 reorganised while a page was read; the page is read again.
+    PageReread {
+        /// Its first block.
+        from: u64,
+    },
+    /// The first sync pinned these.
+    Pinned(Pin),
+}
+
+/// Wraps a failed contract call: a transport failure stays an L1 error (its message says what
+/// the user can do), anything else names the call.
+fn contract_error(
     rollup: Address,
-    progress_file: &Path,
-    start_block: u64,
-    chain_id: u64,
-    page: u64,
-    mut report: impl FnMut(u64, u64),
-) -> Result<Derivation, SyncError> {
-    let (mut derivation, mut reader, mut next) = if progress_file.exists() {
-        let p: Progress = read_json(progress_file)?;
-        if p.rollup != rollup {
-            return Err(SyncError::OtherRollup {
-                file: p.rollup,
-                given: rollup,
-            });
+    what: &'static str,
+) -> impl Fn(alloy::contract::Error) -> SyncError {
+    move |e| match e {
+        alloy::contract::Error::TransportError(t) if !t.is_error_resp() => {
+            SyncError::L1(L1Error::Rpc {
+                what: what.into(),
+                attempts: 1,
+                source: Box::new(t),
+            })
         }
-        let slots = p.checkpoint.chunk_slots;
-        (
-            Derivation::from_checkpoint(p.checkpoint)?,
-            L1Reader::new(&provider, rollup, slots, page).with_pending(p.pending),
-            p.next_block,
-        )
-    } else {
-        let slots = Rollup::new(rollup, &provider)
-            .CHUNK_SLOTS()
-            .call()
-            .await
-            .map_err(contract_error(rollup))?;
-        let slots = usize::try_from(slots).map_err(|_| SyncError::Contract {
+        other => SyncError::Contract {
             rollup,
-            reason: "CHUNK_SLOTS out of range".into(),
-        })?;
-        (
-            Derivation::new(Config {
-                chain_id,
-                chunk_slots: slots,
-            }),
-            L1Reader::new(&provider, rollup, slots, page),
-            start_block,
-        )
-    };
-    let head = reader.head().await?;
-    let mut saved = std::time::Instant::now();
-    while next <= head {
-        let end = head.min(next.saturating_add(page.max(1) - 1));
-        let pending = reader.pending();
-        let batches = reader.finalized_batches(next, end).await?;
-        let changed = !batches.is_empty() || reader.pending() != pending;
-        for batch in batches {
-            derivation.apply(batch)?;
-        }
-        next = end + 1;
-        // The file holds every batch's data: rewrite it when this page changed something, at
-        // the end, and once a minute through long stretches of empty blocks.
-        if changed || next > head || saved.elapsed() > SAVE_EVERY {
-            write_json(
-                progress_file,
-                &Progress {
-                    rollup,
-                    next_block: next,
-                    pending: reader.pending(),
-                    checkpoint: derivation.checkpoint(),
-                },
-            )?;
-            saved = std::time::Instant::now();
-        }
-        report(end, head);
+            what,
+            reason: other.to_string(),
+        },
     }
-    // An RPC that leaves logs out is caught here: the rollup's own count, at the same block.
-    let on_l1 = Rollup::new(rollup, &provider)
-        .lastFinalizedBatch()
-        .block(head.into())
-        .call()
+}
+
+fn rpc_error(what: &str) -> impl Fn(alloy::transports::TransportError) -> SyncError + '_ {
+    move |e| {
+        SyncError::L1(L1Error::Rpc {
+            what: what.into(),
+            attempts: 1,
+            source: Box::new(e),
+        })
+    }
+}
+
+/// The chain id the RPC serves, checked against what the user and the directory expect.
+pub async fn check_chain<P: Provider>(
+    provider: &P,
+    expected: Option<u64>,
+    pinned: Option<u64>,
+) -> Result<u64, SyncError> {
+    let rpc = provider
+        .get_chain_id()
         .await
-        .map_err(contract_error(rollup))?;
-    if on_l1 != U256::from(derivation.last_batch()) {
-        return Err(SyncError::Incomplete {
-            l1: u64::try_from(on_l1).unwrap_or(u64::MAX),
-            derived: derivation.last_batch(),
-            progress: progress_file.display().to_string(),
+        .map_err(rpc_error("the chain id"))?;
+    if let Some(e) = expected
+        && e != rpc
+    {
+        return Err(SyncError::WrongChain {
+            rpc,
+            expected: e,
+            why: "--l1-chain-id says",
+            hint: "",
         });
     }
-    Ok(derivation)
+    if let Some(p) = pinned
+        && p != rpc
+    {
+        return Err(SyncError::WrongChain {
+            rpc,
+            expected: p,
+            why: "the data directory was synced on",
+            hint: ", or another --data-dir for this chain",
+        });
+    }
+    Ok(rpc)
 }
 
-/// Wraps a failed call to `rollup`.
-fn contract_error(rollup: Address) -> impl Fn(alloy::contract::Error) -> SyncError {
-    move |e| SyncError::Contract {
-        rollup,
-        reason: e.to_string(),
+/// The header of block `number`, as a [`BlockRef`] with its parent's hash.
+async fn header<P: Provider>(
+    provider: &P,
+    number: u64,
+) -> Result<(BlockRef, alloy::primitives::B256), SyncError> {
+    let block = provider
+        .get_block_by_number(BlockNumberOrTag::Number(number))
+        .await
+        .map_err(rpc_error("a block header"))?
+        .ok_or_else(|| {
+            SyncError::Inconsistent(format!(
+                "the RPC has no block {number} although it served later ones: it is behind or inconsistent; use another --rpc-url"
+            ))
+        })?;
+    Ok((
+        BlockRef {
+            number,
+            hash: block.header.hash,
+        },
+        block.header.parent_hash,
+    ))
+}
+
+/// Whether `block` is still on the RPC's chain (a chain now shorter than it is another chain).
+async fn canonical<P: Provider>(provider: &P, block: BlockRef) -> Result<bool, SyncError> {
+    let found = provider
+        .get_block_by_number(BlockNumberOrTag::Number(block.number))
+        .await
+        .map_err(rpc_error("a block header"))?;
+    Ok(found.is_some_and(|b| b.header.hash == block.hash))
+}
+
+/// The head followed.
+async fn settled_head<P: Provider>(provider: &P, follow: Follow) -> Result<BlockRef, SyncError> {
+    let number = match follow {
+        Follow::Finalized => provider
+            .get_block_by_number(BlockNumberOrTag::Finalized)
+            .await
+            .map_err(rpc_error("the finalized block"))?
+            .ok_or_else(|| {
+                SyncError::Inconsistent(
+                    "the RPC serves no `finalized` block: pass --confirmations N to follow N blocks below the latest".into(),
+                )
+            })?
+            .header
+            .number,
+        Follow::Confirmations(n) => provider
+            .get_block_number()
+            .await
+            .map_err(rpc_error("the latest block"))?
+            .saturating_sub(n),
+    };
+    Ok(header(provider, number).await?.0)
+}
+
+/// The pin of a first sync: the RPC's chain, the rollup's code and deployment block.
+async fn pin<P: Provider>(
+    provider: &P,
+    rollup: Address,
+    chain: u64,
+    from_block: Option<u64>,
+) -> Result<(Pin, usize), SyncError> {
+    let code = provider
+        .get_code_at(rollup)
+        .await
+        .map_err(rpc_error("the rollup's code"))?;
+    if code.is_empty() {
+        return Err(SyncError::NotTheRollup {
+            rollup,
+            what: format!(
+                "no contract at this address on chain {chain}: check --rollup and --rpc-url"
+            ),
+        });
     }
+    let r = Rollup::new(rollup, provider);
+    let slots = r
+        .CHUNK_SLOTS()
+        .call()
+        .await
+        .map_err(contract_error(rollup, "CHUNK_SLOTS"))?;
+    let deployment = r
+        .DEPLOYMENT_BLOCK()
+        .call()
+        .await
+        .map_err(contract_error(rollup, "DEPLOYMENT_BLOCK"))?;
+    let bad = |what: &str| SyncError::NotTheRollup {
+        rollup,
+        what: format!("{what} out of range: not a rollup of this version"),
+    };
+    let slots = usize::try_from(slots).map_err(|_| bad("CHUNK_SLOTS"))?;
+    let deployment = u64::try_from(deployment).map_err(|_| bad("DEPLOYMENT_BLOCK"))?;
+    Ok((
+        Pin {
+            l1_chain_id: chain,
+            rollup,
+            code_hash: keccak256(&code),
+            deployment_block: deployment,
+            start_block: from_block.unwrap_or(deployment),
+        },
+        slots,
+    ))
+}
+
+/// The sync's state between pages.
+struct Cursor<'p, P> {
+    progress: Progress,
+    derivation: Derivation,
+    reader: L1Reader<&'p P>,
+    batches_changed: bool,
+}
+
+impl<P: Provider> Cursor<'_, P> {
+    fn save(&mut self, dir: &DataDir) -> Result<(), SyncError> {
+        self.progress.pending = self.reader.pending();
+        self.progress.batches = self.derivation.last_batch();
+        let batches = self.batches_changed.then(|| self.derivation.checkpoint());
+        dir.save(&self.progress, batches.as_ref())?;
+        self.batches_changed = false;
+        Ok(())
+    }
+
+    /// Goes back to `mark` (or to the start without one).
+    fn roll_back(&mut self, mark: Option<Mark>) -> Result<(), SyncError> {
+        let batches = mark.as_ref().map_or(0, |m| m.batches);
+        let mut cp: Checkpoint = self.derivation.checkpoint();
+        cp.batches.truncate(batches as usize);
+        self.derivation = Derivation::from_checkpoint(cp)?;
+        self.batches_changed = true;
+        let pending = mark.as_ref().map(|m| m.pending.clone()).unwrap_or_default();
+        self.reader.replace_pending(pending);
+        self.progress.tip = mark.as_ref().map(|m| m.tip);
+        self.progress
+            .marks
+            .retain(|m| Some(m.tip.number) <= mark.as_ref().map(|k| k.tip.number));
+        Ok(())
+    }
+}
+
+/// Syncs `rollup` through `provider` into `dir` (see the module's documentation), reporting
+/// what happens through `report`.
+pub async fn sync<P: Provider>(
+    provider: &P,
+    dir: &DataDir,
+    rollup: Address,
+    options: SyncOptions,
+    mut report: impl FnMut(Event),
+) -> Result<Synced, SyncError> {
+    let stored = dir.load()?;
+    let pinned = stored.as_ref().map(|(p, _)| p.pin);
+    if let Some(p) = pinned
+        && p.rollup != rollup
+    {
+        return Err(SyncError::OtherRollup {
+            dir: dir.path().display().to_string(),
+            pinned: p.rollup,
+            given: rollup,
+        });
+    }
+    let chain = check_chain(provider, options.l1_chain_id, pinned.map(|p| p.l1_chain_id)).await?;
+    let mut cursor = match stored {
+        Some((progress, batches)) => {
+            let code = provider
+                .get_code_at(rollup)
+                .await
+                .map_err(rpc_error("the rollup's code"))?;
+            if keccak256(&code) != progress.pin.code_hash {
+                return Err(SyncError::NotTheRollup {
+                    rollup,
+                    what: format!(
+                        "its code is not the code pinned in {} (hash {}): another contract at the same address; use another --data-dir",
+                        dir.path().display(),
+                        progress.pin.code_hash
+                    ),
+                });
+            }
+            let reader = L1Reader::new(provider, rollup, progress.chunk_slots, options.page)
+                .with_pending(progress.pending.clone());
+            Cursor {
+                derivation: Derivation::from_checkpoint(batches)?,
+                progress,
+                reader,
+                batches_changed: false,
+            }
+        }
+        None => {
+            let (pin, slots) = pin(provider, rollup, chain, options.from_block).await?;
+            report(Event::Pinned(pin));
+            Cursor {
+                progress: Progress {
+                    pin,
+                    chunk_slots: slots,
+                    chain_id: options.chain_id,
+                    tip: None,
+                    pending: Vec::new(),
+                    batches: 0,
+                    marks: Vec::new(),
+                    tokens: Vec::new(),
+                },
+                derivation: Derivation::new(Config {
+                    chain_id: options.chain_id,
+                    chunk_slots: slots,
+                }),
+                reader: L1Reader::new(provider, rollup, slots, options.page),
+                batches_changed: true,
+            }
+        }
+    };
+    let head = settled_head(provider, options.follow).await?;
+    if let Some(tip) = cursor.progress.tip
+        && !canonical(provider, tip).await?
+    {
+        reorged(provider, &mut cursor, tip.number, &mut report).await?;
+    }
+    let mut rereads = 0;
+    loop {
+        let start = cursor
+            .progress
+            .tip
+            .map_or(cursor.progress.pin.start_block, |t| t.number + 1);
+        if start > head.number {
+            break;
+        }
+        let end = head
+            .number
+            .min(start.saturating_add(options.page.max(1) - 1));
+        let before = header(provider, end).await?.0;
+        let pending = cursor.reader.pending();
+        let page = cursor.reader.finalized_batches(start, end).await;
+        let (first, parent) = header(provider, start).await?;
+        if let Some(tip) = cursor.progress.tip
+            && parent != tip.hash
+        {
+            // The blocks already read are no longer L1's: go back, then read on.
+            cursor.reader.replace_pending(pending);
+            reorged(provider, &mut cursor, tip.number, &mut report).await?;
+            continue;
+        }
+        let after = header(provider, end).await?.0;
+        let mut stable = after == before && (start != end || first == after);
+        let page = match page {
+            Ok(page) => page,
+            // A reorg during the page shows up as logs that contradict each other.
+            Err(L1Error::Malformed { what, .. }) if what.contains("reorganised") => {
+                stable = false;
+                Default::default()
+            }
+            Err(e @ L1Error::Malformed { .. }) => {
+                return Err(restart(&mut cursor, dir, e.to_string())?);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        for (&number, &hash) in &page.blocks {
+            if stable && header(provider, number).await?.0.hash != hash {
+                stable = false;
+            }
+        }
+        if !stable {
+            cursor.reader.replace_pending(pending);
+            rereads += 1;
+            if rereads > 5 {
+                return Err(SyncError::Inconsistent(format!(
+                    "blocks {start}..={end} changed under every read: L1 keeps reorganising, or the RPC is inconsistent; try again later or use another --rpc-url"
+                )));
+            }
+            report(Event::PageReread { from: start });
+            continue;
+        }
+        let changed = !page.batches.is_empty() || cursor.reader.pending() != pending;
+        for batch in page.batches {
+            if let Err(e) = cursor.derivation.apply(batch) {
+                return Err(restart(&mut cursor, dir, e.to_string())?);
+            }
+            cursor.batches_changed = true;
+        }
+        cursor.progress.tip = Some(after);
+        if changed {
+            cursor.progress.marks.push(Mark {
+                tip: after,
+                batches: cursor.derivation.last_batch(),
+                pending: cursor.reader.pending(),
+            });
+            let excess = cursor.progress.marks.len().saturating_sub(MARKS);
+            cursor.progress.marks.drain(..excess);
+        }
+        cursor.save(dir)?;
+        report(Event::Page {
+            reached: end,
+            head: head.number,
+        });
+    }
+    let tip = match cursor.progress.tip {
+        Some(tip) => tip,
+        // Nothing to read yet (the head is below the start): the state at the start's parent.
+        None => {
+            header(provider, cursor.progress.pin.start_block.saturating_sub(1))
+                .await?
+                .0
+        }
+    };
+    check_against_l1(provider, &mut cursor, dir, rollup, tip).await?;
+    cursor.progress.tokens = tokens(provider, rollup, tip).await?;
+    cursor.save(dir)?;
+    Ok(Synced {
+        pin: cursor.progress.pin,
+        tip,
+        derivation: cursor.derivation,
+        tokens: cursor.progress.tokens,
+    })
+}
+
+/// L1 reorganised below block `at`: back to the newest mark still on the chain.
+async fn reorged<P: Provider>(
+    provider: &P,
+    cursor: &mut Cursor<'_, P>,
+    at: u64,
+    report: &mut impl FnMut(Event),
+) -> Result<(), SyncError> {
+    let mut target = None;
+    for mark in cursor.progress.marks.iter().rev() {
+        if mark.tip.number < at && canonical(provider, mark.tip).await? {
+            target = Some(mark.clone());
+            break;
+        }
+    }
+    report(Event::RolledBack {
+        at,
+        to: target.as_ref().map(|m| m.tip.number),
+        batches: target.as_ref().map_or(0, |m| m.batches),
+    });
+    cursor.roll_back(target)
+}
+
+/// The closing check: the derived batch count and root against L1's at `tip`.
+async fn check_against_l1<P: Provider>(
+    provider: &P,
+    cursor: &mut Cursor<'_, P>,
+    dir: &DataDir,
+    rollup: Address,
+    tip: BlockRef,
+) -> Result<(), SyncError> {
+    let r = Rollup::new(rollup, provider);
+    let at = BlockId::hash(tip.hash);
+    let on_l1 = r
+        .lastFinalizedBatch()
+        .block(at)
+        .call()
+        .await
+        .map_err(contract_error(rollup, "lastFinalizedBatch"))?;
+    let root = r
+        .stateRoot()
+        .block(at)
+        .call()
+        .await
+        .map_err(contract_error(rollup, "stateRoot"))?;
+    let derived = cursor.derivation.last_batch();
+    let derived_root = field::to_u256(&cursor.derivation.state().root());
+    if on_l1 == U256::from(derived) && root == derived_root {
+        return Ok(());
+    }
+    let problem = if on_l1 > U256::from(derived) {
+        format!(
+            "L1 had finalized {on_l1} batches at block {} but the RPC's logs showed only {derived}: the RPC left logs out",
+            tip.number
+        )
+    } else if on_l1 < U256::from(derived) {
+        format!(
+            "the RPC's logs showed {derived} finalized batches but its state at block {} has {on_l1}: the RPC contradicts itself",
+            tip.number
+        )
+    } else {
+        format!(
+            "the derived state root {derived_root:#066x} is not stateRoot() {root:#066x} at block {}: the RPC contradicts itself",
+            tip.number
+        )
+    };
+    Err(restart(cursor, dir, problem)?)
+}
+
+/// The RPC served data that contradicts itself: nothing it served can be trusted, so the progress
+/// goes back to the start (keeping the pin) and the error says so.
+fn restart<P: Provider>(
+    cursor: &mut Cursor<'_, P>,
+    dir: &DataDir,
+    problem: String,
+) -> Result<SyncError, SyncError> {
+    cursor.roll_back(None)?;
+    cursor.progress.marks.clear();
+    cursor.save(dir)?;
+    Ok(SyncError::Inconsistent(format!(
+        "{problem}. The progress went back to block {} so that nothing this RPC served is kept: sync again through another --rpc-url",
+        cursor.progress.pin.start_block
+    )))
+}
+
+/// The tokens registered at `tip`.
+async fn tokens<P: Provider>(
+    provider: &P,
+    rollup: Address,
+    tip: BlockRef,
+) -> Result<Vec<Address>, SyncError> {
+    let r = Rollup::new(rollup, provider);
+    let at = BlockId::hash(tip.hash);
+    let count = r
+        .tokenCount()
+        .block(at)
+        .call()
+        .await
+        .map_err(contract_error(rollup, "tokenCount"))?;
+    let count = u8::try_from(count.min(U256::from(u8::MAX))).unwrap_or(u8::MAX);
+    let mut out = Vec::with_capacity(usize::from(count));
+    for id in 0..count {
+        out.push(
+            r.tokenOf(id)
+                .block(at)
+                .call()
+                .await
+                .map_err(contract_error(rollup, "tokenOf"))?,
+        );
+    }
+    Ok(out)
 }

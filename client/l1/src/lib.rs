@@ -1,5 +1,6 @@
 //! L1 access shared by the operator and the escape client, so that each rule of reading L1 is
-//! written once: RPC calls retried with backoff ([`retry`]), the rollup's logs read in pages that
+//! written once: one RPC transport that times out, classifies and retries every request
+//! ([`rpc`]), the rollup's logs read in pages that
 //! shrink when a provider refuses a range ([`LogReader`]), and the `RequestQueued` event decoded
 //! into the request it queues ([`decode_request`]); and the L1 transaction manager ([`tx`]): own
 //! nonces, every signed transaction stored before it is broadcast, fee bumps, receipts with
@@ -15,8 +16,10 @@ use alloy::sol_types::SolEvent;
 use rollup_bindings::irollup::IRollup;
 use rollup_protocol::Tx;
 
+pub mod rpc;
 pub mod tx;
 
+pub use rpc::{Fault, RpcPolicy};
 pub use tx::{Outbox, Pending, TxError, TxManager, TxPolicy};
 
 /// Why L1 could not be read.
@@ -34,6 +37,14 @@ pub enum L1Error {
         /// The last attempt's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An RPC URL that is not one.
+    #[error("the RPC URL {url:?} is not valid: {reason}")]
+    Url {
+        /// The URL given.
+        url: String,
+        /// Why it is not valid.
+        reason: String,
     },
     /// A log or transaction is not what the rollup emits.
     #[error("block {block}: {what}")]
@@ -70,7 +81,9 @@ impl Retry {
     };
 }
 
-/// Runs `call` under `policy`; `what` names it in the error.
+/// Runs `call` under `policy`; `what` names it in the error. A failure that the transport
+/// classifies as [`Fault::Final`] or [`Fault::RangeTooLarge`] is returned at once: retrying it
+/// would change nothing.
 pub async fn retry<T, E, F>(policy: Retry, what: &str, mut call: impl FnMut() -> F) -> Result<T>
 where
     E: std::error::Error + Send + Sync + 'static,
@@ -83,7 +96,7 @@ where
         n += 1;
         match call().await {
             Ok(v) => return Ok(v),
-            Err(e) if n >= attempts => {
+            Err(e) if n >= attempts || !worth_retrying(&e) => {
                 return Err(L1Error::Rpc {
                     what: what.into(),
                     attempts: n,
@@ -98,22 +111,27 @@ where
     }
 }
 
-/// Whether a provider refused a log query for its size (block range or result count), in the
-/// wording of the common providers: the page is halved and the range read again.
+fn worth_retrying(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<alloy::transports::TransportError>()
+        .is_none_or(|t| matches!(rpc::classify(t), Fault::RateLimited | Fault::Transient))
+}
+
+/// Whether a provider refused a log query for its size (block range or result count): the page
+/// is halved and the range read again.
 fn range_too_large(e: &L1Error) -> bool {
     let L1Error::Rpc { source, .. } = e else {
         return false;
     };
-    let text = source.to_string().to_lowercase();
-    [
-        "range",
-        "too many",
-        "limit exceeded",
-        "response size",
-        "query returned more than",
-    ]
-    .iter()
-    .any(|w| text.contains(w))
+    match source.downcast_ref::<alloy::transports::TransportError>() {
+        Some(t) => rpc::classify(t) == Fault::RangeTooLarge,
+        None => {
+            rpc::classify_payload(&alloy::rpc::json_rpc::ErrorPayload {
+                code: 0,
+                message: source.to_string().into(),
+                data: None,
+            }) == Fault::RangeTooLarge
+        }
+    }
 }
 
 /// Reads the rollup's logs through one provider, in pages of blocks.
@@ -126,13 +144,15 @@ pub struct LogReader<P> {
 }
 
 impl<P: Provider> LogReader<P> {
-    /// A reader of `rollup`'s logs: pages of 1,000 blocks, calls retried [`Retry::PATIENT`]ly.
+    /// A reader of `rollup`'s logs: pages of 1,000 blocks, each call made once (the transport,
+    /// [`rpc::RobustTransport`], retries what is worth retrying; [`LogReader::retry`] adds
+    /// retries over another provider).
     pub fn new(provider: P, rollup: Address) -> Self {
         LogReader {
             provider,
             rollup,
             page: 1_000,
-            retry: Retry::PATIENT,
+            retry: Retry::ONCE,
         }
     }
 

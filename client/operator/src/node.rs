@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::sequencer::{Limits, Sequencer};
 use crate::store::Store;
 use crate::submitter::{Submitter, SubmitterConfig};
-use rollup_l1::TxPolicy;
+use rollup_l1::{RpcPolicy, TxPolicy};
 use rollup_protocol::Chunk;
 use rollup_prover::Backend;
 
@@ -124,12 +124,17 @@ async fn check_verifier_params(
     Ok(())
 }
 
+/// A provider for the L1 RPC over the shared transport (timeouts, classified retries): each call
+/// gives up after [`RpcPolicy::SERVICE`]'s budget and the operator's loops try again.
+fn l1_provider(cfg: &Config) -> Result<impl Provider + Clone + use<>> {
+    let client = rollup_l1::rpc::client(&cfg.l1_rpc, RpcPolicy::SERVICE)
+        .map_err(|e| Error::l1(format!("connecting to {}", cfg.l1_rpc), e))?;
+    Ok(ProviderBuilder::new().connect_client(client))
+}
+
 /// The rollup's chunk size, read from L1.
 async fn chunk_slots(cfg: &Config) -> Result<usize> {
-    let provider = ProviderBuilder::new()
-        .connect(&cfg.l1_rpc)
-        .await
-        .map_err(|e| Error::l1(format!("connecting to {}", cfg.l1_rpc), e))?;
+    let provider = l1_provider(cfg)?;
     let slots = Rollup::new(cfg.rollup, &provider)
         .CHUNK_SLOTS()
         .call()
@@ -297,10 +302,7 @@ impl Operator {
         backend: Arc<dyn Backend>,
     ) -> Result<Operator> {
         cfg.check()?;
-        let provider = ProviderBuilder::new()
-            .connect(&cfg.l1_rpc)
-            .await
-            .map_err(|e| Error::l1(format!("connecting to {}", cfg.l1_rpc), e))?;
+        let provider = l1_provider(&cfg)?;
         let l1_chain_id = provider
             .get_chain_id()
             .await

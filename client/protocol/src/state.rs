@@ -181,7 +181,8 @@ pub struct BalanceProof {
     pub account_id: AccountId,
     /// The token id.
     pub token: TokenId,
-    /// The balance.
+    /// The balance (read from a JSON number or a decimal string: tools print amounts as strings).
+    #[serde(deserialize_with = "field::deserialize_u128")]
     pub balance: u128,
     /// The account leaf's fields.
     pub account: AccountLeaf,

@@ -32,6 +32,8 @@ contract Rollup is EscapeHatch {
 
     /// @notice Transaction slots per chunk: the verifier is generated for this value.
     uint256 public immutable CHUNK_SLOTS;
+    /// @notice The block this rollup was deployed in: where re-deriving its state from L1 starts reading logs.
+    uint256 public immutable DEPLOYMENT_BLOCK;
     /// @notice The timelock that alone may replace the verifier.
     address public immutable governance;
     /// @notice Verifies chunk proofs.
@@ -59,6 +61,7 @@ contract Rollup is EscapeHatch {
         if (address(cfg.verifier).code.length == 0) revert VerifierWithoutCode(address(cfg.verifier));
         if (cfg.chunkSlots == 0) revert BadChunkSlots(cfg.chunkSlots);
         CHUNK_SLOTS = cfg.chunkSlots;
+        DEPLOYMENT_BLOCK = block.number;
         governance = cfg.governance;
         verifier = cfg.verifier;
         sequencer = cfg.sequencer;

@@ -121,6 +121,7 @@ where
 struct EscapeClient {
     bin: PathBuf,
     rpc: String,
+    l1_chain_id: u64,
     rollup: Address,
 }
 
@@ -131,6 +132,11 @@ impl EscapeClient {
             .args(args)
             .args([
                 "--json",
+                // anvil's `finalized` block lags the latest by 64 blocks: follow the latest.
+                "--confirmations",
+                "0",
+                "--l1-chain-id",
+                &self.l1_chain_id.to_string(),
                 "--rpc-url",
                 &self.rpc,
                 "--rollup",
@@ -739,6 +745,7 @@ async fn escape_everyone(
     let client = EscapeClient {
         bin: escape_bin.to_path_buf(),
         rpc: net.anvil.endpoint(),
+        l1_chain_id: net.anvil.chain_id(),
         rollup: net.rollup,
     };
     let status_out = client

@@ -1,6 +1,7 @@
 //! The harness of the tests that run on a real L1 (anvil): the repository's pinned anvil, a
 //! deployment through the production `Deploy.s.sol` with the committed verifier, users with
-//! their derived L2 keys, deposits, polling, and an L1 link that can be cut.
+//! their derived L2 keys, deposits, polling, an L1 link that can be cut, and a JSON-RPC proxy that
+//! misbehaves as a script says ([`proxy`]).
 //!
 //! For tests only: it finds anvil, the contracts and the verifier in this checkout.
 
@@ -19,6 +20,8 @@ use rollup_bindings::rollup::Rollup;
 use rollup_protocol::eddsa::SecretKey;
 use rollup_protocol::field::to_u256;
 use rollup_prover::{Backend, ProofArtifact, ProofKind, ProofTask};
+
+pub mod proxy;
 
 /// The tests' result: any error, reported by the test harness.
 pub type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;

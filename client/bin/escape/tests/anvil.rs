@@ -8,7 +8,8 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use rollup_bindings::rollup::Rollup;
-use rollup_escape::sync::{SyncError, sync};
+use rollup_escape::store::DataDir;
+use rollup_escape::sync::{Event, Follow, SyncError, SyncOptions, Synced, sync};
 use rollup_protocol::field::to_u256;
 use rollup_test_utils::{self as harness, root};
 
@@ -18,6 +19,27 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn u256(v: &serde_json::Value) -> Result<U256> {
     Ok(v.as_str().ok_or("not a string")?.parse()?)
+}
+
+/// A sync of `dir` to the latest block, `page` blocks per query; what it reported.
+async fn sync_latest<P: Provider>(
+    provider: &P,
+    dir: &std::path::Path,
+    rollup: Address,
+    chain_id: u64,
+    page: u64,
+) -> std::result::Result<(Synced, Vec<Event>), SyncError> {
+    let data = DataDir::open(dir)?;
+    let options = SyncOptions {
+        page,
+        follow: Follow::Confirmations(0),
+        from_block: None,
+        l1_chain_id: None,
+        chain_id,
+    };
+    let mut events = Vec::new();
+    let synced = sync(provider, &data, rollup, options, |e| events.push(e)).await?;
+    Ok((synced, events))
 }
 
 #[tokio::test]
@@ -41,7 +63,7 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         ],
     )?;
     let sequencer = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(key))
+        .wallet(EthereumWallet::from(key.clone()))
         .connect_http(anvil.endpoint_url());
     let rollup = Rollup::new(rollup_addr, &sequencer);
 
@@ -83,9 +105,7 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     // the escape client syncs in between, while the second batch is committed but not finalized.
     let field = |c: &serde_json::Value, i: usize| u256(&c["publicInputs"][i]);
     let dir = std::env::temp_dir().join(format!("rollup-escape-anvil-{}", std::process::id()));
-    let progress = dir.join("progress.json");
     let chain_id = fixture["chainId"].as_u64().ok_or("chainId")?;
-    let mut pages = 0;
     let mut batches = Vec::new();
     for pair in chunks.chunks(2) {
         let data: Vec<Bytes> = pair
@@ -132,26 +152,77 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     assert!(finalize(batches.next().ok_or("batch 1")?).await?);
 
     // First sync: batch 1 finalized, batch 2 only committed (pages of two blocks).
-    let d = sync(&plain, rollup_addr, &progress, 0, chain_id, 2, |_, _| {
-        pages += 1
-    })
-    .await?;
+    let (synced, events) = sync_latest(&plain, &dir, rollup_addr, chain_id, 2).await?;
+    let pages = events
+        .iter()
+        .filter(|e| matches!(e, Event::Page { .. }))
+        .count();
+    let d = synced.derivation;
     assert_eq!(d.last_batch(), 1);
     assert_eq!(to_u256(&d.state().root()), rollup.stateRoot().call().await?);
     assert!(pages > 1, "the blocks were read in pages");
 
-    // Batch 2 is finalized; the second sync resumes from the progress file, whose commit of batch 2
-    // lies in blocks it does not read again.
-    assert!(finalize(batches.next().ok_or("batch 2")?).await?);
-    let d = sync(&plain, rollup_addr, &progress, 0, chain_id, 2, |_, _| {}).await?;
+    // Batch 2 is finalized, read, and then taken back by a reorg below the client's head: the
+    // next sync sees that the block it stopped at is gone, goes back to its last point still on
+    // L1 (batch 1 finalized, batch 2 committed), and agrees with L1 again with no manual step.
+    let batch2 = batches.next().ok_or("batch 2")?;
+    let before: U256 = plain.raw_request("evm_snapshot".into(), ()).await?;
+    assert!(finalize(batch2.clone()).await?);
+    let (ahead, _) = sync_latest(&plain, &dir, rollup_addr, chain_id, 2).await?;
+    assert_eq!(ahead.derivation.last_batch(), 2);
+    assert!(
+        plain
+            .raw_request::<_, bool>("evm_revert".into(), (before,))
+            .await?
+    );
+    for _ in 0..3 {
+        plain
+            .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+            .await?;
+    }
+    let (reorged, events) = sync_latest(&plain, &dir, rollup_addr, chain_id, 2).await?;
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::RolledBack { batches: 1, .. })),
+        "{events:?}"
+    );
+    assert_eq!(
+        reorged.derivation.last_batch(),
+        1,
+        "batch 2's finalization is gone"
+    );
+    assert_eq!(
+        to_u256(&reorged.derivation.state().root()),
+        rollup.stateRoot().call().await?
+    );
+
+    // Batch 2 is finalized again (through a new provider: the first one's cached nonce is past
+    // the reorg); the sync resumes from the data directory, whose commit of batch 2 lies in
+    // blocks it does not read again.
+    let (index, dcs, roots, proofs) = batch2;
+    let resent = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key))
+        .connect_http(anvil.endpoint_url());
+    let receipt = Rollup::new(rollup_addr, &resent)
+        .finalizeBatch(index, dcs, roots, proofs)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    assert!(receipt.status());
+    let d = sync_latest(&plain, &dir, rollup_addr, chain_id, 2)
+        .await?
+        .0
+        .derivation;
     assert_eq!(d.last_batch(), 2);
     assert_eq!(to_u256(&d.state().root()), rollup.stateRoot().call().await?);
     assert_eq!(d.state().balance(1, 0), 745);
     assert_eq!(d.state().balance(2, 0), 251);
 
-    // An RPC that serves wrong or incomplete L1 data: a clear error, never a wrong state. Then a
-    // sync through an honest RPC on the same data directory either resumes to the right root or
-    // (when logs left out poisoned the progress) says to delete the directory, after which it does.
+    // An RPC that serves wrong or incomplete L1 data: a clear error (exit status 4), never a
+    // wrong state, and a progress that keeps nothing the RPC served. Then a sync through an
+    // honest RPC on the same data directory reaches the right root with no manual step.
     let faults = [
         (
             support::Fault::CorruptCalldata,
@@ -159,10 +230,13 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         ),
         (support::Fault::WrongRoot, "but L1 finalized"),
         (support::Fault::DropCommits, "its commit was not seen"),
-        (support::Fault::DropFinalized, "its logs are incomplete"),
+        (support::Fault::DropFinalized, "the RPC left logs out"),
     ];
     for (fault, message) in faults {
-        let url = support::spawn(anvil.endpoint(), fault).await?;
+        let proxy =
+            rollup_test_utils::proxy::Proxy::start(&anvil.endpoint(), support::script(fault))
+                .await?;
+        let url = proxy.url.clone();
         let faulty = dir.join(format!("{fault:?}"));
         // Run without blocking the runtime: the proxy's tasks serve the command on it.
         let sync_cli = |rpc: &str| {
@@ -172,6 +246,8 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
                     "--json",
                     "--page",
                     "3",
+                    "--confirmations",
+                    "0",
                     "--rpc-url",
                     rpc,
                     "--rollup",
@@ -183,15 +259,13 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         };
         let out = sync_cli(&url).await?;
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{fault:?}: the sync succeeded");
+        assert_eq!(out.status.code(), Some(4), "{fault:?}: {stderr}");
         assert!(stderr.contains(message), "{fault:?}: {stderr}");
-        let mut honest = sync_cli(&anvil.endpoint()).await?;
-        if !honest.status.success() {
-            let stderr = String::from_utf8_lossy(&honest.stderr);
-            assert!(stderr.contains("delete"), "{fault:?}: {stderr}");
-            std::fs::remove_dir_all(&faulty)?;
-            honest = sync_cli(&anvil.endpoint()).await?;
-        }
+        assert!(
+            stderr.contains("sync again through another --rpc-url"),
+            "{fault:?}: {stderr}"
+        );
+        let honest = sync_cli(&anvil.endpoint()).await?;
         assert!(
             honest.status.success(),
             "{fault:?}: {}",
@@ -216,6 +290,8 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
                 anvil.endpoint().as_str(),
                 "--rollup",
                 &rollup_addr.to_string(),
+                "--confirmations",
+                "0",
             ])
             .arg("--data-dir")
             .arg(&dir)
@@ -299,10 +375,11 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     let paid = escape(&["escape", "--account", "1"])?;
     assert_eq!(paid["amount"], "745");
     assert_eq!(rollup.pending(alice, 0).call().await?, U256::from(745u64));
-    let twice = escape(&["escape", "--account", "1"])
-        .err()
-        .ok_or("a second escape")?;
-    assert!(twice.to_string().contains("AlreadyEscaped"), "{twice}");
+    // A second escape sends nothing and says the balance was credited.
+    let twice = escape(&["escape", "--account", "1"])?;
+    assert_eq!(twice["transaction"], serde_json::Value::Null);
+    assert_eq!(twice["amount"], "745");
+    assert_eq!(rollup.pending(alice, 0).call().await?, U256::from(745u64));
 
     // Bob's deposit that no batch processed is refunded, once.
     let bob_hex = bob.to_string();
@@ -316,6 +393,8 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     assert_eq!(rest["refunded"][0]["request"], 4);
     let again = escape(&["reclaim"])?;
     assert_eq!(again["refunded"].as_array().map(Vec::len), Some(0));
+    assert_eq!(again["alreadyRefunded"], serde_json::json!([3, 4]));
+    assert_eq!(again["unseenRequests"], serde_json::json!([]));
 
     // The L2 key a wallet derives from the same L1 key.
     let l1: PrivateKeySigner = anvil.keys()[1].clone().into();
@@ -334,17 +413,8 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         rollup_protocol::field::to_hex(&expected.y)
     );
 
-    // The progress file is bound to its rollup.
-    let other = sync(
-        &plain,
-        Address::repeat_byte(1),
-        &progress,
-        0,
-        chain_id,
-        2,
-        |_, _| {},
-    )
-    .await;
+    // The data directory is bound to its rollup.
+    let other = sync_latest(&plain, &dir, Address::repeat_byte(1), chain_id, 2).await;
     assert!(matches!(other, Err(SyncError::OtherRollup { .. })));
     std::fs::remove_dir_all(&dir)?;
     Ok(())
