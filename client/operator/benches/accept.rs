@@ -17,6 +17,10 @@ use rollup_protocol::tx::{Deposit, Transfer};
 use rollup_protocol::{Config, State, Tx};
 use rollup_rpc_api::L2ApiClient;
 
+#[path = "../tests/common/ingest.rs"]
+mod ingest;
+use ingest::{hashed, page};
+
 const CHAIN: u64 = 1;
 const USERS: u32 = 64;
 
@@ -99,7 +103,8 @@ fn accept(c: &mut Criterion) {
     // The sequencer: core checks, then the transaction written to the store.
     let store = Arc::new(Store::open(&dir.join("direct.redb")).unwrap());
     let mut seq = Sequencer::restore(&store, core(), limits, &mut |_, _| Ok(())).unwrap();
-    seq.ingest(&store, deposits(&keys), 1).unwrap();
+    seq.ingest(&store, hashed(deposits(&keys)), &page(1))
+        .unwrap();
     let (mut nonces, mut start) = (vec![0u32; keys.len()], 0usize);
     g.bench_function("Sequencer::submit of a transfer", |b| {
         b.iter_custom(|iters| {
@@ -116,7 +121,8 @@ fn accept(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = Arc::new(Store::open(&dir.join("rpc.redb")).unwrap());
     let mut seq = Sequencer::restore(&store, core(), limits, &mut |_, _| Ok(())).unwrap();
-    seq.ingest(&store, deposits(&keys), 1).unwrap();
+    seq.ingest(&store, hashed(deposits(&keys)), &page(1))
+        .unwrap();
     let seq = Arc::new(tokio::sync::Mutex::new(seq));
     let (addr, _server) = rt
         .block_on(rollup_operator::rpc::serve(

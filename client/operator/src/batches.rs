@@ -212,6 +212,54 @@ impl Batches {
         Ok(())
     }
 
+    /// Brings the book back in line with L1 after a reorg took steps back: a batch recorded
+    /// committed (or further) above L1's `last_committed` goes back to proposed, one recorded
+    /// finalized (or executed) above `last_finalized` back to committed, all in one write, so the
+    /// submitter sends those steps again. Returns the batches moved, with their old status.
+    pub fn rewind_to_l1(
+        &self,
+        store: &Store,
+        last_committed: u64,
+        last_finalized: u64,
+    ) -> Result<Vec<(u64, BatchStatus)>> {
+        let mut book = self.book();
+        let mut moved = Vec::new();
+        let mut updated = Vec::new();
+        for b in book.batches.iter().rev() {
+            let to = if b.index > last_committed && b.status != BatchStatus::Proposed {
+                BatchStatus::Proposed
+            } else if b.index > last_finalized
+                && matches!(b.status, BatchStatus::Finalized | BatchStatus::Executed)
+            {
+                BatchStatus::Committed
+            } else if b.index <= last_finalized {
+                break;
+            } else {
+                continue;
+            };
+            moved.push((b.index, b.status));
+            let mut u = b.clone();
+            u.status = to;
+            u.finalize_latency_ms = None;
+            updated.push(u);
+        }
+        if updated.is_empty() {
+            return Ok(moved);
+        }
+        store.write(|w| {
+            for u in &updated {
+                w.put(BATCHES, u.index, u)?;
+            }
+            Ok(())
+        })?;
+        for u in updated {
+            if let Some(b) = book.batches.iter_mut().find(|b| b.index == u.index) {
+                *b = u;
+            }
+        }
+        Ok(moved)
+    }
+
     /// The oldest batch not yet executed.
     pub fn unfinished(&self) -> Option<Batch> {
         self.book()

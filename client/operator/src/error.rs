@@ -75,6 +75,17 @@ pub enum Error {
     /// A blocking task (proving, restoring) panicked or was cancelled.
     #[error("a background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// A request the operator took from L1 (and may have sequenced, proven or committed) is no
+    /// longer on L1 after a reorg: the operator stops before proving anything L1 never asked for.
+    #[error(
+        "L1 request {index} that the operator took is gone after a reorg ({detail}): stopping before proving anything L1 never asked for; restart once L1 holds it again, or revert the batches that include it (docs/operator.md)"
+    )]
+    RequestGone {
+        /// The request's index.
+        index: u64,
+        /// What L1 holds now.
+        detail: String,
+    },
     /// The configuration is unusable.
     #[error("configuration: {0}")]
     Config(String),

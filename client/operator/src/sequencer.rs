@@ -20,13 +20,14 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use alloy_primitives::B256;
 use rollup_protocol::capacity::{ChunkCapacity, cost};
 use rollup_protocol::tx::TxType;
 use rollup_protocol::{Chunk, Config as CoreConfig, State, Tx, field};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::store::{CHUNKS, QUEUE, Store};
+use crate::store::{CHUNKS, L1_MARKS, QUEUE, REQUESTS, Store};
 
 /// A transaction in the order it was accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +64,24 @@ pub struct Limits {
     pub block_limit: usize,
     /// The open chunk is sealed this long after its first block.
     pub chunk_timeout: Duration,
+}
+
+/// Where one page of the watcher's reading ended.
+#[derive(Debug, Clone)]
+pub struct L1Page {
+    /// Its last block.
+    pub end: u64,
+    /// That block's hash.
+    pub hash: B256,
+    /// Older marks to drop (only the newest are kept).
+    pub prune: Vec<u64>,
+}
+
+/// What an ingest writes about L1, with the requests.
+struct L1Write<'a> {
+    next_request: u64,
+    page: &'a L1Page,
+    hashes: Vec<(u64, B256)>,
 }
 
 /// The sequencer.
@@ -191,36 +210,49 @@ impl Sequencer {
         Ok(id)
     }
 
-    /// Accepts L1 requests `(index, transaction)`, which must continue the queue's order, and
-    /// records that L1 was read up to `next_block`.
+    /// Accepts L1 requests `(index, transaction, keccak hash of its record)`, which must continue
+    /// the queue's order, and records, in the same write, each record's hash and where the
+    /// watcher's page ended (`page`).
     pub fn ingest(
         &mut self,
         store: &Store,
-        requests: Vec<(u64, Tx)>,
-        next_block: u64,
+        requests: Vec<(u64, Tx, B256)>,
+        page: &L1Page,
     ) -> Result<()> {
         let mut entries = Vec::with_capacity(requests.len());
+        let mut hashes = Vec::with_capacity(requests.len());
         let mut expected = self.next_request;
-        for (index, tx) in requests {
+        for (index, tx, hash) in requests {
             if index != expected {
                 return Err(Error::l1_msg(format!(
                     "request {index} read, {expected} expected next: the L1 logs have a gap"
                 )));
             }
             expected += 1;
+            hashes.push((index, hash));
             entries.push(Entry {
                 id: tx_id(&tx, Some(index), self.core.chain_id),
                 tx,
                 request: Some(index),
             });
         }
-        self.accept(store, entries, Some((expected, next_block)))?;
+        let l1 = L1Write {
+            next_request: expected,
+            page,
+            hashes,
+        };
+        self.accept(store, entries, Some(l1))?;
         self.next_request = expected;
         Ok(())
     }
 
     /// Applies `entries` to the pending state (all or none), then stores and queues them.
-    fn accept(&mut self, store: &Store, entries: Vec<Entry>, l1: Option<(u64, u64)>) -> Result<()> {
+    fn accept(
+        &mut self,
+        store: &Store,
+        entries: Vec<Entry>,
+        l1: Option<L1Write<'_>>,
+    ) -> Result<()> {
         // One transaction is applied in place (the core undoes a rejection); several on a copy,
         // so that a rejection in the middle leaves the pending state as it was.
         let mut trial = None;
@@ -239,9 +271,16 @@ impl Sequencer {
                 w.put(QUEUE, first + i as u64, e)?;
             }
             w.set_meta("next_seq", first + n)?;
-            if let Some((next_request, next_block)) = l1 {
-                w.set_meta("next_request", next_request)?;
-                w.set_meta("next_l1_block", next_block)?;
+            if let Some(l1) = &l1 {
+                w.set_meta("next_request", l1.next_request)?;
+                w.set_meta("next_l1_block", l1.page.end + 1)?;
+                for (index, hash) in &l1.hashes {
+                    w.put(REQUESTS, *index, hash)?;
+                }
+                w.put(L1_MARKS, l1.page.end, &l1.page.hash)?;
+                for old in &l1.page.prune {
+                    w.remove(L1_MARKS, *old)?;
+                }
             }
             Ok(())
         });

@@ -26,6 +26,12 @@ pub(crate) const PROOFS: TableDefinition<u64, &[u8]> = TableDefinition::new("pro
 pub(crate) const BATCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("batches");
 /// Signed L1 transactions of the step in flight, by step name.
 pub(crate) const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
+/// The keccak hash of each L1 request's record the watcher took, by request index: what L1 must
+/// still hold after a reorg.
+pub(crate) const REQUESTS: TableDefinition<u64, &[u8]> = TableDefinition::new("requests");
+/// The hash of each L1 block a watcher page ended at (the newest ones), by block number: the
+/// points it can read again from after a reorg.
+pub(crate) const L1_MARKS: TableDefinition<u64, &[u8]> = TableDefinition::new("l1_marks");
 
 /// The database.
 #[derive(Debug)]
@@ -105,7 +111,7 @@ impl Store {
         let s = Store { db };
         s.write(|w| {
             w.txn.open_table(META).map_err(store_err)?;
-            for t in [QUEUE, CHUNKS, PROOFS, BATCHES] {
+            for t in [QUEUE, CHUNKS, PROOFS, BATCHES, REQUESTS, L1_MARKS] {
                 w.txn.open_table(t).map_err(store_err)?;
             }
             w.txn.open_table(OUTBOX).map_err(store_err)?;

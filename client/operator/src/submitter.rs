@@ -123,6 +123,7 @@ impl<P: Provider> Submitter<P> {
         batches: &Batches,
         coordinator: &Coordinator,
     ) -> Result<bool> {
+        self.reconcile(store, batches).await?;
         let Some(batch) = batches.unfinished() else {
             return Ok(false);
         };
@@ -195,6 +196,33 @@ impl<P: Provider> Submitter<P> {
         #[cfg(feature = "fault-injection")]
         self.crash(CrashPoint::AfterReceipt)?;
         self.done(store, batches, coordinator, step)
+    }
+
+    /// A reorg deeper than the confirmations may take back a commit or a finalization the book
+    /// records as done: L1's counts are read, and any such batch goes back to the step L1 shows,
+    /// for the submitter to send again.
+    async fn reconcile(&self, store: &Store, batches: &Batches) -> Result<()> {
+        let Some(last) = batches.all().last().map(|b| b.index) else {
+            return Ok(());
+        };
+        let rollup = IRollup::new(self.cfg.rollup, self.l1.provider());
+        let committed = rollup.lastCommittedBatch().call().await.map_err(l1)?;
+        let finalized = rollup.lastFinalizedBatch().call().await.map_err(l1)?;
+        let count = |v: U256| u64::try_from(v).unwrap_or(u64::MAX);
+        if count(finalized) >= last {
+            return Ok(());
+        }
+        for (index, was) in batches.rewind_to_l1(store, count(committed), count(finalized))? {
+            tracing::warn!(
+                batch = index,
+                was = ?was,
+                l1_committed = %committed,
+                l1_finalized = %finalized,
+                "L1 no longer shows this batch's step (a reorg): sending it again"
+            );
+            metrics::counter!("operator_l1_steps_reorged").increment(1);
+        }
+        Ok(())
     }
 
     /// Sends step `key`'s transaction through the transaction manager (resuming the stored one if

@@ -1,19 +1,41 @@
 //! The L1 watcher: it reads the rollup's `RequestQueued` events (deposits, forced exits, key
 //! changes) once they are `confirmations` blocks deep and hands them to the sequencer in queue
-//! order. The block it read up to is stored with the requests, in the same write, so a restart
-//! neither skips nor repeats a request.
+//! order. Where each page ended (block number and hash) and the keccak hash of each request's
+//! record are stored with the requests, in the same write, so a restart neither skips nor repeats
+//! a request.
+//!
+//! Reorgs deeper than `confirmations`: each page is read between two reads of its last block's
+//! hash, and every poll first checks that the block the last page ended at is still L1's. When it
+//! is not, every request the operator took and L1 has not finalized must still be on L1 with the
+//! same record (else the operator stops, [`Error::RequestGone`], before proving anything L1 never
+//! asked for), and reading resumes after the newest stored page end still on L1; requests already
+//! taken are not taken again.
 
-use alloy::primitives::Address;
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::providers::Provider;
+use rollup_bindings::irollup::IRollup;
 use rollup_l1::{LogReader, REQUEST_QUEUED, Retry, decode_request};
 use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
-use crate::sequencer::Sequencer;
-use crate::store::Store;
+use crate::sequencer::{L1Page, Sequencer};
+use crate::store::{L1_MARKS, REQUESTS, Store};
 
 /// Blocks per log query.
 const PAGE: u64 = 1_000;
+
+/// Page ends kept (the newest).
+const MARKS: usize = 64;
+
+/// The hash of block `number`, `None` if the chain is shorter.
+async fn block_hash<P: Provider>(provider: &P, number: u64) -> Result<Option<B256>> {
+    Ok(provider
+        .get_block_by_number(BlockNumberOrTag::Number(number))
+        .await
+        .map_err(|e| Error::l1(format!("reading block {number}"), e))?
+        .map(|b| b.header.hash))
+}
 
 /// Reads the requests queued since the last call; returns how many were ingested.
 pub async fn poll<P: Provider>(
@@ -35,21 +57,41 @@ pub async fn poll<P: Provider>(
     let Some(safe) = head.checked_sub(confirmations) else {
         return Ok(0);
     };
+    let mut marks: Vec<(u64, B256)> = store.all(L1_MARKS)?;
+    if let Some(&(number, hash)) = marks.last()
+        && block_hash(provider, number).await? != Some(hash)
+    {
+        marks = reorged(provider, rollup, store, sequencer, marks).await?;
+    }
     let mut next = store.meta("next_l1_block")?.max(start_block);
     let mut ingested = 0;
     while next <= safe {
         let end = safe.min(next + PAGE - 1);
+        let before = block_hash(provider, end).await?;
         let logs = reader
             .logs(&[REQUEST_QUEUED], next, end)
             .await
             .map_err(|e| Error::l1("reading the request logs", e))?;
+        let Some(hash) = block_hash(provider, end)
+            .await?
+            .filter(|h| Some(*h) == before)
+        else {
+            return Err(Error::l1_msg(format!(
+                "L1 reorganised while blocks {next}..={end} were read; reading them again"
+            )));
+        };
+        let taken = sequencer.lock().await.next_request();
         let mut requests = Vec::with_capacity(logs.len());
         for log in logs {
             let request = decode_request(&log).map_err(|e| Error::l1("a RequestQueued log", e))?;
+            if request.index < taken {
+                // Read again after a reorg: the check in `reorged` found it unchanged on L1.
+                continue;
+            }
             let tx = request
                 .tx()
                 .map_err(|e| Error::l1(format!("request {} does not decode", request.index), e))?;
-            requests.push((request.index, tx));
+            requests.push((request.index, tx, keccak256(&request.record)));
         }
         ingested += requests.len();
         if !requests.is_empty() {
@@ -61,8 +103,89 @@ pub async fn poll<P: Provider>(
             );
             metrics::counter!("operator_l1_requests").increment(requests.len() as u64);
         }
-        sequencer.lock().await.ingest(store, requests, end + 1)?;
+        marks.push((end, hash));
+        let excess = marks.len().saturating_sub(MARKS);
+        let prune = marks.drain(..excess).map(|(n, _)| n).collect();
+        let page = L1Page { end, hash, prune };
+        sequencer.lock().await.ingest(store, requests, &page)?;
         next = end + 1;
     }
     Ok(ingested)
+}
+
+/// L1 no longer has the block the last page ended at. Every request taken and not finalized must
+/// still be on L1, unchanged; reading then resumes after the newest page end still on L1. Returns
+/// the marks kept.
+async fn reorged<P: Provider>(
+    provider: &P,
+    rollup: Address,
+    store: &Store,
+    sequencer: &Mutex<Sequencer>,
+    mut marks: Vec<(u64, B256)>,
+) -> Result<Vec<(u64, B256)>> {
+    let r = IRollup::new(rollup, provider);
+    let call = |what: &'static str| move |e| Error::l1(format!("reading {what}"), e);
+    let finalized = r
+        .finalizedRequests()
+        .call()
+        .await
+        .map_err(call("finalizedRequests"))?;
+    let total = r
+        .totalRequests()
+        .call()
+        .await
+        .map_err(call("totalRequests"))?;
+    let taken = sequencer.lock().await.next_request();
+    let first = u64::try_from(finalized).unwrap_or(u64::MAX);
+    for index in first..taken {
+        let ours: Option<B256> = store.get(REQUESTS, index)?;
+        let on_l1 = if U256::from(index) < total {
+            Some(
+                r.request(U256::from(index))
+                    .call()
+                    .await
+                    .map_err(call("a request"))?
+                    .recordHash,
+            )
+        } else {
+            None
+        };
+        if ours.is_none() || on_l1 != ours {
+            return Err(Error::RequestGone {
+                index,
+                detail: match on_l1 {
+                    None => format!("L1 now has {total} requests"),
+                    Some(h) => format!("L1 now holds another record there (hash {h})"),
+                },
+            });
+        }
+    }
+    let mut resume = None;
+    while let Some(&(number, hash)) = marks.last() {
+        if block_hash(provider, number).await? == Some(hash) {
+            resume = Some(number + 1);
+            break;
+        }
+        marks.pop();
+    }
+    let dropped: Vec<u64> = store
+        .all::<B256>(L1_MARKS)?
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| !marks.iter().any(|(m, _)| m == n))
+        .collect();
+    let resume = resume.unwrap_or(0);
+    tracing::warn!(
+        resume,
+        requests_checked = taken.saturating_sub(first),
+        "L1 reorganised below the blocks the watcher read; every request taken is still on L1; reading again"
+    );
+    metrics::counter!("operator_l1_reorgs").increment(1);
+    store.write(|w| {
+        for n in &dropped {
+            w.remove(L1_MARKS, *n)?;
+        }
+        w.set_meta("next_l1_block", resume)
+    })?;
+    Ok(marks)
 }

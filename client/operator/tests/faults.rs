@@ -99,6 +99,18 @@ async fn check_end(
     Ok(())
 }
 
+/// Waits until account `account` holds `amount` wei on L2 (its deposit was ingested).
+async fn on_l2(rpc: &L2Client, account: u32, amount: u64) -> Result {
+    wait_for("a deposit on L2", Duration::from_secs(60), || {
+        let rpc = rpc.clone();
+        async move {
+            let b = rpc.get_balance(account, 0).await?;
+            Ok((b == amount.to_string()).then_some(()))
+        }
+    })
+    .await
+}
+
 fn rpc_of(op: &Operator) -> Result<L2Client> {
     Ok(rollup_rpc_api::http_client(&format!(
         "http://{}",
@@ -171,14 +183,7 @@ async fn an_unreachable_l1_and_paused_mining_are_survived() -> Result {
     // Mining stops after the second deposit: the submitter's transactions wait in the pool and
     // are resent with higher fees; mining resumes and they land, each step once.
     deposit_eth(&anvil, rollup, &ks[2], DEPOSITS[1]).await?;
-    wait_for("the deposits on L2", Duration::from_secs(60), || {
-        let rpc = rpc.clone();
-        async move {
-            let b = rpc.get_balance(2, 0).await?;
-            Ok((b == DEPOSITS[1].to_string()).then_some(()))
-        }
-    })
-    .await?;
+    on_l2(&rpc, 2, DEPOSITS[1]).await?;
     let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
     l1.raw_request::<_, ()>("evm_setAutomine".into(), (false,))
         .await?;
@@ -299,6 +304,107 @@ async fn a_finalize_landed_by_someone_else_first_counts_as_done() -> Result {
     assert!(
         !op.stopped(),
         "the operator stopped on a step someone else did"
+    );
+    op.stop().await?;
+    std::fs::remove_dir_all(&data)?;
+    Ok(())
+}
+
+/// A reorg deeper than the watcher's confirmations takes back a deposit the operator already
+/// took: the operator stops with [`Error::RequestGone`] before proving anything L1 never asked for
+/// (no batch is committed here: the batch timeout is long).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_reorganised_away_stops_the_operator() -> Result {
+    support::logs();
+    let anvil = support::anvil()?;
+    let ks = keys(&anvil);
+    let rollup = deploy_rollup(&anvil)?;
+    let data = std::env::temp_dir().join(format!("operator-reorg-request-{}", std::process::id()));
+    let mut cfg = config(anvil.endpoint(), rollup, anvil.chain_id(), &data);
+    cfg.batch_timeout_ms = 600_000;
+    let mut op = Operator::start(cfg, ks[0].clone()).await?;
+    let rpc = rpc_of(&op)?;
+    let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+    let before: U256 = l1.raw_request("evm_snapshot".into(), ()).await?;
+    deposit_eth(&anvil, rollup, &ks[1], DEPOSITS[0]).await?;
+    on_l2(&rpc, 1, DEPOSITS[0]).await?;
+    assert!(
+        l1.raw_request::<_, bool>("evm_revert".into(), (before,))
+            .await?
+    );
+    for _ in 0..3 {
+        l1.raw_request::<_, Value>("evm_mine".into(), ()).await?;
+    }
+    let stopped = tokio::time::timeout(Duration::from_secs(60), op.wait()).await?;
+    assert!(
+        matches!(stopped, Err(Error::RequestGone { index: 1, .. })),
+        "{stopped:?}"
+    );
+    std::fs::remove_dir_all(&data)?;
+    Ok(())
+}
+
+/// A reorg takes back a commit the operator had recorded as done: the submitter sees L1 behind
+/// its book, commits the batch again, and the run ends in the state an uninterrupted one reaches,
+/// without the operator stopping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_reorganised_away_is_sent_again() -> Result {
+    use alloy::sol_types::SolCall;
+    use rollup_bindings::irollup::IRollup;
+
+    support::logs();
+    let anvil = support::anvil()?;
+    let ks = keys(&anvil);
+    let rollup = deploy_rollup(&anvil)?;
+    let data = std::env::temp_dir().join(format!("operator-reorg-commit-{}", std::process::id()));
+    let cfg = config(anvil.endpoint(), rollup, anvil.chain_id(), &data);
+    let op = Operator::start(cfg, ks[0].clone()).await?;
+    let rpc = rpc_of(&op)?;
+    for (i, amount) in DEPOSITS.iter().enumerate() {
+        deposit_eth(&anvil, rollup, &ks[i + 1], *amount).await?;
+    }
+    on_l2(&rpc, 2, DEPOSITS[1]).await?;
+    // Mining paused: the first commit waits in the pool; the chain is saved before it lands.
+    let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+    l1.raw_request::<_, ()>("evm_setAutomine".into(), (false,))
+        .await?;
+    let operator = ks[0].address();
+    wait_for("the operator's commit", Duration::from_secs(120), || {
+        let l1 = l1.clone();
+        async move { pending_call(&l1, operator, IRollup::commitBatchCall::SELECTOR).await }
+    })
+    .await?;
+    let before: U256 = l1.raw_request("evm_snapshot".into(), ()).await?;
+    wait_for("the commit recorded", Duration::from_secs(120), || {
+        let (l1, rpc) = (l1.clone(), rpc.clone());
+        async move {
+            l1.raw_request::<_, Value>("evm_mine".into(), ()).await?;
+            let batches = rpc.status().await?.batches;
+            Ok(batches
+                .first()
+                .filter(|b| b.status != BatchStatus::Proposed)
+                .map(|_| ()))
+        }
+    })
+    .await?;
+    assert!(
+        l1.raw_request::<_, bool>("evm_revert".into(), (before,))
+            .await?
+    );
+    assert_eq!(
+        Rollup::new(rollup, &l1).lastCommittedBatch().call().await?,
+        U256::ZERO,
+        "the commit is gone from L1"
+    );
+    l1.raw_request::<_, ()>("evm_setAutomine".into(), (true,))
+        .await?;
+    l1.raw_request::<_, Value>("evm_mine".into(), ()).await?;
+    settled(&anvil, rollup, &rpc).await?;
+    let r = Rollup::new(rollup, &l1);
+    assert_eq!(r.stateRoot().call().await?, expected_root(&anvil)?);
+    assert!(
+        !op.stopped(),
+        "the operator stopped on a reorg it can repair"
     );
     op.stop().await?;
     std::fs::remove_dir_all(&data)?;

@@ -17,6 +17,10 @@ use rollup_protocol::tx::{Deposit, ForcedExit, Transfer};
 use rollup_protocol::{Config, Tx};
 use rollup_test_utils::FakeBackend as Fake;
 
+#[path = "../tests/common/ingest.rs"]
+mod ingest;
+use ingest::{hashed, page};
+
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 const CHAIN: u64 = 5;
@@ -102,7 +106,7 @@ async fn blocks_chunks_and_batches_follow_the_limits_and_survive_a_restart() -> 
     let store = Arc::new(Store::open(&dir.join("db.redb"))?);
     let (batches, coordinator, mut hand_on) = book(&store)?;
     let mut s = Sequencer::restore(&store, core(), limits(), &mut hand_on)?;
-    s.ingest(&store, deposits(), 10)?;
+    s.ingest(&store, hashed(deposits()), &page(10))?;
     let ids: Vec<String> = (0..5)
         .map(|n| s.submit(&store, transfer(n)))
         .collect::<std::result::Result<_, _>>()?;
@@ -132,7 +136,7 @@ async fn blocks_chunks_and_batches_follow_the_limits_and_survive_a_restart() -> 
     });
     assert!(matches!(s.submit(&store, exit), Err(Error::Unsupported(_))));
     assert!(matches!(
-        s.ingest(&store, vec![(7, exit)], 11),
+        s.ingest(&store, hashed(vec![(7, exit)]), &page(11)),
         Err(Error::L1 { .. })
     ));
     assert_eq!(s.pending().root(), root, "a refusal changed the state");
@@ -212,7 +216,7 @@ async fn the_typed_client_reaches_every_method_of_the_server() -> Result {
     let store = Arc::new(Store::open(&dir.join("db.redb"))?);
     let (batches, coordinator, mut hand_on) = book(&store)?;
     let mut s = Sequencer::restore(&store, core(), limits(), &mut hand_on)?;
-    s.ingest(&store, deposits(), 10)?;
+    s.ingest(&store, hashed(deposits()), &page(10))?;
     let s = Arc::new(tokio::sync::Mutex::new(s));
     let (addr, server) = rollup_operator::rpc::serve(
         "127.0.0.1:0".parse()?,
