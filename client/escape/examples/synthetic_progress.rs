@@ -50,6 +50,7 @@ fn main() -> Result<()> {
         batches: batches.len() as u64,
         marks: Vec::new(),
         tokens: vec![Address::ZERO],
+        verified: None,
     };
     let data = DataDir::open(std::path::Path::new(&dir))?;
     data.save(

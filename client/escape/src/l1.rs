@@ -162,18 +162,34 @@ impl<P: Provider> L1Reader<P> {
             let hash = log
                 .transaction_hash
                 .ok_or_else(|| malformed(log, "log without transaction"))?;
+            // By block and position, not by hash: nodes keep a hash index of recent
+            // transactions only (geth: about a year), and the block is the one the log is in.
+            let (Some(block), Some(position)) = (log.block_hash, log.transaction_index) else {
+                return Err(malformed(log, "a log without its block hash or position"));
+            };
+            let position = usize::try_from(position)
+                .map_err(|_| malformed(log, "a transaction position out of range"))?;
             let tx = retry(
                 self.reader.retry_policy(),
                 &format!("transaction {hash}"),
-                || self.reader.provider().get_transaction_by_hash(hash),
+                || {
+                    self.reader
+                        .provider()
+                        .get_transaction_by_block_hash_and_index(block, position)
+                },
             )
             .await?
-            .ok_or_else(|| malformed(log, format!("transaction {hash} not found")))?;
-            if tx.block_hash != log.block_hash {
+            .ok_or_else(|| {
+                malformed(
+                    log,
+                    format!("transaction {hash} is not in block {block}: L1 reorganised while the page was read"),
+                )
+            })?;
+            if *tx.inner.tx_hash() != hash {
                 return Err(malformed(
                     log,
                     format!(
-                        "transaction {hash} is in another block than its log: L1 reorganised while the page was read"
+                        "block {block} holds another transaction at position {position} than the log's {hash}"
                     ),
                 ));
             }

@@ -112,6 +112,10 @@ pub struct Progress {
     pub marks: Vec<Mark>,
     /// The tokens registered at the tip (index = token id; 0 is ETH).
     pub tokens: Vec<Address>,
+    /// Where the last sync's closing check passed (L1's own state confirmed the derivation): how
+    /// far back an RPC caught contradicting itself sends the progress.
+    #[serde(default)]
+    pub verified: Option<Mark>,
 }
 
 /// An open, locked data directory.

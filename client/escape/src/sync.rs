@@ -71,6 +71,16 @@ pub enum SyncError {
         /// What is wrong.
         what: String,
     },
+    /// The head this sync follows is below the rollup's deployment (nothing is settled yet).
+    #[error(
+        "the settled head (block {head}) is below block {start}, where the rollup's history starts: wait for L1 to settle it, or follow fewer --confirmations"
+    )]
+    NotSettled {
+        /// The head followed.
+        head: u64,
+        /// The first block to read.
+        start: u64,
+    },
     /// L1's own state at the block read disagrees with what its logs derived.
     #[error("{0}")]
     Inconsistent(String),
@@ -85,6 +95,12 @@ pub enum SyncError {
         reason: String,
     },
 }
+
+/// Page reads in a row that may find L1 changed under them before a sync gives up.
+const MAX_REREADS: u32 = 5;
+
+/// Reorgs below the blocks already read that one sync follows before it gives up.
+const MAX_ROLLBACKS: u32 = 3;
 
 /// Which blocks a sync treats as settled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,6 +341,9 @@ struct Cursor<'p, P> {
     derivation: Derivation,
     reader: L1Reader<&'p P>,
     batches_changed: bool,
+    /// Batches were dropped since the last save: the progress (counting fewer) is written before
+    /// the shorter batch file, so a crash between the two leaves a readable directory.
+    batches_shrunk: bool,
 }
 
 impl<P: Provider> Cursor<'_, P> {
@@ -332,8 +351,12 @@ impl<P: Provider> Cursor<'_, P> {
         self.progress.pending = self.reader.pending();
         self.progress.batches = self.derivation.last_batch();
         let batches = self.batches_changed.then(|| self.derivation.checkpoint());
+        if self.batches_shrunk {
+            dir.save(&self.progress, None)?;
+        }
         dir.save(&self.progress, batches.as_ref())?;
         self.batches_changed = false;
+        self.batches_shrunk = false;
         Ok(())
     }
 
@@ -342,11 +365,21 @@ impl<P: Provider> Cursor<'_, P> {
         let batches = mark.as_ref().map_or(0, |m| m.batches);
         let mut cp: Checkpoint = self.derivation.checkpoint();
         cp.batches.truncate(batches as usize);
+        self.batches_shrunk = batches < self.derivation.last_batch();
         self.derivation = Derivation::from_checkpoint(cp)?;
         self.batches_changed = true;
         let pending = mark.as_ref().map(|m| m.pending.clone()).unwrap_or_default();
         self.reader.replace_pending(pending);
         self.progress.tip = mark.as_ref().map(|m| m.tip);
+        let limit = mark.as_ref().map(|m| m.tip.number);
+        if self
+            .progress
+            .verified
+            .as_ref()
+            .is_some_and(|v| Some(v.tip.number) > limit)
+        {
+            self.progress.verified = None;
+        }
         self.progress
             .marks
             .retain(|m| Some(m.tip.number) <= mark.as_ref().map(|k| k.tip.number));
@@ -398,6 +431,7 @@ pub async fn sync<P: Provider>(
                 progress,
                 reader,
                 batches_changed: false,
+                batches_shrunk: false,
             }
         }
         None => {
@@ -413,6 +447,7 @@ pub async fn sync<P: Provider>(
                     batches: 0,
                     marks: Vec::new(),
                     tokens: Vec::new(),
+                    verified: None,
                 },
                 derivation: Derivation::new(Config {
                     chain_id: options.chain_id,
@@ -420,16 +455,27 @@ pub async fn sync<P: Provider>(
                 }),
                 reader: L1Reader::new(provider, rollup, slots, options.page),
                 batches_changed: true,
+                batches_shrunk: false,
             }
         }
     };
     let head = settled_head(provider, options.follow).await?;
-    if let Some(tip) = cursor.progress.tip
-        && !canonical(provider, tip).await?
-    {
-        reorged(provider, &mut cursor, tip.number, &mut report).await?;
+    if head.number < cursor.progress.pin.start_block {
+        return Err(SyncError::NotSettled {
+            head: head.number,
+            start: cursor.progress.pin.start_block,
+        });
     }
-    let mut rereads = 0;
+    if let Some(tip) = cursor.progress.tip
+        && (!canonical(provider, tip).await? || tip.number > head.number)
+    {
+        // Gone from L1, or read past what this sync treats as settled (an earlier sync followed
+        // fewer confirmations): back to a point at or below the settled head.
+        let at = tip.number.min(head.number + 1);
+        reorged(provider, &mut cursor, at, &mut report).await?;
+    }
+    // Bounds, so that an RPC whose answers keep contradicting each other cannot keep a sync busy.
+    let (mut rereads, mut rollbacks) = (0, 0);
     loop {
         let start = cursor
             .progress
@@ -450,32 +496,30 @@ pub async fn sync<P: Provider>(
         {
             // The blocks already read are no longer L1's: go back, then read on.
             cursor.reader.replace_pending(pending);
+            rollbacks += 1;
+            if rollbacks > MAX_ROLLBACKS {
+                return Err(SyncError::Inconsistent(format!(
+                    "L1 reorganised below block {} {rollbacks} times in one sync: L1 is unstable, or the RPC switches between forks; try again later, follow more --confirmations, or use another --rpc-url",
+                    tip.number
+                )));
+            }
             reorged(provider, &mut cursor, tip.number, &mut report).await?;
             continue;
         }
         let after = header(provider, end).await?.0;
         let mut stable = after == before && (start != end || first == after);
-        let page = match page {
-            Ok(page) => page,
-            // A reorg during the page shows up as logs that contradict each other.
-            Err(L1Error::Malformed { what, .. }) if what.contains("reorganised") => {
-                stable = false;
-                Default::default()
-            }
-            Err(e @ L1Error::Malformed { .. }) => {
-                return Err(restart(&mut cursor, dir, e.to_string())?);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        for (&number, &hash) in &page.blocks {
-            if stable && header(provider, number).await?.0.hash != hash {
-                stable = false;
+        if let Ok(page) = &page {
+            for (&number, &hash) in &page.blocks {
+                if stable && header(provider, number).await?.0.hash != hash {
+                    stable = false;
+                }
             }
         }
         if !stable {
+            // Whatever the page read said (a reorg mid-page can look like anything), read it again.
             cursor.reader.replace_pending(pending);
             rereads += 1;
-            if rereads > 5 {
+            if rereads > MAX_REREADS {
                 return Err(SyncError::Inconsistent(format!(
                     "blocks {start}..={end} changed under every read: L1 keeps reorganising, or the RPC is inconsistent; try again later or use another --rpc-url"
                 )));
@@ -483,6 +527,14 @@ pub async fn sync<P: Provider>(
             report(Event::PageReread { from: start });
             continue;
         }
+        rereads = 0;
+        let page = match page {
+            Ok(page) => page,
+            Err(e @ L1Error::Malformed { .. }) => {
+                return Err(restart(&mut cursor, dir, e.to_string())?);
+            }
+            Err(e) => return Err(e.into()),
+        };
         let changed = !page.batches.is_empty() || cursor.reader.pending() != pending;
         for batch in page.batches {
             if let Err(e) = cursor.derivation.apply(batch) {
@@ -506,16 +558,18 @@ pub async fn sync<P: Provider>(
             head: head.number,
         });
     }
-    let tip = match cursor.progress.tip {
-        Some(tip) => tip,
-        // Nothing to read yet (the head is below the start): the state at the start's parent.
-        None => {
-            header(provider, cursor.progress.pin.start_block.saturating_sub(1))
-                .await?
-                .0
-        }
+    let Some(tip) = cursor.progress.tip else {
+        return Err(SyncError::NotSettled {
+            head: head.number,
+            start: cursor.progress.pin.start_block,
+        });
     };
     check_against_l1(provider, &mut cursor, dir, rollup, tip).await?;
+    cursor.progress.verified = Some(Mark {
+        tip,
+        batches: cursor.derivation.last_batch(),
+        pending: cursor.reader.pending(),
+    });
     cursor.progress.tokens = tokens(provider, rollup, tip).await?;
     cursor.save(dir)?;
     Ok(Synced {
@@ -594,19 +648,22 @@ async fn check_against_l1<P: Provider>(
     Err(restart(cursor, dir, problem)?)
 }
 
-/// The RPC served data that contradicts itself: nothing it served can be trusted, so the progress
-/// goes back to the start (keeping the pin) and the error says so.
+/// The RPC served data that contradicts itself: nothing it served since the last sync that
+/// passed the closing check can be trusted, so the progress goes back to that point (or to the
+/// start, keeping the pin) and the error says so.
 fn restart<P: Provider>(
     cursor: &mut Cursor<'_, P>,
     dir: &DataDir,
     problem: String,
 ) -> Result<SyncError, SyncError> {
-    cursor.roll_back(None)?;
-    cursor.progress.marks.clear();
+    let verified = cursor.progress.verified.clone();
+    let back = verified
+        .as_ref()
+        .map_or(cursor.progress.pin.start_block, |m| m.tip.number);
+    cursor.roll_back(verified)?;
     cursor.save(dir)?;
     Ok(SyncError::Inconsistent(format!(
-        "{problem}. The progress went back to block {} so that nothing this RPC served is kept: sync again through another --rpc-url",
-        cursor.progress.pin.start_block
+        "{problem}. The progress went back to block {back}, where L1's own state last confirmed it, so that nothing this RPC served since is kept: sync again through another --rpc-url"
     )))
 }
 

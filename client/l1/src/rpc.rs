@@ -236,16 +236,22 @@ impl RobustTransport {
         })
     }
 
-    /// One attempt, with the timeout.
-    async fn attempt(&mut self, request: RequestPacket) -> TransportResult<ResponsePacket> {
-        match tokio::time::timeout(self.policy.timeout, self.inner.call(request)).await {
+    /// One attempt, with the timeout (cut to what is left before `stop`).
+    async fn attempt(
+        &mut self,
+        request: RequestPacket,
+        stop: Instant,
+    ) -> TransportResult<ResponsePacket> {
+        let left = stop.saturating_duration_since(Instant::now());
+        let timeout = self.policy.timeout.min(left.max(Duration::from_millis(1)));
+        match tokio::time::timeout(timeout, self.inner.call(request)).await {
             Ok(answer) => answer,
-            Err(_) => Err(TransportErrorKind::custom(Stalled(self.policy.timeout))),
+            Err(_) => Err(TransportErrorKind::custom(Stalled(timeout))),
         }
     }
 
     /// Whether the node knows the transaction that an `eth_sendRawTransaction` request carries.
-    async fn landed(&mut self, request: &RequestPacket) -> bool {
+    async fn landed(&mut self, request: &RequestPacket, stop: Instant) -> bool {
         let Some(hash) = request.as_single().and_then(raw_hash) else {
             return false;
         };
@@ -257,7 +263,7 @@ impl RobustTransport {
         let Ok(lookup) = lookup.serialize() else {
             return false;
         };
-        match self.attempt(RequestPacket::Single(lookup)).await {
+        match self.attempt(RequestPacket::Single(lookup), stop).await {
             Ok(packet) => packet
                 .as_single()
                 .and_then(|r| r.try_success_as::<serde_json::Value>())
@@ -279,7 +285,7 @@ impl RobustTransport {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let answer = self.attempt(request.clone()).await;
+            let answer = self.attempt(request.clone(), stop).await;
             let (fault, asked, last) = match &answer {
                 Ok(packet) => match packet.as_error() {
                     None => return answer,
@@ -288,8 +294,12 @@ impl RobustTransport {
                     }
                     // An earlier attempt may have reached the node and been mined since: the
                     // nonce is then "too low" for the very same transaction.
-                    Some(_) if attempts > 1 && method == "eth_sendRawTransaction" => {
-                        if self.landed(&request).await {
+                    Some(error)
+                        if attempts > 1
+                            && method == "eth_sendRawTransaction"
+                            && classify_payload(error) == Fault::Final =>
+                    {
+                        if self.landed(&request, stop).await {
                             return resent(&request, packet);
                         }
                         return answer;

@@ -55,6 +55,9 @@ pub struct SubmitterConfig {
 pub struct Submitter<P> {
     l1: TxManager<P>,
     cfg: SubmitterConfig,
+    /// L1's (committed, finalized) counts when they were last seen behind the book: a step is
+    /// sent again only when the next reading agrees (one lagging node is not a reorg).
+    behind: Option<(U256, U256)>,
     #[cfg(feature = "fault-injection")]
     crashed: bool,
 }
@@ -100,6 +103,7 @@ impl<P: Provider> Submitter<P> {
         Submitter {
             l1: TxManager::new(provider, wallet, cfg.tx),
             cfg,
+            behind: None,
             #[cfg(feature = "fault-injection")]
             crashed: false,
         }
@@ -201,17 +205,55 @@ impl<P: Provider> Submitter<P> {
     /// A reorg deeper than the confirmations may take back a commit or a finalization the book
     /// records as done: L1's counts are read, and any such batch goes back to the step L1 shows,
     /// for the submitter to send again.
-    async fn reconcile(&self, store: &Store, batches: &Batches) -> Result<()> {
+    async fn reconcile(&mut self, store: &Store, batches: &Batches) -> Result<()> {
         let Some(last) = batches.all().last().map(|b| b.index) else {
             return Ok(());
         };
         let rollup = IRollup::new(self.cfg.rollup, self.l1.provider());
-        let committed = rollup.lastCommittedBatch().call().await.map_err(l1)?;
-        let finalized = rollup.lastFinalizedBatch().call().await.map_err(l1)?;
+        // Both counts at one block, by its hash.
+        let head = self
+            .l1
+            .provider()
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(l1)?
+            .ok_or_else(|| Error::l1_msg("the RPC has no latest block"))?;
+        let at = alloy::eips::BlockId::hash(head.header.hash);
+        let committed = rollup
+            .lastCommittedBatch()
+            .block(at)
+            .call()
+            .await
+            .map_err(l1)?;
+        let finalized = rollup
+            .lastFinalizedBatch()
+            .block(at)
+            .call()
+            .await
+            .map_err(l1)?;
         let count = |v: U256| u64::try_from(v).unwrap_or(u64::MAX);
         if count(finalized) >= last {
+            self.behind = None;
             return Ok(());
         }
+        let behind = batches.all().iter().any(|b| {
+            (b.index > count(committed) && b.status != BatchStatus::Proposed)
+                || (b.index > count(finalized)
+                    && matches!(b.status, BatchStatus::Finalized | BatchStatus::Executed))
+        });
+        if !behind {
+            self.behind = None;
+            return Ok(());
+        }
+        if self.behind != Some((committed, finalized)) {
+            // Seen once: read again on the next call before acting.
+            self.behind = Some((committed, finalized));
+            return Err(Error::l1_msg(format!(
+                "L1 at block {} shows {committed} batches committed and {finalized} finalized, behind the book: reading again before sending anything",
+                head.header.number
+            )));
+        }
+        self.behind = None;
         for (index, was) in batches.rewind_to_l1(store, count(committed), count(finalized))? {
             tracing::warn!(
                 batch = index,

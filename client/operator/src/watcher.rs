@@ -58,10 +58,17 @@ pub async fn poll<P: Provider>(
         return Ok(0);
     };
     let mut marks: Vec<(u64, B256)> = store.all(L1_MARKS)?;
-    if let Some(&(number, hash)) = marks.last()
-        && block_hash(provider, number).await? != Some(hash)
-    {
-        marks = reorged(provider, rollup, store, sequencer, marks).await?;
+    if let Some(&(number, hash)) = marks.last() {
+        match block_hash(provider, number).await? {
+            Some(h) if h == hash => {}
+            Some(_) => marks = reorged(provider, rollup, store, sequencer, marks, safe).await?,
+            // A node behind the one that served the page (a load-balanced RPC): not a reorg.
+            None => {
+                return Err(Error::l1_msg(format!(
+                    "the RPC has no block {number}, which the watcher read before: it is behind; waiting"
+                )));
+            }
+        }
     }
     let mut next = store.meta("next_l1_block")?.max(start_block);
     let mut ingested = 0;
@@ -85,7 +92,15 @@ pub async fn poll<P: Provider>(
         for log in logs {
             let request = decode_request(&log).map_err(|e| Error::l1("a RequestQueued log", e))?;
             if request.index < taken {
-                // Read again after a reorg: the check in `reorged` found it unchanged on L1.
+                // Read again after a reorg: it must be the record the operator took.
+                let ours: Option<B256> = store.get(REQUESTS, request.index)?;
+                let theirs = keccak256(&request.record);
+                if ours != Some(theirs) {
+                    return Err(Error::RequestGone {
+                        index: request.index,
+                        detail: format!("L1's log now carries a record with hash {theirs}"),
+                    });
+                }
                 continue;
             }
             let tx = request
@@ -122,16 +137,22 @@ async fn reorged<P: Provider>(
     store: &Store,
     sequencer: &Mutex<Sequencer>,
     mut marks: Vec<(u64, B256)>,
+    safe: u64,
 ) -> Result<Vec<(u64, B256)>> {
+    // L1's state at the block the watcher treats as settled: a request back only in newer
+    // blocks may be reorganised away again.
     let r = IRollup::new(rollup, provider);
+    let at = alloy::eips::BlockId::number(safe);
     let call = |what: &'static str| move |e| Error::l1(format!("reading {what}"), e);
     let finalized = r
         .finalizedRequests()
+        .block(at)
         .call()
         .await
         .map_err(call("finalizedRequests"))?;
     let total = r
         .totalRequests()
+        .block(at)
         .call()
         .await
         .map_err(call("totalRequests"))?;
@@ -142,6 +163,7 @@ async fn reorged<P: Provider>(
         let on_l1 = if U256::from(index) < total {
             Some(
                 r.request(U256::from(index))
+                    .block(at)
                     .call()
                     .await
                     .map_err(call("a request"))?

@@ -16,6 +16,8 @@
 //! and the commands a user would type, until Ctrl-C. Narration goes to stderr, the summary to stdout
 //! (`--json` for one JSON object).
 
+mod sync_bench;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -56,6 +58,10 @@ struct Args {
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
+    /// After the escapes, time this many `escape sync`s of the history through a clean RPC and
+    /// through a hostile one (30 % 429s, a 500-block log cap), for `docs/benchmarks.md`.
+    #[arg(long, default_value_t = 0)]
+    bench_sync: usize,
     /// The `escape` binary (default: beside this one).
     #[arg(long, env = "DEVNET_ESCAPE_BIN")]
     escape_bin: Option<PathBuf>,
@@ -276,8 +282,22 @@ async fn main() -> Result<()> {
         .join("target/devnet")
         .join(format!("escape-{}", std::process::id()));
     let escapes = escape_everyone(&net, &escape_bin, &ids, &dirs, &mut report).await?;
-    let (summary, all_whole) =
+    let (mut summary, all_whole) =
         summary(&args, &net, &before, settled, escapes, started, &mut report).await?;
+    if args.bench_sync > 0 {
+        say("timing escape syncs through a clean and a hostile RPC");
+        let bench = sync_bench::run(
+            &net.anvil.endpoint(),
+            net.rollup,
+            net.anvil.chain_id(),
+            &escape_bin,
+            &dirs.join("bench"),
+            args.bench_sync,
+        )
+        .await?;
+        say(format!("sync bench: {bench}"));
+        summary["syncBench"] = bench;
+    }
     if args.json {
         println!("{summary}");
     } else {

@@ -215,9 +215,14 @@ impl Cli {
         }
     }
 
+    /// The RPC policy of this command: one deadline, `--rpc-budget` from its first use, shared
+    /// by every provider the command makes.
     fn policy(&self) -> RpcPolicy {
-        RpcPolicy::command(Duration::from_secs(self.rpc_budget))
-            .timeout(Duration::from_secs(self.rpc_timeout.max(1)))
+        static POLICY: std::sync::OnceLock<RpcPolicy> = std::sync::OnceLock::new();
+        *POLICY.get_or_init(|| {
+            RpcPolicy::command(Duration::from_secs(self.rpc_budget))
+                .timeout(Duration::from_secs(self.rpc_timeout.max(1)))
+        })
     }
 
     fn primary_url(&self) -> Result<&str> {
@@ -347,6 +352,17 @@ impl Cli {
         } else {
             check_chain(&provider, Some(chain), None).await?;
         }
+        // A transaction of this account still in the pool may be one this tool sent before its
+        // answer was lost: sending again would sign a second one (a second deposit and fee).
+        let from = self.signer()?.address();
+        let mined = provider.get_transaction_count(from).latest().await?;
+        let pooled = provider.get_transaction_count(from).pending().await?;
+        if pooled > mined {
+            return Err(eyre!(
+                "{from} has {} transaction(s) waiting in the pool (nonces {mined}..{pooled}): wait until they are mined, or check them (`cast nonce --block pending {from}`), before sending again",
+                pooled - mined
+            ));
+        }
         Ok(provider)
     }
 
@@ -433,6 +449,7 @@ async fn send<P: Provider, D: alloy::contract::CallDecoder>(
     call.call().await.map_err(|e| explain(&e, what))?;
     let pending = call.send().await.map_err(|e| explain(&e, what))?;
     let hash = *pending.tx_hash();
+    eprintln!("{what}: sent as {hash}");
     match pending.with_timeout(Some(RECEIPT_WAIT)).get_receipt().await {
         Ok(receipt) if receipt.status() => Ok(Sent::Mined(Box::new(receipt))),
         Ok(receipt) => Err(eyre!(
@@ -591,9 +608,12 @@ fn known(d: &Derivation, tokens: &[Address], account: u32, token: u8) -> Result<
 async fn status(cli: &Cli) -> Result<()> {
     let rollup = cli.rollup()?;
     let provider = cli.provider()?;
-    if let Some(id) = cli.l1_chain_id {
-        check_chain(&provider, Some(id), None).await?;
-    }
+    let pinned = if cli.data_dir.join("progress.json").exists() {
+        cli.data_dir()?.load()?.map(|(p, _)| p.pin.l1_chain_id)
+    } else {
+        None
+    };
+    check_chain(&provider, cli.l1_chain_id, pinned).await?;
     // Every value at one block, by its hash, so that they agree with each other.
     let head = provider
         .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)

@@ -278,6 +278,38 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         );
     }
 
+    // A node that indexes only recent transaction hashes (geth keeps about a year) answers null
+    // for old commits by hash: the client reads them by block and position, and syncs.
+    let forgetful = rollup_test_utils::proxy::Proxy::start(
+        &anvil.endpoint(),
+        std::sync::Arc::new(|call| match call.method.as_str() {
+            "eth_getTransactionByHash" => {
+                rollup_test_utils::proxy::Act::Reply(serde_json::Value::Null)
+            }
+            _ => rollup_test_utils::proxy::Act::Forward,
+        }),
+    )
+    .await?;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_escape"))
+        .args(["sync", "--json", "--confirmations", "0", "--rpc-url"])
+        .arg(&forgetful.url)
+        .arg("--rollup")
+        .arg(rollup_addr.to_string())
+        .arg("--data-dir")
+        .arg(dir.join("forgetful"))
+        .output()
+        .await?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let synced: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(
+        synced["stateRoot"],
+        rollup_protocol::field::to_hex(&d.state().root())
+    );
+
     // The command line, on the same data directory and the same anvil.
     // Any funded key may send an escape (the owner in the proof is paid): anvil's second account.
     let sender_key = format!("0x{}", alloy::hex::encode(anvil.keys()[1].to_bytes()));

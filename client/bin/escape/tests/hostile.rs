@@ -43,9 +43,16 @@ async fn setup(name: &str, amount: u64, blocks: u64) -> Result<Setup> {
 
 /// Runs `escape <args>` (without blocking the runtime the proxy serves from).
 async fn escape(s: &Setup, dir: &Path, rpc: &[&str], args: &[&str]) -> Result<Output> {
+    // anvil's `finalized` block lags by 64 blocks: follow the latest unless the case says.
+    let follow: &[&str] = if args.contains(&"--confirmations") {
+        &[]
+    } else {
+        &["--confirmations", "0"]
+    };
     Ok(tokio::process::Command::new(env!("CARGO_BIN_EXE_escape"))
         .args(args)
-        .args(["--json", "--confirmations", "0", "--rollup"])
+        .args(follow)
+        .args(["--json", "--rollup"])
         .arg(s.rollup.to_string())
         .arg("--rpc-url")
         .arg(rpc.join(","))
@@ -201,5 +208,16 @@ async fn unknown_accounts_and_tokens_are_refused() -> Result {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_sync_following_more_confirmations_goes_back_to_settled_blocks() -> Result {
+    let s = setup("settle", 1_000_000, 20).await?;
+    let latest = json(&escape(&s, &s.dir, &[&s.anvil.endpoint()], &["sync"]).await?)?;
+    let args = ["sync", "--confirmations", "10"];
+    let settled = json(&escape(&s, &s.dir, &[&s.anvil.endpoint()], &args).await?)?;
+    let (a, b) = (latest["block"].as_u64(), settled["block"].as_u64());
+    assert_eq!(b.zip(a).map(|(b, a)| a - b), Some(10), "{latest} {settled}");
     Ok(())
 }

@@ -25,7 +25,9 @@ pub(crate) enum Fault {
 /// The proxy script that breaks what `fault` says.
 pub(crate) fn script(fault: Fault) -> Script {
     Arc::new(move |call| match (call.method.as_str(), fault) {
-        ("eth_getTransactionByHash", Fault::CorruptCalldata) => Act::Rewrite(corrupt_calldata),
+        ("eth_getTransactionByBlockHashAndIndex", Fault::CorruptCalldata) => {
+            Act::Rewrite(corrupt_calldata)
+        }
         ("eth_getLogs", Fault::DropCommits) => Act::Rewrite(drop_commits),
         ("eth_getLogs", Fault::DropFinalized) => Act::Rewrite(drop_finalized),
         ("eth_getLogs", Fault::WrongRoot) => Act::Rewrite(wrong_root),
