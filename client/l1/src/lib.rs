@@ -139,7 +139,9 @@ fn range_too_large(e: &L1Error) -> bool {
 pub struct LogReader<P> {
     provider: P,
     rollup: Address,
-    page: u64,
+    /// Blocks per query: shrinks when a provider refuses a range, and stays shrunk for the
+    /// reader's later calls (shared by its clones), so a cap is found once, not once per call.
+    page: std::sync::Arc<std::sync::atomic::AtomicU64>,
     retry: Retry,
 }
 
@@ -151,14 +153,15 @@ impl<P: Provider> LogReader<P> {
         LogReader {
             provider,
             rollup,
-            page: 1_000,
+            page: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1_000)),
             retry: Retry::ONCE,
         }
     }
 
     /// Blocks per `eth_getLogs` query at most (at least 1).
-    pub fn page(mut self, blocks: u64) -> Self {
-        self.page = blocks.max(1);
+    pub fn page(self, blocks: u64) -> Self {
+        self.page
+            .store(blocks.max(1), std::sync::atomic::Ordering::Relaxed);
         self
     }
 
@@ -182,7 +185,7 @@ impl<P: Provider> LogReader<P> {
     /// as too large is halved (down to one block) and read again.
     pub async fn logs(&self, events: &[B256], from: u64, to: u64) -> Result<Vec<Log>> {
         let mut out = Vec::new();
-        let mut page = self.page;
+        let mut page = self.page.load(std::sync::atomic::Ordering::Relaxed).max(1);
         let mut start = from;
         while start <= to {
             let end = to.min(start.saturating_add(page - 1));
@@ -197,7 +200,10 @@ impl<P: Provider> LogReader<P> {
                     out.extend(logs);
                     start = end + 1;
                 }
-                Err(e) if page > 1 && range_too_large(&e) => page = (page / 2).max(1),
+                Err(e) if page > 1 && range_too_large(&e) => {
+                    page = (page / 2).max(1);
+                    self.page.store(page, std::sync::atomic::Ordering::Relaxed);
+                }
                 Err(e) => return Err(e),
             }
         }
