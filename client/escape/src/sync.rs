@@ -681,9 +681,10 @@ async fn tokens<P: Provider>(
         .call()
         .await
         .map_err(contract_error(rollup, "tokenCount"))?;
-    let count = u8::try_from(count.min(U256::from(u8::MAX))).unwrap_or(u8::MAX);
+    // Token ids are one byte: at most 256 tokens.
+    let count = u16::try_from(count.min(U256::from(256u16))).unwrap_or(256);
     let mut out = Vec::with_capacity(usize::from(count));
-    for id in 0..count {
+    for id in (0..count).filter_map(|i| u8::try_from(i).ok()) {
         out.push(
             r.tokenOf(id)
                 .block(at)

@@ -69,12 +69,7 @@ pub struct Retry {
 }
 
 impl Retry {
-    /// Five attempts, 100 ms then doubling (≈ 3 s in all): for tools a user waits on.
-    pub const PATIENT: Retry = Retry {
-        attempts: 5,
-        first_delay: Duration::from_millis(100),
-    };
-    /// One attempt: for loops that retry on their own schedule (the operator's).
+    /// One attempt: the transport ([`rpc::RobustTransport`]) retries what is worth retrying.
     pub const ONCE: Retry = Retry {
         attempts: 1,
         first_delay: Duration::ZERO,
@@ -290,7 +285,11 @@ mod tests {
     #[tokio::test]
     async fn retry_returns_the_first_success() {
         let mut calls = 0;
-        let r = retry(Retry::PATIENT, "x", || {
+        let policy = Retry {
+            attempts: 5,
+            first_delay: Duration::from_millis(1),
+        };
+        let r = retry(policy, "x", || {
             calls += 1;
             let n = calls;
             async move {

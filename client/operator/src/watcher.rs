@@ -15,7 +15,7 @@ use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::providers::Provider;
 use rollup_bindings::irollup::IRollup;
-use rollup_l1::{LogReader, REQUEST_QUEUED, Retry, decode_request};
+use rollup_l1::{LogReader, REQUEST_QUEUED, decode_request};
 use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
@@ -46,10 +46,8 @@ pub async fn poll<P: Provider>(
     store: &Store,
     sequencer: &Mutex<Sequencer>,
 ) -> Result<usize> {
-    // One attempt per call: the operator's loop retries with its own backoff.
-    let reader = LogReader::new(provider, rollup)
-        .page(PAGE)
-        .retry(Retry::ONCE);
+    // The transport retries each call a little; the operator's loop retries the poll.
+    let reader = LogReader::new(provider, rollup).page(PAGE);
     let head = reader
         .head()
         .await

@@ -26,7 +26,7 @@ use rollup_bindings::rollup::Rollup;
 use rollup_escape::derive::Derivation;
 use rollup_escape::exit::l1_proof;
 use rollup_escape::l1::{L1Error, L1Reader};
-use rollup_escape::store::{DataDir, StoreError};
+use rollup_escape::store::DataDir;
 use rollup_escape::sync::{Event, Follow, SyncError, SyncOptions, Synced, check_chain, sync};
 use rollup_l1::RpcPolicy;
 use rollup_l1::rpc::{self, GaveUp};
@@ -501,9 +501,6 @@ fn exit_status(e: &eyre::Report) -> u8 {
             ) => return 4,
             Some(SyncError::L1(L1Error::Malformed { .. }) | SyncError::Derive(_)) => return 4,
             _ => {}
-        }
-        if let Some(StoreError::Locked(_)) = cause.downcast_ref::<StoreError>() {
-            return 1;
         }
     }
     1
