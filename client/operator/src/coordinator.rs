@@ -246,7 +246,7 @@ impl Coordinator {
                 }
                 if attempts >= MAX_ATTEMPTS {
                     return Err(Error::Proof(format!(
-                        "chunk {index}: {attempts} attempts failed, the last with: {err}"
+                        "chunk {index}: {attempts} attempts failed, the last with: {err}; if it can never be proven, revert its batch and drop the transaction that breaks it (`operator revert`, docs/operator.md)"
                     )));
                 }
                 Ok(false)

@@ -86,6 +86,9 @@ pub enum Error {
         /// What L1 holds now.
         detail: String,
     },
+    /// A revert (`crate::revert`) cannot go ahead as asked; nothing was changed.
+    #[error("revert: {0}")]
+    Revert(String),
     /// The configuration is unusable.
     #[error("configuration: {0}")]
     Config(String),

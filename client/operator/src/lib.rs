@@ -24,6 +24,8 @@
 //! - [`submitter`]: each batch's L1 steps, idempotent and crash-safe, sent through the L1
 //!   transaction manager (`rollup_l1::TxManager`: outbox before broadcast, own nonces, fee bumps,
 //!   receipts with confirmations);
+//! - [`revert`]: batches that can never finalize reverted on L1 and in the store, their
+//!   transactions queued again (`operator revert`);
 //! - [`rpc`]: the L2 JSON-RPC API; [`store`]: the embedded database every step is written to;
 //! - [`node`]: all of it running, with graceful shutdown; [`config`]: the settings.
 
@@ -33,6 +35,7 @@ pub mod coordinator;
 pub mod error;
 pub mod node;
 pub mod prover;
+pub mod revert;
 pub mod rpc;
 pub mod sequencer;
 pub mod store;

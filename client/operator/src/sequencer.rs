@@ -46,6 +46,128 @@ struct SealedChunk {
     entries: Vec<Entry>,
 }
 
+/// The transactions a revert takes out of sealed chunks ([`unseal`]), and what becomes of them.
+#[derive(Debug, Clone, Default)]
+pub struct Unsealed {
+    /// The sealed chunks taken apart (every one from the first, in order).
+    pub chunks: Vec<u64>,
+    /// The queue entries they join, by sequence number.
+    pub queued: Vec<u64>,
+    /// What goes back into the queue, in the order it was accepted: chunks first, then the queue.
+    pub requeue: Vec<Entry>,
+    /// The transactions named to be dropped, which were.
+    pub dropped: Vec<String>,
+    /// The L2 transactions that no longer apply without the dropped ones, with the core's reason.
+    pub rejected: Vec<(String, String)>,
+    /// The L1 requests left out because L1 no longer holds them (every one from the first gone).
+    pub requests_gone: Vec<u64>,
+}
+
+/// Takes apart every sealed chunk from `first` on (a revert, `crate::revert`): their
+/// transactions and the queue's, in order, are checked again against the state after chunk
+/// `first - 1`, without the transactions `drop` names and without the L1 requests from index
+/// `gone` on (L1 no longer holds them). Other L1 requests cannot be dropped (L1 demands each, in
+/// order) and must still apply; an L2 transaction that no longer applies is rejected. Nothing is
+/// written: [`Unsealed::write`] does that, in the caller's write.
+pub fn unseal(
+    store: &Store,
+    core: CoreConfig,
+    first: u64,
+    drop: &[String],
+    gone: Option<u64>,
+) -> Result<Unsealed> {
+    let mut state = State::new(core);
+    let mut out = Unsealed::default();
+    let mut candidates = Vec::new();
+    for (index, sc) in store.all::<SealedChunk>(CHUNKS)? {
+        if index < first {
+            for e in &sc.entries {
+                state.apply_tx(&e.tx)?;
+            }
+        } else {
+            out.chunks.push(index);
+            candidates.extend(sc.entries);
+        }
+    }
+    for (seq, e) in store.all::<Entry>(QUEUE)? {
+        out.queued.push(seq);
+        candidates.push(e);
+    }
+    for id in drop {
+        match candidates.iter().find(|e| &e.id == id) {
+            None => {
+                return Err(Error::Revert(format!(
+                    "no transaction {id} above the kept batch: nothing to drop"
+                )));
+            }
+            Some(Entry {
+                request: Some(i), ..
+            }) => {
+                return Err(Error::Revert(format!(
+                    "{id} is L1 request {i}: L1 demands every request, in order, so it cannot be dropped"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    for e in candidates {
+        if let (Some(i), Some(g)) = (e.request, gone)
+            && i >= g
+        {
+            out.requests_gone.push(i);
+            continue;
+        }
+        if drop.contains(&e.id) {
+            out.dropped.push(e.id);
+            continue;
+        }
+        match state.apply_tx(&e.tx) {
+            Ok(_) => out.requeue.push(e),
+            Err(err) if e.request.is_none() => out.rejected.push((e.id, err.to_string())),
+            Err(err) => {
+                return Err(Error::Revert(format!(
+                    "{} no longer applies ({err}); the core applies every L1 request, so the store is inconsistent",
+                    e.id
+                )));
+            }
+        }
+    }
+    if let Some(g) = gone
+        && out.requests_gone.first() != Some(&g)
+    {
+        return Err(Error::Revert(format!(
+            "L1 request {g}, which L1 no longer holds, is in a kept batch: revert to a batch before it"
+        )));
+    }
+    Ok(out)
+}
+
+impl Unsealed {
+    /// Writes it: the chunks and the old queue removed, the entries queued again from sequence
+    /// number `next_seq` on, `next_seq` moved past them.
+    pub fn write(&self, w: &crate::store::Writer<'_>, next_seq: u64) -> Result<()> {
+        if let Some(&g) = self.requests_gone.iter().min() {
+            // The watcher takes them again from L1, from the first gone, reading from the rollup's
+            // deployment on (requests it still holds are checked against their stored hashes).
+            w.set_meta("next_request", g)?;
+            w.set_meta("next_l1_block", 0)?;
+            for i in &self.requests_gone {
+                w.remove(REQUESTS, *i)?;
+            }
+        }
+        for c in &self.chunks {
+            w.remove(CHUNKS, *c)?;
+        }
+        for s in &self.queued {
+            w.remove(QUEUE, *s)?;
+        }
+        for (i, e) in self.requeue.iter().enumerate() {
+            w.put(QUEUE, next_seq + i as u64, e)?;
+        }
+        w.set_meta("next_seq", next_seq + self.requeue.len() as u64)
+    }
+}
+
 /// Where a transaction is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Location {

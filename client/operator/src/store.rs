@@ -164,6 +164,18 @@ impl Store {
         Ok(out)
     }
 
+    /// The steps with an outbox entry, in key order.
+    pub fn outbox_keys(&self) -> Result<Vec<String>> {
+        let txn = self.db.begin_read().map_err(store_err)?;
+        let t = txn.open_table(OUTBOX).map_err(store_err)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(store_err)? {
+            let (k, _) = item.map_err(store_err)?;
+            out.push(k.value().to_string());
+        }
+        Ok(out)
+    }
+
     /// The outbox entry of a step.
     pub fn outbox<T: DeserializeOwned>(&self, step: &str) -> Result<Option<T>> {
         let txn = self.db.begin_read().map_err(store_err)?;

@@ -75,7 +75,7 @@ fn revert_reason(data: &[u8]) -> String {
 }
 
 /// The operator's error for a transaction manager's error in step `key`.
-fn step_error(key: &str, e: TxError) -> Error {
+pub(crate) fn step_error(key: &str, e: TxError) -> Error {
     match e {
         TxError::Reverted { data } => Error::Refused {
             step: key.into(),

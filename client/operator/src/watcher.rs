@@ -139,46 +139,10 @@ async fn reorged<P: Provider>(
 ) -> Result<Vec<(u64, B256)>> {
     // L1's state at the block the watcher treats as settled: a request back only in newer
     // blocks may be reorganised away again.
-    let r = IRollup::new(rollup, provider);
-    let at = alloy::eips::BlockId::number(safe);
-    let call = |what: &'static str| move |e| Error::l1(format!("reading {what}"), e);
-    let finalized = r
-        .finalizedRequests()
-        .block(at)
-        .call()
-        .await
-        .map_err(call("finalizedRequests"))?;
-    let total = r
-        .totalRequests()
-        .block(at)
-        .call()
-        .await
-        .map_err(call("totalRequests"))?;
     let taken = sequencer.lock().await.next_request();
-    let first = u64::try_from(finalized).unwrap_or(u64::MAX);
-    for index in first..taken {
-        let ours: Option<B256> = store.get(REQUESTS, index)?;
-        let on_l1 = if U256::from(index) < total {
-            Some(
-                r.request(U256::from(index))
-                    .block(at)
-                    .call()
-                    .await
-                    .map_err(call("a request"))?
-                    .recordHash,
-            )
-        } else {
-            None
-        };
-        if ours.is_none() || on_l1 != ours {
-            return Err(Error::RequestGone {
-                index,
-                detail: match on_l1 {
-                    None => format!("L1 now has {total} requests"),
-                    Some(h) => format!("L1 now holds another record there (hash {h})"),
-                },
-            });
-        }
+    let at = alloy::eips::BlockId::number(safe);
+    if let Some((index, detail)) = first_gone(provider, rollup, store, at, taken).await? {
+        return Err(Error::RequestGone { index, detail });
     }
     let mut resume = None;
     while let Some(&(number, hash)) = marks.last() {
@@ -197,7 +161,7 @@ async fn reorged<P: Provider>(
     let resume = resume.unwrap_or(0);
     tracing::warn!(
         resume,
-        requests_checked = taken.saturating_sub(first),
+        requests_taken = taken,
         "L1 reorganised below the blocks the watcher read; every request taken is still on L1; reading again"
     );
     metrics::counter!("operator_l1_reorgs").increment(1);
@@ -208,4 +172,53 @@ async fn reorged<P: Provider>(
         w.set_meta("next_l1_block", resume)
     })?;
     Ok(marks)
+}
+
+/// The first request, from L1's finalized ones up to `taken`, that L1 at block `at` no longer
+/// holds with the record the operator took, with what L1 holds there now; `None` when L1 holds
+/// every one.
+pub(crate) async fn first_gone<P: Provider>(
+    provider: &P,
+    rollup: Address,
+    store: &Store,
+    at: alloy::eips::BlockId,
+    taken: u64,
+) -> Result<Option<(u64, String)>> {
+    let r = IRollup::new(rollup, provider);
+    let call = |what: &'static str| move |e| Error::l1(format!("reading {what}"), e);
+    let finalized = r
+        .finalizedRequests()
+        .block(at)
+        .call()
+        .await
+        .map_err(call("finalizedRequests"))?;
+    let total = r
+        .totalRequests()
+        .block(at)
+        .call()
+        .await
+        .map_err(call("totalRequests"))?;
+    for index in u64::try_from(finalized).unwrap_or(u64::MAX)..taken {
+        let ours: Option<B256> = store.get(REQUESTS, index)?;
+        let on_l1 = if U256::from(index) < total {
+            Some(
+                r.request(U256::from(index))
+                    .block(at)
+                    .call()
+                    .await
+                    .map_err(call("a request"))?
+                    .recordHash,
+            )
+        } else {
+            None
+        };
+        if ours.is_none() || on_l1 != ours {
+            let detail = match on_l1 {
+                None => format!("L1 now has {total} requests"),
+                Some(h) => format!("L1 now holds another record there (hash {h})"),
+            };
+            return Ok(Some((index, detail)));
+        }
+    }
+    Ok(None)
 }

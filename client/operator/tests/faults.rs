@@ -16,10 +16,12 @@ use rollup_bindings::rollup::Rollup;
 use rollup_operator::Error;
 use rollup_operator::config::CrashPoint;
 use rollup_operator::node::Operator;
+use rollup_operator::revert::{Outcome, revert};
 use rollup_protocol::eddsa::Point;
 use rollup_protocol::field::to_u256;
 use rollup_protocol::tx::Deposit;
 use rollup_protocol::{Config as CoreConfig, State, Tx};
+use rollup_prover::{Backend, ProofArtifact, ProofKind, ProofTask};
 use rollup_rpc_api::{BatchStatus, L2ApiClient, L2Client};
 use serde_json::Value;
 use support::{Result, config, deploy_rollup, deposit_eth, keys, l2_key, wait_for};
@@ -312,9 +314,11 @@ async fn a_finalize_landed_by_someone_else_first_counts_as_done() -> Result {
 
 /// A reorg deeper than the watcher's confirmations takes back a deposit the operator already
 /// took: the operator stops with [`Error::RequestGone`] before proving anything L1 never asked for
-/// (no batch is committed here: the batch timeout is long).
+/// (no batch is committed here: the batch timeout is long). `operator revert` then takes the
+/// sealed chunks apart and leaves the request out; restarted, the operator takes the requests L1
+/// does hold and ends at the root an uninterrupted run reaches.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_reorganised_away_stops_the_operator() -> Result {
+async fn a_request_reorganised_away_stops_the_operator_until_reverted() -> Result {
     support::logs();
     let anvil = support::anvil()?;
     let ks = keys(&anvil);
@@ -322,7 +326,7 @@ async fn a_request_reorganised_away_stops_the_operator() -> Result {
     let data = std::env::temp_dir().join(format!("operator-reorg-request-{}", std::process::id()));
     let mut cfg = config(anvil.endpoint(), rollup, anvil.chain_id(), &data);
     cfg.batch_timeout_ms = 600_000;
-    let mut op = Operator::start(cfg, ks[0].clone()).await?;
+    let mut op = Operator::start(cfg.clone(), ks[0].clone()).await?;
     let rpc = rpc_of(&op)?;
     let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
     let before: U256 = l1.raw_request("evm_snapshot".into(), ()).await?;
@@ -340,15 +344,37 @@ async fn a_request_reorganised_away_stops_the_operator() -> Result {
         matches!(stopped, Err(Error::RequestGone { index: 1, .. })),
         "{stopped:?}"
     );
+    drop((op, rpc));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let Outcome::Done(done) = revert(&cfg, 0, &[], None).await? else {
+        return Err("no batch is on L1: the revert needs no owner".into());
+    };
+    assert_eq!(done.requests_gone, vec![1]);
+    assert_eq!(done.l1_transaction, None);
+    assert_eq!(done.requeued, 1, "the fee account's request goes back");
+    cfg.batch_timeout_ms = 1_000;
+    let op = Operator::start(cfg, ks[0].clone()).await?;
+    for (i, amount) in DEPOSITS.iter().enumerate() {
+        deposit_eth(&anvil, rollup, &ks[i + 1], *amount).await?;
+    }
+    let rpc = rpc_of(&op)?;
+    settled(&anvil, rollup, &rpc).await?;
+    assert_eq!(
+        Rollup::new(rollup, &l1).stateRoot().call().await?,
+        expected_root(&anvil)?
+    );
+    op.stop().await?;
     std::fs::remove_dir_all(&data)?;
     Ok(())
 }
 
-/// A reorg takes back a commit the operator had recorded as done: the submitter sees L1 behind
-/// its book, commits the batch again, and the run ends in the state an uninterrupted one reaches,
+/// A reorg takes back a step the operator had recorded as done: with mining paused, blocks are
+/// mined one at a time until the operator's `step` call waits in the pool; the chain is saved,
+/// mined until the first batch is recorded `recorded`, and put back. The submitter sees L1 behind
+/// its book, sends the step again, and the run ends in the state an uninterrupted one reaches,
 /// without the operator stopping.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_commit_reorganised_away_is_sent_again() -> Result {
+async fn a_step_reorganised_away_is_sent_again(step: &str, recorded: BatchStatus) -> Result {
     use alloy::sol_types::SolCall;
     use rollup_bindings::irollup::IRollup;
 
@@ -356,7 +382,7 @@ async fn a_commit_reorganised_away_is_sent_again() -> Result {
     let anvil = support::anvil()?;
     let ks = keys(&anvil);
     let rollup = deploy_rollup(&anvil)?;
-    let data = std::env::temp_dir().join(format!("operator-reorg-commit-{}", std::process::id()));
+    let data = std::env::temp_dir().join(format!("operator-reorg-{step}-{}", std::process::id()));
     let cfg = config(anvil.endpoint(), rollup, anvil.chain_id(), &data);
     let op = Operator::start(cfg, ks[0].clone()).await?;
     let rpc = rpc_of(&op)?;
@@ -364,26 +390,32 @@ async fn a_commit_reorganised_away_is_sent_again() -> Result {
         deposit_eth(&anvil, rollup, &ks[i + 1], *amount).await?;
     }
     on_l2(&rpc, 2, DEPOSITS[1]).await?;
-    // Mining paused: the first commit waits in the pool; the chain is saved before it lands.
     let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
     l1.raw_request::<_, ()>("evm_setAutomine".into(), (false,))
         .await?;
+    let selector = match step {
+        "commit" => IRollup::commitBatchCall::SELECTOR,
+        _ => IRollup::finalizeBatchCall::SELECTOR,
+    };
     let operator = ks[0].address();
-    wait_for("the operator's commit", Duration::from_secs(120), || {
+    wait_for("the operator's call", Duration::from_secs(300), || {
         let l1 = l1.clone();
-        async move { pending_call(&l1, operator, IRollup::commitBatchCall::SELECTOR).await }
+        async move {
+            let pending = pending_call(&l1, operator, selector).await?;
+            if pending.is_none() {
+                l1.raw_request::<_, Value>("evm_mine".into(), ()).await?;
+            }
+            Ok(pending.map(|_| ()))
+        }
     })
     .await?;
     let before: U256 = l1.raw_request("evm_snapshot".into(), ()).await?;
-    wait_for("the commit recorded", Duration::from_secs(120), || {
+    wait_for("the step recorded", Duration::from_secs(120), || {
         let (l1, rpc) = (l1.clone(), rpc.clone());
         async move {
             l1.raw_request::<_, Value>("evm_mine".into(), ()).await?;
             let batches = rpc.status().await?.batches;
-            Ok(batches
-                .first()
-                .filter(|b| b.status != BatchStatus::Proposed)
-                .map(|_| ()))
+            Ok(batches.first().filter(|b| b.status >= recorded).map(|_| ()))
         }
     })
     .await?;
@@ -391,20 +423,182 @@ async fn a_commit_reorganised_away_is_sent_again() -> Result {
         l1.raw_request::<_, bool>("evm_revert".into(), (before,))
             .await?
     );
-    assert_eq!(
-        Rollup::new(rollup, &l1).lastCommittedBatch().call().await?,
-        U256::ZERO,
-        "the commit is gone from L1"
-    );
+    let r = Rollup::new(rollup, &l1);
+    let on_l1 = match step {
+        "commit" => r.lastCommittedBatch().call().await?,
+        _ => r.lastFinalizedBatch().call().await?,
+    };
+    assert_eq!(on_l1, U256::ZERO, "the {step} is gone from L1");
     l1.raw_request::<_, ()>("evm_setAutomine".into(), (true,))
         .await?;
     l1.raw_request::<_, Value>("evm_mine".into(), ()).await?;
     settled(&anvil, rollup, &rpc).await?;
-    let r = Rollup::new(rollup, &l1);
     assert_eq!(r.stateRoot().call().await?, expected_root(&anvil)?);
     assert!(
         !op.stopped(),
         "the operator stopped on a reorg it can repair"
+    );
+    op.stop().await?;
+    std::fs::remove_dir_all(&data)?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_reorganised_away_is_sent_again() -> Result {
+    a_step_reorganised_away_is_sent_again("commit", BatchStatus::Committed).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finalize_reorganised_away_is_sent_again() -> Result {
+    a_step_reorganised_away_is_sent_again("finalize", BatchStatus::Finalized).await
+}
+
+/// A prover that cannot prove any chunk holding `poison` (a transaction that breaks a constraint,
+/// as a circuit bug would), once `release` is set; every other chunk is proven by `inner`.
+#[derive(Debug)]
+struct Unprovable {
+    inner: std::sync::Arc<dyn Backend>,
+    poison: Tx,
+    release: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Backend for Unprovable {
+    fn name(&self) -> &str {
+        "unprovable"
+    }
+    fn params_digest(&self) -> [u8; 32] {
+        self.inner.params_digest()
+    }
+    fn vk_digest(&self, kind: ProofKind) -> Option<[u8; 32]> {
+        self.inner.vk_digest(kind)
+    }
+    fn prove(&self, task: &ProofTask) -> rollup_prover::Result<ProofArtifact> {
+        let ProofTask::Chunk { chunk, .. } = task;
+        if chunk.witnesses.iter().any(|w| w.tx == self.poison) {
+            while !self.release.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            return Err(rollup_prover::ProverError::InvalidProof);
+        }
+        self.inner.prove(task)
+    }
+    fn verify(&self, artifact: &ProofArtifact) -> rollup_prover::Result<bool> {
+        self.inner.verify(artifact)
+    }
+}
+
+/// A committed batch holds a transfer no proof can be made for: the operator stops after its
+/// attempts, pointing at `operator revert`. The revert asks for the owner's call while L1 holds
+/// the batch, then (with the owner's key) reverts it on L1 and rewinds the store, dropping the
+/// transfer; an L1 request cannot be dropped. Restarted with a working prover, the operator
+/// seals, proves and commits the rest again, and L1 ends at the root without the transfer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_can_never_finalize_is_reverted_and_sequenced_again() -> Result {
+    use alloy::sol_types::SolCall;
+    use rollup_bindings::irollup::IRollup;
+    use rollup_protocol::tx::Transfer;
+
+    support::logs();
+    let anvil = support::anvil()?;
+    let ks = keys(&anvil);
+    let rollup = deploy_rollup(&anvil)?;
+    let data = std::env::temp_dir().join(format!("operator-revert-{}", std::process::id()));
+    let cfg = config(anvil.endpoint(), rollup, anvil.chain_id(), &data);
+    let poison = Transfer {
+        from: 1,
+        to: 2,
+        token: 0,
+        amount: 400,
+        fee: 0,
+        nonce: 0,
+    }
+    .sign(&l2_key(&ks[1])?, anvil.chain_id());
+    let release = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let backend = std::sync::Arc::new(Unprovable {
+        inner: rollup_operator::prover::load_backend(&cfg, 1)?,
+        poison,
+        release: release.clone(),
+    });
+    let mut op = Operator::start_with(cfg.clone(), ks[0].clone(), backend).await?;
+    let rpc = rpc_of(&op)?;
+    for (i, amount) in DEPOSITS.iter().enumerate() {
+        deposit_eth(&anvil, rollup, &ks[i + 1], *amount).await?;
+    }
+    on_l2(&rpc, 2, DEPOSITS[1]).await?;
+    let id = rpc.send_transaction(poison).await?;
+    // The transfer's batch committed on L1, then its proof fails.
+    let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+    let r = Rollup::new(rollup, &l1);
+    let batch = wait_for(
+        "the transfer's batch committed",
+        Duration::from_secs(300),
+        || {
+            let (rpc, r, id) = (rpc.clone(), r.clone(), id.clone());
+            async move {
+                let Some(batch) = rpc.get_transaction_status(id).await?.batch else {
+                    return Ok(None);
+                };
+                Ok((r.lastCommittedBatch().call().await? >= U256::from(batch)).then_some(batch))
+            }
+        },
+    )
+    .await?;
+    release.store(true, Ordering::SeqCst);
+    let stopped = tokio::time::timeout(Duration::from_secs(120), op.wait()).await?;
+    let message = format!("{stopped:?}");
+    assert!(
+        matches!(stopped, Err(Error::Proof(_))) && message.contains("operator revert"),
+        "{message}"
+    );
+    // The store is free once the operator and the RPC connections holding it are gone.
+    drop((op, rpc));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let keep = batch - 1;
+    let refused = revert(&cfg, keep, &["l1:1".to_string()], Some(ks[0].clone())).await;
+    assert!(
+        matches!(&refused, Err(Error::Revert(m)) if m.contains("cannot be dropped")),
+        "{refused:?}"
+    );
+    let drop = [id.clone()];
+    match revert(&cfg, keep, &drop, None).await? {
+        Outcome::OwnerCall {
+            rollup: to,
+            calldata,
+        } => {
+            assert_eq!(to, rollup);
+            let call = IRollup::revertBatchesCall::abi_decode(&calldata)?;
+            assert_eq!(call.lastKeptBatch, U256::from(keep));
+        }
+        other => return Err(format!("expected the owner's call, got {other:?}").into()),
+    }
+    assert_eq!(
+        r.lastCommittedBatch().call().await?,
+        U256::from(batch),
+        "nothing sent without the owner's key"
+    );
+    let Outcome::Done(done) = revert(&cfg, keep, &drop, Some(ks[0].clone())).await? else {
+        return Err("the revert did not finish".into());
+    };
+    assert!(done.l1_transaction.is_some());
+    assert_eq!(done.dropped, vec![id.clone()]);
+    assert!(done.rejected.is_empty(), "{:?}", done.rejected);
+    assert_eq!(r.lastCommittedBatch().call().await?, U256::from(keep));
+    // Run again: L1 and the store are already rewound, so there is nothing left to revert.
+    let again = revert(&cfg, keep, &[], Some(ks[0].clone())).await;
+    assert!(
+        matches!(&again, Err(Error::Revert(m)) if m.contains("nothing above")),
+        "{again:?}"
+    );
+
+    let op = Operator::start(cfg, ks[0].clone()).await?;
+    let rpc = rpc_of(&op)?;
+    settled(&anvil, rollup, &rpc).await?;
+    assert_eq!(r.stateRoot().call().await?, expected_root(&anvil)?);
+    assert_eq!(rpc.get_balance(1, 0).await?, DEPOSITS[0].to_string());
+    assert!(
+        rpc.get_transaction_status(id).await.is_err(),
+        "the dropped transfer is unknown"
     );
     op.stop().await?;
     std::fs::remove_dir_all(&data)?;

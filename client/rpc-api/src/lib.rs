@@ -41,8 +41,8 @@ pub mod codes {
     pub const INTERNAL: i32 = -32603;
 }
 
-/// Where a batch is on L1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a batch is on L1, in the order it gets there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BatchStatus {
     /// Proposed, not committed yet.

@@ -15,6 +15,9 @@ use rollup_test_utils::{self as harness, root};
 
 mod support;
 
+/// How far anvil's `finalized` block lags its head (two epochs of 32 slots, as on mainnet).
+const FINALITY_LAG: u64 = 64;
+
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn u256(v: &serde_json::Value) -> Result<U256> {
@@ -29,10 +32,30 @@ async fn sync_latest<P: Provider>(
     chain_id: u64,
     page: u64,
 ) -> std::result::Result<(Synced, Vec<Event>), SyncError> {
+    sync_following(
+        provider,
+        dir,
+        rollup,
+        chain_id,
+        page,
+        Follow::Confirmations(0),
+    )
+    .await
+}
+
+/// A sync of `dir` to the block `follow` names; what it reported.
+async fn sync_following<P: Provider>(
+    provider: &P,
+    dir: &std::path::Path,
+    rollup: Address,
+    chain_id: u64,
+    page: u64,
+    follow: Follow,
+) -> std::result::Result<(Synced, Vec<Event>), SyncError> {
     let data = DataDir::open(dir)?;
     let options = SyncOptions {
         page,
-        follow: Follow::Confirmations(0),
+        follow,
         from_block: None,
         l1_chain_id: None,
         chain_id,
@@ -107,11 +130,13 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     let dir = std::env::temp_dir().join(format!("rollup-escape-anvil-{}", std::process::id()));
     let chain_id = fixture["chainId"].as_u64().ok_or("chainId")?;
     let mut batches = Vec::new();
+    let mut commits = Vec::new();
     for pair in chunks.chunks(2) {
         let data: Vec<Bytes> = pair
             .iter()
             .map(|c| Ok(c["pubdata"].as_str().ok_or("pubdata")?.parse()?))
             .collect::<Result<_>>()?;
+        commits.push(data.clone());
         assert!(
             rollup
                 .commitBatch(data)
@@ -149,7 +174,8 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         }
     };
     let mut batches = batches.into_iter();
-    assert!(finalize(batches.next().ok_or("batch 1")?).await?);
+    let batch1 = batches.next().ok_or("batch 1")?;
+    assert!(finalize(batch1.clone()).await?);
 
     // First sync: batch 1 finalized, batch 2 only committed (pages of two blocks).
     let (synced, events) = sync_latest(&plain, &dir, rollup_addr, chain_id, 2).await?;
@@ -161,6 +187,49 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     assert_eq!(d.last_batch(), 1);
     assert_eq!(to_u256(&d.state().root()), rollup.stateRoot().call().await?);
     assert!(pages > 1, "the blocks were read in pages");
+
+    // A reorg takes back the last two blocks: batch 2's commit, which the client holds as pending,
+    // and batch 1's finalization. Both land again in other blocks (sent through a new provider, as
+    // the first one's cached nonce is past the reorg, which leaves it right again afterwards). The
+    // next sync rolls back to a point still on L1 and agrees with L1 again, with no manual step.
+    plain
+        .raw_request::<_, ()>("anvil_rollback".into(), (2u64,))
+        .await?;
+    assert_eq!(rollup.lastFinalizedBatch().call().await?, U256::ZERO);
+    let replayed = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key.clone()))
+        .connect_http(anvil.endpoint_url());
+    let again = Rollup::new(rollup_addr, &replayed);
+    let commit2 = commits.get(1).ok_or("batch 2's chunks")?.clone();
+    assert!(
+        again
+            .commitBatch(commit2)
+            .send()
+            .await?
+            .get_receipt()
+            .await?
+            .status()
+    );
+    let (index, dcs, roots, proofs) = batch1;
+    assert!(
+        again
+            .finalizeBatch(index, dcs, roots, proofs)
+            .send()
+            .await?
+            .get_receipt()
+            .await?
+            .status()
+    );
+    let (resynced, events) = sync_latest(&plain, &dir, rollup_addr, chain_id, 2).await?;
+    assert!(
+        events.iter().any(|e| matches!(e, Event::RolledBack { .. })),
+        "{events:?}"
+    );
+    assert_eq!(resynced.derivation.last_batch(), 1);
+    assert_eq!(
+        to_u256(&resynced.derivation.state().root()),
+        rollup.stateRoot().call().await?
+    );
 
     // Batch 2 is finalized, read, and then taken back by a reorg below the client's head: the
     // next sync sees that the block it stopped at is gone, goes back to its last point still on
@@ -448,6 +517,57 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     // The data directory is bound to its rollup.
     let other = sync_latest(&plain, &dir, Address::repeat_byte(1), chain_id, 2).await;
     assert!(matches!(other, Err(SyncError::OtherRollup { .. })));
+
+    // Following `finalized` (the client's default): anvil's finalized block lags its head by
+    // `FINALITY_LAG` blocks, so a new data directory syncs to a tip below the head and never past
+    // L1's finalized block; once that many blocks are mined on top, it reaches every batch and
+    // L1's root.
+    let fresh = dir.with_extension("finalized");
+    let head = plain.get_block_number().await?;
+    let behind = sync_following(
+        &plain,
+        &fresh,
+        rollup_addr,
+        chain_id,
+        1_000,
+        Follow::Finalized,
+    )
+    .await;
+    let finalized = plain
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Finalized)
+        .await?
+        .ok_or("no finalized block")?
+        .header
+        .number;
+    assert!(finalized < head, "anvil's finalized block lags its head");
+    match behind {
+        // The rollup's deployment is not finalized yet.
+        Err(SyncError::NotSettled { head, .. }) => assert_eq!(head, finalized),
+        Ok((behind, _)) => assert!(behind.tip.number <= finalized, "{:?}", behind.tip),
+        Err(e) => return Err(e.into()),
+    }
+    plain
+        .raw_request::<_, ()>("anvil_mine".into(), (U256::from(FINALITY_LAG + 1),))
+        .await?;
+    let (caught_up, _) = sync_following(
+        &plain,
+        &fresh,
+        rollup_addr,
+        chain_id,
+        1_000,
+        Follow::Finalized,
+    )
+    .await?;
+    assert!(caught_up.tip.number >= head);
+    assert_eq!(
+        U256::from(caught_up.derivation.last_batch()),
+        rollup.lastFinalizedBatch().call().await?
+    );
+    assert_eq!(
+        to_u256(&caught_up.derivation.state().root()),
+        rollup.stateRoot().call().await?
+    );
+    std::fs::remove_dir_all(&fresh)?;
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

@@ -1,56 +1,103 @@
-//! `operator`: runs the rollup's operator against an L1 RPC until SIGINT or SIGTERM.
+//! `operator`: runs the rollup's operator against an L1 RPC until SIGINT or SIGTERM;
+//! `operator revert --to N` reverts the batches above batch `N` that can never finalize, on L1 and
+//! in the stopped operator's store (`rollup_operator::revert`).
 //!
 //! Settings come from a TOML file (`--config`), overridden by the flags and environment variables
-//! below; the key from `OPERATOR_PRIVATE_KEY` or an encrypted `--keystore`. Logs go to stderr
-//! (`RUST_LOG` filters them); on start the RPC address is printed to stdout as JSON.
+//! below; the key from `OPERATOR_PRIVATE_KEY` or an encrypted `--keystore` (the owner's, for a
+//! revert, from `OWNER_PRIVATE_KEY` or `--owner-keystore`). Logs go to stderr (`RUST_LOG` filters
+//! them); on start the RPC address is printed to stdout as JSON, and a revert's result likewise.
+//!
+//! Exit status of `revert`: 0 done; 1 refused or failed (nothing changed that a rerun would not
+//! finish); 3 the owner must send the printed call first, then run the command again.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use alloy::primitives::Address;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use eyre::{Result, WrapErr};
 use rollup_operator::config::Config;
 use rollup_operator::node::Operator;
+use rollup_operator::revert::Outcome;
 
 #[derive(Parser)]
 #[command(
     about = "The rollup operator: L2 RPC, sequencer, chunk proposer, prover, proof submitter"
 )]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// A TOML file of settings (see `client/operator/src/config.rs`); flags override it.
-    #[arg(long, env = "OPERATOR_CONFIG")]
+    #[arg(long, global = true, env = "OPERATOR_CONFIG")]
     config: Option<PathBuf>,
     /// The L1 RPC URL (`ETH_RPC_URL`, as every tool of this project and Foundry's read it).
-    #[arg(long = "rpc-url", visible_alias = "l1-rpc", env = "ETH_RPC_URL")]
+    #[arg(
+        long = "rpc-url",
+        visible_alias = "l1-rpc",
+        global = true,
+        env = "ETH_RPC_URL"
+    )]
     l1_rpc: Option<String>,
     /// The rollup contract.
-    #[arg(long, env = "OPERATOR_ROLLUP")]
+    #[arg(long, global = true, env = "OPERATOR_ROLLUP")]
     rollup: Option<Address>,
     /// Where the L2 RPC listens.
-    #[arg(long, env = "OPERATOR_RPC_ADDR")]
+    #[arg(long, global = true, env = "OPERATOR_RPC_ADDR")]
     rpc_addr: Option<SocketAddr>,
     /// Where Prometheus metrics are served.
-    #[arg(long, env = "OPERATOR_METRICS_ADDR")]
+    #[arg(long, global = true, env = "OPERATOR_METRICS_ADDR")]
     metrics_addr: Option<SocketAddr>,
     /// The database and key cache directory.
-    #[arg(long, env = "OPERATOR_DATA_DIR")]
+    #[arg(long, global = true, env = "OPERATOR_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// The sequencer's L1 key (hex).
-    #[arg(long, env = "OPERATOR_PRIVATE_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "OPERATOR_PRIVATE_KEY",
+        hide_env_values = true
+    )]
     private_key: Option<String>,
     /// An encrypted JSON keystore instead of `--private-key`.
-    #[arg(long, env = "OPERATOR_KEYSTORE", conflicts_with = "private_key")]
+    #[arg(
+        long,
+        global = true,
+        env = "OPERATOR_KEYSTORE",
+        conflicts_with = "private_key"
+    )]
     keystore: Option<PathBuf>,
     /// A file holding the keystore's password (else `OPERATOR_KEYSTORE_PASSWORD`, else a prompt).
-    #[arg(long)]
+    #[arg(long, global = true)]
     password_file: Option<PathBuf>,
     /// The ceremony SRS to prove with (snarkjs `.ptau` or halo2 `ParamsKZG`; `docs/srs.md`).
-    #[arg(long, env = "OPERATOR_SRS", conflicts_with = "dev_srs")]
+    #[arg(long, global = true, env = "OPERATOR_SRS", conflicts_with = "dev_srs")]
     srs: Option<PathBuf>,
     /// Prove with the development SRS (UNSAFE: anyone can forge proofs for its verifier; devnets only).
-    #[arg(long)]
+    #[arg(long, global = true)]
     dev_srs: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Reverts every batch above `--to` that L1 has not finalized (a batch that can never finalize
+    /// blocks all later ones), on L1 from the owner's key and in the store of the stopped operator;
+    /// their transactions are sealed and committed again when it starts, without those `--drop`
+    /// names. Without the owner's key, prints the call for the owner to send, then exits 3.
+    Revert {
+        /// The last batch kept (at least L1's last finalized batch).
+        #[arg(long)]
+        to: u64,
+        /// An L2 transaction to leave out (its id, as `l2_sendTransaction` returned it); repeatable.
+        #[arg(long = "drop")]
+        drop: Vec<String>,
+        /// The rollup owner's L1 key (hex).
+        #[arg(long, env = "OWNER_PRIVATE_KEY", hide_env_values = true)]
+        owner_key: Option<String>,
+        /// An encrypted JSON keystore of the owner's key instead (password from `--password-file`,
+        /// `OWNER_KEYSTORE_PASSWORD` or a prompt).
+        #[arg(long, env = "OWNER_KEYSTORE", conflicts_with = "owner_key")]
+        owner_keystore: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -91,6 +138,27 @@ async fn main() -> Result<()> {
     if cli.dev_srs {
         cfg.dev_srs = true;
     }
+    if let Some(Command::Revert {
+        to,
+        drop,
+        owner_key,
+        owner_keystore,
+    }) = &cli.command
+    {
+        let owner = match (owner_key, owner_keystore) {
+            (None, None) => None,
+            (key, keystore) => Some(
+                rollup_bindings::keys::KeySource {
+                    private_key: key.as_deref(),
+                    keystore: keystore.as_deref(),
+                    password_file: cli.password_file.as_deref(),
+                    env_prefix: "OWNER",
+                }
+                .signer()?,
+            ),
+        };
+        return revert(&cfg, *to, drop, owner).await;
+    }
     let signer = rollup_bindings::keys::KeySource {
         private_key: cli.private_key.as_deref(),
         keystore: cli.keystore.as_deref(),
@@ -112,4 +180,30 @@ async fn main() -> Result<()> {
     operator.stop().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `operator revert`: the result (or the owner's call) on stdout as JSON.
+async fn revert(
+    cfg: &Config,
+    to: u64,
+    drop: &[String],
+    owner: Option<alloy::signers::local::PrivateKeySigner>,
+) -> Result<()> {
+    match rollup_operator::revert::revert(cfg, to, drop, owner).await? {
+        Outcome::Done(done) => {
+            println!("{}", serde_json::to_string(&done)?);
+            Ok(())
+        }
+        Outcome::OwnerCall { rollup, calldata } => {
+            println!(
+                "{}",
+                serde_json::json!({ "to": rollup, "data": calldata, "owner_call": true })
+            );
+            eprintln!(
+                "L1 still holds batches above {to}: the rollup's owner must send this call to {rollup}; \
+                 once it is mined, run `operator revert --to {to}` again to rewind the store"
+            );
+            std::process::exit(3);
+        }
+    }
 }

@@ -91,3 +91,26 @@ async fn the_binary_serves_metrics_and_stops_on_sigterm() -> Result {
     std::fs::remove_dir_all(&data)?;
     Ok(())
 }
+
+/// `operator revert` takes the shared flags after the subcommand and refuses, with exit status 1
+/// and the reason on stderr, when the store holds no batch above the one to keep.
+#[test]
+fn revert_with_nothing_above_the_kept_batch_is_refused() -> Result {
+    let data = std::env::temp_dir().join(format!("operator-bin-revert-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_operator"))
+        .args(["revert", "--to", "0", "--rollup"])
+        .arg(alloy::primitives::Address::repeat_byte(1).to_string())
+        .arg("--data-dir")
+        .arg(&data)
+        .env_remove("OWNER_PRIVATE_KEY")
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("there is nothing above batch 0 to revert"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+    std::fs::remove_dir_all(&data)?;
+    Ok(())
+}
