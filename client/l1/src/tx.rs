@@ -124,6 +124,23 @@ pub struct Pending {
     pub versions: Vec<Signed>,
 }
 
+impl Pending {
+    /// The account that signed it (recovered from its first version's signature).
+    pub fn sender(&self) -> std::result::Result<Address, String> {
+        use alloy::consensus::TxEnvelope;
+        use alloy::eips::eip2718::Decodable2718;
+        let first = self.versions.first().ok_or("no signed version")?;
+        let envelope =
+            TxEnvelope::decode_2718(&mut first.raw.as_ref()).map_err(|e| e.to_string())?;
+        // The manager signs EIP-1559 transactions only.
+        let signed = envelope.as_eip1559().ok_or("not an EIP-1559 transaction")?;
+        signed
+            .signature()
+            .recover_address_from_prehash(&signed.signature_hash())
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Where staged transactions are kept across restarts. Entries are removed by the caller, in the
 /// write that records what the transaction achieved.
 pub trait Outbox: Send + Sync {

@@ -36,6 +36,11 @@ pub enum Error {
     /// The circuit capacity checker refused a transaction.
     #[error("the chunk circuit cannot hold this transaction: {0}")]
     Capacity(String),
+    /// A revert dropped this transaction (no proof could be made of it); it is refused for good.
+    #[error(
+        "transaction {0} was dropped by an operator revert (it could not be proven) and is refused"
+    )]
+    Dropped(String),
     /// The same transaction was submitted before.
     #[error("transaction {0} is already known")]
     Duplicate(String),

@@ -169,6 +169,7 @@ impl Parts {
     /// Opens the store and rebuilds the batch book, the proof tasks and the sequencer from it.
     async fn restore(cfg: &Config, slots: usize, backend: Arc<dyn Backend>) -> Result<Parts> {
         let store = Arc::new(Store::open(&cfg.db_path())?);
+        crate::revert::check_not_reverting(&store)?;
         let coordinator = Arc::new(Coordinator::new(store.clone(), backend));
         let batches = Arc::new(Batches::restore(
             &store,

@@ -84,25 +84,94 @@ fn l1<E: Into<crate::error::Source>>(what: &'static str) -> impl Fn(E) -> Error 
     move |e| Error::l1(format!("reading {what}"), e)
 }
 
-/// Reverts every batch above `keep`, on L1 (sent from `owner` when given) and in the store of the
-/// stopped operator `cfg` describes, dropping the L2 transactions `drop` names (ids as the L2 RPC
-/// returned them). See the module docs.
+/// What to revert.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// The last batch kept.
+    pub keep: u64,
+    /// L2 transactions to leave out (ids as the L2 RPC returned them).
+    pub drop: Vec<String>,
+    /// Sealed chunks whose L2 transactions are all left out (the chunk a proof failed for).
+    pub drop_chunks: Vec<u64>,
+}
+
+/// The store of the stopped operator `cfg` describes.
+fn open_store(cfg: &Config) -> Result<Store> {
+    match Store::open(&cfg.db_path()) {
+        Err(Error::Database(e)) if matches!(*e, redb::Error::DatabaseAlreadyOpen) => {
+            Err(Error::Revert(format!(
+                "{} is in use: stop the operator first",
+                cfg.db_path().display()
+            )))
+        }
+        r => r,
+    }
+}
+
+/// The store's key for a revert that was started and not finished: the kept batch plus one (0:
+/// none). While it is set the operator refuses to start ([`check_not_reverting`]), so that its
+/// submitter never commits again what L1 reverted, or is about to.
+pub(crate) const REVERTING: &str = "reverting_to";
+
+/// Refuses to run an operator whose store has a revert started and not finished.
+pub(crate) fn check_not_reverting(store: &Store) -> Result<()> {
+    match store.meta(REVERTING)? {
+        0 => Ok(()),
+        k => Err(Error::Revert(format!(
+            "a revert to batch {} was started and not finished: run `operator revert --to {}` again \
+             (or `operator revert --to {} --cancel` if L1 did not revert anything) before starting the operator",
+            k - 1,
+            k - 1,
+            k - 1
+        ))),
+    }
+}
+
+/// Gives up a revert that was started and not finished, if L1 did not revert anything: the operator
+/// may start again as it was.
+pub async fn cancel(cfg: &Config, keep: u64) -> Result<()> {
+    cfg.check()?;
+    let store = open_store(cfg)?;
+    let last = store.keys(BATCHES)?.last().copied().unwrap_or(0);
+    if last > keep {
+        let client = rollup_l1::rpc::client(&cfg.l1_rpc, RpcPolicy::command(BUDGET))
+            .map_err(|e| Error::l1(format!("connecting to {}", cfg.l1_rpc), e))?;
+        let provider = ProviderBuilder::new().connect_client(client);
+        let rollup = Rollup::new(cfg.rollup, &provider);
+        let committed = rollup
+            .lastCommittedBatch()
+            .call()
+            .await
+            .map_err(l1("lastCommittedBatch"))?;
+        let book_committed = store
+            .all::<Batch>(BATCHES)?
+            .iter()
+            .filter(|(_, b)| b.status != crate::batches::BatchStatus::Proposed)
+            .map(|(i, _)| *i)
+            .max()
+            .unwrap_or(0);
+        if committed < U256::from(book_committed) && committed <= U256::from(keep) {
+            return Err(Error::Revert(format!(
+                "L1 shows {committed} batches committed, the operator {book_committed}: L1 reverted them; \
+                 finish with `operator revert --to {keep}`"
+            )));
+        }
+    }
+    store.write(|w| w.set_meta(REVERTING, 0))?;
+    Ok(())
+}
+
+/// Reverts every batch above `request.keep`, on L1 (sent from `owner` when given) and in the store
+/// of the stopped operator `cfg` describes, leaving out the L2 transactions the request names. See
+/// the module docs.
 pub async fn revert(
     cfg: &Config,
-    keep: u64,
-    drop: &[String],
+    request: &Request,
     owner: Option<PrivateKeySigner>,
 ) -> Result<Outcome> {
     cfg.check()?;
-    let store = match Store::open(&cfg.db_path()) {
-        Err(Error::Database(e)) if matches!(*e, redb::Error::DatabaseAlreadyOpen) => {
-            return Err(Error::Revert(format!(
-                "{} is in use: stop the operator first",
-                cfg.db_path().display()
-            )));
-        }
-        r => r?,
-    };
+    let (keep, drop, drop_chunks) = (request.keep, &request.drop[..], &request.drop_chunks[..]);
+    let store = open_store(cfg)?;
     let book: Vec<Batch> = store
         .all::<Batch>(BATCHES)?
         .into_iter()
@@ -122,6 +191,19 @@ pub async fn revert(
             .map(|b| b.first_chunk + b.chunks)
             .ok_or_else(|| Error::Store(format!("no batch {k} in the book")))?,
     };
+    let nothing_sealed = store
+        .keys(crate::store::CHUNKS)?
+        .last()
+        .is_none_or(|c| *c < first_chunk);
+    if keep == last
+        && nothing_sealed
+        && store.keys(crate::store::QUEUE)?.is_empty()
+        && store.meta(REVERTING)? == 0
+    {
+        return Err(Error::Revert(format!(
+            "the operator's last batch is {last} and nothing follows it: there is nothing above batch {keep} to revert"
+        )));
+    }
 
     let client = rollup_l1::rpc::client(&cfg.l1_rpc, RpcPolicy::command(BUDGET))
         .map_err(|e| Error::l1(format!("connecting to {}", cfg.l1_rpc), e))?;
@@ -137,7 +219,7 @@ pub async fn revert(
             "L1 has finalized batch {finalized}: no batch at or below it can be reverted"
         )));
     }
-    in_flight(&store, &provider, &rollup, keep).await?;
+    in_flight(&store, &provider, keep, cfg.l1_confirmations).await?;
     // What the store will become, checked before anything is sent (the store cannot change
     // meanwhile: it is this process's alone).
     let slots = rollup
@@ -160,12 +242,19 @@ pub async fn revert(
     let gone = crate::watcher::first_gone(&provider, cfg.rollup, &store, at, taken)
         .await?
         .map(|(index, _)| index);
-    let unsealed = unseal(&store, core, first_chunk, drop, gone)?;
-    if keep == last && unsealed.chunks.is_empty() && drop.is_empty() && gone.is_none() {
+    let unsealed = unseal(&store, core, first_chunk, drop, drop_chunks, gone)?;
+    if keep == last
+        && unsealed.chunks.is_empty()
+        && unsealed.dropped.is_empty()
+        && gone.is_none()
+        && store.meta(REVERTING)? == 0
+    {
         return Err(Error::Revert(format!(
             "the operator's last batch is {last} and nothing follows it: there is nothing above batch {keep} to revert"
         )));
     }
+    // From here on the operator refuses to start until the revert is finished (or cancelled).
+    store.write(|w| w.set_meta(REVERTING, keep + 1))?;
 
     let committed = rollup
         .lastCommittedBatch()
@@ -199,6 +288,22 @@ pub async fn revert(
             },
         );
         let key = revert_key(keep);
+        // A revert this command sent before, mined, and undone since (by a reorg, or by commits
+        // sent after it): it cannot land again; a new one is sent.
+        if let Some(old) = store.outbox::<rollup_l1::Pending>(&key)? {
+            let mined = provider
+                .get_transaction_count(manager.from())
+                .latest()
+                .await
+                .map_err(l1("the owner's nonce"))?;
+            if old.nonce < mined {
+                tracing::warn!(
+                    nonce = old.nonce,
+                    "the revert sent before was mined and L1 no longer shows it: sending it again"
+                );
+                store.write(|w| w.remove_outbox(&key))?;
+            }
+        }
         let receipt = manager
             .send(&store, &key, cfg.rollup, calldata)
             .await
@@ -236,19 +341,29 @@ pub async fn revert(
         .filter(|k| k.starts_with("revert:") || step_batch(k).is_some_and(|i| i > keep))
         .collect();
     let next_seq = store.meta("next_seq")?;
-    let marks: Vec<u64> = if gone.is_some() {
-        store
-            .all::<B256>(L1_MARKS)?
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect()
+    // Requests L1 no longer holds: the watcher reads again from the rollup's deployment, taking
+    // them if L1 ever holds them again (those it still holds are checked against their hashes).
+    let (marks, reread_from) = if gone.is_some() {
+        let deployed = rollup
+            .DEPLOYMENT_BLOCK()
+            .call()
+            .await
+            .map_err(l1("DEPLOYMENT_BLOCK"))?;
+        (
+            store.keys(L1_MARKS)?,
+            Some(u64::try_from(deployed).unwrap_or(0)),
+        )
     } else {
-        Vec::new()
+        (Vec::new(), None)
     };
     store.write(|w| {
         for n in &marks {
             w.remove(L1_MARKS, *n)?;
         }
+        if let Some(block) = reread_from {
+            w.set_meta("next_l1_block", block)?;
+        }
+        w.set_meta(REVERTING, 0)?;
         for i in &removed {
             w.remove(BATCHES, *i)?;
         }
@@ -258,7 +373,7 @@ pub async fn revert(
         for k in &outbox {
             w.remove_outbox(k)?;
         }
-        unsealed.write(w, next_seq)
+        unsealed.write(w, next_seq, keep)
     })?;
     let done = Reverted {
         kept_batch: keep,
@@ -296,19 +411,19 @@ fn step_batch(key: &str) -> Option<u64> {
 }
 
 /// Refuses while a step the submitter sent for a batch above `keep` may still be mined: its
-/// transaction would land on top of the revert (a commit would become a new batch).
+/// transaction would land on top of the revert (a commit would become a new batch). A step's
+/// transaction is out of the way once its sender's nonce is used `confirmations` deep.
 async fn in_flight<P: Provider>(
     store: &Store,
     provider: &P,
-    rollup: &Rollup::RollupInstance<&P>,
     keep: u64,
+    confirmations: u64,
 ) -> Result<()> {
-    let sequencer = rollup.sequencer().call().await.map_err(l1("sequencer"))?;
-    let mined = provider
-        .get_transaction_count(sequencer)
-        .latest()
+    let head = provider
+        .get_block_number()
         .await
-        .map_err(l1("the sequencer's nonce"))?;
+        .map_err(l1("the head block"))?;
+    let deep = alloy::eips::BlockId::number(head.saturating_sub(confirmations.saturating_sub(1)));
     for key in store.outbox_keys()? {
         if step_batch(&key).is_none_or(|i| i <= keep) {
             continue;
@@ -316,10 +431,19 @@ async fn in_flight<P: Provider>(
         let Some(tx) = store.outbox::<rollup_l1::Pending>(&key)? else {
             continue;
         };
+        let sender = tx
+            .sender()
+            .map_err(|e| Error::Store(format!("the outbox entry of {key} does not decode: {e}")))?;
+        let mined = provider
+            .get_transaction_count(sender)
+            .block_id(deep)
+            .await
+            .map_err(l1("the submitter's nonce"))?;
         if tx.nonce >= mined {
             return Err(Error::Revert(format!(
-                "the submitter's transaction for {key} (nonce {}) is not mined yet and would land on top of the revert: \
-                 start the operator until it is mined, then run the revert again",
+                "the submitter's transaction for {key} (nonce {}) is not mined {confirmations} blocks deep \
+                 and would land on top of the revert: wait until it is (or until another transaction of \
+                 {sender} takes its nonce), then run the revert again",
                 tx.nonce
             )));
         }

@@ -35,7 +35,7 @@ struct Api {
 
 fn rpc_error(e: Error) -> ErrorObjectOwned {
     let code = match &e {
-        Error::Protocol(_) => REJECTED,
+        Error::Protocol(_) | Error::Dropped(_) => REJECTED,
         Error::Capacity(_) => OVER_CAPACITY,
         Error::Unsupported(_) => UNSUPPORTED,
         Error::Duplicate(_) => DUPLICATE,

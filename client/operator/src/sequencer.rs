@@ -74,21 +74,38 @@ pub fn unseal(
     core: CoreConfig,
     first: u64,
     drop: &[String],
+    drop_chunks: &[u64],
     gone: Option<u64>,
 ) -> Result<Unsealed> {
     let mut state = State::new(core);
     let mut out = Unsealed::default();
     let mut candidates = Vec::new();
+    let mut drop = drop.to_vec();
     for (index, sc) in store.all::<SealedChunk>(CHUNKS)? {
         if index < first {
             for e in &sc.entries {
                 state.apply_tx(&e.tx)?;
             }
         } else {
+            if drop_chunks.contains(&index) {
+                // Every L2 transaction of the chunk; its L1 requests stay (L1 demands them).
+                drop.extend(
+                    sc.entries
+                        .iter()
+                        .filter(|e| e.request.is_none())
+                        .map(|e| e.id.clone()),
+                );
+            }
             out.chunks.push(index);
             candidates.extend(sc.entries);
         }
     }
+    if let Some(c) = drop_chunks.iter().find(|c| !out.chunks.contains(c)) {
+        return Err(Error::Revert(format!(
+            "chunk {c} is not above the kept batch (or was never sealed): nothing to drop there"
+        )));
+    }
+    let drop = &drop[..];
     for (seq, e) in store.all::<Entry>(QUEUE)? {
         out.queued.push(seq);
         candidates.push(e);
@@ -144,16 +161,19 @@ pub fn unseal(
 
 impl Unsealed {
     /// Writes it: the chunks and the old queue removed, the entries queued again from sequence
-    /// number `next_seq` on, `next_seq` moved past them.
-    pub fn write(&self, w: &crate::store::Writer<'_>, next_seq: u64) -> Result<()> {
+    /// number `next_seq` on, `next_seq` moved past them, the dropped transactions recorded (refused
+    /// for good) with the batch the revert kept.
+    pub fn write(&self, w: &crate::store::Writer<'_>, next_seq: u64, kept: u64) -> Result<()> {
         if let Some(&g) = self.requests_gone.iter().min() {
-            // The watcher takes them again from L1, from the first gone, reading from the rollup's
-            // deployment on (requests it still holds are checked against their stored hashes).
+            // The watcher takes them again from L1 if it ever holds them (the caller sets where it
+            // reads from).
             w.set_meta("next_request", g)?;
-            w.set_meta("next_l1_block", 0)?;
             for i in &self.requests_gone {
                 w.remove(REQUESTS, *i)?;
             }
+        }
+        for id in &self.dropped {
+            w.put_dropped(id, kept)?;
         }
         for c in &self.chunks {
             w.remove(CHUNKS, *c)?;
@@ -319,6 +339,9 @@ impl Sequencer {
         let id = tx_id(&tx, None, self.core.chain_id);
         if self.ids.contains_key(&id) {
             return Err(Error::Duplicate(id));
+        }
+        if store.is_dropped(&id)? {
+            return Err(Error::Dropped(id));
         }
         self.accept(
             store,

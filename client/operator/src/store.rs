@@ -33,6 +33,9 @@ pub(crate) const REQUESTS: TableDefinition<u64, &[u8]> = TableDefinition::new("r
 /// points it can read again from after a reorg.
 pub(crate) const L1_MARKS: TableDefinition<u64, &[u8]> = TableDefinition::new("l1_marks");
 
+/// L2 transactions a revert dropped (`crate::revert`), by id: refused if submitted again.
+const DROPPED: TableDefinition<&str, u64> = TableDefinition::new("dropped");
+
 /// The database.
 #[derive(Debug)]
 pub struct Store {
@@ -98,6 +101,13 @@ impl Writer<'_> {
         t.remove(step).map_err(store_err)?;
         Ok(())
     }
+
+    /// Records that a revert dropped transaction `id` (`batch`: the batch the revert kept).
+    pub fn put_dropped(&self, id: &str, batch: u64) -> Result<()> {
+        let mut t = self.txn.open_table(DROPPED).map_err(store_err)?;
+        t.insert(id, batch).map_err(store_err)?;
+        Ok(())
+    }
 }
 
 impl Store {
@@ -115,6 +125,7 @@ impl Store {
                 w.txn.open_table(t).map_err(store_err)?;
             }
             w.txn.open_table(OUTBOX).map_err(store_err)?;
+            w.txn.open_table(DROPPED).map_err(store_err)?;
             Ok(())
         })?;
         Ok(s)
@@ -162,6 +173,25 @@ impl Store {
             out.push((k.value(), decode(v.value())?));
         }
         Ok(out)
+    }
+
+    /// The keys of a table, in order.
+    pub fn keys(&self, table: TableDefinition<u64, &[u8]>) -> Result<Vec<u64>> {
+        let txn = self.db.begin_read().map_err(store_err)?;
+        let t = txn.open_table(table).map_err(store_err)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(store_err)? {
+            let (k, _) = item.map_err(store_err)?;
+            out.push(k.value());
+        }
+        Ok(out)
+    }
+
+    /// Whether a revert dropped transaction `id`.
+    pub fn is_dropped(&self, id: &str) -> Result<bool> {
+        let txn = self.db.begin_read().map_err(store_err)?;
+        let t = txn.open_table(DROPPED).map_err(store_err)?;
+        Ok(t.get(id).map_err(store_err)?.is_some())
     }
 
     /// The steps with an outbox entry, in key order.

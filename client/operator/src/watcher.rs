@@ -90,10 +90,11 @@ pub async fn poll<P: Provider>(
         for log in logs {
             let request = decode_request(&log).map_err(|e| Error::l1("a RequestQueued log", e))?;
             if request.index < taken {
-                // Read again after a reorg: it must be the record the operator took.
+                // Read again after a reorg: it must be the record the operator took (a store
+                // older than the request hashes has none to compare).
                 let ours: Option<B256> = store.get(REQUESTS, request.index)?;
                 let theirs = keccak256(&request.record);
-                if ours != Some(theirs) {
+                if ours.is_some_and(|h| h != theirs) {
                     return Err(Error::RequestGone {
                         index: request.index,
                         detail: format!("L1's log now carries a record with hash {theirs}"),
@@ -212,7 +213,8 @@ pub(crate) async fn first_gone<P: Provider>(
         } else {
             None
         };
-        if ours.is_none() || on_l1 != ours {
+        // A store older than the request hashes has none to compare: not evidence of a reorg.
+        if ours.is_some() && on_l1 != ours {
             let detail = match on_l1 {
                 None => format!("L1 now has {total} requests"),
                 Some(h) => format!("L1 now holds another record there (hash {h})"),

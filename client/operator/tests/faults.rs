@@ -347,7 +347,8 @@ async fn a_request_reorganised_away_stops_the_operator_until_reverted() -> Resul
     drop((op, rpc));
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let Outcome::Done(done) = revert(&cfg, 0, &[], None).await? else {
+    let request = rollup_operator::revert::Request::default();
+    let Outcome::Done(done) = revert(&cfg, &request, None).await? else {
         return Err("no batch is on L1: the revert needs no owner".into());
     };
     assert_eq!(done.requests_gone, vec![1]);
@@ -488,14 +489,19 @@ impl Backend for Unprovable {
 }
 
 /// A committed batch holds a transfer no proof can be made for: the operator stops after its
-/// attempts, pointing at `operator revert`. The revert asks for the owner's call while L1 holds
-/// the batch, then (with the owner's key) reverts it on L1 and rewinds the store, dropping the
-/// transfer; an L1 request cannot be dropped. Restarted with a working prover, the operator
-/// seals, proves and commits the rest again, and L1 ends at the root without the transfer.
+/// attempts, pointing at `operator revert`. An L1 request cannot be dropped. Without the owner's
+/// key the revert returns the owner's call, and from then on the operator refuses to start; the
+/// owner sends the call (as a multisig would), the revert is run again and rewinds the store,
+/// dropping the chunk's transfer. Restarted with a working prover, the operator seals, proves and
+/// commits the rest again, L1 ends at the root without the transfer, and the transfer is refused
+/// if sent again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_that_can_never_finalize_is_reverted_and_sequenced_again() -> Result {
+    use alloy::network::{EthereumWallet, TransactionBuilder};
+    use alloy::rpc::types::TransactionRequest;
     use alloy::sol_types::SolCall;
     use rollup_bindings::irollup::IRollup;
+    use rollup_operator::revert::Request;
     use rollup_protocol::tx::Transfer;
 
     support::logs();
@@ -503,7 +509,9 @@ async fn a_batch_that_can_never_finalize_is_reverted_and_sequenced_again() -> Re
     let ks = keys(&anvil);
     let rollup = deploy_rollup(&anvil)?;
     let data = std::env::temp_dir().join(format!("operator-revert-{}", std::process::id()));
-    let cfg = config(anvil.endpoint(), rollup, anvil.chain_id(), &data);
+    let mut cfg = config(anvil.endpoint(), rollup, anvil.chain_id(), &data);
+    // One batch of the four one-slot chunks: the fee account's request, two deposits, the transfer.
+    cfg.batch_timeout_ms = 600_000;
     let poison = Transfer {
         from: 1,
         to: 2,
@@ -529,20 +537,23 @@ async fn a_batch_that_can_never_finalize_is_reverted_and_sequenced_again() -> Re
     // The transfer's batch committed on L1, then its proof fails.
     let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
     let r = Rollup::new(rollup, &l1);
-    let batch = wait_for(
+    let (batch, chunk) = wait_for(
         "the transfer's batch committed",
         Duration::from_secs(300),
         || {
             let (rpc, r, id) = (rpc.clone(), r.clone(), id.clone());
             async move {
-                let Some(batch) = rpc.get_transaction_status(id).await?.batch else {
+                let status = rpc.get_transaction_status(id).await?;
+                let (Some(batch), Some(chunk)) = (status.batch, status.chunk) else {
                     return Ok(None);
                 };
-                Ok((r.lastCommittedBatch().call().await? >= U256::from(batch)).then_some(batch))
+                Ok((r.lastCommittedBatch().call().await? >= U256::from(batch))
+                    .then_some((batch, chunk)))
             }
         },
     )
     .await?;
+    assert_eq!(batch, 1, "one batch holds every chunk");
     release.store(true, Ordering::SeqCst);
     let stopped = tokio::time::timeout(Duration::from_secs(120), op.wait()).await?;
     let message = format!("{stopped:?}");
@@ -555,13 +566,22 @@ async fn a_batch_that_can_never_finalize_is_reverted_and_sequenced_again() -> Re
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let keep = batch - 1;
-    let refused = revert(&cfg, keep, &["l1:1".to_string()], Some(ks[0].clone())).await;
+    let request = |drop: Vec<String>, drop_chunks: Vec<u64>| Request {
+        keep,
+        drop,
+        drop_chunks,
+    };
+    let refused = revert(
+        &cfg,
+        &request(vec!["l1:1".into()], vec![]),
+        Some(ks[0].clone()),
+    )
+    .await;
     assert!(
         matches!(&refused, Err(Error::Revert(m)) if m.contains("cannot be dropped")),
         "{refused:?}"
     );
-    let drop = [id.clone()];
-    match revert(&cfg, keep, &drop, None).await? {
+    let calldata = match revert(&cfg, &request(vec![id.clone()], vec![]), None).await? {
         Outcome::OwnerCall {
             rollup: to,
             calldata,
@@ -569,36 +589,61 @@ async fn a_batch_that_can_never_finalize_is_reverted_and_sequenced_again() -> Re
             assert_eq!(to, rollup);
             let call = IRollup::revertBatchesCall::abi_decode(&calldata)?;
             assert_eq!(call.lastKeptBatch, U256::from(keep));
+            calldata
         }
         other => return Err(format!("expected the owner's call, got {other:?}").into()),
-    }
+    };
     assert_eq!(
         r.lastCommittedBatch().call().await?,
         U256::from(batch),
         "nothing sent without the owner's key"
     );
-    let Outcome::Done(done) = revert(&cfg, keep, &drop, Some(ks[0].clone())).await? else {
+    let blocked = Operator::start(cfg.clone(), ks[0].clone()).await;
+    assert!(
+        matches!(&blocked, Err(Error::Revert(m)) if m.contains("started and not finished")),
+        "{blocked:?}"
+    );
+    // The owner (here anvil's first key, as a multisig would) sends the call; the revert finishes
+    // without a key, dropping every L2 transaction of the chunk that failed.
+    let owner = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(ks[0].clone()))
+        .connect_http(anvil.endpoint_url());
+    let sent = owner
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(rollup)
+                .with_input(calldata),
+        )
+        .await?
+        .get_receipt()
+        .await?;
+    assert!(sent.status());
+    let Outcome::Done(done) = revert(&cfg, &request(vec![], vec![chunk]), None).await? else {
         return Err("the revert did not finish".into());
     };
-    assert!(done.l1_transaction.is_some());
+    assert_eq!(done.l1_transaction, None, "the owner sent it");
     assert_eq!(done.dropped, vec![id.clone()]);
+    assert_eq!(done.chunks_unsealed, vec![0, 1, 2, 3]);
+    assert_eq!(done.requeued, 3, "the three requests go back");
     assert!(done.rejected.is_empty(), "{:?}", done.rejected);
     assert_eq!(r.lastCommittedBatch().call().await?, U256::from(keep));
     // Run again: L1 and the store are already rewound, so there is nothing left to revert.
-    let again = revert(&cfg, keep, &[], Some(ks[0].clone())).await;
+    let again = revert(&cfg, &request(vec![], vec![]), Some(ks[0].clone())).await;
     assert!(
         matches!(&again, Err(Error::Revert(m)) if m.contains("nothing above")),
         "{again:?}"
     );
 
+    cfg.batch_timeout_ms = 1_000;
     let op = Operator::start(cfg, ks[0].clone()).await?;
     let rpc = rpc_of(&op)?;
     settled(&anvil, rollup, &rpc).await?;
     assert_eq!(r.stateRoot().call().await?, expected_root(&anvil)?);
     assert_eq!(rpc.get_balance(1, 0).await?, DEPOSITS[0].to_string());
+    let resent = rpc.send_transaction(poison).await;
     assert!(
-        rpc.get_transaction_status(id).await.is_err(),
-        "the dropped transfer is unknown"
+        format!("{resent:?}").contains("dropped by an operator revert"),
+        "{resent:?}"
     );
     op.stop().await?;
     std::fs::remove_dir_all(&data)?;

@@ -189,9 +189,10 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     assert!(pages > 1, "the blocks were read in pages");
 
     // A reorg takes back the last two blocks: batch 2's commit, which the client holds as pending,
-    // and batch 1's finalization. Both land again in other blocks (sent through a new provider, as
-    // the first one's cached nonce is past the reorg, which leaves it right again afterwards). The
-    // next sync rolls back to a point still on L1 and agrees with L1 again, with no manual step.
+    // and batch 1's finalization. Both land again in new blocks at the same heights (sent through a
+    // new provider, as the first one's cached nonce is past the reorg, which leaves it right again
+    // afterwards). The next sync rolls back to a point still on L1 and agrees with L1 again, with no
+    // manual step.
     plain
         .raw_request::<_, ()>("anvil_rollback".into(), (2u64,))
         .await?;

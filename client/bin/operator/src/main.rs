@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
 use eyre::{Result, WrapErr};
 use rollup_operator::config::Config;
 use rollup_operator::node::Operator;
-use rollup_operator::revert::Outcome;
+use rollup_operator::revert::{Outcome, Request};
 
 #[derive(Parser)]
 #[command(
@@ -90,6 +90,14 @@ enum Command {
         /// An L2 transaction to leave out (its id, as `l2_sendTransaction` returned it); repeatable.
         #[arg(long = "drop")]
         drop: Vec<String>,
+        /// A sealed chunk whose L2 transactions are all left out (the chunk whose proof failed, as
+        /// the operator's error names it); repeatable. Its L1 requests stay.
+        #[arg(long = "drop-chunk")]
+        drop_chunks: Vec<u64>,
+        /// Gives up a revert that was started and not finished, if L1 did not revert anything, so
+        /// that the operator starts again as it was.
+        #[arg(long, conflicts_with_all = ["drop", "drop_chunks"])]
+        cancel: bool,
         /// The rollup owner's L1 key (hex).
         #[arg(long, env = "OWNER_PRIVATE_KEY", hide_env_values = true)]
         owner_key: Option<String>,
@@ -141,10 +149,17 @@ async fn main() -> Result<()> {
     if let Some(Command::Revert {
         to,
         drop,
+        drop_chunks,
+        cancel,
         owner_key,
         owner_keystore,
     }) = &cli.command
     {
+        if *cancel {
+            rollup_operator::revert::cancel(&cfg, *to).await?;
+            eprintln!("the revert to batch {to} is cancelled: the operator may start");
+            return Ok(());
+        }
         let owner = match (owner_key, owner_keystore) {
             (None, None) => None,
             (key, keystore) => Some(
@@ -157,7 +172,12 @@ async fn main() -> Result<()> {
                 .signer()?,
             ),
         };
-        return revert(&cfg, *to, drop, owner).await;
+        let request = Request {
+            keep: *to,
+            drop: drop.clone(),
+            drop_chunks: drop_chunks.clone(),
+        };
+        return revert(&cfg, &request, owner).await;
     }
     let signer = rollup_bindings::keys::KeySource {
         private_key: cli.private_key.as_deref(),
@@ -185,11 +205,11 @@ async fn main() -> Result<()> {
 /// `operator revert`: the result (or the owner's call) on stdout as JSON.
 async fn revert(
     cfg: &Config,
-    to: u64,
-    drop: &[String],
+    request: &Request,
     owner: Option<alloy::signers::local::PrivateKeySigner>,
 ) -> Result<()> {
-    match rollup_operator::revert::revert(cfg, to, drop, owner).await? {
+    let to = request.keep;
+    match rollup_operator::revert::revert(cfg, request, owner).await? {
         Outcome::Done(done) => {
             println!("{}", serde_json::to_string(&done)?);
             Ok(())
@@ -197,11 +217,12 @@ async fn revert(
         Outcome::OwnerCall { rollup, calldata } => {
             println!(
                 "{}",
-                serde_json::json!({ "to": rollup, "data": calldata, "owner_call": true })
+                serde_json::json!({ "to": rollup, "data": calldata, "ownerCall": true })
             );
             eprintln!(
                 "L1 still holds batches above {to}: the rollup's owner must send this call to {rollup}; \
-                 once it is mined, run `operator revert --to {to}` again to rewind the store"
+                 once it is mined, run `operator revert --to {to}` again to rewind the store \
+                 (the operator refuses to start until then)"
             );
             std::process::exit(3);
         }
