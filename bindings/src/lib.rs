@@ -9,8 +9,8 @@
 //!
 //! Reverts decode with [`decode_rollup_error`] (raw revert data) or
 //! [`rollup_error`] (an error returned by a call), into a [`RollupError`]: every
-//! custom error the deployed rollup can revert with, from its interface, from
-//! the `SafeTransfer` library and from the `ProtocolHasher` it calls.
+//! custom error the deployed rollup can revert with, from its interface and from
+//! the `SafeTransfer` and `DataBinding` libraries it links.
 
 use alloy::sol_types::{Panic, Revert, SolError, SolInterface};
 
@@ -18,13 +18,14 @@ pub mod deploy;
 pub mod keys;
 
 /// The contracts whose ABIs are committed in `abi/<name>.json`.
-pub const ABIS: [&str; 6] = [
+pub const ABIS: [&str; 7] = [
     "Rollup",
     "IRollup",
     "Timelock",
     "ProtocolHasher",
     "Halo2ChunkVerifier",
     "SafeTransfer",
+    "DataBinding",
 ];
 
 /// The rollup (request queue, bridge, batches, escape hatch): `Rollup::Rollup`
@@ -56,7 +57,7 @@ pub mod timelock {
     );
 }
 
-/// The Poseidon functions the rollup calls (data commitments, balance proofs).
+/// The Poseidon functions the rollup calls (balance proofs).
 pub mod protocol_hasher {
     alloy::sol!(
         #[sol(rpc, all_derives)]
@@ -74,6 +75,16 @@ pub mod halo2_chunk_verifier {
     );
 }
 
+/// The data binding library the rollup links: its errors, raised when a committed
+/// chunk's bytes do not parse.
+pub mod data_binding {
+    alloy::sol!(
+        #[sol(all_derives)]
+        DataBinding,
+        "abi/DataBinding.json"
+    );
+}
+
 /// The token and ETH transfer library: its two errors, which the rollup raises
 /// when a transfer fails.
 pub mod safe_transfer {
@@ -84,8 +95,8 @@ pub mod safe_transfer {
     );
 }
 
+use data_binding::DataBinding::DataBindingErrors;
 use irollup::IRollup::IRollupErrors;
-use protocol_hasher::ProtocolHasher::ProtocolHasherErrors;
 use safe_transfer::SafeTransfer::SafeTransferErrors;
 
 /// What a call to the rollup reverted with, decoded.
@@ -95,8 +106,8 @@ pub enum RollupError {
     Rollup(IRollupErrors),
     /// A token or ETH transfer failed (`SafeTransfer`).
     Transfer(SafeTransferErrors),
-    /// The hasher rejected a chunk's bytes while the batch was committed (`ProtocolHasher`).
-    Hasher(ProtocolHasherErrors),
+    /// A chunk's bytes are not `CHUNK_SLOTS` well-formed records (`DataBinding`, at commit).
+    Data(DataBindingErrors),
     /// A Solidity panic (assertion, arithmetic overflow, out-of-bounds index).
     Panic(Panic),
     /// A revert with a reason string.
@@ -115,10 +126,10 @@ pub fn decode_rollup_error(data: &[u8]) -> Option<RollupError> {
         SafeTransferErrors::abi_decode(data)
             .ok()
             .map(RollupError::Transfer)
-    } else if ProtocolHasherErrors::valid_selector(selector) {
-        ProtocolHasherErrors::abi_decode(data)
+    } else if DataBindingErrors::valid_selector(selector) {
+        DataBindingErrors::abi_decode(data)
             .ok()
-            .map(RollupError::Hasher)
+            .map(RollupError::Data)
     } else if selector == Panic::SELECTOR {
         Panic::abi_decode(data).ok().map(RollupError::Panic)
     } else if selector == Revert::SELECTOR {
@@ -152,6 +163,7 @@ mod tests {
         let covered: BTreeSet<[u8; 4]> = IRollupErrors::SELECTORS
             .iter()
             .chain(SafeTransferErrors::SELECTORS)
+            .chain(DataBindingErrors::SELECTORS)
             .copied()
             .collect();
         assert_eq!(deployed, covered);
@@ -163,7 +175,7 @@ mod tests {
         let all: Vec<[u8; 4]> = IRollupErrors::SELECTORS
             .iter()
             .chain(SafeTransferErrors::SELECTORS)
-            .chain(ProtocolHasherErrors::SELECTORS)
+            .chain(DataBindingErrors::SELECTORS)
             .chain([&Panic::SELECTOR, &Revert::SELECTOR])
             .copied()
             .collect();
@@ -186,15 +198,15 @@ mod tests {
                 failed
             )))
         );
-        let mismatch = protocol_hasher::ProtocolHasher::ChunkLengthMismatch {
+        let mismatch = data_binding::DataBinding::ChunkLengthMismatch {
             length: U256::from(3),
             slots: U256::from(4),
         };
         assert_eq!(
             decode_rollup_error(&mismatch.abi_encode()),
-            Some(RollupError::Hasher(
-                ProtocolHasherErrors::ChunkLengthMismatch(mismatch)
-            ))
+            Some(RollupError::Data(DataBindingErrors::ChunkLengthMismatch(
+                mismatch
+            )))
         );
         let panic = Panic::from(0x11);
         assert_eq!(

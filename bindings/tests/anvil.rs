@@ -64,7 +64,7 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
     assert_eq!(rollup.verifier().call().await?, verifier_addr);
     assert!(
         !Halo2ChunkVerifier::new(verifier_addr, &provider)
-            .verifyChunk([U256::ZERO; 3], Default::default())
+            .verifyChunk([U256::ZERO; 5], Default::default())
             .call()
             .await?,
         "the generated verifier accepts no empty proof"
@@ -129,7 +129,7 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
 
     // Custom errors decode from the revert data of a simulated call.
     let err = rollup
-        .commitBatch(vec![])
+        .commitBatch(vec![], vec![])
         .call()
         .await
         .err()

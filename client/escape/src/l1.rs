@@ -14,7 +14,7 @@ use alloy::rpc::types::Log;
 use alloy::sol_types::{SolCall, SolEvent};
 use rollup_bindings::irollup::IRollup;
 use rollup_l1::{LogReader, QueuedRequest, REQUEST_QUEUED, decode_request, retry};
-use rollup_protocol::codec::{data_commitment, decode_chunk};
+use rollup_protocol::codec::{data_challenge, data_elements, decode_chunk, evaluate};
 use rollup_protocol::field::{self, Fr};
 
 use crate::derive::FinalizedBatch;
@@ -200,18 +200,27 @@ impl<P: Provider> L1Reader<P> {
                     format!("transaction {hash} is not a direct commitBatch call ({e}); reading commits sent through another contract needs a tracing RPC"),
                 )
             })?;
-            if call.chunks.len() != event.dataCommitments.len() {
+            if call.chunks.len() != event.bindings.len() {
                 return Err(malformed(log, "chunk count differs from the event's"));
             }
-            for (i, (chunk, dc)) in call.chunks.iter().zip(&event.dataCommitments).enumerate() {
+            for (i, (chunk, theirs)) in call.chunks.iter().zip(&event.bindings).enumerate() {
                 let records = decode_chunk(chunk, self.chunk_slots)
                     .map_err(|e| malformed(log, format!("batch {index}, chunk {i}: {e}")))?;
-                let expected = field::from_u256(*dc).map_err(|e| malformed(log, e.to_string()))?;
-                if data_commitment(&records) != expected {
+                // L1 computed the challenge and the evaluation from these very bytes and the
+                // sequencer's commitment; recomputed here, they check the calldata the RPC served.
+                // (A commitment that is not the records' own is the sequencer's error: such a batch
+                // can never be finalized, which the proof, not this client, enforces.)
+                let commitment = field::from_u256(theirs.commitment)
+                    .map_err(|e| malformed(log, e.to_string()))?;
+                let challenge = data_challenge(chunk, &commitment);
+                let evaluation = evaluate(&data_elements(&records), &challenge);
+                if field::to_u256(&challenge) != theirs.challenge
+                    || field::to_u256(&evaluation) != theirs.evaluation
+                {
                     return Err(malformed(
                         log,
                         format!(
-                            "batch {index}, chunk {i}: pubdata does not match its data commitment"
+                            "batch {index}, chunk {i}: pubdata does not match the data binding L1 computed from it"
                         ),
                     ));
                 }

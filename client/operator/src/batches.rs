@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use rollup_protocol::Chunk;
 use rollup_protocol::Fr;
-use rollup_protocol::codec::{OnchainOp, Record};
+use rollup_protocol::codec::{DataBinding, OnchainOp, Record};
 use rollup_protocol::state::{AccountId, TokenId};
 pub use rollup_rpc_api::{Batch, BatchStatus, ChunkInfo};
 
@@ -29,8 +29,8 @@ use crate::store::{BATCHES, Store};
 pub struct ChunkSummary {
     /// The pubdata (`commitBatch` calldata).
     pub pubdata: Vec<u8>,
-    /// Its data commitment.
-    pub data_commitment: Fr,
+    /// Its data binding (the commitment goes to L1 with the commit; L1 computes the rest).
+    pub binding: DataBinding,
     /// The root after it.
     pub new_root: Fr,
     /// The withdrawals it credits on execution, in order: (account, token, amount).
@@ -57,7 +57,7 @@ impl ChunkSummary {
             .collect();
         ChunkSummary {
             pubdata: chunk.pubdata.clone(),
-            data_commitment: chunk.data_commitment,
+            binding: chunk.binding,
             new_root: chunk.new_root,
             withdrawals,
             fill_ratio: chunk.fill_ratio(),

@@ -142,6 +142,18 @@ impl<P: Provider> Submitter<P> {
             BatchStatus::Proposed => {
                 let step = done("commit", BatchStatus::Committed);
                 if rollup.lastCommittedBatch().call().await.map_err(l1)? >= index {
+                    // L1's batch at this index must be this one: one committed by a transaction
+                    // that landed after a revert, say, holds other data and can never finalize.
+                    let theirs = rollup.batch(index).call().await.map_err(l1)?.bindingsHash;
+                    let ours = bindings_hash(&bindings(batches, &batch)?);
+                    if theirs != ours {
+                        return Err(Error::Refused {
+                            step: step.key(),
+                            reason: format!(
+                                "L1's batch {index} holds other data (bindings hash {theirs}, the operator's {ours}): revert it (`operator revert`, docs/operator.md)"
+                            ),
+                        });
+                    }
                     return self.done(store, batches, coordinator, step);
                 }
                 (step, commit_input(batches, &batch)?)
@@ -384,12 +396,36 @@ impl Step<'_> {
 }
 
 fn commit_input(batches: &Batches, batch: &Batch) -> Result<Bytes> {
-    let chunks = batches
+    let (mut chunks, mut commitments) = (Vec::new(), Vec::new());
+    for x in batches.summaries(batch)? {
+        commitments.push(to_u256(&x.binding.commitment));
+        chunks.push(Bytes::from(x.pubdata));
+    }
+    Ok(IRollup::commitBatchCall {
+        chunks,
+        dataCommitments: commitments,
+    }
+    .abi_encode()
+    .into())
+}
+
+/// The data bindings of `batch`'s chunks as L1 takes them.
+fn bindings(batches: &Batches, batch: &Batch) -> Result<Vec<IRollup::DataBinding>> {
+    Ok(batches
         .summaries(batch)?
-        .into_iter()
-        .map(|x| Bytes::from(x.pubdata))
-        .collect();
-    Ok(IRollup::commitBatchCall { chunks }.abi_encode().into())
+        .iter()
+        .map(|x| IRollup::DataBinding {
+            commitment: to_u256(&x.binding.commitment),
+            challenge: to_u256(&x.binding.challenge),
+            evaluation: to_u256(&x.binding.evaluation),
+        })
+        .collect())
+}
+
+/// What L1 stores of a batch's bindings: keccak256 of their ABI encoding (`abi.encode(bindings)`).
+fn bindings_hash(bindings: &[IRollup::DataBinding]) -> alloy::primitives::B256 {
+    use alloy::sol_types::SolValue;
+    alloy::primitives::keccak256((bindings.to_vec(),).abi_encode_params())
 }
 
 /// The finalize call, or `None` while the coordinator has not proven every chunk.
@@ -401,16 +437,15 @@ fn finalize_input(
     let Some(artifacts) = coordinator.artifacts(batch.first_chunk, batch.chunks)? else {
         return Ok(None);
     };
-    let (mut dcs, mut roots, mut proofs) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut roots, mut proofs) = (Vec::new(), Vec::new());
     for (x, artifact) in batches.summaries(batch)?.into_iter().zip(artifacts) {
-        dcs.push(to_u256(&x.data_commitment));
         roots.push(to_u256(&x.new_root));
         proofs.push(Bytes::from(artifact.proof));
     }
     Ok(Some(
         IRollup::finalizeBatchCall {
             batchIndex: U256::from(batch.index),
-            dataCommitments: dcs,
+            bindings: bindings(batches, batch)?,
             newStateRoots: roots,
             proofs,
         }

@@ -18,7 +18,8 @@
 //! The wire form of an L2 transaction appends `nonce:4 signature:64` to its record;
 //! the wire form of a forced exit omits the amount (the transition sets it).
 
-use alloy_primitives::Address;
+use alloy_primitives::{Address, keccak256};
+use ff::Field;
 use serde::{Deserialize, Serialize};
 
 use crate::constants::{RECORD_FIELD_BYTES, RECORD_FIELDS, RECORD_PADDED_BYTES, TAG_DATA};
@@ -516,10 +517,64 @@ pub fn encode_chunk(records: &[Record]) -> Vec<u8> {
     out
 }
 
+/// The data elements of a chunk: the fields of every record, in order (what its data binding
+/// covers).
+pub fn data_elements(records: &[Record]) -> Vec<Fr> {
+    records.iter().flat_map(|r| r.fields()).collect()
+}
+
 /// The data commitment of a chunk: `Poseidon(TAG_DATA; fields of every record, in order)`.
 pub fn data_commitment(records: &[Record]) -> Fr {
-    let inputs: Vec<Fr> = records.iter().flat_map(|r| r.fields()).collect();
-    hash(TAG_DATA, &inputs)
+    hash(TAG_DATA, &data_elements(records))
+}
+
+/// The challenge of a chunk's data binding: `keccak256(keccak256(pubdata) ‖ commitment)` read as a
+/// big-endian integer, reduced modulo `r`. It depends on the bytes L1 received and on the
+/// commitment the proof is bound to, so it is drawn after both are fixed.
+pub fn data_challenge(pubdata: &[u8], commitment: &Fr) -> Fr {
+    let mut preimage = [0u8; 64];
+    preimage[..32].copy_from_slice(keccak256(pubdata).as_slice());
+    preimage[32..].copy_from_slice(&field::to_be_bytes(commitment));
+    let z = alloy_primitives::U256::from_be_bytes(keccak256(preimage).0) % field::MODULUS;
+    // Reduced, hence canonical.
+    field::from_u256(z).unwrap_or_default()
+}
+
+/// `Σ eᵢ · zⁱ` over the field (Horner's rule): the data elements read as a polynomial's
+/// coefficients, lowest degree first, evaluated at `z`.
+pub fn evaluate(elements: &[Fr], z: &Fr) -> Fr {
+    elements.iter().rev().fold(Fr::ZERO, |acc, e| acc * z + e)
+}
+
+/// What binds a chunk proof to the data L1 received (`docs/protocol.md`, section 7): the
+/// Poseidon commitment to the records, the challenge drawn from the pubdata and the commitment,
+/// and the records' evaluation at the challenge. L1 computes the last two from the calldata; the
+/// circuit proves the first and the last from the records it executes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataBinding {
+    /// `C`: the Poseidon commitment to the data elements ([`data_commitment`]).
+    #[serde(with = "field::serde_hex")]
+    pub commitment: Fr,
+    /// `z`: [`data_challenge`].
+    #[serde(with = "field::serde_hex")]
+    pub challenge: Fr,
+    /// `y`: the data elements evaluated at `z` ([`evaluate`]).
+    #[serde(with = "field::serde_hex")]
+    pub evaluation: Fr,
+}
+
+impl DataBinding {
+    /// The binding of a chunk of `records`.
+    pub fn of(records: &[Record]) -> DataBinding {
+        let elements = data_elements(records);
+        let commitment = hash(TAG_DATA, &elements);
+        let challenge = data_challenge(&encode_chunk(records), &commitment);
+        DataBinding {
+            commitment,
+            challenge,
+            evaluation: evaluate(&elements, &challenge),
+        }
+    }
 }
 
 impl Tx {

@@ -22,7 +22,7 @@ use alloy_primitives::Address;
 use serde::{Deserialize, Serialize};
 
 use crate::capacity::{ChunkCapacity, UPDATES_PER_SLOT, cost};
-use crate::codec::{Record, data_commitment, encode_chunk};
+use crate::codec::{DataBinding, Record, encode_chunk};
 use crate::constants::{FEE_ACCOUNT_ID, MAX_NONCE};
 use crate::eddsa::{self, Point, PubKey, Signature};
 use crate::error::{Error, Result};
@@ -638,20 +638,26 @@ pub struct Chunk {
     /// The records' encodings back to back: the chunk's pubdata.
     #[serde(with = "alloy_primitives::hex::serde")]
     pub pubdata: Vec<u8>,
-    /// Poseidon commitment to the records (a public input of the chunk proof).
-    #[serde(with = "field::serde_hex")]
-    pub data_commitment: Fr,
+    /// What binds the proof to the pubdata (three public inputs of the chunk proof).
+    pub binding: DataBinding,
     /// One witness per slot.
     pub witnesses: Vec<TxWitness>,
 }
 
 /// How many public inputs a chunk proof has ([`Chunk::public_inputs`]).
-pub const CHUNK_PUBLIC_INPUTS: usize = 3;
+pub const CHUNK_PUBLIC_INPUTS: usize = 5;
 
 impl Chunk {
-    /// The chunk proof's public inputs, in order: old root, new root, data commitment.
+    /// The chunk proof's public inputs, in order: old root, new root, and the data binding's
+    /// commitment, challenge and evaluation.
     pub fn public_inputs(&self) -> [Fr; CHUNK_PUBLIC_INPUTS] {
-        [self.old_root, self.new_root, self.data_commitment]
+        [
+            self.old_root,
+            self.new_root,
+            self.binding.commitment,
+            self.binding.challenge,
+            self.binding.evaluation,
+        ]
     }
 
     /// Slots holding a real transaction, over all slots.
@@ -746,7 +752,7 @@ impl<'a> ChunkBuilder<'a> {
             old_root: self.old_root,
             new_root: self.state.root(),
             pubdata: encode_chunk(&records),
-            data_commitment: data_commitment(&records),
+            binding: DataBinding::of(&records),
             records,
             witnesses: self.witnesses,
         }

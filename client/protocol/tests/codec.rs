@@ -5,7 +5,8 @@ use alloy_primitives::U256;
 use proptest::prelude::*;
 use rollup_protocol::Tx;
 use rollup_protocol::codec::{
-    Record, TYPE_SHIFT, decode_chunk, encode_chunk, field_offset, field_placement, record_layout,
+    DataBinding, Record, TYPE_SHIFT, data_challenge, data_elements, decode_chunk, encode_chunk,
+    evaluate, field_offset, field_placement, record_layout,
 };
 use rollup_protocol::eddsa::{Point, SecretKey};
 use rollup_protocol::field::to_u256;
@@ -200,6 +201,35 @@ proptest! {
         prop_assert!(decode_chunk(&bytes, rs.len() + 1).is_err());
     }
 
+    /// Two chunks whose records differ anywhere (a byte of a field, a type) have different data
+    /// elements, so their bindings differ; and the challenge moves with every byte of the pubdata
+    /// and with the commitment.
+    #[test]
+    fn a_binding_changes_with_any_record_byte(
+        rs in proptest::collection::vec(record(), 1..5),
+        which in any::<prop::sample::Index>(),
+        other in record(),
+    ) {
+        let i = which.index(rs.len());
+        prop_assume!(other != rs[i]);
+        let mut changed = rs.clone();
+        changed[i] = other;
+        prop_assert_ne!(data_elements(&rs), data_elements(&changed));
+        let (a, b) = (DataBinding::of(&rs), DataBinding::of(&changed));
+        prop_assert_ne!(a.commitment, b.commitment);
+        prop_assert_ne!(a.challenge, b.challenge);
+        // The records the proof covers evaluated at the challenge L1 drew for other bytes.
+        prop_assert_ne!(evaluate(&data_elements(&rs), &b.challenge), b.evaluation);
+        let mut bytes = encode_chunk(&rs);
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        prop_assert_ne!(data_challenge(&bytes, &a.commitment), a.challenge);
+        prop_assert_ne!(
+            data_challenge(&encode_chunk(&rs), &(a.commitment + rollup_protocol::Fr::from(1u64))),
+            a.challenge
+        );
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         let _ = Tx::decode(&bytes);
@@ -278,4 +308,14 @@ fn transactions_round_trip_through_json_with_amounts_as_numbers_or_strings()
     let negative = r#"{"from":1,"to":2,"token":0,"amount":-1,"fee":0,"nonce":0}"#;
     assert!(serde_json::from_str::<Transfer>(negative).is_err());
     Ok(())
+}
+
+/// The evaluation is the polynomial with the data elements as coefficients, lowest degree first.
+#[test]
+fn the_evaluation_is_horner_over_the_elements_lowest_degree_first() {
+    use rollup_protocol::Fr;
+    let e = [Fr::from(1u64), Fr::from(2u64), Fr::from(3u64)];
+    // 1 + 2·5 + 3·25
+    assert_eq!(evaluate(&e, &Fr::from(5u64)), Fr::from(86u64));
+    assert_eq!(evaluate(&[], &Fr::from(5u64)), Fr::from(0u64));
 }

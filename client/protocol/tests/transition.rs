@@ -2,7 +2,9 @@
 //! rejections, chunk padding and the witnesses the circuit will consume.
 
 use alloy_primitives::Address;
-use rollup_protocol::codec::{OnchainOp, Record, decode_chunk};
+use rollup_protocol::codec::{
+    OnchainOp, Record, data_challenge, data_commitment, data_elements, decode_chunk, evaluate,
+};
 use rollup_protocol::constants::{FEE_ACCOUNT_ID, MAX_BALANCE};
 use rollup_protocol::eddsa::{Point, SecretKey};
 use rollup_protocol::state::AccountLeaf;
@@ -442,9 +444,25 @@ fn chunk_pads_commits_and_decodes() -> Result<()> {
             pair[1].updates[0].root_before
         );
     }
+    let elements = data_elements(&chunk.records);
+    assert_eq!(chunk.binding.commitment, data_commitment(&chunk.records));
+    assert_eq!(
+        chunk.binding.challenge,
+        data_challenge(&chunk.pubdata, &chunk.binding.commitment)
+    );
+    assert_eq!(
+        chunk.binding.evaluation,
+        evaluate(&elements, &chunk.binding.challenge)
+    );
     assert_eq!(
         chunk.public_inputs(),
-        [chunk.old_root, chunk.new_root, chunk.data_commitment]
+        [
+            chunk.old_root,
+            chunk.new_root,
+            chunk.binding.commitment,
+            chunk.binding.challenge,
+            chunk.binding.evaluation
+        ]
     );
     Ok(())
 }

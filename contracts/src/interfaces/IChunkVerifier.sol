@@ -10,9 +10,10 @@ interface IChunkVerifier {
     error VerifierWithoutCode(address halo2Verifier);
 
     /// @notice Whether `proof` proves the transition from `oldStateRoot` to `newStateRoot` over the chunk
-    ///         whose data commitment is `dataCommitment`.
-    /// @param publicInputs `[oldStateRoot, newStateRoot, dataCommitment]`, each below the field modulus.
+    ///         whose data binding is `(commitment, challenge, evaluation)`.
+    /// @param publicInputs `[oldStateRoot, newStateRoot, commitment, challenge, evaluation]`, each below the
+    ///        field modulus.
     /// @param proof The proof bytes (malleable: never an identifier).
     /// @return valid True when the proof verifies.
-    function verifyChunk(uint256[3] calldata publicInputs, bytes calldata proof) external view returns (bool valid);
+    function verifyChunk(uint256[5] calldata publicInputs, bytes calldata proof) external view returns (bool valid);
 }

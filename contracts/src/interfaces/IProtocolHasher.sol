@@ -7,12 +7,6 @@ import {StateProof} from "../generated/StateProof.sol";
 /// @notice The Poseidon-based functions of the protocol, in one contract so that the permutation's code is
 ///         deployed once and the rollup stays under the code size limit.
 interface IProtocolHasher {
-    /// @notice The data commitment of a chunk of `slots` records; reverts unless the bytes parse exactly.
-    /// @param chunk The chunk's records, back to back.
-    /// @param slots The number of records.
-    /// @return commitment The Poseidon commitment the chunk proof takes as a public input.
-    function dataCommitment(bytes calldata chunk, uint256 slots) external pure returns (uint256 commitment);
-
     /// @notice The state root that a balance proof implies.
     /// @param proof The balance, its account leaf fields and both Merkle paths.
     /// @return root The implied state root.

@@ -13,13 +13,23 @@ interface IRollup {
     // Types
     // ---------------------------------------------------------------------------------------------
 
+    /// @notice What binds a chunk proof to the chunk's calldata (`docs/protocol.md`, section 7).
+    /// @param commitment `C`: the Poseidon commitment to the chunk's data elements, supplied by the sequencer.
+    /// @param challenge `z = keccak256(keccak256(chunk) ‖ C) mod r`, computed at commit.
+    /// @param evaluation `y`: the chunk's data elements evaluated at `z`, computed at commit.
+    struct DataBinding {
+        uint256 commitment;
+        uint256 challenge;
+        uint256 evaluation;
+    }
+
     /// @notice What a committed batch must later be finalized and executed against.
-    /// @param dataCommitmentsHash keccak256 of the chunks' data commitments (abi-encoded `uint256[]`).
+    /// @param bindingsHash keccak256 of the chunks' data bindings (abi-encoded `DataBinding[]`).
     /// @param withdrawalsHash Hash chain of the batch's withdrawals (see `withdrawalsHashOf`).
     /// @param requestsEnd Requests consumed by this and every earlier batch.
     /// @param executed Whether its withdrawals were credited.
     struct Batch {
-        bytes32 dataCommitmentsHash;
+        bytes32 bindingsHash;
         bytes32 withdrawalsHash;
         uint64 requestsEnd;
         bool executed;
@@ -104,6 +114,10 @@ interface IRollup {
     error NothingToRevert(uint256 toBatch);
     /// @notice A new state root is not a canonical field element.
     error NonCanonicalRoot(uint256 chunk, uint256 root);
+    /// @notice A chunk's data commitment is not a canonical field element.
+    /// @param chunk The chunk's position in the batch.
+    /// @param commitment The value given.
+    error NonCanonicalCommitment(uint256 chunk, uint256 commitment);
     /// @notice The proof of a chunk did not verify.
     error InvalidProof(uint256 batchIndex, uint256 chunk);
     /// @notice The arrays of a call have different lengths.
@@ -140,9 +154,10 @@ interface IRollup {
     event AccountRegistered(uint32 indexed accountId, address indexed owner);
     /// @notice A token got an id.
     event TokenRegistered(uint8 indexed tokenId, address indexed token);
-    /// @notice A batch was committed; its chunks' records are in the transaction's calldata.
+    /// @notice A batch was committed; its chunks' records are in the transaction's calldata, `bindings` are
+    ///         what their proofs must prove.
     event BatchCommitted(
-        uint256 indexed batchIndex, uint256[] dataCommitments, uint64 requestsEnd, bytes32 withdrawalsHash
+        uint256 indexed batchIndex, DataBinding[] bindings, uint64 requestsEnd, bytes32 withdrawalsHash
     );
     /// @notice A batch was finalized; `stateRoot` is the new last finalized state root.
     event BatchFinalized(uint256 indexed batchIndex, uint256 stateRoot);
@@ -197,12 +212,15 @@ interface IRollup {
 
     /// @notice Commits a batch (sequencer only, never in escape mode).
     /// @param chunks Each chunk's `CHUNK_SLOTS` records, back to back.
-    function commitBatch(bytes[] calldata chunks) external;
+    /// @param dataCommitments Each chunk's Poseidon data commitment `C` (below the field modulus); L1 does not
+    ///        check it against the records: the proof does, at the challenge drawn here from both.
+    function commitBatch(bytes[] calldata chunks, uint256[] calldata dataCommitments) external;
 
     /// @notice Finalizes the next committed batch with one proof per chunk (anyone).
+    /// @param bindings The chunks' data bindings, as `BatchCommitted` gave them.
     function finalizeBatch(
         uint256 batchIndex,
-        uint256[] calldata dataCommitments,
+        DataBinding[] calldata bindings,
         uint256[] calldata newStateRoots,
         bytes[] calldata proofs
     ) external;

@@ -40,8 +40,8 @@ contract Halo2ChunkVerifier is IChunkVerifier {
     }
 
     /// @inheritdoc IChunkVerifier
-    function verifyChunk(uint256[3] calldata publicInputs, bytes calldata proof) external view returns (bool valid) {
-        for (uint256 i = 0; i < 3; ++i) {
+    function verifyChunk(uint256[5] calldata publicInputs, bytes calldata proof) external view returns (bool valid) {
+        for (uint256 i = 0; i < 5; ++i) {
             if (publicInputs[i] >= C.FIELD_MODULUS) return false;
         }
         (valid,) = halo2Verifier.staticcall(abi.encodePacked(publicInputs, proof));

@@ -3,7 +3,7 @@ pragma solidity 0.8.30;
 
 import {Bridge} from "../bridge/Bridge.sol";
 import {EscapeHatch} from "../escape/EscapeHatch.sol";
-import {DataCommitment} from "../generated/DataCommitment.sol";
+import {DataBinding as Binding} from "../generated/DataBinding.sol";
 import {ProtocolConstants as C} from "../generated/ProtocolConstants.sol";
 import {Records} from "../generated/Records.sol";
 import {IChunkVerifier} from "../interfaces/IChunkVerifier.sol";
@@ -75,32 +75,40 @@ contract Rollup is EscapeHatch {
     // --------------------------------------------------------------------------------------------
 
     /// @inheritdoc IRollup
-    function commitBatch(bytes[] calldata chunks) external onlySequencer notEscapeMode {
+    function commitBatch(bytes[] calldata chunks, uint256[] calldata dataCommitments)
+        external
+        onlySequencer
+        notEscapeMode
+    {
         uint256 n = chunks.length;
         if (n == 0 || n > C.MAX_CHUNKS_PER_BATCH) revert BadChunkCount(n);
-        uint256[] memory commitments = new uint256[](n);
+        if (dataCommitments.length != n) revert LengthMismatch();
+        DataBinding[] memory bindings = new DataBinding[](n);
         uint256 next = committedRequests;
         bytes32 withdrawals;
         for (uint256 i = 0; i < n; ++i) {
+            uint256 commitment = dataCommitments[i];
+            if (commitment >= C.FIELD_MODULUS) revert NonCanonicalCommitment(i, commitment);
             // Reverts unless the chunk is exactly CHUNK_SLOTS well-formed records.
-            commitments[i] = hasher.dataCommitment(chunks[i], CHUNK_SLOTS);
+            (uint256 z, uint256 y) = Binding.evaluate(chunks[i], CHUNK_SLOTS, commitment);
+            bindings[i] = DataBinding({commitment: commitment, challenge: z, evaluation: y});
             (next, withdrawals) = _processChunk(chunks[i], next, withdrawals);
         }
         uint256 batchIndex = ++lastCommittedBatch;
         _batches[batchIndex] = Batch({
-            dataCommitmentsHash: keccak256(abi.encode(commitments)),
+            bindingsHash: keccak256(abi.encode(bindings)),
             withdrawalsHash: withdrawals,
             requestsEnd: uint64(next),
             executed: false
         });
         committedRequests = next;
-        emit BatchCommitted(batchIndex, commitments, uint64(next), withdrawals);
+        emit BatchCommitted(batchIndex, bindings, uint64(next), withdrawals);
     }
 
     /// @inheritdoc IRollup
     function finalizeBatch(
         uint256 batchIndex,
-        uint256[] calldata dataCommitments,
+        DataBinding[] calldata bindings,
         uint256[] calldata newStateRoots,
         bytes[] calldata proofs
     ) external notEscapeMode {
@@ -108,15 +116,18 @@ contract Rollup is EscapeHatch {
             revert BatchNotFinalizable(batchIndex);
         }
         Batch storage b = _batches[batchIndex];
-        if (keccak256(abi.encode(dataCommitments)) != b.dataCommitmentsHash) revert BatchDataMismatch(batchIndex);
-        uint256 n = dataCommitments.length;
+        if (keccak256(abi.encode(bindings)) != b.bindingsHash) revert BatchDataMismatch(batchIndex);
+        uint256 n = bindings.length;
         if (newStateRoots.length != n || proofs.length != n) revert LengthMismatch();
         uint256 root = stateRoot;
         for (uint256 i = 0; i < n; ++i) {
             uint256 next = newStateRoots[i];
             if (next >= C.FIELD_MODULUS) revert NonCanonicalRoot(i, next);
-            // Every public input is built here: previous root from storage, data commitment from the commit.
-            if (!_verifyChunk([root, next, dataCommitments[i]], proofs[i])) revert InvalidProof(batchIndex, i);
+            // Every public input is built here: previous root from storage, the data binding from the commit.
+            DataBinding calldata d = bindings[i];
+            if (!_verifyChunk([root, next, d.commitment, d.challenge, d.evaluation], proofs[i])) {
+                revert InvalidProof(batchIndex, i);
+            }
             root = next;
         }
         stateRoot = root;
@@ -195,13 +206,13 @@ contract Rollup is EscapeHatch {
     /// @dev Only a verifier that returns exactly one ABI word equal to 1 accepts the proof. One that reverts,
     ///      returns nothing, returns more or less than a word, or any other value rejects it, so every rejection
     ///      surfaces as `InvalidProof` (a `try` would revert with empty data on undecodable return data).
-    function _verifyChunk(uint256[3] memory publicInputs, bytes calldata proof) internal view returns (bool) {
+    function _verifyChunk(uint256[5] memory publicInputs, bytes calldata proof) internal view returns (bool) {
         (bool ok, bytes memory ret) =
             address(verifier).staticcall(abi.encodeCall(IChunkVerifier.verifyChunk, (publicInputs, proof)));
         return ok && ret.length == 32 && abi.decode(ret, (uint256)) == 1;
     }
 
-    /// @dev Walks a chunk's records (already validated by the hasher): L1 requests must be the next ones in
+    /// @dev Walks a chunk's records (already validated by `DataBinding.evaluate`): L1 requests must be the next ones in
     ///      the queue; withdrawals and forced exits extend the withdrawals hash chain.
     function _processChunk(bytes calldata chunk, uint256 next, bytes32 withdrawals)
         internal
@@ -211,7 +222,7 @@ contract Rollup is EscapeHatch {
         uint256 offset;
         for (uint256 s = 0; s < CHUNK_SLOTS; ++s) {
             uint8 ty = uint8(chunk[offset]);
-            uint256 len = DataCommitment.recordLength(ty);
+            uint256 len = Binding.recordLength(ty);
             if (ty == C.TYPE_DEPOSIT || ty == C.TYPE_CHANGE_KEY) {
                 _consume(next++, keccak256(chunk[offset:offset + len]));
             } else if (ty == C.TYPE_FORCED_EXIT) {

@@ -28,7 +28,7 @@ contract EscapeHatchTest is Setup {
     /// @dev Finalizes a batch whose new root is the vectors' state root, then leaves alice's deposit (request
     ///      1) unprocessed past its deadline and activates escape mode.
     function _finalizeVectorStateAndEscape() internal {
-        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b, dcs, vectorRoot);
         depositEthAs(alice, 2 ether);
         vm.deal(address(rollup), 100 ether);
@@ -46,7 +46,7 @@ contract EscapeHatchTest is Setup {
     }
 
     function test_activateEscapeMode_emptyQueue_reverts() public {
-        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b, dcs, 1);
         vm.warp(block.timestamp + 365 days);
         vm.expectRevert(abi.encodeWithSelector(IRollup.DeadlineNotPassed.selector, 1, 0));
@@ -84,7 +84,7 @@ contract EscapeHatchTest is Setup {
         assertEq(rollup.oldestRequestAge(), 0);
         vm.warp(block.timestamp + 100);
         assertEq(rollup.oldestRequestAge(), 100);
-        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b, dcs, 1);
         assertEq(rollup.oldestRequestAge(), 0);
     }

@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {ProtocolHasher} from "../../src/escape/ProtocolHasher.sol";
-import {DataCommitment} from "../../src/generated/DataCommitment.sol";
+import {DataBinding} from "../../src/generated/DataBinding.sol";
 import {Poseidon} from "../../src/generated/Poseidon.sol";
 import {StateProof} from "../../src/generated/StateProof.sol";
 import {IProtocolHasher} from "../../src/interfaces/IProtocolHasher.sol";
@@ -24,8 +24,12 @@ contract GasHarness {
         return Poseidon.hash2(tag, a, b);
     }
 
-    function commit(bytes calldata chunk, uint256 slots) external pure returns (uint256) {
-        return DataCommitment.commit(chunk, slots);
+    function evaluate(bytes calldata chunk, uint256 slots, uint256 commitment)
+        external
+        pure
+        returns (uint256, uint256)
+    {
+        return DataBinding.evaluate(chunk, slots, commitment);
     }
 }
 
@@ -70,9 +74,9 @@ contract ProtocolGasTest is Test {
         vm.snapshotGasLastCall("stateProof", "verify (8 + 20 levels)");
     }
 
-    function test_gas_dataCommitment8Slots() public {
+    function test_gas_dataBinding8Slots() public {
         assertEq(slots, 8);
-        h.commit(chunk, slots);
-        vm.snapshotGasLastCall("dataCommitment", "commit (8 slots)");
+        h.evaluate(chunk, slots, 1);
+        vm.snapshotGasLastCall("dataBinding", "evaluate (8 slots)");
     }
 }

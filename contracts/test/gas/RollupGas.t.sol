@@ -23,8 +23,9 @@ contract RollupGasTest is Setup {
         for (uint256 i = 0; i < nChunks; ++i) {
             chunks[i] = _transferChunk();
         }
+        uint256[] memory commitments = commitmentsOf(chunks);
         vm.prank(sequencer);
-        rollup.commitBatch(chunks);
+        rollup.commitBatch(chunks, commitments);
         if (bytes(name).length != 0) vm.snapshotGasLastCall("rollup", name);
     }
 
@@ -69,13 +70,13 @@ contract RollupGasTest is Setup {
 
     function _finalize(uint256 nChunks, string memory name) internal {
         _commitTransfers(nChunks, "");
-        (uint256 b0, uint256[] memory dcs0) = (1, new uint256[](1));
-        dcs0[0] = hasher.dataCommitment(chunkOf(feeAccountRecord()), SLOTS);
-        finalize(b0, dcs0, 1);
-        uint256[] memory dcs = new uint256[](nChunks);
+        bytes[] memory first = one(chunkOf(feeAccountRecord()));
+        finalize(1, bindingsOf(first, commitmentsOf(first)), 1);
+        bytes[] memory chunks = new bytes[](nChunks);
         for (uint256 i = 0; i < nChunks; ++i) {
-            dcs[i] = hasher.dataCommitment(_transferChunk(), SLOTS);
+            chunks[i] = _transferChunk();
         }
+        IRollup.DataBinding[] memory dcs = bindingsOf(chunks, commitmentsOf(chunks));
         uint256[] memory roots = new uint256[](nChunks);
         bytes[] memory proofs = new bytes[](nChunks);
         for (uint256 i = 0; i < nChunks; ++i) {
@@ -96,7 +97,7 @@ contract RollupGasTest is Setup {
 
     function test_gas_executeAndWithdraw() public {
         depositEthAs(alice, 5 ether);
-        (uint256 b, uint256[] memory dcs) = commit(
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(
             one(
                 chunkOf(
                     feeAccountRecord(), depositRecord(1, alice, 0, 5 ether, key()), withdrawRecord(1, 0, 2 ether, 0)
@@ -115,7 +116,7 @@ contract RollupGasTest is Setup {
 
     function test_gas_escape() public {
         string memory json = Vectors.read("state.json");
-        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b, dcs, uint256(vm.parseJsonBytes32(json, ".root")));
         depositEthAs(alice, 1 ether);
         vm.deal(address(rollup), 100 ether);

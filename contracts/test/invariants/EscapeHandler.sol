@@ -6,6 +6,7 @@ import {StateProof} from "../../src/generated/StateProof.sol";
 import {IRollup} from "../../src/interfaces/IRollup.sol";
 import {Rollup} from "../../src/rollup/Rollup.sol";
 import {MockERC20} from "../mocks/Tokens.sol";
+import {DataBindingHarness} from "../utils/DataBindingHarness.sol";
 import {Test} from "../utils/Test.sol";
 import {Vectors} from "../utils/Vectors.sol";
 
@@ -22,6 +23,7 @@ contract EscapeHandler is Test {
     MockERC20 public immutable token;
     uint8 public immutable tokenId;
     address public immutable sequencer;
+    DataBindingHarness public immutable binding = new DataBindingHarness();
 
     uint256 public stateCount;
     uint256 public proofCount;
@@ -89,10 +91,14 @@ contract EscapeHandler is Test {
         uint256 i = seed % stateCount;
         bytes[] memory chunks = new bytes[](1);
         chunks[0] = hex"00000000";
-        uint256[] memory dcs = new uint256[](1);
-        dcs[0] = rollup.hasher().dataCommitment(chunks[0], 4);
+        // Any canonical commitment: the mock verifier stands for the proof that would bind it.
+        uint256[] memory commitments = new uint256[](1);
+        commitments[0] = 1;
+        (uint256 z, uint256 y) = binding.evaluate(chunks[0], 4, commitments[0]);
+        IRollup.DataBinding[] memory dcs = new IRollup.DataBinding[](1);
+        dcs[0] = IRollup.DataBinding({commitment: 1, challenge: z, evaluation: y});
         vm.prank(sequencer);
-        rollup.commitBatch(chunks);
+        rollup.commitBatch(chunks, commitments);
         uint256[] memory roots = new uint256[](1);
         roots[0] = rootOf(i);
         bytes[] memory proofs = new bytes[](1);

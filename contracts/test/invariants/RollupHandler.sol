@@ -7,6 +7,7 @@ import {IRollup} from "../../src/interfaces/IRollup.sol";
 import {BabyJubjub} from "../../src/libraries/BabyJubjub.sol";
 import {Rollup} from "../../src/rollup/Rollup.sol";
 import {MockERC20} from "../mocks/Tokens.sol";
+import {DataBindingHarness} from "../utils/DataBindingHarness.sol";
 import {Test} from "../utils/Test.sol";
 
 /// @notice Drives the rollup the way users, the sequencer and provers would, with a model of the L2
@@ -26,7 +27,7 @@ contract RollupHandler is Test {
     }
 
     struct BatchModel {
-        uint256[] commitments;
+        IRollup.DataBinding[] bindings;
         IRollup.Withdrawal[] withdrawals;
         int256[2] deposits;
         int256[2] withdrawn;
@@ -35,6 +36,7 @@ contract RollupHandler is Test {
 
     Rollup public immutable rollup;
     IProtocolHasher public immutable hasher;
+    DataBindingHarness public immutable binding = new DataBindingHarness();
     MockERC20 public immutable token;
     uint8 public immutable tokenId;
     address public immutable sequencer;
@@ -199,9 +201,13 @@ contract RollupHandler is Test {
         }
         bytes[] memory chunks = new bytes[](1);
         chunks[0] = chunk;
-        m.commitments.push(hasher.dataCommitment(chunk, SLOTS));
+        // Any canonical commitment: the mock verifier stands for the proof that would bind it.
+        uint256[] memory commitments = new uint256[](1);
+        commitments[0] = b;
+        (uint256 z, uint256 y) = binding.evaluate(chunk, SLOTS, b);
+        m.bindings.push(IRollup.DataBinding({commitment: b, challenge: z, evaluation: y}));
         vm.prank(sequencer);
-        rollup.commitBatch(chunks);
+        rollup.commitBatch(chunks, commitments);
         if (rollup.committedRequests() != next + take) violation = "requests not consumed in order";
     }
 
@@ -214,7 +220,7 @@ contract RollupHandler is Test {
         bytes[] memory chunks = new bytes[](1);
         chunks[0] = chunk;
         vm.prank(sequencer);
-        try rollup.commitBatch(chunks) {
+        try rollup.commitBatch(chunks, new uint256[](1)) {
             violation = "a chunk skipped a request";
         } catch {}
     }
@@ -224,7 +230,7 @@ contract RollupHandler is Test {
         bytes[] memory chunks = new bytes[](1);
         chunks[0] = hex"00000000";
         vm.prank(sequencer);
-        try rollup.commitBatch(chunks) {
+        try rollup.commitBatch(chunks, new uint256[](1)) {
             violation = "commit in escape mode";
         } catch {}
     }
@@ -237,7 +243,7 @@ contract RollupHandler is Test {
         roots[0] = bound(root, 0, C.FIELD_MODULUS - 1);
         bytes[] memory proofs = new bytes[](1);
         bool escape = rollup.escapeMode();
-        try rollup.finalizeBatch(b, m.commitments, roots, proofs) {
+        try rollup.finalizeBatch(b, m.bindings, roots, proofs) {
             if (escape) violation = "finalize in escape mode";
             for (uint256 t = 0; t < 2; ++t) {
                 finalizedTotal[t] += m.deposits[t] - m.withdrawn[t];

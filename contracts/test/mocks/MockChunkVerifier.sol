@@ -17,14 +17,14 @@ contract MockChunkVerifier is IChunkVerifier {
     }
 
     Mode public mode;
-    uint256[3] public lastInputs;
+    uint256[5] public lastInputs;
     uint256 public calls;
 
     function setMode(Mode m) external {
         mode = m;
     }
 
-    function verifyChunk(uint256[3] calldata publicInputs, bytes calldata) external view returns (bool) {
+    function verifyChunk(uint256[5] calldata publicInputs, bytes calldata) external view returns (bool) {
         if (mode == Mode.Revert) revert("mock verifier reverts");
         if (mode == Mode.ReturnTwo) {
             assembly ("memory-safe") {

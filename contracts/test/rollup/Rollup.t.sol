@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {DataCommitment} from "../../src/generated/DataCommitment.sol";
+import {DataBinding} from "../../src/generated/DataBinding.sol";
 import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
 import {IChunkVerifier} from "../../src/interfaces/IChunkVerifier.sol";
 import {IRollup} from "../../src/interfaces/IRollup.sol";
@@ -26,44 +26,75 @@ contract RollupTest is Setup {
 
     function test_commitBatch_consumesRequestsInOrder_succeeds() public {
         depositEthAs(alice, 1 ether);
-        (uint256 b, uint256[] memory dcs) =
+        (uint256 b, IRollup.DataBinding[] memory dcs) =
             commit(one(chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 1 ether, key()))));
         assertEq(b, 1);
         assertEq(rollup.committedRequests(), 2);
         assertEq(rollup.finalizedRequests(), 0);
         IRollup.Batch memory batch = rollup.batch(1);
-        assertEq(batch.dataCommitmentsHash, keccak256(abi.encode(dcs)));
+        assertEq(batch.bindingsHash, keccak256(abi.encode(dcs)));
         assertEq(batch.requestsEnd, 2);
         assertEq(batch.withdrawalsHash, bytes32(0));
     }
 
-    function test_commitBatch_emitsCommitments_succeeds() public {
-        bytes memory c = chunkOf(feeAccountRecord());
-        uint256[] memory dcs = new uint256[](1);
-        dcs[0] = hasher.dataCommitment(c, SLOTS);
+    function test_commitBatch_emitsBindings_succeeds() public {
+        bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
+        uint256[] memory commitments = commitmentsOf(chunks);
+        IRollup.DataBinding[] memory bindings = bindingsOf(chunks, commitments);
         vm.expectEmit(address(rollup));
-        emit IRollup.BatchCommitted(1, dcs, 1, bytes32(0));
+        emit IRollup.BatchCommitted(1, bindings, 1, bytes32(0));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c));
+        rollup.commitBatch(chunks, commitments);
+    }
+
+    /// @dev The binding is computed from the calldata at commit: the challenge moves with the commitment and
+    ///      with every byte of the chunk, and both values are canonical.
+    function test_commitBatch_bindingFollowsCalldataAndCommitment_succeeds() public {
+        // A transfer's fee lies in its second field element, so the evaluation depends on the challenge.
+        bytes[] memory chunks = one(chunkOf(feeAccountRecord(), transferRecord(1, 2, 0, 1 ether, 1000)));
+        uint256[] memory commitments = commitmentsOf(chunks);
+        IRollup.DataBinding memory a = bindingsOf(chunks, commitments)[0];
+        commitments[0] += 1;
+        IRollup.DataBinding memory b = bindingsOf(chunks, commitments)[0];
+        assertTrue(a.challenge != b.challenge && a.evaluation != b.evaluation, "another commitment");
+        assertLt(a.challenge, C.FIELD_MODULUS);
+        assertLt(a.evaluation, C.FIELD_MODULUS);
+    }
+
+    function test_commitBatch_nonCanonicalCommitment_reverts() public {
+        bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
+        uint256[] memory commitments = new uint256[](1);
+        commitments[0] = C.FIELD_MODULUS;
+        vm.expectRevert(abi.encodeWithSelector(IRollup.NonCanonicalCommitment.selector, 0, C.FIELD_MODULUS));
+        vm.prank(sequencer);
+        rollup.commitBatch(chunks, commitments);
+    }
+
+    function test_commitBatch_commitmentCountMismatch_reverts() public {
+        bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
+        vm.expectRevert(IRollup.LengthMismatch.selector);
+        vm.prank(sequencer);
+        rollup.commitBatch(chunks, new uint256[](2));
     }
 
     function test_commitBatch_notSequencer_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IRollup.NotSequencer.selector, alice));
         vm.prank(alice);
-        rollup.commitBatch(one(chunkOf(feeAccountRecord())));
+        bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
+        rollup.commitBatch(chunks, commitmentsOf(chunks));
     }
 
     function test_commitBatch_noChunks_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkCount.selector, 0));
         vm.prank(sequencer);
-        rollup.commitBatch(new bytes[](0));
+        rollup.commitBatch(new bytes[](0), commitmentsOf(new bytes[](0)));
     }
 
     function test_commitBatch_tooManyChunks_reverts() public {
         bytes[] memory chunks = new bytes[](C.MAX_CHUNKS_PER_BATCH + 1);
         vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkCount.selector, chunks.length));
         vm.prank(sequencer);
-        rollup.commitBatch(chunks);
+        rollup.commitBatch(chunks, commitmentsOf(chunks));
     }
 
     function test_commitBatch_requestOutOfOrder_reverts() public {
@@ -72,7 +103,7 @@ contract RollupTest is Setup {
         bytes memory c = chunkOf(depositRecord(1, alice, 0, 1 ether, key()));
         vm.expectRevert(abi.encodeWithSelector(IRollup.RequestMismatch.selector, 0));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c));
+        rollup.commitBatch(one(c), commitmentsOf(one(c)));
     }
 
     function test_commitBatch_alteredDeposit_reverts() public {
@@ -80,28 +111,28 @@ contract RollupTest is Setup {
         bytes memory c = chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 2 ether, key()));
         vm.expectRevert(abi.encodeWithSelector(IRollup.RequestMismatch.selector, 1));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c));
+        rollup.commitBatch(one(c), commitmentsOf(one(c)));
     }
 
     function test_commitBatch_unqueuedRequest_reverts() public {
         bytes memory c = chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 1, key()));
         vm.expectRevert(abi.encodeWithSelector(IRollup.RequestOutOfRange.selector, 1));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c));
+        rollup.commitBatch(one(c), commitmentsOf(one(c)));
     }
 
     function test_commitBatch_malformedChunk_reverts() public {
         bytes memory c = bytes.concat(chunkOf(feeAccountRecord()), hex"00");
-        vm.expectRevert(abi.encodeWithSelector(DataCommitment.ChunkLengthMismatch.selector, c.length, SLOTS));
+        vm.expectRevert(abi.encodeWithSelector(DataBinding.ChunkLengthMismatch.selector, c.length, SLOTS));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c));
+        rollup.commitBatch(one(c), commitmentsOf(one(c)));
     }
 
     function test_commitBatch_withdrawalOfUnknownAccount_reverts() public {
         bytes memory c = chunkOf(feeAccountRecord(), withdrawRecord(7, 0, 1, 0));
         vm.expectRevert(abi.encodeWithSelector(IRollup.UnknownAccountId.selector, 7));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c));
+        rollup.commitBatch(one(c), commitmentsOf(one(c)));
     }
 
     function test_commitBatch_inEscapeMode_reverts() public {
@@ -109,7 +140,8 @@ contract RollupTest is Setup {
         rollup.activateEscapeMode();
         vm.expectRevert(IRollup.EscapeModeActive.selector);
         vm.prank(sequencer);
-        rollup.commitBatch(one(chunkOf(feeAccountRecord())));
+        bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
+        rollup.commitBatch(chunks, commitmentsOf(chunks));
     }
 
     function test_commitBatch_forcedExitAndWithdrawal_chainsWithdrawals_succeeds() public {
@@ -133,7 +165,7 @@ contract RollupTest is Setup {
     // finalizeBatch ----------------------------------------------------------------------------------
 
     function test_finalizeBatch_advancesRoot_succeeds() public {
-        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b, dcs, 42);
         assertEq(rollup.stateRoot(), 42);
         assertEq(rollup.lastFinalizedBatch(), 1);
@@ -144,13 +176,14 @@ contract RollupTest is Setup {
         bytes[] memory chunks = new bytes[](2);
         chunks[0] = chunkOf(feeAccountRecord());
         chunks[1] = chunkOf(hex"00");
-        (uint256 b, uint256[] memory dcs) = commit(chunks);
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(chunks);
         uint256[] memory roots = new uint256[](2);
         roots[0] = 11;
         roots[1] = 12;
         bytes[] memory proofs = new bytes[](2);
-        uint256[3] memory first = [C.EMPTY_STATE_ROOT, uint256(11), dcs[0]];
-        uint256[3] memory second = [uint256(11), uint256(12), dcs[1]];
+        uint256[5] memory first =
+            [C.EMPTY_STATE_ROOT, uint256(11), dcs[0].commitment, dcs[0].challenge, dcs[0].evaluation];
+        uint256[5] memory second = [uint256(11), uint256(12), dcs[1].commitment, dcs[1].challenge, dcs[1].evaluation];
         vm.expectCall(address(verifier), abi.encodeCall(IChunkVerifier.verifyChunk, (first, proofs[0])));
         vm.expectCall(address(verifier), abi.encodeCall(IChunkVerifier.verifyChunk, (second, proofs[1])));
         rollup.finalizeBatch(b, dcs, roots, proofs);
@@ -158,14 +191,14 @@ contract RollupTest is Setup {
     }
 
     function test_finalizeBatch_rejectedProof_reverts() public {
-        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         verifier.setMode(MockChunkVerifier.Mode.Reject);
         vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b, 0));
         finalize(b, dcs, 42);
     }
 
     function test_finalizeBatch_revertingVerifier_reverts() public {
-        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         verifier.setMode(MockChunkVerifier.Mode.Revert);
         vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b, 0));
         finalize(b, dcs, 42);
@@ -174,7 +207,7 @@ contract RollupTest is Setup {
     /// @dev A verifier whose return data is not one ABI bool (the word 2, or nothing) rejects like any other:
     ///      `InvalidProof`, never an empty revert.
     function test_finalizeBatch_verifierReturnsNonBool_reverts() public {
-        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         verifier.setMode(MockChunkVerifier.Mode.ReturnTwo);
         vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b, 0));
         finalize(b, dcs, 42);
@@ -185,26 +218,26 @@ contract RollupTest is Setup {
     }
 
     function test_finalizeBatch_nonCanonicalRoot_reverts() public {
-        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         vm.expectRevert(abi.encodeWithSelector(IRollup.NonCanonicalRoot.selector, 0, C.FIELD_MODULUS));
         finalize(b, dcs, C.FIELD_MODULUS);
     }
 
     function test_finalizeBatch_wrongCommitments_reverts() public {
-        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
-        dcs[0] ^= 1;
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        dcs[0].commitment ^= 1;
         vm.expectRevert(abi.encodeWithSelector(IRollup.BatchDataMismatch.selector, b));
         finalize(b, dcs, 42);
     }
 
     function test_finalizeBatch_lengthMismatch_reverts() public {
-        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         vm.expectRevert(IRollup.LengthMismatch.selector);
         rollup.finalizeBatch(b, dcs, new uint256[](2), new bytes[](1));
     }
 
     function test_finalizeBatch_notNext_reverts() public {
-        (, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         vm.expectRevert(abi.encodeWithSelector(IRollup.BatchNotFinalizable.selector, 2));
         finalize(2, dcs, 42);
         vm.expectRevert(abi.encodeWithSelector(IRollup.BatchNotFinalizable.selector, 0));
@@ -212,7 +245,7 @@ contract RollupTest is Setup {
     }
 
     function test_finalizeBatch_inEscapeMode_reverts() public {
-        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         rollup.activateEscapeMode();
         vm.expectRevert(IRollup.EscapeModeActive.selector);
@@ -223,7 +256,7 @@ contract RollupTest is Setup {
 
     function _batchWithWithdrawal() internal returns (uint256 b, IRollup.Withdrawal[] memory ws) {
         depositEthAs(alice, 5 ether);
-        uint256[] memory dcs;
+        IRollup.DataBinding[] memory dcs;
         (b, dcs) = commit(
             one(
                 chunkOf(
@@ -281,7 +314,7 @@ contract RollupTest is Setup {
 
     function test_revertBatches_returnsRequestsToQueue_succeeds() public {
         depositEthAs(alice, 1 ether);
-        (uint256 b1, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b1, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b1, dcs, 5);
         commit(one(chunkOf(depositRecord(1, alice, 0, 1 ether, key()))));
         assertEq(rollup.committedRequests(), 2);
@@ -289,14 +322,14 @@ contract RollupTest is Setup {
         rollup.revertBatches(1);
         assertEq(rollup.lastCommittedBatch(), 1);
         assertEq(rollup.committedRequests(), 1);
-        assertEq(rollup.batch(2).dataCommitmentsHash, bytes32(0));
+        assertEq(rollup.batch(2).bindingsHash, bytes32(0));
         // The request can be committed again.
         commit(one(chunkOf(depositRecord(1, alice, 0, 1 ether, key()))));
         assertEq(rollup.lastCommittedBatch(), 2);
     }
 
     function test_revertBatches_finalized_reverts() public {
-        (uint256 b, uint256[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b, dcs, 5);
         vm.expectRevert(abi.encodeWithSelector(IRollup.NothingToRevert.selector, 0));
         vm.prank(owner);
@@ -407,7 +440,7 @@ contract RollupTest is Setup {
         ws[0] = IRollup.Withdrawal(0, 0, amounts[0]);
         ws[1] = IRollup.Withdrawal(1, 0, amounts[1]);
         ws[2] = IRollup.Withdrawal(1, 0, amounts[2]);
-        (uint256 b, uint256[] memory dcs) = commit(chunks);
+        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(chunks);
         assertEq(rollup.batch(b).withdrawalsHash, rollup.withdrawalsHashOf(ws));
         finalize(b, dcs, 9);
         rollup.executeBatch(b, ws);
@@ -428,7 +461,7 @@ contract RollupTest is Setup {
             );
             vm.expectRevert(abi.encodeWithSelector(IRollup.RequestMismatch.selector, 2));
             vm.prank(sequencer);
-            rollup.commitBatch(one(bad));
+            rollup.commitBatch(one(bad), commitmentsOf(one(bad)));
         }
         commit(
             one(chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 1, key()), forcedExitRecord(1, tokenId, amount)))

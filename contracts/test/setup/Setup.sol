@@ -10,6 +10,7 @@ import {BabyJubjub} from "../../src/libraries/BabyJubjub.sol";
 import {Rollup} from "../../src/rollup/Rollup.sol";
 import {MockChunkVerifier} from "../mocks/MockChunkVerifier.sol";
 import {MockERC20} from "../mocks/Tokens.sol";
+import {DataBindingHarness} from "../utils/DataBindingHarness.sol";
 import {Test} from "../utils/Test.sol";
 
 /// @notice Base of the contract tests: deploys through the production `Deploy.deploy` (with a mock chunk
@@ -142,28 +143,52 @@ abstract contract Setup is Test {
         chunks[0] = c;
     }
 
-    function commit(bytes[] memory chunks) internal returns (uint256 batchIndex, uint256[] memory commitments) {
+    /// @dev Stand-in data commitments, one per chunk: any canonical values do, since L1 does not check them
+    ///      against the records (the proof does, and the verifier here is the mock).
+    function commitmentsOf(bytes[] memory chunks) internal pure returns (uint256[] memory commitments) {
         commitments = new uint256[](chunks.length);
         for (uint256 i = 0; i < chunks.length; ++i) {
-            commitments[i] = hasher.dataCommitment(chunks[i], SLOTS);
+            commitments[i] = uint256(keccak256(abi.encode("commitment", chunks[i]))) % C.FIELD_MODULUS;
         }
+    }
+
+    /// @dev The bindings L1 stores for `chunks` under `commitments`, as the generated library computes them.
+    function bindingsOf(bytes[] memory chunks, uint256[] memory commitments)
+        internal
+        returns (IRollup.DataBinding[] memory bindings)
+    {
+        DataBindingHarness h = new DataBindingHarness();
+        bindings = new IRollup.DataBinding[](chunks.length);
+        for (uint256 i = 0; i < chunks.length; ++i) {
+            (uint256 z, uint256 y) = h.evaluate(chunks[i], SLOTS, commitments[i]);
+            bindings[i] = IRollup.DataBinding({commitment: commitments[i], challenge: z, evaluation: y});
+        }
+    }
+
+    /// @dev Commits `chunks` as the sequencer, with stand-in commitments; returns the batch and its bindings.
+    function commit(bytes[] memory chunks)
+        internal
+        returns (uint256 batchIndex, IRollup.DataBinding[] memory bindings)
+    {
+        uint256[] memory commitments = commitmentsOf(chunks);
+        bindings = bindingsOf(chunks, commitments);
         vm.prank(sequencer);
-        rollup.commitBatch(chunks);
+        rollup.commitBatch(chunks, commitments);
         batchIndex = rollup.lastCommittedBatch();
     }
 
     /// @dev Finalizes with the mock verifier; the chunks' new roots are `root + i` (any canonical values).
-    function finalize(uint256 batchIndex, uint256[] memory commitments, uint256 root)
+    function finalize(uint256 batchIndex, IRollup.DataBinding[] memory bindings, uint256 root)
         internal
         returns (uint256[] memory roots)
     {
-        roots = new uint256[](commitments.length);
-        bytes[] memory proofs = new bytes[](commitments.length);
-        for (uint256 i = 0; i < commitments.length; ++i) {
+        roots = new uint256[](bindings.length);
+        bytes[] memory proofs = new bytes[](bindings.length);
+        for (uint256 i = 0; i < bindings.length; ++i) {
             roots[i] = root + i;
             proofs[i] = hex"01";
         }
-        rollup.finalizeBatch(batchIndex, commitments, roots, proofs);
+        rollup.finalizeBatch(batchIndex, bindings, roots, proofs);
     }
 
     /// @dev Deposits `amount` of ETH (plus the request fee, which `vm.deal` adds to `who`'s balance).

@@ -10,6 +10,7 @@ import {Rollup} from "../../src/rollup/Rollup.sol";
 import {VerifierParams} from "../../src/rollup/VerifierParams.sol";
 import {Test} from "../utils/Test.sol";
 import {Vectors} from "../utils/Vectors.sol";
+import {Vm} from "../utils/Vm.sol";
 
 /// @notice The generated Halo2 verifier behind `Halo2ChunkVerifier`, on real chunk proofs that `verifier-gen
 ///         fixtures` made (contracts/test/vectors/chunk_proofs.json): a history from genesis (the fee account,
@@ -54,10 +55,10 @@ contract Halo2ChunkVerifierTest is Test {
         return string.concat(".chunks[", vm.toString(i), "].", field);
     }
 
-    function inputs(uint256 i) internal view returns (uint256[3] memory out) {
+    function inputs(uint256 i) internal view returns (uint256[5] memory out) {
         uint256[] memory xs = vm.parseJsonUintArray(json, key(i, "publicInputs"));
-        require(xs.length == 3, "three public inputs");
-        out = [xs[0], xs[1], xs[2]];
+        require(xs.length == 5, "five public inputs");
+        out = [xs[0], xs[1], xs[2], xs[3], xs[4]];
     }
 
     function proof(uint256 i) internal view returns (bytes memory) {
@@ -65,8 +66,12 @@ contract Halo2ChunkVerifierTest is Test {
     }
 
     /// @dev Makes the fixture's deposits on L1 (account 0 is the constructor's fee-account request) and
-    ///      commits its chunks as one batch.
-    function depositAndCommit() internal returns (uint256 batch, uint256[] memory dcs, uint256[] memory roots) {
+    ///      commits its chunks as one batch, with the data commitments the proofs were made for, each changed
+    ///      by `tweak` (0: none); returns the bindings L1 computed.
+    function depositAndCommit(uint256 tweak)
+        internal
+        returns (uint256 batch, IRollup.DataBinding[] memory dcs, uint256[] memory roots)
+    {
         for (uint256 a = 1; vm.keyExistsJson(json, string.concat(".accounts[", vm.toString(a), "]")); ++a) {
             string memory k = string.concat(".accounts[", vm.toString(a), "].");
             address who = vm.parseJsonAddress(json, string.concat(k, "owner"));
@@ -79,17 +84,40 @@ contract Halo2ChunkVerifierTest is Test {
             );
         }
         bytes[] memory data = new bytes[](chunks);
-        dcs = new uint256[](chunks);
+        uint256[] memory commitments = new uint256[](chunks);
         roots = new uint256[](chunks);
         for (uint256 i = 0; i < chunks; ++i) {
             data[i] = vm.parseJsonBytes(json, key(i, "pubdata"));
-            uint256[3] memory x = inputs(i);
+            uint256[5] memory x = inputs(i);
             roots[i] = x[1];
-            dcs[i] = x[2];
+            commitments[i] = x[2] ^ tweak;
         }
+        vm.recordLogs();
         vm.prank(sequencer);
-        rollup.commitBatch(data);
+        rollup.commitBatch(data, commitments);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        (dcs,,) = abi.decode(logs[logs.length - 1].data, (IRollup.DataBinding[], uint64, bytes32));
         batch = rollup.lastFinalizedBatch() + 1;
+    }
+
+    /// @dev L1 computes, from the calldata it received, the challenge and evaluation the core computed (and
+    ///      the proofs were made for).
+    function test_commitBatch_bindingsMatchTheCore_succeeds() public {
+        (, IRollup.DataBinding[] memory dcs,) = depositAndCommit(0);
+        for (uint256 i = 0; i < chunks; ++i) {
+            uint256[5] memory x = inputs(i);
+            assertEq(dcs[i].commitment, x[2], "commitment");
+            assertEq(dcs[i].challenge, x[3], "challenge");
+            assertEq(dcs[i].evaluation, x[4], "evaluation");
+        }
+    }
+
+    /// @dev A commit under another data commitment draws another challenge: the real proofs, made for the
+    ///      records' own commitment, do not verify against what L1 stored.
+    function test_finalizeBatch_proofForOtherData_reverts() public {
+        (uint256 batch, IRollup.DataBinding[] memory dcs, uint256[] memory roots) = depositAndCommit(1);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, batch, 0));
+        rollup.finalizeBatch(batch, dcs, roots, proofs());
     }
 
     function proofs() internal view returns (bytes[] memory ps) {
@@ -109,8 +137,8 @@ contract Halo2ChunkVerifierTest is Test {
 
     function test_verifyChunk_flippedInput_fails() public view {
         uint256 last = chunks - 1;
-        for (uint256 j = 0; j < 3; ++j) {
-            uint256[3] memory x = inputs(last);
+        for (uint256 j = 0; j < 5; ++j) {
+            uint256[5] memory x = inputs(last);
             x[j] ^= 1;
             assertFalse(verifier.verifyChunk(x, proof(last)), "flipped public input");
         }
@@ -123,8 +151,8 @@ contract Halo2ChunkVerifierTest is Test {
     /// @dev The generated verifier reduces scalars modulo r, so on its own it accepts `x + r`; the adapter does not.
     function test_verifyChunk_nonCanonicalInput_fails() public view {
         uint256 last = chunks - 1;
-        for (uint256 j = 0; j < 3; ++j) {
-            uint256[3] memory x = inputs(last);
+        for (uint256 j = 0; j < 5; ++j) {
+            uint256[5] memory x = inputs(last);
             if (x[j] > type(uint256).max - C.FIELD_MODULUS) continue;
             x[j] += C.FIELD_MODULUS;
             (bool raw,) = halo2.staticcall(abi.encodePacked(x, proof(last)));
@@ -184,7 +212,7 @@ contract Halo2ChunkVerifierTest is Test {
     }
 
     function test_finalizeBatch_realProofs_succeeds() public {
-        (uint256 batch, uint256[] memory dcs, uint256[] memory roots) = depositAndCommit();
+        (uint256 batch, IRollup.DataBinding[] memory dcs, uint256[] memory roots) = depositAndCommit(0);
         assertEq(inputs(0)[0], C.EMPTY_STATE_ROOT, "the history starts at genesis");
         rollup.finalizeBatch(batch, dcs, roots, proofs());
         vm.snapshotGasLastCall("rollup", "finalizeBatch (4 one-slot chunks, real Halo2 proofs)");
@@ -193,14 +221,14 @@ contract Halo2ChunkVerifierTest is Test {
     }
 
     function test_finalizeBatch_wrongNewRoot_reverts() public {
-        (uint256 batch, uint256[] memory dcs, uint256[] memory roots) = depositAndCommit();
+        (uint256 batch, IRollup.DataBinding[] memory dcs, uint256[] memory roots) = depositAndCommit(0);
         roots[chunks - 1] ^= 1;
         vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, batch, chunks - 1));
         rollup.finalizeBatch(batch, dcs, roots, proofs());
     }
 
     function test_finalizeBatch_proofsOutOfOrder_reverts() public {
-        (uint256 batch, uint256[] memory dcs, uint256[] memory roots) = depositAndCommit();
+        (uint256 batch, IRollup.DataBinding[] memory dcs, uint256[] memory roots) = depositAndCommit(0);
         bytes[] memory ps = proofs();
         (ps[0], ps[1]) = (ps[1], ps[0]);
         vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, batch, 0));

@@ -1,7 +1,9 @@
 //! The chunk circuit: `CHUNK_SLOTS` transaction slots, each executed under the
 //! rules of `docs/protocol.md` (section 5), their records packed into the data
-//! commitment (section 7), with the public inputs `old_state_root`,
-//! `new_state_root` and `data_commitment`.
+//! elements of the data binding (section 7), with the public inputs
+//! `old_state_root`, `new_state_root` and the binding's commitment `C` (Poseidon
+//! of the elements), challenge `z` (drawn by L1, taken as given) and evaluation
+//! `y` (the elements as a polynomial at `z`).
 //!
 //! Every slot has the same shape, whatever its type: three balance updates
 //! ([`crate::update`]), one EdDSA verification ([`crate::eddsa`]) and the rule
@@ -156,7 +158,8 @@ pub struct ChunkCircuit {
     slots: usize,
     chain_id: u64,
     old_root: Value<Fr>,
-    public: [Fr; 3],
+    challenge: Value<Fr>,
+    public: [Fr; CHUNK_PUBLIC_INPUTS],
     witness: Option<Vec<SlotWitness>>,
 }
 
@@ -167,7 +170,8 @@ impl ChunkCircuit {
             slots,
             chain_id,
             old_root: Value::unknown(),
-            public: [Fr::ZERO; 3],
+            challenge: Value::unknown(),
+            public: [Fr::ZERO; CHUNK_PUBLIC_INPUTS],
             witness: None,
         }
     }
@@ -190,6 +194,7 @@ impl ChunkCircuit {
             slots,
             chain_id,
             old_root: Value::known(chunk.old_root),
+            challenge: Value::known(chunk.binding.challenge),
             public: chunk.public_inputs(),
             witness: Some(witness),
         })
@@ -267,7 +272,7 @@ impl Circuit<Fr> for ChunkCircuit {
 
     fn synthesize(&self, cfg: ChunkConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
         cfg.arith.load_table(&mut layouter)?;
-        let (old, new, commitment) = layouter.assign_region(
+        let (old, new, commitment, challenge, evaluation) = layouter.assign_region(
             || "chunk",
             |mut region| {
                 let mut row = 0;
@@ -286,15 +291,35 @@ impl Circuit<Fr> for ChunkCircuit {
                 let commitment = cfg
                     .poseidon
                     .hash(&mut region, &mut row, TAG_DATA, &fields)?;
-                Ok((old, root, commitment))
+                // The data binding's evaluation `Σ eᵢ·zⁱ` at the challenge L1 drew (Horner's
+                // rule, from the highest coefficient down): one row per element.
+                let challenge = cfg.pool.word(&mut region, &mut row, self.challenge);
+                let (last, rest) = fields.split_last().ok_or(Error::Synthesis)?;
+                let mut evaluation = *last;
+                for e in rest.iter().rev() {
+                    evaluation =
+                        cfg.arith
+                            .mul_add(&mut region, &mut row, evaluation, challenge, *e)?;
+                }
+                Ok((old, root, commitment, challenge, evaluation))
             },
         )?;
-        layouter.constrain_instance(old.cell, cfg.public, 0);
-        layouter.constrain_instance(new.cell, cfg.public, 1);
-        layouter.constrain_instance(commitment.cell, cfg.public, 2);
+        for (i, w) in [old, new, commitment, challenge, evaluation]
+            .iter()
+            .enumerate()
+        {
+            layouter.constrain_instance(w.cell, cfg.public, i);
+        }
         Ok(())
     }
 }
+
+/// The chunk circuit's version: part of the name of every cached key (`rollup_prover`'s artifact
+/// cache), so that a key made for an older circuit is never loaded for this one. Bump it with any
+/// change to the circuit's constraints or layout; `verifier-gen`'s `generated` test pins the
+/// reference verifying key's digest to it and fails until it is bumped.
+/// 2: the data binding `(C, z, y)` (five public inputs).
+pub const VERSION: u32 = 2;
 
 /// The circuit degree the chunk circuit is padded to (see `configure`).
 pub const MIN_DEGREE: usize = 5;

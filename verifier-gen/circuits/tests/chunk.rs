@@ -6,7 +6,10 @@ use halo2_base::halo2_proofs::dev::{MockProver, VerifyFailure};
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use rollup_circuits::Fr;
 use rollup_circuits::chunk::{ChunkCircuit, SlotWitness, instances};
-use rollup_protocol::codec::{Record, data_commitment};
+use rollup_protocol::codec::{
+    DataBinding, Record, data_challenge, data_elements, encode_chunk, evaluate,
+};
+use rollup_protocol::constants::TAG_DATA;
 use rollup_protocol::eddsa::SecretKey;
 use rollup_protocol::field;
 use rollup_protocol::tx::{ChangeKey, Deposit, ForcedExit, Transfer, Withdraw};
@@ -281,19 +284,71 @@ fn wrong_roots_are_rejected() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn tampered_pubdata_is_rejected() -> Result<()> {
-    // L1 would hold records with a different transfer amount: their commitment is not the proof's.
-    let chunk = history()?.swap_remove(2);
-    let c = ChunkCircuit::new(&chunk, SLOTS, CHAIN_ID)?;
+/// The records L1 would hold if one byte of the first record's amount differed.
+fn tampered_records(chunk: &Chunk) -> Vec<Record> {
     let mut records = chunk.records.clone();
     if let Record::Transfer { amount, .. } = &mut records[0] {
-        *amount += 1;
+        *amount ^= 1;
     }
+    records
+}
+
+#[test]
+fn pubdata_differing_in_one_byte_is_rejected() -> Result<()> {
+    let chunk = history()?.swap_remove(2);
+    let c = ChunkCircuit::new(&chunk, SLOTS, CHAIN_ID)?;
+    let records = tampered_records(&chunk);
     assert_ne!(records, chunk.records);
+    // L1's whole binding of the other records.
+    let theirs = DataBinding::of(&records);
     let mut public = instances(&chunk);
-    public[0][2] = data_commitment(&records);
+    public[0][2..].copy_from_slice(&[theirs.commitment, theirs.challenge, theirs.evaluation]);
+    assert_rejected(&c, public, COPY)?;
+    // The proof's own commitment, with the challenge and evaluation L1 computes for the other
+    // calldata: the evaluation of the proof's records at that challenge is not L1's.
+    let z = data_challenge(&encode_chunk(&records), &chunk.binding.commitment);
+    let y = evaluate(&data_elements(&records), &z);
+    let mut public = instances(&chunk);
+    public[0][3] = z;
+    public[0][4] = y;
     assert_rejected(&c, public, COPY)
+}
+
+#[test]
+fn a_wrong_evaluation_or_challenge_is_rejected() -> Result<()> {
+    let chunk = history()?.swap_remove(2);
+    let c = ChunkCircuit::new(&chunk, SLOTS, CHAIN_ID)?;
+    // The evaluation off by one; then another challenge with the evaluation kept.
+    for i in [4, 3] {
+        let mut public = instances(&chunk);
+        public[0][i] += Fr::ONE;
+        assert_rejected(&c, public, COPY)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn padding_that_carries_data_is_rejected() -> Result<()> {
+    // Chunk 4, slot 1 is padding, whose data elements are (0, 0, 0) after its type byte. A binding
+    // over elements where that slot carries data is not the proof's, whatever the slot's witness
+    // holds (an amount in a Noop slot's witness is packed nowhere).
+    let chunk = history()?.swap_remove(4);
+    let mut elements = data_elements(&chunk.records);
+    assert!(elements[3..6].iter().all(|e| *e == Fr::ZERO));
+    elements[4] = Fr::from(5u64);
+    let commitment = rollup_protocol::poseidon::hash(TAG_DATA, &elements);
+    let challenge = data_challenge(&chunk.pubdata, &commitment);
+    let evaluation = evaluate(&elements, &challenge);
+    for w in [Fr::ZERO, Fr::from(5u64)] {
+        let mut c = ChunkCircuit::new(&chunk, SLOTS, CHAIN_ID)?;
+        if let Some(slot) = c.slots_mut().and_then(|s| s.get_mut(1)) {
+            slot.amount = w;
+        }
+        let mut public = instances(&chunk);
+        public[0][2..].copy_from_slice(&[commitment, challenge, evaluation]);
+        assert_rejected(&c, public, COPY)?;
+    }
+    Ok(())
 }
 
 #[test]

@@ -12,6 +12,13 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 const REGENERATE: &str = "regenerate: cargo run -p verifier-gen --bin verifier-gen -- solidity --dev-srs && cargo run -p verifier-gen --bin verifier-gen -- fixtures --dev-srs (with tools/bin on PATH)";
 
+/// The circuit version and the digest of the reference verifying key (`REFERENCE_SLOTS`,
+/// `REFERENCE_CHAIN_ID`, the development SRS at `REFERENCE_K`).
+const REFERENCE_VK: (u32, &str) = (
+    2,
+    "84aee5827462dd81424465ab40c3666ebd9048f00de77c4ccc516846060ce2b3",
+);
+
 #[test]
 fn committed_verifier_and_fixture_are_current() -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -20,6 +27,13 @@ fn committed_verifier_and_fixture_are_current() -> Result<()> {
         &params,
         &ChunkCircuit::keygen(REFERENCE_SLOTS, REFERENCE_CHAIN_ID),
     )?;
+    // Cached keys are named by the circuit's version: a change to the circuit must bump it.
+    let digest = alloy_primitives::hex::encode(prover::vk_digest(pk.get_vk()));
+    assert_eq!(
+        (rollup_circuits::chunk::VERSION, digest.as_str()),
+        REFERENCE_VK,
+        "the chunk circuit changed: bump rollup_circuits::chunk::VERSION (cached keys are named by it) and set REFERENCE_VK to (the new version, {digest:?})"
+    );
     let source = verifier_gen::chunk_solidity(&params, pk.get_vk());
     let committed = std::fs::read_to_string(root.join("contracts/verifier/Halo2Verifier.sol"))?;
     assert!(

@@ -32,11 +32,17 @@ impl ChunkShape {
         ChunkShape { k, ..self }
     }
 
+    /// The name of its files: the circuit's version ([`rollup_circuits::chunk::VERSION`], so that a
+    /// key cached for an older circuit is never loaded for a newer one), its shape, and the
+    /// parameters.
     fn stem(&self, params_digest: &[u8; 32]) -> String {
         let d = alloy_primitives::hex::encode(&params_digest[..8]);
         format!(
-            "chunk-n{}-k{}-chain{}-srs{d}",
-            self.slots, self.k, self.chain_id
+            "chunk-v{}-n{}-k{}-chain{}-srs{d}",
+            rollup_circuits::chunk::VERSION,
+            self.slots,
+            self.k,
+            self.chain_id
         )
     }
 }
@@ -87,7 +93,10 @@ mod tests {
         let base = cache.chunk_pk(&shape, &[1; 32]);
         assert_eq!(
             base,
-            Path::new("/c/chunk-n4-k17-chain1-srs0101010101010101.pk")
+            Path::new(&format!(
+                "/c/chunk-v{}-n4-k17-chain1-srs0101010101010101.pk",
+                rollup_circuits::chunk::VERSION
+            ))
         );
         for other in [
             cache.chunk_pk(&ChunkShape { slots: 5, ..shape }, &[1; 32]),

@@ -7,6 +7,7 @@ use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
+use rollup_bindings::rollup::IRollup;
 use rollup_bindings::rollup::Rollup;
 use rollup_escape::store::DataDir;
 use rollup_escape::sync::{Event, Follow, SyncError, SyncOptions, Synced, sync};
@@ -136,10 +137,14 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
             .iter()
             .map(|c| Ok(c["pubdata"].as_str().ok_or("pubdata")?.parse()?))
             .collect::<Result<_>>()?;
-        commits.push(data.clone());
+        let commitments = pair
+            .iter()
+            .map(|c| field(c, 2))
+            .collect::<Result<Vec<_>>>()?;
+        commits.push((data.clone(), commitments.clone()));
         assert!(
             rollup
-                .commitBatch(data)
+                .commitBatch(data, commitments)
                 .send()
                 .await?
                 .get_receipt()
@@ -149,7 +154,13 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         let index = rollup.lastCommittedBatch().call().await?;
         let dcs = pair
             .iter()
-            .map(|c| field(c, 2))
+            .map(|c| {
+                Ok(IRollup::DataBinding {
+                    commitment: field(c, 2)?,
+                    challenge: field(c, 3)?,
+                    evaluation: field(c, 4)?,
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         let roots = pair
             .iter()
@@ -161,7 +172,8 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
             .collect::<Result<_>>()?;
         batches.push((index, dcs, roots, proofs));
     }
-    let finalize = |(index, dcs, roots, proofs): (U256, Vec<U256>, Vec<U256>, Vec<Bytes>)| {
+    type Finalize = (U256, Vec<IRollup::DataBinding>, Vec<U256>, Vec<Bytes>);
+    let finalize = |(index, dcs, roots, proofs): Finalize| {
         let rollup = &rollup;
         async move {
             let receipt = rollup
@@ -201,10 +213,10 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         .wallet(EthereumWallet::from(key.clone()))
         .connect_http(anvil.endpoint_url());
     let again = Rollup::new(rollup_addr, &replayed);
-    let commit2 = commits.get(1).ok_or("batch 2's chunks")?.clone();
+    let (commit2, commitments2) = commits.get(1).ok_or("batch 2's chunks")?.clone();
     assert!(
         again
-            .commitBatch(commit2)
+            .commitBatch(commit2, commitments2)
             .send()
             .await?
             .get_receipt()
@@ -296,7 +308,7 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     let faults = [
         (
             support::Fault::CorruptCalldata,
-            "does not match its data commitment",
+            "does not match the data binding L1 computed from it",
         ),
         (support::Fault::WrongRoot, "but L1 finalized"),
         (support::Fault::DropCommits, "its commit was not seen"),

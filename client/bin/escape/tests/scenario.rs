@@ -14,7 +14,7 @@ use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use rollup_bindings::deploy::DevToken;
-use rollup_bindings::rollup::Rollup;
+use rollup_bindings::rollup::{IRollup, Rollup};
 use rollup_circuits::chunk::{ChunkCircuit, instances};
 use rollup_escape::exit::l1_proof;
 use rollup_escape::l1::L1Reader;
@@ -226,7 +226,14 @@ async fn every_user_escapes_with_exactly_their_finalized_balances() -> Result {
         let receipt = rollup
             .finalizeBatch(
                 index,
-                chunks.iter().map(|c| to_u256(&c.data_commitment)).collect(),
+                chunks
+                    .iter()
+                    .map(|c| IRollup::DataBinding {
+                        commitment: to_u256(&c.binding.commitment),
+                        challenge: to_u256(&c.binding.challenge),
+                        evaluation: to_u256(&c.binding.evaluation),
+                    })
+                    .collect(),
                 chunks.iter().map(|c| to_u256(&c.new_root)).collect(),
                 proofs,
             )
@@ -395,9 +402,13 @@ fn account_of(state: &State, user: &User) -> Result<u32> {
 /// Commits `chunks` as one batch from the sequencer.
 async fn commit<P: Provider>(rollup: &Rollup::RollupInstance<P>, chunks: &[Chunk]) -> Result {
     let data: Vec<Bytes> = chunks.iter().map(|c| c.pubdata.clone().into()).collect();
+    let commitments = chunks
+        .iter()
+        .map(|c| to_u256(&c.binding.commitment))
+        .collect();
     assert!(
         rollup
-            .commitBatch(data)
+            .commitBatch(data, commitments)
             .send()
             .await?
             .get_receipt()

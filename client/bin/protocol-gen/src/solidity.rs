@@ -52,8 +52,8 @@ pub fn files() -> Vec<GeneratedFile> {
             text: state_proof_sol(),
         },
         GeneratedFile {
-            name: "DataCommitment.sol",
-            text: data_commitment_sol(),
+            name: "DataBinding.sol",
+            text: data_binding_sol(),
         },
         GeneratedFile {
             name: "Records.sol",
@@ -524,7 +524,7 @@ library Records {{
     )
 }
 
-fn data_commitment_sol() -> String {
+fn data_binding_sol() -> String {
     let lens: String = TxType::ALL
         .iter()
         .map(|t| {
@@ -539,14 +539,15 @@ fn data_commitment_sol() -> String {
     format!(
         r#"{HEADER}{PRAGMA}
 
-import {{Poseidon}} from "./Poseidon.sol";
 import {{ProtocolConstants as C}} from "./ProtocolConstants.sol";
 
-/// @title DataCommitment
-/// @notice The data commitment of a chunk (`docs/protocol.md`, "Pubdata"): each record zero-padded to
-///         93 bytes, cut into three 31-byte big-endian field elements, all of them hashed in order with
-///         Poseidon under TAG_DATA. The chunk proof takes it as a public input.
-library DataCommitment {{
+/// @title DataBinding
+/// @notice What L1 computes of a chunk's data binding (`docs/protocol.md`, section 7): the challenge
+///         `z = keccak256(keccak256(chunk) ‖ C) mod r` and the evaluation `y = Σ eᵢ·zⁱ mod r` of its data
+///         elements (each record zero-padded to 93 bytes and cut into three 31-byte big-endian field
+///         elements, in order). The chunk proof proves the same `y` of the records it executes, under the
+///         Poseidon commitment `C` the operator supplied, so L1 never runs Poseidon for data.
+library DataBinding {{
     /// @notice A record starts with a type byte this protocol does not define.
     /// @param offset Byte offset of the record in the chunk.
     /// @param recordType The unknown type byte.
@@ -566,46 +567,49 @@ library DataCommitment {{
         }}
     }}
 
-    /// @notice The three field elements of the record of `len` bytes at `offset` in `chunk`.
-    function recordFields(bytes memory chunk, uint256 offset, uint256 len)
+    /// @notice The challenge of a chunk under commitment `commitment` (below `r`).
+    function challenge(bytes calldata chunk, uint256 commitment) internal pure returns (uint256) {{
+        return uint256(keccak256(abi.encodePacked(keccak256(chunk), commitment))) % C.FIELD_MODULUS;
+    }}
+
+    /// @notice The challenge and the evaluation of a chunk of `slots` records under `commitment` (below
+    ///         `r`); reverts unless the bytes are exactly `slots` well-formed records.
+    function evaluate(bytes calldata chunk, uint256 slots, uint256 commitment)
         internal
         pure
-        returns (uint256 f0, uint256 f1, uint256 f2)
+        returns (uint256 z, uint256 y)
     {{
-        f0 = _field(chunk, offset, len, 0);
-        f1 = _field(chunk, offset, len, 1);
-        f2 = _field(chunk, offset, len, 2);
-    }}
-
-    /// @notice Bytes [31i, 31i + 31) of the zero-padded record, as a big-endian integer.
-    function _field(bytes memory chunk, uint256 offset, uint256 len, uint256 i) private pure returns (uint256 f) {{
-        uint256 start = 31 * i;
-        if (len <= start) return 0;
-        uint256 keep = len - start;
-        if (keep > 31) keep = 31;
-        assembly ("memory-safe") {{
-            // Reads may run past the chunk's end into memory that the mask discards.
-            f := shr(8, mload(add(add(chunk, 32), add(offset, start))))
-            let drop := mul(8, sub(31, keep))
-            f := shl(drop, shr(drop, f))
-        }}
-    }}
-
-    /// @notice The commitment of a chunk of `slots` records; reverts unless the bytes parse exactly.
-    function commit(bytes memory chunk, uint256 slots) internal pure returns (uint256) {{
-        uint256[] memory fields = new uint256[](slots * C.RECORD_FIELDS);
+        z = challenge(chunk, commitment);
+        uint256 r = C.FIELD_MODULUS;
+        // zⁱ for the next element.
+        uint256 power = 1;
         uint256 offset;
+        uint256 length = chunk.length;
         for (uint256 s = 0; s < slots; ++s) {{
-            if (offset >= chunk.length) revert ChunkLengthMismatch(chunk.length, slots);
+            if (offset >= length) revert ChunkLengthMismatch(length, slots);
             uint8 ty = uint8(chunk[offset]);
             uint256 len = recordLength(ty);
             if (len == 0) revert UnknownRecordType(offset, ty);
-            if (offset + len > chunk.length) revert ChunkLengthMismatch(chunk.length, slots);
-            (fields[3 * s], fields[3 * s + 1], fields[3 * s + 2]) = recordFields(chunk, offset, len);
+            if (offset + len > length) revert ChunkLengthMismatch(length, slots);
+            assembly ("memory-safe") {{
+                let at := add(chunk.offset, offset)
+                for {{ let start := 0 }} lt(start, {RECORD_PADDED_BYTES}) {{ start := add(start, {RECORD_FIELD_BYTES}) }} {{
+                    // Bytes [start, start + {RECORD_FIELD_BYTES}) of the zero-padded record; a read past the record (into
+                    // the next one, or past the calldata, which reads as zeros) is masked off.
+                    let f := 0
+                    if gt(len, start) {{
+                        let keep := sub(len, start)
+                        if gt(keep, {RECORD_FIELD_BYTES}) {{ keep := {RECORD_FIELD_BYTES} }}
+                        let drop := mul(8, sub({RECORD_FIELD_BYTES}, keep))
+                        f := shl(drop, shr(drop, shr(8, calldataload(add(at, start)))))
+                    }}
+                    y := addmod(y, mulmod(f, power, r), r)
+                    power := mulmod(power, z, r)
+                }}
+            }}
             offset += len;
         }}
-        if (offset != chunk.length) revert ChunkLengthMismatch(chunk.length, slots);
-        return Poseidon.hash(C.TAG_DATA, fields);
+        if (offset != length) revert ChunkLengthMismatch(length, slots);
     }}
 }}
 "#

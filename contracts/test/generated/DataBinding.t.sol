@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {DataBinding} from "../../src/generated/DataBinding.sol";
+import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
+import {DataBindingHarness} from "../utils/DataBindingHarness.sol";
+import {Test} from "../utils/Test.sol";
+
+/// @notice The generated data binding against the core's chunk vector (pubdata.json).
+contract DataBindingTest is Test {
+    string internal json;
+    DataBindingHarness internal h;
+    bytes internal chunk;
+    uint256 internal slots;
+    uint256 internal commitment;
+
+    function setUp() public {
+        json = vm.readFile("contracts/test/vectors/pubdata.json");
+        h = new DataBindingHarness();
+        chunk = vm.parseJsonBytes(json, ".chunk");
+        slots = vm.parseJsonUint(json, ".slots");
+        commitment = uint256(vm.parseJsonBytes32(json, ".dataCommitment"));
+    }
+
+    function test_evaluate_matchesCore() public view {
+        (uint256 z, uint256 y) = h.evaluate(chunk, slots, commitment);
+        assertEq(z, uint256(vm.parseJsonBytes32(json, ".challenge")), "challenge");
+        assertEq(y, uint256(vm.parseJsonBytes32(json, ".evaluation")), "evaluation");
+    }
+
+    function test_recordLength_matchesCore() public view {
+        bytes[] memory records = vm.parseJsonBytesArray(json, ".records");
+        assertEq(records.length, slots, "one record per slot");
+        uint256 total;
+        for (uint256 i = 0; i < records.length; ++i) {
+            assertEq(DataBinding.recordLength(uint8(records[i][0])), records[i].length, "length table");
+            total += records[i].length;
+        }
+        assertEq(total, chunk.length);
+    }
+
+    /// The evaluation is Σ eᵢ·zⁱ over the core's field elements (pubdata.json's `fields`).
+    function test_evaluate_isThePolynomialOfTheCoreFields() public view {
+        bytes32[] memory fields = vm.parseJsonBytes32Array(json, ".fields");
+        (uint256 z, uint256 y) = h.evaluate(chunk, slots, commitment);
+        uint256 expected;
+        uint256 power = 1;
+        for (uint256 i = 0; i < fields.length; ++i) {
+            expected = addmod(expected, mulmod(uint256(fields[i]), power, C.FIELD_MODULUS), C.FIELD_MODULUS);
+            power = mulmod(power, z, C.FIELD_MODULUS);
+        }
+        assertEq(y, expected);
+        assertEq(fields.length, slots * C.RECORD_FIELDS);
+    }
+
+    function test_evaluate_truncatedChunk_reverts() public {
+        bytes memory cut = new bytes(chunk.length - 1);
+        for (uint256 i = 0; i < cut.length; ++i) {
+            cut[i] = chunk[i];
+        }
+        vm.expectRevert(abi.encodeWithSelector(DataBinding.ChunkLengthMismatch.selector, cut.length, slots));
+        h.evaluate(cut, slots, commitment);
+    }
+
+    function test_evaluate_trailingBytes_reverts() public {
+        bytes memory longer = bytes.concat(chunk, hex"00");
+        vm.expectRevert(abi.encodeWithSelector(DataBinding.ChunkLengthMismatch.selector, longer.length, slots));
+        h.evaluate(longer, slots, commitment);
+    }
+
+    function test_evaluate_unknownType_reverts() public {
+        bytes memory bad = bytes.concat(chunk);
+        bad[0] = 0x09;
+        vm.expectRevert(abi.encodeWithSelector(DataBinding.UnknownRecordType.selector, 0, 9));
+        h.evaluate(bad, slots, commitment);
+    }
+
+    /// A byte flipped in any record's payload moves both the challenge and the evaluation; another
+    /// commitment moves the challenge.
+    function test_evaluate_anyFlippedByteOrCommitment_changesBinding() public view {
+        (uint256 z, uint256 y) = h.evaluate(chunk, slots, commitment);
+        bytes[] memory records = vm.parseJsonBytesArray(json, ".records");
+        uint256 offset;
+        for (uint256 i = 0; i < records.length; ++i) {
+            if (records[i].length > 1) {
+                bytes memory bad = bytes.concat(chunk);
+                bad[offset + records[i].length - 1] ^= 0x01;
+                (uint256 z2, uint256 y2) = h.evaluate(bad, slots, commitment);
+                assertTrue(z2 != z && y2 != y, "a flip changes the binding");
+            }
+            offset += records[i].length;
+        }
+        (uint256 z3,) = h.evaluate(chunk, slots, commitment + 1);
+        assertTrue(z3 != z, "the commitment moves the challenge");
+    }
+
+    function testFuzz_evaluate_challengeIsCanonical(uint256 c) public view {
+        c = bound(c, 0, C.FIELD_MODULUS - 1);
+        (uint256 z, uint256 y) = h.evaluate(chunk, slots, c);
+        assertLt(z, C.FIELD_MODULUS);
+        assertLt(y, C.FIELD_MODULUS);
+    }
+}
