@@ -141,19 +141,8 @@ impl<P: Provider> Submitter<P> {
         let (step, input) = match batch.status {
             BatchStatus::Proposed => {
                 let step = done("commit", BatchStatus::Committed);
-                if rollup.lastCommittedBatch().call().await.map_err(l1)? >= index {
-                    // L1's batch at this index must be this one: one committed by a transaction
-                    // that landed after a revert, say, holds other data and can never finalize.
-                    let theirs = rollup.batch(index).call().await.map_err(l1)?.bindingsHash;
-                    let ours = bindings_hash(&bindings(batches, &batch)?);
-                    if theirs != ours {
-                        return Err(Error::Refused {
-                            step: step.key(),
-                            reason: format!(
-                                "L1's batch {index} holds other data (bindings hash {theirs}, the operator's {ours}): revert it (`operator revert`, docs/operator.md)"
-                            ),
-                        });
-                    }
+                let head = self.head().await?;
+                if self.committed_at(&batch, batches, head).await? {
                     return self.done(store, batches, coordinator, step);
                 }
                 (step, commit_input(batches, &batch)?)
@@ -185,7 +174,7 @@ impl<P: Provider> Submitter<P> {
             Err(refused @ Error::Refused { .. }) => {
                 // Someone else may have landed this step first (finalize and execute are open to
                 // anyone): that is success, not a reason to stop.
-                if self.landed(step.step, index).await? {
+                if self.landed(step.step, &batch, batches).await? {
                     tracing::info!(
                         batch = batch.index,
                         step = step.step,
@@ -305,42 +294,101 @@ impl<P: Provider> Submitter<P> {
             .map_err(|e| step_error(key, e))
     }
 
-    /// Whether L1 shows `step` of batch `index` done, whoever did it, `confirmations` blocks deep (as
-    /// the submitter's own steps count). Done at the head but not yet that deep is a transport-like
-    /// error: the caller waits and asks again, rather than take a step that a reorg may undo.
-    async fn landed(&self, step: &str, index: U256) -> Result<bool> {
-        let confirmations = self.cfg.tx.confirmations;
-        let head = self.l1.provider().get_block_number().await.map_err(l1)?;
-        let deep = head.saturating_sub(confirmations.saturating_sub(1));
-        let at_head = self.step_done_at(step, index, head).await?;
-        if !at_head {
+    /// The head block, by number and hash.
+    async fn head(&self) -> Result<(u64, alloy::primitives::B256)> {
+        let head = self
+            .l1
+            .provider()
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(l1)?
+            .ok_or_else(|| Error::l1_msg("the RPC has no latest block"))?;
+        Ok((head.header.number, head.header.hash))
+    }
+
+    /// Whether L1, at block `at` (read by hash), holds `batch` committed with the operator's own
+    /// data. L1's batch at that index with other data (a commit that landed after a revert, say)
+    /// can never finalize: that is [`Error::Refused`], for the owner to revert.
+    async fn committed_at(
+        &self,
+        batch: &Batch,
+        batches: &Batches,
+        at: (u64, alloy::primitives::B256),
+    ) -> Result<bool> {
+        let rollup = IRollup::new(self.cfg.rollup, self.l1.provider());
+        let (index, block) = (U256::from(batch.index), alloy::eips::BlockId::hash(at.1));
+        if rollup
+            .lastCommittedBatch()
+            .block(block)
+            .call()
+            .await
+            .map_err(l1)?
+            < index
+        {
             return Ok(false);
         }
-        if self.step_done_at(step, index, deep).await? {
+        let theirs = rollup
+            .batch(index)
+            .block(block)
+            .call()
+            .await
+            .map_err(l1)?
+            .bindingsHash;
+        let ours = bindings_hash(&bindings(batches, batch)?);
+        if theirs != ours {
+            return Err(Error::Refused {
+                step: format!("commit:{}", batch.index),
+                reason: format!(
+                    "L1's batch {index} at block {} holds other data (bindings hash {theirs}, the operator's {ours}): revert it (`operator revert`, docs/operator.md)",
+                    at.0
+                ),
+            });
+        }
+        Ok(true)
+    }
+
+    /// Whether L1 shows `step` of `batch` done, whoever did it, `confirmations` blocks deep (as
+    /// the submitter's own steps count). Done at the head but not yet that deep is a transport-like
+    /// error: the caller waits and asks again, rather than take a step that a reorg may undo.
+    async fn landed(&self, step: &str, batch: &Batch, batches: &Batches) -> Result<bool> {
+        let confirmations = self.cfg.tx.confirmations;
+        let head = self.head().await?;
+        let deep_number = head.0.saturating_sub(confirmations.saturating_sub(1));
+        let deep = self
+            .l1
+            .provider()
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Number(deep_number))
+            .await
+            .map_err(l1)?
+            .ok_or_else(|| Error::l1_msg(format!("the RPC has no block {deep_number}")))?;
+        let deep = (deep.header.number, deep.header.hash);
+        if !self.step_done_at(step, batch, batches, head).await? {
+            return Ok(false);
+        }
+        if self.step_done_at(step, batch, batches, deep).await? {
             return Ok(true);
         }
         Err(Error::l1_msg(format!(
-            "{step} of batch {index} was done by another sender in the last {confirmations} blocks; waiting for them"
+            "{step} of batch {} was done by another sender in the last {confirmations} blocks; waiting for them",
+            batch.index
         )))
     }
 
-    async fn step_done_at(&self, step: &str, index: U256, block: u64) -> Result<bool> {
+    async fn step_done_at(
+        &self,
+        step: &str,
+        batch: &Batch,
+        batches: &Batches,
+        at: (u64, alloy::primitives::B256),
+    ) -> Result<bool> {
         let rollup = IRollup::new(self.cfg.rollup, self.l1.provider());
-        let at = alloy::eips::BlockId::number(block);
+        let (index, block) = (U256::from(batch.index), alloy::eips::BlockId::hash(at.1));
         Ok(match step {
-            "commit" => {
-                rollup
-                    .lastCommittedBatch()
-                    .block(at)
-                    .call()
-                    .await
-                    .map_err(l1)?
-                    >= index
-            }
+            "commit" => self.committed_at(batch, batches, at).await?,
             "finalize" => {
                 rollup
                     .lastFinalizedBatch()
-                    .block(at)
+                    .block(block)
                     .call()
                     .await
                     .map_err(l1)?
@@ -349,7 +397,7 @@ impl<P: Provider> Submitter<P> {
             "execute" => {
                 rollup
                     .batch(index)
-                    .block(at)
+                    .block(block)
                     .call()
                     .await
                     .map_err(l1)?

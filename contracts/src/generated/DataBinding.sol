@@ -49,35 +49,53 @@ library DataBinding {
         returns (uint256 z, uint256 y)
     {
         z = challenge(chunk, commitment);
-        uint256 r = C.FIELD_MODULUS;
-        // zⁱ for the next element.
-        uint256 power = 1;
-        uint256 offset;
         uint256 length = chunk.length;
-        for (uint256 s = 0; s < slots; ++s) {
-            if (offset >= length) revert ChunkLengthMismatch(length, slots);
-            uint8 ty = uint8(chunk[offset]);
-            uint256 len = recordLength(ty);
-            if (len == 0) revert UnknownRecordType(offset, ty);
-            if (offset + len > length) revert ChunkLengthMismatch(length, slots);
-            assembly ("memory-safe") {
+        uint256 offset;
+        // 0: parsed; 1: the bytes end early or run over; 2: an unknown type at `offset`.
+        uint256 fault;
+        assembly ("memory-safe") {
+            let r := 21888242871839275222246405745257275088548364400416034343698204186575808495617
+            // zⁱ for the next element.
+            let power := 1
+            for { let s := 0 } lt(s, slots) { s := add(s, 1) } {
+                if iszero(lt(offset, length)) {
+                    fault := 1
+                    break
+                }
                 let at := add(chunk.offset, offset)
+                let len := 0
+                switch byte(0, calldataload(at))
+                    case 0 { len := 1 }
+                    case 1 { len := 74 }
+                    case 2 { len := 42 }
+                    case 3 { len := 38 }
+                    case 4 { len := 22 }
+                    case 5 { len := 37 }
+                if iszero(len) {
+                    fault := 2
+                    break
+                }
+                if gt(add(offset, len), length) {
+                    fault := 1
+                    break
+                }
                 for { let start := 0 } lt(start, 93) { start := add(start, 31) } {
-                    // Bytes [start, start + 31) of the zero-padded record; a read past the record (into
-                    // the next one, or past the calldata, which reads as zeros) is masked off.
-                    let f := 0
+                    // Bytes [start, start + 31) of the zero-padded record: past the record the
+                    // element is 0 and adds nothing; a read past the record's end (into the next one, or
+                    // past the calldata, which reads as zeros) is masked off.
                     if gt(len, start) {
                         let keep := sub(len, start)
                         if gt(keep, 31) { keep := 31 }
                         let drop := mul(8, sub(31, keep))
-                        f := shl(drop, shr(drop, shr(8, calldataload(add(at, start)))))
+                        let f := shl(drop, shr(drop, shr(8, calldataload(add(at, start)))))
+                        y := addmod(y, mulmod(f, power, r), r)
                     }
-                    y := addmod(y, mulmod(f, power, r), r)
                     power := mulmod(power, z, r)
                 }
+                offset := add(offset, len)
             }
-            offset += len;
         }
-        if (offset != length) revert ChunkLengthMismatch(length, slots);
+        if (fault == 2) revert UnknownRecordType(offset, uint8(chunk[offset]));
+        if (fault == 1 || offset != length) revert ChunkLengthMismatch(length, slots);
     }
 }

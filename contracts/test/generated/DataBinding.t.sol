@@ -28,6 +28,16 @@ contract DataBindingTest is Test {
         assertEq(y, uint256(vm.parseJsonBytes32(json, ".evaluation")), "evaluation");
     }
 
+    /// A chunk whose last record is its longest (a deposit): its last elements end where the calldata ends.
+    function test_evaluate_longRecordLast_matchesCore() public view {
+        bytes memory last = vm.parseJsonBytes(json, ".longLast.chunk");
+        uint256 c = uint256(vm.parseJsonBytes32(json, ".longLast.dataCommitment"));
+        (uint256 z, uint256 y) = h.evaluate(last, slots, c);
+        assertEq(z, uint256(vm.parseJsonBytes32(json, ".longLast.challenge")), "challenge");
+        assertEq(y, uint256(vm.parseJsonBytes32(json, ".longLast.evaluation")), "evaluation");
+        assertEq(uint8(last[last.length - 74]), C.TYPE_DEPOSIT, "a deposit ends the chunk");
+    }
+
     function test_recordLength_matchesCore() public view {
         bytes[] memory records = vm.parseJsonBytesArray(json, ".records");
         assertEq(records.length, slots, "one record per slot");

@@ -315,9 +315,10 @@ impl Circuit<Fr> for ChunkCircuit {
 }
 
 /// The chunk circuit's version: part of the name of every cached key (`rollup_prover`'s artifact
-/// cache), so that a key made for an older circuit is never loaded for this one. Bump it with any
-/// change to the circuit's constraints or layout; `verifier-gen`'s `generated` test pins the
-/// reference verifying key's digest to it and fails until it is bumped.
+/// cache), so that keys of two circuit versions never share a file (a loaded key is also checked
+/// against the circuit, `rollup_prover::cached_pk`). Bump it with any change to the circuit's
+/// constraints or layout; `verifier-gen`'s `generated` test pins the reference verifying key's
+/// digest next to it, so that a change to the circuit fails there until both are updated.
 /// 2: the data binding `(C, z, y)` (five public inputs).
 pub const VERSION: u32 = 2;
 

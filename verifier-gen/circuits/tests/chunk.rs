@@ -305,13 +305,22 @@ fn pubdata_differing_in_one_byte_is_rejected() -> Result<()> {
     public[0][2..].copy_from_slice(&[theirs.commitment, theirs.challenge, theirs.evaluation]);
     assert_rejected(&c, public, COPY)?;
     // The proof's own commitment, with the challenge and evaluation L1 computes for the other
-    // calldata: the evaluation of the proof's records at that challenge is not L1's.
+    // calldata, and the circuit evaluating at that very challenge: only the evaluation differs.
     let z = data_challenge(&encode_chunk(&records), &chunk.binding.commitment);
     let y = evaluate(&data_elements(&records), &z);
+    let mut at_z = chunk.clone();
+    at_z.binding.challenge = z;
+    let c = ChunkCircuit::new(&at_z, SLOTS, CHAIN_ID)?;
     let mut public = instances(&chunk);
     public[0][3] = z;
     public[0][4] = y;
-    assert_rejected(&c, public, COPY)
+    assert_rejected(&c, public.clone(), COPY)?;
+    // The same circuit with its own records' evaluation at that challenge is accepted: the
+    // rejection above is the evaluation's.
+    public[0][4] = evaluate(&data_elements(&chunk.records), &z);
+    let f = failures(&c, public)?;
+    assert!(f.is_empty(), "{:?}", &f[..f.len().min(3)]);
+    Ok(())
 }
 
 #[test]
@@ -339,8 +348,10 @@ fn padding_that_carries_data_is_rejected() -> Result<()> {
     let commitment = rollup_protocol::poseidon::hash(TAG_DATA, &elements);
     let challenge = data_challenge(&chunk.pubdata, &commitment);
     let evaluation = evaluate(&elements, &challenge);
+    let mut at_z = chunk.clone();
+    at_z.binding.challenge = challenge;
     for w in [Fr::ZERO, Fr::from(5u64)] {
-        let mut c = ChunkCircuit::new(&chunk, SLOTS, CHAIN_ID)?;
+        let mut c = ChunkCircuit::new(&at_z, SLOTS, CHAIN_ID)?;
         if let Some(slot) = c.slots_mut().and_then(|s| s.get_mut(1)) {
             slot.amount = w;
         }

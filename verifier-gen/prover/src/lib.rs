@@ -268,18 +268,36 @@ pub fn verify(
     }
 }
 
-/// The proving key of the chunk circuit, from `path` when cached (a stale one makes every proof
-/// fail its native check, loudly), else generated and cached there.
+/// The proving key of the chunk circuit, from `path` when cached, else generated and cached there.
+///
+/// A cached key is used only if its verifying key is the current circuit's: a key made for another
+/// circuit (an older version under the same name, a file written by hand) would make proofs, and a
+/// generated verifier, for that circuit, and the native check would not notice (it uses the same
+/// key). The verifying key is cheap to rebuild (no proving-key polynomials), so it is rebuilt and
+/// compared every time; a stale or unreadable file is replaced.
 pub fn cached_pk(
     params: &ParamsKZG<Bn256>,
     path: &Path,
     slots: usize,
     chain_id: u64,
 ) -> Result<ProvingKey<G1Affine>> {
+    let circuit = ChunkCircuit::keygen(slots, chain_id);
+    let vk = keygen_vk(params, &circuit).map_err(halo2)?;
     if path.exists() {
-        return read_pk(path);
+        match read_pk(path) {
+            Ok(pk) if vk_digest(pk.get_vk()) == vk_digest(&vk) => return Ok(pk),
+            Ok(_) => tracing::warn!(
+                path = %path.display(),
+                "the cached proving key is not the current circuit's: generating it again"
+            ),
+            Err(e) => tracing::warn!(
+                path = %path.display(),
+                error = %e,
+                "the cached proving key does not load: generating it again"
+            ),
+        }
     }
-    let pk = keygen(params, &ChunkCircuit::keygen(slots, chain_id))?;
+    let pk = keygen_pk(params, vk, &circuit).map_err(halo2)?;
     write_pk(&pk, path)?;
     Ok(pk)
 }

@@ -14,7 +14,7 @@ use alloy_primitives::{Address, hex};
 use serde_json::{Value, json};
 
 use rollup_protocol::codec::{
-    FORCED_EXIT_REQUEST_LEN, FieldKind, Record, field_offset, record_layout,
+    FORCED_EXIT_REQUEST_LEN, FieldKind, Record, encode_chunk, field_offset, record_layout,
 };
 use rollup_protocol::constants::*;
 use rollup_protocol::eddsa::{Point, SecretKey};
@@ -210,7 +210,30 @@ pub fn pubdata() -> Result<Value> {
         "oldRoot": to_hex(&c.old_root),
         "newRoot": to_hex(&c.new_root),
         "onchainOps": c.records.iter().flat_map(Record::onchain_ops).collect::<Vec<_>>(),
+        "longLast": long_last(&c.records),
     }))
+}
+
+/// The sample chunk's records turned so that its longest record (a deposit) comes last: its
+/// elements end where the calldata ends. Not a valid history, only bytes for the data binding.
+fn long_last(records: &[Record]) -> Value {
+    let mut rs = records.to_vec();
+    if let Some(i) = rs
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, r)| (r.encode().len(), *i))
+        .map(|(i, _)| i)
+    {
+        let long = rs.remove(i);
+        rs.push(long);
+    }
+    let b = rollup_protocol::codec::DataBinding::of(&rs);
+    json!({
+        "chunk": format!("0x{}", hex::encode(encode_chunk(&rs))),
+        "dataCommitment": to_hex(&b.commitment),
+        "challenge": to_hex(&b.challenge),
+        "evaluation": to_hex(&b.evaluation),
+    })
 }
 
 /// `keys.json`: keys that may be bound (honest keys) and the eight small-order points, which may not.
