@@ -212,14 +212,8 @@ impl<P: Provider> Submitter<P> {
         };
         let rollup = IRollup::new(self.cfg.rollup, self.l1.provider());
         // Both counts at one block, by its hash.
-        let head = self
-            .l1
-            .provider()
-            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
-            .await
-            .map_err(l1)?
-            .ok_or_else(|| Error::l1_msg("the RPC has no latest block"))?;
-        let at = alloy::eips::BlockId::hash(head.header.hash);
+        let (head_number, head_hash) = self.head().await?;
+        let at = alloy::eips::BlockId::hash(head_hash);
         let committed = rollup
             .lastCommittedBatch()
             .block(at)
@@ -251,7 +245,7 @@ impl<P: Provider> Submitter<P> {
             self.behind = Some((committed, finalized));
             return Err(Error::l1_msg(format!(
                 "L1 at block {} shows {committed} batches committed and {finalized} finalized, behind the book: reading again before sending anything",
-                head.header.number
+                head_number
             )));
         }
         self.behind = None;
