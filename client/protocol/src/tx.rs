@@ -51,6 +51,12 @@ impl TxType {
             TxType::Deposit | TxType::ForcedExit | TxType::ChangeKey
         )
     }
+
+    /// Whether L1 acts on a record of this type at commit (it consumes a request or credits a
+    /// withdrawal: `Record::onchain_ops` is not empty); L1 skips the others.
+    pub fn acts_on_l1(self) -> bool {
+        !matches!(self, TxType::Noop | TxType::Transfer)
+    }
 }
 
 /// A deposit request.

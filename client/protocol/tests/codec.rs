@@ -174,6 +174,12 @@ proptest! {
         }
     }
 
+    /// L1 skips exactly the records that have nothing for it to do.
+    #[test]
+    fn l1_acts_on_exactly_the_records_with_onchain_ops(r in record()) {
+        prop_assert_eq!(r.tx_type().acts_on_l1(), !r.onchain_ops().is_empty());
+    }
+
     #[test]
     fn tx_round_trips(t in tx()) {
         let bytes = t.encode();

@@ -41,12 +41,17 @@ library DataBinding {
         return uint256(keccak256(abi.encodePacked(keccak256(chunk), commitment))) % C.FIELD_MODULUS;
     }
 
+    /// @notice Record types L1 acts on at commit (bit `t` for type `t`): deposits, withdrawals, forced exits
+    ///         and key changes; noops and transfers only count towards the binding.
+    uint256 internal constant ONCHAIN_TYPES = 0x3a;
+
     /// @notice The challenge and the evaluation of a chunk of `slots` records under `commitment` (below
-    ///         `r`); reverts unless the bytes are exactly `slots` well-formed records.
+    ///         `r`), and the offsets in `chunk` of the records L1 acts on (`ONCHAIN_TYPES`), in order; reverts
+    ///         unless the bytes are exactly `slots` well-formed records.
     function evaluate(bytes calldata chunk, uint256 slots, uint256 commitment)
         internal
         pure
-        returns (uint256 z, uint256 y)
+        returns (uint256 z, uint256 y, uint256[] memory onchain)
     {
         z = challenge(chunk, commitment);
         uint256 length = chunk.length;
@@ -57,14 +62,18 @@ library DataBinding {
             let r := 21888242871839275222246405745257275088548364400416034343698204186575808495617
             // zⁱ for the next element.
             let power := 1
+            // The offsets are written past the free memory pointer, which moves past them at the end.
+            onchain := mload(0x40)
+            let count := 0
             for { let s := 0 } lt(s, slots) { s := add(s, 1) } {
                 if iszero(lt(offset, length)) {
                     fault := 1
                     break
                 }
                 let at := add(chunk.offset, offset)
+                let ty := byte(0, calldataload(at))
                 let len := 0
-                switch byte(0, calldataload(at))
+                switch ty
                     case 0 { len := 1 }
                     case 1 { len := 74 }
                     case 2 { len := 42 }
@@ -78,6 +87,10 @@ library DataBinding {
                 if gt(add(offset, len), length) {
                     fault := 1
                     break
+                }
+                if and(shr(ty, ONCHAIN_TYPES), 1) {
+                    count := add(count, 1)
+                    mstore(add(onchain, shl(5, count)), offset)
                 }
                 for { let start := 0 } lt(start, 93) { start := add(start, 31) } {
                     // Bytes [start, start + 31) of the zero-padded record: past the record the
@@ -94,6 +107,8 @@ library DataBinding {
                 }
                 offset := add(offset, len)
             }
+            mstore(onchain, count)
+            mstore(0x40, add(onchain, shl(5, add(count, 1))))
         }
         if (fault == 2) revert UnknownRecordType(offset, uint8(chunk[offset]));
         if (fault == 1 || offset != length) revert ChunkLengthMismatch(length, slots);

@@ -90,9 +90,9 @@ contract Rollup is EscapeHatch {
             uint256 commitment = dataCommitments[i];
             if (commitment >= C.FIELD_MODULUS) revert NonCanonicalCommitment(i, commitment);
             // Reverts unless the chunk is exactly CHUNK_SLOTS well-formed records.
-            (uint256 z, uint256 y) = Binding.evaluate(chunks[i], CHUNK_SLOTS, commitment);
+            (uint256 z, uint256 y, uint256[] memory onchain) = Binding.evaluate(chunks[i], CHUNK_SLOTS, commitment);
             bindings[i] = DataBinding({commitment: commitment, challenge: z, evaluation: y});
-            (next, withdrawals) = _processChunk(chunks[i], next, withdrawals);
+            (next, withdrawals) = _processChunk(chunks[i], onchain, next, withdrawals);
         }
         uint256 batchIndex = ++lastCommittedBatch;
         _batches[batchIndex] = Batch({
@@ -212,19 +212,19 @@ contract Rollup is EscapeHatch {
         return ok && ret.length == 32 && abi.decode(ret, (uint256)) == 1;
     }
 
-    /// @dev Walks a chunk's records (already validated by `DataBinding.evaluate`): L1 requests must be the next ones in
-    ///      the queue; withdrawals and forced exits extend the withdrawals hash chain.
-    function _processChunk(bytes calldata chunk, uint256 next, bytes32 withdrawals)
+    /// @dev Acts on the records of a chunk that L1 acts on, at the offsets `DataBinding.evaluate` found
+    ///      (it validated every record): L1 requests must be the next ones in the queue; withdrawals and
+    ///      forced exits extend the withdrawals hash chain. Noops and transfers are not visited.
+    function _processChunk(bytes calldata chunk, uint256[] memory onchain, uint256 next, bytes32 withdrawals)
         internal
         view
         returns (uint256, bytes32)
     {
-        uint256 offset;
-        for (uint256 s = 0; s < CHUNK_SLOTS; ++s) {
+        for (uint256 k = 0; k < onchain.length; ++k) {
+            uint256 offset = onchain[k];
             uint8 ty = uint8(chunk[offset]);
-            uint256 len = Binding.recordLength(ty);
             if (ty == C.TYPE_DEPOSIT || ty == C.TYPE_CHANGE_KEY) {
-                _consume(next++, keccak256(chunk[offset:offset + len]));
+                _consume(next++, keccak256(chunk[offset:offset + Binding.recordLength(ty)]));
             } else if (ty == C.TYPE_FORCED_EXIT) {
                 _consume(next++, keccak256(chunk[offset:offset + Records.FORCED_EXIT_REQUEST_LENGTH]));
                 withdrawals = _chainWithdrawal(
@@ -241,12 +241,10 @@ contract Rollup is EscapeHatch {
                     Records.withdrawAmount(chunk, offset)
                 );
             }
-            offset += len;
         }
         return (next, withdrawals);
     }
 
-    /// @dev Extends the withdrawals hash chain with a payout to `accountId`'s owner.
     function _chainWithdrawal(bytes32 h, uint32 accountId, uint8 tokenId, uint128 amount)
         internal
         view

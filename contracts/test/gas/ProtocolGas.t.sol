@@ -29,7 +29,8 @@ contract GasHarness {
         pure
         returns (uint256, uint256)
     {
-        return DataBinding.evaluate(chunk, slots, commitment);
+        (uint256 z, uint256 y,) = DataBinding.evaluate(chunk, slots, commitment);
+        return (z, y);
     }
 }
 

@@ -38,6 +38,17 @@ contract DataBindingTest is Test {
         assertEq(uint8(last[last.length - 74]), C.TYPE_DEPOSIT, "a deposit ends the chunk");
     }
 
+    /// The offsets of the records L1 acts on (requests, withdrawals) are the core's, in order.
+    function test_evaluate_onchainOffsetsMatchCore() public view {
+        uint256[] memory expected = vm.parseJsonUintArray(json, ".onchainOffsets");
+        uint256[] memory got = h.onchainOffsets(chunk, slots);
+        assertEq(got.length, expected.length, "count");
+        for (uint256 i = 0; i < got.length; ++i) {
+            assertEq(got[i], expected[i]);
+        }
+        assertTrue(expected.length > 0, "the vector has records L1 acts on");
+    }
+
     function test_recordLength_matchesCore() public view {
         bytes[] memory records = vm.parseJsonBytesArray(json, ".records");
         assertEq(records.length, slots, "one record per slot");

@@ -11,6 +11,11 @@ contract DataBindingHarness {
         pure
         returns (uint256 challenge, uint256 evaluation)
     {
-        return DataBinding.evaluate(chunk, slots, commitment);
+        (uint256 z, uint256 y,) = DataBinding.evaluate(chunk, slots, commitment);
+        return (z, y);
+    }
+
+    function onchainOffsets(bytes calldata chunk, uint256 slots) external pure returns (uint256[] memory onchain) {
+        (,, onchain) = DataBinding.evaluate(chunk, slots, 0);
     }
 }

@@ -211,7 +211,21 @@ pub fn pubdata() -> Result<Value> {
         "newRoot": to_hex(&c.new_root),
         "onchainOps": c.records.iter().flat_map(Record::onchain_ops).collect::<Vec<_>>(),
         "longLast": long_last(&c.records),
+        "onchainOffsets": onchain_offsets(&c.records),
     }))
+}
+
+/// The byte offsets in the chunk of the records L1 acts on at commit, in order.
+fn onchain_offsets(records: &[Record]) -> Vec<usize> {
+    let mut offset = 0;
+    let mut out = Vec::new();
+    for r in records {
+        if !r.onchain_ops().is_empty() {
+            out.push(offset);
+        }
+        offset += r.encode().len();
+    }
+    out
 }
 
 /// The sample chunk's records turned so that its longest record (a deposit) comes last: its
