@@ -14,7 +14,7 @@ use alloy::rpc::types::Log;
 use alloy::sol_types::{SolCall, SolEvent};
 use rollup_bindings::irollup::IRollup;
 use rollup_l1::{LogReader, QueuedRequest, REQUEST_QUEUED, decode_request, retry};
-use rollup_protocol::codec::{data_challenge, data_elements, decode_chunk, evaluate};
+use rollup_protocol::codec::{chunk_elements, data_challenge, evaluate};
 use rollup_protocol::field::{self, Fr};
 
 use crate::derive::FinalizedBatch;
@@ -204,7 +204,10 @@ impl<P: Provider> L1Reader<P> {
                 return Err(malformed(log, "chunk count differs from the event's"));
             }
             for (i, (chunk, theirs)) in call.chunks.iter().zip(&event.bindings).enumerate() {
-                let records = decode_chunk(chunk, self.chunk_slots)
+                // Read as L1 reads it, by type bytes and lengths only: the records are decoded once
+                // the batch is finalized. A committed chunk whose records do not decode (a bad key,
+                // an account id outside the tree) can never be proven, and must not stop the sync.
+                let elements = chunk_elements(chunk, self.chunk_slots)
                     .map_err(|e| malformed(log, format!("batch {index}, chunk {i}: {e}")))?;
                 // L1 computed the challenge and the evaluation from these very bytes and the
                 // sequencer's commitment; recomputed here, they check the calldata the RPC served.
@@ -213,7 +216,7 @@ impl<P: Provider> L1Reader<P> {
                 let commitment = field::from_u256(theirs.commitment)
                     .map_err(|e| malformed(log, e.to_string()))?;
                 let challenge = data_challenge(chunk, &commitment);
-                let evaluation = evaluate(&data_elements(&records), &challenge);
+                let evaluation = evaluate(&elements, &challenge);
                 if field::to_u256(&challenge) != theirs.challenge
                     || field::to_u256(&evaluation) != theirs.evaluation
                 {

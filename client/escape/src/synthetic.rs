@@ -74,7 +74,7 @@ pub fn history(shape: Shape, chain_id: u64) -> rollup_protocol::Result<Vec<Final
                 c.resize(config.chunk_slots, Record::Noop);
                 encode_chunk(&c)
             })
-            .collect();
+            .collect::<rollup_protocol::Result<_>>()?;
         batches.push(FinalizedBatch {
             index: batches.len() as u64 + 1,
             chunks,

@@ -68,7 +68,7 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
         nonce: 0,
     }
     .sign(&l2_key(&bob)?, chain);
-    let raw = format!("0x{}", alloy::hex::encode(withdraw.encode()));
+    let raw = format!("0x{}", alloy::hex::encode(withdraw.encode()?));
     let withdraw_id = rpc.send_raw_transaction(raw.clone()).await?;
     // The same transaction again, a replayed nonce, an overdraft: refused, nothing changes.
     let again = rpc.send_transaction(transfer).await;

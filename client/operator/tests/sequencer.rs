@@ -241,7 +241,7 @@ async fn the_typed_client_reaches_every_method_of_the_server() -> Result {
     let proof = rpc.get_proof(2, 0).await?;
     assert!(proof.verify(s.lock().await.pending().root()));
     let id = rpc.send_transaction(transfer(0)).await?;
-    let raw = format!("0x{}", alloy_primitives::hex::encode(transfer(1).encode()));
+    let raw = format!("0x{}", alloy_primitives::hex::encode(transfer(1).encode()?));
     let raw_id = rpc.send_raw_transaction(raw.clone()).await?;
     assert_ne!(id, raw_id);
     assert_eq!(

@@ -6,14 +6,16 @@
 //! | type | pubdata record | bytes |
 //! | --- | --- | --- |
 //! | Noop | `type` | 1 |
-//! | Deposit | `type account:4 owner:20 token:1 amount:16 pubkey:32` | 74 |
-//! | Transfer | `type from:4 to:4 token:1 amount:16 fee:16` | 42 |
-//! | Withdraw | `type account:4 token:1 amount:16 fee:16` | 38 |
-//! | ForcedExit | `type account:4 token:1 amount:16` | 22 |
-//! | ChangeKey | `type account:4 pubkey:32` | 37 |
+//! | Deposit | `type account:3 owner:20 token:1 amount:16 pubkey:32` | 73 |
+//! | Transfer | `type from:3 to:3 token:1 amount:5f fee:2f` | 15 |
+//! | Withdraw | `type account:3 token:1 amount:16 fee:2f` | 23 |
+//! | ForcedExit | `type account:3 token:1 amount:16` | 21 |
+//! | ChangeKey | `type account:3 pubkey:32` | 36 |
 //!
-//! The table is [`record_layout`], the one definition the encoder, the circuit and the generated
-//! Solidity follow.
+//! `5f` and `2f` are packed amounts ([`crate::float`]): a transfer's amount and a signed
+//! transaction's fee must be representable there. Account ids are as wide as the account tree
+//! allows (3 bytes, below `2^20`). The table is [`record_layout`], the one definition the encoder,
+//! the circuit and the generated Solidity follow.
 //!
 //! The wire form of an L2 transaction appends `nonce:4 signature:64` to its record;
 //! the wire form of a forced exit omits the amount (the transition sets it).
@@ -22,10 +24,13 @@ use alloy_primitives::{Address, keccak256};
 use ff::Field;
 use serde::{Deserialize, Serialize};
 
-use crate::constants::{RECORD_FIELD_BYTES, RECORD_FIELDS, RECORD_PADDED_BYTES, TAG_DATA};
+use crate::constants::{
+    MAX_ACCOUNTS, RECORD_FIELD_BYTES, RECORD_FIELDS, RECORD_PADDED_BYTES, TAG_DATA,
+};
 use crate::eddsa::{Point, Signature};
 use crate::error::{Error, Result};
 use crate::field::{self, Fr};
+use crate::float::{self, FloatFormat};
 use crate::poseidon::hash;
 use crate::state::{AccountId, TokenId};
 use crate::tx::{ChangeKey, Deposit, ForcedExit, Transfer, Tx, TxType, Withdraw};
@@ -89,6 +94,8 @@ pub enum FieldKind {
     Address,
     /// A compressed Baby Jubjub key (32 bytes: `y`, the parity of `x` in the top bit).
     Key,
+    /// A packed amount ([`crate::float`]) in this format.
+    Float(FloatFormat),
 }
 
 /// One field of a pubdata record: its name, width and kind.
@@ -110,19 +117,30 @@ const fn uint(name: &'static str, bytes: usize) -> RecordField {
     }
 }
 
-/// The width of an account id in a record.
-pub const ACCOUNT_BYTES: usize = 4;
+const fn packed(name: &'static str, format: FloatFormat) -> RecordField {
+    RecordField {
+        name,
+        bytes: format.bytes(),
+        kind: FieldKind::Float(format),
+    }
+}
+
+/// The width of an account id in a record: the account tree's ids fit.
+pub const ACCOUNT_BYTES: usize = 3;
 /// The width of a token id in a record.
 pub const TOKEN_BYTES: usize = 1;
-/// The width of an amount or a fee in a record.
+/// The width of an exact amount in a record (deposits, withdrawals, forced exits).
 pub const AMOUNT_BYTES: usize = 16;
+
+const _: () = assert!(MAX_ACCOUNTS <= 1 << (8 * ACCOUNT_BYTES));
 
 const ACCOUNT: RecordField = uint("account", ACCOUNT_BYTES);
 const FROM: RecordField = uint("from", ACCOUNT_BYTES);
 const TO: RecordField = uint("to", ACCOUNT_BYTES);
 const TOKEN: RecordField = uint("token", TOKEN_BYTES);
 const AMOUNT: RecordField = uint("amount", AMOUNT_BYTES);
-const FEE: RecordField = uint("fee", AMOUNT_BYTES);
+const PACKED_AMOUNT: RecordField = packed("amount", float::AMOUNT);
+const PACKED_FEE: RecordField = packed("fee", float::FEE);
 const OWNER: RecordField = RecordField {
     name: "owner",
     bytes: 20,
@@ -142,8 +160,8 @@ pub const fn record_layout(ty: TxType) -> &'static [RecordField] {
     match ty {
         TxType::Noop => &[],
         TxType::Deposit => &[ACCOUNT, OWNER, TOKEN, AMOUNT, PUBKEY],
-        TxType::Transfer => &[FROM, TO, TOKEN, AMOUNT, FEE],
-        TxType::Withdraw => &[ACCOUNT, TOKEN, AMOUNT, FEE],
+        TxType::Transfer => &[FROM, TO, TOKEN, PACKED_AMOUNT, PACKED_FEE],
+        TxType::Withdraw => &[ACCOUNT, TOKEN, AMOUNT, PACKED_FEE],
         TxType::ForcedExit => &[ACCOUNT, TOKEN, AMOUNT],
         TxType::ChangeKey => &[ACCOUNT, PUBKEY],
     }
@@ -298,6 +316,27 @@ impl<'a> Reader<'a> {
     fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_be_bytes(self.take()?))
     }
+    /// An account id: [`ACCOUNT_BYTES`] bytes, below [`MAX_ACCOUNTS`].
+    fn account(&mut self) -> Result<u32> {
+        let b = self.take::<ACCOUNT_BYTES>()?;
+        let id = b.iter().fold(0u32, |acc, x| (acc << 8) | u32::from(*x));
+        if u64::from(id) >= MAX_ACCOUNTS {
+            return Err(Error::Decode(format!(
+                "account id {id} is outside the account tree (below {MAX_ACCOUNTS})"
+            )));
+        }
+        Ok(id)
+    }
+    /// A packed amount in `format`, canonical.
+    fn float(&mut self, format: FloatFormat) -> Result<u128> {
+        let width = format.bytes();
+        let b = self.buf.get(self.pos..self.pos + width).ok_or_else(|| {
+            Error::Decode(format!("truncated at byte {}: need {width} more", self.pos))
+        })?;
+        let packed = b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x));
+        self.pos += width;
+        format.unpack(packed)
+    }
     fn u128(&mut self) -> Result<u128> {
         Ok(u128::from_be_bytes(self.take()?))
     }
@@ -343,13 +382,23 @@ impl Record {
         record_len(ty)
     }
 
-    /// Appends the encoding to `out`.
-    pub fn encode_into(&self, out: &mut Vec<u8>) {
+    /// Appends the encoding to `out`; errs (leaving `out` as it was) if an amount or fee is not
+    /// representable in its packed form or an account id is outside the tree.
+    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<()> {
+        let start = out.len();
+        let result = self.write(out);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
+    fn write(&self, out: &mut Vec<u8>) -> Result<()> {
         out.push(self.tx_type() as u8);
         match *self {
             Record::Noop => {}
             Record::Deposit(d) => {
-                out.extend_from_slice(&d.account_id.to_be_bytes());
+                put_account(out, d.account_id)?;
                 out.extend_from_slice(d.owner.as_slice());
                 out.push(d.token);
                 out.extend_from_slice(&d.amount.to_be_bytes());
@@ -362,11 +411,11 @@ impl Record {
                 amount,
                 fee,
             } => {
-                out.extend_from_slice(&from.to_be_bytes());
-                out.extend_from_slice(&to.to_be_bytes());
+                put_account(out, from)?;
+                put_account(out, to)?;
                 out.push(token);
-                out.extend_from_slice(&amount.to_be_bytes());
-                out.extend_from_slice(&fee.to_be_bytes());
+                put_float(out, float::AMOUNT, "amount", amount)?;
+                put_float(out, float::FEE, "fee", fee)?;
             }
             Record::Withdraw {
                 from,
@@ -374,64 +423,65 @@ impl Record {
                 amount,
                 fee,
             } => {
-                out.extend_from_slice(&from.to_be_bytes());
+                put_account(out, from)?;
                 out.push(token);
                 out.extend_from_slice(&amount.to_be_bytes());
-                out.extend_from_slice(&fee.to_be_bytes());
+                put_float(out, float::FEE, "fee", fee)?;
             }
             Record::ForcedExit {
                 account_id,
                 token,
                 amount,
             } => {
-                out.extend_from_slice(&account_id.to_be_bytes());
+                put_account(out, account_id)?;
                 out.push(token);
                 out.extend_from_slice(&amount.to_be_bytes());
             }
             Record::ChangeKey(c) => {
-                out.extend_from_slice(&c.account_id.to_be_bytes());
+                put_account(out, c.account_id)?;
                 out.extend_from_slice(&c.pubkey.compress());
             }
         }
+        Ok(())
     }
 
-    /// The encoding.
-    pub fn encode(&self) -> Vec<u8> {
+    /// The encoding (see [`Record::encode_into`] for when it errs).
+    pub fn encode(&self) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(Self::encoded_len(self.tx_type()));
-        self.encode_into(&mut out);
-        out
+        self.encode_into(&mut out)?;
+        Ok(out)
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Record> {
         Ok(match r.tx_type()? {
             TxType::Noop => Record::Noop,
             TxType::Deposit => Record::Deposit(Deposit {
-                account_id: r.u32()?,
+                account_id: r.account()?,
                 owner: r.address()?,
                 token: r.u8()?,
                 amount: r.u128()?,
                 pubkey: r.pubkey()?,
             }),
             TxType::Transfer => Record::Transfer {
-                from: r.u32()?,
-                to: r.u32()?,
+                from: r.account()?,
+                to: r.account()?,
                 token: r.u8()?,
-                amount: r.u128()?,
-                fee: r.u128()?,
+                amount: r.float(float::AMOUNT)?,
+                fee: r.float(float::FEE)?,
             },
             TxType::Withdraw => Record::Withdraw {
-                from: r.u32()?,
+                from: r.account()?,
                 token: r.u8()?,
                 amount: r.u128()?,
-                fee: r.u128()?,
+                fee: r.float(float::FEE)?,
             },
             TxType::ForcedExit => Record::ForcedExit {
-                account_id: r.u32()?,
+                account_id: r.account()?,
                 token: r.u8()?,
                 amount: r.u128()?,
             },
             TxType::ChangeKey => Record::ChangeKey(ChangeKey {
-                account_id: r.u32()?,
+                account_id: r.account()?,
                 pubkey: r.pubkey()?,
             }),
         })
@@ -445,16 +495,17 @@ impl Record {
         Ok(rec)
     }
 
-    /// The record zero-padded to 93 bytes and cut into three 31-byte big-endian field elements.
-    pub fn fields(&self) -> [Fr; RECORD_FIELDS] {
+    /// The record zero-padded to 93 bytes and cut into three 31-byte big-endian field elements
+    /// (errs as [`Record::encode`] does).
+    pub fn fields(&self) -> Result<[Fr; RECORD_FIELDS]> {
         let mut padded = [0u8; RECORD_PADDED_BYTES];
-        let enc = self.encode();
+        let enc = self.encode()?;
         padded[..enc.len()].copy_from_slice(&enc);
         let mut out = [Fr::from(0u64); RECORD_FIELDS];
         for (i, chunk) in padded.chunks(RECORD_FIELD_BYTES).enumerate() {
             out[i] = field::from_be_bytes_short(chunk);
         }
-        out
+        Ok(out)
     }
 
     /// What L1 does for this record.
@@ -508,24 +559,81 @@ pub fn decode_chunk(bytes: &[u8], slots: usize) -> Result<Vec<Record>> {
     Ok(out)
 }
 
-/// Encodes a chunk's records back to back.
-pub fn encode_chunk(records: &[Record]) -> Vec<u8> {
+/// Encodes a chunk's records back to back (errs as [`Record::encode`] does).
+pub fn encode_chunk(records: &[Record]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     for r in records {
-        r.encode_into(&mut out);
+        r.encode_into(&mut out)?;
     }
-    out
+    Ok(out)
 }
 
 /// The data elements of a chunk: the fields of every record, in order (what its data binding
 /// covers).
-pub fn data_elements(records: &[Record]) -> Vec<Fr> {
-    records.iter().flat_map(|r| r.fields()).collect()
+pub fn data_elements(records: &[Record]) -> Result<Vec<Fr>> {
+    let mut out = Vec::with_capacity(RECORD_FIELDS * records.len());
+    for r in records {
+        out.extend(r.fields()?);
+    }
+    Ok(out)
+}
+
+/// The data elements of a chunk's bytes as L1 reads them: each record found by its type byte and
+/// length alone ([`record_len`]), zero-padded to 93 bytes and cut into three 31-byte elements. For
+/// well-formed records this is [`data_elements`] of the decoded chunk; unlike decoding it never looks
+/// inside a record, so it accepts every chunk `commitBatch` accepts (a committed chunk whose records
+/// do not decode can never be proven, but it must not stop a reader of L1 either).
+pub fn chunk_elements(bytes: &[u8], slots: usize) -> Result<Vec<Fr>> {
+    let mut out = Vec::with_capacity(RECORD_FIELDS * slots);
+    let mut offset = 0;
+    for _ in 0..slots {
+        let ty = bytes
+            .get(offset)
+            .ok_or_else(|| Error::Decode(format!("chunk ends before its {slots} records")))?;
+        let ty = TxType::from_byte(*ty)
+            .ok_or_else(|| Error::Decode(format!("unknown record type {ty} at byte {offset}")))?;
+        let record = bytes
+            .get(offset..offset + record_len(ty))
+            .ok_or_else(|| Error::Decode(format!("truncated {ty:?} record at byte {offset}")))?;
+        let mut padded = [0u8; RECORD_PADDED_BYTES];
+        padded[..record.len()].copy_from_slice(record);
+        out.extend(
+            padded
+                .chunks(RECORD_FIELD_BYTES)
+                .map(field::from_be_bytes_short),
+        );
+        offset += record.len();
+    }
+    if offset != bytes.len() {
+        return Err(Error::Decode(format!(
+            "{} trailing bytes after {slots} records",
+            bytes.len() - offset
+        )));
+    }
+    Ok(out)
 }
 
 /// The data commitment of a chunk: `Poseidon(TAG_DATA; fields of every record, in order)`.
-pub fn data_commitment(records: &[Record]) -> Fr {
-    hash(TAG_DATA, &data_elements(records))
+pub fn data_commitment(records: &[Record]) -> Result<Fr> {
+    Ok(hash(TAG_DATA, &data_elements(records)?))
+}
+
+fn put_account(out: &mut Vec<u8>, id: AccountId) -> Result<()> {
+    if u64::from(id) >= MAX_ACCOUNTS {
+        return Err(Error::UnknownAccount { account: id });
+    }
+    out.extend_from_slice(&id.to_be_bytes()[4 - ACCOUNT_BYTES..]);
+    Ok(())
+}
+
+fn put_float(out: &mut Vec<u8>, format: FloatFormat, what: &'static str, v: u128) -> Result<()> {
+    let packed = format.pack(v).ok_or(Error::Unrepresentable {
+        what,
+        value: v,
+        nearest: format.round_down(v),
+    })?;
+    out.extend_from_slice(&packed.to_be_bytes()[8 - format.bytes()..]);
+    Ok(())
 }
 
 /// The challenge of a chunk's data binding: `keccak256(keccak256(pubdata) ‖ commitment)` read as a
@@ -564,30 +672,30 @@ pub struct DataBinding {
 }
 
 impl DataBinding {
-    /// The binding of a chunk of `records`.
-    pub fn of(records: &[Record]) -> DataBinding {
-        let elements = data_elements(records);
+    /// The binding of a chunk of `records` (errs as [`Record::encode`] does).
+    pub fn of(records: &[Record]) -> Result<DataBinding> {
+        let elements = data_elements(records)?;
         let commitment = hash(TAG_DATA, &elements);
-        let challenge = data_challenge(&encode_chunk(records), &commitment);
-        DataBinding {
+        let challenge = data_challenge(&encode_chunk(records)?, &commitment);
+        Ok(DataBinding {
             commitment,
             challenge,
             evaluation: evaluate(&elements, &challenge),
-        }
+        })
     }
 }
 
 impl Tx {
-    /// The wire encoding (see the module docs).
-    pub fn encode(&self) -> Vec<u8> {
+    /// The wire encoding (see the module docs); errs as [`Record::encode`] does.
+    pub fn encode(&self) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         match *self {
-            Tx::Noop => Record::Noop.encode_into(&mut out),
-            Tx::Deposit(d) => Record::Deposit(d).encode_into(&mut out),
-            Tx::ChangeKey(c) => Record::ChangeKey(c).encode_into(&mut out),
+            Tx::Noop => Record::Noop.encode_into(&mut out)?,
+            Tx::Deposit(d) => Record::Deposit(d).encode_into(&mut out)?,
+            Tx::ChangeKey(c) => Record::ChangeKey(c).encode_into(&mut out)?,
             Tx::ForcedExit(f) => {
                 out.push(TxType::ForcedExit as u8);
-                out.extend_from_slice(&f.account_id.to_be_bytes());
+                put_account(&mut out, f.account_id)?;
                 out.push(f.token);
             }
             Tx::Transfer { tx, sig } => {
@@ -598,7 +706,7 @@ impl Tx {
                     amount: tx.amount,
                     fee: tx.fee,
                 }
-                .encode_into(&mut out);
+                .encode_into(&mut out)?;
                 out.extend_from_slice(&tx.nonce.to_be_bytes());
                 out.extend_from_slice(&sig.to_bytes());
             }
@@ -609,12 +717,12 @@ impl Tx {
                     amount: tx.amount,
                     fee: tx.fee,
                 }
-                .encode_into(&mut out);
+                .encode_into(&mut out)?;
                 out.extend_from_slice(&tx.nonce.to_be_bytes());
                 out.extend_from_slice(&sig.to_bytes());
             }
         }
-        out
+        Ok(out)
     }
 
     /// Decodes the wire encoding; errs on any malformed, truncated or over-long input.
@@ -623,7 +731,7 @@ impl Tx {
         let tx = match r.tx_type()? {
             TxType::Noop => Tx::Noop,
             TxType::ForcedExit => Tx::ForcedExit(ForcedExit {
-                account_id: r.u32()?,
+                account_id: r.account()?,
                 token: r.u8()?,
             }),
             ty => {

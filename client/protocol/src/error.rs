@@ -93,6 +93,18 @@ pub enum Error {
         /// Slots already used.
         used: usize,
     },
+    /// An L2 transaction's amount or fee is not one the packed form of its record holds exactly.
+    #[error(
+        "{what} {value} is not representable in its packed form (10 significant digits for an amount, 3 for a fee); the nearest value below is {nearest}"
+    )]
+    Unrepresentable {
+        /// Which value: `"amount"` or `"fee"`.
+        what: &'static str,
+        /// The value given.
+        value: u128,
+        /// The largest representable value at most `value`, what a wallet rounds to.
+        nearest: u128,
+    },
     /// Encoded bytes are malformed.
     #[error("malformed encoding: {0}")]
     Decode(String),

@@ -21,6 +21,7 @@ pub mod constants;
 pub mod eddsa;
 pub mod error;
 pub mod field;
+pub mod float;
 pub mod poseidon;
 pub mod smt;
 pub mod state;

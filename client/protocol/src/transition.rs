@@ -27,6 +27,7 @@ use crate::constants::{FEE_ACCOUNT_ID, MAX_NONCE};
 use crate::eddsa::{self, Point, PubKey, Signature};
 use crate::error::{Error, Result};
 use crate::field::{self, Fr};
+use crate::float;
 use crate::smt::MerkleProof;
 use crate::state::{AccountId, AccountLeaf, State, TokenId, check_account_id};
 use crate::tx::Tx;
@@ -315,6 +316,9 @@ impl State {
                 Record::Deposit(d)
             }
             Tx::Transfer { tx: t, sig } => {
+                // The record packs both: an amount it cannot hold is refused, never rounded.
+                float::AMOUNT.check("amount", t.amount)?;
+                float::FEE.check("fee", t.fee)?;
                 let auth = Some((t.nonce, t.message(chain_id), &sig));
                 p.transfer(t.from, t.to, t.token, t.amount, t.fee, auth)?;
                 Record::Transfer {
@@ -326,6 +330,8 @@ impl State {
                 }
             }
             Tx::Withdraw { tx: w, sig } => {
+                // The amount is exact in the record (a withdrawal may empty a balance); the fee packed.
+                float::FEE.check("fee", w.fee)?;
                 let auth = Some((w.nonce, w.message(chain_id), &sig));
                 p.withdraw(w.from, w.token, w.amount, w.fee, auth)?;
                 Record::Withdraw {
@@ -620,7 +626,7 @@ impl State {
                 });
             }
         }
-        Ok(b.finish())
+        b.finish()
     }
 }
 
@@ -739,8 +745,9 @@ impl<'a> ChunkBuilder<'a> {
         self.state.rollback(self.journal);
     }
 
-    /// Pads the free slots and seals the chunk.
-    pub fn finish(mut self) -> Chunk {
+    /// Pads the free slots and seals the chunk. Every record was checked when its transaction was
+    /// pushed, so encoding them does not fail; if it did, the chunk is undone and the error returned.
+    pub fn finish(mut self) -> Result<Chunk> {
         while !self.is_full() {
             // Padding touches only the no-op update and cannot fail.
             if self.push(&Tx::Noop).is_err() {
@@ -748,14 +755,22 @@ impl<'a> ChunkBuilder<'a> {
             }
         }
         let records: Vec<Record> = self.witnesses.iter().map(|w| w.record).collect();
-        Chunk {
+        let encoded = encode_chunk(&records).and_then(|p| Ok((p, DataBinding::of(&records)?)));
+        let (pubdata, binding) = match encoded {
+            Ok(e) => e,
+            Err(e) => {
+                self.abort();
+                return Err(e);
+            }
+        };
+        Ok(Chunk {
             old_root: self.old_root,
             new_root: self.state.root(),
-            pubdata: encode_chunk(&records),
-            binding: DataBinding::of(&records),
+            pubdata,
+            binding,
             records,
             witnesses: self.witnesses,
-        }
+        })
     }
 }
 

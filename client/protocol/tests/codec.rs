@@ -5,12 +5,14 @@ use alloy_primitives::U256;
 use proptest::prelude::*;
 use rollup_protocol::Tx;
 use rollup_protocol::codec::{
-    DataBinding, Record, TYPE_SHIFT, data_challenge, data_elements, decode_chunk, encode_chunk,
-    evaluate, field_offset, field_placement, record_layout,
+    DataBinding, Record, TYPE_SHIFT, chunk_elements, data_challenge, data_elements, decode_chunk,
+    encode_chunk, evaluate, field_offset, field_placement, record_layout,
 };
+use rollup_protocol::constants::MAX_ACCOUNTS;
 use rollup_protocol::eddsa::{Point, SecretKey};
 use rollup_protocol::field::to_u256;
-use rollup_protocol::tx::{ChangeKey, Deposit, ForcedExit, Transfer, Withdraw};
+use rollup_protocol::float::{self, FloatFormat};
+use rollup_protocol::tx::{ChangeKey, Deposit, ForcedExit, Transfer, TxType, Withdraw};
 
 fn pubkey() -> impl Strategy<Value = Point> {
     prop_oneof![
@@ -19,12 +21,25 @@ fn pubkey() -> impl Strategy<Value = Point> {
     ]
 }
 
+/// An account id in the tree.
+fn account() -> impl Strategy<Value = u32> {
+    0..MAX_ACCOUNTS as u32
+}
+
+/// A value `format` holds: rounded from any `u128`, or from a small one (mantissas of every size).
+fn packable(format: FloatFormat) -> impl Strategy<Value = u128> {
+    prop_oneof![
+        any::<u128>().prop_map(move |v| format.round_down(v)),
+        (0u128..1 << 48).prop_map(move |v| format.round_down(v)),
+    ]
+}
+
 fn tx() -> impl Strategy<Value = Tx> {
     let key = SecretKey::from_seed(b"codec");
     prop_oneof![
         Just(Tx::Noop),
         (
-            any::<u32>(),
+            account(),
             any::<[u8; 20]>(),
             any::<u8>(),
             any::<u128>(),
@@ -40,11 +55,11 @@ fn tx() -> impl Strategy<Value = Tx> {
                 })
             }),
         (
-            any::<u32>(),
-            any::<u32>(),
+            account(),
+            account(),
             any::<u8>(),
-            any::<u128>(),
-            any::<u128>(),
+            packable(float::AMOUNT),
+            packable(float::FEE),
             any::<u32>()
         )
             .prop_map(move |(from, to, token, amount, fee, nonce)| {
@@ -59,10 +74,10 @@ fn tx() -> impl Strategy<Value = Tx> {
                 .sign(&SecretKey::from_seed(b"codec"), 9)
             }),
         (
-            any::<u32>(),
+            account(),
             any::<u8>(),
             any::<u128>(),
-            any::<u128>(),
+            packable(float::FEE),
             any::<u32>()
         )
             .prop_map(move |(from, token, amount, fee, nonce)| Withdraw {
@@ -73,11 +88,11 @@ fn tx() -> impl Strategy<Value = Tx> {
                 nonce
             }
             .sign(&key, 9)),
-        (any::<u32>(), any::<u8>()).prop_map(|(a, t)| Tx::ForcedExit(ForcedExit {
+        (account(), any::<u8>()).prop_map(|(a, t)| Tx::ForcedExit(ForcedExit {
             account_id: a,
             token: t
         })),
-        (any::<u32>(), pubkey()).prop_map(|(a, k)| Tx::ChangeKey(ChangeKey {
+        (account(), pubkey()).prop_map(|(a, k)| Tx::ChangeKey(ChangeKey {
             account_id: a,
             pubkey: k
         })),
@@ -107,7 +122,7 @@ fn record() -> impl Strategy<Value = Record> {
             Tx::ChangeKey(c) => Some(Record::ChangeKey(c)),
             Tx::ForcedExit(_) => None,
         }),
-        (any::<u32>(), any::<u8>(), any::<u128>()).prop_map(|(a, t, m)| Record::ForcedExit {
+        (account(), any::<u8>(), any::<u128>()).prop_map(|(a, t, m)| Record::ForcedExit {
             account_id: a,
             token: t,
             amount: m
@@ -117,8 +132,10 @@ fn record() -> impl Strategy<Value = Record> {
 
 /// The bytes field `name` of `r` must hold, from the record's own values.
 fn expected(r: &Record, name: &str) -> Option<Vec<u8>> {
-    let b4 = |x: u32| x.to_be_bytes().to_vec();
+    let b4 = |x: u32| x.to_be_bytes()[1..].to_vec();
     let b16 = |x: u128| x.to_be_bytes().to_vec();
+    let packed =
+        |f: FloatFormat, x: u128| f.pack(x).map(|p| p.to_be_bytes()[8 - f.bytes()..].to_vec());
     Some(match (r, name) {
         (Record::Deposit(d), "account") => b4(d.account_id),
         (Record::Deposit(d), "owner") => d.owner.to_vec(),
@@ -128,12 +145,12 @@ fn expected(r: &Record, name: &str) -> Option<Vec<u8>> {
         (Record::Transfer { from, .. }, "from") => b4(*from),
         (Record::Transfer { to, .. }, "to") => b4(*to),
         (Record::Transfer { token, .. }, "token") => vec![*token],
-        (Record::Transfer { amount, .. }, "amount") => b16(*amount),
-        (Record::Transfer { fee, .. }, "fee") => b16(*fee),
+        (Record::Transfer { amount, .. }, "amount") => packed(float::AMOUNT, *amount)?,
+        (Record::Transfer { fee, .. }, "fee") => packed(float::FEE, *fee)?,
         (Record::Withdraw { from, .. }, "account") => b4(*from),
         (Record::Withdraw { token, .. }, "token") => vec![*token],
         (Record::Withdraw { amount, .. }, "amount") => b16(*amount),
-        (Record::Withdraw { fee, .. }, "fee") => b16(*fee),
+        (Record::Withdraw { fee, .. }, "fee") => packed(float::FEE, *fee)?,
         (Record::ForcedExit { account_id, .. }, "account") => b4(*account_id),
         (Record::ForcedExit { token, .. }, "token") => vec![*token],
         (Record::ForcedExit { amount, .. }, "amount") => b16(*amount),
@@ -156,8 +173,8 @@ proptest! {
     #[test]
     fn every_field_is_where_the_layout_says(r in record()) {
         let ty = r.tx_type();
-        let bytes = r.encode();
-        let words: Vec<U256> = r.fields().iter().map(to_u256).collect();
+        let bytes = r.encode()?;
+        let words: Vec<U256> = r.fields()?.iter().map(to_u256).collect();
         prop_assert_eq!(words[0] >> TYPE_SHIFT as usize, U256::from(ty as u8));
         for f in record_layout(ty) {
             let (offset, _) = field_offset(ty, f.name).ok_or_else(|| TestCaseError::fail("no offset"))?;
@@ -182,7 +199,7 @@ proptest! {
 
     #[test]
     fn tx_round_trips(t in tx()) {
-        let bytes = t.encode();
+        let bytes = t.encode()?;
         prop_assert_eq!(Tx::decode(&bytes)?, t);
         // Every strict prefix and every extension is rejected, never misread.
         for cut in 0..bytes.len() {
@@ -195,16 +212,19 @@ proptest! {
 
     #[test]
     fn record_round_trips(r in record()) {
-        let bytes = r.encode();
+        let bytes = r.encode()?;
         prop_assert_eq!(bytes.len(), Record::encoded_len(r.tx_type()));
         prop_assert_eq!(Record::decode(&bytes)?, r);
     }
 
     #[test]
     fn chunk_round_trips(rs in proptest::collection::vec(record(), 1..8)) {
-        let bytes = encode_chunk(&rs);
+        let bytes = encode_chunk(&rs)?;
         prop_assert_eq!(decode_chunk(&bytes, rs.len())?, rs.clone());
         prop_assert!(decode_chunk(&bytes, rs.len() + 1).is_err());
+        // Read as L1 reads it, by type bytes and lengths only, the chunk has the records' elements.
+        prop_assert_eq!(chunk_elements(&bytes, rs.len())?, data_elements(&rs)?);
+        prop_assert!(chunk_elements(&bytes, rs.len() + 1).is_err());
     }
 
     /// Two chunks whose records differ anywhere (a byte of a field, a type) have different data
@@ -220,18 +240,18 @@ proptest! {
         prop_assume!(other != rs[i]);
         let mut changed = rs.clone();
         changed[i] = other;
-        prop_assert_ne!(data_elements(&rs), data_elements(&changed));
-        let (a, b) = (DataBinding::of(&rs), DataBinding::of(&changed));
+        prop_assert_ne!(data_elements(&rs)?, data_elements(&changed)?);
+        let (a, b) = (DataBinding::of(&rs)?, DataBinding::of(&changed)?);
         prop_assert_ne!(a.commitment, b.commitment);
         prop_assert_ne!(a.challenge, b.challenge);
         // The records the proof covers evaluated at the challenge L1 drew for other bytes.
-        prop_assert_ne!(evaluate(&data_elements(&rs), &b.challenge), b.evaluation);
-        let mut bytes = encode_chunk(&rs);
+        prop_assert_ne!(evaluate(&data_elements(&rs)?, &b.challenge), b.evaluation);
+        let mut bytes = encode_chunk(&rs)?;
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         prop_assert_ne!(data_challenge(&bytes, &a.commitment), a.challenge);
         prop_assert_ne!(
-            data_challenge(&encode_chunk(&rs), &(a.commitment + rollup_protocol::Fr::from(1u64))),
+            data_challenge(&encode_chunk(&rs)?, &(a.commitment + rollup_protocol::Fr::from(1u64))),
             a.challenge
         );
     }
@@ -241,7 +261,84 @@ proptest! {
         let _ = Tx::decode(&bytes);
         let _ = Record::decode(&bytes);
         let _ = decode_chunk(&bytes, 3);
+        let _ = chunk_elements(&bytes, 3);
     }
+
+    /// A value packs if and only if it is its own rounding; a packing unpacks to the value, is the
+    /// only valid one for it, and the rounding is the largest value below that packs.
+    #[test]
+    fn packing_round_trips_and_is_canonical(v in any::<u128>(), small in 0u128..1 << 50, p in any::<u64>()) {
+        for format in [float::AMOUNT, float::FEE] {
+            for v in [v, small] {
+                let r = format.round_down(v);
+                prop_assert!(r <= v);
+                prop_assert_eq!(format.pack(v).is_some(), r == v);
+                let packed = format.pack(r).ok_or_else(|| TestCaseError::fail("a rounding does not pack"))?;
+                prop_assert_eq!(format.unpack(packed)?, r);
+            }
+            // Any bit pattern that unpacks is the canonical packing of its value.
+            let p = p & ((1 << (8 * format.bytes())) - 1);
+            if let Ok(value) = format.unpack(p) {
+                prop_assert_eq!(format.pack(value), Some(p));
+            }
+        }
+    }
+}
+
+/// The rounding is the largest representable value at most the value: checked against every value
+/// below 60,000 in the fee format (3 significant digits, so gaps of up to 100 there).
+#[test]
+fn rounding_down_finds_the_nearest_representable_value_below() {
+    let f = float::FEE;
+    let mut last = 0;
+    for v in 0u128..60_000 {
+        if f.holds(v) {
+            last = v;
+        }
+        assert_eq!(f.round_down(v), last, "{v}");
+    }
+    assert_eq!(f.round_down(2_049), 2_047);
+    assert!(f.holds(2_050) && !f.holds(2_051));
+}
+
+#[test]
+fn non_canonical_packings_and_accounts_outside_the_tree_are_rejected() -> rollup_protocol::Result<()>
+{
+    let record = Record::Transfer {
+        from: 1,
+        to: 2,
+        token: 0,
+        amount: 10,
+        fee: 0,
+    };
+    let bytes = record.encode()?;
+    assert_eq!(Record::decode(&bytes)?, record);
+    // 10 as mantissa 1, exponent 1: a second packing of the same value.
+    let mut other = bytes.clone();
+    let (at, _) = field_offset(TxType::Transfer, "amount")
+        .ok_or(rollup_protocol::Error::Decode("no amount".into()))?;
+    other[at..at + 5].copy_from_slice(&((1u64 << 5) | 1).to_be_bytes()[3..]);
+    assert!(Record::decode(&other).is_err());
+    // An account id at the tree's size.
+    let mut outside = bytes.clone();
+    outside[1..4].copy_from_slice(&(MAX_ACCOUNTS as u32).to_be_bytes()[1..]);
+    assert!(Record::decode(&outside).is_err());
+    // L1 reads both by length alone.
+    assert!(chunk_elements(&other, 1).is_ok());
+    assert!(chunk_elements(&outside, 1).is_ok());
+    // Encoding refuses what no record can hold, and names the nearest value.
+    let over = Record::Transfer {
+        from: 1,
+        to: 2,
+        token: 0,
+        amount: (1 << 35) + 1,
+        fee: 0,
+    };
+    assert!(matches!(
+        over.encode(),
+        Err(rollup_protocol::Error::Unrepresentable { what: "amount", nearest, .. }) if nearest == (1 << 35) - 1
+    ));
+    Ok(())
 }
 
 #[test]
@@ -249,14 +346,14 @@ fn unknown_type_and_bad_key_are_rejected() {
     assert!(Tx::decode(&[9]).is_err());
     assert!(Tx::decode(&[]).is_err());
     // A change-key record whose key bytes are not a curve point.
-    let mut bytes = vec![5, 0, 0, 0, 1];
+    let mut bytes = vec![5, 0, 0, 1];
     let mut k = [0u8; 32];
     k[31] = 2;
     bytes.extend_from_slice(&k);
     let point_ok = Point::decompress(&k).is_ok();
     assert_eq!(Tx::decode(&bytes).is_ok(), point_ok);
     // y ≥ modulus is never a key.
-    bytes[5..].copy_from_slice(&[0x7f; 32]);
+    bytes[4..].copy_from_slice(&[0x7f; 32]);
     assert!(Tx::decode(&bytes).is_err());
 }
 

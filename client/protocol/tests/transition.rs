@@ -7,6 +7,7 @@ use rollup_protocol::codec::{
 };
 use rollup_protocol::constants::{FEE_ACCOUNT_ID, MAX_BALANCE};
 use rollup_protocol::eddsa::{Point, SecretKey};
+use rollup_protocol::float;
 use rollup_protocol::state::AccountLeaf;
 use rollup_protocol::tx::{ChangeKey, Deposit, ForcedExit, Transfer, Withdraw};
 use rollup_protocol::{Config, Error, Result, State, Tx};
@@ -206,7 +207,15 @@ fn transfer_rejections() -> Result<()> {
     );
     assert_rejected(
         &mut s,
-        transfer(1, 2, MAX_BALANCE, 1, 0, "alice"),
+        // The largest amount and fee the records hold: their sum passes 2^128.
+        transfer(
+            1,
+            2,
+            float::AMOUNT.round_down(MAX_BALANCE),
+            float::FEE.round_down(MAX_BALANCE),
+            0,
+            "alice",
+        ),
         Error::Overflow {
             account: 1,
             token: 0,
@@ -444,8 +453,8 @@ fn chunk_pads_commits_and_decodes() -> Result<()> {
             pair[1].updates[0].root_before
         );
     }
-    let elements = data_elements(&chunk.records);
-    assert_eq!(chunk.binding.commitment, data_commitment(&chunk.records));
+    let elements = data_elements(&chunk.records)?;
+    assert_eq!(chunk.binding.commitment, data_commitment(&chunk.records)?);
     assert_eq!(
         chunk.binding.challenge,
         data_challenge(&chunk.pubdata, &chunk.binding.commitment)
@@ -585,6 +594,59 @@ fn withdraw_rejections() -> Result<()> {
     );
     s.apply_tx(&deposit(3, 0x33, 0, 50, None))?;
     assert_rejected(&mut s, w(3, 1, 0, 0, "alice"), Error::NoKey { account: 3 });
+    Ok(())
+}
+
+/// A transfer's amount and a signed transaction's fee must be what their records pack exactly: a
+/// value that would need rounding is refused (naming the value a wallet rounds to), never rounded.
+/// A withdrawal's amount is exact, so it can empty any balance.
+#[test]
+fn unrepresentable_amounts_and_fees_are_rejected() -> Result<()> {
+    let mut s = setup()?;
+    let huge: u128 = 123_456_789_012_345; // 15 significant digits
+    let nearest = 123_456_789_010_000;
+    assert_rejected(
+        &mut s,
+        transfer(1, 2, huge, 0, 0, "alice"),
+        Error::Unrepresentable {
+            what: "amount",
+            value: huge,
+            nearest,
+        },
+    );
+    assert_rejected(
+        &mut s,
+        transfer(1, 2, 10, 2_049, 0, "alice"),
+        Error::Unrepresentable {
+            what: "fee",
+            value: 2_049,
+            nearest: 2_047,
+        },
+    );
+    let withdraw = |amount: u128, fee: u128| {
+        Withdraw {
+            from: 1,
+            token: 0,
+            amount,
+            fee,
+            nonce: 0,
+        }
+        .sign(&key("alice"), CHAIN)
+    };
+    assert_rejected(
+        &mut s,
+        withdraw(1, 2_049),
+        Error::Unrepresentable {
+            what: "fee",
+            value: 2_049,
+            nearest: 2_047,
+        },
+    );
+    // A balance no packed amount holds still leaves in one withdrawal.
+    s.apply_tx(&deposit(1, 0xa1, 0, huge - s.balance(1, 0), None))?;
+    assert_eq!(s.balance(1, 0), huge);
+    s.apply_tx(&withdraw(huge, 0))?;
+    assert_eq!(s.balance(1, 0), 0);
     Ok(())
 }
 

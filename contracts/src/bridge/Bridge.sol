@@ -90,7 +90,7 @@ abstract contract Bridge is RequestQueue {
         _requireToken(tokenId);
         _refundExcess(_takeFee());
         // The transition sets the amount: the request is bound to the record without it.
-        _enqueue(id, Records.encodeForcedExitRequest(id, tokenId));
+        _enqueue(id, Records.encodeForcedExitRequest(uint24(id), tokenId));
     }
 
     /// @inheritdoc IRollup
@@ -98,7 +98,7 @@ abstract contract Bridge is RequestQueue {
         uint32 id = _requireAccount(msg.sender);
         if (!BabyJubjub.isValidKey(pubkeyX, pubkeyY)) revert InvalidPublicKey(pubkeyX, pubkeyY);
         _refundExcess(_takeFee());
-        _enqueue(id, Records.encodeChangeKey(id, BabyJubjub.compress(pubkeyX, pubkeyY)));
+        _enqueue(id, Records.encodeChangeKey(uint24(id), BabyJubjub.compress(pubkeyX, pubkeyY)));
     }
 
     /// @inheritdoc IRollup
@@ -223,7 +223,8 @@ abstract contract Bridge is RequestQueue {
             key = BabyJubjub.compress(pubkeyX, pubkeyY);
         }
         // An existing account keeps its key: the record carries "no key" and the transition ignores it.
-        _enqueue(id, Records.encodeDeposit(id, depositor, tokenId, uint128(amount), key));
+        // Ids are below MAX_ACCOUNTS (2^20, `_register`), so they fit a record's 3 bytes.
+        _enqueue(id, Records.encodeDeposit(uint24(id), depositor, tokenId, uint128(amount), key));
     }
 
     function _register(address accountOwner) internal returns (uint32 id) {

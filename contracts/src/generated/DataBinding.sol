@@ -22,17 +22,14 @@ library DataBinding {
     /// @param slots Records expected.
     error ChunkLengthMismatch(uint256 length, uint256 slots);
 
+    /// @notice Record lengths by type, one byte each from the most significant (type 0 first); 0 for a type
+    ///         this protocol does not define.
+    uint256 internal constant RECORD_LENGTHS = 0x01490f1715240000000000000000000000000000000000000000000000000000;
+
     /// @notice Length in bytes of a record of type `recordType`; 0 if the type is unknown.
     function recordLength(uint8 recordType) internal pure returns (uint256 len) {
         assembly ("memory-safe") {
-            switch recordType
-            case 0 { len := 1 }
-            case 1 { len := 74 }
-            case 2 { len := 42 }
-            case 3 { len := 38 }
-            case 4 { len := 22 }
-            case 5 { len := 37 }
-            default { len := 0 }
+            len := byte(recordType, RECORD_LENGTHS)
         }
     }
 
@@ -40,6 +37,9 @@ library DataBinding {
     function challenge(bytes calldata chunk, uint256 commitment) internal pure returns (uint256) {
         return uint256(keccak256(abi.encodePacked(keccak256(chunk), commitment))) % C.FIELD_MODULUS;
     }
+
+    /// @notice The BN254 scalar field's modulus `r`, the field of the data elements.
+    uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
     /// @notice Record types L1 acts on at commit (bit `t` for type `t`): deposits, withdrawals, forced exits
     ///         and key changes; noops and transfers only count towards the binding.
@@ -54,63 +54,74 @@ library DataBinding {
         returns (uint256 z, uint256 y, uint256[] memory onchain)
     {
         z = challenge(chunk, commitment);
-        uint256 length = chunk.length;
         uint256 offset;
         // 0: parsed; 1: the bytes end early or run over; 2: an unknown type at `offset`.
         uint256 fault;
         assembly ("memory-safe") {
-            let r := 21888242871839275222246405745257275088548364400416034343698204186575808495617
-            // zⁱ for the next element.
+            // Few stack slots are left here (Solidity's own locals and the return address take most, out of
+            // DUP's reach): z and z³ live in the scratch words at 0x20 and 0, and the count of listed offsets
+            // in the array's length word. z³: a record's three elements are three powers apart from the next
+            // record's.
+            mstore(0x20, z)
+            mstore(0, mulmod(mulmod(z, z, R), z, R))
+            // z^(3s) for slot s: the power of the slot's first element.
             let power := 1
             // The offsets are written past the free memory pointer, which moves past them at the end.
             onchain := mload(0x40)
-            let count := 0
+            mstore(onchain, 0)
             for { let s := 0 } lt(s, slots) { s := add(s, 1) } {
-                if iszero(lt(offset, length)) {
+                if iszero(lt(offset, chunk.length)) {
                     fault := 1
                     break
                 }
                 let at := add(chunk.offset, offset)
-                let ty := byte(0, calldataload(at))
-                let len := 0
-                switch ty
-                    case 0 { len := 1 }
-                    case 1 { len := 74 }
-                    case 2 { len := 42 }
-                    case 3 { len := 38 }
-                    case 4 { len := 22 }
-                    case 5 { len := 37 }
+                // The record's first 32 bytes (its type byte first).
+                let word := calldataload(at)
+                let len := byte(byte(0, word), RECORD_LENGTHS)
                 if iszero(len) {
                     fault := 2
                     break
                 }
-                if gt(add(offset, len), length) {
+                if gt(add(offset, len), chunk.length) {
                     fault := 1
                     break
                 }
-                if and(shr(ty, ONCHAIN_TYPES), 1) {
-                    count := add(count, 1)
+                if and(shr(byte(0, word), ONCHAIN_TYPES), 1) {
+                    let count := add(mload(onchain), 1)
+                    mstore(onchain, count)
                     mstore(add(onchain, shl(5, count)), offset)
                 }
-                for { let start := 0 } lt(start, 93) { start := add(start, 31) } {
-                    // Bytes [start, start + 31) of the zero-padded record: past the record the
-                    // element is 0 and adds nothing; a read past the record's end (into the next one, or
-                    // past the calldata, which reads as zeros) is masked off.
-                    if gt(len, start) {
-                        let keep := sub(len, start)
-                        if gt(keep, 31) { keep := 31 }
-                        let drop := mul(8, sub(31, keep))
-                        let f := shl(drop, shr(drop, shr(8, calldataload(add(at, start)))))
-                        y := addmod(y, mulmod(f, power, r), r)
-                    }
-                    power := mulmod(power, z, r)
+                // Element k is bytes [31k, 31k + 31) of the zero-padded record: the record's bytes there, read
+                // big-endian, with what lies past the record's end (the next record, or past the calldata,
+                // which reads as zeros) masked off. Elements wholly past the end are 0 and add nothing.
+                switch gt(len, 31)
+                case 0 {
+                    let drop := shl(3, sub(31, len))
+                    y := addmod(y, mulmod(shl(drop, shr(add(drop, 8), word)), power, R), R)
                 }
+                default {
+                    y := addmod(y, mulmod(shr(8, word), power, R), R)
+                    let p := mulmod(power, mload(0x20), R)
+                    word := shr(8, calldataload(add(at, 31)))
+                    switch gt(len, 62)
+                    case 0 {
+                        let drop := shl(3, sub(62, len))
+                        y := addmod(y, mulmod(shl(drop, shr(drop, word)), p, R), R)
+                    }
+                    default {
+                        y := addmod(y, mulmod(word, p, R), R)
+                        // A record is at most 93 bytes: its third element ends within it.
+                        let drop := shl(3, sub(93, len))
+                        word := shl(drop, shr(add(drop, 8), calldataload(add(at, 62))))
+                        y := addmod(y, mulmod(word, mulmod(p, mload(0x20), R), R), R)
+                    }
+                }
+                power := mulmod(power, mload(0), R)
                 offset := add(offset, len)
             }
-            mstore(onchain, count)
-            mstore(0x40, add(onchain, shl(5, add(count, 1))))
+            mstore(0x40, add(onchain, shl(5, add(mload(onchain), 1))))
         }
         if (fault == 2) revert UnknownRecordType(offset, uint8(chunk[offset]));
-        if (fault == 1 || offset != length) revert ChunkLengthMismatch(length, slots);
+        if (fault == 1 || offset != chunk.length) revert ChunkLengthMismatch(chunk.length, slots);
     }
 }

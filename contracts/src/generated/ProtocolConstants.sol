@@ -50,23 +50,23 @@ library ProtocolConstants {
 
     /// @notice Type byte of a Deposit record, and its length in bytes.
     uint8 internal constant TYPE_DEPOSIT = 1;
-    uint256 internal constant LENGTH_DEPOSIT = 74;
+    uint256 internal constant LENGTH_DEPOSIT = 73;
 
     /// @notice Type byte of a Transfer record, and its length in bytes.
     uint8 internal constant TYPE_TRANSFER = 2;
-    uint256 internal constant LENGTH_TRANSFER = 42;
+    uint256 internal constant LENGTH_TRANSFER = 15;
 
     /// @notice Type byte of a Withdraw record, and its length in bytes.
     uint8 internal constant TYPE_WITHDRAW = 3;
-    uint256 internal constant LENGTH_WITHDRAW = 38;
+    uint256 internal constant LENGTH_WITHDRAW = 23;
 
     /// @notice Type byte of a ForcedExit record, and its length in bytes.
     uint8 internal constant TYPE_FORCED_EXIT = 4;
-    uint256 internal constant LENGTH_FORCED_EXIT = 22;
+    uint256 internal constant LENGTH_FORCED_EXIT = 21;
 
     /// @notice Type byte of a ChangeKey record, and its length in bytes.
     uint8 internal constant TYPE_CHANGE_KEY = 5;
-    uint256 internal constant LENGTH_CHANGE_KEY = 37;
+    uint256 internal constant LENGTH_CHANGE_KEY = 36;
 
     /// @notice `y` of the Baby Jubjub points of order 8, `(±x, ±SMALL_ORDER_Y)`. With `x = 0` (order 1 and 2)
     ///         and `y = 0` (order 4) they are every point of small order: keys L1 refuses.

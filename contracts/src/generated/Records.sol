@@ -13,145 +13,199 @@ import {ProtocolConstants as C} from "./ProtocolConstants.sol";
 ///         A reader zero-pads past the end of `data`: callers check the record's length first (the data
 ///         commitment parses a chunk exactly; `refundDeposit` checks the length).
 library Records {
-    /// @notice Length of a forced-exit request as queued (the record without its amount).
-    uint256 internal constant FORCED_EXIT_REQUEST_LENGTH = 6;
+    /// @notice A packed amount or fee is wider than its format, not canonical, or not below `2^128`.
+    /// @param packed The packed bits.
+    error InvalidPacking(uint256 packed);
 
-    // Deposit: 74 bytes.
-    /// @notice Byte offset of a Deposit record's `account` (4 bytes).
+    /// @notice Length of a forced-exit request as queued (the record without its amount).
+    uint256 internal constant FORCED_EXIT_REQUEST_LENGTH = 5;
+
+    /// @notice The value of a packed Amount (35-bit mantissa `m`, 5-bit exponent `e`, value `m·10^e`, packed
+    ///         as `m·2^5 + e`); reverts with `InvalidPacking` unless the packing is canonical (`e = 0` or
+    ///         `10·m ≥ 2^35`) and the value below `2^128`, as the core and the chunk circuit require.
+    function unpackAmount(uint256 packed) internal pure returns (uint128) {
+        uint256 mantissa = packed >> 5;
+        uint256 exponent = packed & 31;
+        if (mantissa >> 35 != 0 || (exponent != 0 && mantissa * 10 < 1 << 35)) revert InvalidPacking(packed);
+        uint256 value = mantissa * 10 ** exponent;
+        if (value >> 128 != 0) revert InvalidPacking(packed);
+        return uint128(value);
+    }
+
+    /// @notice The canonical packing of `value` as a Amount, and whether that holds `value` exactly (if not,
+    ///         `packed` is 0).
+    function packAmount(uint256 value) internal pure returns (uint256 packed, bool exact) {
+        uint256 exponent;
+        while (value >> 35 != 0) {
+            if (value % 10 != 0) return (0, false);
+            value /= 10;
+            exponent++;
+        }
+        if (exponent >= 32) return (0, false);
+        return ((value << 5) | exponent, true);
+    }
+
+    /// @notice The value of a packed Fee (11-bit mantissa `m`, 5-bit exponent `e`, value `m·10^e`, packed
+    ///         as `m·2^5 + e`); reverts with `InvalidPacking` unless the packing is canonical (`e = 0` or
+    ///         `10·m ≥ 2^11`) and the value below `2^128`, as the core and the chunk circuit require.
+    function unpackFee(uint256 packed) internal pure returns (uint128) {
+        uint256 mantissa = packed >> 5;
+        uint256 exponent = packed & 31;
+        if (mantissa >> 11 != 0 || (exponent != 0 && mantissa * 10 < 1 << 11)) revert InvalidPacking(packed);
+        uint256 value = mantissa * 10 ** exponent;
+        if (value >> 128 != 0) revert InvalidPacking(packed);
+        return uint128(value);
+    }
+
+    /// @notice The canonical packing of `value` as a Fee, and whether that holds `value` exactly (if not,
+    ///         `packed` is 0).
+    function packFee(uint256 value) internal pure returns (uint256 packed, bool exact) {
+        uint256 exponent;
+        while (value >> 11 != 0) {
+            if (value % 10 != 0) return (0, false);
+            value /= 10;
+            exponent++;
+        }
+        if (exponent >= 32) return (0, false);
+        return ((value << 5) | exponent, true);
+    }
+
+    // Deposit: 73 bytes.
+    /// @notice Byte offset of a Deposit record's `account` (3 bytes).
     uint256 internal constant DEPOSIT_ACCOUNT = 1;
     /// @notice The `account` of the Deposit record at byte `at` of `data`.
-    function depositAccount(bytes calldata data, uint256 at) internal pure returns (uint32) {
-        return uint32(bytes4(data[at + DEPOSIT_ACCOUNT:]));
+    function depositAccount(bytes calldata data, uint256 at) internal pure returns (uint24) {
+        return uint24(bytes3(data[at + DEPOSIT_ACCOUNT:]));
     }
     /// @notice Byte offset of a Deposit record's `owner` (20 bytes).
-    uint256 internal constant DEPOSIT_OWNER = 5;
+    uint256 internal constant DEPOSIT_OWNER = 4;
     /// @notice The `owner` of the Deposit record at byte `at` of `data`.
     function depositOwner(bytes calldata data, uint256 at) internal pure returns (address) {
         return address(bytes20(data[at + DEPOSIT_OWNER:]));
     }
     /// @notice Byte offset of a Deposit record's `token` (1 byte).
-    uint256 internal constant DEPOSIT_TOKEN = 25;
+    uint256 internal constant DEPOSIT_TOKEN = 24;
     /// @notice The `token` of the Deposit record at byte `at` of `data`.
     function depositToken(bytes calldata data, uint256 at) internal pure returns (uint8) {
         return uint8(data[at + DEPOSIT_TOKEN]);
     }
     /// @notice Byte offset of a Deposit record's `amount` (16 bytes).
-    uint256 internal constant DEPOSIT_AMOUNT = 26;
+    uint256 internal constant DEPOSIT_AMOUNT = 25;
     /// @notice The `amount` of the Deposit record at byte `at` of `data`.
     function depositAmount(bytes calldata data, uint256 at) internal pure returns (uint128) {
         return uint128(bytes16(data[at + DEPOSIT_AMOUNT:]));
     }
     /// @notice Byte offset of a Deposit record's `pubkey` (32 bytes).
-    uint256 internal constant DEPOSIT_PUBKEY = 42;
+    uint256 internal constant DEPOSIT_PUBKEY = 41;
     /// @notice The `pubkey` of the Deposit record at byte `at` of `data`.
     function depositPubkey(bytes calldata data, uint256 at) internal pure returns (bytes32) {
         return bytes32(data[at + DEPOSIT_PUBKEY:]);
     }
 
-    // Transfer: 42 bytes.
-    /// @notice Byte offset of a Transfer record's `from` (4 bytes).
+    // Transfer: 15 bytes.
+    /// @notice Byte offset of a Transfer record's `from` (3 bytes).
     uint256 internal constant TRANSFER_FROM = 1;
     /// @notice The `from` of the Transfer record at byte `at` of `data`.
-    function transferFrom(bytes calldata data, uint256 at) internal pure returns (uint32) {
-        return uint32(bytes4(data[at + TRANSFER_FROM:]));
+    function transferFrom(bytes calldata data, uint256 at) internal pure returns (uint24) {
+        return uint24(bytes3(data[at + TRANSFER_FROM:]));
     }
-    /// @notice Byte offset of a Transfer record's `to` (4 bytes).
-    uint256 internal constant TRANSFER_TO = 5;
+    /// @notice Byte offset of a Transfer record's `to` (3 bytes).
+    uint256 internal constant TRANSFER_TO = 4;
     /// @notice The `to` of the Transfer record at byte `at` of `data`.
-    function transferTo(bytes calldata data, uint256 at) internal pure returns (uint32) {
-        return uint32(bytes4(data[at + TRANSFER_TO:]));
+    function transferTo(bytes calldata data, uint256 at) internal pure returns (uint24) {
+        return uint24(bytes3(data[at + TRANSFER_TO:]));
     }
     /// @notice Byte offset of a Transfer record's `token` (1 byte).
-    uint256 internal constant TRANSFER_TOKEN = 9;
+    uint256 internal constant TRANSFER_TOKEN = 7;
     /// @notice The `token` of the Transfer record at byte `at` of `data`.
     function transferToken(bytes calldata data, uint256 at) internal pure returns (uint8) {
         return uint8(data[at + TRANSFER_TOKEN]);
     }
-    /// @notice Byte offset of a Transfer record's `amount` (16 bytes).
-    uint256 internal constant TRANSFER_AMOUNT = 10;
+    /// @notice Byte offset of a Transfer record's `amount` (5 bytes).
+    uint256 internal constant TRANSFER_AMOUNT = 8;
     /// @notice The `amount` of the Transfer record at byte `at` of `data`.
     function transferAmount(bytes calldata data, uint256 at) internal pure returns (uint128) {
-        return uint128(bytes16(data[at + TRANSFER_AMOUNT:]));
+        return unpackAmount(uint40(bytes5(data[at + TRANSFER_AMOUNT:])));
     }
-    /// @notice Byte offset of a Transfer record's `fee` (16 bytes).
-    uint256 internal constant TRANSFER_FEE = 26;
+    /// @notice Byte offset of a Transfer record's `fee` (2 bytes).
+    uint256 internal constant TRANSFER_FEE = 13;
     /// @notice The `fee` of the Transfer record at byte `at` of `data`.
     function transferFee(bytes calldata data, uint256 at) internal pure returns (uint128) {
-        return uint128(bytes16(data[at + TRANSFER_FEE:]));
+        return unpackFee(uint16(bytes2(data[at + TRANSFER_FEE:])));
     }
 
-    // Withdraw: 38 bytes.
-    /// @notice Byte offset of a Withdraw record's `account` (4 bytes).
+    // Withdraw: 23 bytes.
+    /// @notice Byte offset of a Withdraw record's `account` (3 bytes).
     uint256 internal constant WITHDRAW_ACCOUNT = 1;
     /// @notice The `account` of the Withdraw record at byte `at` of `data`.
-    function withdrawAccount(bytes calldata data, uint256 at) internal pure returns (uint32) {
-        return uint32(bytes4(data[at + WITHDRAW_ACCOUNT:]));
+    function withdrawAccount(bytes calldata data, uint256 at) internal pure returns (uint24) {
+        return uint24(bytes3(data[at + WITHDRAW_ACCOUNT:]));
     }
     /// @notice Byte offset of a Withdraw record's `token` (1 byte).
-    uint256 internal constant WITHDRAW_TOKEN = 5;
+    uint256 internal constant WITHDRAW_TOKEN = 4;
     /// @notice The `token` of the Withdraw record at byte `at` of `data`.
     function withdrawToken(bytes calldata data, uint256 at) internal pure returns (uint8) {
         return uint8(data[at + WITHDRAW_TOKEN]);
     }
     /// @notice Byte offset of a Withdraw record's `amount` (16 bytes).
-    uint256 internal constant WITHDRAW_AMOUNT = 6;
+    uint256 internal constant WITHDRAW_AMOUNT = 5;
     /// @notice The `amount` of the Withdraw record at byte `at` of `data`.
     function withdrawAmount(bytes calldata data, uint256 at) internal pure returns (uint128) {
         return uint128(bytes16(data[at + WITHDRAW_AMOUNT:]));
     }
-    /// @notice Byte offset of a Withdraw record's `fee` (16 bytes).
-    uint256 internal constant WITHDRAW_FEE = 22;
+    /// @notice Byte offset of a Withdraw record's `fee` (2 bytes).
+    uint256 internal constant WITHDRAW_FEE = 21;
     /// @notice The `fee` of the Withdraw record at byte `at` of `data`.
     function withdrawFee(bytes calldata data, uint256 at) internal pure returns (uint128) {
-        return uint128(bytes16(data[at + WITHDRAW_FEE:]));
+        return unpackFee(uint16(bytes2(data[at + WITHDRAW_FEE:])));
     }
 
-    // ForcedExit: 22 bytes.
-    /// @notice Byte offset of a ForcedExit record's `account` (4 bytes).
+    // ForcedExit: 21 bytes.
+    /// @notice Byte offset of a ForcedExit record's `account` (3 bytes).
     uint256 internal constant FORCED_EXIT_ACCOUNT = 1;
     /// @notice The `account` of the ForcedExit record at byte `at` of `data`.
-    function forcedExitAccount(bytes calldata data, uint256 at) internal pure returns (uint32) {
-        return uint32(bytes4(data[at + FORCED_EXIT_ACCOUNT:]));
+    function forcedExitAccount(bytes calldata data, uint256 at) internal pure returns (uint24) {
+        return uint24(bytes3(data[at + FORCED_EXIT_ACCOUNT:]));
     }
     /// @notice Byte offset of a ForcedExit record's `token` (1 byte).
-    uint256 internal constant FORCED_EXIT_TOKEN = 5;
+    uint256 internal constant FORCED_EXIT_TOKEN = 4;
     /// @notice The `token` of the ForcedExit record at byte `at` of `data`.
     function forcedExitToken(bytes calldata data, uint256 at) internal pure returns (uint8) {
         return uint8(data[at + FORCED_EXIT_TOKEN]);
     }
     /// @notice Byte offset of a ForcedExit record's `amount` (16 bytes).
-    uint256 internal constant FORCED_EXIT_AMOUNT = 6;
+    uint256 internal constant FORCED_EXIT_AMOUNT = 5;
     /// @notice The `amount` of the ForcedExit record at byte `at` of `data`.
     function forcedExitAmount(bytes calldata data, uint256 at) internal pure returns (uint128) {
         return uint128(bytes16(data[at + FORCED_EXIT_AMOUNT:]));
     }
 
-    // ChangeKey: 37 bytes.
-    /// @notice Byte offset of a ChangeKey record's `account` (4 bytes).
+    // ChangeKey: 36 bytes.
+    /// @notice Byte offset of a ChangeKey record's `account` (3 bytes).
     uint256 internal constant CHANGE_KEY_ACCOUNT = 1;
     /// @notice The `account` of the ChangeKey record at byte `at` of `data`.
-    function changeKeyAccount(bytes calldata data, uint256 at) internal pure returns (uint32) {
-        return uint32(bytes4(data[at + CHANGE_KEY_ACCOUNT:]));
+    function changeKeyAccount(bytes calldata data, uint256 at) internal pure returns (uint24) {
+        return uint24(bytes3(data[at + CHANGE_KEY_ACCOUNT:]));
     }
     /// @notice Byte offset of a ChangeKey record's `pubkey` (32 bytes).
-    uint256 internal constant CHANGE_KEY_PUBKEY = 5;
+    uint256 internal constant CHANGE_KEY_PUBKEY = 4;
     /// @notice The `pubkey` of the ChangeKey record at byte `at` of `data`.
     function changeKeyPubkey(bytes calldata data, uint256 at) internal pure returns (bytes32) {
         return bytes32(data[at + CHANGE_KEY_PUBKEY:]);
     }
 
     /// @notice A deposit request, as queued and as its record posts it.
-    function encodeDeposit(uint32 account, address owner, uint8 token, uint128 amount, bytes32 pubkey) internal pure returns (bytes memory) {
+    function encodeDeposit(uint24 account, address owner, uint8 token, uint128 amount, bytes32 pubkey) internal pure returns (bytes memory) {
         return abi.encodePacked(C.TYPE_DEPOSIT, account, owner, token, amount, pubkey);
     }
 
     /// @notice A forced-exit request, as queued: the record without its amount, which the transition sets.
-    function encodeForcedExitRequest(uint32 account, uint8 token) internal pure returns (bytes memory) {
+    function encodeForcedExitRequest(uint24 account, uint8 token) internal pure returns (bytes memory) {
         return abi.encodePacked(C.TYPE_FORCED_EXIT, account, token);
     }
 
     /// @notice A key-change request, as queued and as its record posts it.
-    function encodeChangeKey(uint32 account, bytes32 pubkey) internal pure returns (bytes memory) {
+    function encodeChangeKey(uint24 account, bytes32 pubkey) internal pure returns (bytes memory) {
         return abi.encodePacked(C.TYPE_CHANGE_KEY, account, pubkey);
     }
 }

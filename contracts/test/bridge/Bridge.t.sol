@@ -287,7 +287,7 @@ contract BridgeTest is Setup {
         depositEthAs(alice, 1 ether);
         vm.prank(alice);
         rollup.requestForcedExit{value: FEE}(tokenId);
-        assertEq(rollup.request(2).recordHash, keccak256(abi.encodePacked(C.TYPE_FORCED_EXIT, uint32(1), tokenId)));
+        assertEq(rollup.request(2).recordHash, keccak256(abi.encodePacked(C.TYPE_FORCED_EXIT, uint24(1), tokenId)));
         // Third request of this block: two spacings after the first one's earliest deadline.
         assertEq(rollup.request(2).deadline, block.timestamp + C.REQUEST_DEADLINE + 2 * C.REQUEST_SPACING);
         assertEq(rollup.request(2).queuedAt, block.timestamp);

@@ -296,7 +296,7 @@ contract EscapeHatchTest is Setup {
         vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         rollup.activateEscapeMode();
         vm.expectRevert(abi.encodeWithSelector(IRollup.NotADeposit.selector, 2));
-        rollup.refundDeposit(2, abi.encodePacked(C.TYPE_FORCED_EXIT, uint32(1), uint8(0)));
+        rollup.refundDeposit(2, abi.encodePacked(C.TYPE_FORCED_EXIT, uint24(1), uint8(0)));
     }
 
     function test_refundDeposit_outOfRange_reverts() public {

@@ -35,7 +35,8 @@ contract DataBindingTest is Test {
         (uint256 z, uint256 y) = h.evaluate(last, slots, c);
         assertEq(z, uint256(vm.parseJsonBytes32(json, ".longLast.challenge")), "challenge");
         assertEq(y, uint256(vm.parseJsonBytes32(json, ".longLast.evaluation")), "evaluation");
-        assertEq(uint8(last[last.length - 74]), C.TYPE_DEPOSIT, "a deposit ends the chunk");
+        uint256 depositLength = DataBinding.recordLength(C.TYPE_DEPOSIT);
+        assertEq(uint8(last[last.length - depositLength]), C.TYPE_DEPOSIT, "a deposit ends the chunk");
     }
 
     /// The offsets of the records L1 acts on (requests, withdrawals) are the core's, in order.

@@ -9,7 +9,7 @@ contract RecordsHarness {
     function deposit(bytes calldata r)
         external
         pure
-        returns (uint32 account, address owner, uint8 token, uint128 amount, bytes32 pubkey)
+        returns (uint24 account, address owner, uint8 token, uint128 amount, bytes32 pubkey)
     {
         return (
             Records.depositAccount(r, 0),
@@ -23,7 +23,7 @@ contract RecordsHarness {
     function transfer(bytes calldata r)
         external
         pure
-        returns (uint32 from, uint32 to, uint8 token, uint128 amount, uint128 fee)
+        returns (uint24 from, uint24 to, uint8 token, uint128 amount, uint128 fee)
     {
         return (
             Records.transferFrom(r, 0),
@@ -37,7 +37,7 @@ contract RecordsHarness {
     function withdraw(bytes calldata r)
         external
         pure
-        returns (uint32 account, uint8 token, uint128 amount, uint128 fee)
+        returns (uint24 account, uint8 token, uint128 amount, uint128 fee)
     {
         return (
             Records.withdrawAccount(r, 0),
@@ -47,12 +47,20 @@ contract RecordsHarness {
         );
     }
 
-    function forcedExit(bytes calldata r) external pure returns (uint32 account, uint8 token, uint128 amount) {
+    function forcedExit(bytes calldata r) external pure returns (uint24 account, uint8 token, uint128 amount) {
         return (Records.forcedExitAccount(r, 0), Records.forcedExitToken(r, 0), Records.forcedExitAmount(r, 0));
     }
 
-    function changeKey(bytes calldata r) external pure returns (uint32 account, bytes32 pubkey) {
+    function changeKey(bytes calldata r) external pure returns (uint24 account, bytes32 pubkey) {
         return (Records.changeKeyAccount(r, 0), Records.changeKeyPubkey(r, 0));
+    }
+
+    function unpackAmount(uint256 packed) external pure returns (uint128) {
+        return Records.unpackAmount(packed);
+    }
+
+    function unpackFee(uint256 packed) external pure returns (uint128) {
+        return Records.unpackFee(packed);
     }
 
     /// @dev A reader at an offset inside a longer buffer (records inside a chunk).
@@ -78,7 +86,7 @@ contract RecordsTest is Test {
 
     function test_depositReaders_matchCore() public view {
         bytes memory r = vm.parseJsonBytes(json, ".deposit.record");
-        (uint32 account, address owner, uint8 token, uint128 amount, bytes32 pubkey) = h.deposit(r);
+        (uint24 account, address owner, uint8 token, uint128 amount, bytes32 pubkey) = h.deposit(r);
         assertEq(account, _uint(".deposit.account"));
         assertEq(owner, vm.parseJsonAddress(json, ".deposit.owner"));
         assertEq(token, _uint(".deposit.token"));
@@ -88,7 +96,7 @@ contract RecordsTest is Test {
     }
 
     function test_transferReaders_matchCore() public view {
-        (uint32 from, uint32 to, uint8 token, uint128 amount, uint128 fee) =
+        (uint24 from, uint24 to, uint8 token, uint128 amount, uint128 fee) =
             h.transfer(vm.parseJsonBytes(json, ".transfer.record"));
         assertEq(from, _uint(".transfer.from"));
         assertEq(to, _uint(".transfer.to"));
@@ -98,7 +106,7 @@ contract RecordsTest is Test {
     }
 
     function test_withdrawReaders_matchCore() public view {
-        (uint32 account, uint8 token, uint128 amount, uint128 fee) =
+        (uint24 account, uint8 token, uint128 amount, uint128 fee) =
             h.withdraw(vm.parseJsonBytes(json, ".withdraw.record"));
         assertEq(account, _uint(".withdraw.account"));
         assertEq(token, _uint(".withdraw.token"));
@@ -107,7 +115,7 @@ contract RecordsTest is Test {
     }
 
     function test_forcedExitReaders_matchCore() public view {
-        (uint32 account, uint8 token, uint128 amount) = h.forcedExit(vm.parseJsonBytes(json, ".forcedExit.record"));
+        (uint24 account, uint8 token, uint128 amount) = h.forcedExit(vm.parseJsonBytes(json, ".forcedExit.record"));
         assertEq(account, _uint(".forcedExit.account"));
         assertEq(token, _uint(".forcedExit.token"));
         assertEq(amount, _uint(".forcedExit.amount"));
@@ -118,10 +126,74 @@ contract RecordsTest is Test {
 
     function test_changeKeyReaders_matchCore() public view {
         bytes memory r = vm.parseJsonBytes(json, ".changeKey.record");
-        (uint32 account, bytes32 pubkey) = h.changeKey(r);
+        (uint24 account, bytes32 pubkey) = h.changeKey(r);
         assertEq(account, _uint(".changeKey.account"));
         assertEq(pubkey, vm.parseJsonBytes32(json, ".changeKey.pubkey"));
         assertEq(Records.encodeChangeKey(account, pubkey), r, "encoder");
+    }
+
+    function _floats(string memory format) internal {
+        string memory f = vm.readFile("contracts/test/vectors/floats.json");
+        bool amount = keccak256(bytes(format)) == keccak256("amount");
+        string memory at = string.concat(".", format);
+        uint256 n = _count(f, string.concat(at, ".exact"));
+        assertGt(n, 0, "no exact vectors");
+        for (uint256 i; i < n; i++) {
+            string memory k = string.concat(at, ".exact[", vm.toString(i), "]");
+            uint256 value = vm.parseJsonUint(f, string.concat(k, ".value"));
+            uint256 packed = vm.parseJsonUint(f, string.concat(k, ".packed"));
+            (uint256 p, bool exact) = amount ? Records.packAmount(value) : Records.packFee(value);
+            assertTrue(exact, "exact");
+            assertEq(p, packed, "packing");
+            assertEq(amount ? h.unpackAmount(packed) : h.unpackFee(packed), value, "value");
+        }
+        n = _count(f, string.concat(at, ".inexact"));
+        assertGt(n, 0, "no inexact vectors");
+        for (uint256 i; i < n; i++) {
+            uint256 value = vm.parseJsonUint(f, string.concat(at, ".inexact[", vm.toString(i), "].value"));
+            (, bool exact) = amount ? Records.packAmount(value) : Records.packFee(value);
+            assertFalse(exact, "inexact");
+        }
+        uint256[] memory invalid = vm.parseJsonUintArray(f, string.concat(at, ".invalid"));
+        assertGt(invalid.length, 0, "no invalid vectors");
+        for (uint256 i; i < invalid.length; i++) {
+            vm.expectRevert(abi.encodeWithSelector(Records.InvalidPacking.selector, invalid[i]));
+            amount ? h.unpackAmount(invalid[i]) : h.unpackFee(invalid[i]);
+        }
+    }
+
+    function _count(string memory f, string memory key) internal view returns (uint256 n) {
+        while (vm.keyExistsJson(f, string.concat(key, "[", vm.toString(n), "]"))) n++;
+    }
+
+    function test_unpackAmount_matchesCore_succeeds() public {
+        _floats("amount");
+    }
+
+    function test_unpackFee_matchesCore_succeeds() public {
+        _floats("fee");
+    }
+
+    /// @dev Every packing that unpacks is the canonical packing of its value, and every value that packs
+    ///      exactly unpacks to itself: the same bijection the core's property test checks.
+    function testFuzz_packAmount_roundTrips(uint40 packed, uint128 value) public view {
+        try h.unpackAmount(packed) returns (uint128 v) {
+            (uint256 p, bool exact) = Records.packAmount(v);
+            assertTrue(exact);
+            assertEq(p, packed);
+        } catch {}
+        (uint256 q, bool ok) = Records.packAmount(value);
+        if (ok) assertEq(h.unpackAmount(q), value);
+    }
+
+    function testFuzz_packFee_roundTrips(uint16 packed, uint128 value) public view {
+        try h.unpackFee(packed) returns (uint128 v) {
+            (uint256 p, bool exact) = Records.packFee(v);
+            assertTrue(exact);
+            assertEq(p, packed);
+        } catch {}
+        (uint256 q, bool ok) = Records.packFee(value);
+        if (ok) assertEq(h.unpackFee(q), value);
     }
 
     function test_readerAtOffset_readsTheRecordThere() public view {

@@ -92,7 +92,7 @@ contract RollupHandler is Test {
                 fee,
                 0,
                 0,
-                abi.encodePacked(C.TYPE_DEPOSIT, uint32(0), fee, uint8(0), uint128(0), bytes32(0))
+                abi.encodePacked(C.TYPE_DEPOSIT, uint24(0), fee, uint8(0), uint128(0), bytes32(0))
             )
         );
     }
@@ -124,7 +124,7 @@ contract RollupHandler is Test {
                 a,
                 tid,
                 uint128(amount),
-                abi.encodePacked(C.TYPE_DEPOSIT, id, a, tid, uint128(amount), k)
+                abi.encodePacked(C.TYPE_DEPOSIT, uint24(id), a, tid, uint128(amount), k)
             )
         );
         unfinalizedDeposits[_t(tid)] += int256(amount);
@@ -180,7 +180,9 @@ contract RollupHandler is Test {
             } else {
                 uint256 bal = committedBalance[r.accountId][r.token];
                 committedBalance[r.accountId][r.token] = 0;
-                chunk = bytes.concat(chunk, abi.encodePacked(C.TYPE_FORCED_EXIT, r.accountId, r.token, uint128(bal)));
+                chunk = bytes.concat(
+                    chunk, abi.encodePacked(C.TYPE_FORCED_EXIT, uint24(r.accountId), r.token, uint128(bal))
+                );
                 m.withdrawals.push(IRollup.Withdrawal(r.accountId, r.token, uint128(bal)));
                 m.withdrawn[_t(r.token)] += int256(bal);
             }
@@ -191,7 +193,7 @@ contract RollupHandler is Test {
         if (exists && committedBalance[id][tid] > 0) {
             uint256 w = bound(amount, 1, committedBalance[id][tid]);
             committedBalance[id][tid] -= w;
-            chunk = bytes.concat(chunk, abi.encodePacked(C.TYPE_WITHDRAW, id, tid, uint128(w), uint128(0)));
+            chunk = bytes.concat(chunk, abi.encodePacked(C.TYPE_WITHDRAW, uint24(id), tid, uint128(w), uint16(0)));
             m.withdrawals.push(IRollup.Withdrawal(id, tid, uint128(w)));
             m.withdrawn[_t(tid)] += int256(w);
             ++used;

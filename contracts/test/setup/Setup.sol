@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Deploy} from "../../../script/Deploy.s.sol";
 import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
+import {Records} from "../../src/generated/Records.sol";
 import {Timelock} from "../../src/governance/Timelock.sol";
 import {IProtocolHasher} from "../../src/interfaces/IProtocolHasher.sol";
 import {IRollup} from "../../src/interfaces/IRollup.sol";
@@ -40,23 +41,7 @@ abstract contract Setup is Test {
 
     function setUp() public virtual {
         verifier = new MockChunkVerifier();
-        Deploy.Deployment memory d = new Deploy()
-            .deploy(
-                Deploy.Params({
-                owner: owner,
-                sequencer: sequencer,
-                timelockAdmin: admin,
-                timelockDelay: C.UPGRADE_DELAY,
-                verifier: address(verifier),
-                verifierBytecode: "",
-                chunkSlots: SLOTS,
-                feeRecipient: feeRecipient,
-                feePubkeyX: 0,
-                feePubkeyY: 0,
-                requestFee: C.DEFAULT_REQUEST_FEE,
-                allowForgeableVerifier: false
-            })
-            );
+        Deploy.Deployment memory d = deploy(SLOTS);
         rollup = d.rollup;
         timelock = d.timelock;
         hasher = d.hasher;
@@ -73,6 +58,28 @@ abstract contract Setup is Test {
         token.approve(address(rollup), type(uint256).max);
     }
 
+    /// @dev The production deployment (`Deploy.s.sol`) of a rollup of `chunkSlots`-slot chunks, with the
+    ///      mock verifier and this setup's roles.
+    function deploy(uint256 chunkSlots) internal returns (Deploy.Deployment memory) {
+        return new Deploy()
+            .deploy(
+                Deploy.Params({
+                owner: owner,
+                sequencer: sequencer,
+                timelockAdmin: admin,
+                timelockDelay: C.UPGRADE_DELAY,
+                verifier: address(verifier),
+                verifierBytecode: "",
+                chunkSlots: chunkSlots,
+                feeRecipient: feeRecipient,
+                feePubkeyX: 0,
+                feePubkeyY: 0,
+                requestFee: C.DEFAULT_REQUEST_FEE,
+                allowForgeableVerifier: false
+            })
+            );
+    }
+
     // ------------------------------------------------------------------------------------------------
     // Records, as client/protocol/src/codec.rs encodes them
     // ------------------------------------------------------------------------------------------------
@@ -81,12 +88,26 @@ abstract contract Setup is Test {
         return BabyJubjub.compress(KEY_X, KEY_Y);
     }
 
+    /// @dev A transfer amount's packing (5 bytes); the value must be representable.
+    function packedAmount(uint256 amount) internal pure returns (uint40) {
+        (uint256 p, bool exact) = Records.packAmount(amount);
+        require(exact, "amount not representable");
+        return uint40(p);
+    }
+
+    /// @dev A fee's packing (2 bytes); the value must be representable.
+    function packedFee(uint256 fee) internal pure returns (uint16) {
+        (uint256 p, bool exact) = Records.packFee(fee);
+        require(exact, "fee not representable");
+        return uint16(p);
+    }
+
     function depositRecord(uint32 id, address who, uint8 tid, uint128 amount, bytes32 pubkey)
         internal
         pure
         returns (bytes memory)
     {
-        return abi.encodePacked(C.TYPE_DEPOSIT, id, who, tid, amount, pubkey);
+        return abi.encodePacked(C.TYPE_DEPOSIT, uint24(id), who, tid, amount, pubkey);
     }
 
     function transferRecord(uint32 from, uint32 to, uint8 tid, uint128 amount, uint128 fee)
@@ -94,19 +115,21 @@ abstract contract Setup is Test {
         pure
         returns (bytes memory)
     {
-        return abi.encodePacked(C.TYPE_TRANSFER, from, to, tid, amount, fee);
+        return abi.encodePacked(
+            C.TYPE_TRANSFER, uint24(from), uint24(to), tid, uint40(packedAmount(amount)), packedFee(fee)
+        );
     }
 
     function withdrawRecord(uint32 from, uint8 tid, uint128 amount, uint128 fee) internal pure returns (bytes memory) {
-        return abi.encodePacked(C.TYPE_WITHDRAW, from, tid, amount, fee);
+        return abi.encodePacked(C.TYPE_WITHDRAW, uint24(from), tid, amount, packedFee(fee));
     }
 
     function forcedExitRecord(uint32 id, uint8 tid, uint128 amount) internal pure returns (bytes memory) {
-        return abi.encodePacked(C.TYPE_FORCED_EXIT, id, tid, amount);
+        return abi.encodePacked(C.TYPE_FORCED_EXIT, uint24(id), tid, amount);
     }
 
     function changeKeyRecord(uint32 id, bytes32 pubkey) internal pure returns (bytes memory) {
-        return abi.encodePacked(C.TYPE_CHANGE_KEY, id, pubkey);
+        return abi.encodePacked(C.TYPE_CHANGE_KEY, uint24(id), pubkey);
     }
 
     /// @dev The fee account's creation: request 0, queued by the constructor.

@@ -164,6 +164,7 @@ interface Vm {
     function stopSnapshotGas() external returns (uint256 gasUsed);
     function stopSnapshotGas(string calldata name) external returns (uint256 gasUsed);
     function snapshotValue(string calldata name, uint256 value) external;
+    function snapshotValue(string calldata group, string calldata name, uint256 value) external;
 
     // ----------------------------------------------------------------------------------------
     // Formatting

@@ -34,6 +34,9 @@
 //! 31-byte integers of the data commitment, so the proof binds exactly the data
 //! posted on L1. The witness comes from the core's [`TxWitness`]es.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use alloy_primitives::U256;
 use halo2_base::halo2_proofs::circuit::{Layouter, Region, SimpleFloorPlanner, Value};
 use halo2_base::halo2_proofs::halo2curves::ff::{Field, PrimeField};
@@ -42,6 +45,7 @@ use rollup_protocol::codec::{Placement, TYPE_SHIFT, field_placement};
 use rollup_protocol::constants::{ACCOUNT_TREE_DEPTH, BALANCE_TREE_DEPTH, TAG_DATA, TAG_TX};
 use rollup_protocol::eddsa::{A as CURVE_A, D as CURVE_D, Point, SecretKey};
 use rollup_protocol::field;
+use rollup_protocol::float::{self, FloatFormat};
 use rollup_protocol::transition::{CHUNK_PUBLIC_INPUTS, Chunk, TxWitness};
 use rollup_protocol::tx::{Tx, TxType, header};
 
@@ -94,8 +98,38 @@ pub struct SlotWitness {
     pub sig_r: Point,
     /// Signature `s`.
     pub sig_s: Fr,
+    /// A transfer's amount as its record packs it; zero otherwise.
+    pub packed_amount: Packed,
+    /// A signed transaction's fee as its record packs it; zero otherwise.
+    pub packed_fee: Packed,
     /// The three balance updates.
     pub updates: [UpdateWitness; 3],
+}
+
+/// A packed amount's parts (`rollup_protocol::float`): `value = mantissa · 10^exponent`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Packed {
+    /// The mantissa (in range only if the packing is valid).
+    pub mantissa: Fr,
+    /// The exponent; the circuit reads its low bits only (as many as the format has).
+    pub exponent: u32,
+}
+
+impl Packed {
+    /// The canonical packing of `value` in `format`; zero if the format does not hold it (the
+    /// circuit then fails, as it must for such a value).
+    pub fn of(format: FloatFormat, value: u128) -> Packed {
+        format
+            .pack(value)
+            .map(|p| {
+                let (mantissa, exponent) = format.split(p);
+                Packed {
+                    mantissa: Fr::from(mantissa),
+                    exponent,
+                }
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// The fixed key and signature that unsigned slots verify (message 0): any valid pair would do.
@@ -122,6 +156,8 @@ impl SlotWitness {
             pubkey: Point::NONE,
             sig_r: pad_r,
             sig_s: pad_s,
+            packed_amount: Packed::default(),
+            packed_fee: Packed::default(),
             updates,
         };
         match &w.tx {
@@ -134,12 +170,15 @@ impl SlotWitness {
             Tx::Transfer { tx, sig } => {
                 out.amount = field::from_u128(tx.amount);
                 out.fee = field::from_u128(tx.fee);
+                out.packed_amount = Packed::of(float::AMOUNT, tx.amount);
+                out.packed_fee = Packed::of(float::FEE, tx.fee);
                 out.sig_r = sig.r;
                 out.sig_s = field::from_u256(sig.s).unwrap_or(Fr::ZERO);
             }
             Tx::Withdraw { tx, sig } => {
                 out.amount = field::from_u128(tx.amount);
                 out.fee = field::from_u128(tx.fee);
+                out.packed_fee = Packed::of(float::FEE, tx.fee);
                 out.sig_r = sig.r;
                 out.sig_s = field::from_u256(sig.s).unwrap_or(Fr::ZERO);
             }
@@ -161,6 +200,8 @@ pub struct ChunkCircuit {
     challenge: Value<Fr>,
     public: [Fr; CHUNK_PUBLIC_INPUTS],
     witness: Option<Vec<SlotWitness>>,
+    /// Rows the last synthesis laid out (shared by clones: a measurement, not part of the circuit).
+    rows: Arc<AtomicUsize>,
 }
 
 impl ChunkCircuit {
@@ -173,6 +214,7 @@ impl ChunkCircuit {
             challenge: Value::unknown(),
             public: [Fr::ZERO; CHUNK_PUBLIC_INPUTS],
             witness: None,
+            rows: Arc::default(),
         }
     }
 
@@ -197,6 +239,7 @@ impl ChunkCircuit {
             challenge: Value::known(chunk.binding.challenge),
             public: chunk.public_inputs(),
             witness: Some(witness),
+            rows: Arc::default(),
         })
     }
 
@@ -213,6 +256,12 @@ impl ChunkCircuit {
     /// The chain id baked into the signed messages.
     pub fn chain_id(&self) -> u64 {
         self.chain_id
+    }
+
+    /// The rows of the circuit's one region as the last synthesis (a MockProver run, key generation,
+    /// proving) laid them out; 0 before any. What a chunk costs the prover, measured.
+    pub fn rows_used(&self) -> usize {
+        self.rows.load(Ordering::Relaxed)
     }
 }
 
@@ -301,6 +350,7 @@ impl Circuit<Fr> for ChunkCircuit {
                         cfg.arith
                             .mul_add(&mut region, &mut row, evaluation, challenge, *e)?;
                 }
+                self.rows.store(row, Ordering::Relaxed);
                 Ok((old, root, commitment, challenge, evaluation))
             },
         )?;
@@ -320,7 +370,8 @@ impl Circuit<Fr> for ChunkCircuit {
 /// constraints or layout; `verifier-gen`'s `generated` test pins the reference verifying key's
 /// digest next to it, so that a change to the circuit fails there until both are updated.
 /// 2: the data binding `(C, z, y)` (five public inputs).
-pub const VERSION: u32 = 2;
+/// 3: compact records (3-byte account ids, packed transfer amounts and fees).
+pub const VERSION: u32 = 3;
 
 /// The circuit degree the chunk circuit is padded to (see `configure`).
 pub const MIN_DEGREE: usize = 5;
@@ -334,8 +385,6 @@ const TYPES: [TxType; 6] = TxType::ALL;
 struct Places {
     dep_amount: Placement,
     dep_key: Placement,
-    tr_fee: Placement,
-    wd_fee: Placement,
     ck_key: Placement,
 }
 
@@ -345,8 +394,6 @@ impl Places {
         Ok(Places {
             dep_amount: place(TxType::Deposit, "amount")?,
             dep_key: place(TxType::Deposit, "pubkey")?,
-            tr_fee: place(TxType::Transfer, "fee")?,
-            wd_fee: place(TxType::Withdraw, "fee")?,
             ck_key: place(TxType::ChangeKey, "pubkey")?,
         })
     }
@@ -370,8 +417,9 @@ struct SlotWords {
     /// Update 0's owner and nonce, split out of their packed leaf field.
     owner0: Word,
     nonce0: Word,
-    tr_fee: (Word, Word),
-    wd_fee: (Word, Word),
+    /// A transfer's amount and a signed transaction's fee as their records pack them.
+    packed_amount: Word,
+    packed_fee: Word,
     amt: (Word, Word),
     dep_y: (Word, Word),
     ck_y: (Word, Word),
@@ -435,8 +483,6 @@ impl ChunkCircuit {
         let Places {
             dep_amount,
             dep_key,
-            tr_fee,
-            wd_fee,
             ck_key,
         } = *p;
         let on0 = w.map(|w| w.updates[0].before[0]);
@@ -470,10 +516,6 @@ impl ChunkCircuit {
             w.map(|w| w.sig_s),
             on0.map(|v| low(v, 160)),
             on0.map(|v| shr(v, 160)),
-            fee.map(|f| shr(f, tr_fee.lo_bits as usize)),
-            fee.map(|f| low(f, tr_fee.lo_bits as usize)),
-            fee.map(|f| shr(f, wd_fee.lo_bits as usize)),
-            fee.map(|f| low(f, wd_fee.lo_bits as usize)),
             amount.map(|v| shr(v, dep_amount.lo_bits as usize)),
             amount.map(|v| low(v, dep_amount.lo_bits as usize)),
             y.map(|y| shr(y, dep_key.lo_bits as usize)),
@@ -492,10 +534,9 @@ impl ChunkCircuit {
         let sig_r = PointWord { x: v[11], y: v[12] };
         let sig_s = v[13];
         let (owner0, nonce0) = (v[14], v[15]);
-        let (tr_fee_hi, tr_fee_lo, wd_fee_hi, wd_fee_lo) = (v[16], v[17], v[18], v[19]);
-        let (amt_hi, amt_lo) = (v[20], v[21]);
-        let (dep_y_hi, dep_y_lo, ck_y_hi, ck_y_lo) = (v[22], v[23], v[24], v[25]);
-        let (x_hi, x_lo, x_par, borrow) = (v[26], v[27], v[28], v[29]);
+        let (amt_hi, amt_lo) = (v[16], v[17]);
+        let (dep_y_hi, dep_y_lo, ck_y_hi, ck_y_lo) = (v[18], v[19], v[20], v[21]);
+        let (x_hi, x_lo, x_par, borrow) = (v[22], v[23], v[24], v[25]);
 
         // Type flags: booleans, exactly one set.
         for flag in f {
@@ -527,24 +568,6 @@ impl ChunkCircuit {
         split(
             region,
             row,
-            fee,
-            tr_fee_hi,
-            tr_fee_lo,
-            bits(tr_fee.lo_bits),
-            bits(tr_fee.hi_bits),
-        )?;
-        split(
-            region,
-            row,
-            fee,
-            wd_fee_hi,
-            wd_fee_lo,
-            bits(wd_fee.lo_bits),
-            bits(wd_fee.hi_bits),
-        )?;
-        split(
-            region,
-            row,
             amount,
             amt_hi,
             amt_lo,
@@ -569,6 +592,16 @@ impl ChunkCircuit {
             bits(ck_key.lo_bits),
             bits(ck_key.hi_bits) - key_gap,
         )?;
+        // Packed values: a transfer's amount is its packing's value, and so is a signed
+        // transaction's fee.
+        let (packed_amount, amount_value) =
+            self.unpack(cfg, region, row, float::AMOUNT, w.map(|w| w.packed_amount))?;
+        let (packed_fee, fee_value) =
+            self.unpack(cfg, region, row, float::FEE, w.map(|w| w.packed_fee))?;
+        let amount_gap = a.sub(region, row, amount, amount_value)?;
+        a.assert_zero_product(region, row, f_tr, amount_gap)?;
+        let fee_gap = a.sub(region, row, fee, fee_value)?;
+        a.assert_zero_product(region, row, signed, fee_gap)?;
         Ok(SlotWords {
             flags: f,
             signed,
@@ -581,8 +614,8 @@ impl ChunkCircuit {
             sig_s,
             owner0,
             nonce0,
-            tr_fee: (tr_fee_hi, tr_fee_lo),
-            wd_fee: (wd_fee_hi, wd_fee_lo),
+            packed_amount,
+            packed_fee,
             amt: (amt_hi, amt_lo),
             dep_y: (dep_y_hi, dep_y_lo),
             ck_y: (ck_y_hi, ck_y_lo),
@@ -591,6 +624,71 @@ impl ChunkCircuit {
             x_par,
             borrow,
         })
+    }
+
+    /// A packed value in `format` (`docs/protocol.md`, "Packed amounts"): the packing
+    /// `mantissa · 2^exponent_bits + exponent` and its value `mantissa · 10^exponent`. The mantissa is
+    /// range-checked, the exponent is its bits (booleans), and the packing is canonical: the exponent
+    /// is 0 or `10 · mantissa ≥ 2^mantissa_bits` (no smaller exponent holds the value), so a value has
+    /// one record encoding. The value is below `2^(mantissa_bits + 4·2^exponent_bits)` (≤ 2^139 here),
+    /// far below `r`: it never wraps, and the balance rules range-check it to 128 bits.
+    fn unpack(
+        &self,
+        cfg: &ChunkConfig,
+        region: &mut Region<'_, Fr>,
+        row: &mut usize,
+        format: FloatFormat,
+        w: Value<Packed>,
+    ) -> Result<(Word, Word), Error> {
+        let a = &cfg.arith;
+        let eb = format.exponent_bits as usize;
+        let mb = format.mantissa_bits as usize;
+        let mut values = vec![w.map(|p| p.mantissa)];
+        values.extend((0..eb).map(|i| {
+            w.map(|p| {
+                if (p.exponent >> i) & 1 == 1 {
+                    Fr::ONE
+                } else {
+                    Fr::ZERO
+                }
+            })
+        }));
+        let v = cfg.pool.witness(region, row, &values);
+        let (mantissa, bits) = (v[0], &v[1..]);
+        a.range(region, row, mantissa, mb)?;
+        let mut exponent_terms = Vec::with_capacity(eb);
+        let mut scale = Term::Const(Fr::ONE);
+        for (i, bit) in bits.iter().enumerate() {
+            a.assert_bool(region, row, *bit)?;
+            exponent_terms.push((pow2(i), Term::Word(*bit)));
+            // 10^(2^i) if the bit is set, else 1.
+            let step = Fr::from(10u64).pow_vartime([1u64 << i]);
+            let factor = a.mul_add(
+                region,
+                row,
+                *bit,
+                Term::Const(step - Fr::ONE),
+                Term::Const(Fr::ONE),
+            )?;
+            scale = Term::Word(a.mul(region, row, scale, factor)?);
+        }
+        let exponent = a.sum(region, row, &exponent_terms)?;
+        let value = a.mul(region, row, mantissa, scale)?;
+        let packed = a.mul_add(region, row, mantissa, Term::Const(pow2(eb)), exponent)?;
+        // Canonical: exponent 0, or 10·mantissa − 2^mb ≥ 0 (below 9·2^mb < 2^(mb+4) if so; a
+        // negative difference wraps to near r and fails the range check).
+        let zero_exponent = a.is_zero(region, row, exponent)?;
+        let nonzero_exponent = a.sub(region, row, Term::Const(Fr::ONE), zero_exponent)?;
+        let gap = a.mul_add(
+            region,
+            row,
+            mantissa,
+            Term::Const(Fr::from(10u64)),
+            Term::Const(Fr::ZERO - pow2(mb)),
+        )?;
+        let checked = a.mul(region, row, nonzero_exponent, gap)?;
+        a.range(region, row, checked, mb + 4)?;
+        Ok((packed, value))
     }
 
     /// The record key: `x`'s parity bit is that of the canonical `x`, and the key is `NONE` or a
@@ -883,8 +981,8 @@ impl ChunkCircuit {
             flags: [_, f_dep, f_tr, f_wd, f_fe, f_ck],
             amount,
             owner,
-            tr_fee: (tr_fee_hi, tr_fee_lo),
-            wd_fee: (wd_fee_hi, wd_fee_lo),
+            packed_amount,
+            packed_fee,
             amt: (amt_hi, amt_lo),
             dep_y: (dep_y_hi, dep_y_lo),
             ck_y: (ck_y_hi, ck_y_lo),
@@ -894,8 +992,6 @@ impl ChunkCircuit {
         let Places {
             dep_amount,
             dep_key,
-            tr_fee,
-            wd_fee,
             ck_key,
         } = *p;
         let place = |ty: TxType, name: &str| field_placement(ty, name).ok_or(Error::Synthesis);
@@ -943,10 +1039,10 @@ impl ChunkCircuit {
                         at(TxType::Transfer, "from", id)?,
                         at(TxType::Transfer, "to", to)?,
                         at(TxType::Transfer, "token", token)?,
-                        at(TxType::Transfer, "amount", amount_t)?,
-                        hi(tr_fee, tr_fee_hi.into()),
+                        at(TxType::Transfer, "amount", packed_amount.into())?,
+                        at(TxType::Transfer, "fee", packed_fee.into())?,
                     ],
-                    vec![lo(tr_fee, tr_fee_lo.into())],
+                    vec![],
                     vec![],
                 ],
             ),
@@ -958,9 +1054,9 @@ impl ChunkCircuit {
                         at(TxType::Withdraw, "account", id)?,
                         at(TxType::Withdraw, "token", token)?,
                         at(TxType::Withdraw, "amount", amount_t)?,
-                        hi(wd_fee, wd_fee_hi.into()),
+                        at(TxType::Withdraw, "fee", packed_fee.into())?,
                     ],
-                    vec![lo(wd_fee, wd_fee_lo.into())],
+                    vec![],
                     vec![],
                 ],
             ),

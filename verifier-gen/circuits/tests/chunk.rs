@@ -213,12 +213,12 @@ fn key_that_compresses_to_none_is_rejected() -> Result<()> {
 #[test]
 fn deposit_fields_cannot_borrow_from_each_other() -> Result<()> {
     // Chunk 0, slot 1 creates Alice's account with 1,000. The record's first field packs
-    // `owner·2^48 + amount_hi`: raising the amount's high part by one and lowering the owner by
-    // 2^-48 (a field element far above 2^160) keeps the record, and would credit 2^88 more.
-    let shift = field::from_u128(1 << 48).invert().unwrap_or(Fr::ZERO);
+    // `owner·2^56 + token·2^48 + amount_hi`: raising the amount's high part by one and lowering the
+    // owner by 2^-56 (a field element far above 2^160) keeps the record, and would credit 2^80 more.
+    let shift = field::from_u128(1 << 56).invert().unwrap_or(Fr::ZERO);
     let (c, chunk) = tampered(0, 1, |w| {
         w.owner -= shift;
-        w.amount += field::from_u128(1 << 88);
+        w.amount += field::from_u128(1 << 80);
         w.updates[0].after[0] = w.owner;
         w.updates[0].balance[1] = w.amount;
     })?;
@@ -284,6 +284,41 @@ fn wrong_roots_are_rejected() -> Result<()> {
     Ok(())
 }
 
+// Packed amounts (chunk 2: slot 0 transfers 100 with fee 3, slot 1 withdraws 50 with fee 2).
+
+#[test]
+fn a_transfer_amount_that_is_not_its_packing_is_rejected() -> Result<()> {
+    let (c, chunk) = tampered(2, 0, |w| w.packed_amount.mantissa += Fr::ONE)?;
+    assert_rejected(&c, instances(&chunk), RULE)
+}
+
+#[test]
+fn a_fee_that_is_not_its_packing_is_rejected() -> Result<()> {
+    // The withdrawal's fee: its amount is exact, its fee packed.
+    let (c, chunk) = tampered(2, 1, |w| w.packed_fee.exponent = 1)?;
+    assert_rejected(&c, instances(&chunk), RULE)
+}
+
+#[test]
+fn a_packing_that_is_not_canonical_is_rejected() -> Result<()> {
+    // 100 as 10·10^1: the same value, a second record encoding. Its canonicity check fails (the
+    // record then also differs from the one L1 holds).
+    let (c, chunk) = tampered(2, 0, |w| {
+        w.packed_amount.mantissa = Fr::from(10u64);
+        w.packed_amount.exponent = 1;
+    })?;
+    assert_rejected(&c, instances(&chunk), RANGE)
+}
+
+#[test]
+fn an_unrepresentable_mantissa_is_rejected() -> Result<()> {
+    // A mantissa of 2^35 + 100: wider than the format, as an unrepresentable amount would need.
+    let (c, chunk) = tampered(2, 0, |w| {
+        w.packed_amount.mantissa = Fr::from((1u64 << 35) + 100);
+    })?;
+    assert_rejected(&c, instances(&chunk), RANGE)
+}
+
 /// The records L1 would hold if one byte of the first record's amount differed.
 fn tampered_records(chunk: &Chunk) -> Vec<Record> {
     let mut records = chunk.records.clone();
@@ -300,14 +335,14 @@ fn pubdata_differing_in_one_byte_is_rejected() -> Result<()> {
     let records = tampered_records(&chunk);
     assert_ne!(records, chunk.records);
     // L1's whole binding of the other records.
-    let theirs = DataBinding::of(&records);
+    let theirs = DataBinding::of(&records)?;
     let mut public = instances(&chunk);
     public[0][2..].copy_from_slice(&[theirs.commitment, theirs.challenge, theirs.evaluation]);
     assert_rejected(&c, public, COPY)?;
     // The proof's own commitment, with the challenge and evaluation L1 computes for the other
     // calldata, and the circuit evaluating at that very challenge: only the evaluation differs.
-    let z = data_challenge(&encode_chunk(&records), &chunk.binding.commitment);
-    let y = evaluate(&data_elements(&records), &z);
+    let z = data_challenge(&encode_chunk(&records)?, &chunk.binding.commitment);
+    let y = evaluate(&data_elements(&records)?, &z);
     let mut at_z = chunk.clone();
     at_z.binding.challenge = z;
     let c = ChunkCircuit::new(&at_z, SLOTS, CHAIN_ID)?;
@@ -317,7 +352,7 @@ fn pubdata_differing_in_one_byte_is_rejected() -> Result<()> {
     assert_rejected(&c, public.clone(), COPY)?;
     // The same circuit with its own records' evaluation at that challenge is accepted: the
     // rejection above is the evaluation's.
-    public[0][4] = evaluate(&data_elements(&chunk.records), &z);
+    public[0][4] = evaluate(&data_elements(&chunk.records)?, &z);
     let f = failures(&c, public)?;
     assert!(f.is_empty(), "{:?}", &f[..f.len().min(3)]);
     Ok(())
@@ -342,7 +377,7 @@ fn padding_that_carries_data_is_rejected() -> Result<()> {
     // over elements where that slot carries data is not the proof's, whatever the slot's witness
     // holds (an amount in a Noop slot's witness is packed nowhere).
     let chunk = history()?.swap_remove(4);
-    let mut elements = data_elements(&chunk.records);
+    let mut elements = data_elements(&chunk.records)?;
     assert!(elements[3..6].iter().all(|e| *e == Fr::ZERO));
     elements[4] = Fr::from(5u64);
     let commitment = rollup_protocol::poseidon::hash(TAG_DATA, &elements);

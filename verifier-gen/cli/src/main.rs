@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use eyre::{Result, WrapErr, bail};
+use halo2_base::halo2_proofs::dev::MockProver;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_base::halo2_proofs::plonk::ProvingKey;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
@@ -68,6 +69,9 @@ enum Command {
     /// Measures one full chunk of signed transfers: keygen and proving time, peak memory, proof
     /// size and verification gas on revm; prints them as JSON. Build with `--release`.
     Bench,
+    /// Lays out full chunks of 1 and 2 slots (MockProver, no SRS) and prints their rows and the rows
+    /// one more slot costs as JSON: the circuit's size per slot, measured.
+    Rows,
     /// Proves a sample history from genesis (the fee account, two deposits, a transfer; one chunk
     /// each) as L1 would see it, and writes the Foundry fixture.
     Fixtures {
@@ -249,6 +253,27 @@ fn main() -> Result<()> {
                 "proofBytes": proof.len(),
                 "verifierCreationBytes": bytecode.len(),
                 "verifyGasWithTx": gas,
+            });
+            println!("{json}");
+        }
+        Command::Rows => {
+            let mut rows = Vec::new();
+            for slots in [1, 2] {
+                let chunk = sample::full_chunk(slots, cli.chain_id)?;
+                let circuit = ChunkCircuit::new(&chunk, slots, cli.chain_id)?;
+                let mock = MockProver::run(prover::min_k(slots), &circuit, instances(&chunk))?;
+                if let Err(failures) = mock.verify() {
+                    bail!(
+                        "the sample chunk is not accepted: {:?}",
+                        &failures[..failures.len().min(3)]
+                    );
+                }
+                rows.push(circuit.rows_used());
+            }
+            let json = serde_json::json!({
+                "rows1Slot": rows[0],
+                "rows2Slots": rows[1],
+                "rowsPerSlot": rows[1] - rows[0],
             });
             println!("{json}");
         }

@@ -15,8 +15,8 @@ const REGENERATE: &str = "regenerate: cargo run -p verifier-gen --bin verifier-g
 /// The circuit version and the digest of the reference verifying key (`REFERENCE_SLOTS`,
 /// `REFERENCE_CHAIN_ID`, the development SRS at `REFERENCE_K`).
 const REFERENCE_VK: (u32, &str) = (
-    2,
-    "84aee5827462dd81424465ab40c3666ebd9048f00de77c4ccc516846060ce2b3",
+    3,
+    "9a6a473cfa0d02a000318bac1dcdc8468a3f79906755c2c4b747d0498a2d9aaf",
 );
 
 #[test]

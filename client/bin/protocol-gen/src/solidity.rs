@@ -14,6 +14,7 @@ use rollup_protocol::codec::{FORCED_EXIT_REQUEST_LEN, FieldKind, Record, record_
 use rollup_protocol::constants::*;
 use rollup_protocol::eddsa::Point;
 use rollup_protocol::field::{self, Fr};
+use rollup_protocol::float::{self, FloatFormat};
 use rollup_protocol::poseidon::{State, optimized, params};
 use rollup_protocol::state::{AccountLeaf, account_tree_defaults, balance_tree_defaults};
 use rollup_protocol::tx::TxType;
@@ -423,7 +424,60 @@ fn solidity_field(kind: FieldKind, bytes: usize, slice: &str) -> (String, String
         ),
         FieldKind::Address => ("address".into(), format!("address(bytes20({slice}))")),
         FieldKind::Key => ("bytes32".into(), format!("bytes32({slice})")),
+        FieldKind::Float(format) => (
+            "uint128".into(),
+            format!(
+                "unpack{}(uint{}(bytes{bytes}({slice})))",
+                float_name(format),
+                8 * bytes
+            ),
+        ),
     }
+}
+
+/// `Amount` or `Fee`: the Solidity name of a packed format.
+fn float_name(format: FloatFormat) -> &'static str {
+    if format == float::AMOUNT {
+        "Amount"
+    } else {
+        "Fee"
+    }
+}
+
+/// `unpack<Name>` and `pack<Name>` for a packed format (`docs/protocol.md`, "Packed amounts").
+fn float_sol(format: FloatFormat) -> String {
+    let name = float_name(format);
+    let (mb, eb) = (format.mantissa_bits, format.exponent_bits);
+    let emask = (1u32 << eb) - 1;
+    let elimit = format.exponent_limit();
+    format!(
+        r#"
+    /// @notice The value of a packed {name} ({mb}-bit mantissa `m`, {eb}-bit exponent `e`, value `m·10^e`, packed
+    ///         as `m·2^{eb} + e`); reverts with `InvalidPacking` unless the packing is canonical (`e = 0` or
+    ///         `10·m ≥ 2^{mb}`) and the value below `2^128`, as the core and the chunk circuit require.
+    function unpack{name}(uint256 packed) internal pure returns (uint128) {{
+        uint256 mantissa = packed >> {eb};
+        uint256 exponent = packed & {emask};
+        if (mantissa >> {mb} != 0 || (exponent != 0 && mantissa * 10 < 1 << {mb})) revert InvalidPacking(packed);
+        uint256 value = mantissa * 10 ** exponent;
+        if (value >> 128 != 0) revert InvalidPacking(packed);
+        return uint128(value);
+    }}
+
+    /// @notice The canonical packing of `value` as a {name}, and whether that holds `value` exactly (if not,
+    ///         `packed` is 0).
+    function pack{name}(uint256 value) internal pure returns (uint256 packed, bool exact) {{
+        uint256 exponent;
+        while (value >> {mb} != 0) {{
+            if (value % 10 != 0) return (0, false);
+            value /= 10;
+            exponent++;
+        }}
+        if (exponent >= {elimit}) return (0, false);
+        return ((value << {eb}) | exponent, true);
+    }}
+"#
+    )
 }
 
 /// The record types L1 builds or reads (a no-op has no fields).
@@ -437,6 +491,8 @@ const RECORD_TYPES: [TxType; 5] = [
 
 fn records_sol() -> String {
     let mut body = String::new();
+    body.push_str(&float_sol(float::AMOUNT));
+    body.push_str(&float_sol(float::FEE));
     for ty in RECORD_TYPES {
         let (name, fun) = (upper(ty), lower_camel(ty));
         let _ = writeln!(body, "\n    // {ty:?}: {} bytes.", Record::encoded_len(ty));
@@ -517,6 +573,10 @@ import {{ProtocolConstants as C}} from "./ProtocolConstants.sol";
 ///         A reader zero-pads past the end of `data`: callers check the record's length first (the data
 ///         commitment parses a chunk exactly; `refundDeposit` checks the length).
 library Records {{
+    /// @notice A packed amount or fee is wider than its format, not canonical, or not below `2^128`.
+    /// @param packed The packed bits.
+    error InvalidPacking(uint256 packed);
+
     /// @notice Length of a forced-exit request as queued (the record without its amount).
     uint256 internal constant FORCED_EXIT_REQUEST_LENGTH = {FORCED_EXIT_REQUEST_LEN};
 {body}}}
@@ -525,29 +585,21 @@ library Records {{
 }
 
 fn data_binding_sol() -> String {
-    let lens: String = TxType::ALL
-        .iter()
-        .map(|t| {
-            format!(
-                "            case {} {{ len := {} }}",
-                *t as u8,
-                Record::encoded_len(*t)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    // The same table inside `evaluate`'s loop, four levels deeper.
-    let lens_in_loop: String = lens
-        .lines()
-        .map(|l| format!("        {l}"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    // The same table as one word: byte `t` (from the most significant) is the length of type `t`, 0 for
+    // a type that does not exist (`byte(t, ·)` is 0 for t ≥ 32 too).
+    let mut table = [0u8; 32];
+    for t in TxType::ALL {
+        table[t as usize] = u8::try_from(Record::encoded_len(t)).unwrap_or(0);
+    }
+    let table = format!("0x{}", alloy_primitives::hex::encode(table));
     let modulus = field::MODULUS;
     // Bit `t` set: L1 acts on records of type `t` at commit.
     let onchain_types: u32 = TxType::ALL
         .iter()
         .filter(|t| t.acts_on_l1())
         .fold(0, |m, t| m | (1 << (*t as u8)));
+    let fb = RECORD_FIELD_BYTES;
+    let fb2 = 2 * RECORD_FIELD_BYTES;
     format!(
         r#"{HEADER}{PRAGMA}
 
@@ -570,12 +622,14 @@ library DataBinding {{
     /// @param slots Records expected.
     error ChunkLengthMismatch(uint256 length, uint256 slots);
 
+    /// @notice Record lengths by type, one byte each from the most significant (type 0 first); 0 for a type
+    ///         this protocol does not define.
+    uint256 internal constant RECORD_LENGTHS = {table};
+
     /// @notice Length in bytes of a record of type `recordType`; 0 if the type is unknown.
     function recordLength(uint8 recordType) internal pure returns (uint256 len) {{
         assembly ("memory-safe") {{
-            switch recordType
-{lens}
-            default {{ len := 0 }}
+            len := byte(recordType, RECORD_LENGTHS)
         }}
     }}
 
@@ -583,6 +637,9 @@ library DataBinding {{
     function challenge(bytes calldata chunk, uint256 commitment) internal pure returns (uint256) {{
         return uint256(keccak256(abi.encodePacked(keccak256(chunk), commitment))) % C.FIELD_MODULUS;
     }}
+
+    /// @notice The BN254 scalar field's modulus `r`, the field of the data elements.
+    uint256 internal constant R = {modulus};
 
     /// @notice Record types L1 acts on at commit (bit `t` for type `t`): deposits, withdrawals, forced exits
     ///         and key changes; noops and transfers only count towards the binding.
@@ -597,59 +654,75 @@ library DataBinding {{
         returns (uint256 z, uint256 y, uint256[] memory onchain)
     {{
         z = challenge(chunk, commitment);
-        uint256 length = chunk.length;
         uint256 offset;
         // 0: parsed; 1: the bytes end early or run over; 2: an unknown type at `offset`.
         uint256 fault;
         assembly ("memory-safe") {{
-            let r := {modulus}
-            // zⁱ for the next element.
+            // Few stack slots are left here (Solidity's own locals and the return address take most, out of
+            // DUP's reach): z and z³ live in the scratch words at 0x20 and 0, and the count of listed offsets
+            // in the array's length word. z³: a record's three elements are three powers apart from the next
+            // record's.
+            mstore(0x20, z)
+            mstore(0, mulmod(mulmod(z, z, R), z, R))
+            // z^(3s) for slot s: the power of the slot's first element.
             let power := 1
             // The offsets are written past the free memory pointer, which moves past them at the end.
             onchain := mload(0x40)
-            let count := 0
+            mstore(onchain, 0)
             for {{ let s := 0 }} lt(s, slots) {{ s := add(s, 1) }} {{
-                if iszero(lt(offset, length)) {{
+                if iszero(lt(offset, chunk.length)) {{
                     fault := 1
                     break
                 }}
                 let at := add(chunk.offset, offset)
-                let ty := byte(0, calldataload(at))
-                let len := 0
-                switch ty
-{lens_in_loop}
+                // The record's first 32 bytes (its type byte first).
+                let word := calldataload(at)
+                let len := byte(byte(0, word), RECORD_LENGTHS)
                 if iszero(len) {{
                     fault := 2
                     break
                 }}
-                if gt(add(offset, len), length) {{
+                if gt(add(offset, len), chunk.length) {{
                     fault := 1
                     break
                 }}
-                if and(shr(ty, ONCHAIN_TYPES), 1) {{
-                    count := add(count, 1)
+                if and(shr(byte(0, word), ONCHAIN_TYPES), 1) {{
+                    let count := add(mload(onchain), 1)
+                    mstore(onchain, count)
                     mstore(add(onchain, shl(5, count)), offset)
                 }}
-                for {{ let start := 0 }} lt(start, {RECORD_PADDED_BYTES}) {{ start := add(start, {RECORD_FIELD_BYTES}) }} {{
-                    // Bytes [start, start + {RECORD_FIELD_BYTES}) of the zero-padded record: past the record the
-                    // element is 0 and adds nothing; a read past the record's end (into the next one, or
-                    // past the calldata, which reads as zeros) is masked off.
-                    if gt(len, start) {{
-                        let keep := sub(len, start)
-                        if gt(keep, {RECORD_FIELD_BYTES}) {{ keep := {RECORD_FIELD_BYTES} }}
-                        let drop := mul(8, sub({RECORD_FIELD_BYTES}, keep))
-                        let f := shl(drop, shr(drop, shr(8, calldataload(add(at, start)))))
-                        y := addmod(y, mulmod(f, power, r), r)
-                    }}
-                    power := mulmod(power, z, r)
+                // Element k is bytes [{fb}k, {fb}k + {fb}) of the zero-padded record: the record's bytes there, read
+                // big-endian, with what lies past the record's end (the next record, or past the calldata,
+                // which reads as zeros) masked off. Elements wholly past the end are 0 and add nothing.
+                switch gt(len, {fb})
+                case 0 {{
+                    let drop := shl(3, sub({fb}, len))
+                    y := addmod(y, mulmod(shl(drop, shr(add(drop, 8), word)), power, R), R)
                 }}
+                default {{
+                    y := addmod(y, mulmod(shr(8, word), power, R), R)
+                    let p := mulmod(power, mload(0x20), R)
+                    word := shr(8, calldataload(add(at, {fb})))
+                    switch gt(len, {fb2})
+                    case 0 {{
+                        let drop := shl(3, sub({fb2}, len))
+                        y := addmod(y, mulmod(shl(drop, shr(drop, word)), p, R), R)
+                    }}
+                    default {{
+                        y := addmod(y, mulmod(word, p, R), R)
+                        // A record is at most {RECORD_PADDED_BYTES} bytes: its third element ends within it.
+                        let drop := shl(3, sub({RECORD_PADDED_BYTES}, len))
+                        word := shl(drop, shr(add(drop, 8), calldataload(add(at, {fb2}))))
+                        y := addmod(y, mulmod(word, mulmod(p, mload(0x20), R), R), R)
+                    }}
+                }}
+                power := mulmod(power, mload(0), R)
                 offset := add(offset, len)
             }}
-            mstore(onchain, count)
-            mstore(0x40, add(onchain, shl(5, add(count, 1))))
+            mstore(0x40, add(onchain, shl(5, add(mload(onchain), 1))))
         }}
         if (fault == 2) revert UnknownRecordType(offset, uint8(chunk[offset]));
-        if (fault == 1 || offset != length) revert ChunkLengthMismatch(length, slots);
+        if (fault == 1 || offset != chunk.length) revert ChunkLengthMismatch(chunk.length, slots);
     }}
 }}
 "#

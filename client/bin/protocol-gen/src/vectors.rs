@@ -5,6 +5,8 @@
 //! - `state.json`: a state built by real transactions, its root, and balance proofs;
 //! - `pubdata.json`: a chunk holding every transaction type: its bytes, record fields,
 //!   data commitment, roots and on-chain operations;
+//! - `floats.json`: packed amounts and fees: exact values with their packings, values the formats do
+//!   not hold with the nearest below, and packings a decoder must refuse;
 //! - `keys.json`: L2 keys L1 must accept and the small-order points it must refuse;
 //! - `escape_states.json`: states of the same accounts, each reached from the last by transfers (so
 //!   their totals are equal), with a balance proof of every (account, token): the roots the escape
@@ -20,6 +22,7 @@ use rollup_protocol::constants::*;
 use rollup_protocol::eddsa::{Point, SecretKey};
 use rollup_protocol::error::Result;
 use rollup_protocol::field::{Fr, to_hex};
+use rollup_protocol::float::{self, FloatFormat};
 use rollup_protocol::poseidon::{hash, permute};
 use rollup_protocol::state::{
     BalanceProof, Config, State, account_tree_defaults, balance_tree_defaults,
@@ -198,11 +201,16 @@ pub fn sample_chunk() -> Result<Chunk> {
 /// `pubdata.json`.
 pub fn pubdata() -> Result<Value> {
     let c = sample_chunk()?;
-    let fields: Vec<Fr> = c.records.iter().flat_map(Record::fields).collect();
+    let fields: Vec<Fr> = rollup_protocol::codec::data_elements(&c.records)?;
+    let records = c
+        .records
+        .iter()
+        .map(|r| Ok(format!("0x{}", hex::encode(r.encode()?))))
+        .collect::<Result<Vec<_>>>()?;
     Ok(json!({
         "slots": c.records.len(),
         "chunk": format!("0x{}", hex::encode(&c.pubdata)),
-        "records": c.records.iter().map(|r| format!("0x{}", hex::encode(r.encode()))).collect::<Vec<_>>(),
+        "records": records,
         "fields": hexes(&fields),
         "dataCommitment": to_hex(&c.binding.commitment),
         "challenge": to_hex(&c.binding.challenge),
@@ -210,44 +218,44 @@ pub fn pubdata() -> Result<Value> {
         "oldRoot": to_hex(&c.old_root),
         "newRoot": to_hex(&c.new_root),
         "onchainOps": c.records.iter().flat_map(Record::onchain_ops).collect::<Vec<_>>(),
-        "longLast": long_last(&c.records),
-        "onchainOffsets": onchain_offsets(&c.records),
+        "longLast": long_last(&c.records)?,
+        "onchainOffsets": onchain_offsets(&c.records)?,
     }))
 }
 
 /// The byte offsets in the chunk of the records L1 acts on at commit, in order.
-fn onchain_offsets(records: &[Record]) -> Vec<usize> {
+fn onchain_offsets(records: &[Record]) -> Result<Vec<usize>> {
     let mut offset = 0;
     let mut out = Vec::new();
     for r in records {
         if !r.onchain_ops().is_empty() {
             out.push(offset);
         }
-        offset += r.encode().len();
+        offset += Record::encoded_len(r.tx_type());
     }
-    out
+    Ok(out)
 }
 
 /// The sample chunk's records turned so that its longest record (a deposit) comes last: its
 /// elements end where the calldata ends. Not a valid history, only bytes for the data binding.
-fn long_last(records: &[Record]) -> Value {
+fn long_last(records: &[Record]) -> Result<Value> {
     let mut rs = records.to_vec();
     if let Some(i) = rs
         .iter()
         .enumerate()
-        .max_by_key(|(i, r)| (r.encode().len(), *i))
+        .max_by_key(|(i, r)| (Record::encoded_len(r.tx_type()), *i))
         .map(|(i, _)| i)
     {
         let long = rs.remove(i);
         rs.push(long);
     }
-    let b = rollup_protocol::codec::DataBinding::of(&rs);
-    json!({
-        "chunk": format!("0x{}", hex::encode(encode_chunk(&rs))),
+    let b = rollup_protocol::codec::DataBinding::of(&rs)?;
+    Ok(json!({
+        "chunk": format!("0x{}", hex::encode(encode_chunk(&rs)?)),
         "dataCommitment": to_hex(&b.commitment),
         "challenge": to_hex(&b.challenge),
         "evaluation": to_hex(&b.evaluation),
-    })
+    }))
 }
 
 /// `keys.json`: keys that may be bound (honest keys) and the eight small-order points, which may not.
@@ -353,7 +361,7 @@ pub fn records() -> Result<Value> {
         if out.contains_key(name) {
             continue;
         }
-        let bytes = r.encode();
+        let bytes = r.encode()?;
         let mut fields = serde_json::Map::new();
         fields.insert("record".into(), json!(format!("0x{}", hex::encode(&bytes))));
         for f in record_layout(ty) {
@@ -364,6 +372,11 @@ pub fn records() -> Result<Value> {
                 FieldKind::Address | FieldKind::Key => format!("0x{}", hex::encode(raw)),
                 // A number, as forge's JSON reader takes it.
                 FieldKind::Uint => alloy_primitives::U256::from_be_slice(raw).to_string(),
+                // The value it packs.
+                FieldKind::Float(format) => {
+                    let packed = raw.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+                    format.unpack(packed)?.to_string()
+                }
             };
             fields.insert(f.name.into(), json!(value));
         }
@@ -386,6 +399,48 @@ pub fn records() -> Result<Value> {
     Ok(Value::Object(out))
 }
 
+/// `floats.json` (see the module docs).
+pub fn floats() -> Value {
+    let format = |f: FloatFormat| {
+        let top = f.mantissa_limit() - 1;
+        let pack = |m: u128, e: u32| ((m as u64) << f.exponent_bits) | u64::from(e);
+        let mut values = vec![0, 1, 9, 10, 42, 100, 1_000, top, top * 10, top * 1_000];
+        values.extend([10u128.pow(18), 5 * 10u128.pow(17), 123 * 10u128.pow(20)]);
+        values.push(f.round_down(u128::MAX));
+        let exact: Vec<Value> = values
+            .iter()
+            .filter_map(|v| {
+                let p = f.pack(*v)?;
+                Some(json!({ "value": v.to_string(), "packed": p.to_string() }))
+            })
+            .collect();
+        let inexact: Vec<Value> = [top + 1, top * 10 + 1, 10u128.pow(18) + 1, u128::MAX]
+            .iter()
+            .filter(|v| !f.holds(**v))
+            .map(|v| json!({ "value": v.to_string(), "nearest": f.round_down(*v).to_string() }))
+            .collect();
+        // Not canonical (a smaller exponent holds the value), or above 2^128.
+        let invalid: Vec<String> = [
+            pack(1, 1),
+            pack(0, 1),
+            pack(top / 10, 1),
+            pack(top, f.exponent_limit() - 1),
+        ]
+        .iter()
+        .filter(|p| f.unpack(**p).is_err())
+        .map(u64::to_string)
+        .collect();
+        json!({
+            "mantissaBits": f.mantissa_bits,
+            "exponentBits": f.exponent_bits,
+            "exact": exact,
+            "inexact": inexact,
+            "invalid": invalid,
+        })
+    };
+    json!({ "amount": format(float::AMOUNT), "fee": format(float::FEE) })
+}
+
 /// Every vector file: name and pretty-printed JSON.
 pub fn files() -> Result<Vec<(&'static str, String)>> {
     let pretty = |v: &Value| {
@@ -398,6 +453,7 @@ pub fn files() -> Result<Vec<(&'static str, String)>> {
         ("state.json", pretty(&state()?)),
         ("pubdata.json", pretty(&pubdata()?)),
         ("records.json", pretty(&records()?)),
+        ("floats.json", pretty(&floats())),
         ("keys.json", pretty(&keys())),
         ("escape_states.json", pretty(&escape_states()?)),
     ])

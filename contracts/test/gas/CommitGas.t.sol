@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
+import {Setup} from "../setup/Setup.sol";
+
+/// @notice `commitBatch` gas per slot for each record type, in one chunk of 4, 16 and 64 slots
+///         (snapshots/commit.json): the call frame's execution gas, and the gas of the whole transaction
+///         (21,000, the calldata, and the EIP-7623 floor of 10 gas per calldata token where it binds), each per
+///         slot. Every measured chunk holds only records of one type; a rollup is deployed per chunk size.
+contract CommitGasTest is Setup {
+    enum Kind {
+        Noop,
+        Deposit,
+        Transfer,
+        Withdraw,
+        ForcedExit,
+        ChangeKey
+    }
+
+    string[6] internal names = ["noop", "deposit", "transfer", "withdraw", "forcedExit", "changeKey"];
+
+    /// @dev A rollup of `slots`-slot chunks, through the production deployment script, in place of `rollup`.
+    function _deploy(uint256 slots) internal {
+        rollup = deploy(slots).rollup;
+    }
+
+    function _padded(bytes memory body, uint256 used, uint256 slots) internal pure returns (bytes memory out) {
+        out = body;
+        for (uint256 i = used; i < slots; ++i) {
+            out = bytes.concat(out, hex"00");
+        }
+    }
+
+    /// @dev Queues the request a `kind` record consumes (from Alice, account 1) and returns the record.
+    function _record(Kind kind) internal returns (bytes memory) {
+        uint256 fee = rollup.requestFee(alice);
+        if (kind == Kind.Deposit) {
+            depositEthAs(alice, 1 ether);
+            return depositRecord(1, alice, 0, 1 ether, bytes32(0));
+        }
+        if (kind == Kind.ForcedExit) {
+            vm.prank(alice);
+            rollup.requestForcedExit{value: fee}(0);
+            return forcedExitRecord(1, 0, 1 ether);
+        }
+        if (kind == Kind.ChangeKey) {
+            vm.prank(alice);
+            rollup.requestKeyChange{value: fee}(KEY_X, KEY_Y);
+            return changeKeyRecord(1, key());
+        }
+        if (kind == Kind.Transfer) return transferRecord(1, 2, 0, 1 ether, 1000);
+        if (kind == Kind.Withdraw) return withdrawRecord(1, 0, 1 ether, 1000);
+        return hex"00";
+    }
+
+    /// @dev Gas of the transaction that sends `data` and runs `execution` gas (EIP-7623).
+    function _txGas(bytes memory data, uint256 execution) internal pure returns (uint256) {
+        uint256 tokens;
+        for (uint256 i = 0; i < data.length; ++i) {
+            tokens += data[i] == 0 ? 1 : 4;
+        }
+        uint256 standard = 21_000 + 4 * tokens + execution;
+        uint256 floor = 21_000 + 10 * tokens;
+        return standard > floor ? standard : floor;
+    }
+
+    function _measure(Kind kind, uint256 slots, uint256 nChunks) internal {
+        _deploy(slots);
+        // Request 0 (the fee account) and Alice's account 1 first, in a batch of their own.
+        depositEthAs(alice, 1 ether);
+        bytes[] memory first =
+            one(_padded(bytes.concat(feeAccountRecord(), depositRecord(1, alice, 0, 1 ether, key())), 2, slots));
+        vm.prank(sequencer);
+        rollup.commitBatch(first, commitmentsOf(first));
+
+        bytes[] memory chunks = new bytes[](nChunks);
+        for (uint256 c = 0; c < nChunks; ++c) {
+            for (uint256 i = 0; i < slots; ++i) {
+                chunks[c] = bytes.concat(chunks[c], _record(kind));
+            }
+        }
+        uint256[] memory commitments = commitmentsOf(chunks);
+        vm.prank(sequencer);
+        rollup.commitBatch(chunks, commitments);
+        string memory name = string.concat(names[uint256(kind)], ", ", vm.toString(slots), "-slot chunk");
+        if (nChunks > 1) name = string.concat(name, " x", vm.toString(nChunks));
+        uint256 execution = vm.snapshotGasLastCall("commit", string.concat(name, ": execution"));
+        uint256 txGas = _txGas(abi.encodeCall(rollup.commitBatch, (chunks, commitments)), execution);
+        uint256 n = slots * nChunks;
+        vm.snapshotValue("commit", string.concat(name, ": transaction"), txGas);
+        vm.snapshotValue("commit", string.concat(name, ": record bytes"), chunks[0].length / slots);
+        vm.snapshotValue("commit", string.concat(name, ": execution per slot"), execution / n);
+        vm.snapshotValue("commit", string.concat(name, ": transaction per slot"), txGas / n);
+    }
+
+    function _sizes(Kind kind) internal {
+        uint256 snap = vm.snapshotState();
+        _measure(kind, 4, 1);
+        vm.revertToState(snap);
+        _measure(kind, 16, 1);
+        vm.revertToState(snap);
+        _measure(kind, 64, 1);
+    }
+
+    function test_gas_commit_noop() public {
+        _sizes(Kind.Noop);
+    }
+
+    function test_gas_commit_deposit() public {
+        _sizes(Kind.Deposit);
+    }
+
+    function test_gas_commit_transfer() public {
+        _sizes(Kind.Transfer);
+    }
+
+    /// @dev A full batch (MAX_CHUNKS_PER_BATCH chunks) of transfers: the batch's own cost (its storage, its
+    ///      event) spread over every slot.
+    function test_gas_commit_transferFullBatch() public {
+        uint256 snap = vm.snapshotState();
+        _measure(Kind.Transfer, 4, C.MAX_CHUNKS_PER_BATCH);
+        vm.revertToState(snap);
+        _measure(Kind.Transfer, 16, C.MAX_CHUNKS_PER_BATCH);
+        vm.revertToState(snap);
+        _measure(Kind.Transfer, 64, C.MAX_CHUNKS_PER_BATCH);
+    }
+
+    function test_gas_commit_withdraw() public {
+        _sizes(Kind.Withdraw);
+    }
+
+    function test_gas_commit_forcedExit() public {
+        _sizes(Kind.ForcedExit);
+    }
+
+    function test_gas_commit_changeKey() public {
+        _sizes(Kind.ChangeKey);
+    }
+}
