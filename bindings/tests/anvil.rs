@@ -108,7 +108,11 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
         .await?
         .ok_or("no block")?;
     assert!(event.deadline > block.header.timestamp);
-    assert_eq!(event.record.len(), 74, "a deposit record");
+    assert_eq!(
+        event.record.len(),
+        rollup_protocol::codec::record_len(rollup_protocol::tx::TxType::Deposit),
+        "a deposit record"
+    );
     assert_eq!(rollup.totalRequests().call().await?, U256::from(2));
     assert_eq!(
         provider.get_balance(rollup_addr).await?,

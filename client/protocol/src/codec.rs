@@ -191,6 +191,24 @@ pub const fn record_len(ty: TxType) -> usize {
     len
 }
 
+/// The longest record: every record fits the [`RECORD_PADDED_BYTES`] its elements cover, which
+/// `Record::fields`, the circuit and the generated `DataBinding.evaluate` (whose last element's mask
+/// is `93 − len` bytes) rely on.
+pub const MAX_RECORD_LEN: usize = {
+    let mut max = 0;
+    let mut i = 0;
+    while i < TxType::ALL.len() {
+        let len = record_len(TxType::ALL[i]);
+        if len > max {
+            max = len;
+        }
+        i += 1;
+    }
+    max
+};
+const _: () = assert!(MAX_RECORD_LEN <= RECORD_PADDED_BYTES);
+const _: () = assert!(RECORD_PADDED_BYTES == RECORD_FIELDS * RECORD_FIELD_BYTES);
+
 /// The length of a forced-exit request as the L1 queue records it: the forced-exit record without
 /// its amount, which the transition sets.
 pub const FORCED_EXIT_REQUEST_LEN: usize = record_len(TxType::ForcedExit) - AMOUNT_BYTES;

@@ -223,7 +223,8 @@ abstract contract Bridge is RequestQueue {
             key = BabyJubjub.compress(pubkeyX, pubkeyY);
         }
         // An existing account keeps its key: the record carries "no key" and the transition ignores it.
-        // Ids are below MAX_ACCOUNTS (2^20, `_register`), so they fit a record's 3 bytes.
+        // Ids are below MAX_ACCOUNTS (2^20, `_register`), so they fit a record's 3 bytes (the core asserts
+        // MAX_ACCOUNTS <= 2^24 where it defines the layout, `codec::ACCOUNT_BYTES`).
         _enqueue(id, Records.encodeDeposit(uint24(id), depositor, tokenId, uint128(amount), key));
     }
 

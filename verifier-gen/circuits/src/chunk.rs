@@ -371,7 +371,8 @@ impl Circuit<Fr> for ChunkCircuit {
 /// digest next to it, so that a change to the circuit fails there until both are updated.
 /// 2: the data binding `(C, z, y)` (five public inputs).
 /// 3: compact records (3-byte account ids, packed transfer amounts and fees).
-pub const VERSION: u32 = 3;
+/// 4: the fee equals its packing in every slot, not only in signed ones.
+pub const VERSION: u32 = 4;
 
 /// The circuit degree the chunk circuit is padded to (see `configure`).
 pub const MIN_DEGREE: usize = 5;
@@ -592,16 +593,16 @@ impl ChunkCircuit {
             bits(ck_key.lo_bits),
             bits(ck_key.hi_bits) - key_gap,
         )?;
-        // Packed values: a transfer's amount is its packing's value, and so is a signed
-        // transaction's fee.
+        // Packed values: a transfer's amount is its packing's value.
         let (packed_amount, amount_value) =
             self.unpack(cfg, region, row, float::AMOUNT, w.map(|w| w.packed_amount))?;
         let (packed_fee, fee_value) =
             self.unpack(cfg, region, row, float::FEE, w.map(|w| w.packed_fee))?;
         let amount_gap = a.sub(region, row, amount, amount_value)?;
         a.assert_zero_product(region, row, f_tr, amount_gap)?;
-        let fee_gap = a.sub(region, row, fee, fee_value)?;
-        a.assert_zero_product(region, row, signed, fee_gap)?;
+        // The fee is its packing's value in every slot (0 in unsigned ones, whose witness has no
+        // fee): so every slot's fee is below 2^128, as the amount is, whatever uses it later.
+        region.constrain_equal(fee.cell, fee_value.cell);
         Ok(SlotWords {
             flags: f,
             signed,
@@ -630,8 +631,9 @@ impl ChunkCircuit {
     /// `mantissa · 2^exponent_bits + exponent` and its value `mantissa · 10^exponent`. The mantissa is
     /// range-checked, the exponent is its bits (booleans), and the packing is canonical: the exponent
     /// is 0 or `10 · mantissa ≥ 2^mantissa_bits` (no smaller exponent holds the value), so a value has
-    /// one record encoding. The value is below `2^(mantissa_bits + 4·2^exponent_bits)` (≤ 2^139 here),
-    /// far below `r`: it never wraps, and the balance rules range-check it to 128 bits.
+    /// one record encoding. The value is below `2^mantissa_bits · 10^(2^exponent_bits − 1)` (below
+    /// 2^139 for either format), far below `r`: it never wraps, and the balance rules range-check it to
+    /// 128 bits.
     fn unpack(
         &self,
         cfg: &ChunkConfig,

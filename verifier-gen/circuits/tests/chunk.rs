@@ -296,7 +296,14 @@ fn a_transfer_amount_that_is_not_its_packing_is_rejected() -> Result<()> {
 fn a_fee_that_is_not_its_packing_is_rejected() -> Result<()> {
     // The withdrawal's fee: its amount is exact, its fee packed.
     let (c, chunk) = tampered(2, 1, |w| w.packed_fee.exponent = 1)?;
-    assert_rejected(&c, instances(&chunk), RULE)
+    assert_rejected(&c, instances(&chunk), COPY)
+}
+
+#[test]
+fn a_fee_in_an_unsigned_slot_is_rejected() -> Result<()> {
+    // Chunk 0, slot 1 is a deposit: its fee is 0, packed as 0, though nothing debits or posts it.
+    let (c, chunk) = tampered(0, 1, |w| w.fee = Fr::from(5u64))?;
+    assert_rejected(&c, instances(&chunk), COPY)
 }
 
 #[test]

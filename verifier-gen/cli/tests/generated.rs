@@ -15,8 +15,8 @@ const REGENERATE: &str = "regenerate: cargo run -p verifier-gen --bin verifier-g
 /// The circuit version and the digest of the reference verifying key (`REFERENCE_SLOTS`,
 /// `REFERENCE_CHAIN_ID`, the development SRS at `REFERENCE_K`).
 const REFERENCE_VK: (u32, &str) = (
-    3,
-    "9a6a473cfa0d02a000318bac1dcdc8468a3f79906755c2c4b747d0498a2d9aaf",
+    4,
+    "fc1ebf94fc79d0a2d9bdd347f6aed3591507b4745ee1585afe55ed79d98f227c",
 );
 
 #[test]
