@@ -78,10 +78,11 @@ fn rejected(bad: FinalizedBatch, check: impl Fn(&DeriveError) -> bool) -> Result
 fn a_changed_amount_is_caught_by_the_root_check() -> Result<()> {
     let (_, batches) = batches()?;
     let mut bad = batches[1].clone();
-    // The transfer record's last byte is the low byte of its fee.
+    // The transfer record's last byte is the low byte of its packed fee (mantissa · 2^5 + exponent):
+    // bit 5 is the mantissa's lowest, so the fee changes and the packing stays canonical.
     let last = bad.chunks.len() - 1;
     let byte = bad.chunks[last].len() - 1;
-    bad.chunks[last][byte] ^= 1;
+    bad.chunks[last][byte] ^= 1 << 5;
     rejected(bad, |e| matches!(e, DeriveError::RootMismatch { .. }))
 }
 
@@ -89,8 +90,12 @@ fn a_changed_amount_is_caught_by_the_root_check() -> Result<()> {
 fn records_that_cannot_follow_are_rejected() -> Result<()> {
     let (_, batches) = batches()?;
     let mut bad = batches[1].clone();
-    // Raise the transfer amount far above Alice's balance (amount bytes 10..26 of the record).
-    bad.chunks[1][10] = 0xff;
+    // Raise the transfer amount far above Alice's balance: the top byte of its packed amount (bytes
+    // 8..13 of the record), whose exponent stays 0.
+    let (at, _) =
+        rollup_protocol::codec::field_offset(rollup_protocol::tx::TxType::Transfer, "amount")
+            .ok_or("no amount field")?;
+    bad.chunks[1][at] = 0xff;
     rejected(bad, |e| matches!(e, DeriveError::Replay { .. }))
 }
 

@@ -2,13 +2,16 @@
 //! chunk circuit. Machine-readable results go to stdout, progress and timings to stderr.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use eyre::{Result, WrapErr, bail};
-use halo2_base::halo2_proofs::dev::MockProver;
+use halo2_base::halo2_proofs::dev::{AdviceCellValue, MockProver};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_base::halo2_proofs::plonk::ProvingKey;
+use halo2_base::halo2_proofs::plonk::{Circuit, ConstraintSystem};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use rollup_circuits::chunk::{ChunkCircuit, instances};
 use rollup_circuits::sample;
@@ -150,6 +153,30 @@ impl Cli {
     }
 }
 
+/// Advice cells the circuit assigned in a MockProver run. MockProver fills every usable cell with one
+/// shared zero before synthesis and gives each assignment a value of its own, so an assigned cell is
+/// one that no longer shares the column's last usable (never assigned) cell's value.
+fn assigned_advice_cells(mock: &MockProver<Fr>, columns: usize) -> usize {
+    // Column handles with indices 0, 1, …: a fresh constraint system hands them out in order.
+    let mut fresh = ConstraintSystem::<Fr>::default();
+    (0..columns)
+        .map(|_| {
+            let column = mock.advice_values(fresh.advice_column());
+            let unassigned = column.iter().rev().find_map(|c| match c {
+                AdviceCellValue::Assigned(v) => Some(v),
+                AdviceCellValue::Poison(_) => None,
+            });
+            column
+                .iter()
+                .filter(|c| match (c, unassigned) {
+                    (AdviceCellValue::Assigned(v), Some(u)) => !Arc::ptr_eq(v, u),
+                    _ => false,
+                })
+                .count()
+        })
+        .sum()
+}
+
 /// Peak resident memory of this process so far (`VmHWM`), in MiB.
 fn peak_rss_mib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -257,7 +284,9 @@ fn main() -> Result<()> {
             println!("{json}");
         }
         Command::Rows => {
-            let mut rows = Vec::new();
+            let mut cs = ConstraintSystem::<Fr>::default();
+            ChunkCircuit::configure(&mut cs);
+            let (mut rows, mut cells) = (Vec::new(), Vec::new());
             for slots in [1, 2] {
                 let chunk = sample::full_chunk(slots, cli.chain_id)?;
                 let circuit = ChunkCircuit::new(&chunk, slots, cli.chain_id)?;
@@ -269,11 +298,15 @@ fn main() -> Result<()> {
                     );
                 }
                 rows.push(circuit.rows_used());
+                cells.push(assigned_advice_cells(&mock, cs.num_advice_columns()));
             }
             let json = serde_json::json!({
                 "rows1Slot": rows[0],
                 "rows2Slots": rows[1],
                 "rowsPerSlot": rows[1] - rows[0],
+                "adviceCells1Slot": cells[0],
+                "adviceCells2Slots": cells[1],
+                "adviceCellsPerSlot": cells[1] - cells[0],
             });
             println!("{json}");
         }
