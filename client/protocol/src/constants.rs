@@ -14,14 +14,14 @@ pub const ETH_TOKEN_ID: u8 = 0;
 /// Account that receives every L2 fee. Created by the rollup's first L1 request.
 pub const FEE_ACCOUNT_ID: u32 = 0;
 
-/// Poseidon state width (capacity 1, rate 2).
+/// Poseidon2 state width (capacity 1, rate 2).
 pub const POSEIDON_WIDTH: usize = 3;
 /// Poseidon rate.
 pub const POSEIDON_RATE: usize = 2;
 /// Poseidon full rounds (half before, half after the partial rounds).
 pub const POSEIDON_FULL_ROUNDS: usize = 8;
 /// Poseidon partial rounds.
-pub const POSEIDON_PARTIAL_ROUNDS: usize = 57;
+pub const POSEIDON_PARTIAL_ROUNDS: usize = 56;
 
 /// Domain tag of an inner Merkle node (2 inputs).
 pub const TAG_NODE: u64 = 1;

@@ -1,6 +1,15 @@
-//! Poseidon over BN254's scalar field: width 3, `x^5` S-box, 8 full and 57 partial
-//! rounds, round constants and MDS matrix from the reference Grain LFSR (the same
-//! constants as circomlib and Scroll's poseidon-primitives).
+//! Poseidon2 over BN254's scalar field: width 3, `x^5` S-box, 8 full and 56
+//! partial rounds, round constants from the Grain LFSR of the Poseidon reference
+//! (the instance of the Poseidon2 paper, Grassi, Khovratovich and Schofnegger 2023,
+//! whose published test vector [`tests`] pins).
+//!
+//! The permutation is `M_E`, then 4 full rounds, 56 partial rounds and 4 full
+//! rounds. A full round adds three constants, raises every element to the fifth
+//! power and multiplies by the external matrix `M_E = circ(2, 1, 1)`; a partial
+//! round adds one constant to element 0, raises it alone to the fifth power and
+//! multiplies by the internal matrix `M_I = J + diag(1, 1, 2)` (`J` all ones).
+//! Both matrices are sums and doublings: no multiplication by a constant, which
+//! is what makes the permutation cheap on L1 (`docs/protocol.md`, section 2).
 //!
 //! The hash is a sponge with one permutation per two inputs. Its capacity element
 //! starts at `tag * 2^64 + n` (a domain tag and the input count), inputs are added
@@ -11,7 +20,6 @@
 use std::sync::OnceLock;
 
 use ff::{Field, PrimeField};
-use poseidon_primitives::poseidon::primitives::Spec;
 
 use crate::constants::{
     POSEIDON_FULL_ROUNDS, POSEIDON_PARTIAL_ROUNDS, POSEIDON_RATE, POSEIDON_WIDTH,
@@ -21,148 +29,118 @@ use crate::field::Fr;
 /// The permutation's state.
 pub type State = [Fr; POSEIDON_WIDTH];
 
-/// Round constants and MDS matrix of the permutation.
+/// The external matrix `M_E = circ(2, 1, 1)` of the full rounds (and the initial linear layer).
+pub const EXTERNAL_MATRIX: [[u64; POSEIDON_WIDTH]; POSEIDON_WIDTH] =
+    [[2, 1, 1], [1, 2, 1], [1, 1, 2]];
+/// The internal matrix `M_I = J + diag(1, 1, 2)` of the partial rounds.
+pub const INTERNAL_MATRIX: [[u64; POSEIDON_WIDTH]; POSEIDON_WIDTH] =
+    [[2, 1, 1], [1, 2, 1], [1, 1, 3]];
+
+/// Number of rounds.
+pub const ROUNDS: usize = POSEIDON_FULL_ROUNDS + POSEIDON_PARTIAL_ROUNDS;
+
+/// Round constants of the permutation.
 #[derive(Debug, Clone)]
 pub struct Params {
-    /// One row of `POSEIDON_WIDTH` constants per round, added before the S-box.
+    /// One row of `POSEIDON_WIDTH` constants per round, added before the S-box; a partial
+    /// round's row is `[c, 0, 0]`.
     pub round_constants: Vec<State>,
-    /// The MDS matrix, applied after the S-box.
-    pub mds: [State; POSEIDON_WIDTH],
 }
 
-#[derive(Debug)]
-struct GrainSpec;
+/// The Grain LFSR in self-shrinking mode that the Poseidon reference uses to draw constants:
+/// an 80-bit register seeded with the instance (prime field, `x^α` S-box, field size, width,
+/// full and partial rounds), 160 bits discarded, then bits kept in pairs whose first bit is 1.
+struct Grain {
+    bits: [bool; 80],
+    head: usize,
+}
 
-impl Spec<Fr, POSEIDON_WIDTH, POSEIDON_RATE> for GrainSpec {
-    fn full_rounds() -> usize {
-        POSEIDON_FULL_ROUNDS
+impl Grain {
+    fn new(t: u16, full: u16, partial: u16) -> Self {
+        let mut bits = [true; 80];
+        let mut put = |offset: usize, len: usize, value: u16| {
+            for i in 0..len {
+                bits[offset + i] = (value >> (len - 1 - i)) & 1 == 1;
+            }
+        };
+        put(0, 2, 1); // prime field
+        put(2, 4, 0); // x^alpha S-box
+        put(6, 12, Fr::NUM_BITS as u16);
+        put(18, 12, t);
+        put(30, 10, full);
+        put(40, 10, partial);
+        let mut grain = Grain { bits, head: 0 };
+        for _ in 0..160 {
+            grain.step();
+        }
+        grain
     }
-    fn partial_rounds() -> usize {
-        POSEIDON_PARTIAL_ROUNDS
+
+    /// Shifts the register by one and returns the bit shifted out.
+    fn step(&mut self) -> bool {
+        let at = |k: usize| self.bits[(self.head + k) % 80];
+        let new = at(62) ^ at(51) ^ at(38) ^ at(23) ^ at(13) ^ at(0);
+        // The oldest bit leaves, the new one becomes the register's last.
+        self.bits[self.head] = new;
+        self.head = (self.head + 1) % 80;
+        new
     }
-    fn sbox(val: Fr) -> Fr {
-        val.pow_vartime([5])
+
+    fn next_bit(&mut self) -> bool {
+        loop {
+            let keep = self.step();
+            let bit = self.step();
+            if keep {
+                return bit;
+            }
+        }
     }
-    fn secure_mds() -> usize {
-        0
+
+    /// The next `NUM_BITS`-bit big-endian integer below the modulus.
+    fn next_field_element(&mut self) -> Fr {
+        loop {
+            let mut repr = <Fr as PrimeField>::Repr::default();
+            let bytes = repr.as_mut();
+            let n = Fr::NUM_BITS as usize;
+            for i in (0..n).rev() {
+                if self.next_bit() {
+                    bytes[i / 8] |= 1 << (i % 8);
+                }
+            }
+            if let Some(f) = Option::<Fr>::from(Fr::from_repr(repr)) {
+                return f;
+            }
+        }
     }
 }
 
-/// The permutation's constants, generated once from the Grain LFSR.
+/// The permutation's constants, drawn once from the Grain LFSR in round order: three per full
+/// round, one per partial round (`8 · 3 + 56 = 80` elements).
 pub fn params() -> &'static Params {
     static PARAMS: OnceLock<Params> = OnceLock::new();
     PARAMS.get_or_init(|| {
-        let (round_constants, mds, _) = GrainSpec::constants();
-        Params {
-            round_constants,
-            mds,
-        }
-    })
-}
-
-/// One partial round of the optimized form: `x0 += k; x0 = x0^5;` then the sparse
-/// matrix `[[m00, w0, w1], [v0, 1, 0], [v1, 0, 1]]`.
-#[derive(Debug, Clone, Copy)]
-pub struct PartialRound {
-    /// Constant added to `x0` before the S-box.
-    pub k: Fr,
-    /// First row of the sparse matrix, after `m00`.
-    pub w: [Fr; 2],
-    /// First column of the sparse matrix, below `m00`.
-    pub v: [Fr; 2],
-}
-
-/// The same permutation rewritten with fewer multiplications (Poseidon paper,
-/// appendix B): partial rounds add one constant and apply a sparse matrix.
-/// Equal to [`permute_reference`] on every input; the generated Solidity uses it.
-#[derive(Debug, Clone)]
-pub struct OptimizedParams {
-    /// Constants of the full rounds (the first one after the partial rounds also
-    /// carries the partial rounds' moved constants).
-    pub full_rc: Vec<State>,
-    /// Matrix after the last full round before the partial rounds.
-    pub pre_sparse: [State; POSEIDON_WIDTH],
-    /// Top-left entry of every sparse matrix (the MDS matrix's).
-    pub m00: Fr,
-    /// The partial rounds.
-    pub partial: Vec<PartialRound>,
-}
-
-fn mat_vec(m: &[State; POSEIDON_WIDTH], x: &State) -> State {
-    [
-        m[0][0] * x[0] + m[0][1] * x[1] + m[0][2] * x[2],
-        m[1][0] * x[0] + m[1][1] * x[1] + m[1][2] * x[2],
-        m[2][0] * x[0] + m[2][1] * x[1] + m[2][2] * x[2],
-    ]
-}
-
-/// The optimized constants, derived once from [`params`].
-pub fn optimized() -> &'static OptimizedParams {
-    static OPT: OnceLock<OptimizedParams> = OnceLock::new();
-    OPT.get_or_init(|| {
-        let p = params();
-        let m = &p.mds;
-        let half = POSEIDON_FULL_ROUNDS / 2;
-        let np = POSEIDON_PARTIAL_ROUNDS;
-        // Move the constants of x1, x2 in partial rounds forward through the linear layers.
-        let mut carry = [Fr::ZERO; POSEIDON_WIDTH];
-        let mut ks = Vec::with_capacity(np);
-        for i in 0..np {
-            let c = p.round_constants[half + i];
-            let t = [c[0] + carry[0], c[1] + carry[1], c[2] + carry[2]];
-            ks.push(t[0]);
-            carry = mat_vec(m, &[Fr::ZERO, t[1], t[2]]);
-        }
-        let mut full_rc: Vec<State> = p.round_constants[..half].to_vec();
-        let first_after = p.round_constants[half + np];
-        full_rc.push([
-            first_after[0] + carry[0],
-            first_after[1] + carry[1],
-            first_after[2] + carry[2],
-        ]);
-        full_rc.extend_from_slice(&p.round_constants[half + np + 1..]);
-        // Factor each partial round's matrix A = S · diag(1, Â), moving diag(1, Â) one round back.
-        let mut a = *m;
-        let mut partial = vec![
-            PartialRound {
-                k: Fr::ZERO,
-                w: [Fr::ZERO; 2],
-                v: [Fr::ZERO; 2]
-            };
-            np
-        ];
-        for i in (0..np).rev() {
-            let (h00, h01, h10, h11) = (a[1][1], a[1][2], a[2][1], a[2][2]);
-            let det_inv = Option::<Fr>::from((h00 * h11 - h01 * h10).invert()).unwrap_or(Fr::ZERO);
-            let inv = [
-                [h11 * det_inv, -h01 * det_inv],
-                [-h10 * det_inv, h00 * det_inv],
-            ];
-            let w = [
-                a[0][1] * inv[0][0] + a[0][2] * inv[1][0],
-                a[0][1] * inv[0][1] + a[0][2] * inv[1][1],
-            ];
-            partial[i] = PartialRound {
-                k: ks[i],
-                w,
-                v: [a[1][0], a[2][0]],
-            };
-            let hat = [[h00, h01], [h10, h11]];
-            let mut prev = *m;
-            for r in 0..2 {
-                for c in 0..POSEIDON_WIDTH {
-                    prev[1 + r][c] = hat[r][0] * m[1][c] + hat[r][1] * m[2][c];
+        let mut grain = Grain::new(
+            POSEIDON_WIDTH as u16,
+            POSEIDON_FULL_ROUNDS as u16,
+            POSEIDON_PARTIAL_ROUNDS as u16,
+        );
+        let round_constants = (0..ROUNDS)
+            .map(|r| {
+                let mut row = [Fr::ZERO; POSEIDON_WIDTH];
+                let drawn = if is_full_round(r) { POSEIDON_WIDTH } else { 1 };
+                for c in &mut row[..drawn] {
+                    *c = grain.next_field_element();
                 }
-            }
-            a = prev;
-        }
-        OptimizedParams {
-            full_rc,
-            pre_sparse: a,
-            m00: m[0][0],
-            partial,
-        }
+                row
+            })
+            .collect();
+        Params { round_constants }
     })
+}
+
+/// A matrix of small integers as field elements.
+pub fn matrix(m: &[[u64; POSEIDON_WIDTH]; POSEIDON_WIDTH]) -> [State; POSEIDON_WIDTH] {
+    m.map(|row| row.map(Fr::from))
 }
 
 #[inline(always)]
@@ -171,53 +149,22 @@ fn sbox(x: Fr) -> Fr {
     x2.square() * x
 }
 
-/// Applies the Poseidon permutation in place (optimized form).
-pub fn permute(state: &mut State) {
-    let o = optimized();
-    let m = &params().mds;
-    let half = POSEIDON_FULL_ROUNDS / 2;
-    let full = |state: &mut State, rc: &State, mat: &[State; POSEIDON_WIDTH]| {
-        for (s, c) in state.iter_mut().zip(rc) {
-            *s = sbox(*s + c);
-        }
-        *state = mat_vec(mat, state);
-    };
-    for r in 0..half {
-        full(
-            state,
-            &o.full_rc[r],
-            if r + 1 == half { &o.pre_sparse } else { m },
-        );
-    }
-    for pr in &o.partial {
-        let x0 = sbox(state[0] + pr.k);
-        let n0 = o.m00 * x0 + pr.w[0] * state[1] + pr.w[1] * state[2];
-        state[1] += pr.v[0] * x0;
-        state[2] += pr.v[1] * x0;
-        state[0] = n0;
-    }
-    for r in half..POSEIDON_FULL_ROUNDS {
-        full(state, &o.full_rc[r], m);
+/// Multiplies by `M_E = circ(2, 1, 1)`: every element plus the sum of all three.
+#[inline(always)]
+pub fn external_layer(state: &mut State) {
+    let sum = state[0] + state[1] + state[2];
+    for s in state.iter_mut() {
+        *s += sum;
     }
 }
 
-/// Round `r` of the permutation as specified: add the round's three constants,
-/// apply the S-box (to all three elements in a full round, to element 0 in a
-/// partial round), multiply by the MDS matrix. The chunk circuit lays out one
-/// row per round and takes its witness from here.
-pub fn round(state: &mut State, r: usize) {
-    let p = params();
-    for (s, c) in state.iter_mut().zip(&p.round_constants[r]) {
-        *s += c;
-    }
-    if is_full_round(r) {
-        for s in state.iter_mut() {
-            *s = sbox(*s);
-        }
-    } else {
-        state[0] = sbox(state[0]);
-    }
-    *state = mat_vec(&p.mds, state);
+/// Multiplies by `M_I = J + diag(1, 1, 2)`: the sum plus the element, doubled for element 2.
+#[inline(always)]
+fn internal_layer(state: &mut State) {
+    let sum = state[0] + state[1] + state[2];
+    state[0] += sum;
+    state[1] += sum;
+    state[2] = state[2].double() + sum;
 }
 
 /// Whether round `r` is a full round (the first and last `POSEIDON_FULL_ROUNDS / 2`).
@@ -226,13 +173,48 @@ pub fn is_full_round(r: usize) -> bool {
     r < half || r >= half + POSEIDON_PARTIAL_ROUNDS
 }
 
-/// Number of rounds.
-pub const ROUNDS: usize = POSEIDON_FULL_ROUNDS + POSEIDON_PARTIAL_ROUNDS;
+/// Round `r` as specified: add the round's constants, apply the S-box (to all three elements in a
+/// full round, to element 0 in a partial round), multiply by `M_E` (full) or `M_I` (partial). The
+/// permutation is [`external_layer`] followed by rounds `0 … ROUNDS − 1`; the chunk circuit lays out
+/// one row per round and takes its witness from here.
+pub fn round(state: &mut State, r: usize) {
+    let c = &params().round_constants[r];
+    if is_full_round(r) {
+        for (s, c) in state.iter_mut().zip(c) {
+            *s = sbox(*s + c);
+        }
+        external_layer(state);
+    } else {
+        state[0] = sbox(state[0] + c[0]);
+        internal_layer(state);
+    }
+}
 
-/// The permutation exactly as specified: [`round`] for every round.
-pub fn permute_reference(state: &mut State) {
+/// Applies the Poseidon2 permutation in place.
+pub fn permute(state: &mut State) {
+    external_layer(state);
     for r in 0..ROUNDS {
         round(state, r);
+    }
+}
+
+/// The permutation with both linear layers as full matrix products: the specification written
+/// the long way, against which [`permute`] is tested.
+pub fn permute_reference(state: &mut State) {
+    let mul = |m: &[State; POSEIDON_WIDTH], x: &State| -> State {
+        std::array::from_fn(|i| (0..POSEIDON_WIDTH).map(|j| m[i][j] * x[j]).sum())
+    };
+    let (me, mi) = (matrix(&EXTERNAL_MATRIX), matrix(&INTERNAL_MATRIX));
+    *state = mul(&me, state);
+    for (r, c) in params().round_constants.iter().enumerate() {
+        let full = is_full_round(r);
+        for (j, (s, c)) in state.iter_mut().zip(c).enumerate() {
+            *s += c;
+            if full || j == 0 {
+                *s = s.pow_vartime([5]);
+            }
+        }
+        *state = mul(if full { &me } else { &mi }, state);
     }
 }
 
@@ -269,20 +251,37 @@ mod tests {
     use super::*;
     use crate::field::{from_hex, to_hex};
 
-    /// circomlib's `poseidon([1, 2])` is the permutation of `[0, 1, 2]`, output
-    /// element 0. Matching it pins the constants to the reference generator.
+    /// The Poseidon2 paper's reference implementation permutes `[0, 1, 2]` to these three
+    /// elements for this instance. Matching them pins the constants (and the Grain LFSR that
+    /// draws them) and both matrices to the published instance.
     #[test]
-    fn permutation_matches_circomlib_vector() {
+    fn permutation_matches_the_reference_vector() {
+        let expected = [
+            "0x0bb61d24daca55eebcb1929a82650f328134334da98ea4f847f760054f4a3033",
+            "0x303b6f7c86d043bfcbcc80214f26a30277a15d3f74ca654992defe7ff8d03570",
+            "0x1ed25194542b12eef8617361c3ba7c52e660b145994427cc86296242cf766ec8",
+        ];
         let mut s = [Fr::ZERO, Fr::from(1u64), Fr::from(2u64)];
-        permute_reference(&mut s);
+        permute(&mut s);
+        assert_eq!(s.map(|x| to_hex(&x)), expected);
+        let mut r = [Fr::ZERO, Fr::from(1u64), Fr::from(2u64)];
+        permute_reference(&mut r);
+        assert_eq!(r, s);
+    }
+
+    /// The same generator seeded for Poseidon (57 partial rounds) draws that instance's first
+    /// round constant, the one circomlib and the Poseidon reference publish.
+    #[test]
+    fn grain_draws_the_poseidon_reference_constants() {
+        let mut g = Grain::new(3, 8, 57);
         assert_eq!(
-            to_hex(&s[0]),
-            "0x115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a"
+            to_hex(&g.next_field_element()),
+            "0x0ee9a592ba9a9518d05986d656f40c2114c4993c11bb29938d21d47304cd8e6e"
         );
     }
 
     #[test]
-    fn optimized_equals_reference() {
+    fn fast_linear_layers_equal_the_matrices() {
         let mut x = [Fr::from(3u64), Fr::from(1u64), Fr::from(4u64)];
         for _ in 0..20 {
             let mut a = x;
@@ -292,11 +291,17 @@ mod tests {
             assert_eq!(a, b);
             x = [a[1], a[2] + Fr::ONE, a[0].square()];
         }
-        let mut z = [Fr::ZERO; 3];
-        let mut z2 = z;
-        permute(&mut z);
-        permute_reference(&mut z2);
-        assert_eq!(z, z2);
+    }
+
+    #[test]
+    fn partial_rounds_carry_one_constant() {
+        let p = params();
+        assert_eq!(p.round_constants.len(), ROUNDS);
+        for (r, c) in p.round_constants.iter().enumerate() {
+            assert_ne!(c[0], Fr::ZERO, "round {r}");
+            assert_eq!(c[1] == Fr::ZERO, !is_full_round(r), "round {r}");
+            assert_eq!(c[2] == Fr::ZERO, !is_full_round(r), "round {r}");
+        }
     }
 
     #[test]

@@ -31,11 +31,11 @@ library ProtocolConstants {
     uint256 internal constant TAG_DATA = 5;
 
     /// @notice Root of an empty balance tree.
-    uint256 internal constant EMPTY_BALANCE_ROOT = 0x1c902c9fb72c9be32d0696109fbafd734bd2919db09016601cfc39c5cb01ab29;
+    uint256 internal constant EMPTY_BALANCE_ROOT = 0x084858660ee8461352054da509f4f9e23462741f63a83673d25a6633fd68f302;
     /// @notice Leaf of an account that does not exist.
-    uint256 internal constant EMPTY_ACCOUNT_LEAF = 0x078995d3b5a6cd79093f29a3535ac278c912b9728803e256068bbd15cc4a564a;
+    uint256 internal constant EMPTY_ACCOUNT_LEAF = 0x2154e109b1344ad239c9cf12f067b697261ba82205a1675c76905465fea872c2;
     /// @notice The genesis state root: every account empty.
-    uint256 internal constant EMPTY_STATE_ROOT = 0x2ed6b153fef1bd2afe05925c46a7262c17468c8827a44c6b22013a67d8073046;
+    uint256 internal constant EMPTY_STATE_ROOT = 0x142f4393a3185fc784a916dfd278fd030256f665c28b1e74a2767fb15ada709f;
 
     /// @notice Bytes of a record once zero-padded (three 31-byte field elements).
     uint256 internal constant RECORD_PADDED_BYTES = 93;

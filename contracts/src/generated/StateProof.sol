@@ -3,14 +3,15 @@
 // protocol core (client/protocol). Do not edit: change the core and regenerate.
 pragma solidity 0.8.30;
 
-import {Poseidon} from "./Poseidon.sol";
+import {PoseidonPermutation as P} from "./PoseidonPermutation.sol";
 import {ProtocolConstants as C} from "./ProtocolConstants.sol";
 
 /// @title StateProof
 /// @notice Verifies that an (account, token) balance is part of a state root
 ///         (`docs/protocol.md`, "State"): the balance is the leaf of the account's balance tree
 ///         (depth 8), whose root is hashed with the owner, nonce and key into the account leaf of the
-///         account tree (depth 20).
+///         account tree (depth 20). Every function takes the address of the Poseidon2 permutation
+///         contract (`PoseidonPermutation`, deployed by `ProtocolHasher`), which does the hashing.
 library StateProof {
     /// @notice The fields of an account leaf.
     struct Account {
@@ -32,44 +33,35 @@ library StateProof {
     }
 
     /// @notice The inner node over two children.
-    function node(uint256 left, uint256 right) internal pure returns (uint256) {
-        return Poseidon.hash2(C.TAG_NODE, left, right);
+    function node(address permutation, uint256 left, uint256 right) internal view returns (uint256) {
+        return P.hash2(permutation, C.TAG_NODE, left, right);
     }
 
     /// @notice The account leaf: Poseidon(TAG_ACCOUNT; owner + nonce * 2^160, key.x, key.y, balanceRoot).
-    function accountLeaf(Account memory a) internal pure returns (uint256) {
+    function accountLeaf(address permutation, Account memory a) internal view returns (uint256) {
         uint256[] memory inputs = new uint256[](4);
         inputs[0] = uint256(uint160(a.owner)) | (uint256(a.nonce) << 160);
         inputs[1] = a.pubkeyX;
         inputs[2] = a.pubkeyY;
         inputs[3] = a.balanceRoot;
-        return Poseidon.hash(C.TAG_ACCOUNT, inputs);
-    }
-
-    /// @notice The root of a path whose leaf at `index` is `leaf`; siblings from the leaf level up.
-    function pathRoot(uint256 leaf, uint256 index, uint256[] memory siblings) internal pure returns (uint256 cur) {
-        cur = leaf;
-        for (uint256 level = 0; level < siblings.length; ++level) {
-            uint256 sib = siblings[level];
-            cur = (index >> level) & 1 == 1 ? node(sib, cur) : node(cur, sib);
-        }
+        return P.hash(permutation, C.TAG_ACCOUNT, inputs);
     }
 
     /// @notice The state root that `p` implies. Values at or above the field modulus act as their
     ///         residue, exactly as in the circuit, so they prove nothing more. Only the low
     ///         `ACCOUNT_TREE_DEPTH` bits of `p.accountId` are read: callers use `verify`, which rejects the rest.
-    function root(BalanceProof memory p) internal pure returns (uint256) {
+    function root(address permutation, BalanceProof memory p) internal view returns (uint256) {
         uint256 cur = p.balance;
         for (uint256 level = 0; level < C.BALANCE_TREE_DEPTH; ++level) {
             uint256 sib = p.balanceSiblings[level];
-            cur = (uint256(p.token) >> level) & 1 == 1 ? node(sib, cur) : node(cur, sib);
+            cur = (uint256(p.token) >> level) & 1 == 1 ? node(permutation, sib, cur) : node(permutation, cur, sib);
         }
         Account memory a = p.account;
         a.balanceRoot = cur;
-        cur = accountLeaf(a);
+        cur = accountLeaf(permutation, a);
         for (uint256 level = 0; level < C.ACCOUNT_TREE_DEPTH; ++level) {
             uint256 sib = p.accountSiblings[level];
-            cur = (uint256(p.accountId) >> level) & 1 == 1 ? node(sib, cur) : node(cur, sib);
+            cur = (uint256(p.accountId) >> level) & 1 == 1 ? node(permutation, sib, cur) : node(permutation, cur, sib);
         }
         return cur;
     }
@@ -79,8 +71,8 @@ library StateProof {
     ///         would otherwise prove the leaf of `id` under another name (`docs/protocol.md`, "State").
     /// @dev `p.account.balanceRoot` is recomputed from the balance path, so its given value is ignored. The
     ///      token id needs no such check: it is 8 bits wide and the balance tree is 8 levels deep.
-    function verify(uint256 stateRoot, BalanceProof memory p) internal pure returns (bool) {
+    function verify(address permutation, uint256 stateRoot, BalanceProof memory p) internal view returns (bool) {
         if (p.accountId >= C.MAX_ACCOUNTS) return false;
-        return root(p) == stateRoot;
+        return root(permutation, p) == stateRoot;
     }
 }

@@ -54,17 +54,6 @@ contract CommitGasTest is Setup {
         return hex"00";
     }
 
-    /// @dev Gas of the transaction that sends `data` and runs `execution` gas (EIP-7623).
-    function _txGas(bytes memory data, uint256 execution) internal pure returns (uint256) {
-        uint256 tokens;
-        for (uint256 i = 0; i < data.length; ++i) {
-            tokens += data[i] == 0 ? 1 : 4;
-        }
-        uint256 standard = 21_000 + 4 * tokens + execution;
-        uint256 floor = 21_000 + 10 * tokens;
-        return standard > floor ? standard : floor;
-    }
-
     function _measure(Kind kind, uint256 slots, uint256 nChunks) internal {
         _deploy(slots);
         // Request 0 (the fee account) and Alice's account 1 first, in a batch of their own.
@@ -86,12 +75,12 @@ contract CommitGasTest is Setup {
         string memory name = string.concat(names[uint256(kind)], ", ", vm.toString(slots), "-slot chunk");
         if (nChunks > 1) name = string.concat(name, " x", vm.toString(nChunks));
         uint256 execution = vm.snapshotGasLastCall("commit", string.concat(name, ": execution"));
-        uint256 txGas = _txGas(abi.encodeCall(rollup.commitBatch, (chunks, commitments)), execution);
+        uint256 transaction = txGas(abi.encodeCall(rollup.commitBatch, (chunks, commitments)), execution);
         uint256 n = slots * nChunks;
-        vm.snapshotValue("commit", string.concat(name, ": transaction"), txGas);
+        vm.snapshotValue("commit", string.concat(name, ": transaction"), transaction);
         vm.snapshotValue("commit", string.concat(name, ": record bytes"), chunks[0].length / slots);
         vm.snapshotValue("commit", string.concat(name, ": execution per slot"), execution / n);
-        vm.snapshotValue("commit", string.concat(name, ": transaction per slot"), txGas / n);
+        vm.snapshotValue("commit", string.concat(name, ": transaction per slot"), transaction / n);
     }
 
     function _sizes(Kind kind) internal {

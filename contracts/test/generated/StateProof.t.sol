@@ -13,12 +13,14 @@ import {Vectors} from "../utils/Vectors.sol";
 contract StateProofTest is Test {
     string internal json;
     IProtocolHasher internal verifier;
+    address internal permutation;
     uint256 internal root;
 
     function setUp() public {
         json = Vectors.read("state.json");
         root = uint256(vm.parseJsonBytes32(json, ".root"));
         verifier = new ProtocolHasher();
+        permutation = verifier.permutation();
     }
 
     function _proof(uint256 i) internal view returns (StateProof.BalanceProof memory) {
@@ -42,14 +44,14 @@ contract StateProofTest is Test {
         assertEq(uint256(bal[C.BALANCE_TREE_DEPTH]), C.EMPTY_BALANCE_ROOT);
         StateProof.Account memory empty;
         empty.balanceRoot = C.EMPTY_BALANCE_ROOT;
-        assertEq(StateProof.accountLeaf(empty), C.EMPTY_ACCOUNT_LEAF, "empty account leaf");
+        assertEq(StateProof.accountLeaf(permutation, empty), C.EMPTY_ACCOUNT_LEAF, "empty account leaf");
         assertEq(uint256(acc[0]), C.EMPTY_ACCOUNT_LEAF);
         assertEq(uint256(acc[C.ACCOUNT_TREE_DEPTH]), C.EMPTY_STATE_ROOT);
         for (uint256 l = 0; l < C.BALANCE_TREE_DEPTH; ++l) {
-            assertEq(StateProof.node(uint256(bal[l]), uint256(bal[l])), uint256(bal[l + 1]));
+            assertEq(StateProof.node(permutation, uint256(bal[l]), uint256(bal[l])), uint256(bal[l + 1]));
         }
         for (uint256 l = 0; l < C.ACCOUNT_TREE_DEPTH; ++l) {
-            assertEq(StateProof.node(uint256(acc[l]), uint256(acc[l])), uint256(acc[l + 1]));
+            assertEq(StateProof.node(permutation, uint256(acc[l]), uint256(acc[l])), uint256(acc[l + 1]));
         }
     }
 
@@ -57,7 +59,7 @@ contract StateProofTest is Test {
         for (uint256 i = 0; i < _count(); ++i) {
             StateProof.BalanceProof memory p = _proof(i);
             assertEq(
-                StateProof.accountLeaf(p.account),
+                StateProof.accountLeaf(permutation, p.account),
                 uint256(vm.parseJsonBytes32(json, string.concat(".proofs[", vm.toString(i), "].accountLeaf")))
             );
         }

@@ -39,6 +39,8 @@ interface Vm {
     function startPrank(address msgSender, address txOrigin) external;
     function stopPrank() external;
     function deal(address account, uint256 newBalance) external;
+    /// @notice Marks `target` and its storage slots cold again, as at the start of a transaction.
+    function cool(address target) external;
     function etch(address target, bytes calldata newRuntimeBytecode) external;
     function store(address target, bytes32 slot, bytes32 value) external;
     function load(address target, bytes32 slot) external view returns (bytes32 data);

@@ -71,5 +71,15 @@ fn the_main_job_ends_with_every_user_made_whole() -> Result<(), Box<dyn std::err
     }
     assert!(steps.iter().any(|s| s.starts_with("finalizeBatch")));
     assert!(steps.iter().any(|s| s.starts_with("escape (token 1)")));
+    // Issue 15's goal, on receipts of real transactions: every escape costs at most 400k gas.
+    for g in summary["gas"].as_array().ok_or("gas")? {
+        if g["step"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("escape ("))
+        {
+            let gas = g["gas"].as_u64().ok_or("escape gas")?;
+            assert!(gas <= 400_000, "an escape cost {gas} gas: {g}");
+        }
+    }
     Ok(())
 }

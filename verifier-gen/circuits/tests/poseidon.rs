@@ -141,10 +141,17 @@ fn tampered_cells_are_rejected_by_each_gate() {
     let expected = hash(TAG_ACCOUNT, &xs);
     let full_row = 2; // within the first full rounds
     let partial_row = 30; // within the partial rounds
-    let absorb_next = ROWS_PER_PERMUTATION; // the row the absorb gate produces
-    let last_output = 2 * ROWS_PER_PERMUTATION - 1; // the final output row (its element 1 is the hash)
+    let second_absorb = ROWS_PER_PERMUTATION; // the first permutation's output row absorbs inputs 3 and 4
+    let absorb_next = second_absorb + 1; // the row the absorb gate produces
+    let last_output = 2 * ROWS_PER_PERMUTATION; // the final output row (its element 1 is the hash)
     for (row, col) in [
-        (0, 1), // copied input
+        (0, 6), // copied input x in the absorb column
+        (0, 7), // and y
+        (1, 0), // the absorbed state after M_E
+        (1, 3), // the first round's S-box square
+        (2, 2), // the first round's output
+        (second_absorb, 6),
+        (absorb_next, 4), // the second permutation's first-round square
         (full_row, 0),
         (full_row, 3), // the S-box square of element 0
         (full_row, 5), // and of element 2

@@ -15,8 +15,8 @@ const REGENERATE: &str = "regenerate: cargo run -p verifier-gen --bin verifier-g
 /// The circuit version and the digest of the reference verifying key (`REFERENCE_SLOTS`,
 /// `REFERENCE_CHAIN_ID`, the development SRS at `REFERENCE_K`).
 const REFERENCE_VK: (u32, &str) = (
-    4,
-    "fc1ebf94fc79d0a2d9bdd347f6aed3591507b4745ee1585afe55ed79d98f227c",
+    5,
+    "b2f632f3aac16b55c6845f6d312ef7b12f1dcb76b2b275485e7c1f5c63d181b8",
 );
 
 #[test]

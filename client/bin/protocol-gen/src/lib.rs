@@ -3,8 +3,10 @@
 //! and values instead of copies.
 //!
 //! - [`solidity`]: the generated Solidity libraries (constants, Poseidon, tree defaults, …);
+//! - [`evm`]: the Poseidon2 permutation as hand-scheduled EVM bytecode;
 //! - [`vectors`]: JSON test vectors the Foundry tests replay.
 
+pub mod evm;
 pub mod solidity;
 pub mod vectors;
 

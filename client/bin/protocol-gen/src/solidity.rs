@@ -15,7 +15,7 @@ use rollup_protocol::constants::*;
 use rollup_protocol::eddsa::Point;
 use rollup_protocol::field::{self, Fr};
 use rollup_protocol::float::{self, FloatFormat};
-use rollup_protocol::poseidon::{State, optimized, params};
+use rollup_protocol::poseidon::{State, is_full_round, params};
 use rollup_protocol::state::{AccountLeaf, account_tree_defaults, balance_tree_defaults};
 use rollup_protocol::tx::TxType;
 
@@ -47,6 +47,10 @@ pub fn files() -> Vec<GeneratedFile> {
         GeneratedFile {
             name: "Poseidon.sol",
             text: poseidon_sol(),
+        },
+        GeneratedFile {
+            name: "PoseidonPermutation.sol",
+            text: poseidon_permutation_sol(),
         },
         GeneratedFile {
             name: "StateProof.sol",
@@ -178,75 +182,52 @@ fn small_order_y() -> String {
     hex(&low)
 }
 
-fn full_round_yul(out: &mut String, rc: &State, mat: &[State; POSEIDON_WIDTH]) {
+/// One full round in Yul: `s_j + c_j < 5q` (inputs below `4q`), the S-box reduces, and
+/// `M_E = circ(2, 1, 1)` leaves every element below `4q` without a modular addition.
+fn full_round_yul(out: &mut String, r: usize, rc: &State) {
+    let _ = writeln!(out, "            // full round {r}");
     for (j, c) in rc.iter().enumerate() {
-        let _ = writeln!(out, "            s{j} := addmod(s{j}, {}, q)", hex(c));
-    }
-    for j in 0..POSEIDON_WIDTH {
         let _ = writeln!(
             out,
-            "            t := mulmod(s{j}, s{j}, q)\n            s{j} := mulmod(mulmod(t, t, q), s{j}, q)"
+            "            t := add(s{j}, {c})\n            u := mulmod(t, t, q)\n            s{j} := mulmod(mulmod(u, u, q), t, q)",
+            c = hex(c)
         );
     }
-    let row = |r: usize| {
-        format!(
-            "add(add(mulmod(s0, {}, q), mulmod(s1, {}, q)), mulmod(s2, {}, q))",
-            hex(&mat[r][0]),
-            hex(&mat[r][1]),
-            hex(&mat[r][2])
-        )
-    };
     let _ = writeln!(
         out,
-        "            t := {}\n            u := {}\n            s2 := {}\n            s0 := t\n            s1 := u",
-        row(0),
-        row(1),
-        row(2)
+        "            t := add(add(s0, s1), s2)\n            s0 := add(s0, t)\n            s1 := add(s1, t)\n            s2 := add(s2, t)"
     );
 }
 
 fn poseidon_sol() -> String {
-    let o = optimized();
-    let m = &params().mds;
-    let half = POSEIDON_FULL_ROUNDS / 2;
+    let rc = &params().round_constants;
     let mut body = String::new();
-    for r in 0..half {
-        let _ = writeln!(body, "            // full round {r}");
-        full_round_yul(
-            &mut body,
-            &o.full_rc[r],
-            if r + 1 == half { &o.pre_sparse } else { m },
-        );
-    }
-    for (i, pr) in o.partial.iter().enumerate() {
-        let _ = writeln!(
-            body,
-            "            // partial round {i}\n            t := addmod(s0, {k}, q)\n            s0 := mulmod(t, t, q)\n            s0 := mulmod(mulmod(s0, s0, q), t, q)\n            t := add(add(mulmod(s0, {m00}, q), mulmod(s1, {w0}, q)), mulmod(s2, {w1}, q))\n            s1 := addmod(mulmod(s0, {v0}, q), s1, q)\n            s2 := addmod(mulmod(s0, {v1}, q), s2, q)\n            s0 := t",
-            k = hex(&pr.k),
-            m00 = hex(&o.m00),
-            w0 = hex(&pr.w[0]),
-            w1 = hex(&pr.w[1]),
-            v0 = hex(&pr.v[0]),
-            v1 = hex(&pr.v[1]),
-        );
-    }
-    for r in half..POSEIDON_FULL_ROUNDS {
-        let _ = writeln!(body, "            // full round {r}");
-        full_round_yul(&mut body, &o.full_rc[r], m);
+    for (r, c) in rc.iter().enumerate() {
+        if is_full_round(r) {
+            full_round_yul(&mut body, r, c);
+        } else {
+            // s0 < 4q before the S-box (s0 + c < 5q); s1, s2 < 4q. The sum is reduced, and so are
+            // s1 and s2, so that the next round starts with s0 < 2q and s1, s2 < q.
+            let _ = writeln!(
+                body,
+                "            // partial round {r}\n            t := add(s0, {c})\n            u := mulmod(t, t, q)\n            s0 := mulmod(mulmod(u, u, q), t, q)\n            t := addmod(add(s0, s1), s2, q)\n            s0 := add(s0, t)\n            s1 := addmod(s1, t, q)\n            s2 := addmod(s2, add(s2, t), q)",
+                c = hex(&c[0]),
+            );
+        }
     }
     format!(
         r#"{HEADER}{PRAGMA}
 
 /// @title Poseidon
-/// @notice Poseidon over the BN254 scalar field, exactly as the protocol core defines it
-///         (`docs/protocol.md`, "Poseidon"): width 3, x^5 S-box, {rf} full and {rp} partial rounds,
-///         Grain-LFSR constants (those of circomlib). The sponge starts its capacity element at
-///         `tag * 2^64 + n` for `n` inputs, adds inputs into the two rate elements, permutes once per
-///         two inputs and outputs the first rate element.
-/// @dev The permutation is written in the equivalent optimized form (one constant and a sparse
-///      matrix per partial round), straight-line, with sums of products left unreduced (< 3q) until
-///      the next modular operation. Inputs are taken modulo the field: callers that need canonical
-///      inputs must check them.
+/// @notice Poseidon2 over the BN254 scalar field, exactly as the protocol core defines it
+///         (`docs/protocol.md`, "Poseidon2"): width 3, x^5 S-box, {rf} full and {rp} partial rounds,
+///         Grain-LFSR constants, external matrix circ(2, 1, 1), internal matrix J + diag(1, 1, 2).
+///         The sponge starts its capacity element at `tag * 2^64 + n` for `n` inputs, adds inputs into
+///         the two rate elements, permutes once per two inputs and outputs the first rate element.
+/// @dev Straight-line Yul. Both matrices are sums, so no round multiplies by a constant; sums are
+///      left unreduced (each bound is noted in the generator, all below 5q < 2^256) until a
+///      MULMOD or ADDMOD reduces them. Inputs are taken modulo the field: callers that need
+///      canonical inputs must check them.
 library Poseidon {{
     uint256 internal constant Q = {q};
 
@@ -256,6 +237,14 @@ library Poseidon {{
             let q := {q}
             let t
             let u
+            // initial linear layer M_E on the reduced inputs: every element below 4q
+            s0 := mod(s0, q)
+            s1 := mod(s1, q)
+            s2 := mod(s2, q)
+            t := add(add(s0, s1), s2)
+            s0 := add(s0, t)
+            s1 := add(s1, t)
+            s2 := add(s2, t)
 {body}            s0 := mod(s0, q)
             s1 := mod(s1, q)
             s2 := mod(s2, q)
@@ -293,18 +282,101 @@ library Poseidon {{
     )
 }
 
+fn poseidon_permutation_sol() -> String {
+    let creation: String = crate::evm::permutation_creation()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(
+        r#"{HEADER}{PRAGMA}
+
+/// @title PoseidonPermutation
+/// @notice The Poseidon2 permutation of `Poseidon` as a contract of hand-scheduled bytecode, which is what
+///         balance proofs hash with (`docs/benchmarks.md`: about 3k gas less per permutation than the
+///         Yul, whose DUP, SWAP and POP solc schedules). The runtime takes `(s0, s1, s2)` as 96 bytes of
+///         calldata (each taken modulo the field) and returns the permuted state as 96 bytes, each element
+///         reduced. Both are generated from the same core (`protocol-gen`, `evm.rs`), and the Foundry tests
+///         check both against the core's vectors and against each other.
+library PoseidonPermutation {{
+    /// @notice The permutation contract could not be deployed.
+    error PermutationDeploymentFailed();
+
+    /// @notice The permutation contract's creation code: a 10-byte prefix that returns the runtime.
+    bytes internal constant CREATION_CODE =
+        hex"{creation}";
+
+    /// @notice Deploys the permutation contract.
+    function deploy() internal returns (address permutation) {{
+        bytes memory code = CREATION_CODE;
+        assembly ("memory-safe") {{
+            permutation := create(0, add(code, 0x20), mload(code))
+        }}
+        if (permutation == address(0)) revert PermutationDeploymentFailed();
+    }}
+
+    /// @notice The permutation, by a static call to `permutation`. A call that fails or returns anything
+    ///         but 96 bytes (an address without code returns nothing) reverts.
+    function permute(address permutation, uint256 s0, uint256 s1, uint256 s2)
+        internal
+        view
+        returns (uint256 r0, uint256 r1, uint256 r2)
+    {{
+        assembly ("memory-safe") {{
+            let m := mload(0x40)
+            mstore(m, s0)
+            mstore(add(m, 0x20), s1)
+            mstore(add(m, 0x40), s2)
+            if iszero(and(eq(returndatasize(), 0x60), staticcall(gas(), permutation, m, 0x60, m, 0x60))) {{
+                revert(0, 0)
+            }}
+            r0 := mload(m)
+            r1 := mload(add(m, 0x20))
+            r2 := mload(add(m, 0x40))
+        }}
+    }}
+
+    /// @notice The 2-to-1 hash under `tag`: one permutation.
+    function hash2(address permutation, uint256 tag, uint256 a, uint256 b) internal view returns (uint256 h) {{
+        (, h,) = permute(permutation, (tag << 64) | 2, a, b);
+    }}
+
+    /// @notice The sponge over any number of inputs under `tag`.
+    function hash(address permutation, uint256 tag, uint256[] memory inputs) internal view returns (uint256) {{
+        uint256 n = inputs.length;
+        uint256 q = {q};
+        uint256 s0 = (tag << 64) | n;
+        uint256 s1;
+        uint256 s2;
+        if (n == 0) {{
+            (, s1,) = permute(permutation, s0, 0, 0);
+            return s1;
+        }}
+        for (uint256 i = 0; i < n; i += 2) {{
+            s1 = addmod(s1, inputs[i], q);
+            if (i + 1 < n) s2 = addmod(s2, inputs[i + 1], q);
+            (s0, s1, s2) = permute(permutation, s0, s1, s2);
+        }}
+        return s1;
+    }}
+}}
+"#,
+        q = field::MODULUS,
+    )
+}
+
 fn state_proof_sol() -> String {
     format!(
         r#"{HEADER}{PRAGMA}
 
-import {{Poseidon}} from "./Poseidon.sol";
+import {{PoseidonPermutation as P}} from "./PoseidonPermutation.sol";
 import {{ProtocolConstants as C}} from "./ProtocolConstants.sol";
 
 /// @title StateProof
 /// @notice Verifies that an (account, token) balance is part of a state root
 ///         (`docs/protocol.md`, "State"): the balance is the leaf of the account's balance tree
 ///         (depth {bd}), whose root is hashed with the owner, nonce and key into the account leaf of the
-///         account tree (depth {ad}).
+///         account tree (depth {ad}). Every function takes the address of the Poseidon2 permutation
+///         contract (`PoseidonPermutation`, deployed by `ProtocolHasher`), which does the hashing.
 library StateProof {{
     /// @notice The fields of an account leaf.
     struct Account {{
@@ -326,44 +398,35 @@ library StateProof {{
     }}
 
     /// @notice The inner node over two children.
-    function node(uint256 left, uint256 right) internal pure returns (uint256) {{
-        return Poseidon.hash2(C.TAG_NODE, left, right);
+    function node(address permutation, uint256 left, uint256 right) internal view returns (uint256) {{
+        return P.hash2(permutation, C.TAG_NODE, left, right);
     }}
 
     /// @notice The account leaf: Poseidon(TAG_ACCOUNT; owner + nonce * 2^160, key.x, key.y, balanceRoot).
-    function accountLeaf(Account memory a) internal pure returns (uint256) {{
+    function accountLeaf(address permutation, Account memory a) internal view returns (uint256) {{
         uint256[] memory inputs = new uint256[](4);
         inputs[0] = uint256(uint160(a.owner)) | (uint256(a.nonce) << 160);
         inputs[1] = a.pubkeyX;
         inputs[2] = a.pubkeyY;
         inputs[3] = a.balanceRoot;
-        return Poseidon.hash(C.TAG_ACCOUNT, inputs);
-    }}
-
-    /// @notice The root of a path whose leaf at `index` is `leaf`; siblings from the leaf level up.
-    function pathRoot(uint256 leaf, uint256 index, uint256[] memory siblings) internal pure returns (uint256 cur) {{
-        cur = leaf;
-        for (uint256 level = 0; level < siblings.length; ++level) {{
-            uint256 sib = siblings[level];
-            cur = (index >> level) & 1 == 1 ? node(sib, cur) : node(cur, sib);
-        }}
+        return P.hash(permutation, C.TAG_ACCOUNT, inputs);
     }}
 
     /// @notice The state root that `p` implies. Values at or above the field modulus act as their
     ///         residue, exactly as in the circuit, so they prove nothing more. Only the low
     ///         `ACCOUNT_TREE_DEPTH` bits of `p.accountId` are read: callers use `verify`, which rejects the rest.
-    function root(BalanceProof memory p) internal pure returns (uint256) {{
+    function root(address permutation, BalanceProof memory p) internal view returns (uint256) {{
         uint256 cur = p.balance;
         for (uint256 level = 0; level < C.BALANCE_TREE_DEPTH; ++level) {{
             uint256 sib = p.balanceSiblings[level];
-            cur = (uint256(p.token) >> level) & 1 == 1 ? node(sib, cur) : node(cur, sib);
+            cur = (uint256(p.token) >> level) & 1 == 1 ? node(permutation, sib, cur) : node(permutation, cur, sib);
         }}
         Account memory a = p.account;
         a.balanceRoot = cur;
-        cur = accountLeaf(a);
+        cur = accountLeaf(permutation, a);
         for (uint256 level = 0; level < C.ACCOUNT_TREE_DEPTH; ++level) {{
             uint256 sib = p.accountSiblings[level];
-            cur = (uint256(p.accountId) >> level) & 1 == 1 ? node(sib, cur) : node(cur, sib);
+            cur = (uint256(p.accountId) >> level) & 1 == 1 ? node(permutation, sib, cur) : node(permutation, cur, sib);
         }}
         return cur;
     }}
@@ -373,9 +436,9 @@ library StateProof {{
     ///         would otherwise prove the leaf of `id` under another name (`docs/protocol.md`, "State").
     /// @dev `p.account.balanceRoot` is recomputed from the balance path, so its given value is ignored. The
     ///      token id needs no such check: it is 8 bits wide and the balance tree is 8 levels deep.
-    function verify(uint256 stateRoot, BalanceProof memory p) internal pure returns (bool) {{
+    function verify(address permutation, uint256 stateRoot, BalanceProof memory p) internal view returns (bool) {{
         if (p.accountId >= C.MAX_ACCOUNTS) return false;
-        return root(p) == stateRoot;
+        return root(permutation, p) == stateRoot;
     }}
 }}
 "#,
