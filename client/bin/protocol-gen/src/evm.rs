@@ -1,8 +1,8 @@
 //! The Poseidon2 permutation as hand-scheduled EVM bytecode: the runtime of a contract that
 //! takes `(s0, s1, s2)` as 96 bytes of calldata and returns the permuted state as 96 bytes, each
-//! element reduced. `StateProof` calls it once per permutation (`docs/benchmarks.md`: about 8.6k
-//! gas against 11.4k for the same rounds in Yul, where solc's stack scheduling spends a third of
-//! the gas on DUP, SWAP and POP).
+//! element reduced. `StateProof` calls it once per permutation (`docs/benchmarks.md`: 8,844 gas a
+//! call against 11,775 for the same rounds in Yul, where solc's stack scheduling spends a third
+//! of the gas on DUP, SWAP and POP).
 //!
 //! The code is emitted through a symbolic stack: every slot has a name and an upper bound, as a
 //! multiple of the modulus `q`, of the integer it holds. `DUPn` and `SWAPn` are computed from the
