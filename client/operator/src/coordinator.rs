@@ -155,8 +155,7 @@ impl Coordinator {
 
     /// Queues `task` unless its artifact is already stored (after a restart) or it is known.
     pub fn submit(&self, task: ProofTask) -> Result<()> {
-        let ProofTask::Chunk { index, .. } = &task;
-        let index = *index;
+        let index = task.index();
         if self.tasks().contains_key(&index) || self.artifact(index)?.is_some() {
             return Ok(());
         }

@@ -474,7 +474,7 @@ impl Backend for Unprovable {
         self.inner.vk_digest(kind)
     }
     fn prove(&self, task: &ProofTask) -> rollup_prover::Result<ProofArtifact> {
-        let ProofTask::Chunk { chunk, .. } = task;
+        let chunk = task.chunk();
         if chunk.witnesses.iter().any(|w| w.tx == self.poison) {
             while !self.release.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(100));

@@ -1,8 +1,9 @@
 //! The prover runtime: SRS, keys and proofs of the rollup's circuits (`rollup-circuits`).
 //!
-//! Proofs are SHPLONK (KZG on BN254) with the Keccak transcript of snark-verifier's EVM
-//! verifier (the Solidity comes from the `verifier-gen` CLI, which alone links solc and an
-//! EVM). The
+//! Proofs are SHPLONK (KZG on BN254) with one of two Fiat–Shamir transcripts ([`Transcript`]):
+//! the Keccak transcript of snark-verifier's EVM verifier, for proofs L1 verifies (the Solidity
+//! comes from the `verifier-gen` CLI, which alone links solc and an EVM), or snark-verifier's
+//! Poseidon transcript, for proofs a later stage verifies inside a circuit (aggregation). The
 //! development SRS comes from a fixed seed: anyone can rebuild its secret and forge
 //! proofs for any public inputs, so it is for tests and devnets only, and it is never
 //! a default: callers name it ([`SrsSource::Development`]). Production loads a
@@ -25,10 +26,16 @@ use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_base::halo2_proofs::poly::kzg::strategy::AccumulatorStrategy;
-use halo2_base::halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
+use halo2_base::halo2_proofs::transcript::{
+    EncodedChallenge, TranscriptRead, TranscriptReadBuffer, TranscriptWrite, TranscriptWriterBuffer,
+};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
-use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+use snark_verifier_sdk::halo2::{POSEIDON_SPEC, PoseidonTranscript};
+use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
+use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::{
+    ChallengeEvm, EvmTranscript,
+};
 
 pub mod cache;
 pub mod ptau;
@@ -209,39 +216,84 @@ pub fn read_pk(path: &Path) -> Result<ProvingKey<G1Affine>> {
         .map_err(io(path))
 }
 
-/// Proves `circuit` for `instances` (one vector per instance column) and checks the proof
-/// natively before returning it; the bytes are what the generated verifier reads after the
-/// instances.
+/// The Fiat–Shamir transcript of a proof: the hash that turns the prover's messages into the
+/// verifier's challenges. The two are not interchangeable: a proof verifies only with its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transcript {
+    /// Keccak, as snark-verifier's Solidity verifier replays it: proofs verified on L1.
+    Evm,
+    /// Poseidon over BN254 (snark-verifier-sdk's specification, width 3, 8 full and 57 partial
+    /// rounds), which a circuit replays for a few thousand cells where Keccak would cost tens of
+    /// thousands: proofs that a later stage aggregates. Unrelated to the protocol's own hash.
+    Poseidon,
+}
+
+/// Proves `circuit` for `instances` (one vector per instance column) with the EVM transcript and
+/// checks the proof natively before returning it; the bytes are what the generated verifier reads
+/// after the instances.
 pub fn prove<C: Circuit<Fr>>(
     params: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
     circuit: C,
     instances: &[Vec<Fr>],
 ) -> Result<Vec<u8>> {
+    prove_with(params, pk, circuit, instances, Transcript::Evm)
+}
+
+/// Proves `circuit` for `instances` with `transcript` and checks the proof natively (with the
+/// same transcript) before returning it.
+pub fn prove_with<C: Circuit<Fr>>(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instances: &[Vec<Fr>],
+    transcript: Transcript,
+) -> Result<Vec<u8>> {
     let columns: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();
-    let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
-    create_proof::<
-        KZGCommitmentScheme<Bn256>,
-        ProverSHPLONK<'_, Bn256>,
-        _,
-        _,
-        EvmTranscript<_, _, _, _>,
-        _,
-    >(
-        params,
-        pk,
-        &[circuit],
-        &[columns.as_slice()],
-        ChaCha20Rng::from_entropy(),
-        &mut transcript,
-    )
-    .map_err(halo2)?;
-    let proof = transcript.finalize();
-    if verify(params, pk.get_vk(), instances, &proof)? {
+    let proof = match transcript {
+        Transcript::Evm => {
+            let mut t: EvmTranscript<G1Affine, NativeLoader, Vec<u8>, Vec<u8>> =
+                TranscriptWriterBuffer::<_, G1Affine, ChallengeEvm<G1Affine>>::init(Vec::new());
+            create(params, pk, circuit, &columns, &mut t)?;
+            TranscriptWriterBuffer::<_, G1Affine, ChallengeEvm<G1Affine>>::finalize(t)
+        }
+        Transcript::Poseidon => {
+            let mut t = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(
+                Vec::new(),
+                POSEIDON_SPEC.clone(),
+            );
+            create(params, pk, circuit, &columns, &mut t)?;
+            t.finalize()
+        }
+    };
+    if verify_with(params, pk.get_vk(), instances, &proof, transcript)? {
         Ok(proof)
     } else {
         Err(ProverError::InvalidProof)
     }
+}
+
+fn create<C, E, T>(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    columns: &[&[Fr]],
+    transcript: &mut T,
+) -> Result<()>
+where
+    C: Circuit<Fr>,
+    E: EncodedChallenge<G1Affine>,
+    T: TranscriptWrite<G1Affine, E>,
+{
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, E, _, T, C>(
+        params,
+        pk,
+        &[circuit],
+        &[columns],
+        ChaCha20Rng::from_entropy(),
+        transcript,
+    )
+    .map_err(halo2)
 }
 
 /// Verifies a proof natively, with the transcript the EVM verifier uses.
@@ -251,20 +303,53 @@ pub fn verify(
     instances: &[Vec<Fr>],
     proof: &[u8],
 ) -> Result<bool> {
+    verify_with(params, vk, instances, proof, Transcript::Evm)
+}
+
+/// Verifies a proof natively with `transcript`; a proof made with the other transcript, like any
+/// wrong proof, does not verify.
+pub fn verify_with(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    instances: &[Vec<Fr>],
+    proof: &[u8],
+    transcript: Transcript,
+) -> Result<bool> {
     let columns: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();
-    let mut transcript = TranscriptReadBuffer::<_, G1Affine, _>::init(proof);
+    Ok(match transcript {
+        Transcript::Evm => {
+            let mut t: EvmTranscript<G1Affine, NativeLoader, &[u8], Vec<u8>> =
+                TranscriptReadBuffer::<_, G1Affine, ChallengeEvm<G1Affine>>::init(proof);
+            check(params, vk, &columns, &mut t)
+        }
+        Transcript::Poseidon => {
+            let mut t =
+                PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(proof, POSEIDON_SPEC.clone());
+            check(params, vk, &columns, &mut t)
+        }
+    })
+}
+
+fn check<E, T>(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    columns: &[&[Fr]],
+    transcript: &mut T,
+) -> bool
+where
+    E: EncodedChallenge<G1Affine>,
+    T: TranscriptRead<G1Affine, E>,
+{
     let verifier_params = params.verifier_params();
-    match verify_proof::<_, VerifierSHPLONK<'_, Bn256>, _, EvmTranscript<_, _, _, _>, _>(
+    match verify_proof::<_, VerifierSHPLONK<'_, Bn256>, E, T, _>(
         verifier_params,
         vk,
         AccumulatorStrategy::new(verifier_params),
-        &[columns.as_slice()],
-        &mut transcript,
+        &[columns],
+        transcript,
     ) {
-        Ok(strategy) => {
-            Ok(VerificationStrategy::<_, VerifierSHPLONK<'_, Bn256>>::finalize(strategy))
-        }
-        Err(_) => Ok(false),
+        Ok(strategy) => VerificationStrategy::<_, VerifierSHPLONK<'_, Bn256>>::finalize(strategy),
+        Err(_) => false,
     }
 }
 
@@ -359,10 +444,23 @@ impl ChunkProver {
         crate::ptau::params_digest(&self.params)
     }
 
-    /// Proves one sealed chunk; the proof is checked natively before it is returned.
+    /// Proves one sealed chunk for L1 (EVM transcript); the proof is checked natively before it
+    /// is returned.
     pub fn prove(&self, chunk: &Chunk) -> Result<Vec<u8>> {
+        self.prove_with(chunk, Transcript::Evm)
+    }
+
+    /// Proves one sealed chunk with `transcript`; the proof is checked natively before it is
+    /// returned.
+    pub fn prove_with(&self, chunk: &Chunk, transcript: Transcript) -> Result<Vec<u8>> {
         let circuit = ChunkCircuit::new(chunk, self.slots, self.chain_id)?;
-        prove(&self.params, &self.pk, circuit, &instances(chunk))
+        prove_with(
+            &self.params,
+            &self.pk,
+            circuit,
+            &instances(chunk),
+            transcript,
+        )
     }
 }
 

@@ -13,13 +13,26 @@ use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use rollup_circuits::Fr;
 use rollup_protocol::Chunk;
 
-use crate::{ChunkProver, Result};
+use crate::{ChunkProver, Result, Transcript};
 
 /// The kinds of proof the pipeline makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProofKind {
-    /// One chunk's transition, verified on L1 (today) or aggregated (next).
+    /// One chunk's transition, verified on L1 (EVM transcript).
     Chunk,
+    /// One chunk's transition with the Poseidon transcript, for the aggregation stage to verify
+    /// in a circuit; verified natively here, never on L1.
+    RecursiveChunk,
+}
+
+impl ProofKind {
+    /// The transcript its proofs are made with.
+    pub fn transcript(self) -> Transcript {
+        match self {
+            ProofKind::Chunk => Transcript::Evm,
+            ProofKind::RecursiveChunk => Transcript::Poseidon,
+        }
+    }
 }
 
 /// What to prove.
@@ -33,6 +46,13 @@ pub enum ProofTask {
         /// The chunk.
         chunk: Box<Chunk>,
     },
+    /// The same, proven for aggregation ([`ProofKind::RecursiveChunk`]).
+    RecursiveChunk {
+        /// The chunk's index.
+        index: u64,
+        /// The chunk.
+        chunk: Box<Chunk>,
+    },
 }
 
 impl ProofTask {
@@ -40,13 +60,30 @@ impl ProofTask {
     pub fn kind(&self) -> ProofKind {
         match self {
             ProofTask::Chunk { .. } => ProofKind::Chunk,
+            ProofTask::RecursiveChunk { .. } => ProofKind::RecursiveChunk,
+        }
+    }
+
+    /// Its chunk's index in the rollup's chunk sequence.
+    pub fn index(&self) -> u64 {
+        match self {
+            ProofTask::Chunk { index, .. } | ProofTask::RecursiveChunk { index, .. } => *index,
+        }
+    }
+
+    /// The chunk it proves.
+    pub fn chunk(&self) -> &Chunk {
+        match self {
+            ProofTask::Chunk { chunk, .. } | ProofTask::RecursiveChunk { chunk, .. } => chunk,
         }
     }
 
     /// The public inputs its proof must have, as the core computes them.
     pub fn public_inputs(&self) -> Vec<Fr> {
         match self {
-            ProofTask::Chunk { chunk, .. } => chunk.public_inputs().to_vec(),
+            ProofTask::Chunk { chunk, .. } | ProofTask::RecursiveChunk { chunk, .. } => {
+                chunk.public_inputs().to_vec()
+            }
         }
     }
 }
@@ -111,18 +148,22 @@ impl Backend for CpuBackend {
 
     fn vk_digest(&self, kind: ProofKind) -> Option<[u8; 32]> {
         match kind {
-            ProofKind::Chunk => Some(self.chunk_vk),
+            // One circuit, one key: the transcript is the prover's choice, not the key's.
+            ProofKind::Chunk | ProofKind::RecursiveChunk => Some(self.chunk_vk),
         }
     }
 
     fn prove(&self, task: &ProofTask) -> Result<ProofArtifact> {
+        let kind = task.kind();
         match task {
-            ProofTask::Chunk { chunk, .. } => Ok(ProofArtifact {
-                kind: ProofKind::Chunk,
-                public_inputs: task.public_inputs(),
-                proof: self.chunk.prove(chunk)?,
-                vk_digest: self.chunk_vk,
-            }),
+            ProofTask::Chunk { chunk, .. } | ProofTask::RecursiveChunk { chunk, .. } => {
+                Ok(ProofArtifact {
+                    kind,
+                    public_inputs: task.public_inputs(),
+                    proof: self.chunk.prove_with(chunk, kind.transcript())?,
+                    vk_digest: self.chunk_vk,
+                })
+            }
         }
     }
 
@@ -131,11 +172,12 @@ impl Backend for CpuBackend {
             return Ok(false);
         }
         match artifact.kind {
-            ProofKind::Chunk => crate::verify(
+            ProofKind::Chunk | ProofKind::RecursiveChunk => crate::verify_with(
                 self.chunk.params(),
                 self.chunk.vk(),
                 std::slice::from_ref(&artifact.public_inputs),
                 &artifact.proof,
+                artifact.kind.transcript(),
             ),
         }
     }
