@@ -33,9 +33,14 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use snark_verifier_sdk::halo2::{POSEIDON_SPEC, PoseidonTranscript};
 use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
+use snark_verifier_sdk::snark_verifier::pcs::AccumulationDecider;
+use snark_verifier_sdk::snark_verifier::pcs::kzg::{KzgDecidingKey, KzgSuccinctVerifyingKey};
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::{
     ChallengeEvm, EvmTranscript,
 };
+use snark_verifier_sdk::snark_verifier::system::halo2::{Config, compile};
+use snark_verifier_sdk::snark_verifier::verifier::SnarkVerifier;
+use snark_verifier_sdk::{PlonkSuccinctVerifier, SHPLONK, Snark};
 
 pub mod cache;
 pub mod ptau;
@@ -351,6 +356,52 @@ where
         Ok(strategy) => VerificationStrategy::<_, VerifierSHPLONK<'_, Bn256>>::finalize(strategy),
         Err(_) => false,
     }
+}
+
+/// A proof in the form the aggregation stage takes it: snark-verifier's protocol compiled from the
+/// verifying key (one instance column of `public_inputs.len()` values), the public inputs and the
+/// proof, which must have been made with [`Transcript::Poseidon`].
+pub fn snark(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    public_inputs: &[Fr],
+    proof: &[u8],
+) -> Snark {
+    let protocol = compile(
+        params,
+        vk,
+        Config::kzg().with_num_instance(vec![public_inputs.len()]),
+    );
+    Snark::new(protocol, vec![public_inputs.to_vec()], proof.to_vec())
+}
+
+/// Verifies `snark` natively the way the aggregation stage does: snark-verifier's succinct SHPLONK
+/// verifier replays the Poseidon transcript and yields KZG accumulators (what an aggregation circuit
+/// computes in-circuit and exposes), and the pairing check then decides each (what L1 does last).
+/// Anything it cannot read or that fails either step is `false`.
+pub fn verify_for_aggregation(params: &ParamsKZG<Bn256>, snark: &Snark) -> bool {
+    let g = params.get_g()[0];
+    let svk: KzgSuccinctVerifyingKey<G1Affine> = g.into();
+    let dk: KzgDecidingKey<Bn256> = (g, params.g2(), params.s_g2()).into();
+    let mut transcript =
+        PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(snark.proof(), POSEIDON_SPEC.clone());
+    let Ok(proof) = PlonkSuccinctVerifier::<SHPLONK>::read_proof(
+        &svk,
+        &snark.protocol,
+        &snark.instances,
+        &mut transcript,
+    ) else {
+        return false;
+    };
+    let Ok(accumulators) =
+        PlonkSuccinctVerifier::<SHPLONK>::verify(&svk, &snark.protocol, &snark.instances, &proof)
+    else {
+        return false;
+    };
+    !accumulators.is_empty()
+        && accumulators
+            .into_iter()
+            .all(|acc| <SHPLONK as AccumulationDecider<_, _>>::decide(&dk, acc).is_ok())
 }
 
 /// The proving key of the chunk circuit, from `path` when cached, else generated and cached there.

@@ -1,12 +1,14 @@
 //! Chunk proofs for aggregation: made with the Poseidon transcript, they verify natively with
-//! that transcript only, and the CPU backend proves and checks them as `RecursiveChunk`
-//! artifacts beside the L1 ones (one slot, k = 14, development SRS).
+//! that transcript only, the CPU backend proves and checks them as `RecursiveChunk` artifacts
+//! beside the L1 ones, and snark-verifier's succinct verifier (what an aggregation circuit runs)
+//! accepts them (one slot, k = 14, development SRS).
 
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use rollup_circuits::Fr;
 use rollup_circuits::sample;
 use rollup_prover::{
-    Backend, ChunkProver, CpuBackend, ProofKind, ProofTask, SrsSource, Transcript, verify_with,
+    Backend, ChunkProver, CpuBackend, ProofKind, ProofTask, SrsSource, Transcript, snark,
+    verify_for_aggregation, verify_with,
 };
 
 const CHAIN_ID: u64 = 31337;
@@ -68,5 +70,31 @@ fn recursive_chunk_proofs_verify_with_their_own_transcript_only() -> Result<()> 
             "public input {i} changed, proof accepted"
         );
     }
+
+    // What the aggregation stage does with it: snark-verifier's succinct verifier and the
+    // pairing accept the recursive proof, and refuse the L1 one, a flipped byte and a changed
+    // public input.
+    let input = &recursive.public_inputs;
+    assert!(verify_for_aggregation(
+        &params,
+        &snark(&params, &vk, input, &recursive.proof)
+    ));
+    assert!(!verify_for_aggregation(
+        &params,
+        &snark(&params, &vk, input, &evm.proof)
+    ));
+    let mut bad = recursive.proof.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 1;
+    assert!(!verify_for_aggregation(
+        &params,
+        &snark(&params, &vk, input, &bad)
+    ));
+    let mut wrong = input.clone();
+    wrong[0] += Fr::ONE;
+    assert!(!verify_for_aggregation(
+        &params,
+        &snark(&params, &vk, &wrong, &recursive.proof)
+    ));
     Ok(())
 }
