@@ -14,7 +14,7 @@ import {IRollup} from "../interfaces/IRollup.sol";
 ///         Merkle proof, and deposits no finalized batch consumed are refunded. No role appears in this
 ///         contract: nobody can pause, delay or block it.
 abstract contract EscapeHatch is Bridge {
-    /// @notice Checks balance proofs (and data commitments) with the generated Poseidon.
+    /// @notice Checks balance proofs with the generated Poseidon2 permutation.
     IProtocolHasher public immutable hasher;
     /// @inheritdoc IRollup
     uint256 public stateRoot;

@@ -5,7 +5,7 @@ pragma solidity 0.8.30;
 
 /// @title Poseidon
 /// @notice Poseidon2 over the BN254 scalar field, exactly as the protocol core defines it
-///         (`docs/protocol.md`, "Poseidon2"): width 3, x^5 S-box, 8 full and 56 partial rounds,
+///         (`docs/protocol.md`, section 2): width 3, x^5 S-box, 8 full and 56 partial rounds,
 ///         Grain-LFSR constants, external matrix circ(2, 1, 1), internal matrix J + diag(1, 1, 2).
 ///         The sponge starts its capacity element at `tag * 2^64 + n` for `n` inputs, adds inputs into
 ///         the two rate elements, permutes once per two inputs and outputs the first rate element.

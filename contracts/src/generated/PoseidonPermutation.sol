@@ -11,6 +11,8 @@ pragma solidity 0.8.30;
 ///         reduced. Both are generated from the same core (`protocol-gen`, `evm.rs`), and the Foundry tests
 ///         check both against the core's vectors and against each other.
 library PoseidonPermutation {
+    uint256 internal constant Q = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+
     /// @notice The permutation contract could not be deployed.
     error PermutationDeploymentFailed();
 
@@ -56,7 +58,6 @@ library PoseidonPermutation {
     /// @notice The sponge over any number of inputs under `tag`.
     function hash(address permutation, uint256 tag, uint256[] memory inputs) internal view returns (uint256) {
         uint256 n = inputs.length;
-        uint256 q = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
         uint256 s0 = (tag << 64) | n;
         uint256 s1;
         uint256 s2;
@@ -65,8 +66,8 @@ library PoseidonPermutation {
             return s1;
         }
         for (uint256 i = 0; i < n; i += 2) {
-            s1 = addmod(s1, inputs[i], q);
-            if (i + 1 < n) s2 = addmod(s2, inputs[i + 1], q);
+            s1 = addmod(s1, inputs[i], Q);
+            if (i + 1 < n) s2 = addmod(s2, inputs[i + 1], Q);
             (s0, s1, s2) = permute(permutation, s0, s1, s2);
         }
         return s1;

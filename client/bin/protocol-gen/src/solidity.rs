@@ -220,7 +220,7 @@ fn poseidon_sol() -> String {
 
 /// @title Poseidon
 /// @notice Poseidon2 over the BN254 scalar field, exactly as the protocol core defines it
-///         (`docs/protocol.md`, "Poseidon2"): width 3, x^5 S-box, {rf} full and {rp} partial rounds,
+///         (`docs/protocol.md`, section 2): width 3, x^5 S-box, {rf} full and {rp} partial rounds,
 ///         Grain-LFSR constants, external matrix circ(2, 1, 1), internal matrix J + diag(1, 1, 2).
 ///         The sponge starts its capacity element at `tag * 2^64 + n` for `n` inputs, adds inputs into
 ///         the two rate elements, permutes once per two inputs and outputs the first rate element.
@@ -252,30 +252,9 @@ library Poseidon {{
         return (s0, s1, s2);
     }}
 
-    /// @notice The 2-to-1 hash under `tag`: one permutation.
-    function hash2(uint256 tag, uint256 a, uint256 b) internal pure returns (uint256 h) {{
-        (, h,) = permute((tag << 64) | 2, a, b);
-    }}
-
-    /// @notice The sponge over any number of inputs under `tag`.
-    function hash(uint256 tag, uint256[] memory inputs) internal pure returns (uint256) {{
-        uint256 n = inputs.length;
-        uint256 s0 = (tag << 64) | n;
-        uint256 s1;
-        uint256 s2;
-        if (n == 0) {{
-            (, s1,) = permute(s0, 0, 0);
-            return s1;
-        }}
-        for (uint256 i = 0; i < n; i += 2) {{
-            s1 = addmod(s1, inputs[i], Q);
-            if (i + 1 < n) s2 = addmod(s2, inputs[i + 1], Q);
-            (s0, s1, s2) = permute(s0, s1, s2);
-        }}
-        return s1;
-    }}
-}}
+{sponge}}}
 "#,
+        sponge = sponge_sol("", "pure"),
         rf = POSEIDON_FULL_ROUNDS,
         rp = POSEIDON_PARTIAL_ROUNDS,
         q = field::MODULUS,
@@ -298,6 +277,8 @@ fn poseidon_permutation_sol() -> String {
 ///         reduced. Both are generated from the same core (`protocol-gen`, `evm.rs`), and the Foundry tests
 ///         check both against the core's vectors and against each other.
 library PoseidonPermutation {{
+    uint256 internal constant Q = {q};
+
     /// @notice The permutation contract could not be deployed.
     error PermutationDeploymentFailed();
 
@@ -335,32 +316,45 @@ library PoseidonPermutation {{
         }}
     }}
 
-    /// @notice The 2-to-1 hash under `tag`: one permutation.
-    function hash2(address permutation, uint256 tag, uint256 a, uint256 b) internal view returns (uint256 h) {{
-        (, h,) = permute(permutation, (tag << 64) | 2, a, b);
+{sponge}}}
+"#,
+        sponge = sponge_sol("permutation", "view"),
+        q = field::MODULUS,
+    )
+}
+
+/// `hash2` and the sponge `hash` of `docs/protocol.md` section 2 over a library's `permute` and its
+/// constant `Q`; `by`, when not empty, names an address parameter passed first to `permute`.
+fn sponge_sol(by: &str, mutability: &str) -> String {
+    let (param, arg) = if by.is_empty() {
+        (String::new(), String::new())
+    } else {
+        (format!("address {by}, "), format!("{by}, "))
+    };
+    format!(
+        r#"    /// @notice The 2-to-1 hash under `tag`: one permutation.
+    function hash2({param}uint256 tag, uint256 a, uint256 b) internal {mutability} returns (uint256 h) {{
+        (, h,) = permute({arg}(tag << 64) | 2, a, b);
     }}
 
     /// @notice The sponge over any number of inputs under `tag`.
-    function hash(address permutation, uint256 tag, uint256[] memory inputs) internal view returns (uint256) {{
+    function hash({param}uint256 tag, uint256[] memory inputs) internal {mutability} returns (uint256) {{
         uint256 n = inputs.length;
-        uint256 q = {q};
         uint256 s0 = (tag << 64) | n;
         uint256 s1;
         uint256 s2;
         if (n == 0) {{
-            (, s1,) = permute(permutation, s0, 0, 0);
+            (, s1,) = permute({arg}s0, 0, 0);
             return s1;
         }}
         for (uint256 i = 0; i < n; i += 2) {{
-            s1 = addmod(s1, inputs[i], q);
-            if (i + 1 < n) s2 = addmod(s2, inputs[i + 1], q);
-            (s0, s1, s2) = permute(permutation, s0, s1, s2);
+            s1 = addmod(s1, inputs[i], Q);
+            if (i + 1 < n) s2 = addmod(s2, inputs[i + 1], Q);
+            (s0, s1, s2) = permute({arg}s0, s1, s2);
         }}
         return s1;
     }}
-}}
-"#,
-        q = field::MODULUS,
+"#
     )
 }
 
