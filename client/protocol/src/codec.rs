@@ -25,7 +25,7 @@ use ff::Field;
 use serde::{Deserialize, Serialize};
 
 use crate::constants::{
-    MAX_ACCOUNTS, RECORD_FIELD_BYTES, RECORD_FIELDS, RECORD_PADDED_BYTES, TAG_DATA,
+    MAX_ACCOUNTS, RECORD_FIELD_BYTES, RECORD_FIELDS, RECORD_PADDED_BYTES, TAG_BATCH, TAG_DATA,
 };
 use crate::eddsa::{Point, Signature};
 use crate::error::{Error, Result};
@@ -666,6 +666,20 @@ pub fn data_challenge(pubdata: &[u8], commitment: &Fr) -> Fr {
     field::from_u256(z).unwrap_or_default()
 }
 
+/// The challenge of a batch's data binding: `keccak256(keccak256(pubdata₁) ‖ … ‖ keccak256(pubdataₘ)
+/// ‖ C_B)` read as a big-endian integer, reduced modulo `r`: drawn after every chunk's bytes and the
+/// commitment chain are fixed. For one chunk it is that chunk's [`data_challenge`].
+pub fn batch_challenge(chunks: &[&[u8]], commitment: &Fr) -> Fr {
+    let mut preimage = Vec::with_capacity(32 * (chunks.len() + 1));
+    for chunk in chunks {
+        preimage.extend_from_slice(keccak256(chunk).as_slice());
+    }
+    preimage.extend_from_slice(&field::to_be_bytes(commitment));
+    let z = alloy_primitives::U256::from_be_bytes(keccak256(&preimage).0) % field::MODULUS;
+    // Reduced, hence canonical.
+    field::from_u256(z).unwrap_or_default()
+}
+
 /// `Σ eᵢ · zⁱ` over the field (Horner's rule): the data elements read as a polynomial's
 /// coefficients, lowest degree first, evaluated at `z`.
 pub fn evaluate(elements: &[Fr], z: &Fr) -> Fr {
@@ -699,6 +713,71 @@ impl DataBinding {
             commitment,
             challenge,
             evaluation: evaluate(&elements, &challenge),
+        })
+    }
+}
+
+/// What binds a batch proof to the data L1 received (`docs/protocol.md`, section 7, "Batches"): the
+/// chain of its chunks' data commitments, one challenge for the whole batch, drawn from all of its
+/// pubdata and the chain, and the evaluation at that challenge of all of its data elements, chunk
+/// after chunk, as one polynomial. Each chunk proof is made for its own commitment and evaluation at
+/// the batch's challenge ([`BatchBinding::chunk`]); the batch circuit folds them into this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchBinding {
+    /// `C_B`: [`batch_commitment`] of the chunks' data commitments.
+    #[serde(with = "field::serde_hex")]
+    pub commitment: Fr,
+    /// `z`: [`batch_challenge`] of the chunks' pubdata and `C_B`.
+    #[serde(with = "field::serde_hex")]
+    pub challenge: Fr,
+    /// `Y`: the batch's data elements evaluated at `z` ([`evaluate`]).
+    #[serde(with = "field::serde_hex")]
+    pub evaluation: Fr,
+}
+
+/// The chain of a batch's chunk commitments: `h₀ = 0`, `hᵢ = hash2(TAG_BATCH, hᵢ₋₁, Cᵢ)`, the last
+/// link is `C_B`. The chain fixes the commitments and their number (a shorter chain ending at the same
+/// value would be a collision or a preimage of the hash).
+pub fn batch_commitment(commitments: &[Fr]) -> Fr {
+    commitments
+        .iter()
+        .fold(Fr::ZERO, |h, c| crate::poseidon::hash2(TAG_BATCH, h, *c))
+}
+
+impl BatchBinding {
+    /// The binding of a batch of chunks of `records` (errs as [`Record::encode`] does, or on an
+    /// empty batch).
+    pub fn of(chunks: &[&[Record]]) -> Result<BatchBinding> {
+        if chunks.is_empty() {
+            return Err(Error::Decode("a batch holds at least one chunk".into()));
+        }
+        let mut elements = Vec::new();
+        let mut pubdata = Vec::with_capacity(chunks.len());
+        let mut commitments = Vec::with_capacity(chunks.len());
+        for records in chunks {
+            let e = data_elements(records)?;
+            commitments.push(hash(TAG_DATA, &e));
+            elements.extend(e);
+            pubdata.push(encode_chunk(records)?);
+        }
+        let commitment = batch_commitment(&commitments);
+        let pubdata: Vec<&[u8]> = pubdata.iter().map(Vec::as_slice).collect();
+        let challenge = batch_challenge(&pubdata, &commitment);
+        Ok(BatchBinding {
+            commitment,
+            challenge,
+            evaluation: evaluate(&elements, &challenge),
+        })
+    }
+
+    /// The binding a chunk proof of `records` is made for in this batch: the chunk's own
+    /// commitment and evaluation, at the batch's challenge.
+    pub fn chunk(&self, records: &[Record]) -> Result<DataBinding> {
+        let elements = data_elements(records)?;
+        Ok(DataBinding {
+            commitment: hash(TAG_DATA, &elements),
+            challenge: self.challenge,
+            evaluation: evaluate(&elements, &self.challenge),
         })
     }
 }

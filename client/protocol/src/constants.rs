@@ -33,6 +33,12 @@ pub const TAG_TX: u64 = 3;
 pub const TAG_EDDSA: u64 = 4;
 /// Domain tag of a chunk's data commitment (`3 * CHUNK_SLOTS` inputs).
 pub const TAG_DATA: u64 = 5;
+/// Domain tag of a link of a batch's commitment chain (2 inputs: the chain so far and a chunk's
+/// data commitment; computed in the batch circuit, never on L1).
+pub const TAG_BATCH: u64 = 6;
+/// Domain tag of the digest of a verifying key as the batch circuit computes it (its fixed and
+/// permutation commitments as limbs, and its transcript's initial state).
+pub const TAG_KEY: u64 = 7;
 
 /// Bytes of a pubdata record once padded: three 31-byte field elements.
 pub const RECORD_PADDED_BYTES: usize = 93;

@@ -2,11 +2,13 @@
 
 use alloy_primitives::Address;
 use alloy_primitives::U256;
+use ff::Field;
 use proptest::prelude::*;
 use rollup_protocol::Tx;
 use rollup_protocol::codec::{
-    DataBinding, Record, TYPE_SHIFT, chunk_elements, data_challenge, data_elements, decode_chunk,
-    encode_chunk, evaluate, field_offset, field_placement, record_layout,
+    BatchBinding, DataBinding, Record, TYPE_SHIFT, batch_challenge, batch_commitment,
+    chunk_elements, data_challenge, data_elements, decode_chunk, encode_chunk, evaluate,
+    field_offset, field_placement, record_layout,
 };
 use rollup_protocol::constants::MAX_ACCOUNTS;
 use rollup_protocol::eddsa::{Point, SecretKey};
@@ -253,6 +255,45 @@ proptest! {
         prop_assert_ne!(
             data_challenge(&encode_chunk(&rs)?, &(a.commitment + rollup_protocol::Fr::from(1u64))),
             a.challenge
+        );
+    }
+
+    /// A batch's binding is what the batch circuit folds from its chunks' bindings: the chain of
+    /// their commitments, one challenge drawn from every chunk's bytes and the chain, and
+    /// `Y = Σ yᵢ · z^(n·i)`, the evaluation of all the batch's elements as one polynomial. The
+    /// challenge moves with any chunk's bytes and with the chain; reordered chunks are another
+    /// batch.
+    #[test]
+    fn a_batch_binding_folds_its_chunks(
+        chunks in proptest::collection::vec(proptest::collection::vec(record(), 3..=3), 1..4),
+    ) {
+        let refs: Vec<&[Record]> = chunks.iter().map(Vec::as_slice).collect();
+        let b = BatchBinding::of(&refs)?;
+        let bindings = chunks.iter().map(|c| b.chunk(c)).collect::<Result<Vec<_>, _>>()?;
+        let commitments: Vec<_> = chunks.iter().map(|c| DataBinding::of(c).map(|d| d.commitment)).collect::<Result<_, _>>()?;
+        prop_assert_eq!(b.commitment, batch_commitment(&commitments));
+        let pubdata = chunks.iter().map(|c| encode_chunk(c)).collect::<Result<Vec<_>, _>>()?;
+        let slices: Vec<&[u8]> = pubdata.iter().map(Vec::as_slice).collect();
+        prop_assert_eq!(b.challenge, batch_challenge(&slices, &b.commitment));
+        // Three records per chunk, three elements per record.
+        let z_n = b.challenge.pow_vartime([9u64]);
+        let folded = bindings.iter().rev().try_fold(rollup_protocol::Fr::ZERO, |acc, d| {
+            prop_assert_eq!(d.challenge, b.challenge);
+            Ok(d.evaluation + z_n * acc)
+        })?;
+        prop_assert_eq!(folded, b.evaluation);
+        if let [first, .., last] = slices.as_slice() {
+            let mut swapped = slices.clone();
+            swapped[0] = last;
+            let n = swapped.len();
+            swapped[n - 1] = first;
+            if first != last {
+                prop_assert_ne!(batch_challenge(&swapped, &b.commitment), b.challenge);
+            }
+        }
+        prop_assert_ne!(
+            batch_challenge(&slices, &(b.commitment + rollup_protocol::Fr::from(1u64))),
+            b.challenge
         );
     }
 

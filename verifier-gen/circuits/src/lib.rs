@@ -3,6 +3,8 @@
 //! `rollup-prover`'s; the Solidity verifiers are the `verifier-gen` CLI's.
 //!
 //! - [`chunk`]: the chunk circuit, every rule of a slot and the data commitment;
+//! - [`batch`]: the batch rules over chunk proofs' public inputs (root chain, shared challenge,
+//!   the batch's binding), which the batch circuit adds to the verification of the proofs;
 //! - [`arith`]: the arithmetic gate and byte range checks the transaction rules use;
 //! - [`layout`]: the pool of columns every chip shares (one row cursor for all);
 //! - [`sample`]: sample histories for the fixtures, the EVM test and the benchmarks;
@@ -15,6 +17,7 @@
 //!   chained root to root), checked against the core's `BalanceUpdate`.
 
 pub mod arith;
+pub mod batch;
 pub mod chunk;
 pub mod eddsa;
 pub mod layout;

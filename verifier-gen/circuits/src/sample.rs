@@ -2,6 +2,7 @@
 //! benchmarks: the same accounts everywhere, so that L1 can replay the deposits.
 
 use alloy_primitives::Address;
+use rollup_protocol::codec::BatchBinding;
 use rollup_protocol::eddsa::{Point, SecretKey};
 use rollup_protocol::tx::{Deposit, Transfer};
 use rollup_protocol::{Chunk, Config, State, Tx};
@@ -103,4 +104,16 @@ pub fn full_chunk(slots: usize, chain_id: u64) -> Result<Chunk, rollup_protocol:
         })
         .collect();
     s.apply_chunk(&transfers)
+}
+
+/// Makes `chunks` one batch: computes the batch's binding and rebinds every chunk to it (its own
+/// commitment and evaluation at the batch's challenge), as the operator does when it seals a batch.
+pub fn bind_batch(chunks: &mut [Chunk]) -> Result<BatchBinding, rollup_protocol::Error> {
+    let records: Vec<&[rollup_protocol::codec::Record]> =
+        chunks.iter().map(|c| c.records.as_slice()).collect();
+    let batch = BatchBinding::of(&records)?;
+    for chunk in chunks.iter_mut() {
+        chunk.binding = batch.chunk(&chunk.records)?;
+    }
+    Ok(batch)
 }

@@ -82,6 +82,43 @@ impl ArtifactCache {
     }
 }
 
+/// What a batch circuit is instantiated with: the chunk circuit whose proofs it verifies (named by
+/// its shape and verifying key's digest), how many, and its own `k`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BatchShape {
+    /// The chunk circuit's shape.
+    pub chunk: ChunkShape,
+    /// The first bytes of the chunk verifying key's digest ([`crate::vk_digest`]).
+    pub chunk_vk: [u8; 8],
+    /// Chunk proofs per batch proof.
+    pub capacity: usize,
+    /// log2 of the batch circuit's rows.
+    pub k: u32,
+}
+
+impl BatchShape {
+    /// The name of its files: both circuits' versions and shapes, the chunk key and the
+    /// parameters.
+    fn stem(&self, params_digest: &[u8; 32]) -> String {
+        format!(
+            "batch-v{}-c{}-k{}-of-{}-vk{}",
+            crate::batch::VERSION,
+            self.capacity,
+            self.k,
+            self.chunk.stem(params_digest),
+            alloy_primitives::hex::encode(self.chunk_vk),
+        )
+    }
+}
+
+impl ArtifactCache {
+    /// The batch circuit's proving key for `shape` over the parameters named by `params_digest`
+    /// (its layout is stored beside it, [`crate::batch::write_keys`]).
+    pub fn batch_pk(&self, shape: &BatchShape, params_digest: &[u8; 32]) -> PathBuf {
+        self.dir.join(format!("{}.pk", shape.stem(params_digest)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +147,40 @@ mod tests {
             cache.chunk_pk(&shape.with_k(18), &[1; 32]),
             cache.chunk_pk(&shape, &[2; 32]),
             cache.chunk_verifier(&shape, &[1; 32]),
+        ] {
+            assert_ne!(other, base);
+        }
+        let batch = BatchShape {
+            chunk: shape,
+            chunk_vk: [3; 8],
+            capacity: 2,
+            k: 20,
+        };
+        let base = cache.batch_pk(&batch, &[1; 32]);
+        for other in [
+            cache.batch_pk(
+                &BatchShape {
+                    capacity: 1,
+                    ..batch
+                },
+                &[1; 32],
+            ),
+            cache.batch_pk(&BatchShape { k: 21, ..batch }, &[1; 32]),
+            cache.batch_pk(
+                &BatchShape {
+                    chunk_vk: [4; 8],
+                    ..batch
+                },
+                &[1; 32],
+            ),
+            cache.batch_pk(
+                &BatchShape {
+                    chunk: shape.with_k(18),
+                    ..batch
+                },
+                &[1; 32],
+            ),
+            cache.batch_pk(&batch, &[2; 32]),
         ] {
             assert_ne!(other, base);
         }

@@ -42,11 +42,12 @@ use snark_verifier_sdk::snark_verifier::system::halo2::{Config, compile};
 use snark_verifier_sdk::snark_verifier::verifier::SnarkVerifier;
 use snark_verifier_sdk::{PlonkSuccinctVerifier, SHPLONK, Snark};
 
+pub mod batch;
 pub mod cache;
 pub mod ptau;
 pub mod task;
 
-pub use cache::{ArtifactCache, ChunkShape};
+pub use cache::{ArtifactCache, BatchShape, ChunkShape};
 pub use task::{Backend, CpuBackend, ProofArtifact, ProofKind, ProofTask, vk_digest};
 
 use rollup_circuits::Fr;
@@ -81,6 +82,20 @@ pub enum ProverError {
     /// The chunk does not fit the circuit.
     #[error(transparent)]
     Chunk(#[from] rollup_circuits::chunk::ChunkError),
+    /// A batch of no chunks, or of more than the batch circuit holds.
+    #[error("a batch proof covers 1 to {capacity} chunks, not {chunks}")]
+    BatchSize {
+        /// Chunks given.
+        chunks: usize,
+        /// Chunk proofs the batch circuit verifies.
+        capacity: usize,
+    },
+    /// A chunk proof given to the batch stage does not verify (as the batch circuit would check it).
+    #[error("chunk proof {index} of the batch does not verify")]
+    InvalidChunkProof {
+        /// Its position in the batch.
+        index: usize,
+    },
     /// A ceremony file was refused.
     #[error(transparent)]
     Ceremony(#[from] crate::ptau::PtauError),
@@ -483,6 +498,16 @@ impl ChunkProver {
     /// The parameters (SRS) this prover holds.
     pub fn params(&self) -> &ParamsKZG<Bn256> {
         &self.params
+    }
+
+    /// Slots per chunk.
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// The L2 chain id its circuit is made for.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
     }
 
     /// The chunk circuit's verifying key.

@@ -1,0 +1,493 @@
+//! The batch stage: one proof that a batch's chunk proofs verify and are one batch.
+//!
+//! The batch circuit is snark-verifier's aggregation circuit (halo2-base, SHPLONK) over
+//! `capacity` chunk proofs made with the Poseidon transcript ([`crate::Transcript::Poseidon`]),
+//! with the batch rules of [`rollup_circuits::batch`] on their public inputs. Its public inputs
+//! are, in order:
+//!
+//! - the KZG accumulator, `4 · LIMBS` limbs ([`ACCUMULATOR_INPUTS`]): the two points whose pairing
+//!   check finishes the verification of every chunk proof at once (the verifier of this proof
+//!   runs it);
+//! - the batch's `old_root, new_root, C_B, z, Y` ([`rollup_circuits::batch::BATCH_INPUTS`]);
+//! - the digest of the chunk verifying key ([`key_digest`]): the chunk keys are witnesses of the
+//!   batch circuit (snark-verifier's "preprocessed as witness"), hashed in-circuit, and all equal;
+//!   whoever checks a batch proof pins this digest, so a proof of any other circuit, however
+//!   shaped, is not a chunk proof to it.
+//!
+//! A batch of fewer than `capacity` chunks is padded with its last chunk proof again; the batch
+//! rules ignore padding (see [`rollup_circuits::batch::constrain`]).
+//!
+//! Its layout (columns at `2^k` rows and the break points of halo2-base's virtual cells) is fixed
+//! at key generation and stored with the key ([`BatchLayout`]).
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use halo2_base::gates::RangeInstructions;
+use halo2_base::gates::circuit::CircuitBuilderStage;
+use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
+use halo2_base::halo2_proofs::SerdeFormat;
+use halo2_base::halo2_proofs::halo2curves::CurveAffine;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fq, G1Affine};
+use halo2_base::halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
+use halo2_base::halo2_proofs::plonk::{ProvingKey, VerifyingKey, keygen_pk, keygen_vk};
+use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use rollup_circuits::Fr;
+use rollup_circuits::batch::{BATCH_INPUTS, CHUNK_INPUTS, constrain};
+use rollup_protocol::constants::TAG_KEY;
+use rollup_protocol::poseidon;
+use serde::{Deserialize, Serialize};
+use snark_verifier_sdk::halo2::aggregation::{
+    AggregationCircuit, AggregationConfigParams, VerifierUniversality,
+};
+use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
+use snark_verifier_sdk::snark_verifier::pcs::AccumulationDecider;
+use snark_verifier_sdk::snark_verifier::pcs::kzg::{KzgAccumulator, KzgDecidingKey};
+use snark_verifier_sdk::snark_verifier::util::arithmetic::{fe_from_limbs, fe_to_limbs};
+use snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol;
+use snark_verifier_sdk::{BITS, CircuitExt, LIMBS, SHPLONK, Snark};
+
+use crate::{ProverError, Result, Transcript, halo2, io};
+
+/// Public inputs the accumulator takes: two G1 points, two coordinates each, `LIMBS` limbs each.
+pub const ACCUMULATOR_INPUTS: usize = 4 * LIMBS;
+
+/// All public inputs of a batch proof: the accumulator, the batch's five, the key digest.
+pub const BATCH_PUBLIC_INPUTS: usize = ACCUMULATOR_INPUTS + BATCH_INPUTS + 1;
+
+/// Rows halo2 keeps for blinding at the bottom of each column, left out of halo2-base's layout.
+const BLINDING_ROWS: usize = 20;
+
+/// What key generation fixed about the batch circuit's layout, stored beside its proving key: the
+/// columns ([`AggregationConfigParams`]) and where halo2-base breaks its virtual cells into
+/// columns (the prover must lay the witness out exactly as the key was made).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchLayout {
+    /// Columns, `k` and lookup bits.
+    pub config: AggregationConfigParams,
+    /// Break points of the virtual cells, per phase and column.
+    pub break_points: MultiPhaseThreadBreakPoints,
+}
+
+/// The digest of a chunk verifying key as the batch circuit computes it:
+/// `H(TAG_KEY; limbs of every fixed and permutation commitment's x and y, the transcript's
+/// initial state)`, with `LIMBS` limbs of `BITS` bits per coordinate, little end first.
+pub fn key_digest(protocol: &PlonkProtocol<G1Affine>) -> Result<Fr> {
+    let mut elements = Vec::with_capacity(protocol.preprocessed.len() * 2 * LIMBS + 1);
+    for point in &protocol.preprocessed {
+        let coordinates = Option::from(point.coordinates()).ok_or_else(|| {
+            ProverError::Halo2("a preprocessed commitment is the identity".into())
+        })?;
+        let coordinates: halo2_base::halo2_proofs::halo2curves::Coordinates<G1Affine> = coordinates;
+        elements.extend(fe_to_limbs::<Fq, Fr, LIMBS, BITS>(*coordinates.x()));
+        elements.extend(fe_to_limbs::<Fq, Fr, LIMBS, BITS>(*coordinates.y()));
+    }
+    elements.extend(protocol.transcript_initial_state);
+    Ok(poseidon::hash(TAG_KEY, &elements))
+}
+
+/// The batch circuit over `snarks` (1 to `capacity` chunk proofs of `slots`-slot chunks, in batch
+/// order), at `stage`, with the columns of `config`. `params` are the batch circuit's (only their
+/// generator is read).
+pub fn circuit(
+    stage: CircuitBuilderStage,
+    config: AggregationConfigParams,
+    params: &ParamsKZG<Bn256>,
+    mut snarks: Vec<Snark>,
+    capacity: usize,
+    slots: usize,
+) -> Result<AggregationCircuit> {
+    let real = snarks.len();
+    let last = snarks.last().cloned().ok_or(ProverError::BatchSize {
+        chunks: 0,
+        capacity,
+    })?;
+    if real > capacity {
+        return Err(ProverError::BatchSize {
+            chunks: real,
+            capacity,
+        });
+    }
+    snarks.resize(capacity, last);
+    let mut circuit = AggregationCircuit::new::<SHPLONK>(
+        stage,
+        config,
+        params,
+        snarks,
+        VerifierUniversality::PreprocessedAsWitness,
+    );
+    let chunks = circuit
+        .previous_instances()
+        .iter()
+        .map(|inputs| <[_; CHUNK_INPUTS]>::try_from(inputs.as_slice()))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| {
+            ProverError::Halo2("a chunk proof has the wrong number of public inputs".into())
+        })?;
+    let keys: Vec<_> = circuit
+        .preprocessed()
+        .iter()
+        .map(|p| p.preprocessed.clone())
+        .collect();
+    let range = circuit.builder.range_chip();
+    let gate = range.gate();
+    let ctx = circuit.builder.main(0);
+    let batch = constrain(ctx, gate, &chunks, real, slots).ok_or(ProverError::BatchSize {
+        chunks: 0,
+        capacity,
+    })?;
+    let digests: Vec<_> = keys
+        .iter()
+        .map(|key| rollup_circuits::batch::hash(ctx, gate, TAG_KEY, key))
+        .collect();
+    let (digest, others) = digests.split_first().ok_or(ProverError::BatchSize {
+        chunks: 0,
+        capacity,
+    })?;
+    for other in others {
+        ctx.constrain_equal(digest, other);
+    }
+    let digest = *digest;
+    let public = &mut circuit.builder.assigned_instances[0];
+    public.extend(batch);
+    public.push(digest);
+    Ok(circuit)
+}
+
+/// The public inputs of `circuit` (one instance column).
+pub fn instances(circuit: &AggregationCircuit) -> Vec<Vec<Fr>> {
+    circuit.instances()
+}
+
+/// Whether the accumulator at the head of a batch proof's public inputs passes the pairing check
+/// with `params` (the verifier's last step; a proof whose chunk proofs do not verify yields an
+/// accumulator that fails it). Inputs too short, or limbs that are not coordinates of curve points,
+/// are `false`.
+pub fn decide(params: &ParamsKZG<Bn256>, public_inputs: &[Fr]) -> bool {
+    let Some(limbs) = public_inputs.get(..ACCUMULATOR_INPUTS) else {
+        return false;
+    };
+    let coordinate = |i: usize| -> Option<Fq> {
+        let l: [Fr; LIMBS] = limbs.get(i * LIMBS..(i + 1) * LIMBS)?.try_into().ok()?;
+        Some(fe_from_limbs::<Fr, Fq, LIMBS, BITS>(l))
+    };
+    let point = |i: usize| -> Option<G1Affine> {
+        Option::from(G1Affine::from_xy(
+            coordinate(2 * i)?,
+            coordinate(2 * i + 1)?,
+        ))
+    };
+    let (Some(lhs), Some(rhs)) = (point(0), point(1)) else {
+        return false;
+    };
+    if bool::from(lhs.is_identity()) && bool::from(rhs.is_identity()) {
+        return false;
+    }
+    let dk: KzgDecidingKey<Bn256> = (params.get_g()[0], params.g2(), params.s_g2()).into();
+    <SHPLONK as AccumulationDecider<G1Affine, NativeLoader>>::decide(
+        &dk,
+        KzgAccumulator::<G1Affine, NativeLoader>::new(lhs, rhs),
+    )
+    .is_ok()
+}
+
+/// Verifies a batch proof natively: the proof with `transcript`, then its accumulator
+/// ([`decide`]).
+pub fn verify(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    public_inputs: &[Fr],
+    proof: &[u8],
+    transcript: Transcript,
+) -> Result<bool> {
+    Ok(decide(params, public_inputs)
+        && crate::verify_with(
+            params,
+            vk,
+            std::slice::from_ref(&public_inputs.to_vec()),
+            proof,
+            transcript,
+        )?)
+}
+
+/// Generates the batch circuit's keys and layout at `2^k` rows for `capacity` proofs of the chunk
+/// circuit whose protocol is `chunk` (dummy proofs of its shape stand in for real ones: key
+/// generation reads no witness).
+pub fn keygen(
+    params: &ParamsKZG<Bn256>,
+    chunk: &PlonkProtocol<G1Affine>,
+    capacity: usize,
+    slots: usize,
+) -> Result<(ProvingKey<G1Affine>, BatchLayout)> {
+    let dummy = snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol::<SHPLONK>(chunk.clone());
+    let k = params.k();
+    let config = AggregationConfigParams {
+        degree: k,
+        lookup_bits: k as usize - 1,
+        ..Default::default()
+    };
+    let mut circuit = circuit(
+        CircuitBuilderStage::Keygen,
+        config,
+        params,
+        vec![dummy; capacity],
+        capacity,
+        slots,
+    )?;
+    let config = circuit.calculate_params(Some(BLINDING_ROWS));
+    let vk = keygen_vk(params, &circuit).map_err(halo2)?;
+    let pk = keygen_pk(params, vk, &circuit).map_err(halo2)?;
+    let layout = BatchLayout {
+        config,
+        break_points: circuit.break_points(),
+    };
+    Ok((pk, layout))
+}
+
+/// Writes a batch key and its layout (the layout as JSON beside it, `<path>.layout.json`).
+pub fn write_keys(pk: &ProvingKey<G1Affine>, layout: &BatchLayout, path: &Path) -> Result<()> {
+    let json = serde_json::to_vec_pretty(layout).map_err(|e| ProverError::Halo2(e.to_string()))?;
+    let layout_path = layout_path(path);
+    rollup_durable::write_with(&layout_path, |w| std::io::Write::write_all(w, &json))
+        .map_err(io(&layout_path))?;
+    crate::atomic_write(path, |w| pk.write(w, SerdeFormat::RawBytesUnchecked))
+}
+
+/// Reads what [`write_keys`] wrote.
+pub fn read_keys(path: &Path) -> Result<(ProvingKey<G1Affine>, BatchLayout)> {
+    let layout_path = layout_path(path);
+    let layout: BatchLayout = serde_json::from_reader(BufReader::new(
+        File::open(&layout_path).map_err(io(&layout_path))?,
+    ))
+    .map_err(|e| ProverError::Halo2(format!("{}: {e}", layout_path.display())))?;
+    let mut r = BufReader::new(File::open(path).map_err(io(path))?);
+    let pk = ProvingKey::read::<_, AggregationCircuit>(
+        &mut r,
+        SerdeFormat::RawBytesUnchecked,
+        layout.config,
+    )
+    .map_err(io(path))?;
+    Ok((pk, layout))
+}
+
+fn layout_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".layout.json");
+    name.into()
+}
+
+/// The batch circuit's version: part of the name of every cached batch key. Bump it with any
+/// change to the batch circuit's constraints or layout (the batch rules included).
+pub const VERSION: u32 = 1;
+
+/// Everything needed to prove batches of one deployment's chunks: the SRS at the batch circuit's
+/// size, its keys and layout, and the chunk circuit's protocol (what its proofs look like to
+/// snark-verifier).
+pub struct BatchProver {
+    params: ParamsKZG<Bn256>,
+    pk: ProvingKey<G1Affine>,
+    layout: BatchLayout,
+    chunk: PlonkProtocol<G1Affine>,
+    key_digest: Fr,
+    capacity: usize,
+    slots: usize,
+}
+
+impl std::fmt::Debug for BatchProver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchProver")
+            .field("k", &self.params.k())
+            .field("capacity", &self.capacity)
+            .field("slots", &self.slots)
+            .field("layout", &self.layout.config)
+            .finish()
+    }
+}
+
+impl BatchProver {
+    /// Loads the SRS (`srs`, at `2^k` points) and the batch circuit's keys for `capacity` proofs of
+    /// `chunk`'s circuit, cached under `cache` (generated and cached on first use; a cached key is
+    /// used only if its verifying key is the one this circuit gets now).
+    pub fn load(
+        cache: &Path,
+        srs: &crate::SrsSource,
+        chunk: &crate::ChunkProver,
+        capacity: usize,
+        k: u32,
+    ) -> Result<BatchProver> {
+        if capacity == 0 {
+            return Err(ProverError::BatchSize {
+                chunks: 0,
+                capacity,
+            });
+        }
+        let params = srs.load(cache, k)?;
+        let protocol = chunk_protocol(chunk.params(), chunk.vk());
+        let vk_digest = crate::vk_digest(chunk.vk());
+        let mut chunk_vk = [0u8; 8];
+        chunk_vk.copy_from_slice(&vk_digest[..8]);
+        let shape = crate::BatchShape {
+            chunk: crate::ChunkShape {
+                slots: chunk.slots(),
+                chain_id: chunk.chain_id(),
+                k: chunk.params().k(),
+            },
+            chunk_vk,
+            capacity,
+            k,
+        };
+        let path =
+            crate::ArtifactCache::new(cache).batch_pk(&shape, &crate::ptau::params_digest(&params));
+        let (pk, layout) = match read_keys(&path) {
+            Ok((pk, layout))
+                if fresh(&params, &protocol, capacity, chunk.slots(), &pk, &layout)? =>
+            {
+                (pk, layout)
+            }
+            cached => {
+                if path.exists() {
+                    tracing::warn!(
+                        path = %path.display(),
+                        loaded = cached.is_ok(),
+                        "the cached batch key is not the current circuit's: generating it again"
+                    );
+                }
+                let (pk, layout) = keygen(&params, &protocol, capacity, chunk.slots())?;
+                write_keys(&pk, &layout, &path)?;
+                (pk, layout)
+            }
+        };
+        Ok(BatchProver {
+            params,
+            pk,
+            layout,
+            key_digest: key_digest(&protocol)?,
+            chunk: protocol,
+            capacity,
+            slots: chunk.slots(),
+        })
+    }
+
+    /// The parameters (SRS) this prover holds.
+    pub fn params(&self) -> &ParamsKZG<Bn256> {
+        &self.params
+    }
+
+    /// The batch circuit's verifying key.
+    pub fn vk(&self) -> &VerifyingKey<G1Affine> {
+        self.pk.get_vk()
+    }
+
+    /// The digest of the chunk verifying key its proofs carry ([`key_digest`]).
+    pub fn key_digest(&self) -> Fr {
+        self.key_digest
+    }
+
+    /// Chunk proofs per batch proof.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The layout fixed at key generation.
+    pub fn layout(&self) -> &BatchLayout {
+        &self.layout
+    }
+
+    /// The chunk proof `proof` with `public_inputs`, as the batch circuit takes it.
+    pub fn snark(&self, public_inputs: &[Fr], proof: &[u8]) -> Snark {
+        Snark::new(
+            self.chunk.clone(),
+            vec![public_inputs.to_vec()],
+            proof.to_vec(),
+        )
+    }
+
+    /// Proves that `chunks` (each chunk proof's public inputs and bytes, made with the Poseidon
+    /// transcript, in batch order) are one batch, with `transcript`; returns the batch proof's
+    /// public inputs ([`BATCH_PUBLIC_INPUTS`]) and bytes, checked natively. Every chunk proof is
+    /// checked first: one that does not verify is [`ProverError::InvalidChunkProof`], never a
+    /// batch proof that fails at the end.
+    pub fn prove(
+        &self,
+        chunks: &[(Vec<Fr>, Vec<u8>)],
+        transcript: Transcript,
+    ) -> Result<(Vec<Fr>, Vec<u8>)> {
+        let snarks: Vec<Snark> = chunks
+            .iter()
+            .map(|(pi, proof)| self.snark(pi, proof))
+            .collect();
+        for (index, snark) in snarks.iter().enumerate() {
+            if snark.instances.first().map(Vec::len) != Some(CHUNK_INPUTS)
+                || !crate::verify_for_aggregation(&self.params, snark)
+            {
+                return Err(ProverError::InvalidChunkProof { index });
+            }
+        }
+        let mut circuit = circuit(
+            CircuitBuilderStage::Prover,
+            self.layout.config,
+            &self.params,
+            snarks,
+            self.capacity,
+            self.slots,
+        )?;
+        circuit.set_break_points(self.layout.break_points.clone());
+        let public = instances(&circuit);
+        let proof = crate::prove_with(&self.params, &self.pk, circuit, &public, transcript)?;
+        let public = public.into_iter().next().unwrap_or_default();
+        if !decide(&self.params, &public) {
+            return Err(ProverError::InvalidProof);
+        }
+        Ok((public, proof))
+    }
+
+    /// Whether a batch proof verifies natively ([`verify`]) and carries this deployment's chunk
+    /// key digest.
+    pub fn verify(
+        &self,
+        public_inputs: &[Fr],
+        proof: &[u8],
+        transcript: Transcript,
+    ) -> Result<bool> {
+        Ok(
+            public_inputs.get(BATCH_PUBLIC_INPUTS - 1) == Some(&self.key_digest)
+                && public_inputs.len() == BATCH_PUBLIC_INPUTS
+                && verify(&self.params, self.vk(), public_inputs, proof, transcript)?,
+        )
+    }
+}
+
+/// snark-verifier's view of the chunk circuit: its protocol, compiled from the verifying key
+/// (one instance column of [`CHUNK_INPUTS`] values). `params` must be the chunk circuit's size.
+pub fn chunk_protocol(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+) -> PlonkProtocol<G1Affine> {
+    crate::snark(params, vk, &[Fr::default(); CHUNK_INPUTS], &[]).protocol
+}
+
+/// Whether a cached key is this circuit's: its verifying key is rebuilt (no proving-key
+/// polynomials) and compared.
+fn fresh(
+    params: &ParamsKZG<Bn256>,
+    protocol: &PlonkProtocol<G1Affine>,
+    capacity: usize,
+    slots: usize,
+    pk: &ProvingKey<G1Affine>,
+    layout: &BatchLayout,
+) -> Result<bool> {
+    let dummy =
+        snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol::<SHPLONK>(protocol.clone());
+    let circuit = circuit(
+        CircuitBuilderStage::Keygen,
+        layout.config,
+        params,
+        vec![dummy; capacity],
+        capacity,
+        slots,
+    )?;
+    let vk = keygen_vk(params, &circuit).map_err(halo2)?;
+    Ok(crate::vk_digest(&vk) == crate::vk_digest(pk.get_vk()))
+}

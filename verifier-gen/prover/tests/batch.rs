@@ -1,0 +1,135 @@
+//! The batch stage for real: a chunk proof (Poseidon transcript) aggregated into a batch proof at
+//! k = 20 (development SRS, one chunk per batch proof: the smallest batch circuit), checked
+//! natively with the pairing on its accumulator; what it proves is the core's batch binding and
+//! roots and the chunk key's digest; a flipped proof byte, any changed public input, a chunk proof
+//! for other public inputs and a proof of another chunk circuit are each refused.
+//!
+//! Heavy: SRS at k = 20 (about 3 minutes, cached in the target directory), batch keygen (about
+//! 75 s) and one batch proof (about 135 s, 4.4 GB), on 2 cores.
+
+use halo2_base::gates::circuit::CircuitBuilderStage;
+use halo2_base::halo2_proofs::halo2curves::ff::Field;
+use rollup_circuits::Fr;
+use rollup_circuits::sample;
+use rollup_prover::batch::{self, ACCUMULATOR_INPUTS, BATCH_PUBLIC_INPUTS, BatchProver};
+use rollup_prover::{ChunkProver, ProverError, SrsSource, Transcript};
+
+const CHAIN_ID: u64 = 31337;
+const CHUNK_K: u32 = 14;
+const BATCH_K: u32 = 20;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+#[test]
+fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch");
+    let chunks = ChunkProver::load(&cache, &SrsSource::Development, 1, CHAIN_ID, CHUNK_K)?;
+    let prover = BatchProver::load(&cache, &SrsSource::Development, &chunks, 1, BATCH_K)?;
+
+    // A batch of one chunk (account 1's deposit), bound to the batch's challenge.
+    let mut batch_chunks = sample::history(1, CHAIN_ID)?[1..2].to_vec();
+    let binding = sample::bind_batch(&mut batch_chunks)?;
+    let chunk = &batch_chunks[0];
+    let chunk_proof = chunks.prove_with(chunk, Transcript::Poseidon)?;
+    let input = vec![(chunk.public_inputs().to_vec(), chunk_proof.clone())];
+
+    let (public, proof) = prover.prove(&input, Transcript::Evm)?;
+    assert_eq!(public.len(), BATCH_PUBLIC_INPUTS);
+    assert_eq!(
+        public[ACCUMULATOR_INPUTS..],
+        [
+            chunk.old_root,
+            chunk.new_root,
+            binding.commitment,
+            binding.challenge,
+            binding.evaluation,
+            prover.key_digest(),
+        ]
+    );
+    assert_eq!(
+        prover.key_digest(),
+        batch::key_digest(&batch::chunk_protocol(chunks.params(), chunks.vk()))?
+    );
+    assert!(prover.verify(&public, &proof, Transcript::Evm)?);
+
+    // The proof's bytes and every public input are bound.
+    for at in [0, proof.len() / 2, proof.len() - 1] {
+        let mut bad = proof.clone();
+        bad[at] ^= 1;
+        assert!(!prover.verify(&public, &bad, Transcript::Evm)?, "byte {at}");
+    }
+    for i in 0..public.len() {
+        let mut wrong = public.clone();
+        wrong[i] += Fr::ONE;
+        assert!(
+            !prover.verify(&wrong, &proof, Transcript::Evm)?,
+            "input {i}"
+        );
+    }
+
+    // A chunk proof for other public inputs: the prover refuses it up front; and a batch circuit
+    // built over it anyway (what a cheating prover would do) exposes an accumulator that fails
+    // the pairing, so no batch proof of it verifies.
+    let mut other = chunk.public_inputs().to_vec();
+    other[4] += Fr::ONE;
+    let forged = vec![(other.clone(), chunk_proof.clone())];
+    assert!(matches!(
+        prover.prove(&forged, Transcript::Evm),
+        Err(ProverError::InvalidChunkProof { index: 0 })
+    ));
+    let circuit = batch::circuit(
+        CircuitBuilderStage::Mock,
+        prover.layout().config,
+        prover.params(),
+        vec![prover.snark(&other, &chunk_proof)],
+        1,
+        1,
+    )?;
+    let exposed = batch::instances(&circuit).concat();
+    assert_eq!(
+        exposed[ACCUMULATOR_INPUTS + 4],
+        other[4],
+        "it is exposed as given"
+    );
+    assert!(!batch::decide(prover.params(), &exposed));
+    // A flipped byte in the chunk proof is refused up front too.
+    let mut flipped = chunk_proof.clone();
+    flipped[40] ^= 1;
+    assert!(matches!(
+        prover.prove(
+            &[(chunk.public_inputs().to_vec(), flipped)],
+            Transcript::Evm
+        ),
+        Err(ProverError::InvalidChunkProof { index: 0 })
+    ));
+
+    // A valid proof of another chunk circuit of the same shape (the circuit for another chain id:
+    // its signature constants differ) aggregates to a valid accumulator, but the batch proof
+    // carries that circuit's key digest, which is not the one the verifier pins.
+    let foreign = ChunkProver::load(&cache, &SrsSource::Development, 1, CHAIN_ID + 1, CHUNK_K)?;
+    let mut foreign_chunks = sample::history(1, CHAIN_ID + 1)?[1..2].to_vec();
+    sample::bind_batch(&mut foreign_chunks)?;
+    let foreign_proof = foreign.prove_with(&foreign_chunks[0], Transcript::Poseidon)?;
+    let foreign_snark = rollup_prover::snark(
+        foreign.params(),
+        foreign.vk(),
+        &foreign_chunks[0].public_inputs(),
+        &foreign_proof,
+    );
+    let circuit = batch::circuit(
+        CircuitBuilderStage::Mock,
+        prover.layout().config,
+        prover.params(),
+        vec![foreign_snark],
+        1,
+        1,
+    )?;
+    let exposed = batch::instances(&circuit).concat();
+    assert!(batch::decide(prover.params(), &exposed), "a valid proof");
+    assert_ne!(exposed[BATCH_PUBLIC_INPUTS - 1], prover.key_digest());
+    assert_eq!(
+        exposed[BATCH_PUBLIC_INPUTS - 1],
+        batch::key_digest(&batch::chunk_protocol(foreign.params(), foreign.vk()))?
+    );
+    Ok(())
+}
