@@ -474,7 +474,9 @@ impl Backend for Unprovable {
         self.inner.vk_digest(kind)
     }
     fn prove(&self, task: &ProofTask) -> rollup_prover::Result<ProofArtifact> {
-        let chunk = task.chunk();
+        let chunk = task
+            .chunk()
+            .ok_or(rollup_prover::ProverError::InvalidProof)?;
         if chunk.witnesses.iter().any(|w| w.tx == self.poison) {
             while !self.release.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(100));

@@ -44,6 +44,14 @@ pub const REFERENCE_CHAIN_ID: u64 = 31337;
 /// See [`REFERENCE_SLOTS`].
 pub const REFERENCE_K: u32 = 14;
 
+/// The reference batch circuit (`contracts/verifier/Halo2BatchVerifier.sol` and its fixture):
+/// chunk proofs per batch proof, over the reference chunk circuit.
+pub const REFERENCE_CAPACITY: usize = 1;
+/// See [`REFERENCE_CAPACITY`]: log2 of the batch circuit's rows.
+pub const REFERENCE_BATCH_K: u32 = 20;
+/// Where the committed batch verifier lives.
+pub const BATCH_VERIFIER_PATH: &str = "contracts/verifier/Halo2BatchVerifier.sol";
+
 /// The generated verifier's contract name.
 pub const VERIFIER_CONTRACT: &str = "Halo2Verifier";
 
@@ -178,6 +186,21 @@ pub fn evm_call(bytecode: Vec<u8>, calldata: Vec<u8>) -> Result<u64> {
 /// The Solidity verifier of a chunk circuit's verifying key.
 pub fn chunk_solidity(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>) -> String {
     solidity::<ChunkCircuit>(params, vk, vec![CHUNK_PUBLIC_INPUTS])
+}
+
+/// The Solidity verifier of a batch circuit's verifying key: snark-verifier's verifier with the
+/// pairing on the accumulator its first twelve public inputs carry.
+pub fn batch_solidity(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>) -> String {
+    solidity::<snark_verifier_sdk::halo2::aggregation::AggregationCircuit>(
+        params,
+        vk,
+        vec![rollup_prover::batch::BATCH_PUBLIC_INPUTS],
+    )
+    .replacen(
+        "from the chunk circuit's verifying key",
+        "from the batch circuit's verifying key",
+        1,
+    )
 }
 
 /// The Solidity verifier of `prover`'s key, and its creation bytecode (compiled by the `solc` on

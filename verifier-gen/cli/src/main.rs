@@ -44,8 +44,27 @@ struct Cli {
     /// Where the development SRS and the keys are cached (outside git).
     #[arg(long, default_value = "target/verifier-gen", global = true)]
     cache: PathBuf,
+    /// The proving stage `keygen`, `solidity` and `fixtures` work on: chunk proofs, or batch proofs
+    /// (the batch circuit over --capacity chunk proofs of the chunk circuit the other flags name).
+    #[arg(long, value_enum, default_value_t = Stage::Chunk, global = true)]
+    stage: Stage,
+    /// Chunk proofs per batch proof (`--stage batch`).
+    #[arg(long, default_value_t = verifier_gen::REFERENCE_CAPACITY, global = true)]
+    capacity: usize,
+    /// log2 of the batch circuit's rows (`--stage batch`).
+    #[arg(long, default_value_t = verifier_gen::REFERENCE_BATCH_K, global = true)]
+    batch_k: u32,
     #[command(subcommand)]
     command: Command,
+}
+
+/// A stage of the proving pipeline.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Stage {
+    /// The chunk circuit.
+    Chunk,
+    /// The batch circuit.
+    Batch,
 }
 
 #[derive(Subcommand)]
@@ -63,24 +82,36 @@ enum Command {
         #[arg(long)]
         chunk: PathBuf,
     },
-    /// Writes the Solidity verifier and its creation bytecode (`.bin`, compiled by the `solc` on PATH).
+    /// Writes the stage's Solidity verifier and its creation bytecode (`.bin`, compiled by the `solc`
+    /// on PATH); for the batch stage, prints the chunk key digest the verifier's adapter pins.
     Solidity {
-        /// Output file.
-        #[arg(long, default_value = "contracts/verifier/Halo2Verifier.sol")]
-        out: PathBuf,
+        /// Output file [default: contracts/verifier/Halo2Verifier.sol, or Halo2BatchVerifier.sol].
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Measures one full chunk of signed transfers: keygen and proving time, peak memory, proof
     /// size and verification gas on revm; prints them as JSON. Build with `--release`.
     Bench,
+    /// Measures the batch stage over the sample history's first `--chunks` chunks (chunk proofs with
+    /// the Poseidon transcript at --k, then one batch proof at --batch-k for --capacity chunk
+    /// proofs): each stage's keygen and proving time, the process's peak memory after each, the batch
+    /// proof's size, its verifier's size and its verification gas on revm; prints them as JSON. Keys
+    /// and SRS are cached under --cache. Build with `--release`.
+    BatchBench {
+        /// Chunks in the batch (1 to 4: the sample history has four; at most --capacity).
+        #[arg(long, default_value_t = 1)]
+        chunks: usize,
+    },
     /// Lays out full chunks of 1 and 2 slots (MockProver, no SRS) and prints their rows and the rows
     /// one more slot costs as JSON: the circuit's size per slot, measured.
     Rows,
     /// Proves a sample history from genesis (the fee account, two deposits, a transfer; one chunk
-    /// each) as L1 would see it, and writes the Foundry fixture.
+    /// each) as L1 would see it, and writes the Foundry fixture; with `--stage batch`, each chunk as
+    /// a batch of its own, with a batch proof over its recursive chunk proof.
     Fixtures {
-        /// Output file.
-        #[arg(long, default_value = "contracts/test/vectors/chunk_proofs.json")]
-        out: PathBuf,
+        /// Output file [default: contracts/test/vectors/chunk_proofs.json, or batch_proofs.json].
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -153,6 +184,100 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// The chunk prover the flags name (SRS and cached key).
+    fn chunk_prover(&self) -> Result<prover::ChunkProver> {
+        let source = self.source()?;
+        step("chunk SRS and keys", || {
+            Ok(prover::ChunkProver::load(
+                &self.cache,
+                &source,
+                self.slots,
+                self.chain_id,
+                self.k,
+            )?)
+        })
+    }
+
+    /// The batch prover the flags name, over [`Cli::chunk_prover`]'s chunk circuit (keys generated
+    /// and cached on first use).
+    fn batch_prover(&self) -> Result<prover::batch::BatchProver> {
+        let chunk = self.chunk_prover()?;
+        self.batch_prover_of(&chunk)
+    }
+
+    fn batch_prover_of(&self, chunk: &prover::ChunkProver) -> Result<prover::batch::BatchProver> {
+        let source = self.source()?;
+        step(&format!("batch SRS 2^{} and keys", self.batch_k), || {
+            Ok(prover::batch::BatchProver::load(
+                &self.cache,
+                &source,
+                chunk,
+                self.capacity,
+                self.batch_k,
+            )?)
+        })
+    }
+}
+
+/// The batch fixture: every chunk of the sample history as a batch of its own (bound to its own
+/// batch challenge), its recursive chunk proof and its batch proof, and the batch verifier's
+/// bytecode and key digest.
+fn batch_fixtures(cli: &Cli, out: &Path) -> Result<()> {
+    if cli.slots != 1 || cli.capacity != 1 {
+        bail!(
+            "the batch fixture is built for one-slot chunks, one per batch (the Foundry tests deploy CHUNK_SLOTS = 1)"
+        );
+    }
+    let chunk_prover = cli.chunk_prover()?;
+    let batch = cli.batch_prover_of(&chunk_prover)?;
+    let code = verifier_gen::batch_solidity(batch.params(), batch.vk());
+    let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
+    let mut batches = Vec::new();
+    for chunk in sample::history(cli.slots, cli.chain_id)? {
+        let mut one = [chunk];
+        let binding = sample::bind_batch(&mut one)?;
+        let [chunk] = one;
+        let recursive = step("recursive chunk proof", || {
+            Ok(chunk_prover.prove_with(&chunk, prover::Transcript::Poseidon)?)
+        })?;
+        let (public, proof) = step("batch proof", || {
+            Ok(batch.prove(
+                &[(chunk.public_inputs().to_vec(), recursive)],
+                prover::Transcript::Evm,
+            )?)
+        })?;
+        let gas = verifier_gen::evm_call(
+            bytecode.clone(),
+            verifier_gen::calldata(std::slice::from_ref(&public), &proof),
+        )?;
+        eprintln!("verified on revm: {gas} gas (with the 21,000 of the transaction)");
+        let (accumulator, rest) = public.split_at(prover::batch::ACCUMULATOR_INPUTS);
+        let words: Vec<u8> = accumulator.iter().flat_map(field::to_be_bytes).collect();
+        let binding: Vec<String> = [binding.commitment, binding.challenge, binding.evaluation]
+            .iter()
+            .map(field::to_hex)
+            .collect();
+        batches.push(serde_json::json!({
+            "pubdata": hex(&chunk.pubdata),
+            "binding": binding,
+            "oldStateRoot": field::to_hex(&rest[0]),
+            "newStateRoot": field::to_hex(&rest[1]),
+            "publicInputs": public.iter().map(field::to_hex).collect::<Vec<_>>(),
+            "proof": hex(&[words, proof].concat()),
+        }));
+    }
+    let json = serde_json::json!({
+        "slots": cli.slots,
+        "chainId": cli.chain_id,
+        "capacity": cli.capacity,
+        "keyDigest": field::to_hex(&batch.key_digest()),
+        "batches": batches,
+        "verifierBytecode": hex(&bytecode),
+    });
+    write(out, &(serde_json::to_string_pretty(&json)? + "\n"))
+}
+
 /// Advice cells the circuit assigned in a MockProver run. MockProver fills every usable cell with one
 /// shared zero before synthesis and gives each assignment a value of its own, so an assigned cell is
 /// one that no longer shares the column's last usable (never assigned) cell's value.
@@ -223,6 +348,10 @@ fn main() -> Result<()> {
             });
             println!("{json}");
         }
+        Command::Keygen if cli.stage == Stage::Batch => {
+            let batch = cli.batch_prover()?;
+            println!("{batch:?}");
+        }
         Command::Keygen => {
             let params = cli.srs()?;
             cli.pk(&params)?;
@@ -242,7 +371,26 @@ fn main() -> Result<()> {
             });
             println!("{json}");
         }
+        Command::Solidity { out } if cli.stage == Stage::Batch => {
+            let batch = cli.batch_prover()?;
+            let code = verifier_gen::batch_solidity(batch.params(), batch.vk());
+            let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
+            let out = out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(verifier_gen::BATCH_VERIFIER_PATH));
+            write(&out, &code)?;
+            write(&out.with_extension("bin"), &format!("{}\n", hex(&bytecode)))?;
+            eprintln!("{} bytes of creation code", bytecode.len());
+            let json = serde_json::json!({
+                "verifier": out.display().to_string(),
+                "keyDigest": field::to_hex(&batch.key_digest()),
+            });
+            println!("{json}");
+        }
         Command::Solidity { out } => {
+            let out = &out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("contracts/verifier/Halo2Verifier.sol"));
             let params = cli.srs()?;
             let pk = cli.pk(&params)?;
             let code = verifier_gen::chunk_solidity(&params, pk.get_vk());
@@ -283,6 +431,57 @@ fn main() -> Result<()> {
             });
             println!("{json}");
         }
+        Command::BatchBench { chunks: count } => {
+            let (capacity, batch_k) = (&cli.capacity, &cli.batch_k);
+            let chunk_prover = cli.chunk_prover()?;
+            let mut batch = sample::history(cli.slots, cli.chain_id)?;
+            if *count == 0 || *count > batch.len() {
+                bail!("--chunks must be 1 to {}", batch.len());
+            }
+            batch.truncate(*count);
+            sample::bind_batch(&mut batch)?;
+            let mut chunk_seconds = Vec::new();
+            let mut inputs = Vec::new();
+            for chunk in &batch {
+                let t = Instant::now();
+                let proof = chunk_prover.prove_with(chunk, prover::Transcript::Poseidon)?;
+                chunk_seconds.push(t.elapsed().as_secs_f64());
+                inputs.push((chunk.public_inputs().to_vec(), proof));
+            }
+            eprintln!("chunk proofs: {chunk_seconds:.1?} s");
+            let chunk_rss = peak_rss_mib();
+            let t = Instant::now();
+            let batch_prover = cli.batch_prover_of(&chunk_prover)?;
+            let keygen_s = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let (public, proof) = step("batch proof", || {
+                Ok(batch_prover.prove(&inputs, prover::Transcript::Evm)?)
+            })?;
+            let prove_s = t.elapsed().as_secs_f64();
+            let code = verifier_gen::batch_solidity(batch_prover.params(), batch_prover.vk());
+            let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
+            let gas = verifier_gen::evm_call(
+                bytecode.clone(),
+                verifier_gen::calldata(&[public], &proof),
+            )?;
+            let json = serde_json::json!({
+                "slots": cli.slots,
+                "chunkK": cli.k,
+                "chunks": count,
+                "capacity": capacity,
+                "batchK": batch_k,
+                "layout": batch_prover.layout().config,
+                "chunkProveSeconds": chunk_seconds,
+                "peakRssMiBAfterChunks": chunk_rss,
+                "batchKeysSeconds": keygen_s,
+                "batchProveSeconds": prove_s,
+                "peakRssMiB": peak_rss_mib(),
+                "batchProofBytes": proof.len(),
+                "verifierCreationBytes": bytecode.len(),
+                "verifyGasWithTx": gas,
+            });
+            println!("{json}");
+        }
         Command::Rows => {
             let mut cs = ConstraintSystem::<Fr>::default();
             ChunkCircuit::configure(&mut cs);
@@ -310,7 +509,17 @@ fn main() -> Result<()> {
             });
             println!("{json}");
         }
+        Command::Fixtures { out } if cli.stage == Stage::Batch => {
+            let out = out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("contracts/test/vectors/batch_proofs.json"));
+            batch_fixtures(&cli, &out)?;
+            println!("{}", out.display());
+        }
         Command::Fixtures { out } => {
+            let out = &out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("contracts/test/vectors/chunk_proofs.json"));
             let params = cli.srs()?;
             let pk = cli.pk(&params)?;
             let code = verifier_gen::chunk_solidity(&params, pk.get_vk());

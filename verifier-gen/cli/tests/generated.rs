@@ -60,3 +60,59 @@ fn committed_verifier_and_fixture_are_current() -> Result<()> {
     );
     Ok(())
 }
+
+const REGENERATE_BATCH: &str = "regenerate: cargo run -p verifier-gen --bin verifier-gen -- --dev-srs --stage batch solidity && cargo run -p verifier-gen --bin verifier-gen -- --dev-srs --stage batch fixtures (with tools/bin on PATH)";
+
+/// The same for the batch stage: `contracts/verifier/Halo2BatchVerifier.sol` and `.bin`, and the batch
+/// fixture's bytecode and key digest, are what the reference batch circuit generates. The batch key
+/// (k = 20) is cached in the target directory beside the prover's batch test, which checks its digest.
+#[test]
+fn committed_batch_verifier_and_fixture_are_current() -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch");
+    let chunk = prover::ChunkProver::load(
+        &cache,
+        &prover::SrsSource::Development,
+        REFERENCE_SLOTS,
+        REFERENCE_CHAIN_ID,
+        REFERENCE_K,
+    )?;
+    let batch = prover::batch::BatchProver::load(
+        &cache,
+        &prover::SrsSource::Development,
+        &chunk,
+        verifier_gen::REFERENCE_CAPACITY,
+        verifier_gen::REFERENCE_BATCH_K,
+    )?;
+    let source = verifier_gen::batch_solidity(batch.params(), batch.vk());
+    let committed = std::fs::read_to_string(root.join(verifier_gen::BATCH_VERIFIER_PATH))?;
+    assert!(
+        committed == source,
+        "{} is stale; {REGENERATE_BATCH}",
+        verifier_gen::BATCH_VERIFIER_PATH
+    );
+    let bin = format!(
+        "0x{}",
+        alloy_primitives::hex::encode(verifier_gen::compile(&source)?)
+    );
+    let bin_path = Path::new(verifier_gen::BATCH_VERIFIER_PATH).with_extension("bin");
+    let committed_bin = std::fs::read_to_string(root.join(&bin_path))?;
+    assert!(
+        committed_bin.trim() == bin,
+        "{} is stale; {REGENERATE_BATCH}",
+        bin_path.display()
+    );
+    let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        root.join("contracts/test/vectors/batch_proofs.json"),
+    )?)?;
+    assert!(
+        fixture["verifierBytecode"].as_str() == Some(bin.as_str()),
+        "contracts/test/vectors/batch_proofs.json was made for another verifier; {REGENERATE_BATCH}"
+    );
+    assert_eq!(
+        fixture["keyDigest"].as_str(),
+        Some(rollup_protocol::field::to_hex(&batch.key_digest()).as_str()),
+        "contracts/test/vectors/batch_proofs.json pins another chunk key; {REGENERATE_BATCH}"
+    );
+    Ok(())
+}

@@ -96,6 +96,12 @@ pub enum ProverError {
         /// Its position in the batch.
         index: usize,
     },
+    /// The backend has no prover for this kind of proof.
+    #[error("this backend does not prove {0:?} proofs")]
+    NoProver(ProofKind),
+    /// A proof came out with public inputs other than the ones the core computed for its task.
+    #[error("the {0:?} proof's public inputs are not the ones its task expects")]
+    UnexpectedInputs(ProofKind),
     /// A ceremony file was refused.
     #[error(transparent)]
     Ceremony(#[from] crate::ptau::PtauError),

@@ -11,9 +11,11 @@ use halo2_base::halo2_proofs::SerdeFormat;
 use halo2_base::halo2_proofs::halo2curves::bn256::G1Affine;
 use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use rollup_circuits::Fr;
+use rollup_circuits::batch::BATCH_INPUTS;
 use rollup_protocol::Chunk;
 
-use crate::{ChunkProver, Result, Transcript};
+use crate::batch::{ACCUMULATOR_INPUTS, BatchProver};
+use crate::{ChunkProver, ProverError, Result, Transcript};
 
 /// The kinds of proof the pipeline makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -23,13 +25,16 @@ pub enum ProofKind {
     /// One chunk's transition with the Poseidon transcript, for the aggregation stage to verify
     /// in a circuit; verified natively here, never on L1.
     RecursiveChunk,
+    /// A batch: its recursive chunk proofs verified and chained in the batch circuit
+    /// ([`crate::batch`]), with the EVM transcript (the proof L1 verifies).
+    Batch,
 }
 
 impl ProofKind {
     /// The transcript its proofs are made with.
     pub fn transcript(self) -> Transcript {
         match self {
-            ProofKind::Chunk => Transcript::Evm,
+            ProofKind::Chunk | ProofKind::Batch => Transcript::Evm,
             ProofKind::RecursiveChunk => Transcript::Poseidon,
         }
     }
@@ -53,6 +58,17 @@ pub enum ProofTask {
         /// The chunk.
         chunk: Box<Chunk>,
     },
+    /// A batch's chunk proofs, aggregated into one ([`ProofKind::Batch`]).
+    Batch {
+        /// The batch's index.
+        index: u64,
+        /// Its chunks' [`ProofKind::RecursiveChunk`] artifacts, in order, each made at the batch's
+        /// challenge.
+        chunks: Vec<ProofArtifact>,
+        /// What the core computed of the batch: `old_root, new_root, C_B, z, Y`, the public inputs
+        /// the batch proof must have after its accumulator.
+        expected: [Fr; BATCH_INPUTS],
+    },
 }
 
 impl ProofTask {
@@ -61,29 +77,35 @@ impl ProofTask {
         match self {
             ProofTask::Chunk { .. } => ProofKind::Chunk,
             ProofTask::RecursiveChunk { .. } => ProofKind::RecursiveChunk,
+            ProofTask::Batch { .. } => ProofKind::Batch,
         }
     }
 
-    /// Its chunk's index in the rollup's chunk sequence.
+    /// Its chunk's index in the rollup's chunk sequence, or its batch's index for a batch.
     pub fn index(&self) -> u64 {
         match self {
-            ProofTask::Chunk { index, .. } | ProofTask::RecursiveChunk { index, .. } => *index,
+            ProofTask::Chunk { index, .. }
+            | ProofTask::RecursiveChunk { index, .. }
+            | ProofTask::Batch { index, .. } => *index,
         }
     }
 
-    /// The chunk it proves.
-    pub fn chunk(&self) -> &Chunk {
+    /// The chunk it proves (none for a batch).
+    pub fn chunk(&self) -> Option<&Chunk> {
         match self {
-            ProofTask::Chunk { chunk, .. } | ProofTask::RecursiveChunk { chunk, .. } => chunk,
+            ProofTask::Chunk { chunk, .. } | ProofTask::RecursiveChunk { chunk, .. } => Some(chunk),
+            ProofTask::Batch { .. } => None,
         }
     }
 
-    /// The public inputs its proof must have, as the core computes them.
+    /// The public inputs its proof must have, as the core computes them; for a batch, the five
+    /// after the accumulator (the accumulator is the prover's, the key digest the backend's).
     pub fn public_inputs(&self) -> Vec<Fr> {
         match self {
             ProofTask::Chunk { chunk, .. } | ProofTask::RecursiveChunk { chunk, .. } => {
                 chunk.public_inputs().to_vec()
             }
+            ProofTask::Batch { expected, .. } => expected.to_vec(),
         }
     }
 }
@@ -122,18 +144,36 @@ pub fn vk_digest(vk: &VerifyingKey<G1Affine>) -> [u8; 32] {
     alloy_primitives::keccak256(vk.to_bytes(SerdeFormat::RawBytes)).0
 }
 
-/// Proves in this process, on the CPU.
+/// Proves in this process, on the CPU: chunks always, batches once given a batch prover
+/// ([`CpuBackend::with_batch`]).
 #[derive(Debug)]
 pub struct CpuBackend {
     chunk: ChunkProver,
     chunk_vk: [u8; 32],
+    batch: Option<(BatchProver, [u8; 32])>,
 }
 
 impl CpuBackend {
     /// A backend proving chunks with `chunk`.
     pub fn new(chunk: ChunkProver) -> CpuBackend {
         let chunk_vk = vk_digest(chunk.vk());
-        CpuBackend { chunk, chunk_vk }
+        CpuBackend {
+            chunk,
+            chunk_vk,
+            batch: None,
+        }
+    }
+
+    /// Its batch prover, if it has one.
+    pub fn batch(&self) -> Option<&BatchProver> {
+        self.batch.as_ref().map(|(b, _)| b)
+    }
+
+    /// The same, proving batches with `batch` too.
+    pub fn with_batch(mut self, batch: BatchProver) -> CpuBackend {
+        let digest = vk_digest(batch.vk());
+        self.batch = Some((batch, digest));
+        self
     }
 }
 
@@ -150,6 +190,7 @@ impl Backend for CpuBackend {
         match kind {
             // One circuit, one key: the transcript is the prover's choice, not the key's.
             ProofKind::Chunk | ProofKind::RecursiveChunk => Some(self.chunk_vk),
+            ProofKind::Batch => self.batch.as_ref().map(|(_, digest)| *digest),
         }
     }
 
@@ -162,6 +203,34 @@ impl Backend for CpuBackend {
                     public_inputs: task.public_inputs(),
                     proof: self.chunk.prove_with(chunk, kind.transcript())?,
                     vk_digest: self.chunk_vk,
+                })
+            }
+            ProofTask::Batch {
+                chunks, expected, ..
+            } => {
+                let (batch, digest) = self.batch.as_ref().ok_or(ProverError::NoProver(kind))?;
+                for (index, artifact) in chunks.iter().enumerate() {
+                    if artifact.kind != ProofKind::RecursiveChunk
+                        || artifact.vk_digest != self.chunk_vk
+                    {
+                        return Err(ProverError::InvalidChunkProof { index });
+                    }
+                }
+                let inputs: Vec<(Vec<Fr>, Vec<u8>)> = chunks
+                    .iter()
+                    .map(|a| (a.public_inputs.clone(), a.proof.clone()))
+                    .collect();
+                let (public_inputs, proof) = batch.prove(&inputs, kind.transcript())?;
+                if public_inputs.get(ACCUMULATOR_INPUTS..ACCUMULATOR_INPUTS + BATCH_INPUTS)
+                    != Some(expected.as_slice())
+                {
+                    return Err(ProverError::UnexpectedInputs(kind));
+                }
+                Ok(ProofArtifact {
+                    kind,
+                    public_inputs,
+                    proof,
+                    vk_digest: *digest,
                 })
             }
         }
@@ -179,6 +248,14 @@ impl Backend for CpuBackend {
                 &artifact.proof,
                 artifact.kind.transcript(),
             ),
+            ProofKind::Batch => match &self.batch {
+                Some((batch, _)) => batch.verify(
+                    &artifact.public_inputs,
+                    &artifact.proof,
+                    artifact.kind.transcript(),
+                ),
+                None => Ok(false),
+            },
         }
     }
 }

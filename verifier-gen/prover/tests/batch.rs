@@ -12,11 +12,22 @@ use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use rollup_circuits::Fr;
 use rollup_circuits::sample;
 use rollup_prover::batch::{self, ACCUMULATOR_INPUTS, BATCH_PUBLIC_INPUTS, BatchProver};
-use rollup_prover::{ChunkProver, ProverError, SrsSource, Transcript};
+use rollup_prover::{
+    Backend, ChunkProver, CpuBackend, ProofKind, ProofTask, ProverError, SrsSource, Transcript,
+};
 
 const CHAIN_ID: u64 = 31337;
 const CHUNK_K: u32 = 14;
 const BATCH_K: u32 = 20;
+
+/// The batch circuit's version and the digest of its verifying key for one proof of the 1-slot
+/// chunk circuit at k = 14, at k = 20 over the development SRS. Cached batch keys are not
+/// regenerated to be checked (`BatchProver::load`): on a clean checkout this test generates the key
+/// and catches a change of the circuit made without bumping `batch::VERSION`.
+const REFERENCE_BATCH_VK: (u32, &str) = (
+    1,
+    "75b357a8c312bed259ca9ba41781f97e3dc5fa6d150e621a07aec4fd30dc8073",
+);
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -24,31 +35,49 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch");
     let chunks = ChunkProver::load(&cache, &SrsSource::Development, 1, CHAIN_ID, CHUNK_K)?;
-    let prover = BatchProver::load(&cache, &SrsSource::Development, &chunks, 1, BATCH_K)?;
+    let (chunk_params, chunk_vk) = (chunks.params().clone(), chunks.vk().clone());
+    let batch_prover = BatchProver::load(&cache, &SrsSource::Development, &chunks, 1, BATCH_K)?;
+    let digest = alloy_primitives::hex::encode(rollup_prover::vk_digest(batch_prover.vk()));
+    assert_eq!(
+        (batch::VERSION, digest.as_str()),
+        REFERENCE_BATCH_VK,
+        "the batch circuit changed: bump rollup_prover::batch::VERSION (cached batch keys are named by it) and set REFERENCE_BATCH_VK to (the new version, {digest:?})"
+    );
+    let backend = CpuBackend::new(chunks).with_batch(batch_prover);
+    let prover = backend.batch().ok_or("no batch prover")?;
 
-    // A batch of one chunk (account 1's deposit), bound to the batch's challenge.
+    // A batch of one chunk (account 1's deposit), bound to the batch's challenge, through the
+    // pipeline: a recursive chunk task, then the batch task over its artifact.
     let mut batch_chunks = sample::history(1, CHAIN_ID)?[1..2].to_vec();
     let binding = sample::bind_batch(&mut batch_chunks)?;
     let chunk = &batch_chunks[0];
-    let chunk_proof = chunks.prove_with(chunk, Transcript::Poseidon)?;
-    let input = vec![(chunk.public_inputs().to_vec(), chunk_proof.clone())];
-
-    let (public, proof) = prover.prove(&input, Transcript::Evm)?;
+    let recursive = backend.prove(&ProofTask::RecursiveChunk {
+        index: 1,
+        chunk: Box::new(chunk.clone()),
+    })?;
+    let expected = [
+        chunk.old_root,
+        chunk.new_root,
+        binding.commitment,
+        binding.challenge,
+        binding.evaluation,
+    ];
+    let task = ProofTask::Batch {
+        index: 1,
+        chunks: vec![recursive.clone()],
+        expected,
+    };
+    let artifact = backend.prove(&task)?;
+    assert_eq!(artifact.kind, ProofKind::Batch);
+    assert_eq!(artifact.vk_digest, rollup_prover::vk_digest(prover.vk()));
+    assert!(backend.verify(&artifact)?);
+    let (public, proof) = (artifact.public_inputs.clone(), artifact.proof.clone());
     assert_eq!(public.len(), BATCH_PUBLIC_INPUTS);
-    assert_eq!(
-        public[ACCUMULATOR_INPUTS..],
-        [
-            chunk.old_root,
-            chunk.new_root,
-            binding.commitment,
-            binding.challenge,
-            binding.evaluation,
-            prover.key_digest(),
-        ]
-    );
+    assert_eq!(public[ACCUMULATOR_INPUTS..ACCUMULATOR_INPUTS + 5], expected);
+    assert_eq!(public[BATCH_PUBLIC_INPUTS - 1], prover.key_digest());
     assert_eq!(
         prover.key_digest(),
-        batch::key_digest(&batch::chunk_protocol(chunks.params(), chunks.vk()))?
+        batch::key_digest(&batch::chunk_protocol(&chunk_params, &chunk_vk))?
     );
     assert!(prover.verify(&public, &proof, Transcript::Evm)?);
 
@@ -66,6 +95,32 @@ fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
             "input {i}"
         );
     }
+
+    // The backend takes only recursive chunk artifacts of its own key, and refuses a batch task
+    // whose chunks fold to other public inputs than the core computed.
+    let mut evm = recursive.clone();
+    evm.kind = ProofKind::Chunk;
+    let task = ProofTask::Batch {
+        index: 1,
+        chunks: vec![evm],
+        expected,
+    };
+    assert!(matches!(
+        backend.prove(&task),
+        Err(ProverError::InvalidChunkProof { index: 0 })
+    ));
+    let mut other = expected;
+    other[1] += Fr::ONE;
+    let task = ProofTask::Batch {
+        index: 1,
+        chunks: vec![recursive.clone()],
+        expected: other,
+    };
+    assert!(matches!(
+        backend.prove(&task),
+        Err(ProverError::UnexpectedInputs(ProofKind::Batch))
+    ));
+    let chunk_proof = recursive.proof.clone();
 
     // A chunk proof for other public inputs: the prover refuses it up front; and a batch circuit
     // built over it anyway (what a cheating prover would do) exposes an accumulator that fails
