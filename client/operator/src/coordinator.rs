@@ -65,9 +65,16 @@ pub struct TaskCounts {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct StoredArtifact {
+    /// Absent in rows written before kinds were stored: those are all L1 chunk proofs.
+    #[serde(default = "chunk_kind")]
+    kind: ProofKind,
     proof: String,
     public_inputs: Vec<String>,
     vk_digest: String,
+}
+
+fn chunk_kind() -> ProofKind {
+    ProofKind::Chunk
 }
 
 /// What the `proofs` table may hold: an artifact, or the bare proof (hex) that data directories
@@ -119,7 +126,7 @@ fn decode_artifact(stored: Stored) -> Result<ProofArtifact> {
         .try_into()
         .map_err(|_| Error::Store("stored proof: a key digest is 32 bytes".into()))?;
     Ok(ProofArtifact {
-        kind: ProofKind::Chunk,
+        kind: s.kind,
         public_inputs: s
             .public_inputs
             .iter()
@@ -255,6 +262,7 @@ impl Coordinator {
 
     fn store_artifact(&self, index: u64, a: &ProofArtifact) -> Result<()> {
         let stored = StoredArtifact {
+            kind: a.kind,
             proof: alloy_primitives::hex::encode(&a.proof),
             public_inputs: a.public_inputs.iter().map(field::to_hex).collect(),
             vk_digest: alloy_primitives::hex::encode(a.vk_digest),
@@ -316,5 +324,36 @@ impl Coordinator {
             }
         }
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stored artifacts keep their kind; rows written before kinds were stored are L1 chunk proofs.
+    #[test]
+    fn a_stored_artifact_keeps_its_kind() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        for kind in [
+            ProofKind::Chunk,
+            ProofKind::RecursiveChunk,
+            ProofKind::Batch,
+        ] {
+            let stored = StoredArtifact {
+                kind,
+                proof: "00ff".into(),
+                public_inputs: vec![field::to_hex(&rollup_protocol::Fr::from(7u64))],
+                vk_digest: alloy_primitives::hex::encode([3u8; 32]),
+            };
+            let row: Stored = serde_json::from_str(&serde_json::to_string(&stored)?)?;
+            let artifact = decode_artifact(row)?;
+            assert_eq!(artifact.kind, kind);
+            assert_eq!(artifact.proof, vec![0, 0xff]);
+            assert_eq!(artifact.vk_digest, [3u8; 32]);
+        }
+        let old = r#"{"proof":"00ff","publicInputs":[],"vkDigest":"0303030303030303030303030303030303030303030303030303030303030303"}"#;
+        let artifact = decode_artifact(serde_json::from_str(old)?)?;
+        assert_eq!(artifact.kind, ProofKind::Chunk);
+        Ok(())
     }
 }

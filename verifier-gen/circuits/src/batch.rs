@@ -212,3 +212,31 @@ pub fn constrain_flags(
     }
     Some([old_root, root, chain, z, evaluation])
 }
+
+/// What [`constrain`] computes, natively: the batch public inputs `[old_root, new_root, C_B, z, Y]`
+/// of chunks whose proofs have public inputs `chunks` (all real, in batch order), or `None` when
+/// they are not one batch (no chunks, a root that does not chain, another challenge). Provers check
+/// a batch with it before spending minutes on a proof the circuit would not accept.
+pub fn fold(chunks: &[[Fr; CHUNK_INPUTS]], slots: usize) -> Option<[Fr; BATCH_INPUTS]> {
+    let first = chunks.first()?;
+    let last = chunks.last()?;
+    let z = first[3];
+    for pair in chunks.windows(2) {
+        if pair[1][0] != pair[0][1] || pair[1][3] != z {
+            return None;
+        }
+    }
+    let commitments: Vec<Fr> = chunks.iter().map(|c| c[2]).collect();
+    let z_n = z.pow_vartime([(RECORD_FIELDS * slots) as u64]);
+    let evaluation = chunks
+        .iter()
+        .rev()
+        .fold(Fr::ZERO, |acc, c| c[4] + z_n * acc);
+    Some([
+        first[0],
+        last[1],
+        rollup_protocol::codec::batch_commitment(&commitments),
+        z,
+        evaluation,
+    ])
+}

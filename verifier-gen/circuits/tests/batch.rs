@@ -8,7 +8,7 @@ use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::halo2_proofs::dev::MockProver;
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use rollup_circuits::Fr;
-use rollup_circuits::batch::{BATCH_INPUTS, CHUNK_INPUTS, constrain, constrain_flags};
+use rollup_circuits::batch::{BATCH_INPUTS, CHUNK_INPUTS, constrain, constrain_flags, fold};
 use rollup_circuits::sample;
 use rollup_protocol::Chunk;
 use rollup_protocol::codec::BatchBinding;
@@ -68,7 +68,17 @@ fn an_honest_batch_gives_the_cores_binding_and_roots() -> Result<()> {
     for n in 1..=history.len() {
         let (inputs, expected) = batch(history[..n].to_vec())?;
         assert!(accepts(&inputs, &real(n, n), expected)?, "{n} chunks");
+        // The native fold computes the same.
+        assert_eq!(fold(&inputs, SLOTS), Some(expected), "{n} chunks");
     }
+    // And refuses what the circuit refuses.
+    let (mut inputs, _) = batch(history[..3].to_vec())?;
+    inputs.swap(1, 2);
+    assert_eq!(fold(&inputs, SLOTS), None, "reordered");
+    let (mut inputs, _) = batch(history[..2].to_vec())?;
+    inputs[1] = history[1].public_inputs();
+    assert_eq!(fold(&inputs, SLOTS), None, "another challenge");
+    assert_eq!(fold(&[], SLOTS), None);
     Ok(())
 }
 

@@ -30,6 +30,7 @@ use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::SerdeFormat;
 use halo2_base::halo2_proofs::halo2curves::CurveAffine;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fq, G1Affine};
+use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_base::halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_base::halo2_proofs::plonk::{ProvingKey, VerifyingKey, keygen_pk, keygen_vk};
 use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
@@ -45,7 +46,7 @@ use snark_verifier_sdk::halo2::aggregation::{
 use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::pcs::AccumulationDecider;
 use snark_verifier_sdk::snark_verifier::pcs::kzg::{KzgAccumulator, KzgDecidingKey};
-use snark_verifier_sdk::snark_verifier::util::arithmetic::{fe_from_limbs, fe_to_limbs};
+use snark_verifier_sdk::snark_verifier::util::arithmetic::fe_to_limbs;
 use snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol;
 use snark_verifier_sdk::{BITS, CircuitExt, LIMBS, SHPLONK, Snark};
 
@@ -169,9 +170,24 @@ pub fn decide(params: &ParamsKZG<Bn256>, public_inputs: &[Fr]) -> bool {
     let Some(limbs) = public_inputs.get(..ACCUMULATOR_INPUTS) else {
         return false;
     };
+    // A coordinate is three limbs of BITS bits, little end first; limbs out of that range (which the
+    // circuit never outputs) or a value not below the base field's modulus are refused, never
+    // reduced.
     let coordinate = |i: usize| -> Option<Fq> {
-        let l: [Fr; LIMBS] = limbs.get(i * LIMBS..(i + 1) * LIMBS)?.try_into().ok()?;
-        Some(fe_from_limbs::<Fr, Fq, LIMBS, BITS>(l))
+        let mut value = alloy_primitives::U256::ZERO;
+        for (j, limb) in limbs.get(i * LIMBS..(i + 1) * LIMBS)?.iter().enumerate() {
+            let limb = alloy_primitives::U256::from_le_bytes(limb.to_repr());
+            let bits = if j + 1 == LIMBS {
+                256 - BITS * (LIMBS - 1)
+            } else {
+                BITS
+            };
+            if limb >> bits != alloy_primitives::U256::ZERO {
+                return None;
+            }
+            value |= limb << (BITS * j);
+        }
+        Option::from(Fq::from_repr(value.to_le_bytes()))
     };
     let point = |i: usize| -> Option<G1Affine> {
         Option::from(G1Affine::from_xy(
@@ -330,6 +346,11 @@ impl BatchProver {
             });
         }
         let params = srs.load(cache, k)?;
+        if crate::ptau::params_digest(&params) != chunk.params_digest() {
+            return Err(ProverError::Halo2(
+                "the batch circuit's SRS is not the chunk circuit's (another secret): no chunk proof would aggregate".into(),
+            ));
+        }
         let protocol = chunk_protocol(chunk.params(), chunk.vk());
         let vk_digest = crate::vk_digest(chunk.vk());
         let mut chunk_vk = [0u8; 8];
@@ -420,12 +441,27 @@ impl BatchProver {
             .iter()
             .map(|(pi, proof)| self.snark(pi, proof))
             .collect();
+        // snark-verifier reads a proof at fixed offsets: bytes past its end would be ignored (and its
+        // debug builds assert the length), so a chunk proof must be exactly the protocol's length.
+        let length =
+            snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol::<SHPLONK>(self.chunk.clone())
+                .proof()
+                .len();
         for (index, snark) in snarks.iter().enumerate() {
-            if snark.instances.first().map(Vec::len) != Some(CHUNK_INPUTS)
+            if snark.proof().len() != length
+                || snark.instances.first().map(Vec::len) != Some(CHUNK_INPUTS)
                 || !crate::verify_for_aggregation(&self.params, snark)
             {
                 return Err(ProverError::InvalidChunkProof { index });
             }
+        }
+        let inputs = chunks
+            .iter()
+            .map(|(pi, _)| <[Fr; CHUNK_INPUTS]>::try_from(pi.as_slice()).ok())
+            .collect::<Option<Vec<_>>>()
+            .ok_or(ProverError::InvalidChunkProof { index: 0 })?;
+        if rollup_circuits::batch::fold(&inputs, self.slots).is_none() {
+            return Err(ProverError::NotOneBatch);
         }
         let mut circuit = circuit(
             CircuitBuilderStage::Prover,
@@ -468,4 +504,46 @@ pub fn chunk_protocol(
     vk: &VerifyingKey<G1Affine>,
 ) -> PlonkProtocol<G1Affine> {
     crate::snark(params, vk, &[Fr::default(); CHUNK_INPUTS], &[]).protocol
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use halo2_base::halo2_proofs::halo2curves::ff::Field;
+
+    /// Accumulator limbs the circuit never outputs are refused, never reduced or panicked on: a
+    /// limb past its bits, a coordinate not below the base field's modulus, the identity, too few
+    /// inputs.
+    #[test]
+    fn decide_refuses_malformed_accumulators() {
+        let params = crate::dev_srs(4);
+        let zeros = vec![Fr::ZERO; BATCH_PUBLIC_INPUTS];
+        assert!(!decide(&params, &zeros), "the identity");
+        assert!(
+            !decide(&params, &zeros[..ACCUMULATOR_INPUTS - 1]),
+            "too short"
+        );
+        for (at, limb) in [
+            (2, Fr::from(2).pow_vartime([80])),
+            (0, Fr::from(2).pow_vartime([88])),
+            (1, -Fr::ONE),
+        ] {
+            let mut inputs = zeros.clone();
+            inputs[at] = limb;
+            assert!(!decide(&params, &inputs), "limb {at}");
+        }
+        // x = p, just past the base field: every limb in range, the value not.
+        let p = alloy_primitives::U256::from_str_radix(
+            "30644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd47",
+            16,
+        )
+        .unwrap_or_default();
+        let mut inputs = zeros;
+        let mask = (alloy_primitives::U256::from(1u8) << BITS) - alloy_primitives::U256::from(1u8);
+        for (j, input) in inputs.iter_mut().take(LIMBS).enumerate() {
+            let limb = (p >> (BITS * j)) & mask;
+            *input = Option::from(Fr::from_repr(limb.to_le_bytes())).unwrap_or(Fr::ZERO);
+        }
+        assert!(!decide(&params, &inputs), "x = p");
+    }
 }

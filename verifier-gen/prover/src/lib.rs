@@ -96,6 +96,12 @@ pub enum ProverError {
         /// Its position in the batch.
         index: usize,
     },
+    /// The chunk proofs given to the batch stage are not one batch: a root that does not chain, or
+    /// another challenge (`rollup_circuits::batch::fold`).
+    #[error(
+        "the chunk proofs are not one batch: their roots do not chain or their challenges differ"
+    )]
+    NotOneBatch,
     /// The backend has no prover for this kind of proof.
     #[error("this backend does not prove {0:?} proofs")]
     NoProver(ProofKind),

@@ -17,8 +17,11 @@ use rollup_protocol::Chunk;
 use crate::batch::{ACCUMULATOR_INPUTS, BatchProver};
 use crate::{ChunkProver, ProverError, Result, Transcript};
 
-/// The kinds of proof the pipeline makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The kinds of proof the pipeline makes (stored by name, `snake_case`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum ProofKind {
     /// One chunk's transition, verified on L1 (EVM transcript).
     Chunk,

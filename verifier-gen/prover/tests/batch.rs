@@ -158,6 +158,24 @@ fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
         Err(ProverError::InvalidChunkProof { index: 0 })
     ));
 
+    // Chunk proofs that are not one batch (the same chunk twice: its roots do not chain) are
+    // refused before any proving.
+    let twice = vec![
+        (chunk.public_inputs().to_vec(), chunk_proof.clone()),
+        (chunk.public_inputs().to_vec(), chunk_proof.clone()),
+    ];
+    assert!(matches!(
+        prover.prove(&twice, Transcript::Evm),
+        Err(ProverError::NotOneBatch)
+    ));
+    // So are bytes appended to it, which snark-verifier would never read.
+    let mut longer = chunk_proof.clone();
+    longer.push(0);
+    assert!(matches!(
+        prover.prove(&[(chunk.public_inputs().to_vec(), longer)], Transcript::Evm),
+        Err(ProverError::InvalidChunkProof { index: 0 })
+    ));
+
     // A valid proof of another chunk circuit of the same shape (the circuit for another chain id:
     // its signature constants differ) aggregates to a valid accumulator, but the batch proof
     // carries that circuit's key digest, which is not the one the verifier pins.
