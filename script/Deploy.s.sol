@@ -4,8 +4,8 @@ pragma solidity 0.8.30;
 import {ProtocolHasher} from "../contracts/src/escape/ProtocolHasher.sol";
 import {ProtocolConstants as C} from "../contracts/src/generated/ProtocolConstants.sol";
 import {Timelock} from "../contracts/src/governance/Timelock.sol";
-import {IChunkVerifier} from "../contracts/src/interfaces/IChunkVerifier.sol";
-import {Halo2ChunkVerifier} from "../contracts/src/rollup/Halo2ChunkVerifier.sol";
+import {IBatchVerifier} from "../contracts/src/interfaces/IBatchVerifier.sol";
+import {Halo2BatchVerifier} from "../contracts/src/rollup/Halo2BatchVerifier.sol";
 import {Rollup} from "../contracts/src/rollup/Rollup.sol";
 import {VerifierParams} from "../contracts/src/rollup/VerifierParams.sol";
 import {Script} from "../contracts/test/utils/Script.sol";
@@ -16,14 +16,17 @@ import {console} from "../contracts/test/utils/console.sol";
 /// @dev `tools/bin/forge script script/Deploy.s.sol:Deploy --rpc-url <url> --broadcast --private-key <key>`.
 ///      Parameters come from the environment, each defaulting to the broadcaster:
 ///      `OWNER`, `SEQUENCER`, `TIMELOCK_ADMIN`, `FEE_RECIPIENT` (addresses); `TIMELOCK_DELAY` (seconds, default
-///      `UPGRADE_DELAY`); `VERIFIER` (an `IChunkVerifier`); `VERIFIER_BYTECODE` (path of the generated Halo2
-///      verifier's creation bytecode, `contracts/verifier/Halo2Verifier.bin` from `verifier-gen solidity`: it is
-///      deployed behind a `Halo2ChunkVerifier`; one of the two is required: `NoVerifier` otherwise);
-///      `CHUNK_SLOTS` (default 4); `FEE_PUBKEY_X`, `FEE_PUBKEY_Y` (the fee account's L2 key; default none);
+///      `UPGRADE_DELAY`); `VERIFIER` (an `IBatchVerifier`); `VERIFIER_BYTECODE` (path, or 0x-hex, of the generated batch
+///      verifier's creation bytecode, `contracts/verifier/Halo2BatchVerifier.bin` from `verifier-gen --stage batch
+///      solidity`: it is deployed behind a `Halo2BatchVerifier` with `KEY_DIGEST` (the chunk key digest, required
+///      with the bytecode) and
+///      `BATCH_CAPACITY` (default 1), which the same command writes to `Halo2BatchVerifier.json`; one of
+///      `VERIFIER` and `VERIFIER_BYTECODE` is required: `NoVerifier` otherwise); `CHUNK_SLOTS` (default 4);
+///      `FEE_PUBKEY_X`, `FEE_PUBKEY_Y` (the fee account's L2 key; default none);
 ///      `REQUEST_FEE` (wei per L1 request, default `DEFAULT_REQUEST_FEE`);
 ///      `UNSAFE_ALLOW_FORGEABLE_VERIFIER` (default false: see `checkVerifier`).
 ///
-///      On any chain but a local devnet (chain id 31337), the verifier must be a `Halo2ChunkVerifier` whose
+///      On any chain but a local devnet (chain id 31337), the verifier must be a `Halo2BatchVerifier` whose
 ///      parameters are not the development SRS's: with those, anyone can forge a proof and finalize any state
 ///      root. `UNSAFE_ALLOW_FORGEABLE_VERIFIER=true` overrides this, loudly, for a public testnet that accepts
 ///      it.
@@ -39,7 +42,7 @@ contract Deploy is Script {
     error ForgeableVerifier(uint256 chainId, bytes32 paramsDigest);
 
     /// @notice Outside a local devnet the verifier must say which parameters it was generated from (a
-    ///         `Halo2ChunkVerifier`); this one does not.
+    ///         `Halo2BatchVerifier`); this one does not.
     error UnrecognizedVerifier(uint256 chainId, address verifier);
 
     /// @notice The chain id of a local devnet (anvil's default), where the development SRS is allowed.
@@ -53,6 +56,8 @@ contract Deploy is Script {
         uint256 timelockDelay;
         address verifier;
         bytes verifierBytecode;
+        uint256 keyDigest;
+        uint256 batchCapacity;
         uint256 chunkSlots;
         address feeRecipient;
         uint256 feePubkeyX;
@@ -66,7 +71,7 @@ contract Deploy is Script {
         Rollup rollup;
         Timelock timelock;
         ProtocolHasher hasher;
-        IChunkVerifier verifier;
+        IBatchVerifier verifier;
     }
 
     /// @notice The parameters from the environment, defaulting to `sender`.
@@ -76,8 +81,15 @@ contract Deploy is Script {
         p.timelockAdmin = vm.envOr("TIMELOCK_ADMIN", sender);
         p.timelockDelay = vm.envOr("TIMELOCK_DELAY", C.UPGRADE_DELAY);
         p.verifier = vm.envOr("VERIFIER", address(0));
-        string memory bytecodePath = vm.envOr("VERIFIER_BYTECODE", string(""));
-        if (bytes(bytecodePath).length != 0) p.verifierBytecode = vm.parseBytes(vm.trim(vm.readFile(bytecodePath)));
+        string memory bytecode = vm.envOr("VERIFIER_BYTECODE", string(""));
+        if (bytes(bytecode).length != 0) {
+            // The `.bin` file's path, or its hex itself (for a file forge may not read).
+            bool isHex = bytes(bytecode).length > 2 && bytes(bytecode)[0] == "0" && bytes(bytecode)[1] == "x";
+            p.verifierBytecode = vm.parseBytes(vm.trim(isHex ? bytecode : vm.readFile(bytecode)));
+            // Required with the bytecode: a wrong digest would make every batch proof fail on L1.
+            p.keyDigest = vm.envUint("KEY_DIGEST");
+        }
+        p.batchCapacity = vm.envOr("BATCH_CAPACITY", uint256(1));
         p.chunkSlots = vm.envOr("CHUNK_SLOTS", uint256(4));
         p.feeRecipient = vm.envOr("FEE_RECIPIENT", sender);
         p.feePubkeyX = vm.envOr("FEE_PUBKEY_X", uint256(0));
@@ -99,9 +111,10 @@ contract Deploy is Script {
         d.hasher = new ProtocolHasher();
         d.timelock = new Timelock(p.timelockAdmin, p.timelockDelay);
         if (p.verifier != address(0)) {
-            d.verifier = IChunkVerifier(p.verifier);
+            d.verifier = IBatchVerifier(p.verifier);
         } else if (p.verifierBytecode.length != 0) {
-            d.verifier = new Halo2ChunkVerifier(deployCode(p.verifierBytecode));
+            d.verifier =
+                new Halo2BatchVerifier(deployCode(p.verifierBytecode), p.keyDigest, p.chunkSlots, p.batchCapacity);
         } else {
             revert NoVerifier();
         }
@@ -124,12 +137,12 @@ contract Deploy is Script {
 
     /// @notice Refuses, outside a local devnet, a verifier that does not record its parameters or records the
     ///         development SRS's, unless `allowForgeable` (which only logs).
-    function checkVerifier(IChunkVerifier verifier, bool allowForgeable) public view {
+    function checkVerifier(IBatchVerifier verifier, bool allowForgeable) public view {
         if (block.chainid == DEVNET_CHAIN_ID) return;
         bytes32 digest;
         // The digest is recomputed from the generated verifier's code, and compared with this script's
         // constant: nothing is taken on the word of the contract being checked.
-        try Halo2ChunkVerifier(address(verifier)).halo2Verifier() returns (address generated) {
+        try Halo2BatchVerifier(address(verifier)).halo2Verifier() returns (address generated) {
             try this.digestOf(generated) returns (bytes32 d) {
                 digest = d;
             } catch {}

@@ -12,13 +12,15 @@ use alloy::rpc::types::TransactionRequest;
 
 /// The script's parameters (see `script/Deploy.s.sol`); every one not given is cleared, so that a
 /// deployment never depends on the caller's environment.
-pub const PARAMS: [&str; 12] = [
+pub const PARAMS: [&str; 14] = [
     "OWNER",
     "SEQUENCER",
     "TIMELOCK_ADMIN",
     "TIMELOCK_DELAY",
     "VERIFIER",
     "VERIFIER_BYTECODE",
+    "KEY_DIGEST",
+    "BATCH_CAPACITY",
     "CHUNK_SLOTS",
     "FEE_RECIPIENT",
     "FEE_PUBKEY_X",
@@ -98,7 +100,13 @@ pub fn deploy(
         cmd.env_remove(var);
     }
     for (k, v) in params {
-        cmd.env(k, v);
+        if *k == "VERIFIER_BYTECODE" && !v.starts_with("0x") {
+            // Passed as hex: forge reads files only under the paths foundry.toml allows, and a key
+            // cache may be anywhere.
+            cmd.env(k, std::fs::read_to_string(v)?.trim());
+        } else {
+            cmd.env(k, v);
+        }
     }
     let mut child = cmd.spawn()?;
     let start = Instant::now();
@@ -157,10 +165,60 @@ impl Drop for TempDir {
     }
 }
 
-/// The committed verifier's creation bytecode in the checkout at `root`, for `VERIFIER_BYTECODE`:
-/// generated for one-slot chunks on chain 31337 from the development SRS (`verifier-gen solidity`).
-pub fn committed_verifier(root: &Path) -> PathBuf {
-    root.join("contracts/verifier/Halo2Verifier.bin")
+/// A generated batch verifier, as `Deploy.s.sol` takes it: its creation bytecode and what the
+/// `Halo2BatchVerifier` in front of it pins (what `verifier-gen --stage batch solidity` writes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchVerifier {
+    /// The creation bytecode file (`VERIFIER_BYTECODE`).
+    pub bytecode: PathBuf,
+    /// The chunk key digest its proofs pin, hex (`KEY_DIGEST`).
+    pub key_digest: String,
+    /// Slots per chunk (`CHUNK_SLOTS`).
+    pub chunk_slots: usize,
+    /// Chunk proofs per batch proof (`BATCH_CAPACITY`).
+    pub capacity: usize,
+}
+
+impl BatchVerifier {
+    /// Reads the parameters file `verifier-gen --stage batch solidity` writes next to `bytecode`
+    /// (`<name>.json` beside `<name>.bin`: `keyDigest`, `chunkSlots`, `capacity`).
+    pub fn beside(bytecode: PathBuf) -> Result<BatchVerifier, DeployError> {
+        let path = bytecode.with_extension("json");
+        let bad = |m: &str| DeployError::Log(format!("{}: {m}", path.display()));
+        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
+            .map_err(|e| bad(&e.to_string()))?;
+        let number = |key: &str| {
+            json[key]
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| bad(&format!("no {key}")))
+        };
+        Ok(BatchVerifier {
+            key_digest: json["keyDigest"]
+                .as_str()
+                .ok_or_else(|| bad("no keyDigest"))?
+                .to_string(),
+            chunk_slots: number("chunkSlots")?,
+            capacity: number("capacity")?,
+            bytecode,
+        })
+    }
+
+    /// The script parameters that deploy it.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("VERIFIER_BYTECODE", self.bytecode.display().to_string()),
+            ("KEY_DIGEST", self.key_digest.clone()),
+            ("BATCH_CAPACITY", self.capacity.to_string()),
+            ("CHUNK_SLOTS", self.chunk_slots.to_string()),
+        ]
+    }
+}
+
+/// The committed batch verifier in the checkout at `root`: generated for batches of one one-slot
+/// chunk on chain 31337 from the development SRS (`verifier-gen --stage batch solidity`).
+pub fn committed_verifier(root: &Path) -> Result<BatchVerifier, DeployError> {
+    BatchVerifier::beside(root.join("contracts/verifier/Halo2BatchVerifier.bin"))
 }
 
 alloy::sol! {

@@ -23,7 +23,7 @@ pub const ABIS: [&str; 7] = [
     "IRollup",
     "Timelock",
     "ProtocolHasher",
-    "Halo2ChunkVerifier",
+    "Halo2BatchVerifier",
     "SafeTransfer",
     "DataBinding",
 ];
@@ -66,12 +66,13 @@ pub mod protocol_hasher {
     );
 }
 
-/// The production chunk verifier: canonical-input checks in front of the generated Halo2 verifier.
-pub mod halo2_chunk_verifier {
+/// The production batch verifier: canonical-input checks and the pinned chunk key digest in front of
+/// the generated Halo2 verifier of the batch circuit.
+pub mod halo2_batch_verifier {
     alloy::sol!(
         #[sol(rpc, all_derives)]
-        Halo2ChunkVerifier,
-        "abi/Halo2ChunkVerifier.json"
+        Halo2BatchVerifier,
+        "abi/Halo2BatchVerifier.json"
     );
 }
 

@@ -9,7 +9,7 @@ use alloy::primitives::{U256, utils::parse_ether};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use rollup_bindings::deploy::deploy;
-use rollup_bindings::halo2_chunk_verifier::Halo2ChunkVerifier;
+use rollup_bindings::halo2_batch_verifier::Halo2BatchVerifier;
 use rollup_bindings::irollup::IRollup::IRollupErrors;
 use rollup_bindings::rollup::Rollup;
 use rollup_bindings::{RollupError, decode_rollup_error, rollup_error};
@@ -31,12 +31,7 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
         &anvil.endpoint(),
         &format!("0x{}", alloy::hex::encode(deployer_key.to_bytes())),
         anvil.chain_id(),
-        &[(
-            "VERIFIER_BYTECODE",
-            rollup_bindings::deploy::committed_verifier(&root())
-                .display()
-                .to_string(),
-        )],
+        &rollup_bindings::deploy::committed_verifier(&root())?.params(),
     )?;
     let address_of = |name: &str| {
         deployed
@@ -46,7 +41,7 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
     let rollup_addr = address_of("Rollup")?;
     let timelock_addr = address_of("Timelock")?;
     let hasher_addr = address_of("ProtocolHasher")?;
-    let verifier_addr = address_of("Halo2ChunkVerifier")?;
+    let verifier_addr = address_of("Halo2BatchVerifier")?;
 
     // A user (anvil's second account) talks to the rollup through the bindings.
     let user: PrivateKeySigner = anvil.keys()[1].clone().into();
@@ -62,15 +57,24 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
     assert_eq!(rollup.governance().call().await?, timelock_addr);
     assert_eq!(rollup.hasher().call().await?, hasher_addr);
     assert_eq!(rollup.verifier().call().await?, verifier_addr);
+    let verifier = Halo2BatchVerifier::new(verifier_addr, &provider);
     assert!(
-        !Halo2ChunkVerifier::new(verifier_addr, &provider)
-            .verifyChunk([U256::ZERO; 5], Default::default())
+        !verifier
+            .verifyBatch([U256::ZERO; 5], Default::default())
             .call()
             .await?,
         "the generated verifier accepts no empty proof"
     );
+    let committed = rollup_bindings::deploy::committed_verifier(&root())?;
+    assert_eq!(
+        format!("{:#066x}", verifier.KEY_DIGEST().call().await?),
+        committed.key_digest,
+        "the chunk key digest the committed verifier was generated with"
+    );
+    assert_eq!(verifier.CAPACITY().call().await?, U256::from(1));
+    assert_eq!(rollup.maxChunksPerBatch().call().await?, U256::from(1));
 
-    assert_eq!(rollup.CHUNK_SLOTS().call().await?, U256::from(4));
+    assert_eq!(rollup.CHUNK_SLOTS().call().await?, U256::from(1));
     assert_eq!(
         rollup.totalRequests().call().await?,
         U256::from(1),
@@ -133,7 +137,7 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
 
     // Custom errors decode from the revert data of a simulated call.
     let err = rollup
-        .commitBatch(vec![], vec![])
+        .commitBatch(vec![], U256::ZERO)
         .call()
         .await
         .err()

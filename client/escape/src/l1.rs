@@ -14,7 +14,7 @@ use alloy::rpc::types::Log;
 use alloy::sol_types::{SolCall, SolEvent};
 use rollup_bindings::irollup::IRollup;
 use rollup_l1::{LogReader, QueuedRequest, REQUEST_QUEUED, decode_request, retry};
-use rollup_protocol::codec::{chunk_elements, data_challenge, evaluate};
+use rollup_protocol::codec::{batch_challenge, chunk_elements, evaluate};
 use rollup_protocol::field::{self, Fr};
 
 use crate::derive::FinalizedBatch;
@@ -200,33 +200,41 @@ impl<P: Provider> L1Reader<P> {
                     format!("transaction {hash} is not a direct commitBatch call ({e}); reading commits sent through another contract needs a tracing RPC"),
                 )
             })?;
-            if call.chunks.len() != event.bindings.len() {
-                return Err(malformed(log, "chunk count differs from the event's"));
+            let theirs = &event.binding;
+            if call.batchCommitment != theirs.commitment {
+                return Err(malformed(
+                    log,
+                    "the call's batch commitment differs from the event's",
+                ));
             }
-            for (i, (chunk, theirs)) in call.chunks.iter().zip(&event.bindings).enumerate() {
-                // Read as L1 reads it, by type bytes and lengths only: the records are decoded once
-                // the batch is finalized. A committed chunk whose records do not decode (a bad key,
-                // an account id outside the tree) can never be proven, and must not stop the sync.
-                let elements = chunk_elements(chunk, self.chunk_slots)
-                    .map_err(|e| malformed(log, format!("batch {index}, chunk {i}: {e}")))?;
-                // L1 computed the challenge and the evaluation from these very bytes and the
-                // sequencer's commitment; recomputed here, they check the calldata the RPC served.
-                // (A commitment that is not the records' own is the sequencer's error: such a batch
-                // can never be finalized, which the proof, not this client, enforces.)
-                let commitment = field::from_u256(theirs.commitment)
-                    .map_err(|e| malformed(log, e.to_string()))?;
-                let challenge = data_challenge(chunk, &commitment);
-                let evaluation = evaluate(&elements, &challenge);
-                if field::to_u256(&challenge) != theirs.challenge
-                    || field::to_u256(&evaluation) != theirs.evaluation
-                {
-                    return Err(malformed(
-                        log,
-                        format!(
-                            "batch {index}, chunk {i}: pubdata does not match the data binding L1 computed from it"
-                        ),
-                    ));
-                }
+            // Read as L1 reads it, by type bytes and lengths only: the records are decoded once the
+            // batch is finalized. A committed chunk whose records do not decode (a bad key, an
+            // account id outside the tree) can never be proven, and must not stop the sync.
+            let mut elements = Vec::new();
+            for (i, chunk) in call.chunks.iter().enumerate() {
+                elements.extend(
+                    chunk_elements(chunk, self.chunk_slots)
+                        .map_err(|e| malformed(log, format!("batch {index}, chunk {i}: {e}")))?,
+                );
+            }
+            // L1 computed the challenge and the evaluation from these very bytes and the
+            // sequencer's commitment; recomputed here, they check the calldata the RPC served. (A
+            // commitment that is not the records' own is the sequencer's error: such a batch can
+            // never be finalized, which the proof, not this client, enforces.)
+            let commitment =
+                field::from_u256(theirs.commitment).map_err(|e| malformed(log, e.to_string()))?;
+            let pubdata: Vec<&[u8]> = call.chunks.iter().map(|c| c.as_ref()).collect();
+            let challenge = batch_challenge(&pubdata, &commitment);
+            let evaluation = evaluate(&elements, &challenge);
+            if field::to_u256(&challenge) != theirs.challenge
+                || field::to_u256(&evaluation) != theirs.evaluation
+            {
+                return Err(malformed(
+                    log,
+                    format!(
+                        "batch {index}: pubdata does not match the data binding L1 computed from it"
+                    ),
+                ));
             }
             self.committed
                 .insert(index, call.chunks.iter().map(|c| c.to_vec()).collect());

@@ -1,5 +1,5 @@
 //! Re-deriving the state from real L1 data: the Foundry fixture's chunks (the pubdata a batch
-//! commits and the roots its proofs finalize, from `verifier-gen fixtures`).
+//! commits and the roots its proofs finalize, from `verifier-gen --stage batch fixtures`).
 
 use std::path::Path;
 
@@ -12,16 +12,16 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 /// The fixture's chunks as two finalized batches of two chunks each.
 fn batches() -> Result<(Config, Vec<FinalizedBatch>)> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../contracts/test/vectors/chunk_proofs.json");
+        .join("../../contracts/test/vectors/batch_proofs.json");
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
     let config = Config {
         chain_id: json["chainId"].as_u64().ok_or("chainId")?,
         chunk_slots: usize::try_from(json["slots"].as_u64().ok_or("slots")?)?,
     };
     let mut chunks = Vec::new();
-    for c in json["chunks"].as_array().ok_or("chunks")? {
+    for c in json["batches"].as_array().ok_or("batches")? {
         let data = alloy_primitives::hex::decode(c["pubdata"].as_str().ok_or("pubdata")?)?;
-        let root = field::from_hex(c["publicInputs"][1].as_str().ok_or("new root")?)?;
+        let root = field::from_hex(c["newStateRoot"].as_str().ok_or("new root")?)?;
         chunks.push((data, root));
     }
     let batches = chunks

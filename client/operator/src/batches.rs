@@ -1,5 +1,5 @@
-//! The batch book: what L1 needs of each sealed chunk (pubdata, data commitment, new root,
-//! withdrawals), the chunks grouped into batches, and each batch's progress on L1
+//! The batch book: what L1 needs of each sealed chunk (pubdata, records, new root, withdrawals),
+//! the chunks grouped into batches with each batch's data binding, and each batch's progress on L1
 //! (proposed → committed → finalized → executed).
 //!
 //! The sequencer hands it every sealed chunk in order; the sequencing loop asks it to propose a
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use rollup_protocol::Chunk;
 use rollup_protocol::Fr;
-use rollup_protocol::codec::{DataBinding, OnchainOp, Record};
+use rollup_protocol::codec::{BatchBinding, OnchainOp, Record};
 use rollup_protocol::state::{AccountId, TokenId};
 pub use rollup_rpc_api::{Batch, BatchStatus, ChunkInfo};
 
@@ -29,8 +29,11 @@ use crate::store::{BATCHES, Store};
 pub struct ChunkSummary {
     /// The pubdata (`commitBatch` calldata).
     pub pubdata: Vec<u8>,
-    /// Its data binding (the commitment goes to L1 with the commit; L1 computes the rest).
-    pub binding: DataBinding,
+    /// Its records: the batch's data binding is computed from them once the batch is known
+    /// ([`Batches::binding`]).
+    pub records: Vec<Record>,
+    /// The root before it.
+    pub old_root: Fr,
     /// The root after it.
     pub new_root: Fr,
     /// The withdrawals it credits on execution, in order: (account, token, amount).
@@ -57,7 +60,8 @@ impl ChunkSummary {
             .collect();
         ChunkSummary {
             pubdata: chunk.pubdata.clone(),
-            binding: chunk.binding,
+            records: chunk.records.clone(),
+            old_root: chunk.old_root,
             new_root: chunk.new_root,
             withdrawals,
             fill_ratio: chunk.fill_ratio(),
@@ -291,6 +295,14 @@ impl Batches {
                     .ok_or_else(|| Error::Store(format!("batch {}: no chunk {c}", batch.index)))
             })
             .collect()
+    }
+
+    /// `batch`'s data binding (`docs/protocol.md` section 7): its commitment goes to L1 with the
+    /// commit, every chunk proof is made at its challenge, and the batch proof exposes all three.
+    pub fn binding(&self, batch: &Batch) -> Result<BatchBinding> {
+        let summaries = self.summaries(batch)?;
+        let records: Vec<&[Record]> = summaries.iter().map(|s| s.records.as_slice()).collect();
+        Ok(BatchBinding::of(&records)?)
     }
 
     /// Every sealed chunk (`prove_seconds` left to the coordinator).

@@ -20,6 +20,10 @@ pub enum CrashPoint {
     AfterSend,
     /// After its receipt, before the step is recorded as done.
     AfterReceipt,
+    /// The coordinator: every chunk proof of a batch stored, before its batch proof starts.
+    BeforeBatchProof,
+    /// The coordinator: a batch proof made, before it is stored.
+    DuringBatchProof,
 }
 
 /// Everything the operator needs.

@@ -1,29 +1,38 @@
 //! The proof coordinator: it owns the proving pipeline's state, apart from the sequencer.
 //!
-//! The sequencer hands it every sealed chunk as a [`ProofTask`]; the coordinator runs tasks on
-//! its [`Backend`] (in this process today), checks each [`ProofArtifact`] before accepting it
-//! (the public inputs the core computed, the backend's verifying key, a native verification),
-//! stores it, and gives the submitter a batch's artifacts once all of them are proven.
+//! The pipeline has two stages (`docs/protocol.md` section 7). Every chunk is proven for
+//! aggregation ([`ProofKind::RecursiveChunk`]) at its batch's challenge, so a sealed chunk waits
+//! (parked, with its witnesses) until the batch book proposes its batch; then
+//! [`Coordinator::schedule`] queues its chunk tasks, and once all of them are stored, the batch
+//! task ([`ProofKind::Batch`]), whose one proof L1 verifies. The coordinator runs tasks on its
+//! [`Backend`] (in this process today), checks each [`ProofArtifact`] before accepting it (the
+//! public inputs the core computed, [`ProofTask::accepts`]; the backend's verifying key; a native
+//! verification), stores it, and gives the submitter a batch's proof once it is stored.
 //!
 //! A task moves `Queued → Running → Proven`, or `Running → Failed` (retried from `Failed` on the
 //! next tick, up to [`MAX_ATTEMPTS`] times; then the operator stops with the last error rather
-//! than stall silently). Only `Proven` is stored: after a crash, every sealed chunk without a
-//! stored artifact is queued again ([`crate::sequencer::Sequencer::restore`] re-submits them),
-//! so nothing is lost and nothing is proven twice once stored.
+//! than stall silently). Only `Proven` is stored: after a crash, every unfinished batch is
+//! scheduled again, and every task whose stored artifact it accepts is skipped, so a crash at any
+//! stage loses nothing and proves nothing twice once stored. A stored artifact that a task does not
+//! accept (another batch's challenge after a revert, a chunk proof stored for L1 by an older
+//! operator) is proven again and replaced.
 //!
-//! An aggregation stage adds a task kind (a batch's chunk artifacts in, one artifact out) here and
-//! in the backend; a remote worker or a shadow prover is another [`Backend`].
+//! A remote worker or a shadow prover is another [`Backend`]; another stage is another task kind.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use rollup_protocol::field;
+use redb::TableDefinition;
+use rollup_protocol::codec::BatchBinding;
+use rollup_protocol::{Chunk, Fr, field};
+use rollup_prover::batch::BATCH_INPUTS;
 use rollup_prover::{Backend, ProofArtifact, ProofKind, ProofTask};
 use serde::{Deserialize, Serialize};
 
+use crate::batches::{Batch, BatchStatus, Batches};
 use crate::error::{Error, Result};
-use crate::store::{PROOFS, Store};
+use crate::store::{BATCH_PROOFS, PROOFS, Store};
 
 /// Attempts at one task before the operator gives up and stops.
 pub const MAX_ATTEMPTS: u32 = 3;
@@ -86,9 +95,12 @@ enum Stored {
     Legacy(String),
 }
 
-/// What the coordinator knows of one chunk's task. A proven task keeps only its state and timing
-/// (a few dozen bytes: the chunk and its witnesses are dropped), for `l2_getChunks` and the
-/// finalization latency, as long as the operator runs.
+/// What a task is known by: its kind, and its chunk's index (its batch's for a batch).
+pub type TaskKey = (ProofKind, u64);
+
+/// What the coordinator knows of one task. A proven task keeps only its state and timing (a few
+/// dozen bytes: the chunk and its witnesses are dropped), for `l2_getChunks` and the finalization
+/// latency, as long as the operator runs.
 #[derive(Debug)]
 struct Entry {
     /// The task, until it is proven.
@@ -99,12 +111,51 @@ struct Entry {
     proven: Option<(Instant, f64)>,
 }
 
+impl Entry {
+    fn queued(task: ProofTask) -> Entry {
+        Entry {
+            task: Some(task),
+            state: TaskState::Queued,
+            attempts: 0,
+            proven: None,
+        }
+    }
+}
+
+/// A scheduled batch whose chunk proofs are not all stored yet.
+#[derive(Debug)]
+struct Waiting {
+    first_chunk: u64,
+    chunks: u64,
+    expected: [Fr; BATCH_INPUTS],
+}
+
+/// The coordinator's memory: tasks, parked chunks, batches waiting for their chunk proofs.
+#[derive(Debug, Default)]
+struct Book {
+    tasks: BTreeMap<TaskKey, Entry>,
+    /// Sealed chunks (with their witnesses) whose batch is not scheduled yet.
+    parked: BTreeMap<u64, Chunk>,
+    waiting: BTreeMap<u64, Waiting>,
+}
+
 /// The coordinator.
 #[derive(Debug)]
 pub struct Coordinator {
     store: Arc<Store>,
     backend: Arc<dyn Backend>,
-    tasks: Mutex<BTreeMap<u64, Entry>>,
+    book: Mutex<Book>,
+    /// Where to stop once (crash-safety tests).
+    #[cfg(feature = "fault-injection")]
+    crash_at: Mutex<Option<crate::config::CrashPoint>>,
+}
+
+/// Where artifacts of `kind` are stored: chunk proofs by chunk index, batch proofs by batch index.
+fn table(kind: ProofKind) -> TableDefinition<'static, u64, &'static [u8]> {
+    match kind {
+        ProofKind::Batch => BATCH_PROOFS,
+        ProofKind::Chunk | ProofKind::RecursiveChunk => PROOFS,
+    }
 }
 
 fn decode_artifact(stored: Stored) -> Result<ProofArtifact> {
@@ -143,8 +194,34 @@ impl Coordinator {
         Coordinator {
             store,
             backend,
-            tasks: Mutex::new(BTreeMap::new()),
+            book: Mutex::new(Book::default()),
+            #[cfg(feature = "fault-injection")]
+            crash_at: Mutex::new(None),
         }
+    }
+
+    /// The same, stopping once at `at` (crash-safety tests).
+    #[cfg(feature = "fault-injection")]
+    pub fn crashing_at(self, at: Option<crate::config::CrashPoint>) -> Coordinator {
+        *self
+            .crash_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = at;
+        self
+    }
+
+    /// Stops here once if told to: the operator's loops stop with [`Error::Crash`].
+    #[cfg(feature = "fault-injection")]
+    fn crash(&self, at: crate::config::CrashPoint) -> Result<()> {
+        let mut armed = self
+            .crash_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *armed == Some(at) {
+            *armed = None;
+            return Err(Error::Crash(format!("{at:?}")));
+        }
+        Ok(())
     }
 
     /// The backend it proves with.
@@ -152,63 +229,184 @@ impl Coordinator {
         &self.backend
     }
 
-    fn tasks(&self) -> MutexGuard<'_, BTreeMap<u64, Entry>> {
-        // A panic while the lock was held cannot leave the map half-updated (every update is one
-        // assignment), so a poisoned lock is still usable.
-        self.tasks
+    fn book(&self) -> MutexGuard<'_, Book> {
+        // A panic while the lock was held cannot leave the book half-updated (every update is one
+        // insertion or removal), so a poisoned lock is still usable.
+        self.book
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Queues `task` unless its artifact is already stored (after a restart) or it is known.
+    /// Queues `task` unless it is known or a stored artifact is one it accepts (after a restart).
     pub fn submit(&self, task: ProofTask) -> Result<()> {
-        let index = task.index();
-        if self.tasks().contains_key(&index) || self.artifact(index)?.is_some() {
+        let key = (task.kind(), task.index());
+        if self.book().tasks.contains_key(&key) {
             return Ok(());
         }
-        self.tasks().insert(
-            index,
-            Entry {
-                task: Some(task),
-                state: TaskState::Queued,
-                attempts: 0,
-                proven: None,
+        if let Some(stored) = self.artifact(key.0, key.1)? {
+            if task.accepts(&stored) {
+                return Ok(());
+            }
+            tracing::info!(
+                kind = ?key.0,
+                index = key.1,
+                "a stored proof is not this task's (another batch, or an older operator's): proving it again"
+            );
+        }
+        self.book().tasks.insert(key, Entry::queued(task));
+        Ok(())
+    }
+
+    /// Takes sealed chunk `index` (what the sequencer hands on): it waits for its batch
+    /// ([`Coordinator::schedule`]), whose challenge its proof is made at.
+    pub fn submit_chunk(&self, index: u64, chunk: Chunk) -> Result<()> {
+        self.book().parked.insert(index, chunk);
+        Ok(())
+    }
+
+    /// Schedules `batch`'s proofs: each of its parked chunks, rebound to the batch's challenge
+    /// (`binding`, [`BatchBinding::chunk`]), as a [`ProofTask::RecursiveChunk`], then the batch
+    /// task once all of their artifacts are stored. Tasks whose artifacts are stored are skipped.
+    pub fn schedule(&self, batch: &Batch, binding: &BatchBinding) -> Result<()> {
+        let last = batch.first_chunk + batch.chunks;
+        let chunks: Vec<(u64, Chunk)> = {
+            let mut book = self.book();
+            (batch.first_chunk..last)
+                .map(|i| {
+                    book.parked.remove(&i).map(|c| (i, c)).ok_or_else(|| {
+                        Error::Store(format!(
+                            "batch {}: chunk {i} was not handed to the coordinator",
+                            batch.index
+                        ))
+                    })
+                })
+                .collect::<Result<_>>()?
+        };
+        let (Some((_, first)), Some((_, end))) = (chunks.first(), chunks.last()) else {
+            return Err(Error::Store(format!(
+                "batch {} holds no chunk",
+                batch.index
+            )));
+        };
+        let expected = [
+            first.old_root,
+            end.new_root,
+            binding.commitment,
+            binding.challenge,
+            binding.evaluation,
+        ];
+        let done = self
+            .artifact(ProofKind::Batch, batch.index)?
+            .is_some_and(|a| batch_task_accepts(batch.index, &expected, &a));
+        if done {
+            return Ok(());
+        }
+        for (index, mut chunk) in chunks {
+            chunk.binding = binding.chunk(&chunk.records)?;
+            self.submit(ProofTask::RecursiveChunk {
+                index,
+                chunk: Box::new(chunk),
+            })?;
+        }
+        self.book().waiting.insert(
+            batch.index,
+            Waiting {
+                first_chunk: batch.first_chunk,
+                chunks: batch.chunks,
+                expected,
             },
         );
         Ok(())
     }
 
-    /// Queues sealed chunk `index` ([`Coordinator::submit`]): what the sequencer hands on.
-    pub fn submit_chunk(&self, index: u64, chunk: rollup_protocol::Chunk) -> Result<()> {
-        self.submit(ProofTask::Chunk {
-            index,
-            chunk: Box::new(chunk),
-        })
+    /// After a restart, once every sealed chunk is handed back: schedules every batch of the book
+    /// that L1 has not finalized (what is stored is skipped) and forgets the chunks of the others.
+    pub fn resume(&self, batches: &Batches) -> Result<()> {
+        for batch in batches.all() {
+            match batch.status {
+                BatchStatus::Proposed | BatchStatus::Committed => {
+                    self.schedule(&batch, &batches.binding(&batch)?)?;
+                }
+                BatchStatus::Finalized | BatchStatus::Executed => self.retire(&batch),
+            }
+        }
+        Ok(())
     }
 
-    /// Proves the lowest queued (or failed) task, if any; returns whether it proved one. The
-    /// backend runs off the async runtime. A task that failed [`MAX_ATTEMPTS`] times is an error.
-    pub async fn run_next(&self) -> Result<bool> {
-        let next = self.tasks().iter_mut().find_map(|(i, e)| {
-            let runnable = matches!(e.state, TaskState::Queued | TaskState::Failed { .. });
-            match (&e.task, runnable) {
-                (Some(task), true) => {
-                    e.state = TaskState::Running;
-                    e.attempts += 1;
-                    Some((*i, task.clone(), e.attempts))
+    /// Forgets the parked chunks of `batch`, which needs no proof any more (finalized on L1).
+    pub fn retire(&self, batch: &Batch) {
+        let mut book = self.book();
+        for i in batch.first_chunk..batch.first_chunk + batch.chunks {
+            book.parked.remove(&i);
+        }
+    }
+
+    /// Queues the batch task of every waiting batch whose chunk proofs are all stored.
+    fn promote_ready_batches(&self) -> Result<()> {
+        let waiting: Vec<(u64, u64, u64, [Fr; BATCH_INPUTS])> = self
+            .book()
+            .waiting
+            .iter()
+            .map(|(i, w)| (*i, w.first_chunk, w.chunks, w.expected))
+            .collect();
+        for (index, first, n, expected) in waiting {
+            let mut artifacts = Vec::new();
+            for c in first..first + n {
+                let stored = self.artifact(ProofKind::RecursiveChunk, c)?;
+                match stored {
+                    Some(a) if a.kind == ProofKind::RecursiveChunk => artifacts.push(a),
+                    _ => break,
                 }
-                _ => None,
             }
-        });
-        let Some((index, task, attempts)) = next else {
+            if artifacts.len() as u64 != n {
+                continue;
+            }
+            self.book().waiting.remove(&index);
+            self.submit(ProofTask::Batch {
+                index,
+                chunks: artifacts,
+                expected,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Proves the next runnable task, if any: a batch before chunks (it finalizes sooner), lower
+    /// indices first; returns whether it proved one. The backend runs off the async runtime. A task
+    /// that failed [`MAX_ATTEMPTS`] times is an error.
+    pub async fn run_next(&self) -> Result<bool> {
+        self.promote_ready_batches()?;
+        let next = {
+            let mut book = self.book();
+            let runnable = |e: &Entry| {
+                e.task.is_some() && matches!(e.state, TaskState::Queued | TaskState::Failed { .. })
+            };
+            let key = book
+                .tasks
+                .iter()
+                .filter(|(_, e)| runnable(e))
+                .map(|(k, _)| *k)
+                .min_by_key(|(kind, index)| (*kind != ProofKind::Batch, *index));
+            key.and_then(|key| {
+                let e = book.tasks.get_mut(&key)?;
+                e.state = TaskState::Running;
+                e.attempts += 1;
+                Some((key, e.task.clone()?, e.attempts))
+            })
+        };
+        let Some((key, task, attempts)) = next else {
             return Ok(false);
         };
+        let (kind, index) = key;
+        #[cfg(feature = "fault-injection")]
+        if kind == ProofKind::Batch {
+            self.crash(crate::config::CrashPoint::BeforeBatchProof)?;
+        }
         let start = Instant::now();
         let backend = self.backend.clone();
-        let expected = task.public_inputs();
         let result = tokio::task::spawn_blocking(move || -> Result<ProofArtifact> {
             let artifact = backend.prove(&task)?;
-            if artifact.public_inputs != expected {
+            if !task.accepts(&artifact) {
                 return Err(Error::Proof(
                     "the artifact proves other public inputs than the task's".into(),
                 ));
@@ -226,33 +424,44 @@ impl Coordinator {
         let seconds = start.elapsed().as_secs_f64();
         match result {
             Ok(artifact) => {
+                #[cfg(feature = "fault-injection")]
+                if kind == ProofKind::Batch {
+                    self.crash(crate::config::CrashPoint::DuringBatchProof)?;
+                }
                 self.store_artifact(index, &artifact)?;
-                if let Some(e) = self.tasks().get_mut(&index) {
+                if let Some(e) = self.book().tasks.get_mut(&key) {
                     e.task = None;
                     e.state = TaskState::Proven;
                     e.proven = Some((Instant::now(), seconds));
                 }
                 tracing::info!(
-                    chunk = index,
+                    ?kind,
+                    index,
                     seconds,
                     backend = self.backend.name(),
-                    "chunk proven"
+                    "proven"
                 );
-                metrics::histogram!("operator_prove_seconds").record(seconds);
+                metrics::histogram!("operator_prove_seconds", "kind" => kind_name(kind))
+                    .record(seconds);
                 Ok(true)
             }
             Err(err) => {
-                metrics::counter!("operator_prove_failures").increment(1);
-                tracing::warn!(chunk = index, attempts, error = %err, "proving failed");
-                if let Some(e) = self.tasks().get_mut(&index) {
+                metrics::counter!("operator_prove_failures", "kind" => kind_name(kind))
+                    .increment(1);
+                tracing::warn!(?kind, index, attempts, error = %err, "proving failed");
+                if let Some(e) = self.book().tasks.get_mut(&key) {
                     e.state = TaskState::Failed {
                         attempts,
                         error: err.to_string(),
                     };
                 }
                 if attempts >= MAX_ATTEMPTS {
+                    let what = match kind {
+                        ProofKind::Batch => format!("batch {index}"),
+                        _ => format!("chunk {index}"),
+                    };
                     return Err(Error::Proof(format!(
-                        "chunk {index}: {attempts} attempts failed, the last with: {err}; if it can never be proven, revert its batch and drop the transaction that breaks it (`operator revert`, docs/operator.md)"
+                        "{what}: {attempts} attempts failed, the last with: {err}; if it can never be proven, revert its batch and drop the transaction that breaks it (`operator revert`, docs/operator.md)"
                     )));
                 }
                 Ok(false)
@@ -267,55 +476,64 @@ impl Coordinator {
             public_inputs: a.public_inputs.iter().map(field::to_hex).collect(),
             vk_digest: alloy_primitives::hex::encode(a.vk_digest),
         };
-        self.store.write(|w| w.put(PROOFS, index, &stored))
+        self.store.write(|w| w.put(table(a.kind), index, &stored))
     }
 
-    /// The stored artifact of chunk `index`.
-    pub fn artifact(&self, index: u64) -> Result<Option<ProofArtifact>> {
+    /// The stored artifact of `kind`'s table at `index` (chunk proofs by chunk, batch proofs by
+    /// batch), whatever its kind: callers check it is the one they need.
+    pub fn artifact(&self, kind: ProofKind, index: u64) -> Result<Option<ProofArtifact>> {
         self.store
-            .get::<Stored>(PROOFS, index)?
+            .get::<Stored>(table(kind), index)?
             .map(decode_artifact)
             .transpose()
     }
 
-    /// The artifacts of chunks `first..first + n`, once every one is stored.
-    pub fn artifacts(&self, first: u64, n: u64) -> Result<Option<Vec<ProofArtifact>>> {
-        let mut out = Vec::new();
-        for c in first..first + n {
-            match self.artifact(c)? {
-                Some(a) => out.push(a),
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(out))
+    /// `batch`'s stored batch proof, once it is stored and is `batch`'s (the root it starts from,
+    /// its new root, its binding: the core's values, as L1 rebuilds them).
+    pub fn batch_proof(
+        &self,
+        batch: &Batch,
+        binding: &BatchBinding,
+        roots: (Fr, Fr),
+    ) -> Result<Option<ProofArtifact>> {
+        let expected = [
+            roots.0,
+            roots.1,
+            binding.commitment,
+            binding.challenge,
+            binding.evaluation,
+        ];
+        Ok(self
+            .artifact(ProofKind::Batch, batch.index)?
+            .filter(|a| batch_task_accepts(batch.index, &expected, a)))
     }
 
-    /// When the last of chunks `first..first + n` was proven, if all were in this run.
-    pub fn ready_at(&self, first: u64, n: u64) -> Option<Instant> {
-        let tasks = self.tasks();
-        (first..first + n)
-            .map(|c| tasks.get(&c).and_then(|e| e.proven.map(|(t, _)| t)))
-            .collect::<Option<Vec<_>>>()?
-            .into_iter()
-            .max()
+    /// When batch `index`'s proof was made, if in this run.
+    pub fn ready_at(&self, index: u64) -> Option<Instant> {
+        self.book()
+            .tasks
+            .get(&(ProofKind::Batch, index))
+            .and_then(|e| e.proven.map(|(t, _)| t))
     }
 
-    /// Seconds chunk `index`'s proof took, if proven in this run.
-    pub fn prove_seconds(&self, index: u64) -> Option<f64> {
-        self.tasks()
-            .get(&index)
+    /// Seconds the proof of `key` took, if proven in this run.
+    pub fn prove_seconds(&self, key: TaskKey) -> Option<f64> {
+        self.book()
+            .tasks
+            .get(&key)
             .and_then(|e| e.proven.map(|(_, s)| s))
     }
 
-    /// Where chunk `index`'s task is (`None`: not known to this run, proven before it).
-    pub fn state(&self, index: u64) -> Option<TaskState> {
-        self.tasks().get(&index).map(|e| e.state.clone())
+    /// Where the task `key` is (`None`: not known to this run: not scheduled yet, or proven before
+    /// it).
+    pub fn state(&self, key: TaskKey) -> Option<TaskState> {
+        self.book().tasks.get(&key).map(|e| e.state.clone())
     }
 
     /// How many tasks are in each state.
     pub fn counts(&self) -> TaskCounts {
         let mut c = TaskCounts::default();
-        for e in self.tasks().values() {
+        for e in self.book().tasks.values() {
             match e.state {
                 TaskState::Queued => c.queued += 1,
                 TaskState::Running => c.running += 1,
@@ -324,6 +542,24 @@ impl Coordinator {
             }
         }
         c
+    }
+}
+
+/// Whether `artifact` is the batch proof with `expected` after its accumulator.
+fn batch_task_accepts(index: u64, expected: &[Fr; BATCH_INPUTS], artifact: &ProofArtifact) -> bool {
+    ProofTask::Batch {
+        index,
+        chunks: Vec::new(),
+        expected: *expected,
+    }
+    .accepts(artifact)
+}
+
+fn kind_name(kind: ProofKind) -> &'static str {
+    match kind {
+        ProofKind::Chunk => "chunk",
+        ProofKind::RecursiveChunk => "recursive_chunk",
+        ProofKind::Batch => "batch",
     }
 }
 

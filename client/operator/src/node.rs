@@ -14,6 +14,7 @@ use alloy::network::EthereumWallet;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use jsonrpsee::server::ServerHandle;
+use rollup_bindings::halo2_batch_verifier::Halo2BatchVerifier;
 use rollup_bindings::rollup::Rollup;
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
@@ -91,28 +92,59 @@ where
     })
 }
 
-/// Refuses to prove for a deployed verifier whose parameters this prover does not hold: every proof
-/// would be rejected on L1, and a mismatch usually means a deployment from other parameters (the
-/// development SRS on one side, a ceremony on the other).
-async fn check_verifier_params(
+/// Refuses to prove for a deployed batch verifier this prover's proofs would not pass: every proof
+/// would be rejected on L1. Its parameters (a mismatch usually means a deployment from other
+/// parameters: the development SRS on one side, a ceremony on the other), the chunk key its batch
+/// proofs pin and the chunk proofs per batch proof must all be the prover's.
+async fn check_verifier(
     provider: &impl Provider,
     rollup: alloy::primitives::Address,
-    ours: [u8; 32],
+    backend: &dyn Backend,
 ) -> Result<()> {
+    let ours = backend.params_digest();
     let verifier = Rollup::new(rollup, provider)
         .verifier()
         .call()
         .await
         .map_err(|e| Error::l1("reading the rollup's verifier", e))?;
-    let deployed = rollup_bindings::halo2_chunk_verifier::Halo2ChunkVerifier::new(verifier, provider)
+    let deployed = Halo2BatchVerifier::new(verifier, provider);
+    let not_ours = |what: &str, e: alloy::contract::Error| {
+        Error::Config(format!(
+            "the rollup's verifier {verifier} does not record its {what} (not a Halo2BatchVerifier): {e}"
+        ))
+    };
+    let params = deployed
         .PARAMS_DIGEST()
         .call()
         .await
-        .map_err(|e| {
-            Error::Config(format!(
-                "the rollup's verifier {verifier} does not record its parameters (not a Halo2ChunkVerifier): {e}"
-            ))
-        })?;
+        .map_err(|e| not_ours("parameters", e))?;
+    let key_digest = deployed
+        .KEY_DIGEST()
+        .call()
+        .await
+        .map_err(|e| not_ours("chunk key digest", e))?;
+    let capacity = deployed
+        .CAPACITY()
+        .call()
+        .await
+        .map_err(|e| not_ours("capacity", e))?;
+    let Some((our_key, our_capacity)) = backend.batch_key() else {
+        return Err(Error::Config(format!(
+            "the prover `{}` makes no batch proofs: L1 verifies one per batch",
+            backend.name()
+        )));
+    };
+    if key_digest != rollup_protocol::field::to_u256(&our_key)
+        || capacity != alloy::primitives::U256::from(our_capacity)
+    {
+        return Err(Error::Config(format!(
+            "the rollup's verifier takes batch proofs of {capacity} chunk proof(s) of the chunk key {key_digest:#x}, \
+             this operator makes them of {our_capacity} of {:#x}: L1 would reject every proof; \
+             prove with the keys the verifier was generated from (`verifier-gen --stage batch solidity`)",
+            rollup_protocol::field::to_u256(&our_key)
+        )));
+    }
+    let deployed = params;
     if deployed.0 != ours {
         return Err(Error::Config(format!(
             "the rollup's verifier was generated from parameters {deployed} but this operator proves with {}: \
@@ -130,6 +162,17 @@ fn l1_provider(cfg: &Config) -> Result<impl Provider + Clone + use<>> {
     let client = rollup_l1::rpc::client(&cfg.l1_rpc, RpcPolicy::SERVICE)
         .map_err(|e| Error::l1(format!("connecting to {}", cfg.l1_rpc), e))?;
     Ok(ProviderBuilder::new().connect_client(client))
+}
+
+/// Chunks per batch at most, read from L1: what one proof of its batch verifier holds.
+async fn batch_capacity(cfg: &Config) -> Result<usize> {
+    let provider = l1_provider(cfg)?;
+    let capacity = Rollup::new(cfg.rollup, &provider)
+        .maxChunksPerBatch()
+        .call()
+        .await
+        .map_err(|e| Error::Config(format!("rollup {}: {e}", cfg.rollup)))?;
+    usize::try_from(capacity).map_err(|_| Error::Config("maxChunksPerBatch".into()))
 }
 
 /// The rollup's chunk size, read from L1.
@@ -153,7 +196,7 @@ struct Parts {
 }
 
 /// Where every sealed chunk goes, on restore and when sealed: the batch book, then the
-/// coordinator.
+/// coordinator (which keeps it until its batch is scheduled).
 fn hand_on(
     batches: &Arc<Batches>,
     coordinator: &Arc<Coordinator>,
@@ -167,15 +210,23 @@ fn hand_on(
 
 impl Parts {
     /// Opens the store and rebuilds the batch book, the proof tasks and the sequencer from it.
-    async fn restore(cfg: &Config, slots: usize, backend: Arc<dyn Backend>) -> Result<Parts> {
+    async fn restore(
+        cfg: &Config,
+        slots: usize,
+        batch_chunks: usize,
+        backend: Arc<dyn Backend>,
+    ) -> Result<Parts> {
         let store = Arc::new(Store::open(&cfg.db_path())?);
         crate::revert::check_not_reverting(&store)?;
-        let coordinator = Arc::new(Coordinator::new(store.clone(), backend));
+        let coordinator = Coordinator::new(store.clone(), backend);
+        #[cfg(feature = "fault-injection")]
+        let coordinator = coordinator.crashing_at(cfg.crash_at);
+        let coordinator = Arc::new(coordinator);
         let batches = Arc::new(Batches::restore(
             &store,
             slots,
             BatchLimits {
-                batch_chunks: cfg.batch_chunks,
+                batch_chunks,
                 batch_timeout: Duration::from_millis(cfg.batch_timeout_ms),
             },
         )?);
@@ -194,6 +245,8 @@ impl Parts {
             })
             .await??
         };
+        // Every batch L1 has not finalized needs its proofs (those stored are skipped).
+        coordinator.resume(&batches)?;
         Ok(Parts {
             store,
             sequencer: Arc::new(Mutex::new(sequencer)),
@@ -235,7 +288,10 @@ impl Parts {
                     s.build_block();
                     s.seal_if_due(&parts.store, &mut sealed)?;
                 }
-                parts.batches.propose(&parts.store)?;
+                if let Some(batch) = parts.batches.propose(&parts.store)? {
+                    let binding = parts.batches.binding(&batch)?;
+                    parts.coordinator.schedule(&batch, &binding)?;
+                }
                 Ok(())
             }
         })
@@ -288,9 +344,11 @@ impl Operator {
     pub async fn start(cfg: Config, signer: PrivateKeySigner) -> Result<Operator> {
         cfg.check()?;
         let slots = chunk_slots(&cfg).await?;
+        let capacity = batch_capacity(&cfg).await?;
         let backend = {
             let cfg = cfg.clone();
-            tokio::task::spawn_blocking(move || crate::prover::load_backend(&cfg, slots)).await??
+            tokio::task::spawn_blocking(move || crate::prover::load_backend(&cfg, slots, capacity))
+                .await??
         };
         Operator::start_with(cfg, signer, backend).await
     }
@@ -309,8 +367,16 @@ impl Operator {
             .await
             .map_err(|e| Error::l1("reading the chain id", e))?;
         let slots = chunk_slots(&cfg).await?;
-        check_verifier_params(&provider, cfg.rollup, backend.params_digest()).await?;
-        let parts = Parts::restore(&cfg, slots, backend).await?;
+        check_verifier(&provider, cfg.rollup, backend.as_ref()).await?;
+        let capacity = batch_capacity(&cfg).await?;
+        if cfg.batch_chunks > capacity {
+            tracing::warn!(
+                batch_chunks = cfg.batch_chunks,
+                capacity,
+                "batch_chunks is above what one batch proof of the deployed verifier holds: batches hold {capacity} chunk(s)"
+            );
+        }
+        let parts = Parts::restore(&cfg, slots, cfg.batch_chunks.min(capacity), backend).await?;
         if let Some(addr) = cfg.metrics_addr {
             // One recorder per process: a restarted operator in the same process keeps the first.
             if let Err(e) = metrics_exporter_prometheus::PrometheusBuilder::new()

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use rollup_prover::batch::{BatchProver, DEFAULT_K};
 use rollup_prover::{Backend, ChunkProver, ChunkShape, CpuBackend, SrsSource};
 use serde::{Deserialize, Serialize};
 
@@ -19,9 +20,11 @@ pub enum ProverKind {
     Cpu,
 }
 
-/// Loads the configured backend for chunks of `slots` slots: the SRS and the proving key,
-/// generated and cached under the key cache the first time. Blocking (minutes on a cold cache).
-pub fn load_backend(cfg: &Config, slots: usize) -> Result<Arc<dyn Backend>> {
+/// Loads the configured backend for chunks of `slots` slots, aggregated `capacity` to a batch proof
+/// (the deployed verifier's shape): the SRS and both stages' proving keys, generated and cached
+/// under the key cache the first time. Blocking (minutes on a cold cache: about five for the batch
+/// stage's SRS and key on 2 cores).
+pub fn load_backend(cfg: &Config, slots: usize, capacity: usize) -> Result<Arc<dyn Backend>> {
     let srs = cfg.srs_source()?;
     if srs == SrsSource::Development {
         tracing::warn!(
@@ -32,7 +35,12 @@ pub fn load_backend(cfg: &Config, slots: usize) -> Result<Arc<dyn Backend>> {
         ProverKind::Cpu => {
             let shape = ChunkShape::new(slots, cfg.chain_id);
             let chunk = ChunkProver::load(&cfg.key_cache(), &srs, slots, cfg.chain_id, shape.k)?;
-            Ok(Arc::new(CpuBackend::new(chunk)))
+            tracing::info!(
+                capacity,
+                "loading the batch stage (its SRS and key are generated and cached on first use)"
+            );
+            let batch = BatchProver::load(&cfg.key_cache(), &srs, &chunk, capacity, DEFAULT_K)?;
+            Ok(Arc::new(CpuBackend::new(chunk).with_batch(batch)))
         }
     }
 }

@@ -37,7 +37,7 @@ use crate::batches::Batch;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::sequencer::unseal;
-use crate::store::{BATCHES, L1_MARKS, PROOFS, Store};
+use crate::store::{BATCH_PROOFS, BATCHES, L1_MARKS, PROOFS, Store};
 
 /// How long the L1 side of a revert may take, sending and confirming included.
 const BUDGET: Duration = Duration::from_secs(600);
@@ -366,6 +366,7 @@ pub async fn revert(
         w.set_meta(REVERTING, 0)?;
         for i in &removed {
             w.remove(BATCHES, *i)?;
+            w.remove(BATCH_PROOFS, *i)?;
         }
         for c in &unsealed.chunks {
             w.remove(PROOFS, *c)?;

@@ -20,8 +20,10 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub(crate) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
 /// Sealed chunks, by index (from 0).
 pub(crate) const CHUNKS: TableDefinition<u64, &[u8]> = TableDefinition::new("chunks");
-/// Chunk proofs, by chunk index.
+/// Chunk proofs (for aggregation), by chunk index.
 pub(crate) const PROOFS: TableDefinition<u64, &[u8]> = TableDefinition::new("proofs");
+/// Batch proofs (the ones L1 verifies), by batch index.
+pub(crate) const BATCH_PROOFS: TableDefinition<u64, &[u8]> = TableDefinition::new("batch_proofs");
 /// Batches, by index (from 1, as on L1).
 pub(crate) const BATCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("batches");
 /// Signed L1 transactions of the step in flight, by step name.
@@ -121,7 +123,15 @@ impl Store {
         let s = Store { db };
         s.write(|w| {
             w.txn.open_table(META).map_err(store_err)?;
-            for t in [QUEUE, CHUNKS, PROOFS, BATCHES, REQUESTS, L1_MARKS] {
+            for t in [
+                QUEUE,
+                CHUNKS,
+                PROOFS,
+                BATCH_PROOFS,
+                BATCHES,
+                REQUESTS,
+                L1_MARKS,
+            ] {
                 w.txn.open_table(t).map_err(store_err)?;
             }
             w.txn.open_table(OUTBOX).map_err(store_err)?;

@@ -327,13 +327,13 @@ impl<P: Provider> Submitter<P> {
             .call()
             .await
             .map_err(l1)?
-            .bindingsHash;
-        let ours = bindings_hash(&bindings(batches, batch)?);
+            .bindingHash;
+        let ours = binding_hash(&binding(batches, batch)?);
         if theirs != ours {
             return Err(Error::Refused {
                 step: format!("commit:{}", batch.index),
                 reason: format!(
-                    "L1's batch {index} at block {} holds other data (bindings hash {theirs}, the operator's {ours}): revert it (`operator revert`, docs/operator.md)",
+                    "L1's batch {index} at block {} holds other data (binding hash {theirs}, the operator's {ours}): revert it (`operator revert`, docs/operator.md)",
                     at.0
                 ),
             });
@@ -409,7 +409,7 @@ impl<P: Provider> Submitter<P> {
         coordinator: &Coordinator,
         step: Step<'_>,
     ) -> Result<bool> {
-        let ready = coordinator.ready_at(step.batch.first_chunk, step.batch.chunks);
+        let ready = coordinator.ready_at(step.batch.index);
         batches.set_status(
             store,
             step.batch.index,
@@ -438,58 +438,65 @@ impl Step<'_> {
 }
 
 fn commit_input(batches: &Batches, batch: &Batch) -> Result<Bytes> {
-    let (mut chunks, mut commitments) = (Vec::new(), Vec::new());
-    for x in batches.summaries(batch)? {
-        commitments.push(to_u256(&x.binding.commitment));
-        chunks.push(Bytes::from(x.pubdata));
-    }
+    let chunks = batches
+        .summaries(batch)?
+        .into_iter()
+        .map(|x| Bytes::from(x.pubdata))
+        .collect();
     Ok(IRollup::commitBatchCall {
         chunks,
-        dataCommitments: commitments,
+        batchCommitment: to_u256(&batches.binding(batch)?.commitment),
     }
     .abi_encode()
     .into())
 }
 
-/// The data bindings of `batch`'s chunks as L1 takes them.
-fn bindings(batches: &Batches, batch: &Batch) -> Result<Vec<IRollup::DataBinding>> {
-    Ok(batches
-        .summaries(batch)?
-        .iter()
-        .map(|x| IRollup::DataBinding {
-            commitment: to_u256(&x.binding.commitment),
-            challenge: to_u256(&x.binding.challenge),
-            evaluation: to_u256(&x.binding.evaluation),
-        })
-        .collect())
+/// `batch`'s data binding as L1 takes it.
+fn binding(batches: &Batches, batch: &Batch) -> Result<IRollup::DataBinding> {
+    let b = batches.binding(batch)?;
+    Ok(IRollup::DataBinding {
+        commitment: to_u256(&b.commitment),
+        challenge: to_u256(&b.challenge),
+        evaluation: to_u256(&b.evaluation),
+    })
 }
 
-/// What L1 stores of a batch's bindings: keccak256 of their ABI encoding (`abi.encode(bindings)`).
-fn bindings_hash(bindings: &[IRollup::DataBinding]) -> alloy::primitives::B256 {
+/// What L1 stores of a batch's binding: keccak256 of its ABI encoding (`abi.encode(binding)`).
+fn binding_hash(binding: &IRollup::DataBinding) -> alloy::primitives::B256 {
     use alloy::sol_types::SolValue;
-    alloy::primitives::keccak256((bindings.to_vec(),).abi_encode_params())
+    alloy::primitives::keccak256(binding.abi_encode())
 }
 
-/// The finalize call, or `None` while the coordinator has not proven every chunk.
+/// The finalize call, or `None` while the coordinator has not stored the batch's proof.
 fn finalize_input(
     batches: &Batches,
     coordinator: &Coordinator,
     batch: &Batch,
 ) -> Result<Option<Bytes>> {
-    let Some(artifacts) = coordinator.artifacts(batch.first_chunk, batch.chunks)? else {
+    let summaries = batches.summaries(batch)?;
+    let (Some(first), Some(last)) = (summaries.first(), summaries.last()) else {
+        return Err(Error::Store(format!(
+            "batch {} holds no chunk",
+            batch.index
+        )));
+    };
+    let roots = (first.old_root, last.new_root);
+    let Some(artifact) = coordinator.batch_proof(batch, &batches.binding(batch)?, roots)? else {
         return Ok(None);
     };
-    let (mut roots, mut proofs) = (Vec::new(), Vec::new());
-    for (x, artifact) in batches.summaries(batch)?.into_iter().zip(artifacts) {
-        roots.push(to_u256(&x.new_root));
-        proofs.push(Bytes::from(artifact.proof));
-    }
+    let proof = rollup_prover::batch::l1_proof(&artifact.public_inputs, &artifact.proof)
+        .ok_or_else(|| {
+            Error::Proof(format!(
+                "batch {}: a stored proof of another shape",
+                batch.index
+            ))
+        })?;
     Ok(Some(
         IRollup::finalizeBatchCall {
             batchIndex: U256::from(batch.index),
-            bindings: bindings(batches, batch)?,
-            newStateRoots: roots,
-            proofs,
+            binding: binding(batches, batch)?,
+            newStateRoot: to_u256(&last.new_root),
+            proof: proof.into(),
         }
         .abi_encode()
         .into(),

@@ -1,6 +1,7 @@
 //! The operator end to end on anvil, with the real contracts and the real verifier: L1 deposits
 //! and a forced exit come in through the watcher, transfers and a withdrawal through the L2 RPC;
-//! chunks are sealed, proven with verifier-gen and finalized on L1 by the submitter; the
+//! chunks are sealed and proven for aggregation, each batch's proofs aggregated into the one proof
+//! L1 verifies, and the submitter finalizes them; the
 //! withdrawal and the forced exit become claimable on L1. Malformed and oversized RPC requests
 //! get clear errors and change nothing.
 
@@ -16,7 +17,10 @@ use rollup_operator::node::Operator;
 use rollup_protocol::tx::{Transfer, Withdraw};
 use rollup_rpc_api::{BatchStatus, L2ApiClient, TxState};
 use serde_json::json;
-use support::{Result, config, deploy_rollup, deposit_eth, keys, l2_key, wait_for};
+use support::{Result, config, deposit_eth, keys, l2_key, wait_for};
+
+/// Slots per chunk.
+const SLOTS: usize = 8;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() -> Result {
@@ -24,13 +28,14 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
     let anvil = support::anvil()?;
     let keys = keys(&anvil);
     let operator_key = keys[0].clone();
-    let rollup_addr = deploy_rollup(&anvil)?;
+    // Eight-slot chunks, each a batch with one aggregated proof (minutes on 2 cores): the
+    // requests, the L2 transactions and the forced exit each fit in one chunk.
+    let rollup_addr = support::deploy_rollup_slots(&anvil, SLOTS)?;
     let data = std::env::temp_dir().join(format!("operator-e2e-{}", std::process::id()));
-    let operator = Operator::start(
-        config(anvil.endpoint(), rollup_addr, anvil.chain_id(), &data),
-        operator_key.clone(),
-    )
-    .await?;
+    let mut cfg = config(anvil.endpoint(), rollup_addr, anvil.chain_id(), &data);
+    cfg.chunk_timeout_ms = 3_000;
+    let backend = support::prover_for(&cfg, SLOTS)?;
+    let operator = Operator::start_with(cfg, operator_key.clone(), backend).await?;
     let rpc = rollup_rpc_api::http_client(&format!("http://{}", operator.rpc_addr))?;
 
     // Three users deposit ETH on L1 with their derived L2 keys.
@@ -133,7 +138,7 @@ async fn deposits_transfers_withdrawals_and_a_forced_exit_end_finalized_on_l1() 
     // Everything ends finalized and executed on L1, and the L1 root is the operator's.
     let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
     let rollup = Rollup::new(rollup_addr, &l1);
-    let done = wait_for("every batch executed", Duration::from_secs(600), || {
+    let done = wait_for("every batch executed", Duration::from_secs(1_800), || {
         let (rpc, rollup) = (rpc.clone(), rollup.clone());
         async move {
             let s = rpc.status().await?;

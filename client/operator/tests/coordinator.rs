@@ -1,13 +1,16 @@
-//! The proof coordinator without a circuit: tasks move from queued to proven, an artifact that
-//! proves other inputs or does not verify is refused and retried, a backend that keeps failing
-//! stops the operator after `MAX_ATTEMPTS`, and stored artifacts survive a restart.
+//! The proof coordinator without a circuit: sealed chunks wait for their batch, chunk tasks then the
+//! batch task move from queued to proven, an artifact that proves other inputs or does not verify
+//! is refused and retried, a backend that keeps failing stops the operator after `MAX_ATTEMPTS`,
+//! and stored artifacts survive a restart at any stage (a stored proof of another batch does not).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use alloy_primitives::Address;
+use rollup_operator::batches::{Batch, BatchStatus};
 use rollup_operator::coordinator::{Coordinator, MAX_ATTEMPTS, TaskState};
 use rollup_operator::store::Store;
+use rollup_protocol::codec::BatchBinding;
 use rollup_protocol::eddsa::Point;
 use rollup_protocol::tx::Deposit;
 use rollup_protocol::{Chunk, Config, Fr, State, Tx};
@@ -17,18 +20,41 @@ use rollup_test_utils::FakeBackend as Fake;
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-fn chunk() -> Result<Chunk> {
+/// Two sealed one-slot chunks, in order.
+fn chunks() -> Result<[Chunk; 2]> {
     let core = Config {
         chain_id: 5,
         chunk_slots: 1,
     };
-    Ok(State::new(core).apply_chunk(&[Tx::Deposit(Deposit {
-        account_id: 0,
-        owner: Address::repeat_byte(1),
-        token: 0,
-        amount: 0,
-        pubkey: Point::NONE,
-    })])?)
+    let mut state = State::new(core);
+    let deposit = |id: u32| {
+        Tx::Deposit(Deposit {
+            account_id: id,
+            owner: Address::repeat_byte(1),
+            token: 0,
+            amount: 0,
+            pubkey: Point::NONE,
+        })
+    };
+    Ok([
+        state.apply_chunk(&[deposit(0)])?,
+        state.apply_chunk(&[deposit(1)])?,
+    ])
+}
+
+/// Batch `index` of `n` chunks from `first`, and its binding.
+fn batch(index: u64, first: u64, chunks: &[Chunk]) -> Result<(Batch, BatchBinding)> {
+    let records: Vec<&[_]> = chunks.iter().map(|c| c.records.as_slice()).collect();
+    Ok((
+        Batch {
+            index,
+            first_chunk: first,
+            chunks: chunks.len() as u64,
+            status: BatchStatus::Proposed,
+            finalize_latency_ms: None,
+        },
+        BatchBinding::of(&records)?,
+    ))
 }
 
 fn store(name: &str) -> Result<Arc<Store>> {
@@ -87,30 +113,96 @@ impl Backend for Broken {
 }
 
 #[tokio::test]
-async fn a_task_is_proven_once_and_its_artifact_survives_a_restart() -> Result {
-    let store = store("ok")?;
-    let c = Coordinator::new(store.clone(), Arc::new(Fake));
-    let chunk = chunk()?;
-    let inputs = chunk.public_inputs().to_vec();
-    c.submit_chunk(0, chunk.clone())?;
-    c.submit_chunk(0, chunk.clone())?;
-    assert_eq!(c.counts().queued, 1, "a task is queued once");
-    assert!(c.run_next().await?);
-    assert!(!c.run_next().await?, "nothing left");
-    assert_eq!(c.state(0), Some(TaskState::Proven));
-    let a = c.artifact(0)?.ok_or("no artifact")?;
-    assert_eq!((a.public_inputs, a.vk_digest), (inputs, [7; 32]));
-    assert!(c.prove_seconds(0).is_some());
-    assert!(c.ready_at(0, 1).is_some());
-
-    let restarted = Coordinator::new(store, Arc::new(Fake));
-    restarted.submit_chunk(0, chunk)?;
+async fn chunks_wait_for_their_batch_then_the_batch_is_proven_once_across_restarts() -> Result {
+    let db = store("ok")?;
+    let [c0, c1] = chunks()?;
+    let (b, binding) = batch(1, 0, &[c0.clone(), c1.clone()])?;
+    let roots = (c0.old_root, c1.new_root);
+    let c = Coordinator::new(db.clone(), Arc::new(Fake));
+    c.submit_chunk(0, c0.clone())?;
+    c.submit_chunk(1, c1.clone())?;
     assert_eq!(
-        restarted.state(0),
-        None,
-        "a stored artifact is not proven again"
+        c.counts().queued,
+        0,
+        "a chunk waits for its batch's challenge"
     );
-    assert_eq!(restarted.artifacts(0, 1)?.map(|v| v.len()), Some(1));
+    assert!(!c.run_next().await?);
+    c.schedule(&b, &binding)?;
+    assert_eq!(c.counts().queued, 2, "both chunks, for aggregation");
+    assert!(c.run_next().await?);
+    assert!(c.run_next().await?);
+    let a = c
+        .artifact(ProofKind::RecursiveChunk, 1)?
+        .ok_or("no chunk artifact")?;
+    assert_eq!(a.kind, ProofKind::RecursiveChunk);
+    assert_eq!(
+        a.public_inputs[3], binding.challenge,
+        "the batch's challenge"
+    );
+    assert!(
+        c.batch_proof(&b, &binding, roots)?.is_none(),
+        "no batch proof yet"
+    );
+
+    // Killed after the chunk proofs, before the batch proof: only the batch task is left.
+    let restarted = Coordinator::new(db.clone(), Arc::new(Fake));
+    restarted.submit_chunk(0, c0.clone())?;
+    restarted.submit_chunk(1, c1.clone())?;
+    restarted.schedule(&b, &binding)?;
+    assert_eq!(
+        restarted.counts().queued,
+        0,
+        "stored chunk proofs are not made again"
+    );
+    assert!(restarted.run_next().await?, "the batch task");
+    assert!(!restarted.run_next().await?, "nothing left");
+    assert_eq!(
+        restarted.state((ProofKind::Batch, 1)),
+        Some(TaskState::Proven)
+    );
+    assert!(restarted.ready_at(1).is_some());
+    let proof = restarted
+        .batch_proof(&b, &binding, roots)?
+        .ok_or("no batch proof")?;
+    assert_eq!(
+        proof.public_inputs[rollup_prover::batch::ACCUMULATOR_INPUTS..][..5],
+        [
+            roots.0,
+            roots.1,
+            binding.commitment,
+            binding.challenge,
+            binding.evaluation
+        ]
+    );
+    assert!(
+        restarted
+            .batch_proof(&b, &binding, (roots.1, roots.0))?
+            .is_none(),
+        "a stored proof is given only for the roots it proves"
+    );
+
+    // After the batch proof: nothing at all.
+    let again = Coordinator::new(db.clone(), Arc::new(Fake));
+    again.submit_chunk(0, c0.clone())?;
+    again.submit_chunk(1, c1.clone())?;
+    again.schedule(&b, &binding)?;
+    assert!(
+        !again.run_next().await?,
+        "a stored batch proof is not made again"
+    );
+
+    // A stored chunk proof made at another batch's challenge (the same chunk, batched alone after
+    // a revert) is not this batch's: it is proven again.
+    let (alone, alone_binding) = batch(1, 0, std::slice::from_ref(&c0))?;
+    let other = Coordinator::new(store("other")?, Arc::new(Fake));
+    other.submit_chunk(0, c0.clone())?;
+    other.schedule(&alone, &alone_binding)?;
+    assert!(other.run_next().await?);
+    let reverted = Coordinator::new(db, Arc::new(Fake));
+    reverted.submit_chunk(0, c0)?;
+    reverted.submit_chunk(1, c1)?;
+    reverted.schedule(&b, &binding)?;
+    assert_eq!(reverted.counts().queued, 0);
     Ok(())
 }
 
@@ -122,10 +214,13 @@ async fn bad_artifacts_are_refused_and_a_failing_backend_stops_after_max_attempt
             calls: AtomicU32::new(0),
         });
         let c = Coordinator::new(store(&format!("{fault:?}"))?, backend.clone());
-        c.submit_chunk(0, chunk()?)?;
+        let [c0, _] = chunks()?;
+        let (b, binding) = batch(1, 0, std::slice::from_ref(&c0))?;
+        c.submit_chunk(0, c0)?;
+        c.schedule(&b, &binding)?;
         for attempt in 1..MAX_ATTEMPTS {
             assert!(!c.run_next().await?, "{fault:?}: nothing proven");
-            match c.state(0) {
+            match c.state((ProofKind::RecursiveChunk, 0)) {
                 Some(TaskState::Failed { attempts, .. }) => assert_eq!(attempts, attempt),
                 other => return Err(format!("{fault:?}: {other:?}").into()),
             }
@@ -137,7 +232,10 @@ async fn bad_artifacts_are_refused_and_a_failing_backend_stops_after_max_attempt
             .ok_or("no error after the last attempt")?;
         assert!(err.to_string().contains("attempts failed"), "{err}");
         assert_eq!(backend.calls.load(Ordering::SeqCst), MAX_ATTEMPTS);
-        assert!(c.artifact(0)?.is_none(), "{fault:?}: nothing stored");
+        assert!(
+            c.artifact(ProofKind::RecursiveChunk, 0)?.is_none(),
+            "{fault:?}: nothing stored"
+        );
     }
     Ok(())
 }

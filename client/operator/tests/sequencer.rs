@@ -11,6 +11,7 @@ use rollup_operator::batches::{BatchLimits, Batches};
 use rollup_operator::coordinator::{Coordinator, TaskState};
 use rollup_operator::sequencer::{Limits, Location, Sequencer};
 use rollup_operator::store::Store;
+use rollup_prover::ProofKind;
 
 use rollup_protocol::eddsa::{Point, SecretKey};
 use rollup_protocol::tx::{Deposit, ForcedExit, Transfer};
@@ -176,15 +177,23 @@ async fn blocks_chunks_and_batches_follow_the_limits_and_survive_a_restart() -> 
     assert!(batches.propose(&store)?.is_none(), "no chunk left to batch");
     assert_eq!(batches.holding(1).map(|b| b.index), Some(1));
     assert_eq!(batches.summaries(&batch)?.len(), 2);
-    // Both sealed chunks became proof tasks; the coordinator proves the lowest first.
+    // The sealed chunks wait for their batch, then become proof tasks; the lowest is proven first.
+    assert_eq!(coordinator.counts().queued, 0);
+    coordinator.schedule(&batch, &batches.binding(&batch)?)?;
     assert_eq!(coordinator.counts().queued, 2);
     assert!(coordinator.run_next().await?);
-    assert_eq!(coordinator.state(0), Some(TaskState::Proven));
-    assert_eq!(coordinator.state(1), Some(TaskState::Queued));
-    assert_eq!(coordinator.artifact(0)?.map(|a| a.proof), Some(vec![7; 8]));
+    let chunk = |i| (ProofKind::RecursiveChunk, i);
+    assert_eq!(coordinator.state(chunk(0)), Some(TaskState::Proven));
+    assert_eq!(coordinator.state(chunk(1)), Some(TaskState::Queued));
+    assert_eq!(
+        coordinator
+            .artifact(ProofKind::RecursiveChunk, 0)?
+            .map(|a| a.proof),
+        Some(vec![7; 8])
+    );
     assert!(
-        coordinator.artifacts(0, 2)?.is_none(),
-        "chunk 1 is unproven"
+        coordinator.state((ProofKind::Batch, 1)).is_none(),
+        "chunk 1 is unproven: no batch task yet"
     );
 
     // A restart from the store: the same state, chunks, batches and proofs; the transaction that
@@ -196,8 +205,9 @@ async fn blocks_chunks_and_batches_follow_the_limits_and_survive_a_restart() -> 
     assert_eq!(r.pending().root(), root);
     assert_eq!(rebatches.chunks().len(), 2);
     assert_eq!(rebatches.all(), batches.all());
-    assert_eq!(restarted.state(0), None, "chunk 0's proof was kept");
-    assert_eq!(restarted.state(1), Some(TaskState::Queued));
+    restarted.resume(&rebatches)?;
+    assert_eq!(restarted.state(chunk(0)), None, "chunk 0's proof was kept");
+    assert_eq!(restarted.state(chunk(1)), Some(TaskState::Queued));
     assert_eq!(restarted.counts().queued, 1);
     assert_eq!(r.locate(&ids[4]), Some(Location::Queued));
     assert_eq!(r.next_request(), 3);

@@ -19,6 +19,12 @@ interface IBatchVerifier {
     ///         pinned at deployment: a batch proof over proofs of any other circuit carries another digest.
     function KEY_DIGEST() external view returns (uint256);
 
+    /// @notice Transaction slots per chunk of the chunk circuit whose proofs it aggregates.
+    function CHUNK_SLOTS() external view returns (uint256);
+
+    /// @notice The most chunks one batch proof covers (the batch circuit's capacity).
+    function CAPACITY() external view returns (uint256);
+
     /// @notice Whether `proof` proves the batch transition from `oldStateRoot` to `newStateRoot` over the data
     ///         bound by `(commitment, challenge, evaluation)`.
     /// @param publicInputs `[oldStateRoot, newStateRoot, commitment, challenge, evaluation]`; any input not below

@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {StateProof} from "../generated/StateProof.sol";
-import {IChunkVerifier} from "./IChunkVerifier.sol";
+import {IBatchVerifier} from "./IBatchVerifier.sol";
 
 /// @title IRollup
 /// @notice The L1 side of the rollup (`docs/protocol.md`, sections 8 to 11): the queue of L1 requests
@@ -13,10 +13,10 @@ interface IRollup {
     // Types
     // ---------------------------------------------------------------------------------------------
 
-    /// @notice What binds a chunk proof to the chunk's calldata (`docs/protocol.md`, section 7).
-    /// @param commitment `C`: the Poseidon commitment to the chunk's data elements, supplied by the sequencer.
-    /// @param challenge `z = keccak256(keccak256(chunk) ‖ C) mod r`, computed at commit.
-    /// @param evaluation `y`: the chunk's data elements evaluated at `z`, computed at commit.
+    /// @notice What binds a batch proof to the batch's calldata (`docs/protocol.md`, section 7).
+    /// @param commitment `C_B`: the Poseidon chain of the chunks' data commitments, supplied by the sequencer.
+    /// @param challenge `z = keccak256(keccak256(chunk₁) ‖ … ‖ keccak256(chunkₘ) ‖ C_B) mod r`, computed at commit.
+    /// @param evaluation `Y`: the batch's data elements, chunk after chunk, evaluated at `z`, computed at commit.
     struct DataBinding {
         uint256 commitment;
         uint256 challenge;
@@ -24,12 +24,12 @@ interface IRollup {
     }
 
     /// @notice What a committed batch must later be finalized and executed against.
-    /// @param bindingsHash keccak256 of the chunks' data bindings (abi-encoded `DataBinding[]`).
+    /// @param bindingHash keccak256 of the batch's data binding (abi-encoded `DataBinding`).
     /// @param withdrawalsHash Hash chain of the batch's withdrawals (see `withdrawalsHashOf`).
     /// @param requestsEnd Requests consumed by this and every earlier batch.
     /// @param executed Whether its withdrawals were credited.
     struct Batch {
-        bytes32 bindingsHash;
+        bytes32 bindingHash;
         bytes32 withdrawalsHash;
         uint64 requestsEnd;
         bool executed;
@@ -95,7 +95,7 @@ interface IRollup {
     /// @notice Nothing is pending for this owner and token.
     error NothingToWithdraw(address owner, uint8 tokenId);
 
-    /// @notice A batch must hold between 1 and `MAX_CHUNKS_PER_BATCH` chunks.
+    /// @notice A batch must hold between 1 and `maxChunksPerBatch()` chunks (the verifier's capacity).
     error BadChunkCount(uint256 count);
     /// @notice An L1 request record in a chunk does not match the next request in the queue.
     /// @param requestIndex The request it should have processed.
@@ -113,20 +113,27 @@ interface IRollup {
     /// @notice Only committed, unfinalized batches can be reverted.
     error NothingToRevert(uint256 toBatch);
     /// @notice A new state root is not a canonical field element.
-    error NonCanonicalRoot(uint256 chunk, uint256 root);
-    /// @notice A chunk's data commitment is not a canonical field element.
-    /// @param chunk The chunk's position in the batch.
+    error NonCanonicalRoot(uint256 root);
+    /// @notice A batch commitment is not a canonical field element.
     /// @param commitment The value given.
-    error NonCanonicalCommitment(uint256 chunk, uint256 commitment);
-    /// @notice The proof of a chunk did not verify.
-    error InvalidProof(uint256 batchIndex, uint256 chunk);
+    error NonCanonicalCommitment(uint256 commitment);
+    /// @notice The batch's proof did not verify.
+    error InvalidProof(uint256 batchIndex);
     /// @notice The arrays of a call have different lengths.
     error LengthMismatch();
     /// @notice A verifier address has no code: a call to it would succeed and prove nothing. Same selector as
-    ///         `IChunkVerifier.VerifierWithoutCode`.
+    ///         `IBatchVerifier.VerifierWithoutCode`.
     error VerifierWithoutCode(address verifier);
     /// @notice A chunk must have at least one transaction slot.
     error BadChunkSlots(uint256 chunkSlots);
+
+    /// @notice The verifier proves batches of chunks of another size than this rollup's `CHUNK_SLOTS`.
+    /// @param verifierSlots The verifier's `CHUNK_SLOTS()`.
+    /// @param chunkSlots The rollup's.
+    error VerifierChunkSlotsMismatch(uint256 verifierSlots, uint256 chunkSlots);
+
+    /// @notice A verifier's capacity (chunks per batch proof) must be between 1 and `MAX_CHUNKS_PER_BATCH`.
+    error BadVerifierCapacity(uint256 capacity);
 
     /// @notice Escape mode can only be activated once the oldest unprocessed request is past its deadline.
     /// @param requestIndex The oldest unprocessed request (or the queue length when it is empty).
@@ -154,11 +161,9 @@ interface IRollup {
     event AccountRegistered(uint32 indexed accountId, address indexed owner);
     /// @notice A token got an id.
     event TokenRegistered(uint8 indexed tokenId, address indexed token);
-    /// @notice A batch was committed; its chunks' records are in the transaction's calldata, `bindings` are
-    ///         what their proofs must prove.
-    event BatchCommitted(
-        uint256 indexed batchIndex, DataBinding[] bindings, uint64 requestsEnd, bytes32 withdrawalsHash
-    );
+    /// @notice A batch was committed; its chunks' records are in the transaction's calldata, `binding` is what
+    ///         its proof must prove.
+    event BatchCommitted(uint256 indexed batchIndex, DataBinding binding, uint64 requestsEnd, bytes32 withdrawalsHash);
     /// @notice A batch was finalized; `stateRoot` is the new last finalized state root.
     event BatchFinalized(uint256 indexed batchIndex, uint256 stateRoot);
     /// @notice A finalized batch's withdrawals were credited.
@@ -179,8 +184,9 @@ interface IRollup {
     event SequencerChanged(address sequencer);
     /// @notice The owner changed.
     event OwnerChanged(address owner);
-    /// @notice The chunk verifier changed (only through the governance timelock).
-    event VerifierChanged(address verifier);
+    /// @notice The batch verifier changed (only through the governance timelock); `capacity` is the most chunks a
+    ///         batch may now hold.
+    event VerifierChanged(address verifier, uint256 capacity);
 
     // ---------------------------------------------------------------------------------------------
     // Requests (anyone, with an account where noted)
@@ -210,20 +216,19 @@ interface IRollup {
     // Batches
     // ---------------------------------------------------------------------------------------------
 
-    /// @notice Commits a batch (sequencer only, never in escape mode).
+    /// @notice Commits a batch of 1 to `maxChunksPerBatch()` chunks (sequencer only, never in escape mode).
     /// @param chunks Each chunk's `CHUNK_SLOTS` records, back to back.
-    /// @param dataCommitments Each chunk's Poseidon data commitment `C` (below the field modulus); L1 does not
-    ///        check it against the records: the proof does, at the challenge drawn here from both.
-    function commitBatch(bytes[] calldata chunks, uint256[] calldata dataCommitments) external;
+    /// @param batchCommitment The batch commitment `C_B` (below the field modulus): the Poseidon chain of the
+    ///        chunks' data commitments. L1 does not check it against the records: the proof does, at the
+    ///        challenge drawn here from it and every chunk's bytes.
+    function commitBatch(bytes[] calldata chunks, uint256 batchCommitment) external;
 
-    /// @notice Finalizes the next committed batch with one proof per chunk (anyone).
-    /// @param bindings The chunks' data bindings, as `BatchCommitted` gave them.
-    function finalizeBatch(
-        uint256 batchIndex,
-        DataBinding[] calldata bindings,
-        uint256[] calldata newStateRoots,
-        bytes[] calldata proofs
-    ) external;
+    /// @notice Finalizes the next committed batch with one proof (anyone).
+    /// @param binding The batch's data binding, as `BatchCommitted` gave it.
+    /// @param newStateRoot The state root after the batch (below the field modulus).
+    /// @param proof The batch proof, as `IBatchVerifier.verifyBatch` takes it.
+    function finalizeBatch(uint256 batchIndex, DataBinding calldata binding, uint256 newStateRoot, bytes calldata proof)
+        external;
 
     /// @notice Credits a finalized batch's withdrawals to their owners' pending balances (anyone, also in
     ///         escape mode).
@@ -260,8 +265,9 @@ interface IRollup {
     /// @notice Hands the owner role over (owner).
     function setOwner(address owner) external;
 
-    /// @notice Replaces the chunk verifier (governance only: the timelock).
-    function setVerifier(IChunkVerifier verifier) external;
+    /// @notice Replaces the batch verifier (governance only: the timelock); it must prove batches of
+    ///         `CHUNK_SLOTS`-slot chunks, with a capacity between 1 and `MAX_CHUNKS_PER_BATCH`.
+    function setVerifier(IBatchVerifier verifier) external;
 
     // ---------------------------------------------------------------------------------------------
     // Views
@@ -277,6 +283,9 @@ interface IRollup {
     function lastFinalizedBatch() external view returns (uint256);
     /// @notice A committed batch.
     function batch(uint256 batchIndex) external view returns (Batch memory);
+
+    /// @notice The most chunks a batch may hold: the verifier's capacity.
+    function maxChunksPerBatch() external view returns (uint256);
     /// @notice Number of requests ever queued.
     function totalRequests() external view returns (uint256);
     /// @notice Number of requests consumed by committed batches.

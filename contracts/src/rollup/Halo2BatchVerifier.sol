@@ -28,15 +28,22 @@ contract Halo2BatchVerifier is IBatchVerifier {
     bytes32 public immutable PARAMS_DIGEST;
     /// @inheritdoc IBatchVerifier
     uint256 public immutable KEY_DIGEST;
+    /// @inheritdoc IBatchVerifier
+    uint256 public immutable CHUNK_SLOTS;
+    /// @inheritdoc IBatchVerifier
+    uint256 public immutable CAPACITY;
 
     /// @param halo2Verifier_ The deployed generated verifier; it must have code whose pairing constants are found.
-    /// @param keyDigest The chunk key digest (`verifier-gen` prints it with the verifier).
-    constructor(address halo2Verifier_, uint256 keyDigest) {
+    /// @param keyDigest The chunk key digest, `chunkSlots` and `capacity` the shape the batch circuit was generated
+    ///        for (`verifier-gen --stage batch solidity` writes all three next to the verifier).
+    constructor(address halo2Verifier_, uint256 keyDigest, uint256 chunkSlots, uint256 capacity) {
         if (halo2Verifier_.code.length == 0) revert VerifierWithoutCode(halo2Verifier_);
         if (keyDigest >= C.FIELD_MODULUS) revert NonCanonicalKeyDigest(keyDigest);
         halo2Verifier = halo2Verifier_;
         PARAMS_DIGEST = VerifierParams.digestOf(halo2Verifier_);
         KEY_DIGEST = keyDigest;
+        CHUNK_SLOTS = chunkSlots;
+        CAPACITY = capacity;
     }
 
     /// @notice Whether the verifier was generated from the development SRS (anyone can forge proofs for it).

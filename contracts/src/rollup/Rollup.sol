@@ -6,7 +6,7 @@ import {EscapeHatch} from "../escape/EscapeHatch.sol";
 import {DataBinding as Binding} from "../generated/DataBinding.sol";
 import {ProtocolConstants as C} from "../generated/ProtocolConstants.sol";
 import {Records} from "../generated/Records.sol";
-import {IChunkVerifier} from "../interfaces/IChunkVerifier.sol";
+import {IBatchVerifier} from "../interfaces/IBatchVerifier.sol";
 import {IProtocolHasher} from "../interfaces/IProtocolHasher.sol";
 import {IRollup} from "../interfaces/IRollup.sol";
 
@@ -21,7 +21,7 @@ contract Rollup is EscapeHatch {
         address owner;
         address sequencer;
         address governance;
-        IChunkVerifier verifier;
+        IBatchVerifier verifier;
         IProtocolHasher hasher;
         uint256 chunkSlots;
         address feeRecipient;
@@ -30,14 +30,16 @@ contract Rollup is EscapeHatch {
         uint256 requestFee;
     }
 
-    /// @notice Transaction slots per chunk: the verifier is generated for this value.
+    /// @notice Transaction slots per chunk: the batch verifier is generated for this value.
     uint256 public immutable CHUNK_SLOTS;
     /// @notice The block this rollup was deployed in: where re-deriving its state from L1 starts reading logs.
     uint256 public immutable DEPLOYMENT_BLOCK;
     /// @notice The timelock that alone may replace the verifier.
     address public immutable governance;
-    /// @notice Verifies chunk proofs.
-    IChunkVerifier public verifier;
+    /// @notice Verifies batch proofs.
+    IBatchVerifier public verifier;
+    /// @dev The verifier's capacity, packed with `verifier`: one storage read at commit.
+    uint96 internal _maxChunksPerBatch;
     /// @notice Commits batches.
     address public sequencer;
     /// @inheritdoc IRollup
@@ -63,10 +65,9 @@ contract Rollup is EscapeHatch {
         CHUNK_SLOTS = cfg.chunkSlots;
         DEPLOYMENT_BLOCK = block.number;
         governance = cfg.governance;
-        verifier = cfg.verifier;
+        _setVerifier(cfg.verifier);
         sequencer = cfg.sequencer;
         emit SequencerChanged(cfg.sequencer);
-        emit VerifierChanged(address(cfg.verifier));
         _deposit(cfg.feeRecipient, 0, 0, cfg.feePubkeyX, cfg.feePubkeyY);
     }
 
@@ -75,65 +76,56 @@ contract Rollup is EscapeHatch {
     // --------------------------------------------------------------------------------------------
 
     /// @inheritdoc IRollup
-    function commitBatch(bytes[] calldata chunks, uint256[] calldata dataCommitments)
-        external
-        onlySequencer
-        notEscapeMode
-    {
+    function commitBatch(bytes[] calldata chunks, uint256 batchCommitment) external onlySequencer notEscapeMode {
         uint256 n = chunks.length;
-        if (n == 0 || n > C.MAX_CHUNKS_PER_BATCH) revert BadChunkCount(n);
-        if (dataCommitments.length != n) revert LengthMismatch();
-        DataBinding[] memory bindings = new DataBinding[](n);
+        if (n == 0 || n > _maxChunksPerBatch) revert BadChunkCount(n);
+        if (batchCommitment >= C.FIELD_MODULUS) revert NonCanonicalCommitment(batchCommitment);
+        // One challenge for the whole batch, drawn from every chunk's bytes and the commitment chain; the
+        // evaluation runs over all the batch's elements, each chunk's powers continuing from the last one's.
+        uint256 z = Binding.challenge(chunks, batchCommitment);
+        uint256 y;
+        uint256 power = 1;
         uint256 next = committedRequests;
         bytes32 withdrawals;
         for (uint256 i = 0; i < n; ++i) {
-            uint256 commitment = dataCommitments[i];
-            if (commitment >= C.FIELD_MODULUS) revert NonCanonicalCommitment(i, commitment);
+            uint256 part;
+            uint256[] memory onchain;
             // Reverts unless the chunk is exactly CHUNK_SLOTS well-formed records.
-            (uint256 z, uint256 y, uint256[] memory onchain) = Binding.evaluate(chunks[i], CHUNK_SLOTS, commitment);
-            bindings[i] = DataBinding({commitment: commitment, challenge: z, evaluation: y});
+            (part, power, onchain) = Binding.evaluate(chunks[i], CHUNK_SLOTS, z, power);
+            y = addmod(y, part, C.FIELD_MODULUS);
             (next, withdrawals) = _processChunk(chunks[i], onchain, next, withdrawals);
         }
+        DataBinding memory binding = DataBinding({commitment: batchCommitment, challenge: z, evaluation: y});
         uint256 batchIndex = ++lastCommittedBatch;
         _batches[batchIndex] = Batch({
-            bindingsHash: keccak256(abi.encode(bindings)),
+            bindingHash: keccak256(abi.encode(binding)),
             withdrawalsHash: withdrawals,
             requestsEnd: uint64(next),
             executed: false
         });
         committedRequests = next;
-        emit BatchCommitted(batchIndex, bindings, uint64(next), withdrawals);
+        emit BatchCommitted(batchIndex, binding, uint64(next), withdrawals);
     }
 
     /// @inheritdoc IRollup
-    function finalizeBatch(
-        uint256 batchIndex,
-        DataBinding[] calldata bindings,
-        uint256[] calldata newStateRoots,
-        bytes[] calldata proofs
-    ) external notEscapeMode {
+    function finalizeBatch(uint256 batchIndex, DataBinding calldata binding, uint256 newStateRoot, bytes calldata proof)
+        external
+        notEscapeMode
+    {
         if (batchIndex != lastFinalizedBatch + 1 || batchIndex > lastCommittedBatch) {
             revert BatchNotFinalizable(batchIndex);
         }
         Batch storage b = _batches[batchIndex];
-        if (keccak256(abi.encode(bindings)) != b.bindingsHash) revert BatchDataMismatch(batchIndex);
-        uint256 n = bindings.length;
-        if (newStateRoots.length != n || proofs.length != n) revert LengthMismatch();
-        uint256 root = stateRoot;
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 next = newStateRoots[i];
-            if (next >= C.FIELD_MODULUS) revert NonCanonicalRoot(i, next);
-            // Every public input is built here: previous root from storage, the data binding from the commit.
-            DataBinding calldata d = bindings[i];
-            if (!_verifyChunk([root, next, d.commitment, d.challenge, d.evaluation], proofs[i])) {
-                revert InvalidProof(batchIndex, i);
-            }
-            root = next;
-        }
-        stateRoot = root;
+        if (keccak256(abi.encode(binding)) != b.bindingHash) revert BatchDataMismatch(batchIndex);
+        if (newStateRoot >= C.FIELD_MODULUS) revert NonCanonicalRoot(newStateRoot);
+        // Every public input is built here: the previous root from storage, the data binding from the commit;
+        // the verifier adds the chunk key digest it pins.
+        uint256[5] memory inputs = [stateRoot, newStateRoot, binding.commitment, binding.challenge, binding.evaluation];
+        if (!_verifyBatch(inputs, proof)) revert InvalidProof(batchIndex);
+        stateRoot = newStateRoot;
         lastFinalizedBatch = batchIndex;
         finalizedRequests = b.requestsEnd;
-        emit BatchFinalized(batchIndex, root);
+        emit BatchFinalized(batchIndex, newStateRoot);
     }
 
     /// @inheritdoc IRollup
@@ -182,12 +174,9 @@ contract Rollup is EscapeHatch {
     }
 
     /// @inheritdoc IRollup
-    function setVerifier(IChunkVerifier verifier_) external {
+    function setVerifier(IBatchVerifier verifier_) external {
         if (msg.sender != governance) revert NotGovernance(msg.sender);
-        if (address(verifier_) == address(0)) revert ZeroAddress();
-        if (address(verifier_).code.length == 0) revert VerifierWithoutCode(address(verifier_));
-        verifier = verifier_;
-        emit VerifierChanged(address(verifier_));
+        _setVerifier(verifier_);
     }
 
     // --------------------------------------------------------------------------------------------
@@ -199,6 +188,11 @@ contract Rollup is EscapeHatch {
         return _batches[batchIndex];
     }
 
+    /// @inheritdoc IRollup
+    function maxChunksPerBatch() external view returns (uint256) {
+        return _maxChunksPerBatch;
+    }
+
     // --------------------------------------------------------------------------------------------
     // Internal
     // --------------------------------------------------------------------------------------------
@@ -206,10 +200,25 @@ contract Rollup is EscapeHatch {
     /// @dev Only a verifier that returns exactly one ABI word equal to 1 accepts the proof. One that reverts,
     ///      returns nothing, returns more or less than a word, or any other value rejects it, so every rejection
     ///      surfaces as `InvalidProof` (a `try` would revert with empty data on undecodable return data).
-    function _verifyChunk(uint256[5] memory publicInputs, bytes calldata proof) internal view returns (bool) {
+    function _verifyBatch(uint256[5] memory publicInputs, bytes calldata proof) internal view returns (bool) {
         (bool ok, bytes memory ret) =
-            address(verifier).staticcall(abi.encodeCall(IChunkVerifier.verifyChunk, (publicInputs, proof)));
+            address(verifier).staticcall(abi.encodeCall(IBatchVerifier.verifyBatch, (publicInputs, proof)));
         return ok && ret.length == 32 && abi.decode(ret, (uint256)) == 1;
+    }
+
+    /// @dev Installs a batch verifier: it must have code, prove batches of this rollup's chunk size, and cover at
+    ///      most `MAX_CHUNKS_PER_BATCH` chunks (the bound the batch binding's soundness argument uses); its capacity
+    ///      becomes the most chunks a commit may hold.
+    function _setVerifier(IBatchVerifier verifier_) internal {
+        if (address(verifier_) == address(0)) revert ZeroAddress();
+        if (address(verifier_).code.length == 0) revert VerifierWithoutCode(address(verifier_));
+        uint256 slots = verifier_.CHUNK_SLOTS();
+        if (slots != CHUNK_SLOTS) revert VerifierChunkSlotsMismatch(slots, CHUNK_SLOTS);
+        uint256 capacity = verifier_.CAPACITY();
+        if (capacity == 0 || capacity > C.MAX_CHUNKS_PER_BATCH) revert BadVerifierCapacity(capacity);
+        verifier = verifier_;
+        _maxChunksPerBatch = uint96(capacity);
+        emit VerifierChanged(address(verifier_), capacity);
     }
 
     /// @dev Acts on the records of a chunk that L1 acts on, at the offsets `DataBinding.evaluate` found

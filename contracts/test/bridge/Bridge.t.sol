@@ -106,7 +106,7 @@ contract BridgeTest is Setup {
         vm.prank(alice);
         rollup.depositEth{value: big + NEW_FEE}(KEY_X, KEY_Y);
         bytes memory w = withdrawRecord(1, 0, uint128(big), 0);
-        (uint256 b, IRollup.DataBinding[] memory dcs) =
+        (uint256 b, IRollup.DataBinding memory dcs) =
             commit(one(chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, uint128(big), key()), w)));
         finalize(b, dcs, 1);
         IRollup.Withdrawal[] memory ws = new IRollup.Withdrawal[](1);
@@ -360,7 +360,7 @@ contract BridgeTest is Setup {
             vm.prank(alice);
             rollup.depositErc20{value: NEW_FEE}(address(token), amount, KEY_X, KEY_Y);
         }
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(
             one(
                 chunkOf(
                     feeAccountRecord(), depositRecord(1, alice, tid, amount, key()), withdrawRecord(1, tid, amount, 0)
@@ -425,7 +425,7 @@ contract BridgeTest is Setup {
         t.approve(address(rollup), 5);
         rollup.depositErc20{value: NEW_FEE}(address(t), 5, KEY_X, KEY_Y);
         vm.stopPrank();
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(
             one(chunkOf(feeAccountRecord(), depositRecord(1, alice, tid, 5, key()), withdrawRecord(1, tid, 5, 0)))
         );
         finalize(b, dcs, 3);
@@ -442,7 +442,7 @@ contract BridgeTest is Setup {
         Reenterer r = new Reenterer(rollup);
         vm.deal(address(r), 1 ether);
         r.deposit{value: 1 ether}();
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(
             one(
                 chunkOf(
                     feeAccountRecord(),

@@ -3,8 +3,8 @@ pragma solidity 0.8.30;
 
 import {Deploy} from "../../../script/Deploy.s.sol";
 import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
-import {Halo2ChunkVerifier} from "../../src/rollup/Halo2ChunkVerifier.sol";
-import {MockChunkVerifier} from "../mocks/MockChunkVerifier.sol";
+import {Halo2BatchVerifier} from "../../src/rollup/Halo2BatchVerifier.sol";
+import {MockBatchVerifier} from "../mocks/MockBatchVerifier.sol";
 import {Test} from "../utils/Test.sol";
 
 /// @dev An adapter that claims other parameters than the generated verifier behind it has.
@@ -19,7 +19,11 @@ contract LyingAdapter {
         return keccak256("a ceremony, honestly");
     }
 
-    function verifyChunk(uint256[5] calldata, bytes calldata) external pure returns (bool) {
+    uint256 public constant CHUNK_SLOTS = 4;
+    uint256 public constant CAPACITY = 1;
+    uint256 public constant KEY_DIGEST = 1;
+
+    function verifyBatch(uint256[5] calldata, bytes calldata) external pure returns (bool) {
         return true;
     }
 }
@@ -39,6 +43,8 @@ contract DeployTest is Test {
         p.timelockAdmin = me;
         p.timelockDelay = C.UPGRADE_DELAY;
         p.chunkSlots = 4;
+        p.keyDigest = 1;
+        p.batchCapacity = 1;
         p.feeRecipient = me;
         p.requestFee = C.DEFAULT_REQUEST_FEE;
     }
@@ -52,7 +58,7 @@ contract DeployTest is Test {
     }
 
     function _devVerifierBytecode() internal view returns (bytes memory) {
-        string memory path = "contracts/verifier/Halo2Verifier.bin";
+        string memory path = "contracts/verifier/Halo2BatchVerifier.bin";
         return vm.parseBytes(vm.trim(vm.readFile(path)));
     }
 
@@ -111,7 +117,7 @@ contract DeployTest is Test {
     /// @dev A verifier whose parameters are not the development SRS's deploys anywhere.
     function test_deploy_ceremonyVerifierOnPublicChain_succeeds() public {
         vm.chainId(1);
-        Halo2ChunkVerifier v = new Halo2ChunkVerifier(_ceremonyLikeVerifier());
+        Halo2BatchVerifier v = new Halo2BatchVerifier(_ceremonyLikeVerifier(), 1, 4, 1);
         assertEq(v.PARAMS_DIGEST(), keccak256(abi.encodePacked(uint256(11), uint256(12), uint256(13), uint256(14))));
         assertFalse(v.usesDevelopmentParams());
         Deploy.Params memory p = _params();
@@ -120,11 +126,11 @@ contract DeployTest is Test {
         assertEq(address(d.rollup.verifier()), address(v));
     }
 
-    /// @dev Outside a devnet a verifier must record its parameters: a bare `IChunkVerifier` is refused.
+    /// @dev Outside a devnet a verifier must record its parameters: a bare `IBatchVerifier` is refused.
     function test_deploy_unrecognizedVerifierOnPublicChain_reverts() public {
         vm.chainId(1);
         Deploy.Params memory p = _params();
-        p.verifier = address(new MockChunkVerifier());
+        p.verifier = address(new MockBatchVerifier(4, 1));
         vm.expectRevert(abi.encodeWithSelector(Deploy.UnrecognizedVerifier.selector, 1, p.verifier));
         script.deploy(p);
     }

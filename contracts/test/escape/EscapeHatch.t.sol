@@ -3,9 +3,9 @@ pragma solidity 0.8.30;
 
 import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
 import {StateProof} from "../../src/generated/StateProof.sol";
-import {IChunkVerifier} from "../../src/interfaces/IChunkVerifier.sol";
+import {IBatchVerifier} from "../../src/interfaces/IBatchVerifier.sol";
 import {IRollup} from "../../src/interfaces/IRollup.sol";
-import {MockChunkVerifier} from "../mocks/MockChunkVerifier.sol";
+import {MockBatchVerifier} from "../mocks/MockBatchVerifier.sol";
 import {Setup} from "../setup/Setup.sol";
 import {Vectors} from "../utils/Vectors.sol";
 
@@ -28,7 +28,7 @@ contract EscapeHatchTest is Setup {
     /// @dev Finalizes a batch whose new root is the vectors' state root, then leaves alice's deposit (request
     ///      1) unprocessed past its deadline and activates escape mode.
     function _finalizeVectorStateAndEscape() internal {
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b, dcs, vectorRoot);
         depositEthAs(alice, 2 ether);
         vm.deal(address(rollup), 100 ether);
@@ -46,7 +46,7 @@ contract EscapeHatchTest is Setup {
     }
 
     function test_activateEscapeMode_emptyQueue_reverts() public {
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b, dcs, 1);
         vm.warp(block.timestamp + 365 days);
         vm.expectRevert(abi.encodeWithSelector(IRollup.DeadlineNotPassed.selector, 1, 0));
@@ -84,7 +84,7 @@ contract EscapeHatchTest is Setup {
         assertEq(rollup.oldestRequestAge(), 0);
         vm.warp(block.timestamp + 100);
         assertEq(rollup.oldestRequestAge(), 100);
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b, dcs, 1);
         assertEq(rollup.oldestRequestAge(), 0);
     }
@@ -234,9 +234,9 @@ contract EscapeHatchTest is Setup {
         vm.stopPrank();
         vm.startPrank(admin);
         rollup.registerToken(address(0xbeef));
-        MockChunkVerifier evil = new MockChunkVerifier();
-        evil.setMode(MockChunkVerifier.Mode.Revert);
-        bytes memory data = abi.encodeCall(IRollup.setVerifier, (IChunkVerifier(address(evil))));
+        MockBatchVerifier evil = new MockBatchVerifier(SLOTS, 1);
+        evil.setMode(MockBatchVerifier.Mode.Revert);
+        bytes memory data = abi.encodeCall(IRollup.setVerifier, (IBatchVerifier(address(evil))));
         timelock.schedule(address(rollup), 0, data, bytes32(0));
         vm.stopPrank();
         vm.warp(block.timestamp + C.UPGRADE_DELAY);

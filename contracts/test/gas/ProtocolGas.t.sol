@@ -5,6 +5,7 @@ import {ProtocolHasher} from "../../src/escape/ProtocolHasher.sol";
 import {DataBinding} from "../../src/generated/DataBinding.sol";
 import {Poseidon} from "../../src/generated/Poseidon.sol";
 import {PoseidonPermutation} from "../../src/generated/PoseidonPermutation.sol";
+import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
 import {StateProof} from "../../src/generated/StateProof.sol";
 import {IProtocolHasher} from "../../src/interfaces/IProtocolHasher.sol";
 import {Test} from "../utils/Test.sol";
@@ -30,7 +31,8 @@ contract GasHarness {
         pure
         returns (uint256, uint256)
     {
-        (uint256 z, uint256 y,) = DataBinding.evaluate(chunk, slots, commitment);
+        uint256 z = uint256(keccak256(abi.encodePacked(keccak256(chunk), commitment))) % C.FIELD_MODULUS;
+        (uint256 y,,) = DataBinding.evaluate(chunk, slots, z, 1);
         return (z, y);
     }
 }

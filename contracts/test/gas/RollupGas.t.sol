@@ -24,9 +24,9 @@ contract RollupGasTest is Setup {
         for (uint256 i = 0; i < nChunks; ++i) {
             chunks[i] = _transferChunk();
         }
-        uint256[] memory commitments = commitmentsOf(chunks);
+        uint256 commitment = commitmentOf(chunks);
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, commitments);
+        rollup.commitBatch(chunks, commitment);
         if (bytes(name).length != 0) vm.snapshotGasLastCall("rollup", name);
     }
 
@@ -72,19 +72,14 @@ contract RollupGasTest is Setup {
     function _finalize(uint256 nChunks, string memory name) internal {
         _commitTransfers(nChunks, "");
         bytes[] memory first = one(chunkOf(feeAccountRecord()));
-        finalize(1, bindingsOf(first, commitmentsOf(first)), 1);
+        finalize(1, bindingOf(first, commitmentOf(first)), 1);
         bytes[] memory chunks = new bytes[](nChunks);
         for (uint256 i = 0; i < nChunks; ++i) {
             chunks[i] = _transferChunk();
         }
-        IRollup.DataBinding[] memory dcs = bindingsOf(chunks, commitmentsOf(chunks));
-        uint256[] memory roots = new uint256[](nChunks);
-        bytes[] memory proofs = new bytes[](nChunks);
-        for (uint256 i = 0; i < nChunks; ++i) {
-            roots[i] = 100 + i;
-            proofs[i] = new bytes(1000);
-        }
-        rollup.finalizeBatch(2, dcs, roots, proofs);
+        IRollup.DataBinding memory dcs = bindingOf(chunks, commitmentOf(chunks));
+        // One proof whatever the batch's size.
+        rollup.finalizeBatch(2, dcs, 100, new bytes(1000));
         vm.snapshotGasLastCall("rollup", name);
     }
 
@@ -98,7 +93,7 @@ contract RollupGasTest is Setup {
 
     function test_gas_executeAndWithdraw() public {
         depositEthAs(alice, 5 ether);
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(
             one(
                 chunkOf(
                     feeAccountRecord(), depositRecord(1, alice, 0, 5 ether, key()), withdrawRecord(1, 0, 2 ether, 0)
@@ -117,7 +112,7 @@ contract RollupGasTest is Setup {
 
     function test_gas_escape() public {
         string memory json = Vectors.read("state.json");
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b, dcs, uint256(vm.parseJsonBytes32(json, ".root")));
         depositEthAs(alice, 1 ether);
         vm.deal(address(rollup), 100 ether);

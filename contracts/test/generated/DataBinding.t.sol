@@ -6,7 +6,8 @@ import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol"
 import {DataBindingHarness} from "../utils/DataBindingHarness.sol";
 import {Test} from "../utils/Test.sol";
 
-/// @notice The generated data binding against the core's chunk vector (pubdata.json).
+/// @notice The generated data binding against the core's vectors (pubdata.json): a chunk as a batch of its own
+///         (whose challenge is the chunk formula applied to the commitment given), and a batch of two chunks.
 contract DataBindingTest is Test {
     string internal json;
     DataBindingHarness internal h;
@@ -22,8 +23,24 @@ contract DataBindingTest is Test {
         commitment = uint256(vm.parseJsonBytes32(json, ".dataCommitment"));
     }
 
+    /// @dev `chunk` as a batch of its own under `c`.
+    function ev(bytes memory c, uint256 s, uint256 cm) internal view returns (uint256, uint256) {
+        bytes[] memory chunks = new bytes[](1);
+        chunks[0] = c;
+        return h.evaluate(chunks, s, cm);
+    }
+
+    /// The batch challenge over both chunks' bytes and `C_B`, and one evaluation over both chunks' elements.
+    function test_evaluate_batchOfTwo_matchesCore() public view {
+        bytes[] memory chunks = vm.parseJsonBytesArray(json, ".batch.chunks");
+        assertEq(chunks.length, 2);
+        (uint256 z, uint256 y) = h.evaluate(chunks, slots, uint256(vm.parseJsonBytes32(json, ".batch.commitment")));
+        assertEq(z, uint256(vm.parseJsonBytes32(json, ".batch.challenge")), "challenge");
+        assertEq(y, uint256(vm.parseJsonBytes32(json, ".batch.evaluation")), "evaluation");
+    }
+
     function test_evaluate_matchesCore() public view {
-        (uint256 z, uint256 y) = h.evaluate(chunk, slots, commitment);
+        (uint256 z, uint256 y) = ev(chunk, slots, commitment);
         assertEq(z, uint256(vm.parseJsonBytes32(json, ".challenge")), "challenge");
         assertEq(y, uint256(vm.parseJsonBytes32(json, ".evaluation")), "evaluation");
     }
@@ -32,7 +49,7 @@ contract DataBindingTest is Test {
     function test_evaluate_longRecordLast_matchesCore() public view {
         bytes memory last = vm.parseJsonBytes(json, ".longLast.chunk");
         uint256 c = uint256(vm.parseJsonBytes32(json, ".longLast.dataCommitment"));
-        (uint256 z, uint256 y) = h.evaluate(last, slots, c);
+        (uint256 z, uint256 y) = ev(last, slots, c);
         assertEq(z, uint256(vm.parseJsonBytes32(json, ".longLast.challenge")), "challenge");
         assertEq(y, uint256(vm.parseJsonBytes32(json, ".longLast.evaluation")), "evaluation");
         uint256 depositLength = DataBinding.recordLength(C.TYPE_DEPOSIT);
@@ -64,7 +81,7 @@ contract DataBindingTest is Test {
     /// The evaluation is Σ eᵢ·zⁱ over the core's field elements (pubdata.json's `fields`).
     function test_evaluate_isThePolynomialOfTheCoreFields() public view {
         bytes32[] memory fields = vm.parseJsonBytes32Array(json, ".fields");
-        (uint256 z, uint256 y) = h.evaluate(chunk, slots, commitment);
+        (uint256 z, uint256 y) = ev(chunk, slots, commitment);
         uint256 expected;
         uint256 power = 1;
         for (uint256 i = 0; i < fields.length; ++i) {
@@ -81,44 +98,44 @@ contract DataBindingTest is Test {
             cut[i] = chunk[i];
         }
         vm.expectRevert(abi.encodeWithSelector(DataBinding.ChunkLengthMismatch.selector, cut.length, slots));
-        h.evaluate(cut, slots, commitment);
+        ev(cut, slots, commitment);
     }
 
     function test_evaluate_trailingBytes_reverts() public {
         bytes memory longer = bytes.concat(chunk, hex"00");
         vm.expectRevert(abi.encodeWithSelector(DataBinding.ChunkLengthMismatch.selector, longer.length, slots));
-        h.evaluate(longer, slots, commitment);
+        ev(longer, slots, commitment);
     }
 
     function test_evaluate_unknownType_reverts() public {
         bytes memory bad = bytes.concat(chunk);
         bad[0] = 0x09;
         vm.expectRevert(abi.encodeWithSelector(DataBinding.UnknownRecordType.selector, 0, 9));
-        h.evaluate(bad, slots, commitment);
+        ev(bad, slots, commitment);
     }
 
     /// A byte flipped in any record's payload moves both the challenge and the evaluation; another
     /// commitment moves the challenge.
     function test_evaluate_anyFlippedByteOrCommitment_changesBinding() public view {
-        (uint256 z, uint256 y) = h.evaluate(chunk, slots, commitment);
+        (uint256 z, uint256 y) = ev(chunk, slots, commitment);
         bytes[] memory records = vm.parseJsonBytesArray(json, ".records");
         uint256 offset;
         for (uint256 i = 0; i < records.length; ++i) {
             if (records[i].length > 1) {
                 bytes memory bad = bytes.concat(chunk);
                 bad[offset + records[i].length - 1] ^= 0x01;
-                (uint256 z2, uint256 y2) = h.evaluate(bad, slots, commitment);
+                (uint256 z2, uint256 y2) = ev(bad, slots, commitment);
                 assertTrue(z2 != z && y2 != y, "a flip changes the binding");
             }
             offset += records[i].length;
         }
-        (uint256 z3,) = h.evaluate(chunk, slots, commitment + 1);
+        (uint256 z3,) = ev(chunk, slots, commitment + 1);
         assertTrue(z3 != z, "the commitment moves the challenge");
     }
 
     function testFuzz_evaluate_challengeIsCanonical(uint256 c) public view {
         c = bound(c, 0, C.FIELD_MODULUS - 1);
-        (uint256 z, uint256 y) = h.evaluate(chunk, slots, c);
+        (uint256 z, uint256 y) = ev(chunk, slots, c);
         assertLt(z, C.FIELD_MODULUS);
         assertLt(y, C.FIELD_MODULUS);
     }

@@ -92,18 +92,11 @@ contract EscapeHandler is Test {
         bytes[] memory chunks = new bytes[](1);
         chunks[0] = hex"00000000";
         // Any canonical commitment: the mock verifier stands for the proof that would bind it.
-        uint256[] memory commitments = new uint256[](1);
-        commitments[0] = 1;
-        (uint256 z, uint256 y) = binding.evaluate(chunks[0], 4, commitments[0]);
-        IRollup.DataBinding[] memory dcs = new IRollup.DataBinding[](1);
-        dcs[0] = IRollup.DataBinding({commitment: 1, challenge: z, evaluation: y});
+        (uint256 z, uint256 y) = binding.evaluate(chunks, 4, 1);
+        IRollup.DataBinding memory dcs = IRollup.DataBinding({commitment: 1, challenge: z, evaluation: y});
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, commitments);
-        uint256[] memory roots = new uint256[](1);
-        roots[0] = rootOf(i);
-        bytes[] memory proofs = new bytes[](1);
-        proofs[0] = hex"01";
-        rollup.finalizeBatch(rollup.lastCommittedBatch(), dcs, roots, proofs);
+        rollup.commitBatch(chunks, 1);
+        rollup.finalizeBatch(rollup.lastCommittedBatch(), dcs, rootOf(i), hex"01");
         current = i;
         finalized = true;
     }

@@ -27,7 +27,7 @@ contract RollupHandler is Test {
     }
 
     struct BatchModel {
-        IRollup.DataBinding[] bindings;
+        IRollup.DataBinding binding;
         IRollup.Withdrawal[] withdrawals;
         int256[2] deposits;
         int256[2] withdrawn;
@@ -204,12 +204,10 @@ contract RollupHandler is Test {
         bytes[] memory chunks = new bytes[](1);
         chunks[0] = chunk;
         // Any canonical commitment: the mock verifier stands for the proof that would bind it.
-        uint256[] memory commitments = new uint256[](1);
-        commitments[0] = b;
-        (uint256 z, uint256 y) = binding.evaluate(chunk, SLOTS, b);
-        m.bindings.push(IRollup.DataBinding({commitment: b, challenge: z, evaluation: y}));
+        (uint256 z, uint256 y) = binding.evaluate(chunks, SLOTS, b);
+        m.binding = IRollup.DataBinding({commitment: b, challenge: z, evaluation: y});
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, commitments);
+        rollup.commitBatch(chunks, b);
         if (rollup.committedRequests() != next + take) violation = "requests not consumed in order";
     }
 
@@ -222,7 +220,7 @@ contract RollupHandler is Test {
         bytes[] memory chunks = new bytes[](1);
         chunks[0] = chunk;
         vm.prank(sequencer);
-        try rollup.commitBatch(chunks, new uint256[](1)) {
+        try rollup.commitBatch(chunks, 0) {
             violation = "a chunk skipped a request";
         } catch {}
     }
@@ -232,7 +230,7 @@ contract RollupHandler is Test {
         bytes[] memory chunks = new bytes[](1);
         chunks[0] = hex"00000000";
         vm.prank(sequencer);
-        try rollup.commitBatch(chunks, new uint256[](1)) {
+        try rollup.commitBatch(chunks, 0) {
             violation = "commit in escape mode";
         } catch {}
     }
@@ -241,11 +239,9 @@ contract RollupHandler is Test {
         uint256 b = rollup.lastFinalizedBatch() + 1;
         if (b > rollup.lastCommittedBatch()) return;
         BatchModel storage m = _batches[b];
-        uint256[] memory roots = new uint256[](1);
-        roots[0] = bound(root, 0, C.FIELD_MODULUS - 1);
-        bytes[] memory proofs = new bytes[](1);
+        uint256 newRoot = bound(root, 0, C.FIELD_MODULUS - 1);
         bool escape = rollup.escapeMode();
-        try rollup.finalizeBatch(b, m.bindings, roots, proofs) {
+        try rollup.finalizeBatch(b, m.binding, newRoot, "") {
             if (escape) violation = "finalize in escape mode";
             for (uint256 t = 0; t < 2; ++t) {
                 finalizedTotal[t] += m.deposits[t] - m.withdrawn[t];

@@ -165,7 +165,7 @@ contract RequestQueueTest is Setup {
         for (uint256 i = 0; i <= n; ++i) {
             bytes memory rec =
                 i == 0 ? feeAccountRecord() : depositRecord(uint32(i), address(uint160(0xF100 + i - 1)), 0, 1, key());
-            (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(rec)));
+            (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(rec)));
             finalize(b, dcs, 1000 + i);
             if (i < n) {
                 vm.warp(block.timestamp + C.REQUEST_SPACING);
@@ -186,7 +186,7 @@ contract RequestQueueTest is Setup {
     function test_flood_honestForcedExit_escapableWithinMax_succeeds() public {
         string memory json = Vectors.read("state.json");
         uint256 vectorRoot = uint256(vm.parseJsonBytes32(json, ".root"));
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b, dcs, vectorRoot);
         // An attacker's flood left the chain of deadlines 30 days ahead.
         setLastDeadline(uint64(block.timestamp + 30 days));

@@ -3,11 +3,12 @@ pragma solidity 0.8.30;
 
 import {DataBinding} from "../../src/generated/DataBinding.sol";
 import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
-import {IChunkVerifier} from "../../src/interfaces/IChunkVerifier.sol";
+import {IBatchVerifier} from "../../src/interfaces/IBatchVerifier.sol";
 import {IRollup} from "../../src/interfaces/IRollup.sol";
 import {Rollup} from "../../src/rollup/Rollup.sol";
-import {MockChunkVerifier} from "../mocks/MockChunkVerifier.sol";
+import {MockBatchVerifier} from "../mocks/MockBatchVerifier.sol";
 import {Setup} from "../setup/Setup.sol";
+import {DataBindingHarness} from "../utils/DataBindingHarness.sol";
 
 /// @notice Commit, finalize, execute and revert of batches.
 contract RollupTest is Setup {
@@ -26,75 +27,89 @@ contract RollupTest is Setup {
 
     function test_commitBatch_consumesRequestsInOrder_succeeds() public {
         depositEthAs(alice, 1 ether);
-        (uint256 b, IRollup.DataBinding[] memory dcs) =
+        (uint256 b, IRollup.DataBinding memory dcs) =
             commit(one(chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 1 ether, key()))));
         assertEq(b, 1);
         assertEq(rollup.committedRequests(), 2);
         assertEq(rollup.finalizedRequests(), 0);
         IRollup.Batch memory batch = rollup.batch(1);
-        assertEq(batch.bindingsHash, keccak256(abi.encode(dcs)));
+        assertEq(batch.bindingHash, keccak256(abi.encode(dcs)));
         assertEq(batch.requestsEnd, 2);
         assertEq(batch.withdrawalsHash, bytes32(0));
     }
 
-    function test_commitBatch_emitsBindings_succeeds() public {
+    function test_commitBatch_emitsBinding_succeeds() public {
         bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
-        uint256[] memory commitments = commitmentsOf(chunks);
-        IRollup.DataBinding[] memory bindings = bindingsOf(chunks, commitments);
+        uint256 commitment = commitmentOf(chunks);
+        IRollup.DataBinding memory binding = bindingOf(chunks, commitment);
         vm.expectEmit(address(rollup));
-        emit IRollup.BatchCommitted(1, bindings, 1, bytes32(0));
+        emit IRollup.BatchCommitted(1, binding, 1, bytes32(0));
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, commitments);
+        rollup.commitBatch(chunks, commitment);
     }
 
     /// @dev The binding is computed from the calldata at commit: the challenge moves with the commitment and
-    ///      with every byte of the chunk, and both values are canonical.
+    ///      with every byte of every chunk, and both values are canonical.
     function test_commitBatch_bindingFollowsCalldataAndCommitment_succeeds() public {
         // A transfer's fee lies in its second field element, so the evaluation depends on the challenge.
-        bytes[] memory chunks = one(chunkOf(feeAccountRecord(), transferRecord(1, 2, 0, 1 ether, 1000)));
-        uint256[] memory commitments = commitmentsOf(chunks);
-        IRollup.DataBinding memory a = bindingsOf(chunks, commitments)[0];
-        commitments[0] += 1;
-        IRollup.DataBinding memory b = bindingsOf(chunks, commitments)[0];
+        bytes[] memory chunks = new bytes[](2);
+        chunks[0] = chunkOf(feeAccountRecord(), transferRecord(1, 2, 0, 1 ether, 1000));
+        chunks[1] = chunkOf(transferRecord(2, 1, 0, 1 ether, 1000));
+        uint256 commitment = commitmentOf(chunks);
+        IRollup.DataBinding memory a = bindingOf(chunks, commitment);
+        IRollup.DataBinding memory b = bindingOf(chunks, commitment + 1);
         assertTrue(a.challenge != b.challenge && a.evaluation != b.evaluation, "another commitment");
+        chunks[1] = chunkOf(transferRecord(2, 1, 0, 1 ether, 2000));
+        IRollup.DataBinding memory c = bindingOf(chunks, commitment);
+        assertTrue(a.challenge != c.challenge && a.evaluation != c.evaluation, "another second chunk");
         assertLt(a.challenge, C.FIELD_MODULUS);
         assertLt(a.evaluation, C.FIELD_MODULUS);
     }
 
-    function test_commitBatch_nonCanonicalCommitment_reverts() public {
-        bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
-        uint256[] memory commitments = new uint256[](1);
-        commitments[0] = C.FIELD_MODULUS;
-        vm.expectRevert(abi.encodeWithSelector(IRollup.NonCanonicalCommitment.selector, 0, C.FIELD_MODULUS));
-        vm.prank(sequencer);
-        rollup.commitBatch(chunks, commitments);
+    /// @dev The batch evaluation is one polynomial over all the batch's elements: the second chunk's part starts
+    ///      at z^(3·SLOTS), where the first chunk's powers end.
+    function test_commitBatch_evaluationContinuesAcrossChunks_succeeds() public {
+        bytes[] memory chunks = new bytes[](2);
+        chunks[0] = chunkOf(feeAccountRecord(), transferRecord(1, 2, 0, 1 ether, 1000));
+        chunks[1] = chunkOf(transferRecord(2, 1, 0, 1 ether, 1000));
+        uint256 commitment = commitmentOf(chunks);
+        IRollup.DataBinding memory whole = bindingOf(chunks, commitment);
+        DataBindingHarness h = new DataBindingHarness();
+        (uint256 first, uint256 power) = h.evaluateChunk(chunks[0], SLOTS, whole.challenge, 1);
+        uint256 stride = 1;
+        for (uint256 i = 0; i < 3 * SLOTS; ++i) {
+            stride = mulmod(stride, whole.challenge, C.FIELD_MODULUS);
+        }
+        assertEq(power, stride, "the next chunk starts at z^(3 SLOTS)");
+        (uint256 second,) = h.evaluateChunk(chunks[1], SLOTS, whole.challenge, power);
+        assertEq(whole.evaluation, addmod(first, second, C.FIELD_MODULUS), "Y = y1 + y2");
     }
 
-    function test_commitBatch_commitmentCountMismatch_reverts() public {
+    function test_commitBatch_nonCanonicalCommitment_reverts() public {
         bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
-        vm.expectRevert(IRollup.LengthMismatch.selector);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.NonCanonicalCommitment.selector, C.FIELD_MODULUS));
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, new uint256[](2));
+        rollup.commitBatch(chunks, C.FIELD_MODULUS);
     }
 
     function test_commitBatch_notSequencer_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IRollup.NotSequencer.selector, alice));
         vm.prank(alice);
         bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
-        rollup.commitBatch(chunks, commitmentsOf(chunks));
+        rollup.commitBatch(chunks, commitmentOf(chunks));
     }
 
     function test_commitBatch_noChunks_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkCount.selector, 0));
         vm.prank(sequencer);
-        rollup.commitBatch(new bytes[](0), commitmentsOf(new bytes[](0)));
+        rollup.commitBatch(new bytes[](0), commitmentOf(new bytes[](0)));
     }
 
     function test_commitBatch_tooManyChunks_reverts() public {
-        bytes[] memory chunks = new bytes[](C.MAX_CHUNKS_PER_BATCH + 1);
+        bytes[] memory chunks = new bytes[](rollup.maxChunksPerBatch() + 1);
         vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkCount.selector, chunks.length));
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, commitmentsOf(chunks));
+        rollup.commitBatch(chunks, commitmentOf(chunks));
     }
 
     function test_commitBatch_requestOutOfOrder_reverts() public {
@@ -103,7 +118,7 @@ contract RollupTest is Setup {
         bytes memory c = chunkOf(depositRecord(1, alice, 0, 1 ether, key()));
         vm.expectRevert(abi.encodeWithSelector(IRollup.RequestMismatch.selector, 0));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c), commitmentsOf(one(c)));
+        rollup.commitBatch(one(c), commitmentOf(one(c)));
     }
 
     function test_commitBatch_alteredDeposit_reverts() public {
@@ -111,28 +126,28 @@ contract RollupTest is Setup {
         bytes memory c = chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 2 ether, key()));
         vm.expectRevert(abi.encodeWithSelector(IRollup.RequestMismatch.selector, 1));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c), commitmentsOf(one(c)));
+        rollup.commitBatch(one(c), commitmentOf(one(c)));
     }
 
     function test_commitBatch_unqueuedRequest_reverts() public {
         bytes memory c = chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 1, key()));
         vm.expectRevert(abi.encodeWithSelector(IRollup.RequestOutOfRange.selector, 1));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c), commitmentsOf(one(c)));
+        rollup.commitBatch(one(c), commitmentOf(one(c)));
     }
 
     function test_commitBatch_malformedChunk_reverts() public {
         bytes memory c = bytes.concat(chunkOf(feeAccountRecord()), hex"00");
         vm.expectRevert(abi.encodeWithSelector(DataBinding.ChunkLengthMismatch.selector, c.length, SLOTS));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c), commitmentsOf(one(c)));
+        rollup.commitBatch(one(c), commitmentOf(one(c)));
     }
 
     function test_commitBatch_withdrawalOfUnknownAccount_reverts() public {
         bytes memory c = chunkOf(feeAccountRecord(), withdrawRecord(7, 0, 1, 0));
         vm.expectRevert(abi.encodeWithSelector(IRollup.UnknownAccountId.selector, 7));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c), commitmentsOf(one(c)));
+        rollup.commitBatch(one(c), commitmentOf(one(c)));
     }
 
     function test_commitBatch_inEscapeMode_reverts() public {
@@ -141,7 +156,7 @@ contract RollupTest is Setup {
         vm.expectRevert(IRollup.EscapeModeActive.selector);
         vm.prank(sequencer);
         bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
-        rollup.commitBatch(chunks, commitmentsOf(chunks));
+        rollup.commitBatch(chunks, commitmentOf(chunks));
     }
 
     function test_commitBatch_forcedExitAndWithdrawal_chainsWithdrawals_succeeds() public {
@@ -165,7 +180,7 @@ contract RollupTest is Setup {
     // finalizeBatch ----------------------------------------------------------------------------------
 
     function test_finalizeBatch_advancesRoot_succeeds() public {
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b, dcs, 42);
         assertEq(rollup.stateRoot(), 42);
         assertEq(rollup.lastFinalizedBatch(), 1);
@@ -176,68 +191,69 @@ contract RollupTest is Setup {
         bytes[] memory chunks = new bytes[](2);
         chunks[0] = chunkOf(feeAccountRecord());
         chunks[1] = chunkOf(hex"00");
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(chunks);
-        uint256[] memory roots = new uint256[](2);
-        roots[0] = 11;
-        roots[1] = 12;
-        bytes[] memory proofs = new bytes[](2);
-        uint256[5] memory first =
-            [C.EMPTY_STATE_ROOT, uint256(11), dcs[0].commitment, dcs[0].challenge, dcs[0].evaluation];
-        uint256[5] memory second = [uint256(11), uint256(12), dcs[1].commitment, dcs[1].challenge, dcs[1].evaluation];
-        vm.expectCall(address(verifier), abi.encodeCall(IChunkVerifier.verifyChunk, (first, proofs[0])));
-        vm.expectCall(address(verifier), abi.encodeCall(IChunkVerifier.verifyChunk, (second, proofs[1])));
-        rollup.finalizeBatch(b, dcs, roots, proofs);
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(chunks);
+        bytes memory proof = hex"0102";
+        uint256[5] memory inputs = [C.EMPTY_STATE_ROOT, uint256(12), dcs.commitment, dcs.challenge, dcs.evaluation];
+        vm.expectCall(address(verifier), abi.encodeCall(IBatchVerifier.verifyBatch, (inputs, proof)));
+        rollup.finalizeBatch(b, dcs, 12, proof);
         assertEq(rollup.stateRoot(), 12);
     }
 
     function test_finalizeBatch_rejectedProof_reverts() public {
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
-        verifier.setMode(MockChunkVerifier.Mode.Reject);
-        vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b, 0));
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        verifier.setMode(MockBatchVerifier.Mode.Reject);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b));
         finalize(b, dcs, 42);
     }
 
     function test_finalizeBatch_revertingVerifier_reverts() public {
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
-        verifier.setMode(MockChunkVerifier.Mode.Revert);
-        vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b, 0));
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        verifier.setMode(MockBatchVerifier.Mode.Revert);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b));
         finalize(b, dcs, 42);
     }
 
     /// @dev A verifier whose return data is not one ABI bool (the word 2, or nothing) rejects like any other:
     ///      `InvalidProof`, never an empty revert.
     function test_finalizeBatch_verifierReturnsNonBool_reverts() public {
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
-        verifier.setMode(MockChunkVerifier.Mode.ReturnTwo);
-        vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b, 0));
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        verifier.setMode(MockBatchVerifier.Mode.ReturnTwo);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b));
         finalize(b, dcs, 42);
-        verifier.setMode(MockChunkVerifier.Mode.ReturnNothing);
-        vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b, 0));
+        verifier.setMode(MockBatchVerifier.Mode.ReturnNothing);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b));
         finalize(b, dcs, 42);
         assertEq(rollup.lastFinalizedBatch(), 0);
     }
 
     function test_finalizeBatch_nonCanonicalRoot_reverts() public {
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
-        vm.expectRevert(abi.encodeWithSelector(IRollup.NonCanonicalRoot.selector, 0, C.FIELD_MODULUS));
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        vm.expectRevert(abi.encodeWithSelector(IRollup.NonCanonicalRoot.selector, C.FIELD_MODULUS));
         finalize(b, dcs, C.FIELD_MODULUS);
     }
 
     function test_finalizeBatch_wrongCommitments_reverts() public {
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
-        dcs[0].commitment ^= 1;
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        dcs.commitment ^= 1;
         vm.expectRevert(abi.encodeWithSelector(IRollup.BatchDataMismatch.selector, b));
         finalize(b, dcs, 42);
     }
 
-    function test_finalizeBatch_lengthMismatch_reverts() public {
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
-        vm.expectRevert(IRollup.LengthMismatch.selector);
-        rollup.finalizeBatch(b, dcs, new uint256[](2), new bytes[](1));
+    /// @dev Each value of the binding is checked against the commit: the challenge or the evaluation changed alone
+    ///      is refused too.
+    function test_finalizeBatch_wrongChallengeOrEvaluation_reverts() public {
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        dcs.challenge ^= 1;
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BatchDataMismatch.selector, b));
+        finalize(b, dcs, 42);
+        dcs.challenge ^= 1;
+        dcs.evaluation ^= 1;
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BatchDataMismatch.selector, b));
+        finalize(b, dcs, 42);
     }
 
     function test_finalizeBatch_notNext_reverts() public {
-        (, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         vm.expectRevert(abi.encodeWithSelector(IRollup.BatchNotFinalizable.selector, 2));
         finalize(2, dcs, 42);
         vm.expectRevert(abi.encodeWithSelector(IRollup.BatchNotFinalizable.selector, 0));
@@ -245,7 +261,7 @@ contract RollupTest is Setup {
     }
 
     function test_finalizeBatch_inEscapeMode_reverts() public {
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         vm.warp(block.timestamp + C.REQUEST_DEADLINE_MAX + 1);
         rollup.activateEscapeMode();
         vm.expectRevert(IRollup.EscapeModeActive.selector);
@@ -256,7 +272,7 @@ contract RollupTest is Setup {
 
     function _batchWithWithdrawal() internal returns (uint256 b, IRollup.Withdrawal[] memory ws) {
         depositEthAs(alice, 5 ether);
-        IRollup.DataBinding[] memory dcs;
+        IRollup.DataBinding memory dcs;
         (b, dcs) = commit(
             one(
                 chunkOf(
@@ -314,7 +330,7 @@ contract RollupTest is Setup {
 
     function test_revertBatches_returnsRequestsToQueue_succeeds() public {
         depositEthAs(alice, 1 ether);
-        (uint256 b1, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b1, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b1, dcs, 5);
         commit(one(chunkOf(depositRecord(1, alice, 0, 1 ether, key()))));
         assertEq(rollup.committedRequests(), 2);
@@ -322,14 +338,14 @@ contract RollupTest is Setup {
         rollup.revertBatches(1);
         assertEq(rollup.lastCommittedBatch(), 1);
         assertEq(rollup.committedRequests(), 1);
-        assertEq(rollup.batch(2).bindingsHash, bytes32(0));
+        assertEq(rollup.batch(2).bindingHash, bytes32(0));
         // The request can be committed again.
         commit(one(chunkOf(depositRecord(1, alice, 0, 1 ether, key()))));
         assertEq(rollup.lastCommittedBatch(), 2);
     }
 
     function test_revertBatches_finalized_reverts() public {
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(one(chunkOf(feeAccountRecord())));
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         finalize(b, dcs, 5);
         vm.expectRevert(abi.encodeWithSelector(IRollup.NothingToRevert.selector, 0));
         vm.prank(owner);
@@ -378,30 +394,67 @@ contract RollupTest is Setup {
     function test_setVerifier_notGovernance_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IRollup.NotGovernance.selector, owner));
         vm.prank(owner);
-        rollup.setVerifier(IChunkVerifier(address(1)));
+        rollup.setVerifier(IBatchVerifier(address(1)));
     }
 
     function test_setVerifier_throughTimelock_succeeds() public {
-        MockChunkVerifier next = new MockChunkVerifier();
+        MockBatchVerifier next = new MockBatchVerifier(SLOTS, 2);
         bytes memory data = abi.encodeCall(IRollup.setVerifier, (next));
         vm.prank(admin);
         timelock.schedule(address(rollup), 0, data, bytes32(0));
         vm.warp(block.timestamp + C.UPGRADE_DELAY);
+        vm.expectEmit(address(rollup));
+        emit IRollup.VerifierChanged(address(next), 2);
         timelock.execute(address(rollup), 0, data, bytes32(0));
         assertEq(address(rollup.verifier()), address(next));
+        assertEq(rollup.maxChunksPerBatch(), 2, "the new verifier's capacity");
+    }
+
+    /// @dev A batch verifier for another chunk size could never verify this rollup's batches.
+    function test_setVerifier_otherChunkSize_reverts() public {
+        MockBatchVerifier other = new MockBatchVerifier(SLOTS + 1, 1);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.VerifierChunkSlotsMismatch.selector, SLOTS + 1, SLOTS));
+        vm.prank(address(timelock));
+        rollup.setVerifier(other);
+    }
+
+    /// @dev The batch binding's soundness bound assumes at most `MAX_CHUNKS_PER_BATCH` chunks per proof; a verifier
+    ///      of capacity 0 could finalize nothing.
+    function test_setVerifier_badCapacity_reverts() public {
+        MockBatchVerifier none = new MockBatchVerifier(SLOTS, 0);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BadVerifierCapacity.selector, 0));
+        vm.prank(address(timelock));
+        rollup.setVerifier(none);
+        MockBatchVerifier big = new MockBatchVerifier(SLOTS, C.MAX_CHUNKS_PER_BATCH + 1);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BadVerifierCapacity.selector, C.MAX_CHUNKS_PER_BATCH + 1));
+        vm.prank(address(timelock));
+        rollup.setVerifier(big);
+    }
+
+    /// @dev A commit never holds more chunks than the verifier can aggregate.
+    function test_commitBatch_overVerifierCapacity_reverts() public {
+        MockBatchVerifier small = new MockBatchVerifier(SLOTS, 1);
+        vm.prank(address(timelock));
+        rollup.setVerifier(small);
+        bytes[] memory chunks = new bytes[](2);
+        chunks[0] = chunkOf(feeAccountRecord());
+        chunks[1] = chunkOf(hex"00");
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkCount.selector, 2));
+        vm.prank(sequencer);
+        rollup.commitBatch(chunks, commitmentOf(chunks));
     }
 
     function test_setVerifier_zero_reverts() public {
         vm.expectRevert(IRollup.ZeroAddress.selector);
         vm.prank(address(timelock));
-        rollup.setVerifier(IChunkVerifier(address(0)));
+        rollup.setVerifier(IBatchVerifier(address(0)));
     }
 
     function test_setVerifier_noCode_reverts() public {
         address eoa = makeAddr("not a contract");
-        vm.expectRevert(abi.encodeWithSelector(IChunkVerifier.VerifierWithoutCode.selector, eoa));
+        vm.expectRevert(abi.encodeWithSelector(IBatchVerifier.VerifierWithoutCode.selector, eoa));
         vm.prank(address(timelock));
-        rollup.setVerifier(IChunkVerifier(eoa));
+        rollup.setVerifier(IBatchVerifier(eoa));
     }
 
     function test_constructor_zeroChunkSlots_reverts() public {
@@ -415,8 +468,8 @@ contract RollupTest is Setup {
     ///      verifier installed later would come through the timelock after that deadline.
     function test_constructor_verifierWithoutCode_reverts() public {
         Rollup.Config memory cfg = rollupConfig();
-        cfg.verifier = IChunkVerifier(makeAddr("not a contract"));
-        vm.expectRevert(abi.encodeWithSelector(IChunkVerifier.VerifierWithoutCode.selector, address(cfg.verifier)));
+        cfg.verifier = IBatchVerifier(makeAddr("not a contract"));
+        vm.expectRevert(abi.encodeWithSelector(IBatchVerifier.VerifierWithoutCode.selector, address(cfg.verifier)));
         new Rollup(cfg);
     }
 
@@ -440,7 +493,7 @@ contract RollupTest is Setup {
         ws[0] = IRollup.Withdrawal(0, 0, amounts[0]);
         ws[1] = IRollup.Withdrawal(1, 0, amounts[1]);
         ws[2] = IRollup.Withdrawal(1, 0, amounts[2]);
-        (uint256 b, IRollup.DataBinding[] memory dcs) = commit(chunks);
+        (uint256 b, IRollup.DataBinding memory dcs) = commit(chunks);
         assertEq(rollup.batch(b).withdrawalsHash, rollup.withdrawalsHashOf(ws));
         finalize(b, dcs, 9);
         rollup.executeBatch(b, ws);
@@ -461,7 +514,7 @@ contract RollupTest is Setup {
             );
             vm.expectRevert(abi.encodeWithSelector(IRollup.RequestMismatch.selector, 2));
             vm.prank(sequencer);
-            rollup.commitBatch(one(bad), commitmentsOf(one(bad)));
+            rollup.commitBatch(one(bad), commitmentOf(one(bad)));
         }
         commit(
             one(chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 1, key()), forcedExitRecord(1, tokenId, amount)))

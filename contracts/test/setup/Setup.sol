@@ -9,12 +9,12 @@ import {IProtocolHasher} from "../../src/interfaces/IProtocolHasher.sol";
 import {IRollup} from "../../src/interfaces/IRollup.sol";
 import {BabyJubjub} from "../../src/libraries/BabyJubjub.sol";
 import {Rollup} from "../../src/rollup/Rollup.sol";
-import {MockChunkVerifier} from "../mocks/MockChunkVerifier.sol";
+import {MockBatchVerifier} from "../mocks/MockBatchVerifier.sol";
 import {MockERC20} from "../mocks/Tokens.sol";
 import {DataBindingHarness} from "../utils/DataBindingHarness.sol";
 import {Test} from "../utils/Test.sol";
 
-/// @notice Base of the contract tests: deploys through the production `Deploy.deploy` (with a mock chunk
+/// @notice Base of the contract tests: deploys through the production `Deploy.deploy` (with a mock batch
 ///         verifier, the only stand-in), and builds pubdata records the way the protocol core encodes them.
 abstract contract Setup is Test {
     uint256 internal constant SLOTS = 4;
@@ -28,7 +28,7 @@ abstract contract Setup is Test {
     Rollup internal rollup;
     Timelock internal timelock;
     IProtocolHasher internal hasher;
-    MockChunkVerifier internal verifier;
+    MockBatchVerifier internal verifier;
     MockERC20 internal token;
     uint8 internal tokenId;
 
@@ -40,7 +40,7 @@ abstract contract Setup is Test {
     address internal bob = makeAddr("bob");
 
     function setUp() public virtual {
-        verifier = new MockChunkVerifier();
+        verifier = new MockBatchVerifier(SLOTS, C.MAX_CHUNKS_PER_BATCH);
         Deploy.Deployment memory d = deploy(SLOTS);
         rollup = d.rollup;
         timelock = d.timelock;
@@ -59,8 +59,9 @@ abstract contract Setup is Test {
     }
 
     /// @dev The production deployment (`Deploy.s.sol`) of a rollup of `chunkSlots`-slot chunks, with the
-    ///      mock verifier and this setup's roles.
+    ///      mock verifier (one for `chunkSlots`, of the largest capacity) and this setup's roles.
     function deploy(uint256 chunkSlots) internal returns (Deploy.Deployment memory) {
+        MockBatchVerifier v = chunkSlots == SLOTS ? verifier : new MockBatchVerifier(chunkSlots, C.MAX_CHUNKS_PER_BATCH);
         return new Deploy()
             .deploy(
                 Deploy.Params({
@@ -68,8 +69,10 @@ abstract contract Setup is Test {
                 sequencer: sequencer,
                 timelockAdmin: admin,
                 timelockDelay: C.UPGRADE_DELAY,
-                verifier: address(verifier),
+                verifier: address(v),
                 verifierBytecode: "",
+                keyDigest: 0,
+                batchCapacity: 0,
                 chunkSlots: chunkSlots,
                 feeRecipient: feeRecipient,
                 feePubkeyX: 0,
@@ -179,52 +182,30 @@ abstract contract Setup is Test {
         chunks[0] = c;
     }
 
-    /// @dev Stand-in data commitments, one per chunk: any canonical values do, since L1 does not check them
-    ///      against the records (the proof does, and the verifier here is the mock).
-    function commitmentsOf(bytes[] memory chunks) internal pure returns (uint256[] memory commitments) {
-        commitments = new uint256[](chunks.length);
-        for (uint256 i = 0; i < chunks.length; ++i) {
-            commitments[i] = uint256(keccak256(abi.encode("commitment", chunks[i]))) % C.FIELD_MODULUS;
-        }
+    /// @dev A stand-in batch commitment: any canonical value does, since L1 does not check it against the
+    ///      records (the proof does, and the verifier here is the mock).
+    function commitmentOf(bytes[] memory chunks) internal pure returns (uint256) {
+        return uint256(keccak256(abi.encode("commitment", chunks))) % C.FIELD_MODULUS;
     }
 
-    /// @dev The bindings L1 stores for `chunks` under `commitments`, as the generated library computes them.
-    function bindingsOf(bytes[] memory chunks, uint256[] memory commitments)
-        internal
-        returns (IRollup.DataBinding[] memory bindings)
-    {
-        DataBindingHarness h = new DataBindingHarness();
-        bindings = new IRollup.DataBinding[](chunks.length);
-        for (uint256 i = 0; i < chunks.length; ++i) {
-            (uint256 z, uint256 y) = h.evaluate(chunks[i], SLOTS, commitments[i]);
-            bindings[i] = IRollup.DataBinding({commitment: commitments[i], challenge: z, evaluation: y});
-        }
+    /// @dev The binding L1 stores for `chunks` under `commitment`, as the generated library computes it.
+    function bindingOf(bytes[] memory chunks, uint256 commitment) internal returns (IRollup.DataBinding memory) {
+        (uint256 z, uint256 y) = new DataBindingHarness().evaluate(chunks, SLOTS, commitment);
+        return IRollup.DataBinding({commitment: commitment, challenge: z, evaluation: y});
     }
 
-    /// @dev Commits `chunks` as the sequencer, with stand-in commitments; returns the batch and its bindings.
-    function commit(bytes[] memory chunks)
-        internal
-        returns (uint256 batchIndex, IRollup.DataBinding[] memory bindings)
-    {
-        uint256[] memory commitments = commitmentsOf(chunks);
-        bindings = bindingsOf(chunks, commitments);
+    /// @dev Commits `chunks` as the sequencer, with a stand-in commitment; returns the batch and its binding.
+    function commit(bytes[] memory chunks) internal returns (uint256 batchIndex, IRollup.DataBinding memory binding) {
+        uint256 commitment = commitmentOf(chunks);
+        binding = bindingOf(chunks, commitment);
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, commitments);
+        rollup.commitBatch(chunks, commitment);
         batchIndex = rollup.lastCommittedBatch();
     }
 
-    /// @dev Finalizes with the mock verifier; the chunks' new roots are `root + i` (any canonical values).
-    function finalize(uint256 batchIndex, IRollup.DataBinding[] memory bindings, uint256 root)
-        internal
-        returns (uint256[] memory roots)
-    {
-        roots = new uint256[](bindings.length);
-        bytes[] memory proofs = new bytes[](bindings.length);
-        for (uint256 i = 0; i < bindings.length; ++i) {
-            roots[i] = root + i;
-            proofs[i] = hex"01";
-        }
-        rollup.finalizeBatch(batchIndex, bindings, roots, proofs);
+    /// @dev Finalizes with the mock verifier to `root` (any canonical value).
+    function finalize(uint256 batchIndex, IRollup.DataBinding memory binding, uint256 root) internal {
+        rollup.finalizeBatch(batchIndex, binding, root, hex"01");
     }
 
     /// @dev Deposits `amount` of ETH (plus the request fee, which `vm.deal` adds to `who`'s balance).

@@ -31,7 +31,12 @@ contract Halo2BatchVerifierTest is Test {
         }
         require(deployed != address(0), "the generated verifier deploys");
         halo2 = deployed;
-        verifier = new Halo2BatchVerifier(halo2, vm.parseJsonUint(json, ".keyDigest"));
+        verifier = new Halo2BatchVerifier(
+            halo2,
+            vm.parseJsonUint(json, ".keyDigest"),
+            vm.parseJsonUint(json, ".slots"),
+            vm.parseJsonUint(json, ".capacity")
+        );
     }
 
     function key(uint256 i, string memory field) internal pure returns (string memory) {
@@ -123,7 +128,7 @@ contract Halo2BatchVerifierTest is Test {
 
     /// @dev A verifier pinning another chunk key refuses proofs aggregated under this one.
     function test_verifyBatch_otherKeyDigest_fails() public {
-        Halo2BatchVerifier other = new Halo2BatchVerifier(halo2, verifier.KEY_DIGEST() ^ 1);
+        Halo2BatchVerifier other = new Halo2BatchVerifier(halo2, verifier.KEY_DIGEST() ^ 1, 1, 1);
         assertFalse(other.verifyBatch(inputs(0), proof(0)));
     }
 
@@ -153,13 +158,13 @@ contract Halo2BatchVerifierTest is Test {
 
     function test_constructor_nonCanonicalKeyDigest_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IBatchVerifier.NonCanonicalKeyDigest.selector, C.FIELD_MODULUS));
-        new Halo2BatchVerifier(halo2, C.FIELD_MODULUS);
+        new Halo2BatchVerifier(halo2, C.FIELD_MODULUS, 1, 1);
     }
 
     function test_constructor_noCode_reverts() public {
         address nothing = makeAddr("nothing");
         vm.expectRevert(abi.encodeWithSelector(IBatchVerifier.VerifierWithoutCode.selector, nothing));
-        new Halo2BatchVerifier(nothing, 1);
+        new Halo2BatchVerifier(nothing, 1, 1, 1);
     }
 
     /// @dev The committed verifier comes from the development SRS, and the adapter says so.

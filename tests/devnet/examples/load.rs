@@ -76,7 +76,7 @@ async fn main() -> Result<()> {
 
     // The verifier for this chunk size, from the same cached key the operator will prove with.
     let cache = root.join("target/verifier-gen");
-    let bin = rollup_devnet::verifier_bin(&root, args.slots, chain)?;
+    let verifier = rollup_devnet::batch_verifier(&root, &cache, args.slots, 1, chain)?;
     std::fs::create_dir_all(&work)?;
     let key_hex = format!("0x{}", alloy::hex::encode(keys[0].to_bytes()));
     let deployed = rollup_bindings::deploy::deploy(
@@ -84,10 +84,7 @@ async fn main() -> Result<()> {
         &anvil.endpoint(),
         &key_hex,
         chain,
-        &[
-            ("CHUNK_SLOTS", args.slots.to_string()),
-            ("VERIFIER_BYTECODE", bin.display().to_string()),
-        ],
+        &verifier.params(),
     )?;
     let rollup = deployed
         .address("Rollup")

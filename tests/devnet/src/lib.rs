@@ -1,32 +1,29 @@
-//! What the devnet and its load example share: the verifier for a chunk size.
+//! What the devnet and its load example share: the batch verifier for a chunk size.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The verifier's creation bytecode file for `slots`-slot chunks on `chain`, in the checkout at
-/// `root`: the committed one for the reference size, else generated from the development SRS
-/// once and kept in the prover's artifact cache (`target/verifier-gen`).
-pub fn verifier_bin(root: &Path, slots: usize, chain: u64) -> eyre::Result<PathBuf> {
-    if slots == verifier_gen::REFERENCE_SLOTS && chain == verifier_gen::REFERENCE_CHAIN_ID {
-        return Ok(rollup_bindings::deploy::committed_verifier(root));
+use rollup_bindings::deploy::BatchVerifier;
+
+/// The batch verifier for batches of `capacity` `slots`-slot chunks on `chain`, in the checkout at
+/// `root`: the committed one for the reference shape, else generated from the development SRS once
+/// and kept in the prover's artifact cache `cache` ([`verifier_gen::dev_batch_verifier`]), where
+/// the operator finds the same keys.
+pub fn batch_verifier(
+    root: &Path,
+    cache: &Path,
+    slots: usize,
+    capacity: usize,
+    chain: u64,
+) -> eyre::Result<BatchVerifier> {
+    if slots == verifier_gen::REFERENCE_SLOTS
+        && chain == verifier_gen::REFERENCE_CHAIN_ID
+        && capacity == verifier_gen::REFERENCE_CAPACITY
+    {
+        return Ok(rollup_bindings::deploy::committed_verifier(root)?);
     }
-    let cache = root.join("target/verifier-gen");
-    let shape = rollup_prover::ChunkShape::new(slots, chain);
-    let path = rollup_prover::ArtifactCache::new(&cache)
-        .chunk_verifier(&shape, &rollup_prover::development_params_digest());
-    if !path.exists() {
-        eprintln!(
-            "devnet: generating the verifier for {slots}-slot chunks (k = {}; once, then cached)",
-            shape.k
-        );
-        let prover = rollup_prover::ChunkProver::load(
-            &cache,
-            &rollup_prover::SrsSource::Development,
-            slots,
-            chain,
-            shape.k,
-        )?;
-        let (_, code) = verifier_gen::chunk_verifier(&prover)?;
-        rollup_durable::write(&path, format!("0x{}", alloy::hex::encode(code)))?;
-    }
-    Ok(path)
+    eprintln!(
+        "devnet: the batch verifier for {capacity} {slots}-slot chunk(s) (generated once with its keys, minutes; then cached)"
+    );
+    let path = verifier_gen::dev_batch_verifier(cache, slots, capacity, chain)?;
+    Ok(BatchVerifier::beside(path)?)
 }

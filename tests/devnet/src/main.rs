@@ -69,6 +69,10 @@ struct Args {
     /// uses (`scripts/setup` installs the tools); its `target/` holds the run's files and key cache.
     #[arg(long, env = "DEVNET_ROOT", default_value = ".")]
     root: PathBuf,
+    /// Where the SRS and the keys of both proving stages are cached (default: the checkout's
+    /// `target/verifier-gen`).
+    #[arg(long)]
+    key_cache: Option<PathBuf>,
 }
 
 const TOKEN: u8 = 1;
@@ -102,6 +106,16 @@ static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
 fn root() -> PathBuf {
     ROOT.get().cloned().unwrap_or_default()
+}
+
+/// The key cache (`--key-cache`), set once at start.
+static KEY_CACHE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+fn key_cache() -> PathBuf {
+    KEY_CACHE
+        .get()
+        .cloned()
+        .unwrap_or_else(|| root().join("target/verifier-gen"))
 }
 
 fn say(msg: impl std::fmt::Display) {
@@ -249,6 +263,9 @@ async fn main() -> Result<()> {
         );
     }
     let _ = ROOT.set(std::path::absolute(&args.root)?);
+    if let Some(cache) = &args.key_cache {
+        let _ = KEY_CACHE.set(std::path::absolute(cache)?);
+    }
     let started = Instant::now();
     let mut report = Report::default();
     let escape_bin = match &args.escape_bin {
@@ -323,7 +340,7 @@ async fn deploy(args: &Args, report: &mut Report) -> Result<Devnet> {
     let chain = anvil.chain_id();
     let keys: Vec<PrivateKeySigner> = anvil.keys().iter().cloned().map(Into::into).collect();
     let operator_key = keys.first().ok_or_else(|| eyre!("no anvil key"))?.clone();
-    let bin = rollup_devnet::verifier_bin(&root(), args.slots, chain)?;
+    let verifier = rollup_devnet::batch_verifier(&root(), &key_cache(), args.slots, 1, chain)?;
     say(format!(
         "anvil at {}; deploying with script/Deploy.s.sol ({}-slot chunks)",
         anvil.endpoint(),
@@ -334,10 +351,7 @@ async fn deploy(args: &Args, report: &mut Report) -> Result<Devnet> {
         &anvil.endpoint(),
         &format!("0x{}", alloy::hex::encode(operator_key.to_bytes())),
         chain,
-        &[
-            ("CHUNK_SLOTS", args.slots.to_string()),
-            ("VERIFIER_BYTECODE", bin.display().to_string()),
-        ],
+        &verifier.params(),
     )?;
     let rollup = deployed
         .address("Rollup")
@@ -400,12 +414,14 @@ async fn start_operator(
             rollup: net.rollup,
             rpc_addr: "127.0.0.1:0".parse()?,
             data_dir: data.clone(),
-            key_cache: Some(root().join("target/verifier-gen")),
+            key_cache: Some(key_cache()),
             dev_srs: true,
             chain_id: net.chain,
             block_time_ms: 200,
-            chunk_timeout_ms: 2_000,
-            batch_chunks: 4,
+            // Each phase of the workload in as few chunks as it fills: every chunk is a batch with
+            // one aggregated proof (the devnet's batch verifier holds one chunk), minutes each.
+            chunk_timeout_ms: 5_000,
+            batch_chunks: 1,
             batch_timeout_ms: 4_000,
             poll_ms: 200,
             ..Config::default()

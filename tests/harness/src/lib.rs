@@ -57,17 +57,20 @@ pub fn deploy_rollup(anvil: &AnvilInstance) -> Result<Address> {
     deploy_rollup_with(anvil, &[])
 }
 
-/// [`deploy_rollup`] with more script parameters (`FEE_RECIPIENT`, …; `CHUNK_SLOTS` and
-/// `VERIFIER_BYTECODE` default to the committed verifier's).
+/// Deploys the system for `slots`-slot chunks, one per batch, behind the development SRS's batch
+/// verifier for them (generated once with its keys in the key cache `cache`, or read from it:
+/// [`verifier_gen::dev_batch_verifier`]); returns the rollup.
+pub fn deploy_rollup_for(anvil: &AnvilInstance, cache: &Path, slots: usize) -> Result<Address> {
+    let path = verifier_gen::dev_batch_verifier(cache, slots, 1, anvil.chain_id())?;
+    let verifier = deploy::BatchVerifier::beside(path)?;
+    deploy_rollup_with(anvil, &verifier.params())
+}
+
+/// [`deploy_rollup`] with more script parameters (`FEE_RECIPIENT`, …; `VERIFIER_BYTECODE`,
+/// `KEY_DIGEST`, `BATCH_CAPACITY` and `CHUNK_SLOTS` default to the committed verifier's).
 pub fn deploy_rollup_with(anvil: &AnvilInstance, params: &[(&str, String)]) -> Result<Address> {
     let operator = keys(anvil).first().ok_or("no anvil key")?.clone();
-    let mut all = vec![
-        ("CHUNK_SLOTS", "1".to_string()),
-        (
-            "VERIFIER_BYTECODE",
-            deploy::committed_verifier(&root()).display().to_string(),
-        ),
-    ];
+    let mut all = deploy::committed_verifier(&root())?.params();
     for (k, v) in params {
         all.retain(|(name, _)| name != k);
         all.push((k, v.clone()));
@@ -186,9 +189,21 @@ impl Backend for FakeBackend {
         Some([7; 32])
     }
     fn prove(&self, task: &ProofTask) -> rollup_prover::Result<ProofArtifact> {
+        let mut public_inputs = task.public_inputs();
+        if task.kind() == ProofKind::Batch {
+            // A batch proof's shape: the accumulator's limbs, the batch's inputs, the key digest.
+            public_inputs.splice(
+                0..0,
+                std::iter::repeat_n(
+                    rollup_protocol::Fr::from(0u64),
+                    rollup_prover::batch::ACCUMULATOR_INPUTS,
+                ),
+            );
+            public_inputs.push(rollup_protocol::Fr::from(0u64));
+        }
         Ok(ProofArtifact {
             kind: task.kind(),
-            public_inputs: task.public_inputs(),
+            public_inputs,
             proof: vec![7; 8],
             vk_digest: [7; 32],
         })

@@ -17,7 +17,6 @@ use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use rollup_circuits::Fr;
 use rollup_circuits::chunk::ChunkCircuit;
 use rollup_protocol::transition::CHUNK_PUBLIC_INPUTS;
-use rollup_prover::ChunkProver;
 use snark_verifier_sdk::evm::gen_evm_verifier_sol_code;
 use snark_verifier_sdk::snark_verifier::loader::evm::encode_calldata;
 use snark_verifier_sdk::{CircuitExt, SHPLONK};
@@ -31,6 +30,17 @@ pub enum EvmError {
     /// The EVM rejected the proof or could not deploy the verifier.
     #[error("evm: {0}")]
     Evm(String),
+    /// Loading or generating the keys a verifier is generated from.
+    #[error(transparent)]
+    Prover(#[from] rollup_prover::ProverError),
+    /// Writing a generated verifier.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
 }
 
 /// `Result` with an [`EvmError`].
@@ -48,7 +58,7 @@ pub const REFERENCE_K: u32 = 14;
 /// chunk proofs per batch proof, over the reference chunk circuit.
 pub const REFERENCE_CAPACITY: usize = 1;
 /// See [`REFERENCE_CAPACITY`]: log2 of the batch circuit's rows.
-pub const REFERENCE_BATCH_K: u32 = 20;
+pub const REFERENCE_BATCH_K: u32 = rollup_prover::batch::DEFAULT_K;
 /// Where the committed batch verifier lives.
 pub const BATCH_VERIFIER_PATH: &str = "contracts/verifier/Halo2BatchVerifier.sol";
 
@@ -203,10 +213,79 @@ pub fn batch_solidity(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>) ->
     )
 }
 
-/// The Solidity verifier of `prover`'s key, and its creation bytecode (compiled by the `solc` on
-/// `PATH`): what `Deploy.s.sol` deploys with `VERIFIER_BYTECODE` for this chunk size.
-pub fn chunk_verifier(prover: &ChunkProver) -> Result<(String, Vec<u8>)> {
+/// The chunk verifier of `prover`'s key, and its creation bytecode (compiled by the `solc` on
+/// `PATH`). L1 verifies batch proofs only ([`batch_verifier`]); this one checks chunk proofs on an
+/// EVM, in tests and benchmarks.
+pub fn chunk_verifier(prover: &rollup_prover::ChunkProver) -> Result<(String, Vec<u8>)> {
     let source = chunk_solidity(prover.params(), prover.vk());
     let code = compile(&source)?;
     Ok((source, code))
+}
+
+/// The batch verifier of `batch`'s key, and its creation bytecode (compiled by the `solc` on
+/// `PATH`): what `Deploy.s.sol` deploys with `VERIFIER_BYTECODE`, behind a `Halo2BatchVerifier`
+/// given [`batch_params_json`].
+pub fn batch_verifier(batch: &rollup_prover::batch::BatchProver) -> Result<(String, Vec<u8>)> {
+    let source = batch_solidity(batch.params(), batch.vk());
+    let code = compile(&source)?;
+    Ok((source, code))
+}
+
+/// The batch verifier over the development SRS for batches of up to `capacity` `slots`-slot chunks
+/// on `chain`, for devnets and tests: its creation bytecode file (hex) in the artifact cache under
+/// `cache`, with [`batch_params_json`] beside it (`.json`). Generated once with both stages' keys
+/// (minutes: the SRS at 2^[`REFERENCE_BATCH_K`] points, the batch key, solc), then read from the
+/// cache; the name carries both circuits' versions, shapes and keys.
+pub fn dev_batch_verifier(
+    cache: &Path,
+    slots: usize,
+    capacity: usize,
+    chain: u64,
+) -> Result<std::path::PathBuf> {
+    let srs = rollup_prover::SrsSource::Development;
+    let shape = rollup_prover::ChunkShape::new(slots, chain);
+    let chunk = rollup_prover::ChunkProver::load(cache, &srs, slots, chain, shape.k)?;
+    let mut chunk_vk = [0u8; 8];
+    chunk_vk.copy_from_slice(&rollup_prover::vk_digest(chunk.vk())[..8]);
+    let batch_shape = rollup_prover::BatchShape {
+        chunk: shape,
+        chunk_vk,
+        capacity,
+        k: REFERENCE_BATCH_K,
+    };
+    let path = rollup_prover::ArtifactCache::new(cache)
+        .batch_verifier(&batch_shape, &rollup_prover::development_params_digest());
+    if path.exists() {
+        return Ok(path);
+    }
+    let batch =
+        rollup_prover::batch::BatchProver::load(cache, &srs, &chunk, capacity, batch_shape.k)?;
+    let (_, code) = batch_verifier(&batch)?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| EvmError::Io { path, source }
+    };
+    let json = path.with_extension("json");
+    let params = serde_json::to_string_pretty(&batch_params_json(&batch, chain))
+        .map_err(|e| EvmError::Solc(e.to_string()))?;
+    rollup_durable::write(&json, params).map_err(io(&json))?;
+    rollup_durable::write(&path, format!("0x{}", alloy_primitives::hex::encode(code)))
+        .map_err(io(&path))?;
+    Ok(path)
+}
+
+/// What a deployment of `batch`'s verifier needs besides its bytecode (`Deploy.s.sol`'s
+/// `KEY_DIGEST`, `CHUNK_SLOTS` and `BATCH_CAPACITY`), as `verifier-gen --stage batch solidity` writes
+/// it next to the verifier (`Halo2BatchVerifier.json`).
+pub fn batch_params_json(
+    batch: &rollup_prover::batch::BatchProver,
+    chain_id: u64,
+) -> serde_json::Value {
+    serde_json::json!({
+        "keyDigest": rollup_protocol::field::to_hex(&batch.key_digest()),
+        "chunkSlots": batch.slots(),
+        "capacity": batch.capacity(),
+        "chainId": chain_id,
+        "k": halo2_base::halo2_proofs::poly::commitment::Params::k(batch.params()),
+    })
 }

@@ -70,7 +70,7 @@ enum Stage {
 #[derive(Subcommand)]
 enum Command {
     /// Creates (or loads, or converts from a `.ptau` file) the SRS; prints its path, its parameters
-    /// digest (what `Halo2ChunkVerifier.PARAMS_DIGEST` reads on L1) and whether it is the
+    /// digest (what `Halo2BatchVerifier.PARAMS_DIGEST` reads on L1) and whether it is the
     /// development SRS, as JSON.
     Setup,
     /// Generates the proving key (cached); prints its path.
@@ -85,7 +85,9 @@ enum Command {
     /// Writes the stage's Solidity verifier and its creation bytecode (`.bin`, compiled by the `solc`
     /// on PATH); for the batch stage, prints the chunk key digest the verifier's adapter pins.
     Solidity {
-        /// Output file [default: contracts/verifier/Halo2Verifier.sol, or Halo2BatchVerifier.sol].
+        /// Output file [default: target/verifier-gen/Halo2ChunkVerifier.sol (chunk proofs are not
+        /// verified on L1), or contracts/verifier/Halo2BatchVerifier.sol, with its deployment
+        /// parameters in Halo2BatchVerifier.json].
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -106,10 +108,10 @@ enum Command {
     /// one more slot costs as JSON: the circuit's size per slot, measured.
     Rows,
     /// Proves a sample history from genesis (the fee account, two deposits, a transfer; one chunk
-    /// each) as L1 would see it, and writes the Foundry fixture; with `--stage batch`, each chunk as
-    /// a batch of its own, with a batch proof over its recursive chunk proof.
+    /// each) as L1 would see it, and writes the Foundry fixture (`--stage batch` only: each chunk as
+    /// a batch of its own, with a batch proof over its recursive chunk proof).
     Fixtures {
-        /// Output file [default: contracts/test/vectors/chunk_proofs.json, or batch_proofs.json].
+        /// Output file [default: contracts/test/vectors/batch_proofs.json].
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -252,8 +254,9 @@ fn batch_fixtures(cli: &Cli, out: &Path) -> Result<()> {
             verifier_gen::calldata(std::slice::from_ref(&public), &proof),
         )?;
         eprintln!("verified on revm: {gas} gas (with the 21,000 of the transaction)");
-        let (accumulator, rest) = public.split_at(prover::batch::ACCUMULATOR_INPUTS);
-        let words: Vec<u8> = accumulator.iter().flat_map(field::to_be_bytes).collect();
+        let rest = &public[prover::batch::ACCUMULATOR_INPUTS..];
+        let l1_proof = prover::batch::l1_proof(&public, &proof)
+            .ok_or_else(|| eyre::eyre!("a batch proof with {} public inputs", public.len()))?;
         let binding: Vec<String> = [binding.commitment, binding.challenge, binding.evaluation]
             .iter()
             .map(field::to_hex)
@@ -264,13 +267,25 @@ fn batch_fixtures(cli: &Cli, out: &Path) -> Result<()> {
             "oldStateRoot": field::to_hex(&rest[0]),
             "newStateRoot": field::to_hex(&rest[1]),
             "publicInputs": public.iter().map(field::to_hex).collect::<Vec<_>>(),
-            "proof": hex(&[words, proof].concat()),
+            "proof": hex(&l1_proof),
         }));
     }
+    let accounts: Vec<_> = sample::accounts()
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "owner": a.owner.to_string(),
+                "amount": a.amount,
+                "pubkeyX": field::to_hex(&a.pubkey.x),
+                "pubkeyY": field::to_hex(&a.pubkey.y),
+            })
+        })
+        .collect();
     let json = serde_json::json!({
         "slots": cli.slots,
         "chainId": cli.chain_id,
         "capacity": cli.capacity,
+        "accounts": accounts,
         "keyDigest": field::to_hex(&batch.key_digest()),
         "batches": batches,
         "verifierBytecode": hex(&bytecode),
@@ -380,6 +395,11 @@ fn main() -> Result<()> {
                 .unwrap_or_else(|| PathBuf::from(verifier_gen::BATCH_VERIFIER_PATH));
             write(&out, &code)?;
             write(&out.with_extension("bin"), &format!("{}\n", hex(&bytecode)))?;
+            let params = verifier_gen::batch_params_json(&batch, cli.chain_id);
+            write(
+                &out.with_extension("json"),
+                &(serde_json::to_string_pretty(&params)? + "\n"),
+            )?;
             eprintln!("{} bytes of creation code", bytecode.len());
             let json = serde_json::json!({
                 "verifier": out.display().to_string(),
@@ -390,7 +410,7 @@ fn main() -> Result<()> {
         Command::Solidity { out } => {
             let out = &out
                 .clone()
-                .unwrap_or_else(|| PathBuf::from("contracts/verifier/Halo2Verifier.sol"));
+                .unwrap_or_else(|| PathBuf::from("target/verifier-gen/Halo2ChunkVerifier.sol"));
             let params = cli.srs()?;
             let pk = cli.pk(&params)?;
             let code = verifier_gen::chunk_solidity(&params, pk.get_vk());
@@ -516,53 +536,10 @@ fn main() -> Result<()> {
             batch_fixtures(&cli, &out)?;
             println!("{}", out.display());
         }
-        Command::Fixtures { out } => {
-            let out = &out
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("contracts/test/vectors/chunk_proofs.json"));
-            let params = cli.srs()?;
-            let pk = cli.pk(&params)?;
-            let code = verifier_gen::chunk_solidity(&params, pk.get_vk());
-            let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
-            let mut chunks = Vec::new();
-            if cli.slots != 1 {
-                bail!(
-                    "the fixture history is built for one slot per chunk (the Foundry tests deploy CHUNK_SLOTS = 1)"
-                );
-            }
-            for chunk in sample::history(cli.slots, cli.chain_id)? {
-                let proof = cli.prove(&params, &pk, &chunk)?;
-                let gas = verifier_gen::evm_call(
-                    bytecode.clone(),
-                    verifier_gen::calldata(&instances(&chunk), &proof),
-                )?;
-                eprintln!("verified on revm: {gas} gas (with the 21,000 of the transaction)");
-                chunks.push(serde_json::json!({
-                    "pubdata": hex(&chunk.pubdata),
-                    "publicInputs": chunk.public_inputs().iter().map(field::to_hex).collect::<Vec<_>>(),
-                    "proof": hex(&proof),
-                }));
-            }
-            let accounts: Vec<_> = sample::accounts()
-                .iter()
-                .map(|a| {
-                    serde_json::json!({
-                        "owner": a.owner.to_string(),
-                        "amount": a.amount,
-                        "pubkeyX": field::to_hex(&a.pubkey.x),
-                        "pubkeyY": field::to_hex(&a.pubkey.y),
-                    })
-                })
-                .collect();
-            let json = serde_json::json!({
-                "slots": cli.slots,
-                "chainId": cli.chain_id,
-                "accounts": accounts,
-                "chunks": chunks,
-                "verifierBytecode": hex(&bytecode),
-            });
-            write(out, &(serde_json::to_string_pretty(&json)? + "\n"))?;
-            println!("{}", out.display());
+        Command::Fixtures { .. } => {
+            bail!(
+                "chunk proofs are not verified on L1 (a batch proof is): make the L1 fixtures with --stage batch"
+            );
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! Ceremony parameters end to end: a `.ptau` file in snarkjs's layout, made here from a secret the
 //! test chooses, is converted to halo2's parameters with every check passing; a chunk proven with
 //! them verifies natively and in the Solidity verifier generated from them, whose embedded `−[τ]G2`
-//! hashes to the parameters' digest (what `Halo2ChunkVerifier.PARAMS_DIGEST` reads on L1). Files
+//! hashes to the parameters' digest (what `Halo2BatchVerifier.PARAMS_DIGEST` reads on L1). Files
 //! that are not the powers of one secret, or not this curve's, are refused. The development SRS's
 //! digest is the constant `VerifierParams.sol` holds and `Deploy.s.sol` refuses outside devnets.
 

@@ -36,7 +36,8 @@ use halo2_base::halo2_proofs::plonk::{ProvingKey, VerifyingKey, keygen_pk, keyge
 use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use rollup_circuits::Fr;
-use rollup_circuits::batch::{BATCH_INPUTS, CHUNK_INPUTS, constrain};
+pub use rollup_circuits::batch::BATCH_INPUTS;
+use rollup_circuits::batch::{CHUNK_INPUTS, constrain};
 use rollup_protocol::constants::TAG_KEY;
 use rollup_protocol::poseidon;
 use serde::{Deserialize, Serialize};
@@ -294,6 +295,26 @@ fn layout_path(path: &Path) -> std::path::PathBuf {
     name.into()
 }
 
+/// log2 of the batch circuit's rows: the size its keys are made at (`verifier-gen`'s reference
+/// build and the operator's alike). Capacity 1 fills 6 advice columns at this size, capacity 2
+/// twelve (`docs/benchmarks.md`).
+pub const DEFAULT_K: u32 = 20;
+
+/// A batch proof as L1 takes it (`IBatchVerifier.verifyBatch`'s `proof`): the accumulator's limbs
+/// as 32-byte big-endian words, then the proof; the other public inputs L1 builds from storage.
+/// `None` unless `public_inputs` has a batch proof's [`BATCH_PUBLIC_INPUTS`].
+pub fn l1_proof(public_inputs: &[Fr], proof: &[u8]) -> Option<Vec<u8>> {
+    if public_inputs.len() != BATCH_PUBLIC_INPUTS {
+        return None;
+    }
+    let mut out: Vec<u8> = public_inputs[..ACCUMULATOR_INPUTS]
+        .iter()
+        .flat_map(rollup_protocol::field::to_be_bytes)
+        .collect();
+    out.extend_from_slice(proof);
+    Some(out)
+}
+
 /// The batch circuit's version: part of the name of every cached batch key. Bump it with any
 /// change to the batch circuit's constraints or layout (the batch rules included).
 pub const VERSION: u32 = 1;
@@ -411,6 +432,11 @@ impl BatchProver {
     /// Chunk proofs per batch proof.
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// Transaction slots per chunk of the chunk circuit it aggregates.
+    pub fn slots(&self) -> usize {
+        self.slots
     }
 
     /// The layout fixed at key generation.

@@ -73,13 +73,6 @@ impl ArtifactCache {
     pub fn chunk_pk(&self, shape: &ChunkShape, params_digest: &[u8; 32]) -> PathBuf {
         self.dir.join(format!("{}.pk", shape.stem(params_digest)))
     }
-
-    /// The creation bytecode (hex) of the chunk circuit's Solidity verifier for `shape` over the
-    /// parameters named by `params_digest`.
-    pub fn chunk_verifier(&self, shape: &ChunkShape, params_digest: &[u8; 32]) -> PathBuf {
-        self.dir
-            .join(format!("{}.verifier.bin", shape.stem(params_digest)))
-    }
 }
 
 /// What a batch circuit is instantiated with: the chunk circuit whose proofs it verifies (named by
@@ -117,6 +110,13 @@ impl ArtifactCache {
     pub fn batch_pk(&self, shape: &BatchShape, params_digest: &[u8; 32]) -> PathBuf {
         self.dir.join(format!("{}.pk", shape.stem(params_digest)))
     }
+
+    /// The creation bytecode (hex) of the batch circuit's Solidity verifier for `shape` over the
+    /// parameters named by `params_digest`; its deployment parameters are beside it (`.json`).
+    pub fn batch_verifier(&self, shape: &BatchShape, params_digest: &[u8; 32]) -> PathBuf {
+        self.dir
+            .join(format!("{}.verifier.bin", shape.stem(params_digest)))
+    }
 }
 
 #[cfg(test)]
@@ -146,7 +146,6 @@ mod tests {
             ),
             cache.chunk_pk(&shape.with_k(18), &[1; 32]),
             cache.chunk_pk(&shape, &[2; 32]),
-            cache.chunk_verifier(&shape, &[1; 32]),
         ] {
             assert_ne!(other, base);
         }
@@ -181,6 +180,7 @@ mod tests {
                 &[1; 32],
             ),
             cache.batch_pk(&batch, &[2; 32]),
+            cache.batch_verifier(&batch, &[1; 32]),
         ] {
             assert_ne!(other, base);
         }

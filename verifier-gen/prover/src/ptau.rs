@@ -64,7 +64,7 @@ const G2_BYTES: usize = 4 * N8;
 
 /// The digest that names a parameter set: keccak256 of `−[τ]G2` as the generated Solidity verifier
 /// embeds it (`x.c1 ‖ x.c0 ‖ y.c1 ‖ y.c0`, 32-byte big-endian words), the one point of the verifier
-/// that depends on the ceremony's secret. `Halo2ChunkVerifier` reads the same four words out of the
+/// that depends on the ceremony's secret. `Halo2BatchVerifier` reads the same four words out of the
 /// deployed verifier's code, so the digest on L1 and the prover's can be compared.
 pub fn params_digest(params: &ParamsKZG<Bn256>) -> [u8; 32] {
     let neg = -params.s_g2();

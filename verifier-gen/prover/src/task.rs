@@ -101,6 +101,25 @@ impl ProofTask {
         }
     }
 
+    /// Whether `artifact` is a proof for this task: its kind, and the public inputs the core computed
+    /// ([`ProofTask::public_inputs`]; for a batch, the five after the accumulator, of a batch proof's
+    /// [`crate::batch::BATCH_PUBLIC_INPUTS`]). Whether it verifies is the backend's to say.
+    pub fn accepts(&self, artifact: &ProofArtifact) -> bool {
+        if artifact.kind != self.kind() {
+            return false;
+        }
+        match self {
+            ProofTask::Chunk { chunk, .. } | ProofTask::RecursiveChunk { chunk, .. } => {
+                artifact.public_inputs == chunk.public_inputs()
+            }
+            ProofTask::Batch { expected, .. } => {
+                artifact.public_inputs.len() == crate::batch::BATCH_PUBLIC_INPUTS
+                    && artifact.public_inputs[ACCUMULATOR_INPUTS..ACCUMULATOR_INPUTS + BATCH_INPUTS]
+                        == expected[..]
+            }
+        }
+    }
+
     /// The public inputs its proof must have, as the core computes them; for a batch, the five
     /// after the accumulator (the accumulator is the prover's, the key digest the backend's).
     pub fn public_inputs(&self) -> Vec<Fr> {
@@ -139,6 +158,12 @@ pub trait Backend: Send + Sync + Debug {
     /// Whether `artifact` verifies natively against this backend's key for its kind (false for a
     /// kind it does not know, or a key digest other than its own).
     fn verify(&self, artifact: &ProofArtifact) -> Result<bool>;
+    /// What its batch proofs pin of the chunk circuit, as L1's batch verifier records it: the chunk
+    /// key digest (`KEY_DIGEST`) and the chunk proofs per batch proof (`CAPACITY`); `None` when it
+    /// does not prove batches.
+    fn batch_key(&self) -> Option<(Fr, usize)> {
+        None
+    }
 }
 
 /// The digest that names a verifying key: keccak-256 of its serialization (halo2's raw bytes).
@@ -237,6 +262,10 @@ impl Backend for CpuBackend {
                 })
             }
         }
+    }
+
+    fn batch_key(&self) -> Option<(Fr, usize)> {
+        self.batch().map(|b| (b.key_digest(), b.capacity()))
     }
 
     fn verify(&self, artifact: &ProofArtifact) -> Result<bool> {

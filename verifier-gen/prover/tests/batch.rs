@@ -33,7 +33,7 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 #[test]
 fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
-    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch");
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("keys");
     let chunks = ChunkProver::load(&cache, &SrsSource::Development, 1, CHAIN_ID, CHUNK_K)?;
     let (chunk_params, chunk_vk) = (chunks.params().clone(), chunks.vk().clone());
     let batch_prover = BatchProver::load(&cache, &SrsSource::Development, &chunks, 1, BATCH_K)?;

@@ -1,5 +1,6 @@
 //! End to end on anvil with the real contracts and the real verifier: the Foundry fixture's history
-//! (deposits made on L1, four chunks committed and finalized with their real proofs), then the
+//! (deposits made on L1, four one-chunk batches committed and finalized with their real aggregated
+//! proofs), then the
 //! state re-derived from L1 alone.
 
 use alloy::network::{EthereumWallet, TransactionBuilder};
@@ -69,10 +70,10 @@ async fn sync_following<P: Provider>(
 #[tokio::test]
 async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
-        root().join("contracts/test/vectors/chunk_proofs.json"),
+        root().join("contracts/test/vectors/batch_proofs.json"),
     )?)?;
     let accounts = fixture["accounts"].as_array().ok_or("accounts")?;
-    let chunks = fixture["chunks"].as_array().ok_or("chunks")?;
+    let fixture_batches = fixture["batches"].as_array().ok_or("batches")?;
 
     let anvil = harness::anvil()?;
     let key = harness::keys(&anvil).first().ok_or("no anvil key")?.clone();
@@ -125,59 +126,51 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         );
     }
 
-    // The sequencer commits the four chunks as two batches and finalizes them with the real proofs;
-    // the escape client syncs in between, while the second batch is committed but not finalized.
-    let field = |c: &serde_json::Value, i: usize| u256(&c["publicInputs"][i]);
+    // The sequencer commits the first two batches and finalizes them with their real proofs; the
+    // escape client syncs in between, while the second batch is committed but not finalized.
     let dir = std::env::temp_dir().join(format!("rollup-escape-anvil-{}", std::process::id()));
     let chain_id = fixture["chainId"].as_u64().ok_or("chainId")?;
-    let mut batches = Vec::new();
+    type Commit = (Vec<Bytes>, U256);
+    type Finalize = (U256, IRollup::DataBinding, U256, Bytes);
+    let calls = |(i, b): (usize, &serde_json::Value)| -> Result<(Commit, Finalize)> {
+        let data: Bytes = b["pubdata"].as_str().ok_or("pubdata")?.parse()?;
+        let binding = IRollup::DataBinding {
+            commitment: u256(&b["binding"][0])?,
+            challenge: u256(&b["binding"][1])?,
+            evaluation: u256(&b["binding"][2])?,
+        };
+        let commitment = binding.commitment;
+        let proof: Bytes = b["proof"].as_str().ok_or("proof")?.parse()?;
+        Ok((
+            (vec![data], commitment),
+            (U256::from(i + 1), binding, u256(&b["newStateRoot"])?, proof),
+        ))
+    };
+    let all = fixture_batches
+        .iter()
+        .enumerate()
+        .map(calls)
+        .collect::<Result<Vec<_>>>()?;
     let mut commits = Vec::new();
-    for pair in chunks.chunks(2) {
-        let data: Vec<Bytes> = pair
-            .iter()
-            .map(|c| Ok(c["pubdata"].as_str().ok_or("pubdata")?.parse()?))
-            .collect::<Result<_>>()?;
-        let commitments = pair
-            .iter()
-            .map(|c| field(c, 2))
-            .collect::<Result<Vec<_>>>()?;
-        commits.push((data.clone(), commitments.clone()));
+    let mut batches = Vec::new();
+    for (commit, finalize) in all.iter().take(2).cloned() {
         assert!(
             rollup
-                .commitBatch(data, commitments)
+                .commitBatch(commit.0.clone(), commit.1)
                 .send()
                 .await?
                 .get_receipt()
                 .await?
                 .status()
         );
-        let index = rollup.lastCommittedBatch().call().await?;
-        let dcs = pair
-            .iter()
-            .map(|c| {
-                Ok(IRollup::DataBinding {
-                    commitment: field(c, 2)?,
-                    challenge: field(c, 3)?,
-                    evaluation: field(c, 4)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let roots = pair
-            .iter()
-            .map(|c| field(c, 1))
-            .collect::<Result<Vec<_>>>()?;
-        let proofs: Vec<Bytes> = pair
-            .iter()
-            .map(|c| Ok(c["proof"].as_str().ok_or("proof")?.parse()?))
-            .collect::<Result<_>>()?;
-        batches.push((index, dcs, roots, proofs));
+        commits.push(commit);
+        batches.push(finalize);
     }
-    type Finalize = (U256, Vec<IRollup::DataBinding>, Vec<U256>, Vec<Bytes>);
-    let finalize = |(index, dcs, roots, proofs): Finalize| {
+    let finalize = |(index, binding, root, proof): Finalize| {
         let rollup = &rollup;
         async move {
             let receipt = rollup
-                .finalizeBatch(index, dcs, roots, proofs)
+                .finalizeBatch(index, binding, root, proof)
                 .send()
                 .await?
                 .get_receipt()
@@ -213,20 +206,20 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         .wallet(EthereumWallet::from(key.clone()))
         .connect_http(anvil.endpoint_url());
     let again = Rollup::new(rollup_addr, &replayed);
-    let (commit2, commitments2) = commits.get(1).ok_or("batch 2's chunks")?.clone();
+    let (commit2, commitment2) = commits.get(1).ok_or("batch 2's chunks")?.clone();
     assert!(
         again
-            .commitBatch(commit2, commitments2)
+            .commitBatch(commit2, commitment2)
             .send()
             .await?
             .get_receipt()
             .await?
             .status()
     );
-    let (index, dcs, roots, proofs) = batch1;
+    let (index, binding, root, proof) = batch1;
     assert!(
         again
-            .finalizeBatch(index, dcs, roots, proofs)
+            .finalizeBatch(index, binding, root, proof)
             .send()
             .await?
             .get_receipt()
@@ -282,22 +275,42 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     // Batch 2 is finalized again (through a new provider: the first one's cached nonce is past
     // the reorg); the sync resumes from the data directory, whose commit of batch 2 lies in
     // blocks it does not read again.
-    let (index, dcs, roots, proofs) = batch2;
+    let (index, binding, root, proof) = batch2;
     let resent = ProviderBuilder::new()
         .wallet(EthereumWallet::from(key))
         .connect_http(anvil.endpoint_url());
-    let receipt = Rollup::new(rollup_addr, &resent)
-        .finalizeBatch(index, dcs, roots, proofs)
+    let resent = Rollup::new(rollup_addr, &resent);
+    let receipt = resent
+        .finalizeBatch(index, binding, root, proof)
         .send()
         .await?
         .get_receipt()
         .await?;
     assert!(receipt.status());
+    // The fixture's last two batches, committed and finalized in turn.
+    for ((data, commitment), (index, binding, root, proof)) in all.into_iter().skip(2) {
+        for receipt in [
+            resent
+                .commitBatch(data, commitment)
+                .send()
+                .await?
+                .get_receipt()
+                .await?,
+            resent
+                .finalizeBatch(index, binding, root, proof)
+                .send()
+                .await?
+                .get_receipt()
+                .await?,
+        ] {
+            assert!(receipt.status());
+        }
+    }
     let d = sync_latest(&plain, &dir, rollup_addr, chain_id, 2)
         .await?
         .0
         .derivation;
-    assert_eq!(d.last_batch(), 2);
+    assert_eq!(d.last_batch(), 4);
     assert_eq!(to_u256(&d.state().root()), rollup.stateRoot().call().await?);
     assert_eq!(d.state().balance(1, 0), 745);
     assert_eq!(d.state().balance(2, 0), 251);
@@ -417,7 +430,7 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         Ok(serde_json::from_slice(&out.stdout)?)
     };
     let synced = escape(&["sync", "--page", "3"])?;
-    assert_eq!(synced["lastFinalizedBatch"], 2);
+    assert_eq!(synced["lastFinalizedBatch"], 4);
     assert_eq!(escape(&["balance", "--account", "1"])?["balance"], "745");
     let proof: rollup_protocol::state::BalanceProof =
         serde_json::from_value(escape(&["proof", "--account", "2"])?)?;

@@ -1,13 +1,13 @@
-//! The escape hatch for several users, end to end on anvil with the real contracts, the real
-//! verifier and chunk proofs made here: Alice, Bob and Carol deposit ETH and an ERC20 through
+//! The escape hatch for several users, end to end on anvil with the real contracts, the real batch
+//! verifier and aggregated proofs made here: Alice, Bob and Carol deposit ETH and an ERC20 through
 //! the `escape` CLI (Carol's key in a keystore), transact on L2, and the operator finalizes two
-//! batches with real proofs and commits a third it never proves. Then it stops. Each user's
+//! batches (one eight-slot chunk each) with real batch proofs and commits a third it never proves. Then it stops. Each user's
 //! client re-derives the state from L1 alone, escape mode is activated after the deadline,
 //! and every user gets exactly their finalized balances back, ETH and token, plus the deposits
 //! no batch processed. At the end the rollup holds nothing.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, Bytes, U256};
@@ -15,10 +15,9 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use rollup_bindings::deploy::DevToken;
 use rollup_bindings::rollup::{IRollup, Rollup};
-use rollup_circuits::chunk::{ChunkCircuit, instances};
 use rollup_escape::exit::l1_proof;
 use rollup_escape::l1::L1Reader;
-use rollup_protocol::codec::{Record, decode_chunk};
+use rollup_protocol::codec::{BatchBinding, Record, decode_chunk};
 use rollup_protocol::constants::REQUEST_DEADLINE_MAX_SECS;
 use rollup_protocol::field::to_u256;
 use rollup_protocol::tx::Transfer;
@@ -28,7 +27,8 @@ use rollup_test_utils::{self as harness, hex_key, l2_key};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-const SLOTS: usize = verifier_gen::REFERENCE_SLOTS;
+/// Eight-slot chunks: every batch is one chunk (one batch proof, minutes each on 2 cores).
+const SLOTS: usize = 8;
 const TOKEN: u8 = 1;
 
 /// One user of the `escape` CLI: their key (hex, or a keystore file) and their data directory.
@@ -76,7 +76,13 @@ async fn every_user_escapes_with_exactly_their_finalized_balances() -> Result {
     let chain_id = anvil.chain_id();
     let keys = harness::keys(&anvil);
     let operator = keys.first().ok_or("no anvil key")?.clone();
-    let rollup_addr = harness::deploy_rollup_with(&anvil, &[("CHUNK_SLOTS", SLOTS.to_string())])?;
+    // The batch verifier for eight-slot chunks, over the development SRS (generated once with both
+    // stages' keys in the key cache every test of the run shares).
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("keys");
+    let verifier = rollup_bindings::deploy::BatchVerifier::beside(
+        verifier_gen::dev_batch_verifier(&cache, SLOTS, 1, chain_id)?,
+    )?;
+    let rollup_addr = harness::deploy_rollup_with(&anvil, &verifier.params())?;
     let l1 = ProviderBuilder::new()
         .wallet(EthereumWallet::from(operator.clone()))
         .connect_http(anvil.endpoint_url());
@@ -163,22 +169,23 @@ async fn every_user_escapes_with_exactly_their_finalized_balances() -> Result {
         "the keystore holds Carol's key"
     );
 
-    // The operator: every queued request (the fee account's, then the five deposits) becomes a
-    // one-slot chunk, then three L2 transfers signed with the users' derived keys.
+    // The operator: every queued request (the fee account's, then the five deposits) goes into
+    // one chunk, then three L2 transfers signed with the users' derived keys into another.
     let reader = L1Reader::new(&l1, rollup_addr, SLOTS, 1_000);
     let head = reader.head().await?;
     let mut state = State::new(Config {
         chain_id,
         chunk_slots: SLOTS,
     });
-    let mut batch1 = Vec::new();
+    let mut requests = Vec::new();
     for request in reader.requests(0, head, 0).await? {
         let Some(Record::Deposit(d)) = decode_chunk(&request.record, 1)?.pop() else {
             return Err("a queued request that is not a deposit".into());
         };
-        batch1.push(state.apply_chunk(&[Tx::Deposit(d)])?);
+        requests.push(Tx::Deposit(d));
     }
-    assert_eq!(batch1.len(), 6);
+    assert_eq!(requests.len(), 6);
+    let batch1 = state.apply_chunk(&requests)?;
     let (a, b, c) = (
         account_of(&state, &users[0])?,
         account_of(&state, &users[1])?,
@@ -198,44 +205,39 @@ async fn every_user_escapes_with_exactly_their_finalized_balances() -> Result {
                 .sign(&l2_key(k)?, chain_id),
             )
         };
-    let mut batch2 = Vec::new();
-    for tx in [
+    let batch2 = state.apply_chunk(&[
         transfer(a, b, 0, 250_000, 100, &alice)?,
         transfer(b, c, TOKEN, 3_000, 20, &bob)?,
         transfer(c, a, 0, 40_000, 10, &carol)?,
-    ] {
-        batch2.push(state.apply_chunk(&[tx])?);
-    }
+    ])?;
     let finalized = state.clone();
 
-    // Both batches committed and finalized with real proofs of every chunk.
-    let params = prover::cached_dev_srs(
-        Path::new(env!("CARGO_TARGET_TMPDIR")),
-        verifier_gen::REFERENCE_K,
-    )?;
-    let pk = prover::keygen(&params, &ChunkCircuit::keygen(SLOTS, chain_id))?;
-    for chunks in [&batch1, &batch2] {
-        commit(&rollup, chunks).await?;
+    // Both batches committed and finalized with real batch proofs (a chunk proof for aggregation at
+    // the batch's challenge, then the batch proof L1 verifies).
+    let srs = prover::SrsSource::Development;
+    let k = prover::ChunkShape::new(SLOTS, chain_id).k;
+    let chunk_prover = prover::ChunkProver::load(&cache, &srs, SLOTS, chain_id, k)?;
+    let batch_prover =
+        prover::batch::BatchProver::load(&cache, &srs, &chunk_prover, 1, prover::batch::DEFAULT_K)?;
+    for mut chunk in [batch1, batch2] {
+        let binding = commit(&rollup, &mut chunk).await?;
         let index = rollup.lastCommittedBatch().call().await?;
-        let mut proofs = Vec::new();
-        for chunk in chunks.iter() {
-            let public = instances(chunk);
-            let circuit = ChunkCircuit::new(chunk, SLOTS, chain_id)?;
-            proofs.push(Bytes::from(prover::prove(&params, &pk, circuit, &public)?));
-        }
+        let recursive = chunk_prover.prove_with(&chunk, prover::Transcript::Poseidon)?;
+        let (public, proof) = batch_prover.prove(
+            &[(chunk.public_inputs().to_vec(), recursive)],
+            prover::Transcript::Evm,
+        )?;
+        let proof = prover::batch::l1_proof(&public, &proof).ok_or("a batch proof's inputs")?;
         let receipt = rollup
             .finalizeBatch(
                 index,
-                chunks
-                    .iter()
-                    .map(|c| IRollup::DataBinding {
-                        commitment: to_u256(&c.binding.commitment),
-                        challenge: to_u256(&c.binding.challenge),
-                        evaluation: to_u256(&c.binding.evaluation),
-                    })
-                    .collect(),
-                chunks.iter().map(|c| to_u256(&c.new_root)).collect(),
-                proofs,
+                IRollup::DataBinding {
+                    commitment: to_u256(&binding.commitment),
+                    challenge: to_u256(&binding.challenge),
+                    evaluation: to_u256(&binding.evaluation),
+                },
+                to_u256(&chunk.new_root),
+                proof.into(),
             )
             .send()
             .await?
@@ -246,7 +248,7 @@ async fn every_user_escapes_with_exactly_their_finalized_balances() -> Result {
     assert_eq!(rollup.stateRoot().call().await?, to_u256(&finalized.root()));
 
     // A third batch is committed, never proven: Alice pays Bob again.
-    let unproven = state.apply_chunk(&[Transfer {
+    let mut unproven = state.apply_chunk(&[Transfer {
         from: a,
         to: b,
         token: 0,
@@ -255,7 +257,7 @@ async fn every_user_escapes_with_exactly_their_finalized_balances() -> Result {
         nonce: 1,
     }
     .sign(&l2_key(&alice)?, chain_id)])?;
-    commit(&rollup, std::slice::from_ref(&unproven)).await?;
+    commit(&rollup, &mut unproven).await?;
 
     // Deposits no batch will process: Carol's first token deposit, Bob's ETH.
     cli.run(
@@ -399,21 +401,25 @@ fn account_of(state: &State, user: &User) -> Result<u32> {
         .ok_or("no account")?)
 }
 
-/// Commits `chunks` as one batch from the sequencer.
-async fn commit<P: Provider>(rollup: &Rollup::RollupInstance<P>, chunks: &[Chunk]) -> Result {
-    let data: Vec<Bytes> = chunks.iter().map(|c| c.pubdata.clone().into()).collect();
-    let commitments = chunks
-        .iter()
-        .map(|c| to_u256(&c.binding.commitment))
-        .collect();
+/// Commits `chunk` as a batch of its own from the sequencer, rebinding it to the batch's challenge
+/// (as the operator does when it proposes a batch); returns the batch's binding.
+async fn commit<P: Provider>(
+    rollup: &Rollup::RollupInstance<P>,
+    chunk: &mut Chunk,
+) -> Result<BatchBinding> {
+    let binding = BatchBinding::of(&[chunk.records.as_slice()])?;
+    chunk.binding = binding.chunk(&chunk.records)?;
     assert!(
         rollup
-            .commitBatch(data, commitments)
+            .commitBatch(
+                vec![Bytes::from(chunk.pubdata.clone())],
+                to_u256(&binding.commitment)
+            )
             .send()
             .await?
             .get_receipt()
             .await?
             .status()
     );
-    Ok(())
+    Ok(binding)
 }

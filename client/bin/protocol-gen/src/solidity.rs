@@ -663,11 +663,12 @@ fn data_binding_sol() -> String {
 import {{ProtocolConstants as C}} from "./ProtocolConstants.sol";
 
 /// @title DataBinding
-/// @notice What L1 computes of a chunk's data binding (`docs/protocol.md`, section 7): the challenge
-///         `z = keccak256(keccak256(chunk) ‖ C) mod r` and the evaluation `y = Σ eᵢ·zⁱ mod r` of its data
-///         elements (each record zero-padded to 93 bytes and cut into three 31-byte big-endian field
-///         elements, in order). The chunk proof proves the same `y` of the records it executes, under the
-///         Poseidon commitment `C` the operator supplied, so L1 never runs Poseidon for data.
+/// @notice What L1 computes of a batch's data binding (`docs/protocol.md`, section 7): the challenge
+///         `z = keccak256(keccak256(chunk₁) ‖ … ‖ keccak256(chunkₘ) ‖ C_B) mod r` and the evaluation
+///         `Y = Σ Eₖ·zᵏ mod r` of the batch's data elements `E`, chunk after chunk (each record zero-padded to
+///         93 bytes and cut into three 31-byte big-endian field elements, in order). The batch proof proves the
+///         same `Y` of the records it executes, under the Poseidon commitment chain `C_B` the operator
+///         supplied, so L1 never runs Poseidon for data.
 library DataBinding {{
     /// @notice A record starts with a type byte this protocol does not define.
     /// @param offset Byte offset of the record in the chunk.
@@ -690,9 +691,13 @@ library DataBinding {{
         }}
     }}
 
-    /// @notice The challenge of a chunk under commitment `commitment` (below `r`).
-    function challenge(bytes calldata chunk, uint256 commitment) internal pure returns (uint256) {{
-        return uint256(keccak256(abi.encodePacked(keccak256(chunk), commitment))) % C.FIELD_MODULUS;
+    /// @notice The challenge of a batch of `chunks` under the batch commitment `commitment` (below `r`).
+    function challenge(bytes[] calldata chunks, uint256 commitment) internal pure returns (uint256 z) {{
+        bytes32[] memory hashes = new bytes32[](chunks.length);
+        for (uint256 i = 0; i < chunks.length; ++i) {{
+            hashes[i] = keccak256(chunks[i]);
+        }}
+        return uint256(keccak256(abi.encodePacked(hashes, commitment))) % C.FIELD_MODULUS;
     }}
 
     /// @notice The BN254 scalar field's modulus `r`, the field of the data elements.
@@ -702,15 +707,15 @@ library DataBinding {{
     ///         and key changes; noops and transfers only count towards the binding.
     uint256 internal constant ONCHAIN_TYPES = {onchain_types:#x};
 
-    /// @notice The challenge and the evaluation of a chunk of `slots` records under `commitment` (below
-    ///         `r`), and the offsets in `chunk` of the records L1 acts on (`ONCHAIN_TYPES`), in order; reverts
-    ///         unless the bytes are exactly `slots` well-formed records.
-    function evaluate(bytes calldata chunk, uint256 slots, uint256 commitment)
+    /// @notice A chunk's part of the batch evaluation at `z`: `y = Σⱼ eⱼ·zʲ·power` over the chunk's data elements
+    ///         `e` (`power` is `z` to the number of elements before the chunk in its batch), `next` the power the
+    ///         following chunk starts at, and the offsets in `chunk` of the records L1 acts on
+    ///         (`ONCHAIN_TYPES`), in order; reverts unless the bytes are exactly `slots` well-formed records.
+    function evaluate(bytes calldata chunk, uint256 slots, uint256 z, uint256 power)
         internal
         pure
-        returns (uint256 z, uint256 y, uint256[] memory onchain)
+        returns (uint256 y, uint256 next, uint256[] memory onchain)
     {{
-        z = challenge(chunk, commitment);
         uint256 offset;
         // 0: parsed; 1: the bytes end early or run over; 2: an unknown type at `offset`.
         uint256 fault;
@@ -721,8 +726,7 @@ library DataBinding {{
             // record's.
             mstore(0x20, z)
             mstore(0, mulmod(mulmod(z, z, R), z, R))
-            // z^(3s) for slot s: the power of the slot's first element.
-            let power := 1
+            // `power` is z^(e + 3s) for slot s, e elements into the batch: the power of the slot's first element.
             // The offsets are written past the free memory pointer, which moves past them at the end.
             onchain := mload(0x40)
             mstore(onchain, 0)
@@ -777,6 +781,7 @@ library DataBinding {{
                 offset := add(offset, len)
             }}
             mstore(0x40, add(onchain, shl(5, add(mload(onchain), 1))))
+            next := power
         }}
         if (fault == 2) revert UnknownRecordType(offset, uint8(chunk[offset]));
         if (fault == 1 || offset != chunk.length) revert ChunkLengthMismatch(chunk.length, slots);

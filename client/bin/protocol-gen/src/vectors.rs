@@ -220,6 +220,25 @@ pub fn pubdata() -> Result<Value> {
         "onchainOps": c.records.iter().flat_map(Record::onchain_ops).collect::<Vec<_>>(),
         "longLast": long_last(&c.records)?,
         "onchainOffsets": onchain_offsets(&c.records)?,
+        "batch": batch(&c.records)?,
+    }))
+}
+
+/// A batch of two chunks, the sample chunk then its records turned ([`long_last`]): the bytes of
+/// both, the batch commitment `C_B` and the batch's challenge and evaluation (one polynomial over
+/// both chunks' elements).
+fn batch(records: &[Record]) -> Result<Value> {
+    let mut turned = records.to_vec();
+    turned.rotate_left(1);
+    let b = rollup_protocol::codec::BatchBinding::of(&[records, &turned])?;
+    Ok(json!({
+        "chunks": [
+            format!("0x{}", hex::encode(encode_chunk(records)?)),
+            format!("0x{}", hex::encode(encode_chunk(&turned)?)),
+        ],
+        "commitment": to_hex(&b.commitment),
+        "challenge": to_hex(&b.challenge),
+        "evaluation": to_hex(&b.evaluation),
     }))
 }
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IChunkVerifier} from "../../src/interfaces/IChunkVerifier.sol";
+import {IBatchVerifier} from "../../src/interfaces/IBatchVerifier.sol";
 
-/// @notice Test-only stand-in for the Halo2 verifier: accepts, rejects or reverts on command, and records the
-///         public inputs it was last asked about. Never deployed outside tests.
-contract MockChunkVerifier is IChunkVerifier {
+/// @notice Test-only stand-in for the batch verifier: accepts, rejects or reverts on command, for the chunk size and
+///         capacity it is built with. Never deployed outside tests.
+contract MockBatchVerifier is IBatchVerifier {
     enum Mode {
         Accept,
         Reject,
@@ -17,14 +17,20 @@ contract MockChunkVerifier is IChunkVerifier {
     }
 
     Mode public mode;
-    uint256[5] public lastInputs;
-    uint256 public calls;
+    uint256 public immutable CHUNK_SLOTS;
+    uint256 public immutable CAPACITY;
+    uint256 public constant KEY_DIGEST = 7;
+
+    constructor(uint256 chunkSlots, uint256 capacity) {
+        CHUNK_SLOTS = chunkSlots;
+        CAPACITY = capacity;
+    }
 
     function setMode(Mode m) external {
         mode = m;
     }
 
-    function verifyChunk(uint256[5] calldata publicInputs, bytes calldata) external view returns (bool) {
+    function verifyBatch(uint256[5] calldata publicInputs, bytes calldata) external view returns (bool) {
         if (mode == Mode.Revert) revert("mock verifier reverts");
         if (mode == Mode.ReturnTwo) {
             assembly ("memory-safe") {
