@@ -297,18 +297,26 @@ impl Parts {
         })
     }
 
-    /// The proof coordinator: one task at a time on the backend.
+    /// The proof coordinator: one task at a time on the backend. A stop does not wait for the proof
+    /// in progress (a batch proof takes minutes): it is abandoned, nothing of it is stored, and it
+    /// is made again after a restart.
     fn proving(&self, stop: &watch::Sender<bool>) -> JoinHandle<Result<()>> {
         let coordinator = self.coordinator.clone();
+        let stopped = stop.subscribe();
         spawn_loop(
             "prover",
             Duration::from_millis(200),
             stop.clone(),
             move || {
-                let coordinator = coordinator.clone();
+                let (coordinator, mut stopped) = (coordinator.clone(), stopped.clone());
                 async move {
-                    while coordinator.run_next().await? {}
-                    Ok(())
+                    tokio::select! {
+                        r = async {
+                            while coordinator.run_next().await? {}
+                            Ok(())
+                        } => r,
+                        _ = stopped.wait_for(|s| *s) => Ok(()),
+                    }
                 }
             },
         )

@@ -150,7 +150,10 @@ async fn the_submitter_killed_at_each_step_resumes_without_a_double_or_lost_subm
             matches!(crashed, Err(Error::Crash(_))),
             "{point:?}: {crashed:?}"
         );
-        // Restarted on the same data directory, without the fault.
+        // Restarted on the same data directory, without the fault, once the store is free (the
+        // operator and everything holding it gone).
+        drop(op);
+        tokio::time::sleep(Duration::from_millis(500)).await;
         cfg.crash_at = None;
         let op = support::start(cfg, ks[0].clone()).await?;
         check_end(&anvil, rollup, &rpc_of(&op)?, nonce_before).await?;
