@@ -54,6 +54,9 @@ struct Cli {
     /// log2 of the batch circuit's rows (`--stage batch`).
     #[arg(long, default_value_t = verifier_gen::REFERENCE_BATCH_K, global = true)]
     batch_k: u32,
+    /// log2 of the compression circuit's rows (`batch-bench --compress`).
+    #[arg(long, default_value_t = prover::compress::DEFAULT_K, global = true)]
+    compress_k: u32,
     #[command(subcommand)]
     command: Command,
 }
@@ -103,6 +106,10 @@ enum Command {
         /// Chunks in the batch (1 to 4: the sample history has four; at most --capacity).
         #[arg(long, default_value_t = 1)]
         chunks: usize,
+        /// Compress the batch proof (made with the Poseidon transcript) at --compress-k and measure
+        /// that stage too; the verifier measured is then the compression circuit's.
+        #[arg(long)]
+        compress: bool,
     },
     /// Lays out full chunks of 1 and 2 slots (MockProver, no SRS) and prints their rows and the rows
     /// one more slot costs as JSON: the circuit's size per slot, measured.
@@ -317,6 +324,14 @@ fn assigned_advice_cells(mock: &MockProver<Fr>, columns: usize) -> usize {
         .sum()
 }
 
+/// Starts a new measure of [`peak_rss_mib`] (Linux: writing 5 to `clear_refs` resets `VmHWM`), so
+/// that a stage's peak is its own, not an earlier stage's.
+fn reset_peak_rss() {
+    if let Err(e) = std::fs::write("/proc/self/clear_refs", "5") {
+        eprintln!("warning: peak memory not reset ({e}): the next figure includes earlier stages");
+    }
+}
+
 /// Peak resident memory of this process so far (`VmHWM`), in MiB.
 fn peak_rss_mib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -451,7 +466,10 @@ fn main() -> Result<()> {
             });
             println!("{json}");
         }
-        Command::BatchBench { chunks: count } => {
+        Command::BatchBench {
+            chunks: count,
+            compress,
+        } => {
             let (capacity, batch_k) = (&cli.capacity, &cli.batch_k);
             let chunk_prover = cli.chunk_prover()?;
             let mut batch = sample::history(cli.slots, cli.chain_id)?;
@@ -462,6 +480,7 @@ fn main() -> Result<()> {
             sample::bind_batch(&mut batch)?;
             let mut chunk_seconds = Vec::new();
             let mut inputs = Vec::new();
+            reset_peak_rss();
             for chunk in &batch {
                 let t = Instant::now();
                 let proof = chunk_prover.prove_with(chunk, prover::Transcript::Poseidon)?;
@@ -470,21 +489,23 @@ fn main() -> Result<()> {
             }
             eprintln!("chunk proofs: {chunk_seconds:.1?} s");
             let chunk_rss = peak_rss_mib();
+            reset_peak_rss();
             let t = Instant::now();
             let batch_prover = cli.batch_prover_of(&chunk_prover)?;
             let keygen_s = t.elapsed().as_secs_f64();
+            drop(chunk_prover);
+            let batch_transcript = if *compress {
+                prover::Transcript::Poseidon
+            } else {
+                prover::Transcript::Evm
+            };
             let t = Instant::now();
             let (public, proof) = step("batch proof", || {
-                Ok(batch_prover.prove(&inputs, prover::Transcript::Evm)?)
+                Ok(batch_prover.prove(&inputs, batch_transcript)?)
             })?;
             let prove_s = t.elapsed().as_secs_f64();
-            let code = verifier_gen::batch_solidity(batch_prover.params(), batch_prover.vk());
-            let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
-            let gas = verifier_gen::evm_call(
-                bytecode.clone(),
-                verifier_gen::calldata(&[public], &proof),
-            )?;
-            let json = serde_json::json!({
+            let batch_rss = peak_rss_mib();
+            let mut json = serde_json::json!({
                 "slots": cli.slots,
                 "chunkK": cli.k,
                 "chunks": count,
@@ -492,14 +513,50 @@ fn main() -> Result<()> {
                 "batchK": batch_k,
                 "layout": batch_prover.layout().config,
                 "chunkProveSeconds": chunk_seconds,
-                "peakRssMiBAfterChunks": chunk_rss,
+                "peakRssMiBChunks": chunk_rss,
                 "batchKeysSeconds": keygen_s,
                 "batchProveSeconds": prove_s,
-                "peakRssMiB": peak_rss_mib(),
+                "peakRssMiBBatch": batch_rss,
                 "batchProofBytes": proof.len(),
-                "verifierCreationBytes": bytecode.len(),
-                "verifyGasWithTx": gas,
             });
+            let (code, public, proof) = if *compress {
+                reset_peak_rss();
+                let source = cli.source()?;
+                let t = Instant::now();
+                let compressor = step(
+                    &format!("compression SRS 2^{} and keys", cli.compress_k),
+                    || {
+                        Ok(prover::compress::CompressProver::load(
+                            &cli.cache,
+                            &source,
+                            &batch_prover,
+                            cli.compress_k,
+                        )?)
+                    },
+                )?;
+                json["compressKeysSeconds"] = t.elapsed().as_secs_f64().into();
+                json["compressLayout"] = serde_json::to_value(compressor.layout().config)?;
+                drop(batch_prover);
+                let t = Instant::now();
+                let (public, proof) = step("compression proof", || {
+                    Ok(compressor.prove(&public, &proof, prover::Transcript::Evm)?)
+                })?;
+                json["compressProveSeconds"] = t.elapsed().as_secs_f64().into();
+                json["peakRssMiBCompress"] = peak_rss_mib().into();
+                json["compressProofBytes"] = proof.len().into();
+                let code = verifier_gen::batch_solidity(compressor.params(), compressor.vk());
+                (code, public, proof)
+            } else {
+                let code = verifier_gen::batch_solidity(batch_prover.params(), batch_prover.vk());
+                (code, public, proof)
+            };
+            let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
+            let gas = verifier_gen::evm_call(
+                bytecode.clone(),
+                verifier_gen::calldata(&[public], &proof),
+            )?;
+            json["verifierCreationBytes"] = bytecode.len().into();
+            json["verifyGasWithTx"] = gas.into();
             println!("{json}");
         }
         Command::Rows => {

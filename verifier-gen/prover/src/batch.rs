@@ -239,20 +239,31 @@ pub fn keygen(
     slots: usize,
 ) -> Result<(ProvingKey<G1Affine>, BatchLayout)> {
     let dummy = snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol::<SHPLONK>(chunk.clone());
+    aggregation_keygen(params, |config| {
+        circuit(
+            CircuitBuilderStage::Keygen,
+            config,
+            params,
+            vec![dummy; capacity],
+            capacity,
+            slots,
+        )
+    })
+}
+
+/// Keys and layout of an aggregation circuit (`build` lays it out for key generation with the
+/// columns it is given) at `params`' `2^k` rows: halo2-base then chooses as few columns as those
+/// rows hold. Shared by the batch and compression stages.
+pub(crate) fn aggregation_keygen(
+    params: &ParamsKZG<Bn256>,
+    build: impl FnOnce(AggregationConfigParams) -> Result<AggregationCircuit>,
+) -> Result<(ProvingKey<G1Affine>, BatchLayout)> {
     let k = params.k();
-    let config = AggregationConfigParams {
+    let mut circuit = build(AggregationConfigParams {
         degree: k,
         lookup_bits: k as usize - 1,
         ..Default::default()
-    };
-    let mut circuit = circuit(
-        CircuitBuilderStage::Keygen,
-        config,
-        params,
-        vec![dummy; capacity],
-        capacity,
-        slots,
-    )?;
+    })?;
     let config = circuit.calculate_params(Some(BLINDING_ROWS));
     let vk = keygen_vk(params, &circuit).map_err(halo2)?;
     let pk = keygen_pk(params, vk, &circuit).map_err(halo2)?;
@@ -261,6 +272,101 @@ pub fn keygen(
         break_points: circuit.break_points(),
     };
     Ok((pk, layout))
+}
+
+/// The keys cached at `path` ([`read_keys`]), or else those `keygen` makes, cached there
+/// ([`write_keys`]); `what` names them in the warning about a cached file that does not load.
+pub(crate) fn cached_keys(
+    path: &Path,
+    what: &str,
+    keygen: impl FnOnce() -> Result<(ProvingKey<G1Affine>, BatchLayout)>,
+) -> Result<(ProvingKey<G1Affine>, BatchLayout)> {
+    match read_keys(path) {
+        Ok(keys) => Ok(keys),
+        Err(e) => {
+            if path.exists() {
+                tracing::warn!(
+                    path = %path.display(),
+                    error = %e,
+                    "the cached {what} key does not load: generating it again"
+                );
+            }
+            let (pk, layout) = keygen()?;
+            write_keys(&pk, &layout, path)?;
+            Ok((pk, layout))
+        }
+    }
+}
+
+/// The length of every proof of `protocol`. snark-verifier reads a proof at fixed offsets: bytes
+/// past its end would be ignored (and its debug builds assert the length), so a proof given to an
+/// aggregation stage must be exactly this long.
+pub(crate) fn proof_length(protocol: &PlonkProtocol<G1Affine>) -> usize {
+    snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol::<SHPLONK>(protocol.clone())
+        .proof()
+        .len()
+}
+
+/// The SRS `srs` at `2^k` points, refused unless its secret is the one of the stage whose proofs
+/// it aggregates (`expected`, that stage's parameters digest): a proof made with another secret
+/// never passes the final pairing.
+pub(crate) fn same_srs(
+    srs: &crate::SrsSource,
+    cache: &Path,
+    k: u32,
+    expected: [u8; 32],
+    stage: &str,
+    inner: &str,
+) -> Result<ParamsKZG<Bn256>> {
+    let params = srs.load(cache, k)?;
+    if crate::ptau::params_digest(&params) != expected {
+        return Err(ProverError::Halo2(format!(
+            "the {stage} circuit's SRS is not the {inner} circuit's (another secret): no {inner} proof would aggregate"
+        )));
+    }
+    Ok(params)
+}
+
+/// The first bytes of a verifying key's digest ([`crate::vk_digest`]), as cache names hold them.
+pub(crate) fn vk_prefix(vk: &VerifyingKey<G1Affine>) -> [u8; 8] {
+    let digest = crate::vk_digest(vk);
+    let mut prefix = [0u8; 8];
+    prefix.copy_from_slice(&digest[..8]);
+    prefix
+}
+
+/// Proves an aggregation `circuit` laid out as `layout` fixed, with `transcript`; returns its
+/// public inputs and proof, the proof checked natively and its accumulator decided.
+pub(crate) fn prove_aggregation(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    layout: &BatchLayout,
+    mut circuit: AggregationCircuit,
+    transcript: Transcript,
+) -> Result<(Vec<Fr>, Vec<u8>)> {
+    circuit.set_break_points(layout.break_points.clone());
+    let public = instances(&circuit);
+    let proof = crate::prove_with(params, pk, circuit, &public, transcript)?;
+    let public = public.into_iter().next().unwrap_or_default();
+    if !decide(params, &public) {
+        return Err(ProverError::InvalidProof);
+    }
+    Ok((public, proof))
+}
+
+/// Whether `proof` verifies natively ([`verify`]) with `vk`, with [`BATCH_PUBLIC_INPUTS`] inputs
+/// whose last is `key_digest` (the chunk key the deployment pins).
+pub(crate) fn verify_pinned(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    key_digest: Fr,
+    public_inputs: &[Fr],
+    proof: &[u8],
+    transcript: Transcript,
+) -> Result<bool> {
+    Ok(public_inputs.len() == BATCH_PUBLIC_INPUTS
+        && public_inputs.get(BATCH_PUBLIC_INPUTS - 1) == Some(&key_digest)
+        && verify(params, vk, public_inputs, proof, transcript)?)
 }
 
 /// Writes a batch key and its layout (the layout as JSON beside it, `<path>.layout.json`).
@@ -330,6 +436,7 @@ pub struct BatchProver {
     key_digest: Fr,
     capacity: usize,
     slots: usize,
+    shape: crate::BatchShape,
 }
 
 impl std::fmt::Debug for BatchProver {
@@ -366,16 +473,9 @@ impl BatchProver {
                 capacity,
             });
         }
-        let params = srs.load(cache, k)?;
-        if crate::ptau::params_digest(&params) != chunk.params_digest() {
-            return Err(ProverError::Halo2(
-                "the batch circuit's SRS is not the chunk circuit's (another secret): no chunk proof would aggregate".into(),
-            ));
-        }
+        let params = same_srs(srs, cache, k, chunk.params_digest(), "batch", "chunk")?;
         let protocol = chunk_protocol(chunk.params(), chunk.vk());
-        let vk_digest = crate::vk_digest(chunk.vk());
-        let mut chunk_vk = [0u8; 8];
-        chunk_vk.copy_from_slice(&vk_digest[..8]);
+        let chunk_vk = vk_prefix(chunk.vk());
         let shape = crate::BatchShape {
             chunk: crate::ChunkShape {
                 slots: chunk.slots(),
@@ -388,21 +488,9 @@ impl BatchProver {
         };
         let path =
             crate::ArtifactCache::new(cache).batch_pk(&shape, &crate::ptau::params_digest(&params));
-        let (pk, layout) = match read_keys(&path) {
-            Ok(keys) => keys,
-            Err(e) => {
-                if path.exists() {
-                    tracing::warn!(
-                        path = %path.display(),
-                        error = %e,
-                        "the cached batch key does not load: generating it again"
-                    );
-                }
-                let (pk, layout) = keygen(&params, &protocol, capacity, chunk.slots())?;
-                write_keys(&pk, &layout, &path)?;
-                (pk, layout)
-            }
-        };
+        let (pk, layout) = cached_keys(&path, "batch", || {
+            keygen(&params, &protocol, capacity, chunk.slots())
+        })?;
         Ok(BatchProver {
             params,
             pk,
@@ -411,7 +499,13 @@ impl BatchProver {
             chunk: protocol,
             capacity,
             slots: chunk.slots(),
+            shape,
         })
+    }
+
+    /// What its keys were made for (the name they are cached under).
+    pub fn shape(&self) -> crate::BatchShape {
+        self.shape
     }
 
     /// The parameters (SRS) this prover holds.
@@ -467,12 +561,7 @@ impl BatchProver {
             .iter()
             .map(|(pi, proof)| self.snark(pi, proof))
             .collect();
-        // snark-verifier reads a proof at fixed offsets: bytes past its end would be ignored (and its
-        // debug builds assert the length), so a chunk proof must be exactly the protocol's length.
-        let length =
-            snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol::<SHPLONK>(self.chunk.clone())
-                .proof()
-                .len();
+        let length = proof_length(&self.chunk);
         for (index, snark) in snarks.iter().enumerate() {
             if snark.proof().len() != length
                 || snark.instances.first().map(Vec::len) != Some(CHUNK_INPUTS)
@@ -489,7 +578,7 @@ impl BatchProver {
         if rollup_circuits::batch::fold(&inputs, self.slots).is_none() {
             return Err(ProverError::NotOneBatch);
         }
-        let mut circuit = circuit(
+        let circuit = circuit(
             CircuitBuilderStage::Prover,
             self.layout.config,
             &self.params,
@@ -497,14 +586,7 @@ impl BatchProver {
             self.capacity,
             self.slots,
         )?;
-        circuit.set_break_points(self.layout.break_points.clone());
-        let public = instances(&circuit);
-        let proof = crate::prove_with(&self.params, &self.pk, circuit, &public, transcript)?;
-        let public = public.into_iter().next().unwrap_or_default();
-        if !decide(&self.params, &public) {
-            return Err(ProverError::InvalidProof);
-        }
-        Ok((public, proof))
+        prove_aggregation(&self.params, &self.pk, &self.layout, circuit, transcript)
     }
 
     /// Whether a batch proof verifies natively ([`verify`]) and carries this deployment's chunk
@@ -515,10 +597,13 @@ impl BatchProver {
         proof: &[u8],
         transcript: Transcript,
     ) -> Result<bool> {
-        Ok(
-            public_inputs.get(BATCH_PUBLIC_INPUTS - 1) == Some(&self.key_digest)
-                && public_inputs.len() == BATCH_PUBLIC_INPUTS
-                && verify(&self.params, self.vk(), public_inputs, proof, transcript)?,
+        verify_pinned(
+            &self.params,
+            self.vk(),
+            self.key_digest,
+            public_inputs,
+            proof,
+            transcript,
         )
     }
 }

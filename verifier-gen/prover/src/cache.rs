@@ -119,6 +119,38 @@ impl ArtifactCache {
     }
 }
 
+/// What a compression circuit is instantiated with: the batch circuit whose proofs it compresses
+/// (named by its shape and verifying key's digest) and its own `k`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CompressShape {
+    /// The batch circuit's shape.
+    pub batch: BatchShape,
+    /// The first bytes of the batch verifying key's digest ([`crate::vk_digest`]).
+    pub batch_vk: [u8; 8],
+    /// log2 of the compression circuit's rows.
+    pub k: u32,
+}
+
+impl CompressShape {
+    fn stem(&self, params_digest: &[u8; 32]) -> String {
+        format!(
+            "compress-v{}-k{}-of-{}-bvk{}",
+            crate::compress::VERSION,
+            self.k,
+            self.batch.stem(params_digest),
+            alloy_primitives::hex::encode(self.batch_vk),
+        )
+    }
+}
+
+impl ArtifactCache {
+    /// The compression circuit's proving key for `shape` over the parameters named by
+    /// `params_digest` (its layout beside it, as for a batch key).
+    pub fn compress_pk(&self, shape: &CompressShape, params_digest: &[u8; 32]) -> PathBuf {
+        self.dir.join(format!("{}.pk", shape.stem(params_digest)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +213,36 @@ mod tests {
             ),
             cache.batch_pk(&batch, &[2; 32]),
             cache.batch_verifier(&batch, &[1; 32]),
+        ] {
+            assert_ne!(other, base);
+        }
+        let compress = CompressShape {
+            batch,
+            batch_vk: [5; 8],
+            k: 22,
+        };
+        let base = cache.compress_pk(&compress, &[1; 32]);
+        for other in [
+            cache.compress_pk(
+                &CompressShape {
+                    batch_vk: [6; 8],
+                    ..compress
+                },
+                &[1; 32],
+            ),
+            cache.compress_pk(&CompressShape { k: 23, ..compress }, &[1; 32]),
+            cache.compress_pk(
+                &CompressShape {
+                    batch: BatchShape {
+                        capacity: 1,
+                        ..batch
+                    },
+                    ..compress
+                },
+                &[1; 32],
+            ),
+            cache.compress_pk(&compress, &[2; 32]),
+            cache.batch_pk(&batch, &[1; 32]),
         ] {
             assert_ne!(other, base);
         }

@@ -44,10 +44,12 @@ use snark_verifier_sdk::{PlonkSuccinctVerifier, SHPLONK, Snark};
 
 pub mod batch;
 pub mod cache;
+pub mod compress;
+mod dev_srs;
 pub mod ptau;
 pub mod task;
 
-pub use cache::{ArtifactCache, BatchShape, ChunkShape};
+pub use cache::{ArtifactCache, BatchShape, ChunkShape, CompressShape};
 pub use task::{Backend, CpuBackend, ProofArtifact, ProofKind, ProofTask, vk_digest};
 
 use rollup_circuits::Fr;
@@ -102,6 +104,10 @@ pub enum ProverError {
         "the chunk proofs are not one batch: their roots do not chain or their challenges differ"
     )]
     NotOneBatch,
+    /// A batch proof given to the compression stage does not verify (as the compression circuit
+    /// would check it), or is not shaped like one.
+    #[error("the batch proof to compress does not verify")]
+    InvalidBatchProof,
     /// The backend has no prover for this kind of proof.
     #[error("this backend does not prove {0:?} proofs")]
     NoProver(ProofKind),
@@ -170,8 +176,10 @@ fn halo2(e: impl std::fmt::Debug) -> ProverError {
 const DEV_SRS_SEED: [u8; 32] = *b"zkr dev srs: UNSAFE, public seed";
 
 /// The development SRS of size `2^k`: deterministic, **unsafe for production**.
+/// Computed by [`dev_srs::setup`] (the same parameters as `ParamsKZG::setup` with the seeded
+/// generator, about eight times faster).
 pub fn dev_srs(k: u32) -> ParamsKZG<Bn256> {
-    ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::from_seed(DEV_SRS_SEED))
+    dev_srs::setup(k, DEV_SRS_SEED)
 }
 
 /// Reads an SRS file and cuts it down to `2^k` points: a snarkjs `.ptau` ceremony file (converted

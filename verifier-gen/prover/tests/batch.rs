@@ -4,7 +4,7 @@
 //! roots and the chunk key's digest; a flipped proof byte, any changed public input, a chunk proof
 //! for other public inputs and a proof of another chunk circuit are each refused.
 //!
-//! Heavy: SRS at k = 20 (about 3 minutes, cached in the target directory), batch keygen (about
+//! Heavy: SRS at k = 20 (about 15 s, cached in the target directory), batch keygen (about
 //! 75 s) and one batch proof (about 135 s, 4.4 GB), on 2 cores.
 
 use halo2_base::gates::circuit::CircuitBuilderStage;
