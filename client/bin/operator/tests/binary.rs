@@ -44,12 +44,19 @@ async fn the_binary_serves_metrics_and_stops_on_sigterm() -> Result {
         .arg(&data)
         .env("OPERATOR_PRIVATE_KEY", hex_key(&ks[0]))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(data.join("stderr.log"))?)
         .spawn()?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line)?;
-    let started: serde_json::Value = serde_json::from_str(&line)?;
+    // Its first line on stdout is the start JSON, whatever ran before it (key generation on a
+    // clean cache included).
+    let started: serde_json::Value = serde_json::from_str(&line).map_err(|e| {
+        let log = std::fs::read_to_string(data.join("stderr.log")).unwrap_or_default();
+        let from = log.char_indices().rev().nth(4000).map_or(0, |(i, _)| i);
+        let tail = &log[from..];
+        format!("stdout's first line {line:?} is not the start JSON ({e}); stderr ends:\n{tail}")
+    })?;
     assert!(
         started["rpc"]
             .as_str()
