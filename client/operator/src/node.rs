@@ -144,16 +144,43 @@ async fn check_verifier(
             rollup_protocol::field::to_u256(&our_key)
         )));
     }
-    let deployed = params;
-    if deployed.0 != ours {
+    same_params(params.0, ours)?;
+    tracing::info!(params = %params, "the deployed verifier's parameters are the prover's");
+    Ok(())
+}
+
+/// Refuses parameters `ours` other than the deployed verifier's `deployed`: L1 would reject every
+/// proof (a mismatch usually means the development SRS on one side and a ceremony on the other).
+pub(crate) fn same_params(deployed: [u8; 32], ours: [u8; 32]) -> Result<()> {
+    if deployed != ours {
         return Err(Error::Config(format!(
-            "the rollup's verifier was generated from parameters {deployed} but this operator proves with {}: \
+            "the rollup's verifier was generated from parameters {} but this operator proves with {}: \
              L1 would reject every proof; set `srs` to the ceremony file the verifier was generated from",
+            alloy::primitives::B256::from(deployed),
             alloy::primitives::B256::from(ours)
         )));
     }
-    tracing::info!(params = %deployed, "the deployed verifier's parameters are the prover's");
     Ok(())
+}
+
+/// The parameters digest the rollup's deployed verifier records (`PARAMS_DIGEST`).
+async fn deployed_params(cfg: &Config) -> Result<[u8; 32]> {
+    let provider = l1_provider(cfg)?;
+    let verifier = Rollup::new(cfg.rollup, &provider)
+        .verifier()
+        .call()
+        .await
+        .map_err(|e| Error::l1("reading the rollup's verifier", e))?;
+    let digest = Halo2BatchVerifier::new(verifier, &provider)
+        .PARAMS_DIGEST()
+        .call()
+        .await
+        .map_err(|e| {
+            Error::Config(format!(
+                "the rollup's verifier {verifier} does not record its parameters (not a Halo2BatchVerifier): {e}"
+            ))
+        })?;
+    Ok(digest.0)
 }
 
 /// A provider for the L1 RPC over the shared transport (timeouts, classified retries): each call
@@ -353,10 +380,13 @@ impl Operator {
         cfg.check()?;
         let slots = chunk_slots(&cfg).await?;
         let capacity = batch_capacity(&cfg).await?;
+        let params = deployed_params(&cfg).await?;
         let backend = {
             let cfg = cfg.clone();
-            tokio::task::spawn_blocking(move || crate::prover::load_backend(&cfg, slots, capacity))
-                .await??
+            tokio::task::spawn_blocking(move || {
+                crate::prover::load_backend(&cfg, slots, capacity, Some(params))
+            })
+            .await??
         };
         Operator::start_with(cfg, signer, backend).await
     }

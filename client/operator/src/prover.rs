@@ -23,8 +23,15 @@ pub enum ProverKind {
 /// Loads the configured backend for chunks of `slots` slots, aggregated `capacity` to a batch proof
 /// (the deployed verifier's shape): the SRS and both stages' proving keys, generated and cached
 /// under the key cache the first time. Blocking (minutes on a cold cache: about five for the batch
-/// stage's SRS and key on 2 cores).
-pub fn load_backend(cfg: &Config, slots: usize, capacity: usize) -> Result<Arc<dyn Backend>> {
+/// stage's SRS and key on 2 cores). With `deployed_params` (the deployed verifier's parameters
+/// digest), parameters other than those are refused once the chunk stage has loaded, before the
+/// batch stage's larger SRS and key are read or made.
+pub fn load_backend(
+    cfg: &Config,
+    slots: usize,
+    capacity: usize,
+    deployed_params: Option<[u8; 32]>,
+) -> Result<Arc<dyn Backend>> {
     let srs = cfg.srs_source()?;
     if srs == SrsSource::Development {
         tracing::warn!(
@@ -35,6 +42,9 @@ pub fn load_backend(cfg: &Config, slots: usize, capacity: usize) -> Result<Arc<d
         ProverKind::Cpu => {
             let shape = ChunkShape::new(slots, cfg.chain_id);
             let chunk = ChunkProver::load(&cfg.key_cache(), &srs, slots, cfg.chain_id, shape.k)?;
+            if let Some(deployed) = deployed_params {
+                crate::node::same_params(deployed, chunk.params_digest())?;
+            }
             tracing::info!(
                 capacity,
                 "loading the batch stage (its SRS and key are generated and cached on first use)"

@@ -72,7 +72,7 @@ pub fn prover_for(cfg: &Config, slots: usize) -> Result<Arc<dyn Backend>> {
     if let Some((_, p)) = provers.iter().find(|(s, _)| *s == slots) {
         return Ok(p.clone());
     }
-    let inner = rollup_operator::prover::load_backend(cfg, slots, 1)?;
+    let inner = rollup_operator::prover::load_backend(cfg, slots, 1, None)?;
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("proofs");
     std::fs::create_dir_all(&dir)?;
     let keeper = Kept {
