@@ -102,22 +102,13 @@ async fn check_verifier(
     backend: &dyn Backend,
 ) -> Result<()> {
     let ours = backend.params_digest();
-    let verifier = Rollup::new(rollup, provider)
-        .verifier()
-        .call()
-        .await
-        .map_err(|e| Error::l1("reading the rollup's verifier", e))?;
+    let (verifier, params) = deployed_params(provider, rollup).await?;
     let deployed = Halo2BatchVerifier::new(verifier, provider);
     let not_ours = |what: &str, e: alloy::contract::Error| {
         Error::Config(format!(
             "the rollup's verifier {verifier} does not record its {what} (not a Halo2BatchVerifier): {e}"
         ))
     };
-    let params = deployed
-        .PARAMS_DIGEST()
-        .call()
-        .await
-        .map_err(|e| not_ours("parameters", e))?;
     let key_digest = deployed
         .KEY_DIGEST()
         .call()
@@ -144,8 +135,11 @@ async fn check_verifier(
             rollup_protocol::field::to_u256(&our_key)
         )));
     }
-    same_params(params.0, ours)?;
-    tracing::info!(params = %params, "the deployed verifier's parameters are the prover's");
+    same_params(params, ours)?;
+    tracing::info!(
+        params = %alloy::primitives::B256::from(params),
+        "the deployed verifier's parameters are the prover's"
+    );
     Ok(())
 }
 
@@ -163,15 +157,17 @@ pub(crate) fn same_params(deployed: [u8; 32], ours: [u8; 32]) -> Result<()> {
     Ok(())
 }
 
-/// The parameters digest the rollup's deployed verifier records (`PARAMS_DIGEST`).
-async fn deployed_params(cfg: &Config) -> Result<[u8; 32]> {
-    let provider = l1_provider(cfg)?;
-    let verifier = Rollup::new(cfg.rollup, &provider)
+/// The rollup's deployed verifier and the parameters digest it records (`PARAMS_DIGEST`).
+async fn deployed_params(
+    provider: &impl Provider,
+    rollup: alloy::primitives::Address,
+) -> Result<(alloy::primitives::Address, [u8; 32])> {
+    let verifier = Rollup::new(rollup, provider)
         .verifier()
         .call()
         .await
         .map_err(|e| Error::l1("reading the rollup's verifier", e))?;
-    let digest = Halo2BatchVerifier::new(verifier, &provider)
+    let digest = Halo2BatchVerifier::new(verifier, provider)
         .PARAMS_DIGEST()
         .call()
         .await
@@ -180,7 +176,7 @@ async fn deployed_params(cfg: &Config) -> Result<[u8; 32]> {
                 "the rollup's verifier {verifier} does not record its parameters (not a Halo2BatchVerifier): {e}"
             ))
         })?;
-    Ok(digest.0)
+    Ok((verifier, digest.0))
 }
 
 /// A provider for the L1 RPC over the shared transport (timeouts, classified retries): each call
@@ -380,7 +376,7 @@ impl Operator {
         cfg.check()?;
         let slots = chunk_slots(&cfg).await?;
         let capacity = batch_capacity(&cfg).await?;
-        let params = deployed_params(&cfg).await?;
+        let (_, params) = deployed_params(&l1_provider(&cfg)?, cfg.rollup).await?;
         let backend = {
             let cfg = cfg.clone();
             tokio::task::spawn_blocking(move || {
