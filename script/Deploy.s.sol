@@ -18,10 +18,12 @@ import {console} from "../contracts/test/utils/console.sol";
 ///      `OWNER`, `SEQUENCER`, `TIMELOCK_ADMIN`, `FEE_RECIPIENT` (addresses); `TIMELOCK_DELAY` (seconds, default
 ///      `UPGRADE_DELAY`); `VERIFIER` (an `IBatchVerifier`); `VERIFIER_BYTECODE` (path, or 0x-hex, of the generated batch
 ///      verifier's creation bytecode, `contracts/verifier/Halo2BatchVerifier.bin` from `verifier-gen --stage batch
-///      solidity`: it is deployed behind a `Halo2BatchVerifier` with `KEY_DIGEST` (the chunk key digest, required
-///      with the bytecode) and
-///      `BATCH_CAPACITY` (default 1), which the same command writes to `Halo2BatchVerifier.json`; one of
-///      `VERIFIER` and `VERIFIER_BYTECODE` is required: `NoVerifier` otherwise); `CHUNK_SLOTS` (default 4);
+///      solidity`) with `VERIFIER_PARAMS` (path, or the JSON text, of the parameters file the same command writes
+///      beside it, `Halo2BatchVerifier.json`: the chunk key digest, chunk size and capacity the verifier was
+///      generated for, and the bytecode's hash), deployed behind a `Halo2BatchVerifier` with exactly those; one of
+///      `VERIFIER` and `VERIFIER_BYTECODE` is required: `NoVerifier` otherwise, and not both: `AmbiguousVerifier`.
+///      The rollup's chunk size is always its verifier's, and the verifier's shape comes from the file generated
+///      with it, not from hand-typed values.
 ///      `FEE_PUBKEY_X`, `FEE_PUBKEY_Y` (the fee account's L2 key; default none);
 ///      `REQUEST_FEE` (wei per L1 request, default `DEFAULT_REQUEST_FEE`);
 ///      `UNSAFE_ALLOW_FORGEABLE_VERIFIER` (default false: see `checkVerifier`).
@@ -36,6 +38,19 @@ contract Deploy is Script {
     ///         finalize nothing, and its first request's deadline (which starts at deployment) would pass long
     ///         before governance could install one through the timelock: escape mode on day 7.
     error NoVerifier();
+
+    /// @notice `VERIFIER_BYTECODE` was given without `VERIFIER_PARAMS`, the file that says what it was generated for,
+    ///         or with one that does not record the bytecode's hash (written before it did: generate it again).
+    error NoVerifierParams();
+
+    /// @notice Both a deployed verifier (`VERIFIER`) and a generated one to deploy (`VERIFIER_BYTECODE` or
+    ///         `VERIFIER_PARAMS`) were given: which one the rollup should use is not guessed.
+    error AmbiguousVerifier();
+
+    /// @notice The parameters file was written for other bytecode than the one given (files of two generations
+    ///         mixed): the adapter would pin a key digest, chunk size or capacity the verifier was not made for, and
+    ///         every proof would fail on L1.
+    error VerifierParamsMismatch(bytes32 paramsBytecodeHash, bytes32 bytecodeHash);
 
     /// @notice The verifier was generated from the development SRS, whose secret is public: anyone could forge
     ///         proofs for it. Generate it from a ceremony's parameters (`docs/srs.md`).
@@ -56,9 +71,8 @@ contract Deploy is Script {
         uint256 timelockDelay;
         address verifier;
         bytes verifierBytecode;
-        uint256 keyDigest;
-        uint256 batchCapacity;
-        uint256 chunkSlots;
+        /// @dev The JSON `verifier-gen --stage batch solidity` writes beside `verifierBytecode`.
+        string verifierParams;
         address feeRecipient;
         uint256 feePubkeyX;
         uint256 feePubkeyY;
@@ -86,11 +100,11 @@ contract Deploy is Script {
             // The `.bin` file's path, or its hex itself (for a file forge may not read).
             bool isHex = bytes(bytecode).length > 2 && bytes(bytecode)[0] == "0" && bytes(bytecode)[1] == "x";
             p.verifierBytecode = vm.parseBytes(vm.trim(isHex ? bytecode : vm.readFile(bytecode)));
-            // Required with the bytecode: a wrong digest would make every batch proof fail on L1.
-            p.keyDigest = vm.envUint("KEY_DIGEST");
         }
-        p.batchCapacity = vm.envOr("BATCH_CAPACITY", uint256(1));
-        p.chunkSlots = vm.envOr("CHUNK_SLOTS", uint256(4));
+        // The `.json` file's path, or its text itself.
+        string memory params = vm.trim(vm.envOr("VERIFIER_PARAMS", string("")));
+        bool isJson = bytes(params).length != 0 && bytes(params)[0] == "{";
+        p.verifierParams = isJson || bytes(params).length == 0 ? params : vm.readFile(params);
         p.feeRecipient = vm.envOr("FEE_RECIPIENT", sender);
         p.feePubkeyX = vm.envOr("FEE_PUBKEY_X", uint256(0));
         p.feePubkeyY = vm.envOr("FEE_PUBKEY_Y", uint256(0));
@@ -111,10 +125,10 @@ contract Deploy is Script {
         d.hasher = new ProtocolHasher();
         d.timelock = new Timelock(p.timelockAdmin, p.timelockDelay);
         if (p.verifier != address(0)) {
+            if (p.verifierBytecode.length != 0 || bytes(p.verifierParams).length != 0) revert AmbiguousVerifier();
             d.verifier = IBatchVerifier(p.verifier);
         } else if (p.verifierBytecode.length != 0) {
-            d.verifier =
-                new Halo2BatchVerifier(deployCode(p.verifierBytecode), p.keyDigest, p.chunkSlots, p.batchCapacity);
+            d.verifier = deployGenerated(p.verifierBytecode, p.verifierParams);
         } else {
             revert NoVerifier();
         }
@@ -126,12 +140,26 @@ contract Deploy is Script {
                 governance: address(d.timelock),
                 verifier: d.verifier,
                 hasher: d.hasher,
-                chunkSlots: p.chunkSlots,
+                chunkSlots: d.verifier.CHUNK_SLOTS(),
                 feeRecipient: p.feeRecipient,
                 feePubkeyX: p.feePubkeyX,
                 feePubkeyY: p.feePubkeyY,
                 requestFee: p.requestFee
             })
+        );
+    }
+
+    /// @notice Deploys generated verifier `code` behind a `Halo2BatchVerifier` pinning what `paramsJson` (the file
+    ///         written beside it) says it was generated for, once that file is shown to be `code`'s.
+    function deployGenerated(bytes memory code, string memory paramsJson) public returns (IBatchVerifier) {
+        if (bytes(paramsJson).length == 0 || !vm.keyExistsJson(paramsJson, ".bytecodeHash")) revert NoVerifierParams();
+        bytes32 expected = vm.parseJsonBytes32(paramsJson, ".bytecodeHash");
+        if (expected != keccak256(code)) revert VerifierParamsMismatch(expected, keccak256(code));
+        return new Halo2BatchVerifier(
+            deployCode(code),
+            vm.parseJsonUint(paramsJson, ".keyDigest"),
+            vm.parseJsonUint(paramsJson, ".chunkSlots"),
+            vm.parseJsonUint(paramsJson, ".capacity")
         );
     }
 

@@ -12,16 +12,14 @@ use alloy::rpc::types::TransactionRequest;
 
 /// The script's parameters (see `script/Deploy.s.sol`); every one not given is cleared, so that a
 /// deployment never depends on the caller's environment.
-pub const PARAMS: [&str; 14] = [
+pub const PARAMS: [&str; 12] = [
     "OWNER",
     "SEQUENCER",
     "TIMELOCK_ADMIN",
     "TIMELOCK_DELAY",
     "VERIFIER",
     "VERIFIER_BYTECODE",
-    "KEY_DIGEST",
-    "BATCH_CAPACITY",
-    "CHUNK_SLOTS",
+    "VERIFIER_PARAMS",
     "FEE_RECIPIENT",
     "FEE_PUBKEY_X",
     "FEE_PUBKEY_Y",
@@ -100,9 +98,14 @@ pub fn deploy(
         cmd.env_remove(var);
     }
     for (k, v) in params {
-        if *k == "VERIFIER_BYTECODE" && !v.starts_with("0x") {
-            // Passed as hex: forge reads files only under the paths foundry.toml allows, and a key
-            // cache may be anywhere.
+        let inline = match *k {
+            "VERIFIER_BYTECODE" => !v.starts_with("0x"),
+            "VERIFIER_PARAMS" => !v.starts_with('{'),
+            _ => false,
+        };
+        if inline {
+            // Passed as the file's text: forge reads files only under the paths foundry.toml
+            // allows, and a key cache may be anywhere.
             cmd.env(k, std::fs::read_to_string(v)?.trim());
         } else {
             cmd.env(k, v);
@@ -165,17 +168,20 @@ impl Drop for TempDir {
     }
 }
 
-/// A generated batch verifier, as `Deploy.s.sol` takes it: its creation bytecode and what the
-/// `Halo2BatchVerifier` in front of it pins (what `verifier-gen --stage batch solidity` writes).
+/// A generated batch verifier, as `Deploy.s.sol` takes it: its creation bytecode and its parameters
+/// file, which says what the `Halo2BatchVerifier` in front of it pins (both written by
+/// `verifier-gen --stage batch solidity`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchVerifier {
     /// The creation bytecode file (`VERIFIER_BYTECODE`).
     pub bytecode: PathBuf,
-    /// The chunk key digest its proofs pin, hex (`KEY_DIGEST`).
+    /// The parameters file beside it (`VERIFIER_PARAMS`).
+    pub params: PathBuf,
+    /// The chunk key digest its proofs pin, hex.
     pub key_digest: String,
-    /// Slots per chunk (`CHUNK_SLOTS`).
+    /// Slots per chunk.
     pub chunk_slots: usize,
-    /// Chunk proofs per batch proof (`BATCH_CAPACITY`).
+    /// Chunk proofs per batch proof.
     pub capacity: usize,
 }
 
@@ -201,6 +207,7 @@ impl BatchVerifier {
             chunk_slots: number("chunkSlots")?,
             capacity: number("capacity")?,
             bytecode,
+            params: path,
         })
     }
 
@@ -208,9 +215,7 @@ impl BatchVerifier {
     pub fn params(&self) -> Vec<(&'static str, String)> {
         vec![
             ("VERIFIER_BYTECODE", self.bytecode.display().to_string()),
-            ("KEY_DIGEST", self.key_digest.clone()),
-            ("BATCH_CAPACITY", self.capacity.to_string()),
-            ("CHUNK_SLOTS", self.chunk_slots.to_string()),
+            ("VERIFIER_PARAMS", self.params.display().to_string()),
         ]
     }
 }

@@ -75,6 +75,11 @@ pub struct Config {
     pub key_cache: Option<PathBuf>,
     /// Which prover proves the chunks (`cpu`: in this process).
     pub prover: crate::prover::ProverKind,
+    /// Compress each batch proof in the thin last stage (`rollup_prover::compress`, k = 22: about
+    /// 6 minutes and 12 GB per batch on 2 cores) for a verifier that costs L1 about 100k gas less;
+    /// the rollup's verifier must then be the compression circuit's (`verifier-gen --stage
+    /// compress solidity`). The operator refuses to start when it is not.
+    pub compress: bool,
     /// Fault injection for the crash-safety tests: the submitter stops at this point once.
     #[cfg(feature = "fault-injection")]
     pub crash_at: Option<CrashPoint>,
@@ -105,6 +110,7 @@ impl Default for Config {
             dev_srs: false,
             key_cache: None,
             prover: crate::prover::ProverKind::Cpu,
+            compress: false,
             #[cfg(feature = "fault-injection")]
             crash_at: None,
         }

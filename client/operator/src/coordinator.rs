@@ -1,10 +1,13 @@
 //! The proof coordinator: it owns the proving pipeline's state, apart from the sequencer.
 //!
-//! The pipeline has two stages (`docs/protocol.md` section 7). Every chunk is proven for
+//! The pipeline has two stages, or three (`docs/protocol.md` section 7). Every chunk is proven for
 //! aggregation ([`ProofKind::RecursiveChunk`]) at its batch's challenge, so a sealed chunk waits
 //! (parked, with its witnesses) until the batch book proposes its batch; then
 //! [`Coordinator::schedule`] queues its chunk tasks, and once all of them are stored, the batch
-//! task ([`ProofKind::Batch`]), whose one proof L1 verifies. The coordinator runs tasks on its
+//! task ([`ProofKind::Batch`]), whose one proof L1 verifies. When the backend compresses
+//! ([`Backend::last_stage`] is [`ProofKind::Compressed`]), the batch task makes a
+//! [`ProofKind::RecursiveBatch`] proof instead, and once it is stored the compression task makes
+//! the proof L1 verifies. The coordinator runs tasks on its
 //! [`Backend`] (in this process today), checks each [`ProofArtifact`] before accepting it (the
 //! public inputs the core computed, [`ProofTask::accepts`]; the backend's verifying key; a native
 //! verification), stores it, and gives the submitter a batch's proof once it is stored.
@@ -15,7 +18,8 @@
 //! scheduled again, and every task whose stored artifact it accepts is skipped, so a crash at any
 //! stage loses nothing and proves nothing twice once stored. A stored artifact that a task does not
 //! accept (another batch's challenge after a revert, a chunk proof stored for L1 by an older
-//! operator) is proven again and replaced.
+//! operator, a key that governance has since replaced: [`ProofTask::accepts_from`]) is proven again
+//! and replaced, and a batch task is queued only once each of its chunk proofs is its own.
 //!
 //! A remote worker or a shadow prover is another [`Backend`]; another stage is another task kind.
 
@@ -32,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batches::{Batch, BatchStatus, Batches};
 use crate::error::{Error, Result};
-use crate::store::{BATCH_PROOFS, PROOFS, Store};
+use crate::store::{BATCH_PROOFS, COMPRESSED_PROOFS, PROOFS, RECURSIVE_BATCH_PROOFS, Store};
 
 /// Attempts at one task before the operator gives up and stops.
 pub const MAX_ATTEMPTS: u32 = 3;
@@ -123,10 +127,12 @@ impl Entry {
 }
 
 /// A scheduled batch whose chunk proofs are not all stored yet.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Waiting {
     first_chunk: u64,
-    chunks: u64,
+    /// The public inputs of each of its chunk proofs, in order (each chunk at the batch's
+    /// challenge): a stored chunk proof for other inputs is not this batch's.
+    chunk_inputs: Vec<Vec<Fr>>,
     expected: [Fr; BATCH_INPUTS],
 }
 
@@ -150,10 +156,13 @@ pub struct Coordinator {
     crash_at: Mutex<Option<crate::config::CrashPoint>>,
 }
 
-/// Where artifacts of `kind` are stored: chunk proofs by chunk index, batch proofs by batch index.
+/// Where artifacts of `kind` are stored: chunk proofs by chunk index, each batch stage's proofs
+/// by batch index in a table of its own.
 fn table(kind: ProofKind) -> TableDefinition<'static, u64, &'static [u8]> {
     match kind {
         ProofKind::Batch => BATCH_PROOFS,
+        ProofKind::RecursiveBatch => RECURSIVE_BATCH_PROOFS,
+        ProofKind::Compressed => COMPRESSED_PROOFS,
         ProofKind::Chunk | ProofKind::RecursiveChunk => PROOFS,
     }
 }
@@ -244,13 +253,13 @@ impl Coordinator {
             return Ok(());
         }
         if let Some(stored) = self.artifact(key.0, key.1)? {
-            if task.accepts(&stored) {
+            if task.accepts_from(self.backend.as_ref(), &stored) {
                 return Ok(());
             }
             tracing::info!(
                 kind = ?key.0,
                 index = key.1,
-                "a stored proof is not this task's (another batch, or an older operator's): proving it again"
+                "a stored proof is not this task's (another batch, another key, or an older operator's): proving it again"
             );
         }
         self.book().tasks.insert(key, Entry::queued(task));
@@ -295,24 +304,28 @@ impl Coordinator {
             binding.challenge,
             binding.evaluation,
         ];
-        let done = self
-            .artifact(ProofKind::Batch, batch.index)?
-            .is_some_and(|a| batch_task_accepts(batch.index, &expected, &a));
-        if done {
+        if self.stored_batch_stage(self.backend.last_stage(), batch.index, &expected)? {
             return Ok(());
         }
+        // With compression, a stored recursive batch proof leaves only the compression to make.
+        let compress_only = self.backend.last_stage() == ProofKind::Compressed
+            && self.stored_batch_stage(ProofKind::RecursiveBatch, batch.index, &expected)?;
+        let mut chunk_inputs = Vec::with_capacity(chunks.len());
         for (index, mut chunk) in chunks {
             chunk.binding = binding.chunk(&chunk.records)?;
-            self.submit(ProofTask::RecursiveChunk {
-                index,
-                chunk: Box::new(chunk),
-            })?;
+            chunk_inputs.push(chunk.public_inputs().to_vec());
+            if !compress_only {
+                self.submit(ProofTask::RecursiveChunk {
+                    index,
+                    chunk: Box::new(chunk),
+                })?;
+            }
         }
         self.book().waiting.insert(
             batch.index,
             Waiting {
                 first_chunk: batch.first_chunk,
-                chunks: batch.chunks,
+                chunk_inputs,
                 expected,
             },
         );
@@ -341,37 +354,91 @@ impl Coordinator {
         }
     }
 
-    /// Queues the batch task of every waiting batch whose chunk proofs are all stored.
+    /// Queues the next task of every waiting batch whose inputs are stored: the batch task once
+    /// its chunk proofs all are (each one for its chunk at this batch's challenge, under the
+    /// backend's current chunk key: a proof stored for another batch or key waits for its
+    /// replacement, which its chunk task makes), and with compression, the compression task once
+    /// the recursive batch proof is. A batch stops waiting when its last stage's task is queued.
     fn promote_ready_batches(&self) -> Result<()> {
-        let waiting: Vec<(u64, u64, u64, [Fr; BATCH_INPUTS])> = self
+        let last = self.backend.last_stage();
+        let chunk_key = self.backend.vk_digest(ProofKind::RecursiveChunk);
+        let waiting: Vec<(u64, Waiting)> = self
             .book()
             .waiting
             .iter()
-            .map(|(i, w)| (*i, w.first_chunk, w.chunks, w.expected))
+            .map(|(i, w)| (*i, w.clone()))
             .collect();
-        for (index, first, n, expected) in waiting {
-            let mut artifacts = Vec::new();
-            for c in first..first + n {
-                let stored = self.artifact(ProofKind::RecursiveChunk, c)?;
-                match stored {
-                    Some(a) if a.kind == ProofKind::RecursiveChunk => artifacts.push(a),
-                    _ => break,
+        for (index, w) in waiting {
+            let (first, inputs, expected) = (w.first_chunk, w.chunk_inputs, w.expected);
+            if last == ProofKind::Compressed {
+                let task = ProofTask::Batch {
+                    index,
+                    chunks: Vec::new(),
+                    expected,
+                    recursive: true,
+                };
+                if let Some(batch) = self
+                    .artifact(ProofKind::RecursiveBatch, index)?
+                    .filter(|a| task.accepts_from(self.backend.as_ref(), a))
+                {
+                    self.book().waiting.remove(&index);
+                    self.submit(ProofTask::Compress {
+                        index,
+                        batch: Box::new(batch),
+                        expected,
+                    })?;
+                    continue;
+                }
+                if self
+                    .book()
+                    .tasks
+                    .contains_key(&(ProofKind::RecursiveBatch, index))
+                {
+                    // Queued or running: its proof is not stored yet.
+                    continue;
                 }
             }
-            if artifacts.len() as u64 != n {
+            let mut artifacts = Vec::with_capacity(inputs.len());
+            for (c, inputs) in (first..).zip(&inputs) {
+                let stored = self.artifact(ProofKind::RecursiveChunk, c)?;
+                match stored {
+                    Some(a)
+                        if a.kind == ProofKind::RecursiveChunk
+                            && a.public_inputs == *inputs
+                            && Some(a.vk_digest) == chunk_key =>
+                    {
+                        artifacts.push(a);
+                    }
+                    Some(_) => {
+                        // Its chunk task (queued by `schedule`) replaces it.
+                        tracing::debug!(
+                            batch = index,
+                            chunk = c,
+                            "a stored chunk proof is not this batch's: waiting for its replacement"
+                        );
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            if artifacts.len() != inputs.len() {
                 continue;
             }
-            self.book().waiting.remove(&index);
+            let recursive = last == ProofKind::Compressed;
+            if !recursive {
+                self.book().waiting.remove(&index);
+            }
             self.submit(ProofTask::Batch {
                 index,
                 chunks: artifacts,
                 expected,
+                recursive,
             })?;
         }
         Ok(())
     }
 
-    /// Proves the next runnable task, if any: a batch before chunks (it finalizes sooner), lower
+    /// Proves the next runnable task, if any: later stages first (they finalize sooner), lower
     /// indices first; returns whether it proved one. The backend runs off the async runtime. A task
     /// that failed [`MAX_ATTEMPTS`] times is an error.
     pub async fn run_next(&self) -> Result<bool> {
@@ -386,7 +453,7 @@ impl Coordinator {
                 .iter()
                 .filter(|(_, e)| runnable(e))
                 .map(|(k, _)| *k)
-                .min_by_key(|(kind, index)| (*kind != ProofKind::Batch, *index));
+                .min_by_key(|(kind, index)| (stage_order(*kind), *index));
             key.and_then(|key| {
                 let e = book.tasks.get_mut(&key)?;
                 e.state = TaskState::Running;
@@ -399,16 +466,16 @@ impl Coordinator {
         };
         let (kind, index) = key;
         #[cfg(feature = "fault-injection")]
-        if kind == ProofKind::Batch {
+        if matches!(kind, ProofKind::Batch | ProofKind::RecursiveBatch) {
             self.crash(crate::config::CrashPoint::BeforeBatchProof)?;
         }
         let start = Instant::now();
         let backend = self.backend.clone();
         let result = tokio::task::spawn_blocking(move || -> Result<ProofArtifact> {
             let artifact = backend.prove(&task)?;
-            if !task.accepts(&artifact) {
+            if !task.accepts_from(backend.as_ref(), &artifact) {
                 return Err(Error::Proof(
-                    "the artifact proves other public inputs than the task's".into(),
+                    "the artifact proves other public inputs than the task's, or under another key than the backend's".into(),
                 ));
             }
             if !backend.verify(&artifact)? {
@@ -425,7 +492,7 @@ impl Coordinator {
         match result {
             Ok(artifact) => {
                 #[cfg(feature = "fault-injection")]
-                if kind == ProofKind::Batch {
+                if matches!(kind, ProofKind::Batch | ProofKind::RecursiveBatch) {
                     self.crash(crate::config::CrashPoint::DuringBatchProof)?;
                 }
                 self.store_artifact(index, &artifact)?;
@@ -441,13 +508,12 @@ impl Coordinator {
                     backend = self.backend.name(),
                     "proven"
                 );
-                metrics::histogram!("operator_prove_seconds", "kind" => kind_name(kind))
+                metrics::histogram!("operator_prove_seconds", "kind" => kind.name())
                     .record(seconds);
                 Ok(true)
             }
             Err(err) => {
-                metrics::counter!("operator_prove_failures", "kind" => kind_name(kind))
-                    .increment(1);
+                metrics::counter!("operator_prove_failures", "kind" => kind.name()).increment(1);
                 tracing::warn!(?kind, index, attempts, error = %err, "proving failed");
                 if let Some(e) = self.book().tasks.get_mut(&key) {
                     e.state = TaskState::Failed {
@@ -456,9 +522,10 @@ impl Coordinator {
                     };
                 }
                 if attempts >= MAX_ATTEMPTS {
-                    let what = match kind {
-                        ProofKind::Batch => format!("batch {index}"),
-                        _ => format!("chunk {index}"),
+                    let what = if kind.is_batch() {
+                        format!("batch {index} ({})", kind.name())
+                    } else {
+                        format!("chunk {index}")
                     };
                     return Err(Error::Proof(format!(
                         "{what}: {attempts} attempts failed, the last with: {err}; if it can never be proven, revert its batch and drop the transaction that breaks it (`operator revert`, docs/operator.md)"
@@ -488,8 +555,9 @@ impl Coordinator {
             .transpose()
     }
 
-    /// `batch`'s stored batch proof, once it is stored and is `batch`'s (the root it starts from,
-    /// its new root, its binding: the core's values, as L1 rebuilds them).
+    /// `batch`'s stored proof for L1 (of the backend's [`Backend::last_stage`]), once it is stored
+    /// and is `batch`'s (the root it starts from, its new root, its binding: the core's values, as
+    /// L1 rebuilds them) under the backend's current key.
     pub fn batch_proof(
         &self,
         batch: &Batch,
@@ -503,16 +571,30 @@ impl Coordinator {
             binding.challenge,
             binding.evaluation,
         ];
-        Ok(self
-            .artifact(ProofKind::Batch, batch.index)?
-            .filter(|a| batch_task_accepts(batch.index, &expected, a)))
+        let last = self.backend.last_stage();
+        Ok(self.artifact(last, batch.index)?.filter(|a| {
+            batch_stage_task(last, batch.index, expected).accepts_from(self.backend.as_ref(), a)
+        }))
     }
 
-    /// When batch `index`'s proof was made, if in this run.
+    /// Whether the stored proof of batch stage `kind` for batch `index` is the one with `expected`
+    /// after its accumulator, under the backend's current key.
+    fn stored_batch_stage(
+        &self,
+        kind: ProofKind,
+        index: u64,
+        expected: &[Fr; BATCH_INPUTS],
+    ) -> Result<bool> {
+        Ok(self.artifact(kind, index)?.is_some_and(|a| {
+            batch_stage_task(kind, index, *expected).accepts_from(self.backend.as_ref(), &a)
+        }))
+    }
+
+    /// When batch `index`'s proof for L1 was made, if in this run.
     pub fn ready_at(&self, index: u64) -> Option<Instant> {
         self.book()
             .tasks
-            .get(&(ProofKind::Batch, index))
+            .get(&(self.backend.last_stage(), index))
             .and_then(|e| e.proven.map(|(t, _)| t))
     }
 
@@ -545,21 +627,35 @@ impl Coordinator {
     }
 }
 
-/// Whether `artifact` is the batch proof with `expected` after its accumulator.
-fn batch_task_accepts(index: u64, expected: &[Fr; BATCH_INPUTS], artifact: &ProofArtifact) -> bool {
-    ProofTask::Batch {
-        index,
-        chunks: Vec::new(),
-        expected: *expected,
+/// A task of batch stage `kind` for batch `index` with `expected` (what [`ProofTask::accepts`]
+/// reads of it: its kind and the batch's five public inputs).
+fn batch_stage_task(kind: ProofKind, index: u64, expected: [Fr; BATCH_INPUTS]) -> ProofTask {
+    match kind {
+        ProofKind::Compressed => ProofTask::Compress {
+            index,
+            batch: Box::new(ProofArtifact {
+                kind: ProofKind::RecursiveBatch,
+                public_inputs: Vec::new(),
+                proof: Vec::new(),
+                vk_digest: [0; 32],
+            }),
+            expected,
+        },
+        _ => ProofTask::Batch {
+            index,
+            chunks: Vec::new(),
+            expected,
+            recursive: kind == ProofKind::RecursiveBatch,
+        },
     }
-    .accepts(artifact)
 }
 
-fn kind_name(kind: ProofKind) -> &'static str {
+/// The order tasks run in: the last stage first (it finalizes sooner), chunks last.
+fn stage_order(kind: ProofKind) -> u8 {
     match kind {
-        ProofKind::Chunk => "chunk",
-        ProofKind::RecursiveChunk => "recursive_chunk",
-        ProofKind::Batch => "batch",
+        ProofKind::Compressed => 0,
+        ProofKind::Batch | ProofKind::RecursiveBatch => 1,
+        ProofKind::Chunk | ProofKind::RecursiveChunk => 2,
     }
 }
 
@@ -574,6 +670,8 @@ mod tests {
             ProofKind::Chunk,
             ProofKind::RecursiveChunk,
             ProofKind::Batch,
+            ProofKind::RecursiveBatch,
+            ProofKind::Compressed,
         ] {
             let stored = StoredArtifact {
                 kind,

@@ -28,7 +28,7 @@ use crate::store::Store;
 use crate::submitter::{Submitter, SubmitterConfig};
 use rollup_l1::{RpcPolicy, TxPolicy};
 use rollup_protocol::Chunk;
-use rollup_prover::Backend;
+use rollup_prover::{Backend, ProofKind};
 
 /// A started operator.
 pub struct Operator {
@@ -119,23 +119,45 @@ async fn check_verifier(
         .call()
         .await
         .map_err(|e| not_ours("capacity", e))?;
-    let Some((our_key, our_capacity)) = backend.batch_key() else {
+    let Some(ours_batch) = backend.batch_key() else {
         return Err(Error::Config(format!(
             "the prover `{}` makes no batch proofs: L1 verifies one per batch",
             backend.name()
         )));
     };
-    if key_digest != rollup_protocol::field::to_u256(&our_key)
-        || capacity != alloy::primitives::U256::from(our_capacity)
-    {
+    let our_key = rollup_protocol::field::to_u256(&ours_batch.chunk_key_digest);
+    let stage = match backend.last_stage() {
+        ProofKind::Compressed => "compress",
+        _ => "batch",
+    };
+    if key_digest != our_key || capacity != alloy::primitives::U256::from(ours_batch.capacity) {
         return Err(Error::Config(format!(
             "the rollup's verifier takes batch proofs of {capacity} chunk proof(s) of the chunk key {key_digest:#x}, \
-             this operator makes them of {our_capacity} of {:#x}: L1 would reject every proof; \
-             prove with the keys the verifier was generated from (`verifier-gen --stage batch solidity`)",
-            rollup_protocol::field::to_u256(&our_key)
+             this operator makes them of {} of {our_key:#x}: L1 would reject every proof; \
+             prove with the keys the verifier was generated from (`verifier-gen --stage {stage} solidity`)",
+            ours_batch.capacity
         )));
     }
     same_params(params, ours)?;
+    // The batch key itself: the generated verifier's code carries its transcript representation.
+    let generated = deployed
+        .halo2Verifier()
+        .call()
+        .await
+        .map_err(|e| not_ours("generated verifier", e))?;
+    let code = provider
+        .get_code_at(generated)
+        .await
+        .map_err(|e| Error::l1("reading the generated verifier's code", e))?;
+    if !rollup_prover::batch::verifier_pins(&code, ours_batch.transcript_repr) {
+        return Err(Error::Config(format!(
+            "the rollup's generated verifier {generated} was not generated from this operator's {stage} key \
+             (its code lacks the key's transcript representation {:#x}): L1 would reject every proof; \
+             prove with the keys the verifier was generated from (`verifier-gen --stage {stage} solidity`; \
+             `compress` in the configuration when it is the compression circuit's)",
+            rollup_protocol::field::to_u256(&ours_batch.transcript_repr)
+        )));
+    }
     tracing::info!(
         params = %alloy::primitives::B256::from(params),
         "the deployed verifier's parameters are the prover's"

@@ -50,7 +50,24 @@ pub fn load_backend(
                 "loading the batch stage (its SRS and key are generated and cached on first use)"
             );
             let batch = BatchProver::load(&cfg.key_cache(), &srs, &chunk, capacity, DEFAULT_K)?;
-            Ok(Arc::new(CpuBackend::new(chunk).with_batch(batch)))
+            if !cfg.compress {
+                return Ok(Arc::new(CpuBackend::new(chunk).with_batch(batch)));
+            }
+            tracing::info!(
+                k = rollup_prover::compress::DEFAULT_K,
+                "loading the compression stage (its SRS and key are generated and cached on first use)"
+            );
+            let compress = rollup_prover::compress::CompressProver::load(
+                &cfg.key_cache(),
+                &srs,
+                &batch,
+                rollup_prover::compress::DEFAULT_K,
+            )?;
+            Ok(Arc::new(
+                CpuBackend::new(chunk)
+                    .with_batch(batch)
+                    .with_compress(compress),
+            ))
         }
     }
 }

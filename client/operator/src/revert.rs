@@ -37,7 +37,9 @@ use crate::batches::Batch;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::sequencer::unseal;
-use crate::store::{BATCH_PROOFS, BATCHES, L1_MARKS, PROOFS, Store};
+use crate::store::{
+    BATCH_PROOFS, BATCHES, COMPRESSED_PROOFS, L1_MARKS, PROOFS, RECURSIVE_BATCH_PROOFS, Store,
+};
 
 /// How long the L1 side of a revert may take, sending and confirming included.
 const BUDGET: Duration = Duration::from_secs(600);
@@ -366,7 +368,9 @@ pub async fn revert(
         w.set_meta(REVERTING, 0)?;
         for i in &removed {
             w.remove(BATCHES, *i)?;
-            w.remove(BATCH_PROOFS, *i)?;
+            for table in [BATCH_PROOFS, RECURSIVE_BATCH_PROOFS, COMPRESSED_PROOFS] {
+                w.remove(table, *i)?;
+            }
         }
         for c in &unsealed.chunks {
             w.remove(PROOFS, *c)?;

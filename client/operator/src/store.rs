@@ -22,8 +22,14 @@ pub(crate) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queu
 pub(crate) const CHUNKS: TableDefinition<u64, &[u8]> = TableDefinition::new("chunks");
 /// Chunk proofs (for aggregation), by chunk index.
 pub(crate) const PROOFS: TableDefinition<u64, &[u8]> = TableDefinition::new("proofs");
-/// Batch proofs (the ones L1 verifies), by batch index.
+/// Batch proofs (the ones L1 verifies without compression), by batch index.
 pub(crate) const BATCH_PROOFS: TableDefinition<u64, &[u8]> = TableDefinition::new("batch_proofs");
+/// Batch proofs made for the compression stage, by batch index.
+pub(crate) const RECURSIVE_BATCH_PROOFS: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("recursive_batch_proofs");
+/// Compressed batch proofs (the ones L1 verifies with compression), by batch index.
+pub(crate) const COMPRESSED_PROOFS: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("compressed_proofs");
 /// Batches, by index (from 1, as on L1).
 pub(crate) const BATCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("batches");
 /// Signed L1 transactions of the step in flight, by step name.
@@ -128,6 +134,8 @@ impl Store {
                 CHUNKS,
                 PROOFS,
                 BATCH_PROOFS,
+                RECURSIVE_BATCH_PROOFS,
+                COMPRESSED_PROOFS,
                 BATCHES,
                 REQUESTS,
                 L1_MARKS,

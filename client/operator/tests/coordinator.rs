@@ -1,7 +1,8 @@
 //! The proof coordinator without a circuit: sealed chunks wait for their batch, chunk tasks then the
 //! batch task move from queued to proven, an artifact that proves other inputs or does not verify
 //! is refused and retried, a backend that keeps failing stops the operator after `MAX_ATTEMPTS`,
-//! and stored artifacts survive a restart at any stage (a stored proof of another batch does not).
+//! and stored artifacts survive a restart at any stage (a stored proof of another batch, or under
+//! a key since replaced, does not).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -191,19 +192,193 @@ async fn chunks_wait_for_their_batch_then_the_batch_is_proven_once_across_restar
         "a stored batch proof is not made again"
     );
 
-    // A stored chunk proof made at another batch's challenge (the same chunk, batched alone after
-    // a revert) is not this batch's: it is proven again.
-    let (alone, alone_binding) = batch(1, 0, std::slice::from_ref(&c0))?;
-    let other = Coordinator::new(store("other")?, Arc::new(Fake));
-    other.submit_chunk(0, c0.clone())?;
-    other.schedule(&alone, &alone_binding)?;
-    assert!(other.run_next().await?);
-    let reverted = Coordinator::new(db, Arc::new(Fake));
-    reverted.submit_chunk(0, c0)?;
-    reverted.submit_chunk(1, c1)?;
-    reverted.schedule(&b, &binding)?;
-    assert_eq!(reverted.counts().queued, 0);
+    // Governance replaced the keys (with the verifier behind them): proofs stored under the old keys
+    // verify against nothing on L1, so every one is made again under the new ones.
+    let rekeyed_backend = Arc::new(Rekeyed);
+    let rekeyed = Coordinator::new(db, rekeyed_backend.clone());
+    assert!(
+        rekeyed.batch_proof(&b, &binding, roots)?.is_none(),
+        "a batch proof under the old key is not handed to the submitter"
+    );
+    rekeyed.submit_chunk(0, c0)?;
+    rekeyed.submit_chunk(1, c1)?;
+    rekeyed.schedule(&b, &binding)?;
+    assert_eq!(rekeyed.counts().queued, 2, "both chunk proofs again");
+    for _ in 0..3 {
+        assert!(rekeyed.run_next().await?);
+    }
+    assert!(!rekeyed.run_next().await?);
+    let proof = rekeyed
+        .batch_proof(&b, &binding, roots)?
+        .ok_or("no batch proof under the new key")?;
+    assert_eq!(proof.vk_digest, REKEYED);
     Ok(())
+}
+
+/// A revert re-forms a batch: a chunk proof stored for the old batch (made at its challenge) is not
+/// the new batch's. It is proven again, and the batch task waits for it: it is never queued with the
+/// stale proof, even when the batch's other chunk proofs are stored first.
+#[tokio::test]
+async fn a_chunk_proof_of_another_batch_is_made_again_before_the_batch_proof() -> Result {
+    let db = store("revert")?;
+    let [c0, c1] = chunks()?;
+    // Chunk 1 was batched alone (batch 1, its challenge), then reverted.
+    let (alone, alone_binding) = batch(1, 1, std::slice::from_ref(&c1))?;
+    let before = Coordinator::new(db.clone(), Arc::new(Fake));
+    before.submit_chunk(1, c1.clone())?;
+    before.schedule(&alone, &alone_binding)?;
+    assert!(before.run_next().await?, "chunk 1 at the old challenge");
+    let stale = before
+        .artifact(ProofKind::RecursiveChunk, 1)?
+        .ok_or("no chunk artifact")?;
+    assert_eq!(stale.public_inputs[3], alone_binding.challenge);
+
+    // Batch 1 is now chunks 0 and 1.
+    let (b, binding) = batch(1, 0, &[c0.clone(), c1.clone()])?;
+    assert_ne!(binding.challenge, alone_binding.challenge);
+    let after = Coordinator::new(db, Arc::new(Fake));
+    after.submit_chunk(0, c0)?;
+    after.submit_chunk(1, c1)?;
+    after.schedule(&b, &binding)?;
+    assert_eq!(after.counts().queued, 2, "chunk 0, and chunk 1 again");
+    assert!(after.run_next().await?);
+    assert_eq!(
+        after.state((ProofKind::RecursiveChunk, 0)),
+        Some(TaskState::Proven)
+    );
+    // Chunk 0 is stored and chunk 1's stale proof is still stored: the batch must wait.
+    assert!(after.run_next().await?);
+    assert_eq!(
+        after.state((ProofKind::RecursiveChunk, 1)),
+        Some(TaskState::Proven),
+        "chunk 1 is proven again before any batch task"
+    );
+    assert_eq!(after.state((ProofKind::Batch, 1)), None);
+    let fresh = after
+        .artifact(ProofKind::RecursiveChunk, 1)?
+        .ok_or("no chunk artifact")?;
+    assert_eq!(fresh.public_inputs[3], binding.challenge);
+    assert!(after.run_next().await?, "the batch task");
+    assert_eq!(after.state((ProofKind::Batch, 1)), Some(TaskState::Proven));
+    Ok(())
+}
+
+/// With compression, the batch task makes the recursive batch proof and the compression task the
+/// proof L1 verifies; a restart after the recursive batch proof makes only the compression.
+#[tokio::test]
+async fn with_compression_the_last_stage_is_the_compressed_proof() -> Result {
+    let db = store("compress")?;
+    let [c0, c1] = chunks()?;
+    let (b, binding) = batch(1, 0, &[c0.clone(), c1.clone()])?;
+    let roots = (c0.old_root, c1.new_root);
+    let c = Coordinator::new(db.clone(), Arc::new(Compressing));
+    c.submit_chunk(0, c0.clone())?;
+    c.submit_chunk(1, c1.clone())?;
+    c.schedule(&b, &binding)?;
+    for _ in 0..3 {
+        assert!(c.run_next().await?);
+    }
+    assert_eq!(
+        c.state((ProofKind::RecursiveBatch, 1)),
+        Some(TaskState::Proven)
+    );
+    assert_eq!(
+        c.state((ProofKind::Batch, 1)),
+        None,
+        "no batch proof for L1"
+    );
+    assert!(
+        c.batch_proof(&b, &binding, roots)?.is_none(),
+        "the recursive batch proof is not L1's"
+    );
+    assert!(c.ready_at(1).is_none());
+
+    // Killed before the compression: only the compression is left.
+    let restarted = Coordinator::new(db.clone(), Arc::new(Compressing));
+    restarted.submit_chunk(0, c0.clone())?;
+    restarted.submit_chunk(1, c1.clone())?;
+    restarted.schedule(&b, &binding)?;
+    assert_eq!(restarted.counts().queued, 0, "no chunk proof again");
+    assert!(restarted.run_next().await?);
+    assert_eq!(
+        restarted.state((ProofKind::Compressed, 1)),
+        Some(TaskState::Proven)
+    );
+    assert_eq!(restarted.state((ProofKind::RecursiveBatch, 1)), None);
+    assert!(!restarted.run_next().await?, "nothing left");
+    assert!(restarted.ready_at(1).is_some());
+    let proof = restarted
+        .batch_proof(&b, &binding, roots)?
+        .ok_or("no compressed proof")?;
+    assert_eq!(proof.kind, ProofKind::Compressed);
+
+    // After it: nothing at all; and an operator without compression does not take it for its own.
+    let again = Coordinator::new(db.clone(), Arc::new(Compressing));
+    again.submit_chunk(0, c0)?;
+    again.submit_chunk(1, c1)?;
+    again.schedule(&b, &binding)?;
+    assert!(!again.run_next().await?);
+    assert!(
+        Coordinator::new(db, Arc::new(Fake))
+            .batch_proof(&b, &binding, roots)?
+            .is_none()
+    );
+    Ok(())
+}
+
+/// [`Fake`] with a compression stage.
+#[derive(Debug)]
+struct Compressing;
+
+impl Backend for Compressing {
+    fn name(&self) -> &str {
+        "compressing"
+    }
+    fn params_digest(&self) -> [u8; 32] {
+        Fake.params_digest()
+    }
+    fn vk_digest(&self, kind: ProofKind) -> Option<[u8; 32]> {
+        Fake.vk_digest(kind)
+    }
+    fn prove(&self, task: &ProofTask) -> rollup_prover::Result<ProofArtifact> {
+        if let ProofTask::Compress { batch, .. } = task {
+            assert_eq!(batch.kind, ProofKind::RecursiveBatch);
+        }
+        Fake.prove(task)
+    }
+    fn verify(&self, a: &ProofArtifact) -> rollup_prover::Result<bool> {
+        Fake.verify(a)
+    }
+    fn last_stage(&self) -> ProofKind {
+        ProofKind::Compressed
+    }
+}
+
+/// The key digest of [`Rekeyed`]'s proofs.
+const REKEYED: [u8; 32] = [8; 32];
+
+/// [`Fake`] after a key change: the same proofs under another key digest.
+#[derive(Debug)]
+struct Rekeyed;
+
+impl Backend for Rekeyed {
+    fn name(&self) -> &str {
+        "rekeyed"
+    }
+    fn params_digest(&self) -> [u8; 32] {
+        Fake.params_digest()
+    }
+    fn vk_digest(&self, _: ProofKind) -> Option<[u8; 32]> {
+        Some(REKEYED)
+    }
+    fn prove(&self, task: &ProofTask) -> rollup_prover::Result<ProofArtifact> {
+        let mut artifact = Fake.prove(task)?;
+        artifact.vk_digest = REKEYED;
+        Ok(artifact)
+    }
+    fn verify(&self, a: &ProofArtifact) -> rollup_prover::Result<bool> {
+        Ok(a.vk_digest == REKEYED && Fake.verify(a)?)
+    }
 }
 
 #[tokio::test]

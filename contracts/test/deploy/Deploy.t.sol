@@ -42,9 +42,6 @@ contract DeployTest is Test {
         p.sequencer = me;
         p.timelockAdmin = me;
         p.timelockDelay = C.UPGRADE_DELAY;
-        p.chunkSlots = 4;
-        p.keyDigest = 1;
-        p.batchCapacity = 1;
         p.feeRecipient = me;
         p.requestFee = C.DEFAULT_REQUEST_FEE;
     }
@@ -60,6 +57,78 @@ contract DeployTest is Test {
     function _devVerifierBytecode() internal view returns (bytes memory) {
         string memory path = "contracts/verifier/Halo2BatchVerifier.bin";
         return vm.parseBytes(vm.trim(vm.readFile(path)));
+    }
+
+    /// @dev The committed verifier's parameters file (`verifier-gen --stage batch solidity` writes both).
+    function _devVerifierParams() internal view returns (string memory) {
+        return vm.readFile("contracts/verifier/Halo2BatchVerifier.json");
+    }
+
+    /// @dev The committed generated verifier, as an operator deploys it.
+    function _devParams() internal returns (Deploy.Params memory p) {
+        p = _params();
+        p.verifierBytecode = _devVerifierBytecode();
+        p.verifierParams = _devVerifierParams();
+    }
+
+    /// @dev The adapter pins what the parameters file says, and the rollup's chunk size is the verifier's: none of
+    ///      it is typed in by hand.
+    function test_deploy_generatedVerifier_pinsItsParameters() public {
+        string memory json = _devVerifierParams();
+        Deploy.Deployment memory d = script.deploy(_devParams());
+        Halo2BatchVerifier v = Halo2BatchVerifier(address(d.verifier));
+        assertEq(v.KEY_DIGEST(), vm.parseJsonUint(json, ".keyDigest"));
+        assertEq(v.CHUNK_SLOTS(), vm.parseJsonUint(json, ".chunkSlots"));
+        assertEq(v.CAPACITY(), vm.parseJsonUint(json, ".capacity"));
+        assertEq(d.rollup.CHUNK_SLOTS(), vm.parseJsonUint(json, ".chunkSlots"));
+        assertEq(keccak256(v.halo2Verifier().code), keccak256(_runtimeOf(_devVerifierBytecode())));
+    }
+
+    /// @dev A rollup deployed behind a given verifier takes that verifier's chunk size.
+    function test_deploy_givenVerifier_setsChunkSlots() public {
+        Deploy.Params memory p = _params();
+        p.verifier = address(new MockBatchVerifier(8, 1));
+        assertEq(script.deploy(p).rollup.CHUNK_SLOTS(), 8);
+    }
+
+    /// @dev Bytecode alone says nothing of the key digest, chunk size or capacity it was generated for.
+    function test_deploy_bytecodeWithoutParams_reverts() public {
+        Deploy.Params memory p = _devParams();
+        p.verifierParams = "";
+        vm.expectRevert(Deploy.NoVerifierParams.selector);
+        script.deploy(p);
+    }
+
+    /// @dev A parameters file written before it recorded the bytecode's hash is refused, not half-read.
+    function test_deploy_paramsWithoutBytecodeHash_reverts() public {
+        Deploy.Params memory p = _devParams();
+        p.verifierParams = '{"keyDigest": "0x01", "chunkSlots": 1, "capacity": 1}';
+        vm.expectRevert(Deploy.NoVerifierParams.selector);
+        script.deploy(p);
+    }
+
+    /// @dev A deployed verifier and a generated one to deploy: the script does not pick one.
+    function test_deploy_verifierAndBytecode_reverts() public {
+        Deploy.Params memory p = _devParams();
+        p.verifier = address(new MockBatchVerifier(1, 1));
+        vm.expectRevert(Deploy.AmbiguousVerifier.selector);
+        script.deploy(p);
+    }
+
+    /// @dev A parameters file of another generation (here: bytecode that differs by one byte) is refused.
+    function test_deploy_paramsOfOtherBytecode_reverts() public {
+        Deploy.Params memory p = _devParams();
+        bytes32 expected = keccak256(p.verifierBytecode);
+        p.verifierBytecode = bytes.concat(p.verifierBytecode, hex"00");
+        vm.expectRevert(
+            abi.encodeWithSelector(Deploy.VerifierParamsMismatch.selector, expected, keccak256(p.verifierBytecode))
+        );
+        script.deploy(p);
+    }
+
+    /// @dev The runtime code that creation code `code` deploys.
+    function _runtimeOf(bytes memory code) internal returns (bytes memory) {
+        return script.deployCode(code).code;
     }
 
     /// @dev Runtime code that stores constants the way snark-verifier's output does: the G2 generator, then
@@ -86,8 +155,7 @@ contract DeployTest is Test {
     /// @dev The review's forgery: a verifier from the development SRS deployed outside a devnet. Refused.
     function test_deploy_developmentVerifierOnPublicChain_reverts() public {
         vm.chainId(1);
-        Deploy.Params memory p = _params();
-        p.verifierBytecode = _devVerifierBytecode();
+        Deploy.Params memory p = _devParams();
         vm.expectRevert(
             abi.encodeWithSelector(
                 Deploy.ForgeableVerifier.selector, 1, 0xe70079ff8f3463c41231ebae1f61e9c7a6341e8a19289a4e5b326fa761a49280
@@ -99,8 +167,7 @@ contract DeployTest is Test {
     /// @dev Only the loudly named override lets it through (a public testnet that accepts forgeable proofs).
     function test_deploy_developmentVerifierWithOverride_succeeds() public {
         vm.chainId(11155111);
-        Deploy.Params memory p = _params();
-        p.verifierBytecode = _devVerifierBytecode();
+        Deploy.Params memory p = _devParams();
         p.allowForgeableVerifier = true;
         Deploy.Deployment memory d = script.deploy(p);
         assertEq(address(d.rollup.verifier()), address(d.verifier));
@@ -109,8 +176,7 @@ contract DeployTest is Test {
     /// @dev On a local devnet the development SRS is the point.
     function test_deploy_developmentVerifierOnDevnet_succeeds() public {
         assertEq(block.chainid, script.DEVNET_CHAIN_ID());
-        Deploy.Params memory p = _params();
-        p.verifierBytecode = _devVerifierBytecode();
+        Deploy.Params memory p = _devParams();
         script.deploy(p);
     }
 

@@ -66,8 +66,8 @@ pub fn deploy_rollup_for(anvil: &AnvilInstance, cache: &Path, slots: usize) -> R
     deploy_rollup_with(anvil, &verifier.params())
 }
 
-/// [`deploy_rollup`] with more script parameters (`FEE_RECIPIENT`, …; `VERIFIER_BYTECODE`,
-/// `KEY_DIGEST`, `BATCH_CAPACITY` and `CHUNK_SLOTS` default to the committed verifier's).
+/// [`deploy_rollup`] with more script parameters (`FEE_RECIPIENT`, …; `VERIFIER_BYTECODE` and
+/// `VERIFIER_PARAMS` default to the committed verifier's).
 pub fn deploy_rollup_with(anvil: &AnvilInstance, params: &[(&str, String)]) -> Result<Address> {
     let operator = keys(anvil).first().ok_or("no anvil key")?.clone();
     let mut all = deploy::committed_verifier(&root())?.params();
@@ -190,7 +190,7 @@ impl Backend for FakeBackend {
     }
     fn prove(&self, task: &ProofTask) -> rollup_prover::Result<ProofArtifact> {
         let mut public_inputs = task.public_inputs();
-        if task.kind() == ProofKind::Batch {
+        if task.kind().is_batch() {
             // A batch proof's shape: the accumulator's limbs, the batch's inputs, the key digest.
             public_inputs.splice(
                 0..0,

@@ -255,7 +255,7 @@ pub fn dev_batch_verifier(
     };
     let path = rollup_prover::ArtifactCache::new(cache)
         .batch_verifier(&batch_shape, &rollup_prover::development_params_digest());
-    if path.exists() {
+    if path.exists() && cached_params_current(&path)? {
         return Ok(path);
     }
     let batch =
@@ -266,7 +266,7 @@ pub fn dev_batch_verifier(
         move |source| EvmError::Io { path, source }
     };
     let json = path.with_extension("json");
-    let params = serde_json::to_string_pretty(&batch_params_json(&batch, chain))
+    let params = serde_json::to_string_pretty(&batch_params_json(&batch, chain, &code))
         .map_err(|e| EvmError::Solc(e.to_string()))?;
     rollup_durable::write(&json, params).map_err(io(&json))?;
     rollup_durable::write(&path, format!("0x{}", alloy_primitives::hex::encode(code)))
@@ -274,18 +274,59 @@ pub fn dev_batch_verifier(
     Ok(path)
 }
 
-/// What a deployment of `batch`'s verifier needs besides its bytecode (`Deploy.s.sol`'s
-/// `KEY_DIGEST`, `CHUNK_SLOTS` and `BATCH_CAPACITY`), as `verifier-gen --stage batch solidity` writes
-/// it next to the verifier (`Halo2BatchVerifier.json`).
+/// Whether the parameters file beside the cached verifier `path` is that verifier's, bringing it up
+/// to date when it only lacks fields added since it was written (`bytecodeHash`, computed from the
+/// cached bytecode, and `stage`), so that no key is regenerated for them. `false` (the verifier is
+/// generated again) when either file is missing or unreadable, or the recorded hash is not the
+/// cached bytecode's (a write cut short, a file replaced).
+fn cached_params_current(path: &Path) -> Result<bool> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| EvmError::Io { path, source }
+    };
+    let json = path.with_extension("json");
+    let (Ok(text), Ok(bin)) = (
+        std::fs::read_to_string(&json),
+        std::fs::read_to_string(path),
+    ) else {
+        return Ok(false);
+    };
+    let (Ok(serde_json::Value::Object(mut params)), Ok(code)) = (
+        serde_json::from_str(&text),
+        alloy_primitives::hex::decode(bin.trim()),
+    ) else {
+        return Ok(false);
+    };
+    let hash = alloy_primitives::keccak256(&code).to_string();
+    match params.get("bytecodeHash").and_then(|h| h.as_str()) {
+        Some(recorded) if recorded == hash && params.contains_key("stage") => return Ok(true),
+        Some(recorded) if recorded != hash => return Ok(false),
+        _ => {}
+    }
+    params.insert("stage".into(), "batch".into());
+    params.insert("bytecodeHash".into(), hash.into());
+    let text = serde_json::to_string_pretty(&params).map_err(|e| EvmError::Solc(e.to_string()))?;
+    rollup_durable::write(&json, text).map_err(io(&json))?;
+    Ok(true)
+}
+
+/// What a deployment of `batch`'s verifier, compiled to creation bytecode `bytecode`, needs besides
+/// the bytecode (`Deploy.s.sol`'s `VERIFIER_PARAMS`: the chunk key digest, chunk size and capacity
+/// its adapter pins, and the bytecode's keccak-256, which binds the file to that bytecode), as
+/// `verifier-gen --stage batch solidity` writes it next to the verifier (`Halo2BatchVerifier.json`;
+/// `--stage compress` writes the same with its own stage, `k` and hash).
 pub fn batch_params_json(
     batch: &rollup_prover::batch::BatchProver,
     chain_id: u64,
+    bytecode: &[u8],
 ) -> serde_json::Value {
     serde_json::json!({
         "keyDigest": rollup_protocol::field::to_hex(&batch.key_digest()),
         "chunkSlots": batch.slots(),
         "capacity": batch.capacity(),
         "chainId": chain_id,
+        "stage": "batch",
         "k": halo2_base::halo2_proofs::poly::commitment::Params::k(batch.params()),
+        "bytecodeHash": alloy_primitives::keccak256(bytecode).to_string(),
     })
 }

@@ -54,7 +54,7 @@ struct Cli {
     /// log2 of the batch circuit's rows (`--stage batch`).
     #[arg(long, default_value_t = verifier_gen::REFERENCE_BATCH_K, global = true)]
     batch_k: u32,
-    /// log2 of the compression circuit's rows (`batch-bench --compress`).
+    /// log2 of the compression circuit's rows (`--stage compress`, `batch-bench --compress`).
     #[arg(long, default_value_t = prover::compress::DEFAULT_K, global = true)]
     compress_k: u32,
     #[command(subcommand)]
@@ -68,6 +68,9 @@ enum Stage {
     Chunk,
     /// The batch circuit.
     Batch,
+    /// The compression circuit over the batch circuit the other flags name: the thin last stage,
+    /// whose verifier L1 runs when the operator compresses (`compress = true`).
+    Compress,
 }
 
 #[derive(Subcommand)]
@@ -213,6 +216,26 @@ impl Cli {
     fn batch_prover(&self) -> Result<prover::batch::BatchProver> {
         let chunk = self.chunk_prover()?;
         self.batch_prover_of(&chunk)
+    }
+
+    /// The compression prover the flags name, over `batch` (keys generated and cached on first
+    /// use).
+    fn compress_prover(
+        &self,
+        batch: &prover::batch::BatchProver,
+    ) -> Result<prover::compress::CompressProver> {
+        let source = self.source()?;
+        step(
+            &format!("compression SRS 2^{} and keys", self.compress_k),
+            || {
+                Ok(prover::compress::CompressProver::load(
+                    &self.cache,
+                    &source,
+                    batch,
+                    self.compress_k,
+                )?)
+            },
+        )
     }
 
     fn batch_prover_of(&self, chunk: &prover::ChunkProver) -> Result<prover::batch::BatchProver> {
@@ -382,6 +405,11 @@ fn main() -> Result<()> {
             let batch = cli.batch_prover()?;
             println!("{batch:?}");
         }
+        Command::Keygen if cli.stage == Stage::Compress => {
+            let batch = cli.batch_prover()?;
+            let compress = cli.compress_prover(&batch)?;
+            println!("{compress:?}");
+        }
         Command::Keygen => {
             let params = cli.srs()?;
             cli.pk(&params)?;
@@ -401,16 +429,34 @@ fn main() -> Result<()> {
             });
             println!("{json}");
         }
-        Command::Solidity { out } if cli.stage == Stage::Batch => {
+        Command::Solidity { out } if matches!(cli.stage, Stage::Batch | Stage::Compress) => {
             let batch = cli.batch_prover()?;
-            let code = verifier_gen::batch_solidity(batch.params(), batch.vk());
+            let (code, out) = if cli.stage == Stage::Compress {
+                let compress = cli.compress_prover(&batch)?;
+                let code = verifier_gen::batch_solidity(compress.params(), compress.vk()).replacen(
+                    "from the batch circuit's verifying key",
+                    "from the compression circuit's verifying key",
+                    1,
+                );
+                let out = out.clone().unwrap_or_else(|| {
+                    PathBuf::from("target/verifier-gen/Halo2CompressedVerifier.sol")
+                });
+                (code, out)
+            } else {
+                let code = verifier_gen::batch_solidity(batch.params(), batch.vk());
+                let out = out
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(verifier_gen::BATCH_VERIFIER_PATH));
+                (code, out)
+            };
             let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
-            let out = out
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(verifier_gen::BATCH_VERIFIER_PATH));
             write(&out, &code)?;
             write(&out.with_extension("bin"), &format!("{}\n", hex(&bytecode)))?;
-            let params = verifier_gen::batch_params_json(&batch, cli.chain_id);
+            let mut params = verifier_gen::batch_params_json(&batch, cli.chain_id, &bytecode);
+            if cli.stage == Stage::Compress {
+                params["stage"] = "compress".into();
+                params["k"] = cli.compress_k.into();
+            }
             write(
                 &out.with_extension("json"),
                 &(serde_json::to_string_pretty(&params)? + "\n"),
@@ -521,19 +567,8 @@ fn main() -> Result<()> {
             });
             let (code, public, proof) = if *compress {
                 reset_peak_rss();
-                let source = cli.source()?;
                 let t = Instant::now();
-                let compressor = step(
-                    &format!("compression SRS 2^{} and keys", cli.compress_k),
-                    || {
-                        Ok(prover::compress::CompressProver::load(
-                            &cli.cache,
-                            &source,
-                            &batch_prover,
-                            cli.compress_k,
-                        )?)
-                    },
-                )?;
+                let compressor = cli.compress_prover(&batch_prover)?;
                 json["compressKeysSeconds"] = t.elapsed().as_secs_f64().into();
                 json["compressLayout"] = serde_json::to_value(compressor.layout().config)?;
                 drop(batch_prover);
@@ -592,6 +627,11 @@ fn main() -> Result<()> {
                 .unwrap_or_else(|| PathBuf::from("contracts/test/vectors/batch_proofs.json"));
             batch_fixtures(&cli, &out)?;
             println!("{}", out.display());
+        }
+        Command::Fixtures { .. } if cli.stage == Stage::Compress => {
+            bail!(
+                "no Foundry fixture of compressed proofs (about 6 minutes and 12 GB each on 2 cores): the L1 fixtures are batch proofs, made with --stage batch"
+            );
         }
         Command::Fixtures { .. } => {
             bail!(

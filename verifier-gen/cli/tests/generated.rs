@@ -76,6 +76,14 @@ fn committed_batch_verifier_and_fixture_are_current() -> Result<()> {
         "{} is stale; {REGENERATE_BATCH}",
         bin_path.display()
     );
+    // What the operator checks at start against the deployed code: this key's verifier carries the
+    // key's transcript representation, another key's (the chunk key's) does not.
+    let code = alloy_primitives::hex::decode(committed_bin.trim())?;
+    assert!(prover::batch::verifier_pins(&code, batch.transcript_repr()));
+    assert!(!prover::batch::verifier_pins(
+        &code,
+        chunk.vk().transcript_repr()
+    ));
     let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
         root.join("contracts/test/vectors/batch_proofs.json"),
     )?)?;
@@ -93,7 +101,7 @@ fn committed_batch_verifier_and_fixture_are_current() -> Result<()> {
         serde_json::from_str(&std::fs::read_to_string(root.join(&params_path))?)?;
     assert_eq!(
         committed_params,
-        verifier_gen::batch_params_json(&batch, REFERENCE_CHAIN_ID),
+        verifier_gen::batch_params_json(&batch, REFERENCE_CHAIN_ID, &code),
         "{} is stale; {REGENERATE_BATCH}",
         params_path.display()
     );

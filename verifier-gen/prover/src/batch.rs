@@ -421,6 +421,32 @@ pub fn l1_proof(public_inputs: &[Fr], proof: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Whether the EVM code `code` (a generated verifier's creation or runtime bytecode) was generated
+/// from the verifying key whose transcript representation is `repr`
+/// ([`BatchProver::transcript_repr`]): snark-verifier's EVM verifier starts its transcript from that
+/// value, a constant in its code. The representation is a hash of the whole key (the circuit's
+/// shape and gates, its fixed and permutation commitments), so another batch key's verifier does
+/// not carry it: an operator proving with other keys than L1's finds out at start, not from its
+/// first rejected proof.
+///
+/// solc pushes a constant in as few bytes as it needs (`PUSH31` and shorter for a value with
+/// leading zero bytes, about one key in 48), so that is the form looked for, as well as a full
+/// `PUSH32`. A constant of 20 or more bytes matching by chance is out of reach.
+pub fn verifier_pins(code: &[u8], repr: Fr) -> bool {
+    const PUSH0: u8 = 0x5f;
+    const PUSH32: u8 = 0x7f;
+    let word = rollup_protocol::field::to_be_bytes(&repr);
+    let zeros = word.iter().take_while(|b| **b == 0).count();
+    let minimal = &word[zeros..];
+    let pushes = |opcode: u8, data: &[u8]| {
+        code.windows(data.len() + 1)
+            .any(|w| w[0] == opcode && w[1..] == *data)
+    };
+    // `minimal` is at most 32 bytes: its PUSH opcode is at most PUSH32.
+    let opcode = PUSH0.saturating_add(u8::try_from(minimal.len()).unwrap_or(32));
+    pushes(opcode, minimal) || pushes(PUSH32, &word)
+}
+
 /// The batch circuit's version: part of the name of every cached batch key. Bump it with any
 /// change to the batch circuit's constraints or layout (the batch rules included).
 pub const VERSION: u32 = 1;
@@ -516,6 +542,12 @@ impl BatchProver {
     /// The batch circuit's verifying key.
     pub fn vk(&self) -> &VerifyingKey<G1Affine> {
         self.pk.get_vk()
+    }
+
+    /// The batch verifying key's transcript representation (a hash of the whole key), which its
+    /// generated verifier carries ([`verifier_pins`]).
+    pub fn transcript_repr(&self) -> Fr {
+        self.pk.get_vk().transcript_repr()
     }
 
     /// The digest of the chunk verifying key its proofs carry ([`key_digest`]).
@@ -621,6 +653,34 @@ pub fn chunk_protocol(
 mod tests {
     use super::*;
     use halo2_base::halo2_proofs::halo2curves::ff::Field;
+
+    /// A key representation is found pushed in as few bytes as it needs, or as a full word, and not
+    /// as other push data.
+    #[test]
+    fn verifier_pins_finds_minimal_and_full_pushes() {
+        let wide = Fr::from(2).pow_vartime([250]) + Fr::from(0xabcd);
+        let narrow = Fr::from(2).pow_vartime([240]) + Fr::from(7);
+        let word = |x: &Fr| rollup_protocol::field::to_be_bytes(x);
+        let code = |push: &[u8]| [&[0x60, 0x80, 0x52][..], push, &[0x00][..]].concat();
+        // A 251-bit value: PUSH32.
+        let pushed = code(&[&[0x7f][..], &word(&wide)].concat());
+        assert!(verifier_pins(&pushed, wide));
+        assert!(!verifier_pins(&pushed, narrow));
+        // A 241-bit value: PUSH31 of its 31 bytes, as solc emits it; or a full PUSH32.
+        let minimal = code(&[&[0x7e][..], &word(&narrow)[1..]].concat());
+        assert_eq!(word(&narrow)[0], 0);
+        assert!(verifier_pins(&minimal, narrow));
+        assert!(verifier_pins(
+            &code(&[&[0x7f][..], &word(&narrow)].concat()),
+            narrow
+        ));
+        // The right bytes behind another push length are not a push of the value.
+        assert!(!verifier_pins(
+            &code(&[&[0x7f][..], &word(&narrow)[1..]].concat()),
+            narrow
+        ));
+        assert!(!verifier_pins(&code(&[]), wide));
+    }
 
     /// Accumulator limbs the circuit never outputs are refused, never reduced or panicked on: a
     /// limb past its bits, a coordinate not below the base field's modulus, the identity, too few

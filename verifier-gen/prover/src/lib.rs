@@ -50,7 +50,7 @@ pub mod ptau;
 pub mod task;
 
 pub use cache::{ArtifactCache, BatchShape, ChunkShape, CompressShape};
-pub use task::{Backend, CpuBackend, ProofArtifact, ProofKind, ProofTask, vk_digest};
+pub use task::{Backend, BatchKey, CpuBackend, ProofArtifact, ProofKind, ProofTask, vk_digest};
 
 use rollup_circuits::Fr;
 use rollup_circuits::chunk::{ChunkCircuit, instances};

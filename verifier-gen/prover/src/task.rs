@@ -2,8 +2,12 @@
 //! and a [`ProofArtifact`] is the result, with the public inputs it proves and the digest of the
 //! verifying key it verifies against. The operator's coordinator holds tasks and artifacts; which
 //! backend proves them (this process's CPU today; a GPU, a remote worker or a shadow prover
-//! later) is configuration, and a later stage (aggregating a batch's chunk proofs) is a new task
-//! kind, not a change to the code around it.
+//! later) is configuration, and a stage is a task kind, not a change to the code around it.
+//!
+//! The pipeline ends in the proof L1 verifies ([`Backend::last_stage`]): either the batch proof
+//! (chunk proofs → batch proof), or, when the backend compresses, the compressed proof (chunk
+//! proofs → batch proof for recursion → compressed proof, [`crate::compress`]), whose verifier
+//! is cheaper on L1 and whose public inputs are laid out the same way.
 
 use std::fmt::Debug;
 
@@ -11,10 +15,11 @@ use halo2_base::halo2_proofs::SerdeFormat;
 use halo2_base::halo2_proofs::halo2curves::bn256::G1Affine;
 use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use rollup_circuits::Fr;
-use rollup_circuits::batch::BATCH_INPUTS;
+use rollup_circuits::batch::{BATCH_INPUTS, CHUNK_INPUTS};
 use rollup_protocol::Chunk;
 
 use crate::batch::{ACCUMULATOR_INPUTS, BatchProver};
+use crate::compress::CompressProver;
 use crate::{ChunkProver, ProverError, Result, Transcript};
 
 /// The kinds of proof the pipeline makes (stored by name, `snake_case`).
@@ -29,16 +34,41 @@ pub enum ProofKind {
     /// in a circuit; verified natively here, never on L1.
     RecursiveChunk,
     /// A batch: its recursive chunk proofs verified and chained in the batch circuit
-    /// ([`crate::batch`]), with the EVM transcript (the proof L1 verifies).
+    /// ([`crate::batch`]), with the EVM transcript (the proof L1 verifies, without compression).
     Batch,
+    /// The same batch proof with the Poseidon transcript, for the compression stage to verify in
+    /// a circuit; verified natively here, never on L1.
+    RecursiveBatch,
+    /// A recursive batch proof proven again in the thin compression circuit
+    /// ([`crate::compress`]), with the EVM transcript: the proof L1 verifies, with compression.
+    Compressed,
 }
 
 impl ProofKind {
     /// The transcript its proofs are made with.
     pub fn transcript(self) -> Transcript {
         match self {
-            ProofKind::Chunk | ProofKind::Batch => Transcript::Evm,
-            ProofKind::RecursiveChunk => Transcript::Poseidon,
+            ProofKind::Chunk | ProofKind::Batch | ProofKind::Compressed => Transcript::Evm,
+            ProofKind::RecursiveChunk | ProofKind::RecursiveBatch => Transcript::Poseidon,
+        }
+    }
+
+    /// Whether it proves a whole batch (stored by batch index), not a chunk.
+    pub fn is_batch(self) -> bool {
+        matches!(
+            self,
+            ProofKind::Batch | ProofKind::RecursiveBatch | ProofKind::Compressed
+        )
+    }
+
+    /// Its name in logs and metrics (`snake_case`, as stored).
+    pub fn name(self) -> &'static str {
+        match self {
+            ProofKind::Chunk => "chunk",
+            ProofKind::RecursiveChunk => "recursive_chunk",
+            ProofKind::Batch => "batch",
+            ProofKind::RecursiveBatch => "recursive_batch",
+            ProofKind::Compressed => "compressed",
         }
     }
 }
@@ -61,7 +91,8 @@ pub enum ProofTask {
         /// The chunk.
         chunk: Box<Chunk>,
     },
-    /// A batch's chunk proofs, aggregated into one ([`ProofKind::Batch`]).
+    /// A batch's chunk proofs, aggregated into one: [`ProofKind::Batch`] for L1, or
+    /// [`ProofKind::RecursiveBatch`] for the compression stage (`recursive`).
     Batch {
         /// The batch's index.
         index: u64,
@@ -70,6 +101,18 @@ pub enum ProofTask {
         chunks: Vec<ProofArtifact>,
         /// What the core computed of the batch: `old_root, new_root, C_B, z, Y`, the public inputs
         /// the batch proof must have after its accumulator.
+        expected: [Fr; BATCH_INPUTS],
+        /// Whether it is made for the compression stage (the Poseidon transcript).
+        recursive: bool,
+    },
+    /// A batch's [`ProofKind::RecursiveBatch`] proof, compressed ([`ProofKind::Compressed`]).
+    Compress {
+        /// The batch's index.
+        index: u64,
+        /// The recursive batch proof.
+        batch: Box<ProofArtifact>,
+        /// What the core computed of the batch, as for [`ProofTask::Batch`]: the compressed
+        /// proof passes the batch proof's inputs through.
         expected: [Fr; BATCH_INPUTS],
     },
 }
@@ -80,7 +123,13 @@ impl ProofTask {
         match self {
             ProofTask::Chunk { .. } => ProofKind::Chunk,
             ProofTask::RecursiveChunk { .. } => ProofKind::RecursiveChunk,
-            ProofTask::Batch { .. } => ProofKind::Batch,
+            ProofTask::Batch {
+                recursive: false, ..
+            } => ProofKind::Batch,
+            ProofTask::Batch {
+                recursive: true, ..
+            } => ProofKind::RecursiveBatch,
+            ProofTask::Compress { .. } => ProofKind::Compressed,
         }
     }
 
@@ -89,7 +138,8 @@ impl ProofTask {
         match self {
             ProofTask::Chunk { index, .. }
             | ProofTask::RecursiveChunk { index, .. }
-            | ProofTask::Batch { index, .. } => *index,
+            | ProofTask::Batch { index, .. }
+            | ProofTask::Compress { index, .. } => *index,
         }
     }
 
@@ -97,13 +147,15 @@ impl ProofTask {
     pub fn chunk(&self) -> Option<&Chunk> {
         match self {
             ProofTask::Chunk { chunk, .. } | ProofTask::RecursiveChunk { chunk, .. } => Some(chunk),
-            ProofTask::Batch { .. } => None,
+            ProofTask::Batch { .. } | ProofTask::Compress { .. } => None,
         }
     }
 
     /// Whether `artifact` is a proof for this task: its kind, and the public inputs the core computed
     /// ([`ProofTask::public_inputs`]; for a batch, the five after the accumulator, of a batch proof's
-    /// [`crate::batch::BATCH_PUBLIC_INPUTS`]). Whether it verifies is the backend's to say.
+    /// [`crate::batch::BATCH_PUBLIC_INPUTS`]). Whether it verifies is the backend's to say, and
+    /// whether its key is the one proofs are made with now is the caller's
+    /// ([`ProofTask::accepts_from`]).
     pub fn accepts(&self, artifact: &ProofArtifact) -> bool {
         if artifact.kind != self.kind() {
             return false;
@@ -112,12 +164,19 @@ impl ProofTask {
             ProofTask::Chunk { chunk, .. } | ProofTask::RecursiveChunk { chunk, .. } => {
                 artifact.public_inputs == chunk.public_inputs()
             }
-            ProofTask::Batch { expected, .. } => {
+            ProofTask::Batch { expected, .. } | ProofTask::Compress { expected, .. } => {
                 artifact.public_inputs.len() == crate::batch::BATCH_PUBLIC_INPUTS
                     && artifact.public_inputs[ACCUMULATOR_INPUTS..ACCUMULATOR_INPUTS + BATCH_INPUTS]
                         == expected[..]
             }
         }
+    }
+
+    /// Whether `artifact` is a proof for this task ([`ProofTask::accepts`]) under `backend`'s current
+    /// key for its kind: a proof stored under a key that governance has since replaced (with the
+    /// verifier behind it) would verify against nothing on L1, so it is made again.
+    pub fn accepts_from(&self, backend: &dyn Backend, artifact: &ProofArtifact) -> bool {
+        self.accepts(artifact) && backend.vk_digest(self.kind()) == Some(artifact.vk_digest)
     }
 
     /// The public inputs its proof must have, as the core computes them; for a batch, the five
@@ -127,7 +186,9 @@ impl ProofTask {
             ProofTask::Chunk { chunk, .. } | ProofTask::RecursiveChunk { chunk, .. } => {
                 chunk.public_inputs().to_vec()
             }
-            ProofTask::Batch { expected, .. } => expected.to_vec(),
+            ProofTask::Batch { expected, .. } | ProofTask::Compress { expected, .. } => {
+                expected.to_vec()
+            }
         }
     }
 }
@@ -158,12 +219,30 @@ pub trait Backend: Send + Sync + Debug {
     /// Whether `artifact` verifies natively against this backend's key for its kind (false for a
     /// kind it does not know, or a key digest other than its own).
     fn verify(&self, artifact: &ProofArtifact) -> Result<bool>;
-    /// What its batch proofs pin of the chunk circuit, as L1's batch verifier records it: the chunk
-    /// key digest (`KEY_DIGEST`) and the chunk proofs per batch proof (`CAPACITY`); `None` when it
-    /// does not prove batches.
-    fn batch_key(&self) -> Option<(Fr, usize)> {
+    /// What its batch proofs need of L1's batch verifier ([`BatchKey`]); `None` when it does not
+    /// prove batches.
+    fn batch_key(&self) -> Option<BatchKey> {
         None
     }
+    /// The kind of proof L1 verifies from it: [`ProofKind::Batch`], or [`ProofKind::Compressed`]
+    /// when it compresses batch proofs.
+    fn last_stage(&self) -> ProofKind {
+        ProofKind::Batch
+    }
+}
+
+/// What a backend's batch proofs need of the verifier L1 runs them through, all of it checkable
+/// against the deployed contracts before the first proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchKey {
+    /// The chunk key digest its proofs carry (the adapter's `KEY_DIGEST`).
+    pub chunk_key_digest: Fr,
+    /// Chunk proofs per batch proof (the adapter's `CAPACITY`).
+    pub capacity: usize,
+    /// The transcript representation of the verifying key of the proofs L1 verifies (the batch
+    /// key, or the compression key when it compresses), which the generated verifier's code
+    /// carries ([`crate::batch::verifier_pins`]).
+    pub transcript_repr: Fr,
 }
 
 /// The digest that names a verifying key: keccak-256 of its serialization (halo2's raw bytes).
@@ -173,12 +252,14 @@ pub fn vk_digest(vk: &VerifyingKey<G1Affine>) -> [u8; 32] {
 }
 
 /// Proves in this process, on the CPU: chunks always, batches once given a batch prover
-/// ([`CpuBackend::with_batch`]).
+/// ([`CpuBackend::with_batch`]), and compresses them once given a compression prover
+/// ([`CpuBackend::with_compress`]).
 #[derive(Debug)]
 pub struct CpuBackend {
     chunk: ChunkProver,
     chunk_vk: [u8; 32],
     batch: Option<(BatchProver, [u8; 32])>,
+    compress: Option<(CompressProver, [u8; 32])>,
 }
 
 impl CpuBackend {
@@ -189,6 +270,7 @@ impl CpuBackend {
             chunk,
             chunk_vk,
             batch: None,
+            compress: None,
         }
     }
 
@@ -203,6 +285,92 @@ impl CpuBackend {
         self.batch = Some((batch, digest));
         self
     }
+
+    /// The same, compressing its batch proofs with `compress` (made for its batch prover's key):
+    /// L1 then verifies [`ProofKind::Compressed`] proofs.
+    pub fn with_compress(mut self, compress: CompressProver) -> CpuBackend {
+        let digest = vk_digest(compress.vk());
+        self.compress = Some((compress, digest));
+        self
+    }
+
+    fn prove_batch(
+        &self,
+        kind: ProofKind,
+        chunks: &[ProofArtifact],
+        expected: &[Fr; BATCH_INPUTS],
+    ) -> Result<ProofArtifact> {
+        let (batch, digest) = self.batch.as_ref().ok_or(ProverError::NoProver(kind))?;
+        for (index, artifact) in chunks.iter().enumerate() {
+            if artifact.kind != ProofKind::RecursiveChunk || artifact.vk_digest != self.chunk_vk {
+                return Err(ProverError::InvalidChunkProof { index });
+            }
+        }
+        // The chunk proofs must fold into what the core computed before minutes go into a batch
+        // proof of them (a chunk proof made at another batch's challenge would not).
+        let folded = chunks
+            .iter()
+            .map(|a| <[Fr; CHUNK_INPUTS]>::try_from(a.public_inputs.as_slice()).ok())
+            .collect::<Option<Vec<_>>>()
+            .and_then(|inputs| rollup_circuits::batch::fold(&inputs, batch.slots()));
+        if folded.as_ref() != Some(expected) {
+            return Err(ProverError::UnexpectedInputs(kind));
+        }
+        let inputs: Vec<(Vec<Fr>, Vec<u8>)> = chunks
+            .iter()
+            .map(|a| (a.public_inputs.clone(), a.proof.clone()))
+            .collect();
+        let proven = batch.prove(&inputs, kind.transcript())?;
+        batch_artifact(kind, proven, expected, *digest)
+    }
+
+    fn compress(
+        &self,
+        batch: &ProofArtifact,
+        expected: &[Fr; BATCH_INPUTS],
+    ) -> Result<ProofArtifact> {
+        let kind = ProofKind::Compressed;
+        let (compress, digest) = self.compress.as_ref().ok_or(ProverError::NoProver(kind))?;
+        if batch.kind != ProofKind::RecursiveBatch
+            || Some(batch.vk_digest) != self.vk_digest(ProofKind::RecursiveBatch)
+        {
+            return Err(ProverError::InvalidBatchProof);
+        }
+        passes_through(kind, &batch.public_inputs, expected)?;
+        let proven = compress.prove(&batch.public_inputs, &batch.proof, kind.transcript())?;
+        batch_artifact(kind, proven, expected, *digest)
+    }
+}
+
+/// A batch stage's artifact of `kind` from what its prover returned, refused unless its public inputs
+/// pass `expected` through.
+fn batch_artifact(
+    kind: ProofKind,
+    (public_inputs, proof): (Vec<Fr>, Vec<u8>),
+    expected: &[Fr; BATCH_INPUTS],
+    vk_digest: [u8; 32],
+) -> Result<ProofArtifact> {
+    passes_through(kind, &public_inputs, expected)?;
+    Ok(ProofArtifact {
+        kind,
+        public_inputs,
+        proof,
+        vk_digest,
+    })
+}
+
+/// Refuses batch-proof public inputs whose five after the accumulator are not `expected`.
+fn passes_through(
+    kind: ProofKind,
+    public_inputs: &[Fr],
+    expected: &[Fr; BATCH_INPUTS],
+) -> Result<()> {
+    if public_inputs.get(ACCUMULATOR_INPUTS..ACCUMULATOR_INPUTS + BATCH_INPUTS)
+        != Some(expected.as_slice())
+    {
+        return Err(ProverError::UnexpectedInputs(kind));
+    }
+    Ok(())
 }
 
 impl Backend for CpuBackend {
@@ -218,7 +386,10 @@ impl Backend for CpuBackend {
         match kind {
             // One circuit, one key: the transcript is the prover's choice, not the key's.
             ProofKind::Chunk | ProofKind::RecursiveChunk => Some(self.chunk_vk),
-            ProofKind::Batch => self.batch.as_ref().map(|(_, digest)| *digest),
+            ProofKind::Batch | ProofKind::RecursiveBatch => {
+                self.batch.as_ref().map(|(_, digest)| *digest)
+            }
+            ProofKind::Compressed => self.compress.as_ref().map(|(_, digest)| *digest),
         }
     }
 
@@ -235,57 +406,56 @@ impl Backend for CpuBackend {
             }
             ProofTask::Batch {
                 chunks, expected, ..
-            } => {
-                let (batch, digest) = self.batch.as_ref().ok_or(ProverError::NoProver(kind))?;
-                for (index, artifact) in chunks.iter().enumerate() {
-                    if artifact.kind != ProofKind::RecursiveChunk
-                        || artifact.vk_digest != self.chunk_vk
-                    {
-                        return Err(ProverError::InvalidChunkProof { index });
-                    }
-                }
-                let inputs: Vec<(Vec<Fr>, Vec<u8>)> = chunks
-                    .iter()
-                    .map(|a| (a.public_inputs.clone(), a.proof.clone()))
-                    .collect();
-                let (public_inputs, proof) = batch.prove(&inputs, kind.transcript())?;
-                if public_inputs.get(ACCUMULATOR_INPUTS..ACCUMULATOR_INPUTS + BATCH_INPUTS)
-                    != Some(expected.as_slice())
-                {
-                    return Err(ProverError::UnexpectedInputs(kind));
-                }
-                Ok(ProofArtifact {
-                    kind,
-                    public_inputs,
-                    proof,
-                    vk_digest: *digest,
-                })
-            }
+            } => self.prove_batch(kind, chunks, expected),
+            ProofTask::Compress {
+                batch, expected, ..
+            } => self.compress(batch, expected),
         }
     }
 
-    fn batch_key(&self) -> Option<(Fr, usize)> {
-        self.batch().map(|b| (b.key_digest(), b.capacity()))
+    fn batch_key(&self) -> Option<BatchKey> {
+        let batch = self.batch()?;
+        Some(BatchKey {
+            chunk_key_digest: batch.key_digest(),
+            capacity: batch.capacity(),
+            transcript_repr: match &self.compress {
+                Some((compress, _)) => compress.vk().transcript_repr(),
+                None => batch.transcript_repr(),
+            },
+        })
+    }
+
+    fn last_stage(&self) -> ProofKind {
+        if self.compress.is_some() {
+            ProofKind::Compressed
+        } else {
+            ProofKind::Batch
+        }
     }
 
     fn verify(&self, artifact: &ProofArtifact) -> Result<bool> {
         if self.vk_digest(artifact.kind) != Some(artifact.vk_digest) {
             return Ok(false);
         }
+        let transcript = artifact.kind.transcript();
         match artifact.kind {
             ProofKind::Chunk | ProofKind::RecursiveChunk => crate::verify_with(
                 self.chunk.params(),
                 self.chunk.vk(),
                 std::slice::from_ref(&artifact.public_inputs),
                 &artifact.proof,
-                artifact.kind.transcript(),
+                transcript,
             ),
-            ProofKind::Batch => match &self.batch {
-                Some((batch, _)) => batch.verify(
-                    &artifact.public_inputs,
-                    &artifact.proof,
-                    artifact.kind.transcript(),
-                ),
+            ProofKind::Batch | ProofKind::RecursiveBatch => match &self.batch {
+                Some((batch, _)) => {
+                    batch.verify(&artifact.public_inputs, &artifact.proof, transcript)
+                }
+                None => Ok(false),
+            },
+            ProofKind::Compressed => match &self.compress {
+                Some((compress, _)) => {
+                    compress.verify(&artifact.public_inputs, &artifact.proof, transcript)
+                }
                 None => Ok(false),
             },
         }

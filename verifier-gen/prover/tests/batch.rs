@@ -66,6 +66,7 @@ fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
         index: 1,
         chunks: vec![recursive.clone()],
         expected,
+        recursive: false,
     };
     let artifact = backend.prove(&task)?;
     assert_eq!(artifact.kind, ProofKind::Batch);
@@ -104,6 +105,7 @@ fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
         index: 1,
         chunks: vec![evm],
         expected,
+        recursive: false,
     };
     assert!(matches!(
         backend.prove(&task),
@@ -115,6 +117,7 @@ fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
         index: 1,
         chunks: vec![recursive.clone()],
         expected: other,
+        recursive: false,
     };
     assert!(matches!(
         backend.prove(&task),

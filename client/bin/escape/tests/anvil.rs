@@ -79,13 +79,10 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     let key = harness::keys(&anvil).first().ok_or("no anvil key")?.clone();
     let rollup_addr = harness::deploy_rollup_with(
         &anvil,
-        &[
-            ("CHUNK_SLOTS", fixture["slots"].to_string()),
-            (
-                "FEE_RECIPIENT",
-                accounts[0]["owner"].as_str().ok_or("owner")?.to_string(),
-            ),
-        ],
+        &[(
+            "FEE_RECIPIENT",
+            accounts[0]["owner"].as_str().ok_or("owner")?.to_string(),
+        )],
     )?;
     let sequencer = ProviderBuilder::new()
         .wallet(EthereumWallet::from(key.clone()))

@@ -203,8 +203,11 @@ where
     fn vk_digest(&self, kind: ProofKind) -> Option<[u8; 32]> {
         self.inner.vk_digest(kind)
     }
-    fn batch_key(&self) -> Option<(rollup_protocol::Fr, usize)> {
+    fn batch_key(&self) -> Option<rollup_prover::BatchKey> {
         self.inner.batch_key()
+    }
+    fn last_stage(&self) -> ProofKind {
+        self.inner.last_stage()
     }
     fn prove(&self, task: &ProofTask) -> rollup_prover::Result<ProofArtifact> {
         (self.prove)(task, self.inner.as_ref())
