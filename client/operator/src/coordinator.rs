@@ -304,12 +304,17 @@ impl Coordinator {
             binding.challenge,
             binding.evaluation,
         ];
-        if self.stored_batch_stage(self.backend.last_stage(), batch.index, &expected)? {
+        if self
+            .stored_batch_stage(self.backend.last_stage(), batch.index, &expected)?
+            .is_some()
+        {
             return Ok(());
         }
         // With compression, a stored recursive batch proof leaves only the compression to make.
         let compress_only = self.backend.last_stage() == ProofKind::Compressed
-            && self.stored_batch_stage(ProofKind::RecursiveBatch, batch.index, &expected)?;
+            && self
+                .stored_batch_stage(ProofKind::RecursiveBatch, batch.index, &expected)?
+                .is_some();
         let mut chunk_inputs = Vec::with_capacity(chunks.len());
         for (index, mut chunk) in chunks {
             chunk.binding = binding.chunk(&chunk.records)?;
@@ -371,15 +376,8 @@ impl Coordinator {
         for (index, w) in waiting {
             let (first, inputs, expected) = (w.first_chunk, w.chunk_inputs, w.expected);
             if last == ProofKind::Compressed {
-                let task = ProofTask::Batch {
-                    index,
-                    chunks: Vec::new(),
-                    expected,
-                    recursive: true,
-                };
-                if let Some(batch) = self
-                    .artifact(ProofKind::RecursiveBatch, index)?
-                    .filter(|a| task.accepts_from(self.backend.as_ref(), a))
+                if let Some(batch) =
+                    self.stored_batch_stage(ProofKind::RecursiveBatch, index, &expected)?
                 {
                     self.book().waiting.remove(&index);
                     self.submit(ProofTask::Compress {
@@ -571,22 +569,19 @@ impl Coordinator {
             binding.challenge,
             binding.evaluation,
         ];
-        let last = self.backend.last_stage();
-        Ok(self.artifact(last, batch.index)?.filter(|a| {
-            batch_stage_task(last, batch.index, expected).accepts_from(self.backend.as_ref(), a)
-        }))
+        self.stored_batch_stage(self.backend.last_stage(), batch.index, &expected)
     }
 
-    /// Whether the stored proof of batch stage `kind` for batch `index` is the one with `expected`
+    /// The stored proof of batch stage `kind` for batch `index`, if it is the one with `expected`
     /// after its accumulator, under the backend's current key.
     fn stored_batch_stage(
         &self,
         kind: ProofKind,
         index: u64,
         expected: &[Fr; BATCH_INPUTS],
-    ) -> Result<bool> {
-        Ok(self.artifact(kind, index)?.is_some_and(|a| {
-            batch_stage_task(kind, index, *expected).accepts_from(self.backend.as_ref(), &a)
+    ) -> Result<Option<ProofArtifact>> {
+        Ok(self.artifact(kind, index)?.filter(|a| {
+            batch_stage_task(kind, index, *expected).accepts_from(self.backend.as_ref(), a)
         }))
     }
 
