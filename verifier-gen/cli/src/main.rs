@@ -118,10 +118,12 @@ enum Command {
     /// one more slot costs as JSON: the circuit's size per slot, measured.
     Rows,
     /// Proves a sample history from genesis (the fee account, two deposits, a transfer; one chunk
-    /// each) as L1 would see it, and writes the Foundry fixture (`--stage batch` only: each chunk as
-    /// a batch of its own, with a batch proof over its recursive chunk proof).
+    /// each) as L1 would see it, and writes the Foundry fixture: `--stage batch`, each chunk as a
+    /// batch of its own with a batch proof over its recursive chunk proof; `--stage compress`,
+    /// batches of --capacity chunks, each batch proof compressed, with the compression verifier.
     Fixtures {
-        /// Output file [default: contracts/test/vectors/batch_proofs.json].
+        /// Output file [default: contracts/test/vectors/batch_proofs.json, or
+        /// compressed_proofs.json beside it for `--stage compress`].
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -252,33 +254,64 @@ impl Cli {
     }
 }
 
-/// The batch fixture: every chunk of the sample history as a batch of its own (bound to its own
-/// batch challenge), its recursive chunk proof and its batch proof, and the batch verifier's
-/// bytecode and key digest.
-fn batch_fixtures(cli: &Cli, out: &Path) -> Result<()> {
-    if cli.slots != 1 || cli.capacity != 1 {
+/// The L1 fixture of the stage L1 verifies: the sample history cut into batches of --capacity chunks
+/// (each bound to its own batch challenge), each batch's recursive chunk proofs and its batch proof,
+/// compressed when `compress` (the compression stage's verifier is then the one L1 runs), and that
+/// verifier's bytecode, parameters file and key digest. Stage times go to stderr.
+///
+/// The batch fixture (one one-slot chunk per batch) is the committed verifier's, checked by a cargo
+/// test; the compressed fixture carries its verifier (about 6 minutes and 12 GB per compressed proof
+/// on 2 cores, so it is made by hand, not in CI).
+fn batch_fixtures(cli: &Cli, out: &Path, compress: bool) -> Result<()> {
+    if !compress && (cli.slots != 1 || cli.capacity != 1) {
         bail!(
             "the batch fixture is built for one-slot chunks, one per batch (the Foundry tests deploy CHUNK_SLOTS = 1)"
         );
     }
     let chunk_prover = cli.chunk_prover()?;
     let batch = cli.batch_prover_of(&chunk_prover)?;
-    let code = verifier_gen::batch_solidity(batch.params(), batch.vk());
+    let compressor = if compress {
+        Some(cli.compress_prover(&batch)?)
+    } else {
+        None
+    };
+    let code = match &compressor {
+        Some(c) => verifier_gen::batch_solidity(c.params(), c.vk()),
+        None => verifier_gen::batch_solidity(batch.params(), batch.vk()),
+    };
     let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
+    let history = sample::history(cli.slots, cli.chain_id)?;
+    if history.len() % cli.capacity != 0 {
+        bail!(
+            "the sample history's {} chunks do not fill batches of {}",
+            history.len(),
+            cli.capacity
+        );
+    }
     let mut batches = Vec::new();
-    for chunk in sample::history(cli.slots, cli.chain_id)? {
-        let mut one = [chunk];
-        let binding = sample::bind_batch(&mut one)?;
-        let [chunk] = one;
-        let recursive = step("recursive chunk proof", || {
-            Ok(chunk_prover.prove_with(&chunk, prover::Transcript::Poseidon)?)
-        })?;
-        let (public, proof) = step("batch proof", || {
-            Ok(batch.prove(
-                &[(chunk.public_inputs().to_vec(), recursive)],
-                prover::Transcript::Evm,
-            )?)
-        })?;
+    for group in history.chunks(cli.capacity) {
+        let mut chunks = group.to_vec();
+        let binding = sample::bind_batch(&mut chunks)?;
+        let mut inputs = Vec::new();
+        for chunk in &chunks {
+            let recursive = step("recursive chunk proof", || {
+                Ok(chunk_prover.prove_with(chunk, prover::Transcript::Poseidon)?)
+            })?;
+            inputs.push((chunk.public_inputs().to_vec(), recursive));
+        }
+        let (public, proof) = match &compressor {
+            Some(c) => {
+                let (public, proof) = step("batch proof (for recursion)", || {
+                    Ok(batch.prove(&inputs, prover::Transcript::Poseidon)?)
+                })?;
+                step("compression proof", || {
+                    Ok(c.prove(&public, &proof, prover::Transcript::Evm)?)
+                })?
+            }
+            None => step("batch proof", || {
+                Ok(batch.prove(&inputs, prover::Transcript::Evm)?)
+            })?,
+        };
         let gas = verifier_gen::evm_call(
             bytecode.clone(),
             verifier_gen::calldata(std::slice::from_ref(&public), &proof),
@@ -291,14 +324,22 @@ fn batch_fixtures(cli: &Cli, out: &Path) -> Result<()> {
             .iter()
             .map(field::to_hex)
             .collect();
-        batches.push(serde_json::json!({
-            "pubdata": hex(&chunk.pubdata),
+        let pubdata: Vec<String> = chunks.iter().map(|c| hex(&c.pubdata)).collect();
+        let mut entry = serde_json::json!({
             "binding": binding,
             "oldStateRoot": field::to_hex(&rest[0]),
             "newStateRoot": field::to_hex(&rest[1]),
             "publicInputs": public.iter().map(field::to_hex).collect::<Vec<_>>(),
             "proof": hex(&l1_proof),
-        }));
+        });
+        // The committed batch fixture keeps its one chunk's `pubdata`; batches of several chunks
+        // list them.
+        if compress {
+            entry["chunks"] = pubdata.into();
+        } else {
+            entry["pubdata"] = pubdata.concat().into();
+        }
+        batches.push(entry);
     }
     let accounts: Vec<_> = sample::accounts()
         .iter()
@@ -311,7 +352,7 @@ fn batch_fixtures(cli: &Cli, out: &Path) -> Result<()> {
             })
         })
         .collect();
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "slots": cli.slots,
         "chainId": cli.chain_id,
         "capacity": cli.capacity,
@@ -320,6 +361,13 @@ fn batch_fixtures(cli: &Cli, out: &Path) -> Result<()> {
         "batches": batches,
         "verifierBytecode": hex(&bytecode),
     });
+    if compress {
+        let mut params = verifier_gen::batch_params_json(&batch, cli.chain_id, &bytecode);
+        params["stage"] = "compress".into();
+        params["k"] = cli.compress_k.into();
+        // As text: what `Deploy.s.sol` reads from VERIFIER_PARAMS.
+        json["verifierParams"] = serde_json::to_string(&params)?.into();
+    }
     write(out, &(serde_json::to_string_pretty(&json)? + "\n"))
 }
 
@@ -626,17 +674,17 @@ fn main() -> Result<()> {
             });
             println!("{json}");
         }
-        Command::Fixtures { out } if cli.stage == Stage::Batch => {
-            let out = out
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("contracts/test/vectors/batch_proofs.json"));
-            batch_fixtures(&cli, &out)?;
+        Command::Fixtures { out } if matches!(cli.stage, Stage::Batch | Stage::Compress) => {
+            let compress = cli.stage == Stage::Compress;
+            let out = out.clone().unwrap_or_else(|| {
+                PathBuf::from(if compress {
+                    "contracts/test/vectors/compressed_proofs.json"
+                } else {
+                    "contracts/test/vectors/batch_proofs.json"
+                })
+            });
+            batch_fixtures(&cli, &out, compress)?;
             println!("{}", out.display());
-        }
-        Command::Fixtures { .. } if cli.stage == Stage::Compress => {
-            bail!(
-                "no Foundry fixture of compressed proofs (about 6 minutes and 12 GB each on 2 cores): the L1 fixtures are batch proofs, made with --stage batch"
-            );
         }
         Command::Fixtures { .. } => {
             bail!(
