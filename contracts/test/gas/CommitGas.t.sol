@@ -115,6 +115,19 @@ contract CommitGasTest is Setup {
         _measure(Kind.Transfer, 64, C.MAX_CHUNKS_PER_BATCH);
     }
 
+    /// @dev Batches of 2 and 4 chunks of transfers, 4- and 16-slot chunks: the commit's share of a transfer in the
+    ///      batch sizes the aggregation benchmarks measure (docs/benchmarks.md, batch stage).
+    function test_gas_commit_transferBatchOf2And4Chunks() public {
+        uint256 snap = vm.snapshotState();
+        uint256[2] memory sizes = [uint256(4), 16];
+        for (uint256 s = 0; s < 2; ++s) {
+            for (uint256 c = 2; c <= 4; c *= 2) {
+                _measure(Kind.Transfer, sizes[s], c);
+                vm.revertToState(snap);
+            }
+        }
+    }
+
     function test_gas_commit_withdraw() public {
         _sizes(Kind.Withdraw);
     }

@@ -8,10 +8,11 @@ import {Rollup} from "../../src/rollup/Rollup.sol";
 import {Test} from "../utils/Test.sol";
 import {Vectors} from "../utils/Vectors.sol";
 
-/// @notice The rollup with the real batch verifier, deployed through `Deploy.s.sol` from the committed bytecode's
-///         fixture (contracts/test/vectors/batch_proofs.json): the sample history's users deposit on L1, each
-///         chunk is committed as a batch of its own and finalized with its real aggregated proof.
-contract RollupBatchProofTest is Test {
+/// @notice The rollup with a real generated verifier, deployed through `Deploy.s.sol` from a fixture of real proofs
+///         (`verifier-gen --stage batch|compress fixtures`): the sample history's users deposit on L1, its chunks are
+///         committed as the fixture's batches and finalized with their real proofs. One test body for each stage
+///         L1 may verify: the batch proof itself, or its compression.
+abstract contract RealProofTest is Test {
     /// @dev Gas for a call expected to fail on the proof: a rejected proof can burn all the gas the verifier is
     ///      given, so such calls are capped well above a valid finalization.
     uint256 internal constant CAP = 2_000_000;
@@ -21,8 +22,17 @@ contract RollupBatchProofTest is Test {
     address internal sequencer = makeAddr("sequencer");
     uint256 internal batches;
 
+    /// @dev The fixture's file name under contracts/test/vectors.
+    function fixture() internal pure virtual returns (string memory);
+
+    /// @dev The verifier's parameters file (`VERIFIER_PARAMS`: a path, or the JSON text).
+    function verifierParams() internal view virtual returns (string memory);
+
+    /// @dev The `snapshots/rollup.json` entry for a real finalization.
+    function gasName() internal pure virtual returns (string memory);
+
     function setUp() public {
-        json = Vectors.read("batch_proofs.json");
+        json = Vectors.read(fixture());
         batches = Vectors.count(json, ".batches");
         address me = makeAddr("deployer");
         Deploy.Params memory p;
@@ -30,9 +40,8 @@ contract RollupBatchProofTest is Test {
         p.sequencer = sequencer;
         p.timelockAdmin = me;
         p.timelockDelay = C.UPGRADE_DELAY;
-        // The fixture's verifier is the committed one (a cargo test checks it), whose parameters file is beside it.
         p.verifierBytecode = vm.parseJsonBytes(json, ".verifierBytecode");
-        p.verifierParams = vm.readFile("contracts/verifier/Halo2BatchVerifier.json");
+        p.verifierParams = verifierParams();
         p.feeRecipient = vm.parseJsonAddress(json, ".accounts[0].owner");
         p.requestFee = C.DEFAULT_REQUEST_FEE;
         rollup = new Deploy().deploy(p).rollup;
@@ -71,8 +80,13 @@ contract RollupBatchProofTest is Test {
 
     /// @dev Commits fixture batch `i` as the sequencer, with the prover's batch commitment.
     function commit(uint256 i) internal {
-        bytes[] memory chunks = new bytes[](1);
-        chunks[0] = vm.parseJsonBytes(json, key(i, "pubdata"));
+        bytes[] memory chunks;
+        if (vm.keyExistsJson(json, key(i, "chunks"))) {
+            chunks = vm.parseJsonBytesArray(json, key(i, "chunks"));
+        } else {
+            chunks = new bytes[](1);
+            chunks[0] = vm.parseJsonBytes(json, key(i, "pubdata"));
+        }
         vm.prank(sequencer);
         rollup.commitBatch(chunks, binding(i).commitment);
     }
@@ -96,7 +110,9 @@ contract RollupBatchProofTest is Test {
             assertEq(rollup.batch(i + 1).bindingHash, keccak256(abi.encode(binding(i))), "L1's binding is the core's");
             rollup.finalizeBatch(i + 1, binding(i), newRoot(i), proof(i));
             if (i == batches - 1) {
-                vm.snapshotGasLastCall("rollup", "finalizeBatch (real batch proof, one 1-slot chunk)");
+                uint256 execution = vm.snapshotGasLastCall("rollup", gasName());
+                bytes memory data = abi.encodeCall(rollup.finalizeBatch, (i + 1, binding(i), newRoot(i), proof(i)));
+                vm.snapshotValue("rollup", string.concat(gasName(), ": transaction"), txGas(data, execution));
             }
             assertEq(rollup.stateRoot(), newRoot(i));
             assertEq(rollup.lastFinalizedBatch(), i + 1);
@@ -155,5 +171,38 @@ contract RollupBatchProofTest is Test {
         uint256 root = newRoot(last) + C.FIELD_MODULUS;
         vm.expectRevert(abi.encodeWithSelector(IRollup.NonCanonicalRoot.selector, root));
         rollup.finalizeBatch(last + 1, binding(last), root, proof(last));
+    }
+}
+
+/// @notice The committed batch verifier (a cargo test checks that the fixture's is the committed one, whose parameters
+///         file is beside it): each one-slot chunk a batch of its own, finalized with its batch proof.
+contract RollupBatchProofTest is RealProofTest {
+    function fixture() internal pure override returns (string memory) {
+        return "batch_proofs.json";
+    }
+
+    function verifierParams() internal view override returns (string memory) {
+        return vm.readFile("contracts/verifier/Halo2BatchVerifier.json");
+    }
+
+    function gasName() internal pure override returns (string memory) {
+        return "finalizeBatch (real batch proof, one 1-slot chunk)";
+    }
+}
+
+/// @notice The thin last stage on L1: batches of two 4-slot chunks, each finalized with the compression of its batch
+///         proof (contracts/test/vectors/compressed_proofs.json, which carries its verifier and parameters: a batch
+///         circuit of capacity 2 has a verifier past the code size limit, so its proofs reach L1 compressed).
+contract RollupCompressedProofTest is RealProofTest {
+    function fixture() internal pure override returns (string memory) {
+        return "compressed_proofs.json";
+    }
+
+    function verifierParams() internal view override returns (string memory) {
+        return vm.parseJsonString(json, ".verifierParams");
+    }
+
+    function gasName() internal pure override returns (string memory) {
+        return "finalizeBatch (real compressed proof, two 4-slot chunks)";
     }
 }

@@ -103,19 +103,6 @@ abstract contract Setup is Test {
         return uint16(p);
     }
 
-    /// @dev Gas of the transaction that sends `data` and runs `execution` gas: 21,000, calldata at 4 gas per
-    ///      token (a zero byte is one token, any other byte four), or the EIP-7623 floor of 10 gas per token
-    ///      where that is more.
-    function txGas(bytes memory data, uint256 execution) internal pure returns (uint256) {
-        uint256 tokens;
-        for (uint256 i = 0; i < data.length; ++i) {
-            tokens += data[i] == 0 ? 1 : 4;
-        }
-        uint256 standard = 21_000 + 4 * tokens + execution;
-        uint256 floor = 21_000 + 10 * tokens;
-        return standard > floor ? standard : floor;
-    }
-
     function depositRecord(uint32 id, address who, uint8 tid, uint128 amount, bytes32 pubkey)
         internal
         pure

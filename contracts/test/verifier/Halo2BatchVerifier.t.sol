@@ -7,11 +7,10 @@ import {Halo2BatchVerifier} from "../../src/rollup/Halo2BatchVerifier.sol";
 import {Test} from "../utils/Test.sol";
 import {Vectors} from "../utils/Vectors.sol";
 
-/// @notice The generated batch verifier behind `Halo2BatchVerifier`, on real batch proofs that `verifier-gen --stage
-///         batch fixtures` made (contracts/test/vectors/batch_proofs.json): each chunk of the sample history as a
-///         batch of its own, its recursive chunk proof aggregated by the batch circuit (capacity 1, k = 20), and the
-///         verifier's creation bytecode (from contracts/verifier/Halo2BatchVerifier.sol).
-contract Halo2BatchVerifierTest is Test {
+/// @notice A generated verifier behind `Halo2BatchVerifier`, on the real proofs of a fixture that `verifier-gen
+///         --stage batch|compress fixtures` made, with the verifier's creation bytecode. One body for each stage L1
+///         may verify: the batch proof, or its compression (the same eighteen public inputs).
+abstract contract RealVerifierTest is Test {
     string internal json;
     address internal halo2;
     Halo2BatchVerifier internal verifier;
@@ -21,8 +20,14 @@ contract Halo2BatchVerifierTest is Test {
     ///      hands all of it to the pairing precompile), so such calls are capped well above a valid verification.
     uint256 internal constant CAP = 2_000_000;
 
+    /// @dev The fixture's file name under contracts/test/vectors.
+    function fixture() internal pure virtual returns (string memory);
+
+    /// @dev The `snapshots/rollup.json` entry for a real verification.
+    function gasName() internal pure virtual returns (string memory);
+
     function setUp() public {
-        json = Vectors.read("batch_proofs.json");
+        json = Vectors.read(fixture());
         batches = Vectors.count(json, ".batches");
         bytes memory code = vm.parseJsonBytes(json, ".verifierBytecode");
         address deployed;
@@ -65,7 +70,7 @@ contract Halo2BatchVerifierTest is Test {
         for (uint256 i = 0; i < batches; ++i) {
             assertTrue(verifier.verifyBatch(inputs(i), proof(i)), "real proof");
         }
-        vm.snapshotGasLastCall("rollup", "verifyBatch (Halo2BatchVerifier, one batch of one 1-slot chunk)");
+        vm.snapshotGasLastCall("rollup", gasName());
     }
 
     /// @dev The fixture's public inputs are what the adapter passes on: the accumulator from the proof, the five
@@ -128,7 +133,9 @@ contract Halo2BatchVerifierTest is Test {
 
     /// @dev A verifier pinning another chunk key refuses proofs aggregated under this one.
     function test_verifyBatch_otherKeyDigest_fails() public {
-        Halo2BatchVerifier other = new Halo2BatchVerifier(halo2, verifier.KEY_DIGEST() ^ 1, 1, 1);
+        Halo2BatchVerifier other = new Halo2BatchVerifier(
+            halo2, verifier.KEY_DIGEST() ^ 1, vm.parseJsonUint(json, ".slots"), vm.parseJsonUint(json, ".capacity")
+        );
         assertFalse(other.verifyBatch(inputs(0), proof(0)));
     }
 
@@ -167,7 +174,7 @@ contract Halo2BatchVerifierTest is Test {
         new Halo2BatchVerifier(nothing, 1, 1, 1);
     }
 
-    /// @dev The committed verifier comes from the development SRS, and the adapter says so.
+    /// @dev The fixtures' verifiers come from the development SRS, and the adapter says so.
     function test_paramsDigest_committedVerifier_isDevelopment() public view {
         assertEq(verifier.PARAMS_DIGEST(), verifier.DEVELOPMENT_PARAMS_DIGEST());
         assertTrue(verifier.usesDevelopmentParams());
@@ -184,5 +191,30 @@ contract Halo2BatchVerifierTest is Test {
             rest[i] = p[384 + i];
         }
         (ok,) = halo2.staticcall(abi.encodePacked(accumulator, x, keyDigest, rest));
+    }
+}
+
+/// @notice The committed batch verifier (contracts/verifier/Halo2BatchVerifier.sol) on contracts/test/vectors/
+///         batch_proofs.json: each chunk of the sample history as a batch of its own, its recursive chunk proof
+///         aggregated by the batch circuit (capacity 1, k = 20).
+contract Halo2BatchVerifierTest is RealVerifierTest {
+    function fixture() internal pure override returns (string memory) {
+        return "batch_proofs.json";
+    }
+
+    function gasName() internal pure override returns (string memory) {
+        return "verifyBatch (Halo2BatchVerifier, one batch of one 1-slot chunk)";
+    }
+}
+
+/// @notice The compression stage's verifier on contracts/test/vectors/compressed_proofs.json: batches of two 4-slot
+///         chunks, each batch proof (capacity 2, k = 20) proven again by the compression circuit (k = 22).
+contract Halo2CompressedVerifierTest is RealVerifierTest {
+    function fixture() internal pure override returns (string memory) {
+        return "compressed_proofs.json";
+    }
+
+    function gasName() internal pure override returns (string memory) {
+        return "verifyBatch (compressed proof, one batch of two 4-slot chunks)";
     }
 }
