@@ -213,6 +213,17 @@ pub fn batch_solidity(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>) ->
     )
 }
 
+/// The Solidity verifier of the compression circuit's verifying key (the thin last stage): the batch
+/// verifier's template, named for the key it carries. The `solidity` and `fixtures` commands both use
+/// it, so the fixture's bytecode is the artifact a deployment takes.
+pub fn compress_solidity(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>) -> String {
+    batch_solidity(params, vk).replacen(
+        "from the batch circuit's verifying key",
+        "from the compression circuit's verifying key",
+        1,
+    )
+}
+
 /// The chunk verifier of `prover`'s key, and its creation bytecode (compiled by the `solc` on
 /// `PATH`). L1 verifies batch proofs only ([`batch_verifier`]); this one checks chunk proofs on an
 /// EVM, in tests and benchmarks.

@@ -276,7 +276,7 @@ fn batch_fixtures(cli: &Cli, out: &Path, compress: bool) -> Result<()> {
         None
     };
     let code = match &compressor {
-        Some(c) => verifier_gen::batch_solidity(c.params(), c.vk()),
+        Some(c) => verifier_gen::compress_solidity(c.params(), c.vk()),
         None => verifier_gen::batch_solidity(batch.params(), batch.vk()),
     };
     let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
@@ -481,11 +481,7 @@ fn main() -> Result<()> {
             let batch = cli.batch_prover()?;
             let (code, out) = if cli.stage == Stage::Compress {
                 let compress = cli.compress_prover(&batch)?;
-                let code = verifier_gen::batch_solidity(compress.params(), compress.vk()).replacen(
-                    "from the batch circuit's verifying key",
-                    "from the compression circuit's verifying key",
-                    1,
-                );
+                let code = verifier_gen::compress_solidity(compress.params(), compress.vk());
                 let out = out.clone().unwrap_or_else(|| {
                     PathBuf::from("target/verifier-gen/Halo2CompressedVerifier.sol")
                 });
@@ -627,7 +623,7 @@ fn main() -> Result<()> {
                 json["compressProveSeconds"] = t.elapsed().as_secs_f64().into();
                 json["peakRssMiBCompress"] = peak_rss_mib().into();
                 json["compressProofBytes"] = proof.len().into();
-                let code = verifier_gen::batch_solidity(compressor.params(), compressor.vk());
+                let code = verifier_gen::compress_solidity(compressor.params(), compressor.vk());
                 (code, public, proof)
             } else {
                 let code = verifier_gen::batch_solidity(batch_prover.params(), batch_prover.vk());
