@@ -341,3 +341,18 @@ pub fn batch_params_json(
         "bytecodeHash": alloy_primitives::keccak256(bytecode).to_string(),
     })
 }
+
+/// The deployment parameters of a compression verifier (`bytecode`) over `batch`'s proofs: the
+/// batch verifier's ([`batch_params_json`]: the chunk key digest, chunk size and capacity its proofs
+/// carry), with the stage and the compression circuit's `k`.
+pub fn compress_params_json(
+    batch: &rollup_prover::batch::BatchProver,
+    compress: &rollup_prover::compress::CompressProver,
+    chain_id: u64,
+    bytecode: &[u8],
+) -> serde_json::Value {
+    let mut params = batch_params_json(batch, chain_id, bytecode);
+    params["stage"] = "compress".into();
+    params["k"] = halo2_base::halo2_proofs::poly::commitment::Params::k(compress.params()).into();
+    params
+}

@@ -260,8 +260,8 @@ impl Cli {
 /// verifier's bytecode, parameters file and key digest. Stage times go to stderr.
 ///
 /// The batch fixture (one one-slot chunk per batch) is the committed verifier's, checked by a cargo
-/// test; the compressed fixture carries its verifier (about 6 minutes and 12 GB per compressed proof
-/// on 2 cores, so it is made by hand, not in CI).
+/// test; the compressed fixture carries its verifier (about 10 minutes and 14 GB per batch on 2
+/// cores, so it is made by hand, not in CI).
 fn batch_fixtures(cli: &Cli, out: &Path, compress: bool) -> Result<()> {
     if !compress && (cli.slots != 1 || cli.capacity != 1) {
         bail!(
@@ -361,10 +361,8 @@ fn batch_fixtures(cli: &Cli, out: &Path, compress: bool) -> Result<()> {
         "batches": batches,
         "verifierBytecode": hex(&bytecode),
     });
-    if compress {
-        let mut params = verifier_gen::batch_params_json(&batch, cli.chain_id, &bytecode);
-        params["stage"] = "compress".into();
-        params["k"] = cli.compress_k.into();
+    if let Some(c) = &compressor {
+        let params = verifier_gen::compress_params_json(&batch, c, cli.chain_id, &bytecode);
         // As text: what `Deploy.s.sol` reads from VERIFIER_PARAMS.
         json["verifierParams"] = serde_json::to_string(&params)?.into();
     }
@@ -479,28 +477,31 @@ fn main() -> Result<()> {
         }
         Command::Solidity { out } if matches!(cli.stage, Stage::Batch | Stage::Compress) => {
             let batch = cli.batch_prover()?;
-            let (code, out) = if cli.stage == Stage::Compress {
-                let compress = cli.compress_prover(&batch)?;
-                let code = verifier_gen::compress_solidity(compress.params(), compress.vk());
-                let out = out.clone().unwrap_or_else(|| {
-                    PathBuf::from("target/verifier-gen/Halo2CompressedVerifier.sol")
-                });
-                (code, out)
+            let compressor = if cli.stage == Stage::Compress {
+                Some(cli.compress_prover(&batch)?)
             } else {
-                let code = verifier_gen::batch_solidity(batch.params(), batch.vk());
-                let out = out
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from(verifier_gen::BATCH_VERIFIER_PATH));
-                (code, out)
+                None
+            };
+            let (code, out) = match &compressor {
+                Some(c) => (
+                    verifier_gen::compress_solidity(c.params(), c.vk()),
+                    out.clone().unwrap_or_else(|| {
+                        PathBuf::from("target/verifier-gen/Halo2CompressedVerifier.sol")
+                    }),
+                ),
+                None => (
+                    verifier_gen::batch_solidity(batch.params(), batch.vk()),
+                    out.clone()
+                        .unwrap_or_else(|| PathBuf::from(verifier_gen::BATCH_VERIFIER_PATH)),
+                ),
             };
             let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
             write(&out, &code)?;
             write(&out.with_extension("bin"), &format!("{}\n", hex(&bytecode)))?;
-            let mut params = verifier_gen::batch_params_json(&batch, cli.chain_id, &bytecode);
-            if cli.stage == Stage::Compress {
-                params["stage"] = "compress".into();
-                params["k"] = cli.compress_k.into();
-            }
+            let params = match &compressor {
+                Some(c) => verifier_gen::compress_params_json(&batch, c, cli.chain_id, &bytecode),
+                None => verifier_gen::batch_params_json(&batch, cli.chain_id, &bytecode),
+            };
             write(
                 &out.with_extension("json"),
                 &(serde_json::to_string_pretty(&params)? + "\n"),
