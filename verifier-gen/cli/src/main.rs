@@ -268,6 +268,15 @@ fn batch_fixtures(cli: &Cli, out: &Path, compress: bool) -> Result<()> {
             "the batch fixture is built for one-slot chunks, one per batch (the Foundry tests deploy CHUNK_SLOTS = 1)"
         );
     }
+    // Before any key is made (minutes): a --capacity that cannot cut the history fails at once.
+    let history = sample::history(cli.slots, cli.chain_id)?;
+    if cli.capacity == 0 || history.len() % cli.capacity != 0 {
+        bail!(
+            "the sample history's {} chunks do not fill batches of {}",
+            history.len(),
+            cli.capacity
+        );
+    }
     let chunk_prover = cli.chunk_prover()?;
     let batch = cli.batch_prover_of(&chunk_prover)?;
     let compressor = if compress {
@@ -280,14 +289,6 @@ fn batch_fixtures(cli: &Cli, out: &Path, compress: bool) -> Result<()> {
         None => verifier_gen::batch_solidity(batch.params(), batch.vk()),
     };
     let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
-    let history = sample::history(cli.slots, cli.chain_id)?;
-    if history.len() % cli.capacity != 0 {
-        bail!(
-            "the sample history's {} chunks do not fill batches of {}",
-            history.len(),
-            cli.capacity
-        );
-    }
     let mut batches = Vec::new();
     for group in history.chunks(cli.capacity) {
         let mut chunks = group.to_vec();
