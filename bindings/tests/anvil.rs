@@ -137,7 +137,7 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
 
     // Custom errors decode from the revert data of a simulated call.
     let err = rollup
-        .commitBatch(vec![], U256::ZERO)
+        .commitBatch(U256::from(1), vec![], U256::ZERO)
         .call()
         .await
         .err()

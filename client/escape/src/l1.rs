@@ -200,6 +200,15 @@ impl<P: Provider> L1Reader<P> {
                     format!("transaction {hash} is not a direct commitBatch call ({e}); reading commits sent through another contract needs a tracing RPC"),
                 )
             })?;
+            if call.batchIndex != event.batchIndex {
+                return Err(malformed(
+                    log,
+                    format!(
+                        "the call commits batch {} but the event names batch {}",
+                        call.batchIndex, event.batchIndex
+                    ),
+                ));
+            }
             let theirs = &event.binding;
             if call.batchCommitment != theirs.commitment {
                 return Err(malformed(

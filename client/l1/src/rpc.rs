@@ -1,11 +1,13 @@
 //! The one L1 RPC transport of the operator and the escape client: every JSON-RPC request gets a
 //! timeout, and a failure is classified ([`Fault`]) before anything is retried.
 //!
-//! - **rate limited** (HTTP 429, JSON-RPC -32005 and the providers' other rate-limit codes):
+//! - **rate limited** (HTTP 429 whatever its body says, JSON-RPC -32005 and the providers' other
+//!   rate-limit codes):
 //!   retried after the server's `Retry-After` (header or error data) when it gives one, else after
 //!   an exponential backoff with jitter;
 //! - **transient** (connection refused or reset, a request with no answer within the timeout,
-//!   truncated or empty JSON, HTTP 5xx, a node that has not the block yet): retried the same way;
+//!   truncated or empty JSON, HTTP 5xx or 408 (with a JSON-RPC error in the body too, unless it
+//!   carries revert data), a node that has not the block yet): retried the same way;
 //! - **range too large** (a provider's cap on `eth_getLogs`): returned at once, for
 //!   [`crate::LogReader`] to halve its page;
 //! - **final** (a revert, invalid parameters, anything the node answered on purpose): returned at
@@ -29,7 +31,7 @@ use alloy::rpc::client::RpcClient;
 use alloy::rpc::json_rpc::{
     ErrorPayload, RequestPacket, Response, ResponsePacket, ResponsePayload,
 };
-use alloy::transports::http::{Http, reqwest};
+use alloy::transports::http::reqwest;
 use alloy::transports::{TransportError, TransportErrorKind, TransportFut, TransportResult};
 use tower::Service;
 
@@ -139,6 +141,27 @@ pub fn classify_payload(error: &ErrorPayload) -> Fault {
     }
 }
 
+/// Classifies a JSON-RPC error answer that came with HTTP status `status` (`None`: a success
+/// status). The body decides, except that a refusal it calls final is one for load under a 429,
+/// and a failure of the server under a 5xx or 408, unless it carries revert data.
+pub fn classify_answer(error: &ErrorPayload, status: Option<u16>) -> Fault {
+    match (classify_payload(error), status) {
+        (Fault::Final, Some(429)) => Fault::RateLimited,
+        (Fault::Final, Some(s)) if (s >= 500 || s == 408) && error.as_revert_data().is_none() => {
+            Fault::Transient
+        }
+        (fault, _) => fault,
+    }
+}
+
+/// Stalls of one `eth_getLogs` request after which it counts as [`Fault::RangeTooLarge`].
+pub const STALLS_FOR_A_SMALLER_PAGE: u32 = 2;
+
+/// Whether a request got no answer within its timeout.
+fn stalled(e: &TransportError) -> bool {
+    matches!(e, TransportError::Transport(TransportErrorKind::Custom(c)) if c.is::<Stalled>())
+}
+
 /// Classifies a failed request.
 pub fn classify(error: &TransportError) -> Fault {
     match error {
@@ -150,6 +173,9 @@ pub fn classify(error: &TransportError) -> Fault {
             Some(_) => Fault::Final,
             // Connection refused or reset, a timeout, a cut body: nothing was answered.
             None => match kind {
+                TransportErrorKind::Custom(e) if e.is::<GaveUp>() => e
+                    .downcast_ref::<GaveUp>()
+                    .map_or(Fault::Transient, |g| g.fault),
                 TransportErrorKind::Custom(e) if has_any(&e.to_string(), &RANGE_WORDS) => {
                     Fault::RangeTooLarge
                 }
@@ -219,8 +245,19 @@ pub struct GaveUp {
 /// the module's documentation).
 #[derive(Debug, Clone)]
 pub struct RobustTransport {
-    inner: Http<reqwest::Client>,
+    client: reqwest::Client,
+    url: reqwest::Url,
     policy: Arc<RpcPolicy>,
+}
+
+/// One attempt's outcome, with the HTTP status and `Retry-After` of an answer that was not a
+/// success: a JSON-RPC error in the body of an HTTP 429 or 5xx is a refusal for load or a
+/// failure on the server's side, whatever its code says (alloy's HTTP transport keeps the body
+/// and drops the status).
+struct Answer {
+    result: TransportResult<ResponsePacket>,
+    status: Option<u16>,
+    retry_after: Option<Duration>,
 }
 
 impl RobustTransport {
@@ -231,22 +268,80 @@ impl RobustTransport {
             .build()
             .map_err(TransportErrorKind::custom)?;
         Ok(RobustTransport {
-            inner: Http::with_client(client, url),
+            client,
+            url,
             policy: Arc::new(policy),
         })
     }
 
+    /// Posts `request` and reads the whole answer.
+    async fn post(&self, request: RequestPacket) -> Answer {
+        let failed = |result| Answer {
+            result,
+            status: None,
+            retry_after: None,
+        };
+        let resp = match self
+            .client
+            .post(self.url.clone())
+            .json(&request)
+            .headers(request.headers())
+            .send()
+            .await
+        {
+            Ok(resp) => resp,
+            Err(e) => return failed(Err(TransportErrorKind::custom(e))),
+        };
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+            .map(Duration::from_secs);
+        let body = match resp.bytes().await {
+            Ok(body) => body,
+            Err(e) if status.is_success() => return failed(Err(TransportErrorKind::custom(e))),
+            Err(e) => {
+                return failed(Err(TransportErrorKind::http_error_with_retry_after(
+                    status.as_u16(),
+                    format!("<the body could not be read: {e}>"),
+                    retry_after,
+                )));
+            }
+        };
+        if status.is_success() {
+            return failed(
+                serde_json::from_slice(&body)
+                    .map_err(|e| TransportError::deser_err(e, String::from_utf8_lossy(&body))),
+            );
+        }
+        let result = match serde_json::from_slice::<ResponsePacket>(&body) {
+            Ok(packet) if packet.as_error().is_some() => Ok(packet),
+            _ => Err(TransportErrorKind::http_error_with_retry_after(
+                status.as_u16(),
+                String::from_utf8_lossy(&body).into_owned(),
+                retry_after,
+            )),
+        };
+        Answer {
+            result,
+            status: Some(status.as_u16()),
+            retry_after,
+        }
+    }
+
     /// One attempt, with the timeout (cut to what is left before `stop`).
-    async fn attempt(
-        &mut self,
-        request: RequestPacket,
-        stop: Instant,
-    ) -> TransportResult<ResponsePacket> {
+    async fn attempt(&mut self, request: RequestPacket, stop: Instant) -> Answer {
         let left = stop.saturating_duration_since(Instant::now());
         let timeout = self.policy.timeout.min(left.max(Duration::from_millis(1)));
-        match tokio::time::timeout(timeout, self.inner.call(request)).await {
+        match tokio::time::timeout(timeout, self.post(request)).await {
             Ok(answer) => answer,
-            Err(_) => Err(TransportErrorKind::custom(Stalled(timeout))),
+            Err(_) => Answer {
+                result: Err(TransportErrorKind::custom(Stalled(timeout))),
+                status: None,
+                retry_after: None,
+            },
         }
     }
 
@@ -263,7 +358,11 @@ impl RobustTransport {
         let Ok(lookup) = lookup.serialize() else {
             return false;
         };
-        match self.attempt(RequestPacket::Single(lookup), stop).await {
+        match self
+            .attempt(RequestPacket::Single(lookup), stop)
+            .await
+            .result
+        {
             Ok(packet) => packet
                 .as_single()
                 .and_then(|r| r.try_success_as::<serde_json::Value>())
@@ -283,37 +382,61 @@ impl RobustTransport {
         };
         let mut delay = policy.first_delay;
         let mut attempts = 0;
+        let mut stalls = 0;
         loop {
             attempts += 1;
-            let answer = self.attempt(request.clone(), stop).await;
+            let Answer {
+                result: answer,
+                status,
+                retry_after: header,
+            } = self.attempt(request.clone(), stop).await;
             let (fault, asked, last) = match &answer {
                 Ok(packet) => match packet.as_error() {
                     None => return answer,
                     Some(error) if already_known(&method, error) => {
                         return resent(&request, packet);
                     }
-                    // An earlier attempt may have reached the node and been mined since: the
-                    // nonce is then "too low" for the very same transaction.
-                    Some(error)
+                    Some(error) => {
+                        let fault = classify_answer(error, status);
+                        // An earlier attempt may have reached the node and been mined since:
+                        // the nonce is then "too low" for the very same transaction.
                         if attempts > 1
                             && method == "eth_sendRawTransaction"
-                            && classify_payload(error) == Fault::Final =>
-                    {
-                        if self.landed(&request, stop).await {
-                            return resent(&request, packet);
+                            && fault == Fault::Final
+                        {
+                            if self.landed(&request, stop).await {
+                                return resent(&request, packet);
+                            }
+                            return answer;
                         }
-                        return answer;
+                        let asked = payload_retry_after(error).or(header);
+                        let last = match status {
+                            Some(status) => format!("HTTP {status}: {error}"),
+                            None => error.to_string(),
+                        };
+                        (fault, asked, last)
                     }
-                    Some(error) => (
-                        classify_payload(error),
-                        payload_retry_after(error),
-                        error.to_string(),
-                    ),
                 },
                 Err(e) => (classify(e), retry_after(e), e.to_string()),
             };
             if matches!(fault, Fault::Final | Fault::RangeTooLarge) {
                 return answer;
+            }
+            if answer.as_ref().err().is_some_and(stalled) {
+                stalls += 1;
+                // Providers that cap a log query by its running time just stop answering: two
+                // stalls of one query count as "range too large", for the reader to halve its page.
+                if method == "eth_getLogs" && stalls >= STALLS_FOR_A_SMALLER_PAGE {
+                    return Err(TransportErrorKind::custom(GaveUp {
+                        method,
+                        attempts,
+                        elapsed: started.elapsed(),
+                        why: "no answer in time",
+                        last,
+                        hint: "A provider that stops answering large log queries: the page of blocks is halved.",
+                        fault: Fault::RangeTooLarge,
+                    }));
+                }
             }
             let jittered = delay.mul_f64(0.5 + rand::random::<f64>() / 2.0);
             let wait = asked.map_or(jittered, |a| a.min(MAX_RETRY_AFTER));

@@ -365,6 +365,9 @@ impl<P: Provider> TxManager<P> {
                 continue;
             }
             if last_sent.elapsed() >= self.policy.bump_after {
+                if mined < tx.nonce {
+                    self.fill_gap(mined, &tx).await?;
+                }
                 tx = self.bump(outbox, key, tx).await?;
                 self.broadcast(&tx).await?;
                 last_sent = Instant::now();
@@ -384,6 +387,43 @@ impl<P: Provider> TxManager<P> {
         let (tx, _) = self.stage(outbox, key, to, input).await?;
         self.broadcast(&tx).await?;
         self.confirm(outbox, key, tx).await
+    }
+
+    /// Fills nonces `mined..tx.nonce` with zero-value transfers to self, at `tx`'s latest fees.
+    ///
+    /// One manager sends one transaction at a time, so a nonce below the pending one that L1 has
+    /// not mined belongs to a transaction the book no longer holds: one whose step another sender
+    /// did first (its outbox entry dropped while it still sat in a mempool), or one a reorg took
+    /// back that no node kept. If a mempool drops it, `tx` waits behind the gap for ever. A filler
+    /// at that nonce closes the gap; a node that still holds a transaction there answers
+    /// "replacement underpriced" or mines it, either way the gap closes. Fillers are not stored:
+    /// they carry no step, and any version of one lands at most once and changes nothing but the
+    /// sender's balance.
+    async fn fill_gap(&self, mined: u64, tx: &Pending) -> Result<()> {
+        let Some(ours) = tx.versions.last() else {
+            return Ok(());
+        };
+        for nonce in mined..tx.nonce {
+            let mut filler = Pending {
+                nonce,
+                gas: 21_000,
+                to: self.from,
+                input: Bytes::new(),
+                versions: Vec::new(),
+            };
+            let signed = self
+                .sign(&filler, ours.max_fee_per_gas, ours.max_priority_fee_per_gas)
+                .await?;
+            filler.versions.push(signed);
+            tracing::warn!(
+                nonce,
+                pending = tx.nonce,
+                "a nonce below the pending transaction is not mined: filling it with a transfer to self"
+            );
+            metrics::counter!("l1_tx_nonce_gaps_filled").increment(1);
+            self.broadcast(&filler).await?;
+        }
+        Ok(())
     }
 
     /// A new version with fees up by a quarter (at least the current estimate), stored first.

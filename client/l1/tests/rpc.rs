@@ -55,6 +55,24 @@ async fn every_retryable_failure_is_retried_until_the_node_answers() -> Result {
             "a node without the block yet",
             Act::Error(-32000, "header not found".into()),
         ),
+        (
+            "HTTP 503 with a JSON-RPC error in the body",
+            Act::StatusError {
+                status: 503,
+                retry_after: None,
+                code: -32603,
+                message: "internal error".into(),
+            },
+        ),
+        (
+            "HTTP 429 with a JSON-RPC error in the body",
+            Act::StatusError {
+                status: 429,
+                retry_after: None,
+                code: -32000,
+                message: "capacity exceeded".into(),
+            },
+        ),
     ];
     for (what, act) in cases {
         proxy.set(first("eth_chainId", 2, act));
@@ -76,21 +94,31 @@ async fn every_retryable_failure_is_retried_until_the_node_answers() -> Result {
 #[tokio::test]
 async fn retry_after_is_honoured() -> Result {
     let anvil = anvil()?;
-    let proxy = Proxy::start(
-        &anvil.endpoint(),
-        first("eth_blockNumber", 1, Act::TooMany(Some(2))),
-    )
-    .await?;
+    let proxy = Proxy::start(&anvil.endpoint(), honest()).await?;
     let l1 = rpc::provider(&proxy.url, quick())?;
-    let start = Instant::now();
-    l1.get_block_number().await?;
-    // The transport's own first wait is at most 20 ms; the server asked for 2 s.
-    assert!(
-        start.elapsed() >= Duration::from_secs(2),
-        "{:?}",
-        start.elapsed()
-    );
-    assert_eq!(proxy.count("eth_blockNumber"), 2);
+    // A bare 429, and one from a provider that puts a JSON-RPC error in its body.
+    let refusals = [
+        Act::TooMany(Some(2)),
+        Act::StatusError {
+            status: 429,
+            retry_after: Some(2),
+            code: -32000,
+            message: "capacity exceeded".into(),
+        },
+    ];
+    for refusal in refusals {
+        proxy.set(first("eth_blockNumber", 1, refusal.clone()));
+        let before = proxy.count("eth_blockNumber");
+        let start = Instant::now();
+        l1.get_block_number().await?;
+        // The transport's own first wait is at most 20 ms; the server asked for 2 s.
+        assert!(
+            start.elapsed() >= Duration::from_secs(2),
+            "{refusal:?}: {:?}",
+            start.elapsed()
+        );
+        assert_eq!(proxy.count("eth_blockNumber") - before, 2, "{refusal:?}");
+    }
     Ok(())
 }
 
@@ -156,23 +184,32 @@ async fn a_block_range_cap_halves_the_page_and_loses_no_log() -> Result {
         .connect_http(anvil.endpoint_url())
         .get_block_number()
         .await?;
-    let capped: Script = Arc::new(|call| match call.log_range() {
-        Some(blocks) if blocks > 3 => Act::Error(-32602, "query exceeds max block range 3".into()),
-        _ => Act::Forward,
-    });
-    let proxy = Proxy::start(&anvil.endpoint(), capped).await?;
-    let through_cap = LogReader::new(rpc::provider(&proxy.url, quick())?, rollup)
-        .logs(&[REQUEST_QUEUED], 0, head)
-        .await?;
     let direct = LogReader::new(rpc::provider(&anvil.endpoint(), quick())?, rollup)
         .logs(&[REQUEST_QUEUED], 0, head)
         .await?;
     assert!(direct.len() >= 3, "{} logs", direct.len());
-    assert_eq!(through_cap, direct);
-    assert!(
-        proxy.count("eth_getLogs") > head / 3,
-        "the page shrank to the cap"
-    );
+    // A provider that refuses larger ranges in words, and one that just never answers them.
+    let refused: Script = Arc::new(|call| match call.log_range() {
+        Some(blocks) if blocks > 3 => Act::Error(-32602, "query exceeds max block range 3".into()),
+        _ => Act::Forward,
+    });
+    let stalled: Script = Arc::new(|call| match call.log_range() {
+        Some(blocks) if blocks > 3 => Act::Stall,
+        _ => Act::Forward,
+    });
+    for (what, cap) in [("refused", refused), ("stalled", stalled)] {
+        let proxy = Proxy::start(&anvil.endpoint(), cap).await?;
+        let policy = quick().timeout(Duration::from_millis(300));
+        let through_cap = LogReader::new(rpc::provider(&proxy.url, policy)?, rollup)
+            .logs(&[REQUEST_QUEUED], 0, head)
+            .await
+            .map_err(|e| format!("{what}: {e}"))?;
+        assert_eq!(through_cap, direct, "{what}");
+        assert!(
+            proxy.count("eth_getLogs") > head / 3,
+            "{what}: the page shrank to the cap"
+        );
+    }
     Ok(())
 }
 

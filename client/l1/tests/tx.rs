@@ -1,7 +1,8 @@
 //! The L1 transaction manager on a real anvil: a transaction not mined in time is replaced with
 //! higher fees under the same nonce and stored before each broadcast; a restarted manager resumes
 //! the stored transaction instead of signing a new nonce; a call that reverts, or needs fees above
-//! the cap, is refused before anything is signed or stored.
+//! the cap, is refused before anything is signed or stored; a nonce gap below the transaction it
+//! waits for is filled.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -52,19 +53,33 @@ fn policy(chain_id: u64) -> TxPolicy {
     }
 }
 
-#[tokio::test]
-async fn an_unmined_transaction_is_bumped_under_its_nonce_and_a_restart_resumes_it() -> Result {
-    let anvil = anvil()?;
-    let rollup = deploy_rollup(&anvil)?;
-    let key = keys(&anvil).remove(1);
-    let from = key.address();
-    let provider = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+type Plain = alloy::providers::RootProvider;
+
+/// A provider on `anvil`, its chain id, and a manager sending from `key` through it.
+async fn manager(
+    anvil: &alloy::node_bindings::AnvilInstance,
+    key: &alloy::signers::local::PrivateKeySigner,
+) -> Result<(Plain, u64, TxManager<Plain>)> {
+    let provider = ProviderBuilder::new()
+        .connect_http(anvil.endpoint_url())
+        .root()
+        .clone();
     let chain_id = provider.get_chain_id().await?;
     let l1 = TxManager::new(
         provider.clone(),
         EthereumWallet::from(key.clone()),
         policy(chain_id),
     );
+    Ok((provider, chain_id, l1))
+}
+
+#[tokio::test]
+async fn an_unmined_transaction_is_bumped_under_its_nonce_and_a_restart_resumes_it() -> Result {
+    let anvil = anvil()?;
+    let rollup = deploy_rollup(&anvil)?;
+    let key = keys(&anvil).remove(1);
+    let from = key.address();
+    let (provider, chain_id, l1) = manager(&anvil, &key).await?;
     let outbox = Arc::new(Memory::default());
 
     // Refused before signing: a reverting call and fees above the cap store nothing.
@@ -174,6 +189,76 @@ async fn an_unmined_transaction_is_bumped_under_its_nonce_and_a_restart_resumes_
         provider.get_transaction_count(from).pending().await?,
         tx.nonce + 1,
         "nothing was sent twice (mining is still paused: a new nonce would be pending)"
+    );
+    Ok(())
+}
+
+/// A transaction whose step another sender did first stays in a mempool after its outbox entry is
+/// gone, so the next step is signed one nonce above it; if that mempool then drops it, the next
+/// step waits behind a gap. The manager fills the gap and its transaction is mined.
+#[tokio::test]
+async fn a_dropped_transaction_below_the_pending_one_is_filled() -> Result {
+    let anvil = anvil()?;
+    let key = keys(&anvil).remove(2);
+    let from = key.address();
+    let (provider, _, l1) = manager(&anvil, &key).await?;
+    let outbox = Memory::default();
+    provider
+        .raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (false,))
+        .await?;
+    let mined = provider.get_transaction_count(from).await?;
+
+    // The orphan: staged under a key that is then forgotten, as the book does when L1 shows the
+    // step done by someone else.
+    let to = Address::repeat_byte(0x42);
+    let (orphan, _) = l1.stage(&outbox, "orphan", to, Bytes::new()).await?;
+    l1.broadcast(&orphan).await?;
+    outbox.0.lock().map_err(|e| e.to_string())?.clear();
+    let (next, _) = l1.stage(&outbox, "next", to, Bytes::from(vec![7])).await?;
+    assert_eq!(
+        (orphan.nonce, next.nonce),
+        (mined, mined + 1),
+        "signed above the orphan"
+    );
+    l1.broadcast(&next).await?;
+    // The mempool forgets the orphan.
+    let orphan_hash = orphan.versions.first().ok_or("no version")?.hash;
+    provider
+        .raw_request::<_, serde_json::Value>("anvil_dropTransaction".into(), (orphan_hash,))
+        .await?;
+
+    let waiting = tokio::spawn({
+        let l1 = l1.clone();
+        async move {
+            let outbox = Memory::default();
+            outbox.save("next", &next)?;
+            Ok::<_, BoxError>(l1.confirm(&outbox, "next", next).await?)
+        }
+    });
+    let start = std::time::Instant::now();
+    while !waiting.is_finished() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the transaction above the gap was never mined"
+        );
+        provider
+            .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+            .await?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let receipt = waiting.await?.map_err(plain)?;
+    assert!(receipt.status());
+    assert_eq!(
+        provider.get_transaction_count(from).await?,
+        mined + 2,
+        "the gap's nonce and the step's are both used"
+    );
+    assert!(
+        provider
+            .get_transaction_receipt(orphan_hash)
+            .await?
+            .is_none(),
+        "the gap was closed by a filler, not by the dropped transaction"
     );
     Ok(())
 }

@@ -444,6 +444,7 @@ fn commit_input(batches: &Batches, batch: &Batch) -> Result<Bytes> {
         .map(|x| Bytes::from(x.pubdata))
         .collect();
     Ok(IRollup::commitBatchCall {
+        batchIndex: U256::from(batch.index),
         chunks,
         batchCommitment: to_u256(&batches.binding(batch)?.commitment),
     }

@@ -85,6 +85,15 @@ pub async fn poll<P: Provider>(
                 "L1 reorganised while blocks {next}..={end} were read; reading them again"
             )));
         };
+        // Linked to the page before: the block it ended with is still L1's. With `end`'s hash
+        // unchanged over the read, this page's logs and every page before it are of one chain.
+        if let Some(&(last, last_hash)) = marks.last()
+            && block_hash(provider, last).await? != Some(last_hash)
+        {
+            return Err(Error::l1_msg(format!(
+                "L1 reorganised below blocks {next}..={end} while they were read; checking again"
+            )));
+        }
         let taken = sequencer.lock().await.next_request();
         let mut requests = Vec::with_capacity(logs.len());
         for log in logs {

@@ -104,6 +104,11 @@ interface IRollup {
     error RequestOutOfRange(uint256 requestIndex);
     /// @notice A record names an account id that L1 never assigned.
     error UnknownAccountId(uint32 accountId);
+    /// @notice A commit names another position than the next batch: it was already committed (a resent or
+    ///         duplicated commit), or batches before it are missing.
+    /// @param batchIndex The index the commit names.
+    /// @param expected The next batch index (`lastCommittedBatch() + 1`).
+    error UnexpectedBatchIndex(uint256 batchIndex, uint256 expected);
     /// @notice The batch index is not the next one to finalize, or was never committed.
     error BatchNotFinalizable(uint256 batchIndex);
     /// @notice The batch is not finalized, or its withdrawals were already credited.
@@ -217,11 +222,13 @@ interface IRollup {
     // ---------------------------------------------------------------------------------------------
 
     /// @notice Commits a batch of 1 to `maxChunksPerBatch()` chunks (sequencer only, never in escape mode).
+    /// @param batchIndex The batch's position, `lastCommittedBatch() + 1`: a commit sent twice (a resend after a
+    ///        reorg, a stale transaction under another nonce) lands once, the other reverts.
     /// @param chunks Each chunk's `CHUNK_SLOTS` records, back to back.
     /// @param batchCommitment The batch commitment `C_B` (below the field modulus): the Poseidon chain of the
     ///        chunks' data commitments. L1 does not check it against the records: the proof does, at the
     ///        challenge drawn here from it and every chunk's bytes.
-    function commitBatch(bytes[] calldata chunks, uint256 batchCommitment) external;
+    function commitBatch(uint256 batchIndex, bytes[] calldata chunks, uint256 batchCommitment) external;
 
     /// @notice Finalizes the next committed batch with one proof (anyone).
     /// @param binding The batch's data binding, as `BatchCommitted` gave it.

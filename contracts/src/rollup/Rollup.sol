@@ -76,7 +76,14 @@ contract Rollup is EscapeHatch {
     // --------------------------------------------------------------------------------------------
 
     /// @inheritdoc IRollup
-    function commitBatch(bytes[] calldata chunks, uint256 batchCommitment) external onlySequencer notEscapeMode {
+    function commitBatch(uint256 batchIndex, bytes[] calldata chunks, uint256 batchCommitment)
+        external
+        onlySequencer
+        notEscapeMode
+    {
+        // A commit names its position: one sent again after a reorg, or twice under two nonces, lands at
+        // most once instead of appending a duplicate batch that can never be proven.
+        if (batchIndex != lastCommittedBatch + 1) revert UnexpectedBatchIndex(batchIndex, lastCommittedBatch + 1);
         uint256 n = chunks.length;
         if (n == 0 || n > _maxChunksPerBatch) revert BadChunkCount(n);
         if (batchCommitment >= C.FIELD_MODULUS) revert NonCanonicalCommitment(batchCommitment);
@@ -96,7 +103,7 @@ contract Rollup is EscapeHatch {
             (next, withdrawals) = _processChunk(chunks[i], onchain, next, withdrawals);
         }
         DataBinding memory binding = DataBinding({commitment: batchCommitment, challenge: z, evaluation: y});
-        uint256 batchIndex = ++lastCommittedBatch;
+        lastCommittedBatch = batchIndex;
         _batches[batchIndex] = Batch({
             bindingHash: keccak256(abi.encode(binding)),
             withdrawalsHash: withdrawals,

@@ -61,7 +61,7 @@ contract CommitGasTest is Setup {
         bytes[] memory first =
             one(_padded(bytes.concat(feeAccountRecord(), depositRecord(1, alice, 0, 1 ether, key())), 2, slots));
         vm.prank(sequencer);
-        rollup.commitBatch(first, commitmentOf(first));
+        rollup.commitBatch(nextBatch(), first, commitmentOf(first));
 
         bytes[] memory chunks = new bytes[](nChunks);
         for (uint256 c = 0; c < nChunks; ++c) {
@@ -70,12 +70,13 @@ contract CommitGasTest is Setup {
             }
         }
         uint256 commitment = commitmentOf(chunks);
+        uint256 index = nextBatch();
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, commitment);
+        rollup.commitBatch(index, chunks, commitment);
         string memory name = string.concat(names[uint256(kind)], ", ", vm.toString(slots), "-slot chunk");
         if (nChunks > 1) name = string.concat(name, " x", vm.toString(nChunks));
         uint256 execution = vm.snapshotGasLastCall("commit", string.concat(name, ": execution"));
-        uint256 transaction = txGas(abi.encodeCall(rollup.commitBatch, (chunks, commitment)), execution);
+        uint256 transaction = txGas(abi.encodeCall(rollup.commitBatch, (index, chunks, commitment)), execution);
         uint256 n = slots * nChunks;
         vm.snapshotValue("commit", string.concat(name, ": transaction"), transaction);
         vm.snapshotValue("commit", string.concat(name, ": record bytes"), chunks[0].length / slots);

@@ -26,7 +26,7 @@ contract RollupGasTest is Setup {
         }
         uint256 commitment = commitmentOf(chunks);
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, commitment);
+        rollup.commitBatch(nextBatch(), chunks, commitment);
         if (bytes(name).length != 0) vm.snapshotGasLastCall("rollup", name);
     }
 

@@ -94,8 +94,9 @@ contract EscapeHandler is Test {
         // Any canonical commitment: the mock verifier stands for the proof that would bind it.
         (uint256 z, uint256 y) = binding.evaluate(chunks, 4, 1);
         IRollup.DataBinding memory dcs = IRollup.DataBinding({commitment: 1, challenge: z, evaluation: y});
+        uint256 nextIndex = rollup.lastCommittedBatch() + 1;
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, 1);
+        rollup.commitBatch(nextIndex, chunks, 1);
         rollup.finalizeBatch(rollup.lastCommittedBatch(), dcs, rootOf(i), hex"01");
         current = i;
         finalized = true;

@@ -50,7 +50,8 @@ contract RollupInvariants is Setup {
 
     /// @custom:invariant Escape mode never starts before the oldest unprocessed request's deadline, always
     ///                   can after it, and once on nothing (commit, finalize, revert, any role) turns it off.
-    ///                   No deposit is refunded twice, and no refund is refused to an eligible deposit.
+    ///                   No deposit is refunded twice, and no refund is refused to an eligible deposit. A
+    ///                   commit naming another index than the next (a resend, a stale transaction) never lands.
     function invariant_noRecordedViolation() public view {
         assertEq(handler.violation(), "");
         assertLe(handler.maxRefundCount(), 1);

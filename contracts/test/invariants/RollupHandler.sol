@@ -206,8 +206,9 @@ contract RollupHandler is Test {
         // Any canonical commitment: the mock verifier stands for the proof that would bind it.
         (uint256 z, uint256 y) = binding.evaluate(chunks, SLOTS, b);
         m.binding = IRollup.DataBinding({commitment: b, challenge: z, evaluation: y});
+        uint256 nextIndex = rollup.lastCommittedBatch() + 1;
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, b);
+        rollup.commitBatch(nextIndex, chunks, b);
         if (rollup.committedRequests() != next + take) violation = "requests not consumed in order";
     }
 
@@ -219,9 +220,24 @@ contract RollupHandler is Test {
         bytes memory chunk = bytes.concat(_reqs[next + 1].record, hex"000000");
         bytes[] memory chunks = new bytes[](1);
         chunks[0] = chunk;
+        uint256 nextIndex = rollup.lastCommittedBatch() + 1;
         vm.prank(sequencer);
-        try rollup.commitBatch(chunks, 0) {
+        try rollup.commitBatch(nextIndex, chunks, 0) {
             violation = "a chunk skipped a request";
+        } catch {}
+    }
+
+    /// @notice A commit that names any index but the next one (a resent or stale commit) must never land.
+    function commitAtWrongIndex(uint256 index) external checksEscapeFinal {
+        if (rollup.escapeMode()) return;
+        uint256 nextIndex = rollup.lastCommittedBatch() + 1;
+        if (index == nextIndex) ++index;
+        // A chunk of no-ops, which would commit at the right index.
+        bytes[] memory chunks = new bytes[](1);
+        chunks[0] = new bytes(SLOTS);
+        vm.prank(sequencer);
+        try rollup.commitBatch(index, chunks, 0) {
+            violation = "a commit landed at another index than the next";
         } catch {}
     }
 
@@ -229,8 +245,9 @@ contract RollupHandler is Test {
         ++commitsAttemptedInEscape;
         bytes[] memory chunks = new bytes[](1);
         chunks[0] = hex"00000000";
+        uint256 nextIndex = rollup.lastCommittedBatch() + 1;
         vm.prank(sequencer);
-        try rollup.commitBatch(chunks, 0) {
+        try rollup.commitBatch(nextIndex, chunks, 0) {
             violation = "commit in escape mode";
         } catch {}
     }

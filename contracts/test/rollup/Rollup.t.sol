@@ -45,7 +45,7 @@ contract RollupTest is Setup {
         vm.expectEmit(address(rollup));
         emit IRollup.BatchCommitted(1, binding, 1, bytes32(0));
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, commitment);
+        rollup.commitBatch(nextBatch(), chunks, commitment);
     }
 
     /// @dev The binding is computed from the calldata at commit: the challenge moves with the commitment and
@@ -89,27 +89,55 @@ contract RollupTest is Setup {
         bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
         vm.expectRevert(abi.encodeWithSelector(IRollup.NonCanonicalCommitment.selector, C.FIELD_MODULUS));
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, C.FIELD_MODULUS);
+        rollup.commitBatch(nextBatch(), chunks, C.FIELD_MODULUS);
+    }
+
+    function test_commitBatch_sameIndexTwice_reverts() public {
+        bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
+        vm.prank(sequencer);
+        rollup.commitBatch(1, chunks, commitmentOf(chunks));
+        // The same commit sent again (a resend after a reorg, or under a second nonce) must not append batch 2.
+        bytes[] memory noops = one(chunkOf(hex"00"));
+        vm.expectRevert(abi.encodeWithSelector(IRollup.UnexpectedBatchIndex.selector, 1, 2));
+        vm.prank(sequencer);
+        rollup.commitBatch(1, noops, commitmentOf(noops));
+        assertEq(rollup.lastCommittedBatch(), 1);
+    }
+
+    function test_commitBatch_skipsAnIndex_reverts() public {
+        bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
+        vm.expectRevert(abi.encodeWithSelector(IRollup.UnexpectedBatchIndex.selector, 2, 1));
+        vm.prank(sequencer);
+        rollup.commitBatch(2, chunks, commitmentOf(chunks));
+    }
+
+    function testFuzz_commitBatch_otherIndex_reverts(uint256 index) public {
+        commit(one(chunkOf(feeAccountRecord())));
+        vm.assume(index != 2);
+        bytes[] memory noops = one(chunkOf(hex"00"));
+        vm.expectRevert(abi.encodeWithSelector(IRollup.UnexpectedBatchIndex.selector, index, 2));
+        vm.prank(sequencer);
+        rollup.commitBatch(index, noops, commitmentOf(noops));
     }
 
     function test_commitBatch_notSequencer_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IRollup.NotSequencer.selector, alice));
         vm.prank(alice);
         bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
-        rollup.commitBatch(chunks, commitmentOf(chunks));
+        rollup.commitBatch(nextBatch(), chunks, commitmentOf(chunks));
     }
 
     function test_commitBatch_noChunks_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkCount.selector, 0));
         vm.prank(sequencer);
-        rollup.commitBatch(new bytes[](0), commitmentOf(new bytes[](0)));
+        rollup.commitBatch(nextBatch(), new bytes[](0), commitmentOf(new bytes[](0)));
     }
 
     function test_commitBatch_tooManyChunks_reverts() public {
         bytes[] memory chunks = new bytes[](rollup.maxChunksPerBatch() + 1);
         vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkCount.selector, chunks.length));
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, commitmentOf(chunks));
+        rollup.commitBatch(nextBatch(), chunks, commitmentOf(chunks));
     }
 
     function test_commitBatch_requestOutOfOrder_reverts() public {
@@ -118,7 +146,7 @@ contract RollupTest is Setup {
         bytes memory c = chunkOf(depositRecord(1, alice, 0, 1 ether, key()));
         vm.expectRevert(abi.encodeWithSelector(IRollup.RequestMismatch.selector, 0));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c), commitmentOf(one(c)));
+        rollup.commitBatch(nextBatch(), one(c), commitmentOf(one(c)));
     }
 
     function test_commitBatch_alteredDeposit_reverts() public {
@@ -126,28 +154,28 @@ contract RollupTest is Setup {
         bytes memory c = chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 2 ether, key()));
         vm.expectRevert(abi.encodeWithSelector(IRollup.RequestMismatch.selector, 1));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c), commitmentOf(one(c)));
+        rollup.commitBatch(nextBatch(), one(c), commitmentOf(one(c)));
     }
 
     function test_commitBatch_unqueuedRequest_reverts() public {
         bytes memory c = chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 1, key()));
         vm.expectRevert(abi.encodeWithSelector(IRollup.RequestOutOfRange.selector, 1));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c), commitmentOf(one(c)));
+        rollup.commitBatch(nextBatch(), one(c), commitmentOf(one(c)));
     }
 
     function test_commitBatch_malformedChunk_reverts() public {
         bytes memory c = bytes.concat(chunkOf(feeAccountRecord()), hex"00");
         vm.expectRevert(abi.encodeWithSelector(DataBinding.ChunkLengthMismatch.selector, c.length, SLOTS));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c), commitmentOf(one(c)));
+        rollup.commitBatch(nextBatch(), one(c), commitmentOf(one(c)));
     }
 
     function test_commitBatch_withdrawalOfUnknownAccount_reverts() public {
         bytes memory c = chunkOf(feeAccountRecord(), withdrawRecord(7, 0, 1, 0));
         vm.expectRevert(abi.encodeWithSelector(IRollup.UnknownAccountId.selector, 7));
         vm.prank(sequencer);
-        rollup.commitBatch(one(c), commitmentOf(one(c)));
+        rollup.commitBatch(nextBatch(), one(c), commitmentOf(one(c)));
     }
 
     function test_commitBatch_inEscapeMode_reverts() public {
@@ -156,7 +184,7 @@ contract RollupTest is Setup {
         vm.expectRevert(IRollup.EscapeModeActive.selector);
         vm.prank(sequencer);
         bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
-        rollup.commitBatch(chunks, commitmentOf(chunks));
+        rollup.commitBatch(nextBatch(), chunks, commitmentOf(chunks));
     }
 
     function test_commitBatch_forcedExitAndWithdrawal_chainsWithdrawals_succeeds() public {
@@ -441,7 +469,7 @@ contract RollupTest is Setup {
         chunks[1] = chunkOf(hex"00");
         vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkCount.selector, 2));
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, commitmentOf(chunks));
+        rollup.commitBatch(nextBatch(), chunks, commitmentOf(chunks));
     }
 
     function test_setVerifier_zero_reverts() public {
@@ -514,7 +542,7 @@ contract RollupTest is Setup {
             );
             vm.expectRevert(abi.encodeWithSelector(IRollup.RequestMismatch.selector, 2));
             vm.prank(sequencer);
-            rollup.commitBatch(one(bad), commitmentOf(one(bad)));
+            rollup.commitBatch(nextBatch(), one(bad), commitmentOf(one(bad)));
         }
         commit(
             one(chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 1, key()), forcedExitRecord(1, tokenId, amount)))

@@ -88,7 +88,7 @@ abstract contract RealProofTest is Test {
             chunks[0] = vm.parseJsonBytes(json, key(i, "pubdata"));
         }
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, binding(i).commitment);
+        rollup.commitBatch(i + 1, chunks, binding(i).commitment);
     }
 
     /// @dev Commits and finalizes every fixture batch before `last`, and commits `last`.

@@ -179,13 +179,23 @@ abstract contract Setup is Test {
         return IRollup.DataBinding({commitment: commitment, challenge: z, evaluation: y});
     }
 
+    /// @dev `Rollup.lastCommittedBatch`'s storage slot (`forge inspect Rollup storageLayout`); `commit` checks it.
+    uint256 internal constant LAST_COMMITTED_BATCH_SLOT = 17;
+
+    /// @dev The index the next commit must name, read with `vm.load` so that it can stand in the arguments of a
+    ///      call after `vm.prank` or `vm.expectRevert` (a call to the rollup there would take the cheatcode).
+    function nextBatch() internal view returns (uint256) {
+        return uint256(vm.load(address(rollup), bytes32(LAST_COMMITTED_BATCH_SLOT))) + 1;
+    }
+
     /// @dev Commits `chunks` as the sequencer, with a stand-in commitment; returns the batch and its binding.
     function commit(bytes[] memory chunks) internal returns (uint256 batchIndex, IRollup.DataBinding memory binding) {
         uint256 commitment = commitmentOf(chunks);
         binding = bindingOf(chunks, commitment);
         vm.prank(sequencer);
-        rollup.commitBatch(chunks, commitment);
+        rollup.commitBatch(nextBatch(), chunks, commitment);
         batchIndex = rollup.lastCommittedBatch();
+        assertEq(nextBatch(), batchIndex + 1, "LAST_COMMITTED_BATCH_SLOT is not lastCommittedBatch's slot");
     }
 
     /// @dev Finalizes with the mock verifier to `root` (any canonical value).

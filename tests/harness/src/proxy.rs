@@ -25,6 +25,17 @@ pub enum Act {
     TooMany(Option<u64>),
     /// A JSON-RPC error answer (HTTP 200).
     Error(i64, String),
+    /// A JSON-RPC error answer under another HTTP status, as load balancers and providers send them.
+    StatusError {
+        /// The HTTP status (429, 503, …).
+        status: u16,
+        /// A `Retry-After` of this many seconds, if given.
+        retry_after: Option<u64>,
+        /// The JSON-RPC error code.
+        code: i64,
+        /// Its message.
+        message: String,
+    },
     /// Close the connection without answering.
     Reset,
     /// Forward, then send only the first half of the node's answer.
@@ -192,6 +203,25 @@ impl Shared {
                         "error": { "code": code, "message": message },
                     });
                     http("200 OK", "", body.to_string().as_bytes())
+                }
+                Act::StatusError {
+                    status,
+                    retry_after,
+                    code,
+                    message,
+                } => {
+                    let header = retry_after
+                        .map(|s| format!("retry-after: {s}\r\n"))
+                        .unwrap_or_default();
+                    let body = serde_json::json!({
+                        "jsonrpc": "2.0", "id": request.get("id"),
+                        "error": { "code": code, "message": message },
+                    });
+                    http(
+                        &format!("{status} Error"),
+                        &header,
+                        body.to_string().as_bytes(),
+                    )
                 }
                 Act::Reply(result) => {
                     let body = serde_json::json!({

@@ -127,7 +127,7 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     // escape client syncs in between, while the second batch is committed but not finalized.
     let dir = std::env::temp_dir().join(format!("rollup-escape-anvil-{}", std::process::id()));
     let chain_id = fixture["chainId"].as_u64().ok_or("chainId")?;
-    type Commit = (Vec<Bytes>, U256);
+    type Commit = (U256, Vec<Bytes>, U256);
     type Finalize = (U256, IRollup::DataBinding, U256, Bytes);
     let calls = |(i, b): (usize, &serde_json::Value)| -> Result<(Commit, Finalize)> {
         let data: Bytes = b["pubdata"].as_str().ok_or("pubdata")?.parse()?;
@@ -139,7 +139,7 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         let commitment = binding.commitment;
         let proof: Bytes = b["proof"].as_str().ok_or("proof")?.parse()?;
         Ok((
-            (vec![data], commitment),
+            (U256::from(i + 1), vec![data], commitment),
             (U256::from(i + 1), binding, u256(&b["newStateRoot"])?, proof),
         ))
     };
@@ -153,7 +153,7 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     for (commit, finalize) in all.iter().take(2).cloned() {
         assert!(
             rollup
-                .commitBatch(commit.0.clone(), commit.1)
+                .commitBatch(commit.0, commit.1.clone(), commit.2)
                 .send()
                 .await?
                 .get_receipt()
@@ -203,10 +203,10 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         .wallet(EthereumWallet::from(key.clone()))
         .connect_http(anvil.endpoint_url());
     let again = Rollup::new(rollup_addr, &replayed);
-    let (commit2, commitment2) = commits.get(1).ok_or("batch 2's chunks")?.clone();
+    let (index2, commit2, commitment2) = commits.get(1).ok_or("batch 2's chunks")?.clone();
     assert!(
         again
-            .commitBatch(commit2, commitment2)
+            .commitBatch(index2, commit2, commitment2)
             .send()
             .await?
             .get_receipt()
@@ -285,10 +285,10 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         .await?;
     assert!(receipt.status());
     // The fixture's last two batches, committed and finalized in turn.
-    for ((data, commitment), (index, binding, root, proof)) in all.into_iter().skip(2) {
+    for ((_, data, commitment), (index, binding, root, proof)) in all.into_iter().skip(2) {
         for receipt in [
             resent
-                .commitBatch(data, commitment)
+                .commitBatch(index, data, commitment)
                 .send()
                 .await?
                 .get_receipt()

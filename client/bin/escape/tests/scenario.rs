@@ -412,6 +412,7 @@ async fn commit<P: Provider>(
     assert!(
         rollup
             .commitBatch(
+                rollup.lastCommittedBatch().call().await? + U256::from(1),
                 vec![Bytes::from(chunk.pubdata.clone())],
                 to_u256(&binding.commitment)
             )
