@@ -71,6 +71,16 @@ pub enum SyncError {
         /// What is wrong.
         what: String,
     },
+    /// The RPC's chain ends below every block this data directory keeps a mark of.
+    #[error(
+        "the RPC's latest block {latest} is below block {synced}, which this data directory has read: the RPC is behind; wait for it to catch up, or use another --rpc-url"
+    )]
+    Behind {
+        /// The RPC's latest block.
+        latest: u64,
+        /// The oldest block the data directory keeps a mark of.
+        synced: u64,
+    },
     /// The head this sync follows is below the rollup's deployment (nothing is settled yet).
     #[error(
         "the settled head (block {head}) is below block {start}, where the rollup's history starts: wait for L1 to settle it, or follow fewer --confirmations"
@@ -592,6 +602,24 @@ async fn reorged<P: Provider>(
         if mark.tip.number < at && canonical(provider, mark.tip).await? {
             target = Some(mark.clone());
             break;
+        }
+    }
+    let read = cursor.progress.marks.iter().map(|m| m.tip.number);
+    if target.is_none()
+        && let Some(oldest) = read.chain(cursor.progress.tip.map(|t| t.number)).min()
+    {
+        // No mark on the chain: a reorg deeper than every mark, or an RPC that has not the blocks
+        // yet. The second is told apart (a reorg on a live chain does not leave it shorter than
+        // every block read) and refused, instead of rolling back to the deployment block.
+        let latest = provider
+            .get_block_number()
+            .await
+            .map_err(rpc_error("the latest block"))?;
+        if latest < oldest {
+            return Err(SyncError::Behind {
+                latest,
+                synced: oldest,
+            });
         }
     }
     report(Event::RolledBack {

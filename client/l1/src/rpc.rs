@@ -141,13 +141,35 @@ pub fn classify_payload(error: &ErrorPayload) -> Fault {
     }
 }
 
+/// Words of answers that no retry changes, whatever HTTP status carried them.
+const FINAL_WORDS: [&str; 9] = [
+    "revert",
+    "nonce too low",
+    "nonce too high",
+    "insufficient funds",
+    "underpriced",
+    "intrinsic gas",
+    "gas limit",
+    "invalid",
+    "already known",
+];
+
 /// Classifies a JSON-RPC error answer that came with HTTP status `status` (`None`: a success
-/// status). The body decides, except that a refusal it calls final is one for load under a 429,
-/// and a failure of the server under a 5xx or 408, unless it carries revert data.
+/// status). The body decides, except that under a 429 any refusal is one for load, and under a
+/// 5xx or 408 an internal or unspecified server error (-32603, or a code of the -32000..-32099
+/// server range whose message names no deterministic cause) is a failure of the server, retried.
+/// Revert data, the request-shape codes (-32600..-32602) and words such as "nonce too low" stay
+/// final: retrying them would only spend the budget.
 pub fn classify_answer(error: &ErrorPayload, status: Option<u16>) -> Fault {
+    let server_error = error.code == -32603 || (-32099..=-32000).contains(&error.code);
     match (classify_payload(error), status) {
         (Fault::Final, Some(429)) => Fault::RateLimited,
-        (Fault::Final, Some(s)) if (s >= 500 || s == 408) && error.as_revert_data().is_none() => {
+        (Fault::Final, Some(s))
+            if (s >= 500 || s == 408)
+                && server_error
+                && error.as_revert_data().is_none()
+                && !has_any(&error.message, &FINAL_WORDS) =>
+        {
             Fault::Transient
         }
         (fault, _) => fault,
@@ -157,9 +179,24 @@ pub fn classify_answer(error: &ErrorPayload, status: Option<u16>) -> Fault {
 /// Stalls of one `eth_getLogs` request after which it counts as [`Fault::RangeTooLarge`].
 pub const STALLS_FOR_A_SMALLER_PAGE: u32 = 2;
 
-/// Whether a request got no answer within its timeout.
-fn stalled(e: &TransportError) -> bool {
-    matches!(e, TransportError::Transport(TransportErrorKind::Custom(c)) if c.is::<Stalled>())
+/// The timeout of a request that got no answer within it.
+fn stalled(e: &TransportError) -> Option<Duration> {
+    match e {
+        TransportError::Transport(TransportErrorKind::Custom(c)) => {
+            c.downcast_ref::<Stalled>().map(|s| s.0)
+        }
+        _ => None,
+    }
+}
+
+/// How many blocks an `eth_getLogs` request spans (`None`: not a numbered range).
+fn log_blocks(request: &alloy::rpc::json_rpc::SerializedRequest) -> Option<u64> {
+    let (filter,): (serde_json::Value,) = serde_json::from_str(request.params()?.get()).ok()?;
+    let block = |key: &str| {
+        let hex = filter.get(key)?.as_str()?.strip_prefix("0x")?;
+        u64::from_str_radix(hex, 16).ok()
+    };
+    Some(block("toBlock")?.checked_sub(block("fromBlock")?)? + 1)
 }
 
 /// Classifies a failed request.
@@ -422,11 +459,23 @@ impl RobustTransport {
             if matches!(fault, Fault::Final | Fault::RangeTooLarge) {
                 return answer;
             }
-            if answer.as_ref().err().is_some_and(stalled) {
+            // A stall of a whole request timeout (not one cut short by the budget).
+            if answer
+                .as_ref()
+                .err()
+                .is_some_and(|e| stalled(e).is_some_and(|t| t >= policy.timeout))
+            {
                 stalls += 1;
                 // Providers that cap a log query by its running time just stop answering: two
-                // stalls of one query count as "range too large", for the reader to halve its page.
-                if method == "eth_getLogs" && stalls >= STALLS_FOR_A_SMALLER_PAGE {
+                // stalls of one query over several blocks count as "range too large", for the
+                // reader to halve its page (a one-block query has nothing to halve).
+                if method == "eth_getLogs"
+                    && stalls >= STALLS_FOR_A_SMALLER_PAGE
+                    && request
+                        .as_single()
+                        .and_then(log_blocks)
+                        .is_some_and(|n| n > 1)
+                {
                     return Err(TransportErrorKind::custom(GaveUp {
                         method,
                         attempts,
@@ -572,6 +621,34 @@ mod tests {
             classify_payload(&payload(-32000, "nonce too low")),
             Fault::Final
         );
+    }
+
+    #[test]
+    fn an_answers_http_status_counts_only_where_the_body_leaves_room() {
+        let internal = payload(-32603, "internal error");
+        assert_eq!(classify_answer(&internal, None), Fault::Final);
+        assert_eq!(classify_answer(&internal, Some(503)), Fault::Transient);
+        assert_eq!(classify_answer(&internal, Some(408)), Fault::Transient);
+        assert_eq!(classify_answer(&internal, Some(400)), Fault::Final);
+        assert_eq!(
+            classify_answer(&payload(-32000, "capacity exceeded"), Some(429)),
+            Fault::RateLimited
+        );
+        // Deterministic answers stay final under a 5xx: retrying them only spends the budget.
+        for deterministic in [
+            payload(-32000, "nonce too low"),
+            payload(-32000, "insufficient funds for gas * price + value"),
+            payload(-32602, "invalid argument 0"),
+            payload(-32601, "the method does not exist"),
+            payload(3, "execution reverted"),
+            payload(-32000, "execution reverted"),
+        ] {
+            assert_eq!(
+                classify_answer(&deterministic, Some(500)),
+                Fault::Final,
+                "{deterministic:?}"
+            );
+        }
     }
 
     #[test]

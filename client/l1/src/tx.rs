@@ -341,13 +341,19 @@ impl<P: Provider> TxManager<P> {
     ) -> Result<TransactionReceipt> {
         let mut last_sent = Instant::now();
         loop {
-            if let Some(r) = self.receipt(&tx).await? {
-                if !r.status() {
+            match self.receipt(&tx).await? {
+                Some((r, _)) if !r.status() => {
                     return Err(TxError::RevertedOnChain {
                         hash: r.transaction_hash,
                     });
                 }
-                return Ok(r);
+                Some((r, true)) => return Ok(r),
+                // Mined, not yet deep enough: wait, neither bump nor fill.
+                Some((_, false)) => {
+                    tokio::time::sleep(self.policy.poll).await;
+                    continue;
+                }
+                None => {}
             }
             let mined = self
                 .provider
@@ -365,11 +371,11 @@ impl<P: Provider> TxManager<P> {
                 continue;
             }
             if last_sent.elapsed() >= self.policy.bump_after {
-                if mined < tx.nonce {
-                    self.fill_gap(mined, &tx).await?;
-                }
                 tx = self.bump(outbox, key, tx).await?;
                 self.broadcast(&tx).await?;
+                if mined < tx.nonce {
+                    self.fill_gap(mined, &tx).await;
+                }
                 last_sent = Instant::now();
             }
             tokio::time::sleep(self.policy.poll).await;
@@ -389,41 +395,66 @@ impl<P: Provider> TxManager<P> {
         self.confirm(outbox, key, tx).await
     }
 
-    /// Fills nonces `mined..tx.nonce` with zero-value transfers to self, at `tx`'s latest fees.
+    /// Fills the first nonce below `tx`'s that no mempool of this node holds, with a zero-value
+    /// transfer to self at `tx`'s latest fees.
     ///
-    /// One manager sends one transaction at a time, so a nonce below the pending one that L1 has
-    /// not mined belongs to a transaction the book no longer holds: one whose step another sender
-    /// did first (its outbox entry dropped while it still sat in a mempool), or one a reorg took
-    /// back that no node kept. If a mempool drops it, `tx` waits behind the gap for ever. A filler
-    /// at that nonce closes the gap; a node that still holds a transaction there answers
-    /// "replacement underpriced" or mines it, either way the gap closes. Fillers are not stored:
-    /// they carry no step, and any version of one lands at most once and changes nothing but the
-    /// sender's balance.
-    async fn fill_gap(&self, mined: u64, tx: &Pending) -> Result<()> {
+    /// One manager sends one transaction at a time, so a nonce between L1's mined nonce and
+    /// `tx`'s belongs to a transaction the book no longer holds: one whose step another sender did
+    /// first (its outbox entry dropped while it still sat in a mempool), or one a reorg took back
+    /// that no node kept. If every mempool has dropped it, `tx` waits behind the gap for ever.
+    /// Only a true hole is filled: the node's pending nonce counts the transactions its pool holds
+    /// in a row from the mined nonce, so a nonce below it is held (a stored transaction of another
+    /// command with this key, say, even if underpriced) and is never replaced here. One hole per
+    /// call; a later call fills the next. Fillers are not stored: they carry no step, and any
+    /// version of one lands at most once and changes nothing but the sender's balance. A filler
+    /// that cannot be sent is logged, never an error: the caller's own transaction comes first.
+    async fn fill_gap(&self, mined: u64, tx: &Pending) {
         let Some(ours) = tx.versions.last() else {
-            return Ok(());
+            return;
         };
-        for nonce in mined..tx.nonce {
-            let mut filler = Pending {
-                nonce,
-                gas: 21_000,
-                to: self.from,
-                input: Bytes::new(),
-                versions: Vec::new(),
-            };
-            let signed = self
-                .sign(&filler, ours.max_fee_per_gas, ours.max_priority_fee_per_gas)
-                .await?;
-            filler.versions.push(signed);
-            tracing::warn!(
-                nonce,
-                pending = tx.nonce,
-                "a nonce below the pending transaction is not mined: filling it with a transfer to self"
-            );
-            metrics::counter!("l1_tx_nonce_gaps_filled").increment(1);
-            self.broadcast(&filler).await?;
+        let hole = match self
+            .provider
+            .get_transaction_count(self.from)
+            .pending()
+            .await
+        {
+            Ok(pending) => pending,
+            Err(e) => {
+                tracing::warn!(error = %e, "nonce gap: the pending nonce could not be read");
+                return;
+            }
+        };
+        if hole < mined || hole >= tx.nonce {
+            return;
         }
-        Ok(())
+        let mut filler = Pending {
+            nonce: hole,
+            gas: 21_000,
+            to: self.from,
+            input: Bytes::new(),
+            versions: Vec::new(),
+        };
+        let sent = match self
+            .sign(&filler, ours.max_fee_per_gas, ours.max_priority_fee_per_gas)
+            .await
+        {
+            Ok(signed) => {
+                filler.versions.push(signed);
+                self.broadcast(&filler).await
+            }
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(()) => {
+                tracing::warn!(
+                    nonce = hole,
+                    pending = tx.nonce,
+                    "a nonce below the pending transaction is held by no transaction: filled with a transfer to self"
+                );
+                metrics::counter!("l1_tx_nonce_gaps_filled").increment(1);
+            }
+            Err(e) => tracing::warn!(nonce = hole, error = %e, "a nonce gap could not be filled"),
+        }
     }
 
     /// A new version with fees up by a quarter (at least the current estimate), stored first.
@@ -454,8 +485,9 @@ impl<P: Provider> TxManager<P> {
         Ok(tx)
     }
 
-    /// The receipt of any version once it is `confirmations` deep; `None` before.
-    async fn receipt(&self, tx: &Pending) -> Result<Option<TransactionReceipt>> {
+    /// The receipt of any version, and whether it is `confirmations` deep; `None` while none is
+    /// mined.
+    async fn receipt(&self, tx: &Pending) -> Result<Option<(TransactionReceipt, bool)>> {
         for v in &tx.versions {
             let Some(r) = self
                 .provider
@@ -471,7 +503,8 @@ impl<P: Provider> TxManager<P> {
                 .await
                 .map_err(rpc("reading the head block"))?;
             let mined = r.block_number.unwrap_or(head);
-            return Ok((head + 1 >= mined + self.policy.confirmations).then_some(r));
+            let deep = head + 1 >= mined + self.policy.confirmations;
+            return Ok(Some((r, deep)));
         }
         Ok(None)
     }

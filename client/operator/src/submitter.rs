@@ -58,6 +58,9 @@ pub struct Submitter<P> {
     /// L1's (committed, finalized) counts when they were last seen behind the book: a step is
     /// sent again only when the next reading agrees (one lagging node is not a reorg).
     behind: Option<(U256, U256)>,
+    /// The step whose stored transaction's nonce was last found used by another transaction: a
+    /// second finding in a row (not a receipt that lags its block) drops it for a new one.
+    nonce_taken: Option<String>,
     #[cfg(feature = "fault-injection")]
     crashed: bool,
 }
@@ -104,6 +107,7 @@ impl<P: Provider> Submitter<P> {
             l1: TxManager::new(provider, wallet, cfg.tx),
             cfg,
             behind: None,
+            nonce_taken: None,
             #[cfg(feature = "fault-injection")]
             crashed: false,
         }
@@ -282,10 +286,29 @@ impl<P: Provider> Submitter<P> {
             .map_err(|e| step_error(key, e))?;
         #[cfg(feature = "fault-injection")]
         self.crash(CrashPoint::AfterSend)?;
-        self.l1
-            .confirm(store, key, tx)
-            .await
-            .map_err(|e| step_error(key, e))
+        match self.l1.confirm(store, key, tx).await {
+            Err(e @ TxError::NonceTaken { .. }) => {
+                if self.nonce_taken.as_deref() == Some(key) {
+                    // No version can land any more: the step, which L1 does not show done, is
+                    // signed again from the next call on (one sent twice lands once: a commit
+                    // names its index, and a finalize or execute done is recorded as done).
+                    tracing::warn!(
+                        key,
+                        error = %e,
+                        "another transaction used the stored transaction's nonce: it is dropped and the step signed again"
+                    );
+                    store.write(|w| w.remove_outbox(key))?;
+                    self.nonce_taken = None;
+                } else {
+                    self.nonce_taken = Some(key.to_string());
+                }
+                Err(step_error(key, e))
+            }
+            other => {
+                self.nonce_taken = None;
+                other.map_err(|e| step_error(key, e))
+            }
+        }
     }
 
     /// The head block, by number and hash.

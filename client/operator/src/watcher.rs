@@ -87,12 +87,20 @@ pub async fn poll<P: Provider>(
         };
         // Linked to the page before: the block it ended with is still L1's. With `end`'s hash
         // unchanged over the read, this page's logs and every page before it are of one chain.
-        if let Some(&(last, last_hash)) = marks.last()
-            && block_hash(provider, last).await? != Some(last_hash)
-        {
-            return Err(Error::l1_msg(format!(
-                "L1 reorganised below blocks {next}..={end} while they were read; checking again"
-            )));
+        if let Some(&(last, last_hash)) = marks.last() {
+            match block_hash(provider, last).await? {
+                Some(h) if h == last_hash => {}
+                Some(_) => {
+                    return Err(Error::l1_msg(format!(
+                        "L1 reorganised below blocks {next}..={end} while they were read; checking again"
+                    )));
+                }
+                None => {
+                    return Err(Error::l1_msg(format!(
+                        "the RPC has no block {last}, which the watcher read before: it is behind; waiting"
+                    )));
+                }
+            }
         }
         let taken = sequencer.lock().await.next_request();
         let mut requests = Vec::with_capacity(logs.len());

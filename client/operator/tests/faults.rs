@@ -86,6 +86,17 @@ async fn check_end(
     rpc: &L2Client,
     nonce_before: u64,
 ) -> Result {
+    check_end_with(anvil, rollup, rpc, nonce_before, 0).await
+}
+
+/// [`check_end`], with `others` transactions of the operator's key sent by someone else.
+async fn check_end_with(
+    anvil: &AnvilInstance,
+    rollup: Address,
+    rpc: &L2Client,
+    nonce_before: u64,
+    others: u64,
+) -> Result {
     let batches = settled(anvil, rollup, rpc).await?;
     let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
     let r = Rollup::new(rollup, &l1);
@@ -95,7 +106,7 @@ async fn check_end(
     let nonce = l1.get_transaction_count(keys(anvil)[0].address()).await?;
     assert_eq!(
         nonce - nonce_before,
-        2 * batches,
+        2 * batches + others,
         "one transaction per step"
     );
     Ok(())
@@ -290,6 +301,52 @@ async fn an_unreachable_l1_and_paused_mining_are_survived() -> Result {
     Ok(())
 }
 
+/// Makes the deposits, pauses mining, mines the operator's commits as they come, and returns a
+/// provider and the operator's first pending finalize as the pool shows it (mining still paused).
+async fn first_finalize_in_the_pool(
+    anvil: &AnvilInstance,
+    rollup: Address,
+    ks: &[alloy::signers::local::PrivateKeySigner],
+) -> Result<(alloy::providers::RootProvider, Value)> {
+    use alloy::sol_types::SolCall;
+    use rollup_bindings::irollup::IRollup;
+
+    for (i, amount) in DEPOSITS.iter().enumerate() {
+        deposit_eth(anvil, rollup, &ks[i + 1], *amount).await?;
+    }
+    let l1 = ProviderBuilder::new()
+        .connect_http(anvil.endpoint_url())
+        .root()
+        .clone();
+    l1.raw_request::<_, ()>("evm_setAutomine".into(), (false,))
+        .await?;
+    let operator = ks.first().ok_or("no operator key")?.address();
+    let finalize = wait_for(
+        "the operator's finalize in the pool",
+        Duration::from_secs(1_800),
+        || {
+            let l1 = l1.clone();
+            async move {
+                if pending_call(&l1, operator, IRollup::commitBatchCall::SELECTOR)
+                    .await?
+                    .is_some()
+                {
+                    l1.raw_request::<_, Value>("evm_mine".into(), ()).await?;
+                }
+                pending_call(&l1, operator, IRollup::finalizeBatchCall::SELECTOR).await
+            }
+        },
+    )
+    .await?;
+    Ok((l1, finalize))
+}
+
+/// A `0x` quantity of a transaction as the pool shows it.
+fn hex_field(tx: &Value, key: &str) -> Result<u128> {
+    let hex = tx[key].as_str().ok_or_else(|| format!("no {key}"))?;
+    Ok(u128::from_str_radix(hex.trim_start_matches("0x"), 16)?)
+}
+
 /// The operator's pending transaction whose calldata starts with `selector`, if there is one.
 async fn pending_call(
     l1: &impl Provider,
@@ -322,8 +379,6 @@ async fn pending_call(
 async fn a_finalize_landed_by_someone_else_first_counts_as_done() -> Result {
     use alloy::network::{EthereumWallet, TransactionBuilder};
     use alloy::rpc::types::TransactionRequest;
-    use alloy::sol_types::SolCall;
-    use rollup_bindings::irollup::IRollup;
 
     support::logs();
     let anvil = support::anvil()?;
@@ -334,46 +389,11 @@ async fn a_finalize_landed_by_someone_else_first_counts_as_done() -> Result {
     let cfg = config(anvil.endpoint(), rollup, anvil.chain_id(), &data);
     let op = support::start(cfg, ks[0].clone()).await?;
     let rpc = rpc_of(&op)?;
-    for (i, amount) in DEPOSITS.iter().enumerate() {
-        deposit_eth(&anvil, rollup, &ks[i + 1], *amount).await?;
-    }
-    let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
-    l1.raw_request::<_, ()>("evm_setAutomine".into(), (false,))
-        .await?;
-    // Mine the operator's commits as they come; copy its first finalize.
-    let operator = ks[0].address();
-    let finalize = wait_for(
-        "the operator's finalize in the pool",
-        Duration::from_secs(1_800),
-        || {
-            let l1 = l1.clone();
-            async move {
-                if pending_call(&l1, operator, IRollup::commitBatchCall::SELECTOR)
-                    .await?
-                    .is_some()
-                {
-                    l1.raw_request::<_, Value>("evm_mine".into(), ()).await?;
-                }
-                pending_call(&l1, operator, IRollup::finalizeBatchCall::SELECTOR).await
-            }
-        },
-    )
-    .await?;
+    let (l1, finalize) = first_finalize_in_the_pool(&anvil, rollup, &ks).await?;
+    // Copy it.
     let input: alloy::primitives::Bytes = finalize["input"].as_str().ok_or("input")?.parse()?;
-    let tip = u128::from_str_radix(
-        finalize["maxPriorityFeePerGas"]
-            .as_str()
-            .ok_or("tip")?
-            .trim_start_matches("0x"),
-        16,
-    )?;
-    let fee_cap = u128::from_str_radix(
-        finalize["maxFeePerGas"]
-            .as_str()
-            .ok_or("fee cap")?
-            .trim_start_matches("0x"),
-        16,
-    )?;
+    let tip = hex_field(&finalize, "maxPriorityFeePerGas")?;
+    let fee_cap = hex_field(&finalize, "maxFeePerGas")?;
     let other = ProviderBuilder::new()
         .wallet(EthereumWallet::from(ks[3].clone()))
         .connect_http(anvil.endpoint_url());
@@ -393,6 +413,55 @@ async fn a_finalize_landed_by_someone_else_first_counts_as_done() -> Result {
     assert!(
         !op.stopped(),
         "the operator stopped on a step someone else did"
+    );
+    op.stop().await?;
+    std::fs::remove_dir_all(&data)?;
+    Ok(())
+}
+
+/// Another process with the operator's key takes the nonce of the operator's pending finalize (its
+/// transaction dropped from the pool, another one mined under that nonce): the stored finalize can
+/// never land. The operator sees the nonce used twice in a row with no receipt of its own, drops
+/// the stored transaction, signs the step again, and ends at the expected root with no stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_transaction_whose_nonce_another_took_is_signed_again() -> Result {
+    use alloy::network::{EthereumWallet, TransactionBuilder};
+    use alloy::rpc::types::TransactionRequest;
+
+    support::logs();
+    let anvil = support::anvil()?;
+    let ks = keys(&anvil);
+    let rollup = deploy_rollup(&anvil)?;
+    let nonce_before = operator_nonce(&anvil).await?;
+    let data = std::env::temp_dir().join(format!("operator-nonce-taken-{}", std::process::id()));
+    let cfg = config(anvil.endpoint(), rollup, anvil.chain_id(), &data);
+    let op = support::start(cfg, ks[0].clone()).await?;
+    let rpc = rpc_of(&op)?;
+    let (l1, finalize) = first_finalize_in_the_pool(&anvil, rollup, &ks).await?;
+    let operator = ks[0].address();
+    let nonce = u64::try_from(hex_field(&finalize, "nonce")?)?;
+    let hash = finalize["hash"].as_str().ok_or("hash")?.to_string();
+    l1.raw_request::<_, Value>("anvil_dropTransaction".into(), (hash,))
+        .await?;
+    let other = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(ks[0].clone()))
+        .connect_http(anvil.endpoint_url());
+    let taken = other
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(operator)
+                .with_nonce(nonce)
+                .with_gas_limit(21_000),
+        )
+        .await?;
+    l1.raw_request::<_, Value>("evm_mine".into(), ()).await?;
+    assert!(taken.get_receipt().await?.status());
+    l1.raw_request::<_, ()>("evm_setAutomine".into(), (true,))
+        .await?;
+    check_end_with(&anvil, rollup, &rpc, nonce_before, 1).await?;
+    assert!(
+        !op.stopped(),
+        "the operator stopped on a nonce someone else used"
     );
     op.stop().await?;
     std::fs::remove_dir_all(&data)?;

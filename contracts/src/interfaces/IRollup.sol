@@ -223,7 +223,8 @@ interface IRollup {
 
     /// @notice Commits a batch of 1 to `maxChunksPerBatch()` chunks (sequencer only, never in escape mode).
     /// @param batchIndex The batch's position, `lastCommittedBatch() + 1`: a commit sent twice (a resend after a
-    ///        reorg, a stale transaction under another nonce) lands once, the other reverts.
+    ///        reorg, a stale transaction under another nonce) lands once, the other reverts. It names a position,
+    ///        not a batch: after `revertBatches(k)` a commit for `k + 1` signed before the revert is valid again.
     /// @param chunks Each chunk's `CHUNK_SLOTS` records, back to back.
     /// @param batchCommitment The batch commitment `C_B` (below the field modulus): the Poseidon chain of the
     ///        chunks' data commitments. L1 does not check it against the records: the proof does, at the

@@ -101,6 +101,21 @@ pub async fn deploy_token<P: Provider>(provider: &P, rollup: Address) -> Result<
     Ok(token)
 }
 
+/// Moves `provider`'s chain past every request deadline (`REQUEST_DEADLINE_MAX_SECS` and a
+/// second) and mines a block there: escape mode can then be activated.
+pub async fn past_every_deadline<P: Provider>(provider: &P) -> Result {
+    provider
+        .raw_request::<_, serde_json::Value>(
+            "evm_increaseTime".into(),
+            (rollup_protocol::constants::REQUEST_DEADLINE_MAX_SECS + 1,),
+        )
+        .await?;
+    provider
+        .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+        .await?;
+    Ok(())
+}
+
 /// `user` deposits `amount` wei on L1, binding its derived L2 key.
 pub async fn deposit_eth(
     anvil: &AnvilInstance,

@@ -185,6 +185,28 @@ enum Command {
 /// How long a sent transaction's receipt is waited for before L1's state is read instead.
 const RECEIPT_WAIT: Duration = Duration::from_secs(180);
 
+/// How long L1's state is watched for a sent transaction's effect when its receipt could not be
+/// read (the transaction may not be mined yet).
+const STATE_WAIT: Duration = Duration::from_secs(60);
+
+/// Whether L1's state shows the effect `check` reads, watched for [`STATE_WAIT`].
+async fn l1_shows<F, Fut>(mut check: F) -> Result<bool>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool>>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        if check().await? {
+            return Ok(true);
+        }
+        if start.elapsed() >= STATE_WAIT {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
 impl Cli {
     fn rollup(&self) -> Result<Address> {
         self.rollup
@@ -463,6 +485,15 @@ async fn send<P: Provider, D: alloy::contract::CallDecoder>(
     }
 }
 
+/// What is reported as the transaction of an effect L1 shows, when the receipt of the one sent
+/// could not be read: nothing, since another sender's transaction may have had that effect.
+fn done_by_someone(hash: TxHash, what: &str) -> Option<TxHash> {
+    eprintln!(
+        "{what}: L1 shows it done; the receipt of {hash} could not be read, so it may have been another sender's transaction"
+    );
+    None
+}
+
 /// The receipt of a transaction whose outcome only L1's state could tell otherwise.
 fn mined(sent: Sent, what: &str) -> Result<TransactionReceipt> {
     match sent {
@@ -556,10 +587,15 @@ async fn run(cli: &Cli) -> Result<()> {
             let rollup = Rollup::new(cli.rollup()?, cli.wallet().await?);
             let call = rollup.activateEscapeMode();
             let sent = send(&call, "activating escape mode").await?;
-            let active = rollup.escapeMode().call().await?;
+            let active = match &sent {
+                Sent::Mined(_) => rollup.escapeMode().call().await?,
+                Sent::Unknown(_) => {
+                    l1_shows(|| async { Ok(rollup.escapeMode().call().await?) }).await?
+                }
+            };
             let transaction = match sent {
                 Sent::Mined(r) => Some(r.transaction_hash),
-                Sent::Unknown(h) if active => Some(h),
+                Sent::Unknown(h) if active => done_by_someone(h, "activating escape mode"),
                 Sent::Unknown(h) => {
                     return Err(eyre!(
                         "activating escape mode: sent as {h}, but L1 is not in escape mode yet: run the command again later"
@@ -722,7 +758,11 @@ async fn escape(cli: &Cli, account: u32, token: u8) -> Result<()> {
     let call = rollup.escape(l1_proof(&proof)?);
     match send(&call, "escaping").await? {
         Sent::Mined(r) => done(Some(r.transaction_hash), "credited to"),
-        Sent::Unknown(hash) if rollup.escaped(key).call().await? => done(Some(hash), "credited to"),
+        Sent::Unknown(hash)
+            if l1_shows(|| async { Ok(rollup.escaped(key).call().await?) }).await? =>
+        {
+            done(done_by_someone(hash, "escaping"), "credited to")
+        }
         Sent::Unknown(hash) => {
             return Err(eyre!(
                 "escaping: sent as {hash}, but L1 does not show the escape yet: run the same command again later (it never pays twice)"
@@ -747,11 +787,14 @@ async fn withdraw(cli: &Cli, token: u8, to: Option<Address>) -> Result<()> {
     let transaction = match send(&call, "withdrawing").await? {
         Sent::Mined(r) => r.transaction_hash,
         Sent::Unknown(hash)
-            if rollup
-                .pending(signer.address(), token)
-                .call()
-                .await?
-                .is_zero() =>
+            if l1_shows(|| async {
+                Ok(rollup
+                    .pending(signer.address(), token)
+                    .call()
+                    .await?
+                    .is_zero())
+            })
+            .await? =>
         {
             hash
         }
@@ -805,8 +848,13 @@ async fn reclaim(cli: &Cli, owner: Option<Address>) -> Result<()> {
         }
         let call = rollup.refundDeposit(U256::from(index), request.record.into());
         let transaction = match send(&call, &format!("refunding request {index}")).await? {
-            Sent::Mined(r) => r.transaction_hash,
-            Sent::Unknown(hash) if rollup.refunded(U256::from(index)).call().await? => hash,
+            Sent::Mined(r) => Some(r.transaction_hash),
+            Sent::Unknown(hash)
+                if l1_shows(|| async { Ok(rollup.refunded(U256::from(index)).call().await?) })
+                    .await? =>
+            {
+                done_by_someone(hash, &format!("refunding request {index}"))
+            }
             Sent::Unknown(hash) => {
                 return Err(eyre!(
                     "refunding request {index}: sent as {hash}, but L1 does not show the refund yet: run the command again later (it never refunds twice)"

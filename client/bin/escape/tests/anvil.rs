@@ -477,15 +477,7 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         too_early.to_string().contains("DeadlineNotPassed"),
         "{too_early}"
     );
-    plain
-        .raw_request::<_, serde_json::Value>(
-            "evm_increaseTime".into(),
-            (rollup_protocol::constants::REQUEST_DEADLINE_MAX_SECS + 1,),
-        )
-        .await?;
-    plain
-        .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
-        .await?;
+    harness::past_every_deadline(&plain).await?;
     assert_eq!(escape(&["status"])?["escapeCanBeActivated"], true);
     let not_yet = escape(&["escape", "--account", "1"])
         .err()

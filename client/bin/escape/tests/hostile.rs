@@ -16,6 +16,7 @@ struct Setup {
     anvil: alloy::node_bindings::AnvilInstance,
     rollup: Address,
     key: String,
+    user: Address,
     dir: PathBuf,
 }
 
@@ -37,6 +38,7 @@ async fn setup(name: &str, amount: u64, blocks: u64) -> Result<Setup> {
         anvil,
         rollup,
         key: hex_key(&users[1]),
+        user: users[1].address(),
         dir,
     })
 }
@@ -219,5 +221,98 @@ async fn a_sync_following_more_confirmations_goes_back_to_settled_blocks() -> Re
     let settled = json(&escape(&s, &s.dir, &[&s.anvil.endpoint()], &args).await?)?;
     let (a, b) = (latest["block"].as_u64(), settled["block"].as_u64());
     assert_eq!(b.zip(a).map(|(b, a)| a - b), Some(10), "{latest} {settled}");
+    Ok(())
+}
+
+/// Past the deposit's deadline, `activate-escape` and `reclaim` through an RPC that never serves
+/// a receipt: each reads L1's state instead, succeeds, and names no transaction as the one that
+/// did it (another sender's may have).
+#[tokio::test]
+async fn a_send_whose_receipt_is_lost_reports_what_l1_shows() -> Result {
+    let s = setup("receipt", 1_000_000, 0).await?;
+    json(&escape(&s, &s.dir, &[&s.anvil.endpoint()], &["sync"]).await?)?;
+    let plain = ProviderBuilder::new().connect_http(s.anvil.endpoint_url());
+    harness::past_every_deadline(&plain).await?;
+    let blind = Proxy::start(
+        &s.anvil.endpoint(),
+        Arc::new(|call| match call.method.as_str() {
+            "eth_getTransactionReceipt" => Act::Error(-32601, "method not available".into()),
+            _ => Act::Forward,
+        }),
+    )
+    .await?;
+    let out = escape(&s, &s.dir, &[&blind.url], &["activate-escape"]).await?;
+    let activated = json(&out)?;
+    assert_eq!(activated["escapeMode"], true);
+    assert_eq!(activated["transaction"], serde_json::Value::Null);
+    assert!(
+        stderr(&out).contains("L1 shows it done; the receipt of"),
+        "{}",
+        stderr(&out)
+    );
+    let user = s.user.to_string();
+    let out = escape(&s, &s.dir, &[&blind.url], &["reclaim", "--owner", &user]).await?;
+    let reclaimed = json(&out)?;
+    let refunded = reclaimed["refunded"].as_array().ok_or("no refunded list")?;
+    assert_eq!(refunded.len(), 1, "{reclaimed}");
+    assert_eq!(refunded[0]["transaction"], serde_json::Value::Null);
+    // The deposit was refunded: its amount is pending for the depositor.
+    let rollup = rollup_bindings::rollup::Rollup::new(s.rollup, &plain);
+    assert!(
+        rollup
+            .refunded(alloy::primitives::U256::from(1))
+            .call()
+            .await?
+    );
+    assert!(
+        rollup.pending(s.user, 0).call().await? >= alloy::primitives::U256::from(1_000_000u64),
+        "the deposit is pending for its depositor"
+    );
+    assert!(blind.count("eth_sendRawTransaction") >= 2);
+    Ok(())
+}
+
+/// An RPC that is behind (its chain ends below every block the data directory has read) is told
+/// apart from a reorg: the sync refuses it and keeps what it derived, instead of rolling back to
+/// the deployment block.
+#[tokio::test]
+async fn an_rpc_behind_the_data_directory_is_refused_not_taken_for_a_reorg() -> Result {
+    let s = setup("behind", 1_000_000, 40).await?;
+    let synced = json(&escape(&s, &s.dir, &[&s.anvil.endpoint()], &["sync"]).await?)?;
+    const CUTOFF: u64 = 10;
+    let lagging = Proxy::start(
+        &s.anvil.endpoint(),
+        Arc::new(|call| {
+            let number = call
+                .params
+                .get(0)
+                .and_then(|v| v.as_str())
+                .and_then(|h| u64::from_str_radix(h.trim_start_matches("0x"), 16).ok());
+            match call.method.as_str() {
+                "eth_blockNumber" => Act::Reply(format!("{CUTOFF:#x}").into()),
+                "eth_getBlockByNumber" if number.is_some_and(|n| n > CUTOFF) => {
+                    Act::Reply(serde_json::Value::Null)
+                }
+                _ => Act::Forward,
+            }
+        }),
+    )
+    .await?;
+    let out = escape(&s, &s.dir, &[&lagging.url], &["sync"]).await?;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the RPC is behind"),
+        "{}",
+        stderr(&out)
+    );
+    // Nothing was lost: through the node itself the next sync finds the same state at once.
+    let again = json(&escape(&s, &s.dir, &[&s.anvil.endpoint()], &["sync"]).await?)?;
+    assert_eq!(again["stateRoot"], synced["stateRoot"]);
+    assert_eq!(again["block"], synced["block"]);
+    assert_eq!(
+        lagging.count("eth_getLogs"),
+        0,
+        "no page was read from the lagging RPC"
+    );
     Ok(())
 }

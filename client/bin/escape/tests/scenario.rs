@@ -18,7 +18,6 @@ use rollup_bindings::rollup::{IRollup, Rollup};
 use rollup_escape::exit::l1_proof;
 use rollup_escape::l1::L1Reader;
 use rollup_protocol::codec::{BatchBinding, Record, decode_chunk};
-use rollup_protocol::constants::REQUEST_DEADLINE_MAX_SECS;
 use rollup_protocol::field::to_u256;
 use rollup_protocol::tx::Transfer;
 use rollup_protocol::{Chunk, Config, State, Tx, field};
@@ -281,13 +280,7 @@ async fn every_user_escapes_with_exactly_their_finalized_balances() -> Result {
         too_early.to_string().contains("DeadlineNotPassed"),
         "{too_early}"
     );
-    l1.raw_request::<_, serde_json::Value>(
-        "evm_increaseTime".into(),
-        (REQUEST_DEADLINE_MAX_SECS + 1,),
-    )
-    .await?;
-    l1.raw_request::<_, serde_json::Value>("evm_mine".into(), ())
-        .await?;
+    harness::past_every_deadline(&l1).await?;
     cli.run(&users[1], &["activate-escape"])?;
     assert!(rollup.escapeMode().call().await?);
 
