@@ -142,7 +142,7 @@ pub fn classify_payload(error: &ErrorPayload) -> Fault {
 }
 
 /// Words of answers that no retry changes, whatever HTTP status carried them.
-const FINAL_WORDS: [&str; 9] = [
+const FINAL_WORDS: [&str; 13] = [
     "revert",
     "nonce too low",
     "nonce too high",
@@ -150,7 +150,11 @@ const FINAL_WORDS: [&str; 9] = [
     "underpriced",
     "intrinsic gas",
     "gas limit",
-    "invalid",
+    "less than block base fee",
+    "invalid argument",
+    "invalid params",
+    "invalid sender",
+    "invalid signature",
     "already known",
 ];
 
@@ -630,6 +634,13 @@ mod tests {
         assert_eq!(classify_answer(&internal, Some(503)), Fault::Transient);
         assert_eq!(classify_answer(&internal, Some(408)), Fault::Transient);
         assert_eq!(classify_answer(&internal, Some(400)), Fault::Final);
+        assert_eq!(
+            classify_answer(
+                &payload(-32603, "invalid response from upstream"),
+                Some(502)
+            ),
+            Fault::Transient
+        );
         assert_eq!(
             classify_answer(&payload(-32000, "capacity exceeded"), Some(429)),
             Fault::RateLimited

@@ -64,8 +64,8 @@ pub enum TxError {
         /// The cap.
         cap: u128,
     },
-    /// The nonce is used on chain but no stored version has a receipt yet: either the receipt lags
-    /// its block (call again) or another sender uses this key.
+    /// The nonce is used on chain, `confirmations` deep, but no stored version has a receipt:
+    /// either the receipt lags its block (call again) or another transaction of this key took it.
     #[error("nonce {nonce} is used but none of the {versions} stored versions has a receipt yet")]
     NonceTaken {
         /// The nonce.
@@ -155,6 +155,8 @@ pub trait Outbox: Send + Sync {
         key: &str,
         tx: &Pending,
     ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
+    /// The nonces of every stored entry (of every sender): the gap filler never replaces them.
+    fn nonces(&self) -> std::result::Result<Vec<u64>, Box<dyn std::error::Error + Send + Sync>>;
 }
 
 /// The manager's settings.
@@ -340,15 +342,18 @@ impl<P: Provider> TxManager<P> {
         mut tx: Pending,
     ) -> Result<TransactionReceipt> {
         let mut last_sent = Instant::now();
+        // The fees of the next gap filler: they rise with each round, as a bump's would.
+        let mut filler_fees = None;
         loop {
             match self.receipt(&tx).await? {
-                Some((r, _)) if !r.status() => {
+                Some((r, true)) if !r.status() => {
                     return Err(TxError::RevertedOnChain {
                         hash: r.transaction_hash,
                     });
                 }
                 Some((r, true)) => return Ok(r),
-                // Mined, not yet deep enough: wait, neither bump nor fill.
+                // Mined, not yet deep enough (a reorg may still undo it, revert or not): wait,
+                // neither bump nor fill.
                 Some((_, false)) => {
                     tokio::time::sleep(self.policy.poll).await;
                     continue;
@@ -362,24 +367,46 @@ impl<P: Provider> TxManager<P> {
                 .await
                 .map_err(rpc("reading the mined nonce"))?;
             if mined > tx.nonce {
-                if self.receipt(&tx).await?.is_none() {
+                if self.receipt(&tx).await?.is_none() && self.taken_deep(tx.nonce).await? {
                     return Err(TxError::NonceTaken {
                         nonce: tx.nonce,
                         versions: tx.versions.len(),
                     });
                 }
+                tokio::time::sleep(self.policy.poll).await;
                 continue;
             }
             if last_sent.elapsed() >= self.policy.bump_after {
-                tx = self.bump(outbox, key, tx).await?;
-                self.broadcast(&tx).await?;
                 if mined < tx.nonce {
-                    self.fill_gap(mined, &tx).await;
+                    // Waiting behind lower nonces: raising this transaction's fees would not
+                    // help; the nonces below it are filled instead.
+                    filler_fees = Some(self.fill_gap(outbox, mined, &tx, filler_fees).await);
+                } else {
+                    tx = self.bump(outbox, key, tx).await?;
+                    self.broadcast(&tx).await?;
                 }
                 last_sent = Instant::now();
             }
             tokio::time::sleep(self.policy.poll).await;
         }
+    }
+
+    /// Whether L1 holds `nonce` used `confirmations` deep (a use a shallow reorg can undo is not
+    /// one yet).
+    async fn taken_deep(&self, nonce: u64) -> Result<bool> {
+        let head = self
+            .provider
+            .get_block_number()
+            .await
+            .map_err(rpc("reading the head block"))?;
+        let deep = head.saturating_sub(self.policy.confirmations.saturating_sub(1));
+        let used = self
+            .provider
+            .get_transaction_count(self.from)
+            .block_id(alloy::eips::BlockId::number(deep))
+            .await
+            .map_err(rpc("reading the settled nonce"))?;
+        Ok(used > nonce)
     }
 
     /// Stages, broadcasts and confirms in one call.
@@ -395,66 +422,83 @@ impl<P: Provider> TxManager<P> {
         self.confirm(outbox, key, tx).await
     }
 
-    /// Fills the first nonce below `tx`'s that no mempool of this node holds, with a zero-value
-    /// transfer to self at `tx`'s latest fees.
+    /// Fills the nonces between L1's mined nonce and `tx`'s that no stored transaction holds,
+    /// each with a zero-value transfer to self; returns the fees used, for the next round to raise.
     ///
-    /// One manager sends one transaction at a time, so a nonce between L1's mined nonce and
-    /// `tx`'s belongs to a transaction the book no longer holds: one whose step another sender did
-    /// first (its outbox entry dropped while it still sat in a mempool), or one a reorg took back
-    /// that no node kept. If every mempool has dropped it, `tx` waits behind the gap for ever.
-    /// Only a true hole is filled: the node's pending nonce counts the transactions its pool holds
-    /// in a row from the mined nonce, so a nonce below it is held (a stored transaction of another
-    /// command with this key, say, even if underpriced) and is never replaced here. One hole per
-    /// call; a later call fills the next. Fillers are not stored: they carry no step, and any
-    /// version of one lands at most once and changes nothing but the sender's balance. A filler
-    /// that cannot be sent is logged, never an error: the caller's own transaction comes first.
-    async fn fill_gap(&self, mined: u64, tx: &Pending) {
-        let Some(ours) = tx.versions.last() else {
-            return;
-        };
-        let hole = match self
+    /// One manager sends one transaction at a time, so such a nonce belongs to a transaction the
+    /// book no longer holds: one whose step another sender did first (its entry dropped while it
+    /// still sat in a mempool, maybe underpriced for good), or one a reorg took back that no node
+    /// kept. Either way `tx` waits behind it for ever, whatever its own fees. A nonce a stored entry
+    /// holds (another step's, or `operator revert`'s with the same key) is never replaced. Each
+    /// round's fillers pay a quarter more than the last (at least `tx`'s latest fees and the
+    /// current estimate), so that they end up replacing a stale transaction a node still holds.
+    /// Fillers are not stored: they carry no step, and any version of one lands at most once and
+    /// changes nothing but the sender's balance. A filler that cannot be sent (over the fee cap,
+    /// say) is logged, never an error.
+    async fn fill_gap(
+        &self,
+        outbox: &dyn Outbox,
+        mined: u64,
+        tx: &Pending,
+        last: Option<(u128, u128)>,
+    ) -> (u128, u128) {
+        let ours = tx
+            .versions
+            .last()
+            .map_or((0, 0), |v| (v.max_fee_per_gas, v.max_priority_fee_per_gas));
+        let now = self
             .provider
-            .get_transaction_count(self.from)
-            .pending()
+            .estimate_eip1559_fees()
             .await
-        {
-            Ok(pending) => pending,
+            .map_or((0, 0), |f| (f.max_fee_per_gas, f.max_priority_fee_per_gas));
+        let raised = last.map_or((0, 0), |(fee, tip)| (fee * 5 / 4 + 1, tip * 5 / 4 + 1));
+        let fees = (
+            ours.0.max(now.0).max(raised.0),
+            ours.1.max(now.1).max(raised.1),
+        );
+        let held = match outbox.nonces() {
+            Ok(held) => held,
             Err(e) => {
-                tracing::warn!(error = %e, "nonce gap: the pending nonce could not be read");
-                return;
+                tracing::warn!(error = %e, "nonce gap: the outbox could not be read; nothing filled");
+                return fees;
             }
         };
-        if hole < mined || hole >= tx.nonce {
-            return;
+        // The lowest first (it is the one everything waits on), at most this many per round: a
+        // node reporting a mined nonce far behind (lagging, or lying) gets a bounded number of
+        // harmless signatures, not thousands.
+        const PER_ROUND: usize = 16;
+        for nonce in (mined..tx.nonce).take(PER_ROUND) {
+            if held.contains(&nonce) {
+                continue;
+            }
+            let mut filler = Pending {
+                nonce,
+                gas: 21_000,
+                to: self.from,
+                input: Bytes::new(),
+                versions: Vec::new(),
+            };
+            let sent = match self.sign(&filler, fees.0, fees.1).await {
+                Ok(signed) => {
+                    filler.versions.push(signed);
+                    self.broadcast(&filler).await
+                }
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok(()) => {
+                    tracing::warn!(
+                        nonce,
+                        pending = tx.nonce,
+                        max_fee = fees.0,
+                        "a nonce below the pending transaction is not mined and no stored transaction holds it: filled with a transfer to self"
+                    );
+                    metrics::counter!("l1_tx_nonce_gaps_filled").increment(1);
+                }
+                Err(e) => tracing::warn!(nonce, error = %e, "a nonce gap could not be filled"),
+            }
         }
-        let mut filler = Pending {
-            nonce: hole,
-            gas: 21_000,
-            to: self.from,
-            input: Bytes::new(),
-            versions: Vec::new(),
-        };
-        let sent = match self
-            .sign(&filler, ours.max_fee_per_gas, ours.max_priority_fee_per_gas)
-            .await
-        {
-            Ok(signed) => {
-                filler.versions.push(signed);
-                self.broadcast(&filler).await
-            }
-            Err(e) => Err(e),
-        };
-        match sent {
-            Ok(()) => {
-                tracing::warn!(
-                    nonce = hole,
-                    pending = tx.nonce,
-                    "a nonce below the pending transaction is held by no transaction: filled with a transfer to self"
-                );
-                metrics::counter!("l1_tx_nonce_gaps_filled").increment(1);
-            }
-            Err(e) => tracing::warn!(nonce = hole, error = %e, "a nonce gap could not be filled"),
-        }
+        fees
     }
 
     /// A new version with fees up by a quarter (at least the current estimate), stored first.

@@ -40,6 +40,13 @@ impl Outbox for Memory {
             .insert(key.into(), json);
         Ok(())
     }
+
+    fn nonces(&self) -> std::result::Result<Vec<u64>, BoxError> {
+        let map = self.0.lock().map_err(|e| e.to_string())?;
+        map.values()
+            .map(|s| Ok(serde_json::from_str::<Pending>(s)?.nonce))
+            .collect()
+    }
 }
 
 fn policy(chain_id: u64) -> TxPolicy {
@@ -195,7 +202,8 @@ async fn an_unmined_transaction_is_bumped_under_its_nonce_and_a_restart_resumes_
 
 /// A transaction whose step another sender did first stays in a mempool after its outbox entry is
 /// gone, so the next step is signed one nonce above it; if that mempool then drops it, the next
-/// step waits behind a gap. The manager fills the gap and its transaction is mined.
+/// step waits behind a gap. The manager fills the gap and its transaction is mined, but never
+/// fills a nonce a stored entry holds.
 #[tokio::test]
 async fn a_dropped_transaction_below_the_pending_one_is_filled() -> Result {
     let anvil = anvil()?;
@@ -208,12 +216,10 @@ async fn a_dropped_transaction_below_the_pending_one_is_filled() -> Result {
         .await?;
     let mined = provider.get_transaction_count(from).await?;
 
-    // The orphan: staged under a key that is then forgotten, as the book does when L1 shows the
-    // step done by someone else.
+    // The orphan: staged and broadcast; the mempool then forgets it.
     let to = Address::repeat_byte(0x42);
     let (orphan, _) = l1.stage(&outbox, "orphan", to, Bytes::new()).await?;
     l1.broadcast(&orphan).await?;
-    outbox.0.lock().map_err(|e| e.to_string())?.clear();
     let (next, _) = l1.stage(&outbox, "next", to, Bytes::from(vec![7])).await?;
     assert_eq!(
         (orphan.nonce, next.nonce),
@@ -221,12 +227,31 @@ async fn a_dropped_transaction_below_the_pending_one_is_filled() -> Result {
         "signed above the orphan"
     );
     l1.broadcast(&next).await?;
-    // The mempool forgets the orphan.
     let orphan_hash = orphan.versions.first().ok_or("no version")?.hash;
     provider
         .raw_request::<_, serde_json::Value>("anvil_dropTransaction".into(), (orphan_hash,))
         .await?;
 
+    // While the outbox holds the orphan (a step the book still owns, to be resent), its nonce is
+    // never filled: several rounds of bumps pass and nothing is mined at it.
+    let held = tokio::time::timeout(
+        Duration::from_secs(2),
+        l1.confirm(&outbox, "next", next.clone()),
+    )
+    .await;
+    assert!(held.is_err(), "confirmed past a held nonce: {held:?}");
+    provider
+        .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+        .await?;
+    assert_eq!(
+        provider.get_transaction_count(from).await?,
+        mined,
+        "a held nonce was filled"
+    );
+
+    // The book forgets the orphan, as it does when L1 shows its step done by someone else: the
+    // manager fills the gap and the next step is mined.
+    outbox.0.lock().map_err(|e| e.to_string())?.clear();
     let waiting = tokio::spawn({
         let l1 = l1.clone();
         async move {

@@ -253,6 +253,16 @@ impl rollup_l1::Outbox for Store {
     ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Ok(self.write(|w| w.put_outbox(key, tx))?)
     }
+
+    fn nonces(&self) -> std::result::Result<Vec<u64>, Box<dyn std::error::Error + Send + Sync>> {
+        let mut out = Vec::new();
+        for key in self.outbox_keys()? {
+            if let Some(tx) = self.outbox::<rollup_l1::Pending>(&key)? {
+                out.push(tx.nonce);
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

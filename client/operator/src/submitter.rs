@@ -60,7 +60,7 @@ pub struct Submitter<P> {
     behind: Option<(U256, U256)>,
     /// The step whose stored transaction's nonce was last found used by another transaction: a
     /// second finding in a row (not a receipt that lags its block) drops it for a new one.
-    nonce_taken: Option<String>,
+    nonce_taken: Option<(String, u64)>,
     #[cfg(feature = "fault-injection")]
     crashed: bool,
 }
@@ -287,8 +287,9 @@ impl<P: Provider> Submitter<P> {
         #[cfg(feature = "fault-injection")]
         self.crash(CrashPoint::AfterSend)?;
         match self.l1.confirm(store, key, tx).await {
-            Err(e @ TxError::NonceTaken { .. }) => {
-                if self.nonce_taken.as_deref() == Some(key) {
+            Err(e @ TxError::NonceTaken { nonce, .. }) => {
+                let seen = (key.to_string(), nonce);
+                if self.nonce_taken.as_ref() == Some(&seen) {
                     // No version can land any more: the step, which L1 does not show done, is
                     // signed again from the next call on (one sent twice lands once: a commit
                     // names its index, and a finalize or execute done is recorded as done).
@@ -300,7 +301,7 @@ impl<P: Provider> Submitter<P> {
                     store.write(|w| w.remove_outbox(key))?;
                     self.nonce_taken = None;
                 } else {
-                    self.nonce_taken = Some(key.to_string());
+                    self.nonce_taken = Some(seen);
                 }
                 Err(step_error(key, e))
             }
