@@ -80,6 +80,13 @@ pub struct Config {
     /// the rollup's verifier must then be the compression circuit's (`verifier-gen --stage
     /// compress solidity`). The operator refuses to start when it is not.
     pub compress: bool,
+    /// Levels of aggregation nodes between the chunk proofs and the batch proof
+    /// (`rollup_prover::node`, two proofs per node, k = 20: about 6.6 GB each, proven in
+    /// parallel by as many workers): 0, the batch circuit verifies the chunk proofs itself. The
+    /// deployed verifier's capacity must be a whole number of top-level nodes (`2^tree_depth`
+    /// chunks each), and its keys this tree's (`verifier-gen --depth`): the operator refuses to
+    /// start otherwise.
+    pub tree_depth: u32,
     /// Fault injection for the crash-safety tests: the submitter stops at this point once.
     #[cfg(feature = "fault-injection")]
     pub crash_at: Option<CrashPoint>,
@@ -111,6 +118,7 @@ impl Default for Config {
             key_cache: None,
             prover: crate::prover::ProverKind::Cpu,
             compress: false,
+            tree_depth: 0,
             #[cfg(feature = "fault-injection")]
             crash_at: None,
         }

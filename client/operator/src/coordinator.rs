@@ -31,12 +31,15 @@ use redb::TableDefinition;
 use rollup_protocol::codec::BatchBinding;
 use rollup_protocol::{Chunk, Fr, field};
 use rollup_prover::batch::BATCH_INPUTS;
+use rollup_prover::node::CHUNK_INPUTS;
 use rollup_prover::{Backend, ProofArtifact, ProofKind, ProofTask};
 use serde::{Deserialize, Serialize};
 
 use crate::batches::{Batch, BatchStatus, Batches};
 use crate::error::{Error, Result};
-use crate::store::{BATCH_PROOFS, COMPRESSED_PROOFS, PROOFS, RECURSIVE_BATCH_PROOFS, Store};
+use crate::store::{
+    BATCH_PROOFS, COMPRESSED_PROOFS, NODE_PROOFS, PROOFS, RECURSIVE_BATCH_PROOFS, Store,
+};
 
 /// Attempts at one task before the operator gives up and stops.
 pub const MAX_ATTEMPTS: u32 = 3;
@@ -163,6 +166,7 @@ fn table(kind: ProofKind) -> TableDefinition<'static, u64, &'static [u8]> {
         ProofKind::Batch => BATCH_PROOFS,
         ProofKind::RecursiveBatch => RECURSIVE_BATCH_PROOFS,
         ProofKind::Compressed => COMPRESSED_PROOFS,
+        ProofKind::Node => NODE_PROOFS,
         ProofKind::Chunk | ProofKind::RecursiveChunk => PROOFS,
     }
 }
@@ -422,6 +426,16 @@ impl Coordinator {
             if artifacts.len() != inputs.len() {
                 continue;
             }
+            // With a tree of aggregation nodes, the batch task takes the top level's proofs.
+            let depth = self.backend.tree_depth();
+            let artifacts = if depth == 0 {
+                artifacts
+            } else {
+                match self.promote_nodes(index, artifacts, depth)? {
+                    Some(top) => top,
+                    None => continue,
+                }
+            };
             let recursive = last == ProofKind::Compressed;
             if !recursive {
                 self.book().waiting.remove(&index);
@@ -434,6 +448,61 @@ impl Coordinator {
             })?;
         }
         Ok(())
+    }
+
+    /// Walks batch `batch`'s tree of aggregation nodes up from its chunk proofs `chunks` (stored, and
+    /// this batch's): queues each node whose children are all stored and whose own proof is not,
+    /// and returns the top level's proofs once every node up to level `depth` is stored. A node of
+    /// level `l` at position `p` verifies the level below's proofs `ARITY·p` and `ARITY·p + 1`
+    /// (only the first when the level ends there: the node pads itself with a copy), and carries
+    /// their chunks' inputs in order.
+    fn promote_nodes(
+        &self,
+        batch: u64,
+        chunks: Vec<ProofArtifact>,
+        depth: u32,
+    ) -> Result<Option<Vec<ProofArtifact>>> {
+        use rollup_prover::node::ARITY;
+        let mut carried_below: Vec<Vec<[Fr; CHUNK_INPUTS]>> = Vec::with_capacity(chunks.len());
+        for a in &chunks {
+            let inputs = <[Fr; CHUNK_INPUTS]>::try_from(a.public_inputs.as_slice())
+                .map_err(|_| Error::Proof("a stored chunk proof has the wrong inputs".into()))?;
+            carried_below.push(vec![inputs]);
+        }
+        let mut below = chunks;
+        for level in 1..=depth {
+            let mut stored = Vec::new();
+            let mut carried_here = Vec::new();
+            for (position, children) in (0u32..).zip(below.chunks(ARITY)) {
+                let first = position as usize * ARITY;
+                let mut carried = Vec::new();
+                for i in 0..ARITY {
+                    let child = carried_below
+                        .get(first + i)
+                        .or_else(|| carried_below.get(first + children.len() - 1))
+                        .ok_or_else(|| Error::Proof("a node without children".into()))?;
+                    carried.extend_from_slice(child);
+                }
+                let task = ProofTask::Node {
+                    batch,
+                    level,
+                    position,
+                    children: children.to_vec(),
+                    carried: carried.clone(),
+                };
+                match self.artifact(ProofKind::Node, task.index())? {
+                    Some(a) if task.accepts_from(self.backend.as_ref(), &a) => stored.push(a),
+                    _ => self.submit(task)?,
+                }
+                carried_here.push(carried);
+            }
+            if stored.len() != carried_here.len() {
+                return Ok(None);
+            }
+            below = stored;
+            carried_below = carried_here;
+        }
+        Ok(Some(below))
     }
 
     /// Proves the next runnable task, if any: later stages first (they finalize sooner), lower
@@ -522,6 +591,13 @@ impl Coordinator {
                 if attempts >= MAX_ATTEMPTS {
                     let what = if kind.is_batch() {
                         format!("batch {index} ({})", kind.name())
+                    } else if kind == ProofKind::Node {
+                        format!(
+                            "batch {}'s node {} of level {}",
+                            index >> 16,
+                            index & 0xff,
+                            (index >> 8) & 0xff
+                        )
                     } else {
                         format!("chunk {index}")
                     };
@@ -650,7 +726,8 @@ fn stage_order(kind: ProofKind) -> u8 {
     match kind {
         ProofKind::Compressed => 0,
         ProofKind::Batch | ProofKind::RecursiveBatch => 1,
-        ProofKind::Chunk | ProofKind::RecursiveChunk => 2,
+        ProofKind::Node => 2,
+        ProofKind::Chunk | ProofKind::RecursiveChunk => 3,
     }
 }
 
@@ -667,6 +744,7 @@ mod tests {
             ProofKind::Batch,
             ProofKind::RecursiveBatch,
             ProofKind::Compressed,
+            ProofKind::Node,
         ] {
             let stored = StoredArtifact {
                 kind,

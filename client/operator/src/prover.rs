@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use rollup_prover::batch::{BatchProver, DEFAULT_K};
+use rollup_prover::node::NodeProver;
 use rollup_prover::{Backend, ChunkProver, ChunkShape, CpuBackend, SrsSource};
 use serde::{Deserialize, Serialize};
 
@@ -45,29 +46,68 @@ pub fn load_backend(
             if let Some(deployed) = deployed_params {
                 crate::node::same_params(deployed, chunk.params_digest())?;
             }
+            let per_node = rollup_prover::node::ARITY.pow(cfg.tree_depth);
+            if !capacity.is_multiple_of(per_node) {
+                return Err(crate::error::Error::Config(format!(
+                    "the verifier's capacity {capacity} is not a whole number of nodes of depth {} ({per_node} chunks each): set tree_depth to the depth its keys were made for",
+                    cfg.tree_depth
+                )));
+            }
+            let mut nodes: Vec<NodeProver> = Vec::new();
+            for level in 1..=cfg.tree_depth {
+                tracing::info!(
+                    level,
+                    "loading a node level (its SRS and key are generated and cached on first use)"
+                );
+                let node = match nodes.last() {
+                    None => NodeProver::over_chunks(
+                        &cfg.key_cache(),
+                        &srs,
+                        &chunk,
+                        rollup_prover::node::DEFAULT_K,
+                    )?,
+                    Some(below) => NodeProver::over_nodes(
+                        &cfg.key_cache(),
+                        &srs,
+                        below,
+                        rollup_prover::node::DEFAULT_K,
+                    )?,
+                };
+                nodes.push(node);
+            }
             tracing::info!(
                 capacity,
+                depth = cfg.tree_depth,
                 "loading the batch stage (its SRS and key are generated and cached on first use)"
             );
-            let batch = BatchProver::load(&cfg.key_cache(), &srs, &chunk, capacity, DEFAULT_K)?;
+            let batch = match nodes.last() {
+                None => BatchProver::load(&cfg.key_cache(), &srs, &chunk, capacity, DEFAULT_K)?,
+                Some(top) => BatchProver::load_over_nodes(
+                    &cfg.key_cache(),
+                    &srs,
+                    top,
+                    capacity / per_node,
+                    DEFAULT_K,
+                )?,
+            };
+            let backend = CpuBackend::new(chunk).with_nodes(nodes)?.with_batch(batch);
             if !cfg.compress {
-                return Ok(Arc::new(CpuBackend::new(chunk).with_batch(batch)));
+                return Ok(Arc::new(backend));
             }
             tracing::info!(
                 k = rollup_prover::compress::DEFAULT_K,
                 "loading the compression stage (its SRS and key are generated and cached on first use)"
             );
+            let batch = backend
+                .batch()
+                .ok_or_else(|| crate::error::Error::Config("no batch prover".into()))?;
             let compress = rollup_prover::compress::CompressProver::load(
                 &cfg.key_cache(),
                 &srs,
-                &batch,
+                batch,
                 rollup_prover::compress::DEFAULT_K,
             )?;
-            Ok(Arc::new(
-                CpuBackend::new(chunk)
-                    .with_batch(batch)
-                    .with_compress(compress),
-            ))
+            Ok(Arc::new(backend.with_compress(compress)))
         }
     }
 }

@@ -38,7 +38,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::sequencer::unseal;
 use crate::store::{
-    BATCH_PROOFS, BATCHES, COMPRESSED_PROOFS, L1_MARKS, PROOFS, RECURSIVE_BATCH_PROOFS, Store,
+    BATCH_PROOFS, BATCHES, COMPRESSED_PROOFS, L1_MARKS, NODE_PROOFS, PROOFS,
+    RECURSIVE_BATCH_PROOFS, Store,
 };
 
 /// How long the L1 side of a revert may take, sending and confirming included.
@@ -371,6 +372,11 @@ pub async fn revert(
             for table in [BATCH_PROOFS, RECURSIVE_BATCH_PROOFS, COMPRESSED_PROOFS] {
                 w.remove(table, *i)?;
             }
+            w.remove_range(
+                NODE_PROOFS,
+                rollup_prover::task::node_key(*i, 0, 0)
+                    ..rollup_prover::task::node_key(*i + 1, 0, 0),
+            )?;
         }
         for c in &unsealed.chunks {
             w.remove(PROOFS, *c)?;

@@ -30,6 +30,9 @@ pub(crate) const RECURSIVE_BATCH_PROOFS: TableDefinition<u64, &[u8]> =
 /// Compressed batch proofs (the ones L1 verifies with compression), by batch index.
 pub(crate) const COMPRESSED_PROOFS: TableDefinition<u64, &[u8]> =
     TableDefinition::new("compressed_proofs");
+/// Aggregation node proofs of batches' trees, by `rollup_prover::task::node_key` (batch, level,
+/// position): a batch's nodes are the keys from `batch · 2¹⁶` up to the next batch's.
+pub(crate) const NODE_PROOFS: TableDefinition<u64, &[u8]> = TableDefinition::new("node_proofs");
 /// Batches, by index (from 1, as on L1).
 pub(crate) const BATCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("batches");
 /// Signed L1 transactions of the step in flight, by step name.
@@ -95,6 +98,17 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Removes every key in `range`.
+    pub fn remove_range(
+        &self,
+        table: TableDefinition<u64, &[u8]>,
+        range: std::ops::Range<u64>,
+    ) -> Result<()> {
+        let mut t = self.txn.open_table(table).map_err(store_err)?;
+        t.retain_in(range, |_, _| false).map_err(store_err)?;
+        Ok(())
+    }
+
     /// Writes the outbox entry of a step.
     pub fn put_outbox<T: Serialize>(&self, step: &str, value: &T) -> Result<()> {
         let bytes = encode(value)?;
@@ -136,6 +150,7 @@ impl Store {
                 BATCH_PROOFS,
                 RECURSIVE_BATCH_PROOFS,
                 COMPRESSED_PROOFS,
+                NODE_PROOFS,
                 BATCHES,
                 REQUESTS,
                 L1_MARKS,

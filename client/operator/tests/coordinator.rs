@@ -23,6 +23,12 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 /// Two sealed one-slot chunks, in order.
 fn chunks() -> Result<[Chunk; 2]> {
+    let [a, b, _] = three_chunks()?;
+    Ok([a, b])
+}
+
+/// Three sealed one-slot chunks, in order.
+fn three_chunks() -> Result<[Chunk; 3]> {
     let core = Config {
         chain_id: 5,
         chunk_slots: 1,
@@ -40,6 +46,7 @@ fn chunks() -> Result<[Chunk; 2]> {
     Ok([
         state.apply_chunk(&[deposit(0)])?,
         state.apply_chunk(&[deposit(1)])?,
+        state.apply_chunk(&[deposit(2)])?,
     ])
 }
 
@@ -324,6 +331,170 @@ async fn with_compression_the_last_stage_is_the_compressed_proof() -> Result {
             .is_none()
     );
     Ok(())
+}
+
+/// A batch of three chunks under a tree of depth 2: the chunk proofs, then two level-1 nodes (the
+/// second over chunk 2 alone, padded with itself), one level-2 node over both, and the batch task
+/// over that node; a restart after the first node proves only what is not stored, and a node whose
+/// stored proof carries other chunks (another batch's, after a revert) is made again.
+#[tokio::test]
+async fn a_tree_proves_each_node_once_level_by_level_across_restarts() -> Result {
+    use rollup_prover::task::node_key;
+    let db = store("tree")?;
+    let [c0, c1, c2] = three_chunks()?;
+    let all = [c0.clone(), c1.clone(), c2.clone()];
+    let (b, binding) = batch(1, 0, &all)?;
+    let roots = (c0.old_root, c2.new_root);
+    let backend = Arc::new(Tree::default());
+    let c = Coordinator::new(db.clone(), backend.clone());
+    for (i, chunk) in all.iter().enumerate() {
+        c.submit_chunk(i as u64, chunk.clone())?;
+    }
+    c.schedule(&b, &binding)?;
+    for _ in 0..3 {
+        assert!(c.run_next().await?, "a chunk proof");
+    }
+    assert!(c.run_next().await?, "the first level-1 node");
+    assert_eq!(
+        c.state((ProofKind::Node, node_key(1, 1, 0))),
+        Some(TaskState::Proven)
+    );
+    assert_eq!(
+        c.state((ProofKind::Node, node_key(1, 2, 0))),
+        None,
+        "not before its children"
+    );
+    assert_eq!(backend.proven(), 4);
+
+    // Killed after the first node: the second, the level-2 node and the batch are left.
+    let backend = Arc::new(Tree::default());
+    let restarted = Coordinator::new(db.clone(), backend.clone());
+    for (i, chunk) in all.iter().enumerate() {
+        restarted.submit_chunk(i as u64, chunk.clone())?;
+    }
+    restarted.schedule(&b, &binding)?;
+    while restarted.run_next().await? {}
+    assert_eq!(
+        backend.kinds(),
+        vec![
+            (ProofKind::Node, node_key(1, 1, 1)),
+            (ProofKind::Node, node_key(1, 2, 0)),
+            (ProofKind::Batch, 1)
+        ]
+    );
+    let padded = restarted
+        .artifact(ProofKind::Node, node_key(1, 1, 1))?
+        .ok_or("no node")?;
+    assert_eq!(
+        rollup_prover::node::carried_chunks(&padded.public_inputs, 1),
+        Some(vec![at(&c2, &binding)?; 2]),
+        "chunk 2 and its padding copy"
+    );
+    let top = restarted
+        .artifact(ProofKind::Node, node_key(1, 2, 0))?
+        .ok_or("no node")?;
+    assert_eq!(
+        rollup_prover::node::carried_chunks(&top.public_inputs, 2).map(|c| c.len()),
+        Some(4)
+    );
+    assert!(restarted.batch_proof(&b, &binding, roots)?.is_some());
+
+    // Batch 1 re-formed of chunks 0 and 1 (after a revert): another challenge, so no stored proof
+    // is this batch's; one level-1 node, and a level-2 node over it alone.
+    let (two, two_binding) = batch(1, 0, &all[..2])?;
+    let backend = Arc::new(Tree::default());
+    let again = Coordinator::new(db, backend.clone());
+    again.submit_chunk(0, c0)?;
+    again.submit_chunk(1, c1)?;
+    again.schedule(&two, &two_binding)?;
+    while again.run_next().await? {}
+    assert_eq!(
+        backend.kinds(),
+        vec![
+            (ProofKind::RecursiveChunk, 0),
+            (ProofKind::RecursiveChunk, 1),
+            (ProofKind::Node, node_key(1, 1, 0)),
+            (ProofKind::Node, node_key(1, 2, 0)),
+            (ProofKind::Batch, 1)
+        ]
+    );
+    Ok(())
+}
+
+/// `chunk`'s public inputs at `binding`'s challenge.
+fn at(chunk: &Chunk, binding: &BatchBinding) -> Result<[Fr; 5]> {
+    let mut chunk = chunk.clone();
+    chunk.binding = binding.chunk(&chunk.records)?;
+    Ok(chunk.public_inputs())
+}
+
+/// [`Fake`] with a tree of depth 2: a key per node level, node proofs shaped like a node's public
+/// inputs; it records what it proved, in order.
+#[derive(Debug, Default)]
+struct Tree {
+    proven: std::sync::Mutex<Vec<(ProofKind, u64)>>,
+}
+
+impl Tree {
+    fn kinds(&self) -> Vec<(ProofKind, u64)> {
+        self.proven.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+    fn proven(&self) -> usize {
+        self.kinds().len()
+    }
+}
+
+impl Backend for Tree {
+    fn name(&self) -> &str {
+        "tree"
+    }
+    fn params_digest(&self) -> [u8; 32] {
+        Fake.params_digest()
+    }
+    fn vk_digest(&self, kind: ProofKind) -> Option<[u8; 32]> {
+        Fake.vk_digest(kind)
+    }
+    fn tree_depth(&self) -> u32 {
+        2
+    }
+    fn node_vk_digest(&self, level: u32) -> Option<[u8; 32]> {
+        (1..=2).contains(&level).then_some([20 + level as u8; 32])
+    }
+    fn prove(&self, task: &ProofTask) -> rollup_prover::Result<ProofArtifact> {
+        if let Ok(mut p) = self.proven.lock() {
+            p.push((task.kind(), task.index()));
+        }
+        match task {
+            ProofTask::Node {
+                level, children, ..
+            } => {
+                let below = if *level == 1 {
+                    ProofKind::RecursiveChunk
+                } else {
+                    ProofKind::Node
+                };
+                assert!(children.iter().all(|a| a.kind == below));
+                let mut public_inputs =
+                    vec![Fr::from(0u64); rollup_prover::batch::ACCUMULATOR_INPUTS];
+                public_inputs.extend(task.public_inputs());
+                public_inputs.push(Fr::from(0u64));
+                Ok(ProofArtifact {
+                    kind: ProofKind::Node,
+                    public_inputs,
+                    proof: vec![7; 8],
+                    vk_digest: [20 + *level as u8; 32],
+                })
+            }
+            ProofTask::Batch { chunks, .. } => {
+                assert!(chunks.iter().all(|a| a.kind == ProofKind::Node));
+                Fake.prove(task)
+            }
+            _ => Fake.prove(task),
+        }
+    }
+    fn verify(&self, a: &ProofArtifact) -> rollup_prover::Result<bool> {
+        Ok(a.proof == [7; 8])
+    }
 }
 
 /// [`Fake`] with a compression stage.

@@ -263,6 +263,8 @@ pub fn dev_batch_verifier(
         chunk_vk,
         capacity,
         k: REFERENCE_BATCH_K,
+        depth: 0,
+        child_vk: chunk_vk,
     };
     let path = rollup_prover::ArtifactCache::new(cache)
         .batch_verifier(&batch_shape, &rollup_prover::development_params_digest());

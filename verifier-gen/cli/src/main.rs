@@ -54,6 +54,14 @@ struct Cli {
     /// log2 of the batch circuit's rows (`--stage batch`).
     #[arg(long, default_value_t = verifier_gen::REFERENCE_BATCH_K, global = true)]
     batch_k: u32,
+    /// Levels of aggregation nodes (two proofs each, `rollup_prover::node`) below the batch circuit,
+    /// which then verifies --capacity / 2^depth node proofs (`--stage batch|compress`,
+    /// `batch-bench`): 0, the batch circuit verifies the chunk proofs itself.
+    #[arg(long, default_value_t = 0, global = true)]
+    depth: u32,
+    /// log2 of the node circuits' rows (`--depth` above 0).
+    #[arg(long, default_value_t = prover::node::DEFAULT_K, global = true)]
+    node_k: u32,
     /// log2 of the compression circuit's rows (`--stage compress`, `batch-bench --compress`).
     #[arg(long, default_value_t = prover::compress::DEFAULT_K, global = true)]
     compress_k: u32,
@@ -127,6 +135,11 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+/// Reports a node proven ([`prover::node::BatchTree::prove`]) on stderr.
+fn node_progress(level: u32, position: usize, seconds: f64) {
+    eprintln!("level-{level} node {position}: {seconds:.1} s");
 }
 
 fn step<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
@@ -214,8 +227,8 @@ impl Cli {
     }
 
     /// The batch prover the flags name, over [`Cli::chunk_prover`]'s chunk circuit (keys generated
-    /// and cached on first use).
-    fn batch_prover(&self) -> Result<prover::batch::BatchProver> {
+    /// and cached on first use), with its tree of nodes at --depth.
+    fn batch_prover(&self) -> Result<prover::node::BatchTree> {
         let chunk = self.chunk_prover()?;
         self.batch_prover_of(&chunk)
     }
@@ -240,17 +253,58 @@ impl Cli {
         )
     }
 
-    fn batch_prover_of(&self, chunk: &prover::ChunkProver) -> Result<prover::batch::BatchProver> {
+    fn batch_prover_of(&self, chunk: &prover::ChunkProver) -> Result<prover::node::BatchTree> {
         let source = self.source()?;
-        step(&format!("batch SRS 2^{} and keys", self.batch_k), || {
-            Ok(prover::batch::BatchProver::load(
-                &self.cache,
-                &source,
-                chunk,
+        let per_node = prover::node::ARITY.pow(self.depth);
+        if self.capacity == 0 || !self.capacity.is_multiple_of(per_node) {
+            bail!(
+                "--capacity {} is not a whole number of nodes of depth {} ({per_node} chunks each)",
                 self.capacity,
-                self.batch_k,
-            )?)
-        })
+                self.depth
+            );
+        }
+        let mut nodes: Vec<prover::node::NodeProver> = Vec::new();
+        for level in 1..=self.depth {
+            let node = step(
+                &format!("level-{level} node SRS 2^{} and keys", self.node_k),
+                || {
+                    Ok(match nodes.last() {
+                        None => prover::node::NodeProver::over_chunks(
+                            &self.cache,
+                            &source,
+                            chunk,
+                            self.node_k,
+                        )?,
+                        Some(below) => prover::node::NodeProver::over_nodes(
+                            &self.cache,
+                            &source,
+                            below,
+                            self.node_k,
+                        )?,
+                    })
+                },
+            )?;
+            nodes.push(node);
+        }
+        let batch = step(&format!("batch SRS 2^{} and keys", self.batch_k), || {
+            Ok(match nodes.last() {
+                None => prover::batch::BatchProver::load(
+                    &self.cache,
+                    &source,
+                    chunk,
+                    self.capacity,
+                    self.batch_k,
+                )?,
+                Some(top) => prover::batch::BatchProver::load_over_nodes(
+                    &self.cache,
+                    &source,
+                    top,
+                    self.capacity / per_node,
+                    self.batch_k,
+                )?,
+            })
+        })?;
+        Ok(prover::node::BatchTree { nodes, batch })
     }
 }
 
@@ -278,9 +332,10 @@ fn batch_fixtures(cli: &Cli, out: &Path, compress: bool) -> Result<()> {
         );
     }
     let chunk_prover = cli.chunk_prover()?;
-    let batch = cli.batch_prover_of(&chunk_prover)?;
+    let tree = cli.batch_prover_of(&chunk_prover)?;
+    let batch = &tree.batch;
     let compressor = if compress {
-        Some(cli.compress_prover(&batch)?)
+        Some(cli.compress_prover(batch)?)
     } else {
         None
     };
@@ -303,14 +358,14 @@ fn batch_fixtures(cli: &Cli, out: &Path, compress: bool) -> Result<()> {
         let (public, proof) = match &compressor {
             Some(c) => {
                 let (public, proof) = step("batch proof (for recursion)", || {
-                    Ok(batch.prove(&inputs, prover::Transcript::Poseidon)?)
+                    Ok(tree.prove(&inputs, prover::Transcript::Poseidon, node_progress)?)
                 })?;
                 step("compression proof", || {
                     Ok(c.prove(&public, &proof, prover::Transcript::Evm)?)
                 })?
             }
             None => step("batch proof", || {
-                Ok(batch.prove(&inputs, prover::Transcript::Evm)?)
+                Ok(tree.prove(&inputs, prover::Transcript::Evm, node_progress)?)
             })?,
         };
         let gas = verifier_gen::evm_call(
@@ -363,7 +418,7 @@ fn batch_fixtures(cli: &Cli, out: &Path, compress: bool) -> Result<()> {
         "verifierBytecode": hex(&bytecode),
     });
     if let Some(c) = &compressor {
-        let params = verifier_gen::compress_params_json(&batch, c, cli.chain_id, &bytecode);
+        let params = verifier_gen::compress_params_json(batch, c, cli.chain_id, &bytecode);
         // As text: what `Deploy.s.sol` reads from VERIFIER_PARAMS.
         json["verifierParams"] = serde_json::to_string(&params)?.into();
     }
@@ -453,8 +508,8 @@ fn main() -> Result<()> {
             println!("{batch:?}");
         }
         Command::Keygen if cli.stage == Stage::Compress => {
-            let batch = cli.batch_prover()?;
-            let compress = cli.compress_prover(&batch)?;
+            let tree = cli.batch_prover()?;
+            let compress = cli.compress_prover(&tree.batch)?;
             println!("{compress:?}");
         }
         Command::Keygen => {
@@ -477,9 +532,10 @@ fn main() -> Result<()> {
             println!("{json}");
         }
         Command::Solidity { out } if matches!(cli.stage, Stage::Batch | Stage::Compress) => {
-            let batch = cli.batch_prover()?;
+            let tree = cli.batch_prover()?;
+            let batch = &tree.batch;
             let compressor = if cli.stage == Stage::Compress {
-                Some(cli.compress_prover(&batch)?)
+                Some(cli.compress_prover(batch)?)
             } else {
                 None
             };
@@ -500,8 +556,8 @@ fn main() -> Result<()> {
             write(&out, &code)?;
             write(&out.with_extension("bin"), &format!("{}\n", hex(&bytecode)))?;
             let params = match &compressor {
-                Some(c) => verifier_gen::compress_params_json(&batch, c, cli.chain_id, &bytecode),
-                None => verifier_gen::batch_params_json(&batch, cli.chain_id, &bytecode),
+                Some(c) => verifier_gen::compress_params_json(batch, c, cli.chain_id, &bytecode),
+                None => verifier_gen::batch_params_json(batch, cli.chain_id, &bytecode),
             };
             write(
                 &out.with_extension("json"),
@@ -583,7 +639,7 @@ fn main() -> Result<()> {
             let chunk_rss = peak_rss_mib();
             reset_peak_rss();
             let t = Instant::now();
-            let batch_prover = cli.batch_prover_of(&chunk_prover)?;
+            let tree = cli.batch_prover_of(&chunk_prover)?;
             let keygen_s = t.elapsed().as_secs_f64();
             drop(chunk_prover);
             let batch_transcript = if *compress {
@@ -592,10 +648,26 @@ fn main() -> Result<()> {
                 prover::Transcript::Evm
             };
             let t = Instant::now();
-            let (public, proof) = step("batch proof", || {
-                Ok(batch_prover.prove(&inputs, batch_transcript)?)
+            let mut node_seconds = Vec::new();
+            let (public, proof) = step("nodes and batch proof", || {
+                Ok(
+                    tree.prove(&inputs, batch_transcript, |level, position, seconds| {
+                        node_progress(level, position, seconds);
+                        node_seconds.push(serde_json::json!([level, position, seconds]));
+                    })?,
+                )
             })?;
             let prove_s = t.elapsed().as_secs_f64();
+            let node_total: f64 = node_seconds
+                .iter()
+                .filter_map(|n| n.get(2).and_then(serde_json::Value::as_f64))
+                .sum();
+            let prover::node::BatchTree {
+                nodes,
+                batch: batch_prover,
+            } = tree;
+            let node_layout = nodes.first().map(|n| n.layout().config);
+            drop(nodes);
             let batch_rss = peak_rss_mib();
             let mut json = serde_json::json!({
                 "slots": cli.slots,
@@ -604,10 +676,13 @@ fn main() -> Result<()> {
                 "capacity": capacity,
                 "batchK": batch_k,
                 "layout": batch_prover.layout().config,
+                "depth": cli.depth,
+                "nodeLayout": node_layout,
+                "nodeProveSeconds": node_seconds,
                 "chunkProveSeconds": chunk_seconds,
                 "peakRssMiBChunks": chunk_rss,
                 "batchKeysSeconds": keygen_s,
-                "batchProveSeconds": prove_s,
+                "batchProveSeconds": prove_s - node_total,
                 "peakRssMiBBatch": batch_rss,
                 "batchProofBytes": proof.len(),
             });

@@ -41,9 +41,7 @@ use rollup_circuits::batch::{CHUNK_INPUTS, constrain};
 use rollup_protocol::constants::TAG_KEY;
 use rollup_protocol::poseidon;
 use serde::{Deserialize, Serialize};
-use snark_verifier_sdk::halo2::aggregation::{
-    AggregationCircuit, AggregationConfigParams, VerifierUniversality,
-};
+use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
 use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::pcs::AccumulationDecider;
 use snark_verifier_sdk::snark_verifier::pcs::kzg::{KzgAccumulator, KzgDecidingKey};
@@ -51,6 +49,7 @@ use snark_verifier_sdk::snark_verifier::util::arithmetic::fe_to_limbs;
 use snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol;
 use snark_verifier_sdk::{BITS, CircuitExt, LIMBS, SHPLONK, Snark};
 
+use crate::node::{Children, chunk_inputs, chunk_key_digest};
 use crate::{ProverError, Result, Transcript, halo2, io};
 
 /// Public inputs the accumulator takes: two G1 points, two coordinates each, `LIMBS` limbs each.
@@ -97,61 +96,89 @@ pub fn circuit(
     stage: CircuitBuilderStage,
     config: AggregationConfigParams,
     params: &ParamsKZG<Bn256>,
-    mut snarks: Vec<Snark>,
+    snarks: Vec<Snark>,
     capacity: usize,
     slots: usize,
 ) -> Result<AggregationCircuit> {
     let real = snarks.len();
-    let last = snarks.last().cloned().ok_or(ProverError::BatchSize {
-        chunks: 0,
-        capacity,
-    })?;
-    if real > capacity {
-        return Err(ProverError::BatchSize {
-            chunks: real,
-            capacity,
-        });
+    circuit_over(
+        stage,
+        config,
+        params,
+        snarks,
+        Tree {
+            children: Children::Chunks,
+            fan_in: capacity,
+        },
+        real,
+        slots,
+    )
+}
+
+/// How a batch circuit's chunks reach it: `fan_in` proofs of `children` (chunk proofs at depth 0,
+/// nodes of a level above, [`crate::node`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tree {
+    /// What it verifies.
+    pub children: Children,
+    /// How many.
+    pub fan_in: usize,
+}
+
+impl Tree {
+    /// Chunks a batch proof holds: `fan_in` times the chunks each child carries.
+    pub fn capacity(self) -> usize {
+        self.fan_in * self.children.chunks_each()
     }
-    snarks.resize(capacity, last);
+
+    /// Levels of nodes below the batch circuit.
+    pub fn depth(self) -> u32 {
+        match self.children {
+            Children::Chunks => 0,
+            Children::Nodes { level } => level,
+        }
+    }
+}
+
+/// The batch circuit over `snarks` (1 to `tree.fan_in` proofs of `tree.children`, in batch order;
+/// fewer are padded with the last again) whose first `real` chunks are the batch's (the rest, in
+/// the chunk proofs or nodes given, padding), for `slots`-slot chunks, at `stage`, with the
+/// columns of `config`. The batch rules ([`constrain`]) see the flat list of every child's chunk
+/// inputs.
+#[allow(clippy::too_many_arguments)]
+pub fn circuit_over(
+    stage: CircuitBuilderStage,
+    config: AggregationConfigParams,
+    params: &ParamsKZG<Bn256>,
+    mut snarks: Vec<Snark>,
+    tree: Tree,
+    real: usize,
+    slots: usize,
+) -> Result<AggregationCircuit> {
+    let size = ProverError::BatchSize {
+        chunks: real,
+        capacity: tree.capacity(),
+    };
+    let Some(last) = snarks.last().cloned() else {
+        return Err(size);
+    };
+    if snarks.len() > tree.fan_in || real > tree.capacity() || real == 0 {
+        return Err(size);
+    }
+    snarks.resize(tree.fan_in, last);
     let mut circuit = AggregationCircuit::new::<SHPLONK>(
         stage,
         config,
         params,
         snarks,
-        VerifierUniversality::PreprocessedAsWitness,
+        tree.children.universality(),
     );
-    let chunks = circuit
-        .previous_instances()
-        .iter()
-        .map(|inputs| <[_; CHUNK_INPUTS]>::try_from(inputs.as_slice()))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|_| {
-            ProverError::Halo2("a chunk proof has the wrong number of public inputs".into())
-        })?;
-    let keys: Vec<_> = circuit
-        .preprocessed()
-        .iter()
-        .map(|p| p.preprocessed.clone())
-        .collect();
+    let chunks = chunk_inputs(&circuit, tree.children)?;
     let range = circuit.builder.range_chip();
     let gate = range.gate();
     let ctx = circuit.builder.main(0);
-    let batch = constrain(ctx, gate, &chunks, real, slots).ok_or(ProverError::BatchSize {
-        chunks: 0,
-        capacity,
-    })?;
-    let digests: Vec<_> = keys
-        .iter()
-        .map(|key| rollup_circuits::batch::hash(ctx, gate, TAG_KEY, key))
-        .collect();
-    let (digest, others) = digests.split_first().ok_or(ProverError::BatchSize {
-        chunks: 0,
-        capacity,
-    })?;
-    for other in others {
-        ctx.constrain_equal(digest, other);
-    }
-    let digest = *digest;
+    let batch = constrain(ctx, gate, &chunks, real, slots).ok_or(size)?;
+    let digest = chunk_key_digest(&mut circuit, tree.children)?;
     let public = &mut circuit.builder.assigned_instances[0];
     public.extend(batch);
     public.push(digest);
@@ -238,14 +265,34 @@ pub fn keygen(
     capacity: usize,
     slots: usize,
 ) -> Result<(ProvingKey<G1Affine>, BatchLayout)> {
-    let dummy = snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol::<SHPLONK>(chunk.clone());
+    keygen_over(
+        params,
+        chunk,
+        Tree {
+            children: Children::Chunks,
+            fan_in: capacity,
+        },
+        slots,
+    )
+}
+
+/// Generates the keys and layout of the batch circuit over `tree` at `2^k` rows, its children's
+/// protocol `child` ([`Children::protocol`]; dummy proofs of its shape stand in).
+pub fn keygen_over(
+    params: &ParamsKZG<Bn256>,
+    child: &PlonkProtocol<G1Affine>,
+    tree: Tree,
+    slots: usize,
+) -> Result<(ProvingKey<G1Affine>, BatchLayout)> {
+    let dummy = snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol::<SHPLONK>(child.clone());
     aggregation_keygen(params, |config| {
-        circuit(
+        circuit_over(
             CircuitBuilderStage::Keygen,
             config,
             params,
-            vec![dummy; capacity],
-            capacity,
+            vec![dummy; tree.fan_in],
+            tree,
+            tree.capacity(),
             slots,
         )
     })
@@ -452,15 +499,15 @@ pub fn verifier_pins(code: &[u8], repr: Fr) -> bool {
 pub const VERSION: u32 = 1;
 
 /// Everything needed to prove batches of one deployment's chunks: the SRS at the batch circuit's
-/// size, its keys and layout, and the chunk circuit's protocol (what its proofs look like to
-/// snark-verifier).
+/// size, its keys and layout, and its children's protocol (what the chunk proofs, or the top
+/// level's node proofs, look like to snark-verifier).
 pub struct BatchProver {
     params: ParamsKZG<Bn256>,
     pk: ProvingKey<G1Affine>,
     layout: BatchLayout,
-    chunk: PlonkProtocol<G1Affine>,
+    child: PlonkProtocol<G1Affine>,
     key_digest: Fr,
-    capacity: usize,
+    tree: Tree,
     slots: usize,
     shape: crate::BatchShape,
 }
@@ -469,7 +516,8 @@ impl std::fmt::Debug for BatchProver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BatchProver")
             .field("k", &self.params.k())
-            .field("capacity", &self.capacity)
+            .field("capacity", &self.tree.capacity())
+            .field("depth", &self.tree.depth())
             .field("slots", &self.slots)
             .field("layout", &self.layout.config)
             .finish()
@@ -511,6 +559,8 @@ impl BatchProver {
             chunk_vk,
             capacity,
             k,
+            depth: 0,
+            child_vk: chunk_vk,
         };
         let path =
             crate::ArtifactCache::new(cache).batch_pk(&shape, &crate::ptau::params_digest(&params));
@@ -522,9 +572,69 @@ impl BatchProver {
             pk,
             layout,
             key_digest: key_digest(&protocol)?,
-            chunk: protocol,
-            capacity,
+            child: protocol,
+            tree: Tree {
+                children: Children::Chunks,
+                fan_in: capacity,
+            },
             slots: chunk.slots(),
+            shape,
+        })
+    }
+
+    /// The batch circuit over `fan_in` proofs of `nodes`' level (a tree of depth `nodes.level()`,
+    /// [`crate::node`]): batches of up to `fan_in · ARITY^level` chunks. The SRS at `2^k` points
+    /// must have the nodes' secret; keys cached as for [`BatchProver::load`], under a name with the
+    /// depth and the node key.
+    pub fn load_over_nodes(
+        cache: &Path,
+        srs: &crate::SrsSource,
+        nodes: &crate::node::NodeProver,
+        fan_in: usize,
+        k: u32,
+    ) -> Result<BatchProver> {
+        let children = Children::Nodes {
+            level: nodes.level(),
+        };
+        let tree = Tree { children, fan_in };
+        if fan_in == 0 {
+            return Err(ProverError::BatchSize {
+                chunks: 0,
+                capacity: 0,
+            });
+        }
+        let params = same_srs(
+            srs,
+            cache,
+            k,
+            crate::ptau::params_digest(nodes.params()),
+            "batch",
+            "node",
+        )?;
+        let protocol = children.protocol(nodes.params(), nodes.vk());
+        let node = nodes.shape();
+        let shape = crate::BatchShape {
+            chunk: node.chunk,
+            chunk_vk: node.chunk_vk,
+            capacity: tree.capacity(),
+            k,
+            depth: tree.depth(),
+            child_vk: vk_prefix(nodes.vk()),
+        };
+        let slots = node.chunk.slots;
+        let path =
+            crate::ArtifactCache::new(cache).batch_pk(&shape, &crate::ptau::params_digest(&params));
+        let (pk, layout) = cached_keys(&path, "batch", || {
+            keygen_over(&params, &protocol, tree, slots)
+        })?;
+        Ok(BatchProver {
+            params,
+            pk,
+            layout,
+            key_digest: nodes.key_digest(),
+            child: protocol,
+            tree,
+            slots,
             shape,
         })
     }
@@ -555,9 +665,14 @@ impl BatchProver {
         self.key_digest
     }
 
-    /// Chunk proofs per batch proof.
+    /// Chunks per batch proof.
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.tree.capacity()
+    }
+
+    /// What its proofs verify, and how many.
+    pub fn tree(&self) -> Tree {
+        self.tree
     }
 
     /// Transaction slots per chunk of the chunk circuit it aggregates.
@@ -570,10 +685,11 @@ impl BatchProver {
         &self.layout
     }
 
-    /// The chunk proof `proof` with `public_inputs`, as the batch circuit takes it.
+    /// The child proof (a chunk proof, or a node proof over nodes) `proof` with `public_inputs`,
+    /// as the batch circuit takes it.
     pub fn snark(&self, public_inputs: &[Fr], proof: &[u8]) -> Snark {
         Snark::new(
-            self.chunk.clone(),
+            self.child.clone(),
             vec![public_inputs.to_vec()],
             proof.to_vec(),
         )
@@ -583,39 +699,75 @@ impl BatchProver {
     /// transcript, in batch order) are one batch, with `transcript`; returns the batch proof's
     /// public inputs ([`BATCH_PUBLIC_INPUTS`]) and bytes, checked natively. Every chunk proof is
     /// checked first: one that does not verify is [`ProverError::InvalidChunkProof`], never a
-    /// batch proof that fails at the end.
+    /// batch proof that fails at the end. For a batch circuit over chunk proofs (depth 0).
     pub fn prove(
         &self,
         chunks: &[(Vec<Fr>, Vec<u8>)],
         transcript: Transcript,
     ) -> Result<(Vec<Fr>, Vec<u8>)> {
-        let snarks: Vec<Snark> = chunks
-            .iter()
-            .map(|(pi, proof)| self.snark(pi, proof))
-            .collect();
-        let length = proof_length(&self.chunk);
-        for (index, snark) in snarks.iter().enumerate() {
-            if snark.proof().len() != length
-                || snark.instances.first().map(Vec::len) != Some(CHUNK_INPUTS)
-                || !crate::verify_for_aggregation(&self.params, snark)
-            {
+        if self.tree.children != Children::Chunks {
+            return Err(ProverError::Halo2(
+                "this batch circuit verifies node proofs, not chunk proofs".into(),
+            ));
+        }
+        self.prove_children(chunks, chunks.len(), transcript)
+    }
+
+    /// Proves that the first `real` chunks that `nodes` (proofs of the top node level, in batch
+    /// order) carry are one batch; the rest are padding. As [`BatchProver::prove`] otherwise.
+    pub fn prove_nodes(
+        &self,
+        nodes: &[(Vec<Fr>, Vec<u8>)],
+        real: usize,
+        transcript: Transcript,
+    ) -> Result<(Vec<Fr>, Vec<u8>)> {
+        let Children::Nodes { .. } = self.tree.children else {
+            return Err(ProverError::Halo2(
+                "this batch circuit verifies chunk proofs, not node proofs".into(),
+            ));
+        };
+        self.prove_children(nodes, real, transcript)
+    }
+
+    fn prove_children(
+        &self,
+        children: &[(Vec<Fr>, Vec<u8>)],
+        real: usize,
+        transcript: Transcript,
+    ) -> Result<(Vec<Fr>, Vec<u8>)> {
+        let length = proof_length(&self.child);
+        let mut inputs = Vec::new();
+        let mut snarks = Vec::with_capacity(children.len());
+        for (index, (pi, proof)) in children.iter().enumerate() {
+            let snark = self.snark(pi, proof);
+            let carried = match self.tree.children {
+                Children::Chunks => <[Fr; CHUNK_INPUTS]>::try_from(pi.as_slice())
+                    .ok()
+                    .map(|c| vec![c]),
+                Children::Nodes { level } => crate::node::carried_chunks(pi, level)
+                    .filter(|_| pi.last() == Some(&self.key_digest)),
+            };
+            let Some(carried) = carried else {
+                return Err(ProverError::InvalidChunkProof { index });
+            };
+            if proof.len() != length || !crate::verify_for_aggregation(&self.params, &snark) {
                 return Err(ProverError::InvalidChunkProof { index });
             }
+            inputs.extend(carried);
+            snarks.push(snark);
         }
-        let inputs = chunks
-            .iter()
-            .map(|(pi, _)| <[Fr; CHUNK_INPUTS]>::try_from(pi.as_slice()).ok())
-            .collect::<Option<Vec<_>>>()
-            .ok_or(ProverError::InvalidChunkProof { index: 0 })?;
-        if rollup_circuits::batch::fold(&inputs, self.slots).is_none() {
+        if rollup_circuits::batch::fold(inputs.get(..real).unwrap_or_default(), self.slots)
+            .is_none()
+        {
             return Err(ProverError::NotOneBatch);
         }
-        let circuit = circuit(
+        let circuit = circuit_over(
             CircuitBuilderStage::Prover,
             self.layout.config,
             &self.params,
             snarks,
-            self.capacity,
+            self.tree,
+            real,
             self.slots,
         )?;
         prove_aggregation(&self.params, &self.pk, &self.layout, circuit, transcript)

@@ -83,24 +83,77 @@ pub struct BatchShape {
     pub chunk: ChunkShape,
     /// The first bytes of the chunk verifying key's digest ([`crate::vk_digest`]).
     pub chunk_vk: [u8; 8],
-    /// Chunk proofs per batch proof.
+    /// Chunks per batch proof.
     pub capacity: usize,
     /// log2 of the batch circuit's rows.
     pub k: u32,
+    /// Levels of aggregation nodes below the batch circuit ([`crate::node`]): 0 when it verifies
+    /// chunk proofs.
+    pub depth: u32,
+    /// The first bytes of its children's verifying key's digest: the chunk key's at depth 0, the
+    /// top node level's above.
+    pub child_vk: [u8; 8],
 }
 
 impl BatchShape {
     /// The name of its files: both circuits' versions and shapes, the chunk key and the
-    /// parameters.
+    /// parameters; over nodes, their depth and key too.
     fn stem(&self, params_digest: &[u8; 32]) -> String {
+        let nodes = if self.depth == 0 {
+            String::new()
+        } else {
+            format!(
+                "-d{}-nvk{}",
+                self.depth,
+                alloy_primitives::hex::encode(self.child_vk)
+            )
+        };
         format!(
-            "batch-v{}-c{}-k{}-of-{}-vk{}",
+            "batch-v{}-c{}-k{}-of-{}-vk{}{nodes}",
             crate::batch::VERSION,
             self.capacity,
             self.k,
             self.chunk.stem(params_digest),
             alloy_primitives::hex::encode(self.chunk_vk),
         )
+    }
+}
+
+/// What a node circuit ([`crate::node`]) is instantiated with: the chunk circuit at the bottom of
+/// its tree, its level, its children's verifying key and its own `k`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NodeShape {
+    /// The chunk circuit's shape.
+    pub chunk: ChunkShape,
+    /// The first bytes of the chunk verifying key's digest.
+    pub chunk_vk: [u8; 8],
+    /// Its level: 1 over chunk proofs.
+    pub level: u32,
+    /// The first bytes of its children's verifying key's digest (the chunk key's at level 1).
+    pub child_vk: [u8; 8],
+    /// log2 of the node circuit's rows.
+    pub k: u32,
+}
+
+impl NodeShape {
+    fn stem(&self, params_digest: &[u8; 32]) -> String {
+        format!(
+            "node-v{}-l{}-k{}-of-{}-vk{}-cvk{}",
+            crate::node::VERSION,
+            self.level,
+            self.k,
+            self.chunk.stem(params_digest),
+            alloy_primitives::hex::encode(self.chunk_vk),
+            alloy_primitives::hex::encode(self.child_vk),
+        )
+    }
+}
+
+impl ArtifactCache {
+    /// A node circuit's proving key for `shape` over the parameters named by `params_digest` (its
+    /// layout beside it, as for a batch key).
+    pub fn node_pk(&self, shape: &NodeShape, params_digest: &[u8; 32]) -> PathBuf {
+        self.dir.join(format!("{}.pk", shape.stem(params_digest)))
     }
 }
 
@@ -186,6 +239,8 @@ mod tests {
             chunk_vk: [3; 8],
             capacity: 2,
             k: 20,
+            depth: 0,
+            child_vk: [3; 8],
         };
         let base = cache.batch_pk(&batch, &[1; 32]);
         for other in [
@@ -207,6 +262,15 @@ mod tests {
             cache.batch_pk(
                 &BatchShape {
                     chunk: shape.with_k(18),
+                    ..batch
+                },
+                &[1; 32],
+            ),
+            cache.batch_pk(&BatchShape { depth: 1, ..batch }, &[1; 32]),
+            cache.batch_pk(
+                &BatchShape {
+                    depth: 1,
+                    child_vk: [7; 8],
                     ..batch
                 },
                 &[1; 32],
@@ -242,6 +306,29 @@ mod tests {
                 &[1; 32],
             ),
             cache.compress_pk(&compress, &[2; 32]),
+            cache.batch_pk(&batch, &[1; 32]),
+        ] {
+            assert_ne!(other, base);
+        }
+        let node = NodeShape {
+            chunk: shape,
+            chunk_vk: [3; 8],
+            level: 1,
+            child_vk: [3; 8],
+            k: 20,
+        };
+        let base = cache.node_pk(&node, &[1; 32]);
+        for other in [
+            cache.node_pk(&NodeShape { level: 2, ..node }, &[1; 32]),
+            cache.node_pk(
+                &NodeShape {
+                    child_vk: [8; 8],
+                    ..node
+                },
+                &[1; 32],
+            ),
+            cache.node_pk(&NodeShape { k: 21, ..node }, &[1; 32]),
+            cache.node_pk(&node, &[2; 32]),
             cache.batch_pk(&batch, &[1; 32]),
         ] {
             assert_ne!(other, base);

@@ -36,6 +36,11 @@ use crate::{ProverError, Result, Transcript};
 /// verification takes about 5.6M advice cells, two advice columns at this size.
 pub const DEFAULT_K: u32 = 22;
 
+/// How the compression circuit holds the batch circuit's key: as constants, so that it compresses
+/// the proofs of one batch circuit and nothing else. A key loaded as a witness would let any
+/// circuit's proof through (its digest is not exposed here).
+pub const UNIVERSALITY: VerifierUniversality = VerifierUniversality::None;
+
 /// The compression circuit's version: part of the name of every cached compression key. Bump it
 /// with any change to the circuit's constraints or layout.
 pub const VERSION: u32 = 1;
@@ -64,13 +69,8 @@ pub fn circuit(
     params: &ParamsKZG<Bn256>,
     batch: Snark,
 ) -> AggregationCircuit {
-    let mut circuit = AggregationCircuit::new::<SHPLONK>(
-        stage,
-        config,
-        params,
-        [batch],
-        VerifierUniversality::None,
-    );
+    let mut circuit =
+        AggregationCircuit::new::<SHPLONK>(stage, config, params, [batch], UNIVERSALITY);
     // The batch proof's inputs after its accumulator, as they are: the accumulator itself was
     // folded into the new one.
     circuit.expose_previous_instances(true);

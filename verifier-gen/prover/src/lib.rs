@@ -46,10 +46,11 @@ pub mod batch;
 pub mod cache;
 pub mod compress;
 mod dev_srs;
+pub mod node;
 pub mod ptau;
 pub mod task;
 
-pub use cache::{ArtifactCache, BatchShape, ChunkShape, CompressShape};
+pub use cache::{ArtifactCache, BatchShape, ChunkShape, CompressShape, NodeShape};
 pub use task::{Backend, BatchKey, CpuBackend, ProofArtifact, ProofKind, ProofTask, vk_digest};
 
 use rollup_circuits::Fr;

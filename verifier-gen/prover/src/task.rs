@@ -20,6 +20,7 @@ use rollup_protocol::Chunk;
 
 use crate::batch::{ACCUMULATOR_INPUTS, BatchProver};
 use crate::compress::CompressProver;
+use crate::node::NodeProver;
 use crate::{ChunkProver, ProverError, Result, Transcript};
 
 /// The kinds of proof the pipeline makes (stored by name, `snake_case`).
@@ -39,6 +40,10 @@ pub enum ProofKind {
     /// The same batch proof with the Poseidon transcript, for the compression stage to verify in
     /// a circuit; verified natively here, never on L1.
     RecursiveBatch,
+    /// An aggregation node ([`crate::node`]): a tree level between the chunk proofs and the batch
+    /// circuit, with the Poseidon transcript; verified natively here, never on L1. Its level is in
+    /// its task and in the number of its public inputs ([`crate::node::node_inputs`]).
+    Node,
     /// A recursive batch proof proven again in the thin compression circuit
     /// ([`crate::compress`]), with the EVM transcript: the proof L1 verifies, with compression.
     Compressed,
@@ -49,7 +54,9 @@ impl ProofKind {
     pub fn transcript(self) -> Transcript {
         match self {
             ProofKind::Chunk | ProofKind::Batch | ProofKind::Compressed => Transcript::Evm,
-            ProofKind::RecursiveChunk | ProofKind::RecursiveBatch => Transcript::Poseidon,
+            ProofKind::RecursiveChunk | ProofKind::RecursiveBatch | ProofKind::Node => {
+                Transcript::Poseidon
+            }
         }
     }
 
@@ -68,6 +75,7 @@ impl ProofKind {
             ProofKind::RecursiveChunk => "recursive_chunk",
             ProofKind::Batch => "batch",
             ProofKind::RecursiveBatch => "recursive_batch",
+            ProofKind::Node => "node",
             ProofKind::Compressed => "compressed",
         }
     }
@@ -105,6 +113,22 @@ pub enum ProofTask {
         /// Whether it is made for the compression stage (the Poseidon transcript).
         recursive: bool,
     },
+    /// An aggregation node of a batch's tree ([`ProofKind::Node`]): `children` proofs of the level
+    /// below, carrying `carried` (the chunk inputs its proof must pass through, padding included).
+    Node {
+        /// The batch's index.
+        batch: u64,
+        /// Its level: 1 over chunk proofs.
+        level: u32,
+        /// Its position in its level, from 0, in batch order.
+        position: u32,
+        /// 1 to [`crate::node::ARITY`] artifacts of the level below, in order:
+        /// [`ProofKind::RecursiveChunk`] at level 1, [`ProofKind::Node`] above.
+        children: Vec<ProofArtifact>,
+        /// The chunk inputs it carries, in order: its children's, a missing child counted as a
+        /// copy of the last (the node pads itself so).
+        carried: Vec<[Fr; CHUNK_INPUTS]>,
+    },
     /// A batch's [`ProofKind::RecursiveBatch`] proof, compressed ([`ProofKind::Compressed`]).
     Compress {
         /// The batch's index.
@@ -130,16 +154,24 @@ impl ProofTask {
                 recursive: true, ..
             } => ProofKind::RecursiveBatch,
             ProofTask::Compress { .. } => ProofKind::Compressed,
+            ProofTask::Node { .. } => ProofKind::Node,
         }
     }
 
-    /// Its chunk's index in the rollup's chunk sequence, or its batch's index for a batch.
+    /// Its chunk's index in the rollup's chunk sequence, its batch's index for a batch, or a node's
+    /// [`node_key`].
     pub fn index(&self) -> u64 {
         match self {
             ProofTask::Chunk { index, .. }
             | ProofTask::RecursiveChunk { index, .. }
             | ProofTask::Batch { index, .. }
             | ProofTask::Compress { index, .. } => *index,
+            ProofTask::Node {
+                batch,
+                level,
+                position,
+                ..
+            } => node_key(*batch, *level, *position),
         }
     }
 
@@ -147,7 +179,7 @@ impl ProofTask {
     pub fn chunk(&self) -> Option<&Chunk> {
         match self {
             ProofTask::Chunk { chunk, .. } | ProofTask::RecursiveChunk { chunk, .. } => Some(chunk),
-            ProofTask::Batch { .. } | ProofTask::Compress { .. } => None,
+            ProofTask::Batch { .. } | ProofTask::Compress { .. } | ProofTask::Node { .. } => None,
         }
     }
 
@@ -169,6 +201,10 @@ impl ProofTask {
                     && artifact.public_inputs[ACCUMULATOR_INPUTS..ACCUMULATOR_INPUTS + BATCH_INPUTS]
                         == expected[..]
             }
+            ProofTask::Node { level, carried, .. } => {
+                crate::node::carried_chunks(&artifact.public_inputs, *level).as_ref()
+                    == Some(carried)
+            }
         }
     }
 
@@ -176,7 +212,11 @@ impl ProofTask {
     /// key for its kind: a proof stored under a key that governance has since replaced (with the
     /// verifier behind it) would verify against nothing on L1, so it is made again.
     pub fn accepts_from(&self, backend: &dyn Backend, artifact: &ProofArtifact) -> bool {
-        self.accepts(artifact) && backend.vk_digest(self.kind()) == Some(artifact.vk_digest)
+        let key = match self {
+            ProofTask::Node { level, .. } => backend.node_vk_digest(*level),
+            _ => backend.vk_digest(self.kind()),
+        };
+        self.accepts(artifact) && key == Some(artifact.vk_digest)
     }
 
     /// The public inputs its proof must have, as the core computes them; for a batch, the five
@@ -189,8 +229,17 @@ impl ProofTask {
             ProofTask::Batch { expected, .. } | ProofTask::Compress { expected, .. } => {
                 expected.to_vec()
             }
+            ProofTask::Node { carried, .. } => carried.concat(),
         }
     }
+}
+
+/// The index a node task and its stored artifact are known by: batch `batch`, `level`,
+/// `position`, as `batch · 2¹⁶ + level · 2⁸ + position` (levels and positions are below 2⁸: a batch
+/// holds at most `MAX_CHUNKS_PER_BATCH` chunks), so that a batch's nodes sort together, level by
+/// level.
+pub fn node_key(batch: u64, level: u32, position: u32) -> u64 {
+    (batch << 16) | (u64::from(level & 0xff) << 8) | u64::from(position & 0xff)
 }
 
 /// A proof, with what it proves and what verifies it.
@@ -229,6 +278,16 @@ pub trait Backend: Send + Sync + Debug {
     fn last_stage(&self) -> ProofKind {
         ProofKind::Batch
     }
+    /// Levels of aggregation nodes between the chunk proofs and the batch proof ([`crate::node`]):
+    /// 0 when the batch circuit verifies chunk proofs itself.
+    fn tree_depth(&self) -> u32 {
+        0
+    }
+    /// The digest of its node key for `level` (1 to [`Backend::tree_depth`]), or `None`.
+    fn node_vk_digest(&self, level: u32) -> Option<[u8; 32]> {
+        let _ = level;
+        None
+    }
 }
 
 /// What a backend's batch proofs need of the verifier L1 runs them through, all of it checkable
@@ -260,6 +319,8 @@ pub struct CpuBackend {
     chunk_vk: [u8; 32],
     batch: Option<(BatchProver, [u8; 32])>,
     compress: Option<(CompressProver, [u8; 32])>,
+    /// Node provers by level, from 1.
+    nodes: Vec<(NodeProver, [u8; 32])>,
 }
 
 impl CpuBackend {
@@ -271,6 +332,7 @@ impl CpuBackend {
             chunk_vk,
             batch: None,
             compress: None,
+            nodes: Vec::new(),
         }
     }
 
@@ -284,6 +346,29 @@ impl CpuBackend {
         let digest = vk_digest(batch.vk());
         self.batch = Some((batch, digest));
         self
+    }
+
+    /// The same, proving the aggregation nodes of a tree with `nodes` (levels 1, 2, … in order);
+    /// its batch prover must be over the top level's proofs
+    /// ([`BatchProver::load_over_nodes`]). Refused unless the levels follow one another.
+    pub fn with_nodes(mut self, nodes: Vec<NodeProver>) -> Result<CpuBackend> {
+        for (i, node) in nodes.iter().enumerate() {
+            if node.level() as usize != i + 1 {
+                return Err(ProverError::Halo2(format!(
+                    "node prover {i} is of level {}, not {}",
+                    node.level(),
+                    i + 1
+                )));
+            }
+        }
+        self.nodes = nodes
+            .into_iter()
+            .map(|n| {
+                let digest = vk_digest(n.vk());
+                (n, digest)
+            })
+            .collect();
+        Ok(self)
     }
 
     /// The same, compressing its batch proofs with `compress` (made for its batch prover's key):
@@ -301,6 +386,13 @@ impl CpuBackend {
         expected: &[Fr; BATCH_INPUTS],
     ) -> Result<ProofArtifact> {
         let (batch, digest) = self.batch.as_ref().ok_or(ProverError::NoProver(kind))?;
+        let depth = batch.tree().depth();
+        if depth as usize != self.nodes.len() {
+            return Err(ProverError::NoProver(ProofKind::Node));
+        }
+        if depth > 0 {
+            return self.prove_batch_over_nodes(kind, chunks, expected, depth);
+        }
         for (index, artifact) in chunks.iter().enumerate() {
             if artifact.kind != ProofKind::RecursiveChunk || artifact.vk_digest != self.chunk_vk {
                 return Err(ProverError::InvalidChunkProof { index });
@@ -322,6 +414,75 @@ impl CpuBackend {
             .collect();
         let proven = batch.prove(&inputs, kind.transcript())?;
         batch_artifact(kind, proven, expected, *digest)
+    }
+
+    /// The batch task over the top level's node artifacts `nodes`: the batch's chunks are the first
+    /// `m` they carry, `m` the one count whose chunks fold to `expected` (the batch commitment is a
+    /// hash chain over the real chunks: two counts never fold alike).
+    fn prove_batch_over_nodes(
+        &self,
+        kind: ProofKind,
+        nodes: &[ProofArtifact],
+        expected: &[Fr; BATCH_INPUTS],
+        depth: u32,
+    ) -> Result<ProofArtifact> {
+        let (batch, digest) = self.batch.as_ref().ok_or(ProverError::NoProver(kind))?;
+        let key = self.node_vk_digest(depth);
+        let mut carried = Vec::new();
+        for (index, artifact) in nodes.iter().enumerate() {
+            let chunks = crate::node::carried_chunks(&artifact.public_inputs, depth)
+                .filter(|_| artifact.kind == ProofKind::Node && Some(artifact.vk_digest) == key)
+                .ok_or(ProverError::InvalidChunkProof { index })?;
+            carried.extend(chunks);
+        }
+        let real = (1..=carried.len())
+            .find(|m| {
+                rollup_circuits::batch::fold(&carried[..*m], batch.slots()).as_ref()
+                    == Some(expected)
+            })
+            .ok_or(ProverError::UnexpectedInputs(kind))?;
+        let inputs: Vec<(Vec<Fr>, Vec<u8>)> = nodes
+            .iter()
+            .map(|a| (a.public_inputs.clone(), a.proof.clone()))
+            .collect();
+        let proven = batch.prove_nodes(&inputs, real, kind.transcript())?;
+        batch_artifact(kind, proven, expected, *digest)
+    }
+
+    fn prove_node(
+        &self,
+        level: u32,
+        children: &[ProofArtifact],
+        carried: &[[Fr; CHUNK_INPUTS]],
+    ) -> Result<ProofArtifact> {
+        let kind = ProofKind::Node;
+        let (node, digest) = level
+            .checked_sub(1)
+            .and_then(|i| self.nodes.get(i as usize))
+            .ok_or(ProverError::NoProver(kind))?;
+        let (child_kind, child_key) = match level {
+            1 => (ProofKind::RecursiveChunk, Some(self.chunk_vk)),
+            _ => (ProofKind::Node, self.node_vk_digest(level - 1)),
+        };
+        for (index, artifact) in children.iter().enumerate() {
+            if artifact.kind != child_kind || Some(artifact.vk_digest) != child_key {
+                return Err(ProverError::InvalidChunkProof { index });
+            }
+        }
+        let inputs: Vec<(Vec<Fr>, Vec<u8>)> = children
+            .iter()
+            .map(|a| (a.public_inputs.clone(), a.proof.clone()))
+            .collect();
+        let (public_inputs, proof) = node.prove(&inputs)?;
+        if crate::node::carried_chunks(&public_inputs, level).as_deref() != Some(carried) {
+            return Err(ProverError::UnexpectedInputs(kind));
+        }
+        Ok(ProofArtifact {
+            kind,
+            public_inputs,
+            proof,
+            vk_digest: *digest,
+        })
     }
 
     fn compress(
@@ -390,7 +551,18 @@ impl Backend for CpuBackend {
                 self.batch.as_ref().map(|(_, digest)| *digest)
             }
             ProofKind::Compressed => self.compress.as_ref().map(|(_, digest)| *digest),
+            // One key per level: `node_vk_digest`.
+            ProofKind::Node => None,
         }
+    }
+
+    fn tree_depth(&self) -> u32 {
+        self.nodes.len() as u32
+    }
+
+    fn node_vk_digest(&self, level: u32) -> Option<[u8; 32]> {
+        let i = level.checked_sub(1)?;
+        self.nodes.get(i as usize).map(|(_, digest)| *digest)
     }
 
     fn prove(&self, task: &ProofTask) -> Result<ProofArtifact> {
@@ -410,6 +582,12 @@ impl Backend for CpuBackend {
             ProofTask::Compress {
                 batch, expected, ..
             } => self.compress(batch, expected),
+            ProofTask::Node {
+                level,
+                children,
+                carried,
+                ..
+            } => self.prove_node(*level, children, carried),
         }
     }
 
@@ -434,6 +612,20 @@ impl Backend for CpuBackend {
     }
 
     fn verify(&self, artifact: &ProofArtifact) -> Result<bool> {
+        if artifact.kind == ProofKind::Node {
+            // Its level is the one whose node inputs it has.
+            let level = (1..=self.tree_depth())
+                .find(|l| artifact.public_inputs.len() == crate::node::node_inputs(*l));
+            return match level {
+                Some(level) if self.node_vk_digest(level) == Some(artifact.vk_digest) => {
+                    match self.nodes.get(level as usize - 1) {
+                        Some((node, _)) => node.verify(&artifact.public_inputs, &artifact.proof),
+                        None => Ok(false),
+                    }
+                }
+                _ => Ok(false),
+            };
+        }
         if self.vk_digest(artifact.kind) != Some(artifact.vk_digest) {
             return Ok(false);
         }
@@ -458,6 +650,7 @@ impl Backend for CpuBackend {
                 }
                 None => Ok(false),
             },
+            ProofKind::Node => Ok(false),
         }
     }
 }
