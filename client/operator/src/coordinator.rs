@@ -146,6 +146,8 @@ struct Book {
     /// Sealed chunks (with their witnesses) whose batch is not scheduled yet.
     parked: BTreeMap<u64, Chunk>,
     waiting: BTreeMap<u64, Waiting>,
+    /// Stored artifacts known to verify in this run (proven in it, or read back and checked once).
+    verified: std::collections::BTreeSet<TaskKey>,
 }
 
 /// The coordinator.
@@ -257,7 +259,7 @@ impl Coordinator {
             return Ok(());
         }
         if let Some(stored) = self.artifact(key.0, key.1)? {
-            if task.accepts_from(self.backend.as_ref(), &stored) {
+            if task.accepts_from(self.backend.as_ref(), &stored) && self.sound(key, &stored)? {
                 return Ok(());
             }
             tracing::info!(
@@ -268,6 +270,27 @@ impl Coordinator {
         }
         self.book().tasks.insert(key, Entry::queued(task));
         Ok(())
+    }
+
+    /// Whether the stored artifact `a` of task `key` verifies natively (checked once per run: a
+    /// proof made in this run was checked before it was stored). One that does not (a damaged
+    /// file, a proof written by hand) is removed, so that its task is made again instead of every
+    /// later stage failing on it.
+    fn sound(&self, key: TaskKey, a: &ProofArtifact) -> Result<bool> {
+        if self.book().verified.contains(&key) {
+            return Ok(true);
+        }
+        if self.backend.verify(a)? {
+            self.book().verified.insert(key);
+            return Ok(true);
+        }
+        tracing::warn!(
+            kind = ?key.0,
+            index = key.1,
+            "a stored proof does not verify: removing it, it is made again"
+        );
+        self.store.write(|w| w.remove(table(key.0), key.1))?;
+        Ok(false)
     }
 
     /// Takes sealed chunk `index` (what the sequencer hands on): it waits for its batch
@@ -490,8 +513,14 @@ impl Coordinator {
                     children: children.to_vec(),
                     carried: carried.clone(),
                 };
-                match self.artifact(ProofKind::Node, task.index())? {
-                    Some(a) if task.accepts_from(self.backend.as_ref(), &a) => stored.push(a),
+                let key = (ProofKind::Node, task.index());
+                match self.artifact(key.0, key.1)? {
+                    Some(a)
+                        if task.accepts_from(self.backend.as_ref(), &a)
+                            && self.sound(key, &a)? =>
+                    {
+                        stored.push(a);
+                    }
                     _ => self.submit(task)?,
                 }
                 carried_here.push(carried);
@@ -563,6 +592,7 @@ impl Coordinator {
                     self.crash(crate::config::CrashPoint::DuringBatchProof)?;
                 }
                 self.store_artifact(index, &artifact)?;
+                self.book().verified.insert(key);
                 if let Some(e) = self.book().tasks.get_mut(&key) {
                     e.task = None;
                     e.state = TaskState::Proven;
@@ -649,16 +679,20 @@ impl Coordinator {
     }
 
     /// The stored proof of batch stage `kind` for batch `index`, if it is the one with `expected`
-    /// after its accumulator, under the backend's current key.
+    /// after its accumulator, under the backend's current key, and verifies ([`Coordinator::sound`]:
+    /// one that does not is removed, and its stage is made again).
     fn stored_batch_stage(
         &self,
         kind: ProofKind,
         index: u64,
         expected: &[Fr; BATCH_INPUTS],
     ) -> Result<Option<ProofArtifact>> {
-        Ok(self.artifact(kind, index)?.filter(|a| {
+        let Some(a) = self.artifact(kind, index)?.filter(|a| {
             batch_stage_task(kind, index, *expected).accepts_from(self.backend.as_ref(), a)
-        }))
+        }) else {
+            return Ok(None);
+        };
+        Ok(self.sound((kind, index), &a)?.then_some(a))
     }
 
     /// When batch `index`'s proof for L1 was made, if in this run.

@@ -497,6 +497,80 @@ impl Backend for Tree {
     }
 }
 
+/// A stored recursive batch proof that does not verify (a damaged file) is removed at restart and
+/// made again from the stored chunk proofs, instead of failing the compression until the operator
+/// stops.
+#[tokio::test]
+async fn a_stored_proof_that_does_not_verify_is_made_again() -> Result {
+    let db = store("damaged")?;
+    let [c0, c1] = chunks()?;
+    let (b, binding) = batch(1, 0, &[c0.clone(), c1.clone()])?;
+    let first = Coordinator::new(db.clone(), Arc::new(Damaging));
+    first.submit_chunk(0, c0.clone())?;
+    first.submit_chunk(1, c1.clone())?;
+    first.schedule(&b, &binding)?;
+    for _ in 0..3 {
+        assert!(first.run_next().await?);
+    }
+    assert_eq!(
+        first.state((ProofKind::RecursiveBatch, 1)),
+        Some(TaskState::Proven)
+    );
+
+    let restarted = Coordinator::new(db, Arc::new(Compressing));
+    restarted.submit_chunk(0, c0.clone())?;
+    restarted.submit_chunk(1, c1.clone())?;
+    restarted.schedule(&b, &binding)?;
+    assert!(
+        restarted.artifact(ProofKind::RecursiveBatch, 1)?.is_none(),
+        "removed"
+    );
+    assert_eq!(restarted.counts().queued, 0, "the chunk proofs verify");
+    assert!(restarted.run_next().await?);
+    assert_eq!(
+        restarted.state((ProofKind::RecursiveBatch, 1)),
+        Some(TaskState::Proven),
+        "made again"
+    );
+    assert!(restarted.run_next().await?);
+    assert!(!restarted.run_next().await?);
+    let proof = restarted
+        .batch_proof(&b, &binding, (c0.old_root, c1.new_root))?
+        .ok_or("no compressed proof")?;
+    assert_eq!(proof.kind, ProofKind::Compressed);
+    Ok(())
+}
+
+/// [`Compressing`] whose recursive batch proofs only it verifies: to another process they are a
+/// damaged file.
+#[derive(Debug)]
+struct Damaging;
+
+impl Backend for Damaging {
+    fn name(&self) -> &str {
+        "damaging"
+    }
+    fn params_digest(&self) -> [u8; 32] {
+        Fake.params_digest()
+    }
+    fn vk_digest(&self, kind: ProofKind) -> Option<[u8; 32]> {
+        Fake.vk_digest(kind)
+    }
+    fn prove(&self, task: &ProofTask) -> rollup_prover::Result<ProofArtifact> {
+        let mut a = Fake.prove(task)?;
+        if a.kind == ProofKind::RecursiveBatch {
+            a.proof = vec![9; 8];
+        }
+        Ok(a)
+    }
+    fn verify(&self, a: &ProofArtifact) -> rollup_prover::Result<bool> {
+        Ok(a.proof == [9; 8] || Fake.verify(a)?)
+    }
+    fn last_stage(&self) -> ProofKind {
+        ProofKind::Compressed
+    }
+}
+
 /// [`Fake`] with a compression stage.
 #[derive(Debug)]
 struct Compressing;
