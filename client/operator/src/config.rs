@@ -81,8 +81,9 @@ pub struct Config {
     /// compress solidity`). The operator refuses to start when it is not.
     pub compress: bool,
     /// Levels of aggregation nodes between the chunk proofs and the batch proof
-    /// (`rollup_prover::node`, two proofs per node, k = 20: about 6.6 GB each, proven in
-    /// parallel by as many workers): 0, the batch circuit verifies the chunk proofs itself. The
+    /// (`rollup_prover::node`, two proofs per node, k = 20: about 6.6 GB each; independent
+    /// within a level, so workers can prove them in parallel, though this process runs them one at a
+    /// time): 0, the batch circuit verifies the chunk proofs itself. The
     /// deployed verifier's capacity must be a whole number of top-level nodes (`2^tree_depth`
     /// chunks each), and its keys this tree's (`verifier-gen --depth`): the operator refuses to
     /// start otherwise.
@@ -154,6 +155,13 @@ impl Config {
         }
         if self.batch_chunks > rollup_protocol::constants::MAX_CHUNKS_PER_BATCH {
             return bad("batch_chunks is above the rollup's MAX_CHUNKS_PER_BATCH");
+        }
+        // 2^tree_depth chunks per top node, at most MAX_CHUNKS_PER_BATCH: a deeper tree holds no batch.
+        if rollup_prover::node::ARITY
+            .checked_pow(self.tree_depth)
+            .is_none_or(|n| n > rollup_protocol::constants::MAX_CHUNKS_PER_BATCH)
+        {
+            return bad("tree_depth is above log2(MAX_CHUNKS_PER_BATCH)");
         }
         // Requests must be processed well before their deadline: leave at least half of it.
         let latency = self.chunk_timeout_ms + self.batch_timeout_ms + self.block_time_ms;

@@ -190,9 +190,11 @@ contract RollupBatchProofTest is RealProofTest {
     }
 }
 
-/// @notice The thin last stage on L1: batches of two 4-slot chunks, each finalized with the compression of its batch
-///         proof (contracts/test/vectors/compressed_proofs.json, which carries its verifier and parameters: a batch
-///         circuit of capacity 2 has a verifier past the code size limit, so its proofs reach L1 compressed).
+/// @notice The thin last stage on L1, through a tree of aggregation nodes: a batch of one 4-slot chunk (padded in its
+///         node and in the batch circuit) and one of three (the third chunk's node padded), each proven by nodes of two
+///         chunk proofs, the batch circuit over two nodes (capacity 4) and the compression of its batch proof
+///         (contracts/test/vectors/compressed_proofs.json, which carries its verifier and parameters: a batch circuit
+///         of capacity 2 or more has a verifier past the code size limit, so its proofs reach L1 compressed).
 contract RollupCompressedProofTest is RealProofTest {
     function fixture() internal pure override returns (string memory) {
         return "compressed_proofs.json";
@@ -203,6 +205,6 @@ contract RollupCompressedProofTest is RealProofTest {
     }
 
     function gasName() internal pure override returns (string memory) {
-        return "finalizeBatch (real compressed proof, two 4-slot chunks)";
+        return "finalizeBatch (real compressed proof, three 4-slot chunks, tree of depth 1)";
     }
 }

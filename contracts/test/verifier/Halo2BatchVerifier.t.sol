@@ -207,14 +207,15 @@ contract Halo2BatchVerifierTest is RealVerifierTest {
     }
 }
 
-/// @notice The compression stage's verifier on contracts/test/vectors/compressed_proofs.json: batches of two 4-slot
-///         chunks, each batch proof (capacity 2, k = 20) proven again by the compression circuit (k = 22).
+/// @notice The compression stage's verifier on contracts/test/vectors/compressed_proofs.json: batches of one and three
+///         4-slot chunks through a tree of depth 1 (nodes of two chunk proofs, k = 20; the batch circuit over two
+///         nodes, capacity 4, k = 20), each batch proof proven again by the compression circuit (k = 22).
 contract Halo2CompressedVerifierTest is RealVerifierTest {
     function fixture() internal pure override returns (string memory) {
         return "compressed_proofs.json";
     }
 
     function gasName() internal pure override returns (string memory) {
-        return "verifyBatch (compressed proof, one batch of two 4-slot chunks)";
+        return "verifyBatch (compressed proof, one batch of three 4-slot chunks, tree of depth 1)";
     }
 }

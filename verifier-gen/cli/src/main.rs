@@ -134,6 +134,10 @@ enum Command {
         /// compressed_proofs.json beside it for `--stage compress`].
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Chunks per batch, in order (e.g. `1,3`: a padded batch, then a fuller one), summing to
+        /// the sample history's chunks, each at most --capacity [default: --capacity each].
+        #[arg(long, value_delimiter = ',')]
+        batch_sizes: Vec<usize>,
     },
 }
 
@@ -308,44 +312,52 @@ impl Cli {
     }
 }
 
-/// The L1 fixture of the stage L1 verifies: the sample history cut into batches of --capacity chunks
-/// (each bound to its own batch challenge), each batch's recursive chunk proofs and its batch proof,
+/// The L1 fixture of the stage L1 verifies: the sample history cut into batches of `sizes` chunks
+/// (default: --capacity each; each batch bound to its own batch challenge), each batch's recursive chunk proofs and its batch proof,
 /// compressed when `compress` (the compression stage's verifier is then the one L1 runs), and that
 /// verifier's bytecode, parameters file and key digest. Stage times go to stderr.
 ///
 /// The batch fixture (one one-slot chunk per batch) is the committed verifier's, checked by a cargo
 /// test; the compressed fixture carries its verifier (about 10 minutes and 14 GB per batch on 2
 /// cores, so it is made by hand, not in CI).
-fn batch_fixtures(cli: &Cli, out: &Path, compress: bool) -> Result<()> {
+fn batch_fixtures(cli: &Cli, out: &Path, compress: bool, sizes: &[usize]) -> Result<()> {
     if !compress && (cli.slots != 1 || cli.capacity != 1) {
         bail!(
             "the batch fixture is built for one-slot chunks, one per batch (the Foundry tests deploy CHUNK_SLOTS = 1)"
         );
     }
-    // Before any key is made (minutes): a --capacity that cannot cut the history fails at once.
+    // Before any key is made (minutes): batch sizes that cannot cut the history fail at once.
     let history = sample::history(cli.slots, cli.chain_id)?;
-    if cli.capacity == 0 || history.len() % cli.capacity != 0 {
+    let sizes = if sizes.is_empty() {
+        if cli.capacity == 0 || history.len() % cli.capacity != 0 {
+            bail!(
+                "the sample history's {} chunks do not fill batches of {}",
+                history.len(),
+                cli.capacity
+            );
+        }
+        vec![cli.capacity; history.len() / cli.capacity]
+    } else {
+        sizes.to_vec()
+    };
+    if sizes.iter().any(|n| *n == 0 || *n > cli.capacity)
+        || sizes.iter().sum::<usize>() != history.len()
+    {
         bail!(
-            "the sample history's {} chunks do not fill batches of {}",
+            "--batch-sizes {sizes:?} do not cut the sample history's {} chunks into batches of 1 to {}",
             history.len(),
             cli.capacity
         );
     }
     let chunk_prover = cli.chunk_prover()?;
     let tree = cli.batch_prover_of(&chunk_prover)?;
-    let batch = &tree.batch;
-    let compressor = if compress {
-        Some(cli.compress_prover(batch)?)
-    } else {
-        None
-    };
-    let code = match &compressor {
-        Some(c) => verifier_gen::compress_solidity(c.params(), c.vk()),
-        None => verifier_gen::batch_solidity(batch.params(), batch.vk()),
-    };
-    let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
-    let mut batches = Vec::new();
-    for group in history.chunks(cli.capacity) {
+    // Every batch's chunk proofs and batch proof first (for recursion when compressing), then the
+    // compressions with the tree's keys dropped: both at once would need about 20 GB.
+    let mut proven = Vec::new();
+    let mut rest = history.as_slice();
+    for size in &sizes {
+        let (group, later) = rest.split_at(*size);
+        rest = later;
         let mut chunks = group.to_vec();
         let binding = sample::bind_batch(&mut chunks)?;
         let mut inputs = Vec::new();
@@ -355,18 +367,37 @@ fn batch_fixtures(cli: &Cli, out: &Path, compress: bool) -> Result<()> {
             })?;
             inputs.push((chunk.public_inputs().to_vec(), recursive));
         }
+        let (what, transcript) = if compress {
+            ("batch proof (for recursion)", prover::Transcript::Poseidon)
+        } else {
+            ("batch proof", prover::Transcript::Evm)
+        };
+        let (public, proof) = step(what, || {
+            Ok(tree.prove(&inputs, transcript, node_progress)?)
+        })?;
+        proven.push((chunks, binding, public, proof));
+    }
+    drop(chunk_prover);
+    let key_digest = tree.batch.key_digest();
+    let (bytecode, params, compressor) = if compress {
+        let c = cli.compress_prover(&tree.batch)?;
+        let code = verifier_gen::compress_solidity(c.params(), c.vk());
+        let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
+        let params = verifier_gen::compress_params_json(&tree.batch, &c, cli.chain_id, &bytecode);
+        (bytecode, Some(params), Some(c))
+    } else {
+        let code = verifier_gen::batch_solidity(tree.batch.params(), tree.batch.vk());
+        let bytecode = step("solc", || Ok(verifier_gen::compile(&code)?))?;
+        (bytecode, None, None)
+    };
+    drop(tree);
+    let mut batches = Vec::new();
+    for (chunks, binding, public, proof) in proven {
         let (public, proof) = match &compressor {
-            Some(c) => {
-                let (public, proof) = step("batch proof (for recursion)", || {
-                    Ok(tree.prove(&inputs, prover::Transcript::Poseidon, node_progress)?)
-                })?;
-                step("compression proof", || {
-                    Ok(c.prove(&public, &proof, prover::Transcript::Evm)?)
-                })?
-            }
-            None => step("batch proof", || {
-                Ok(tree.prove(&inputs, prover::Transcript::Evm, node_progress)?)
+            Some(c) => step("compression proof", || {
+                Ok(c.prove(&public, &proof, prover::Transcript::Evm)?)
             })?,
+            None => (public, proof),
         };
         let gas = verifier_gen::evm_call(
             bytecode.clone(),
@@ -413,14 +444,27 @@ fn batch_fixtures(cli: &Cli, out: &Path, compress: bool) -> Result<()> {
         "chainId": cli.chain_id,
         "capacity": cli.capacity,
         "accounts": accounts,
-        "keyDigest": field::to_hex(&batch.key_digest()),
+        "keyDigest": field::to_hex(&key_digest),
         "batches": batches,
         "verifierBytecode": hex(&bytecode),
     });
-    if let Some(c) = &compressor {
-        let params = verifier_gen::compress_params_json(batch, c, cli.chain_id, &bytecode);
+    if let Some(params) = params {
         // As text: what `Deploy.s.sol` reads from VERIFIER_PARAMS.
         json["verifierParams"] = serde_json::to_string(&params)?.into();
+        // What it was made from, for the staleness check that cannot afford to remake it
+        // (`tests/generated.rs`): every circuit's version and size.
+        json["madeFrom"] = serde_json::json!({
+            "chunkVersion": rollup_circuits::chunk::VERSION,
+            "batchVersion": prover::batch::VERSION,
+            "nodeVersion": prover::node::VERSION,
+            "compressVersion": prover::compress::VERSION,
+            "chunkK": cli.k,
+            "batchK": cli.batch_k,
+            "depth": cli.depth,
+            "nodeK": cli.node_k,
+            "batchSizes": sizes,
+            "compressK": cli.compress_k,
+        });
     }
     write(out, &(serde_json::to_string_pretty(&json)? + "\n"))
 }
@@ -747,7 +791,9 @@ fn main() -> Result<()> {
             });
             println!("{json}");
         }
-        Command::Fixtures { out } if matches!(cli.stage, Stage::Batch | Stage::Compress) => {
+        Command::Fixtures { out, batch_sizes }
+            if matches!(cli.stage, Stage::Batch | Stage::Compress) =>
+        {
             let compress = cli.stage == Stage::Compress;
             let out = out.clone().unwrap_or_else(|| {
                 PathBuf::from(if compress {
@@ -756,7 +802,7 @@ fn main() -> Result<()> {
                     "contracts/test/vectors/batch_proofs.json"
                 })
             });
-            batch_fixtures(&cli, &out, compress)?;
+            batch_fixtures(&cli, &out, compress, batch_sizes)?;
             println!("{}", out.display());
         }
         Command::Fixtures { .. } => {

@@ -107,3 +107,65 @@ fn committed_batch_verifier_and_fixture_are_current() -> Result<()> {
     );
     Ok(())
 }
+
+const REGENERATE_COMPRESSED: &str = "regenerate (about 40 minutes and 13 GB on 2 cores): verifier-gen --dev-srs --slots 4 --k 16 --capacity 4 --depth 1 --stage compress fixtures --batch-sizes 1,3 (with tools/bin on PATH)";
+
+/// The compressed fixture (`contracts/test/vectors/compressed_proofs.json`) takes about 22 minutes
+/// to make, so CI cannot remake it; what is checked instead, cheaply: it was made from the circuit
+/// versions of today (each bumped with any change to its circuit, the chunk's and the batch's
+/// pinned by their reference keys above), it pins today's chunk key for its chunk size, and its
+/// deployment parameters name its own bytecode and key digest.
+#[test]
+fn committed_compressed_fixture_is_current() -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        root.join("contracts/test/vectors/compressed_proofs.json"),
+    )?)?;
+    let made = &fixture["madeFrom"];
+    let number = |v: &serde_json::Value| v.as_u64().ok_or(REGENERATE_COMPRESSED);
+    for (field, version) in [
+        ("chunkVersion", rollup_circuits::chunk::VERSION),
+        ("batchVersion", prover::batch::VERSION),
+        ("nodeVersion", prover::node::VERSION),
+        ("compressVersion", prover::compress::VERSION),
+    ] {
+        assert_eq!(
+            number(&made[field])?,
+            u64::from(version),
+            "compressed_proofs.json was made with another {field}; {REGENERATE_COMPRESSED}"
+        );
+    }
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("keys");
+    let chunk = prover::ChunkProver::load(
+        &cache,
+        &prover::SrsSource::Development,
+        usize::try_from(number(&fixture["slots"])?)?,
+        number(&fixture["chainId"])?,
+        u32::try_from(number(&made["chunkK"])?)?,
+    )?;
+    let digest =
+        prover::batch::key_digest(&prover::batch::chunk_protocol(chunk.params(), chunk.vk()))?;
+    let digest = rollup_protocol::field::to_hex(&digest);
+    assert_eq!(
+        fixture["keyDigest"].as_str(),
+        Some(digest.as_str()),
+        "compressed_proofs.json pins another chunk key; {REGENERATE_COMPRESSED}"
+    );
+    let params: serde_json::Value = serde_json::from_str(
+        fixture["verifierParams"]
+            .as_str()
+            .ok_or("no verifierParams")?,
+    )?;
+    let bytecode = alloy_primitives::hex::decode(
+        fixture["verifierBytecode"]
+            .as_str()
+            .ok_or("no verifierBytecode")?,
+    )?;
+    assert_eq!(
+        params["bytecodeHash"].as_str(),
+        Some(alloy_primitives::keccak256(&bytecode).to_string().as_str()),
+        "compressed_proofs.json's parameters name another bytecode; {REGENERATE_COMPRESSED}"
+    );
+    assert_eq!(params["keyDigest"].as_str(), Some(digest.as_str()));
+    Ok(())
+}

@@ -12,7 +12,8 @@
 //! batch circuit's witness, and padding (at any level, a copy of the last real proof of that level)
 //! changes nothing.
 //!
-//! Nodes of one level are independent: workers prove them in parallel, and each node is the size of
+//! Nodes of one level are independent (workers can prove them in parallel; the in-process operator runs
+//! them one at a time), and each node is the size of
 //! a capacity-2 batch circuit (k = 20, ≈ 6.6 GiB, `docs/benchmarks.md`). A node's public inputs are
 //! its accumulator (the pairing left over from everything below it, folded), the chunks' inputs and
 //! the digest ([`node_inputs`]).
