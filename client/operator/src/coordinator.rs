@@ -513,15 +513,9 @@ impl Coordinator {
                     children: children.to_vec(),
                     carried: carried.clone(),
                 };
-                let key = (ProofKind::Node, task.index());
-                match self.artifact(key.0, key.1)? {
-                    Some(a)
-                        if task.accepts_from(self.backend.as_ref(), &a)
-                            && self.sound(key, &a)? =>
-                    {
-                        stored.push(a);
-                    }
-                    _ => self.submit(task)?,
+                match self.stored_for(&task)? {
+                    Some(a) => stored.push(a),
+                    None => self.submit(task)?,
                 }
                 carried_here.push(carried);
             }
@@ -622,12 +616,8 @@ impl Coordinator {
                     let what = if kind.is_batch() {
                         format!("batch {index} ({})", kind.name())
                     } else if kind == ProofKind::Node {
-                        format!(
-                            "batch {}'s node {} of level {}",
-                            index >> 16,
-                            index & 0xff,
-                            (index >> 8) & 0xff
-                        )
+                        let (batch, level, position) = rollup_prover::task::node_key_parts(index);
+                        format!("batch {batch}'s node {position} of level {level}")
                     } else {
                         format!("chunk {index}")
                     };
@@ -687,12 +677,20 @@ impl Coordinator {
         index: u64,
         expected: &[Fr; BATCH_INPUTS],
     ) -> Result<Option<ProofArtifact>> {
-        let Some(a) = self.artifact(kind, index)?.filter(|a| {
-            batch_stage_task(kind, index, *expected).accepts_from(self.backend.as_ref(), a)
-        }) else {
+        self.stored_for(&batch_stage_task(kind, index, *expected))
+    }
+
+    /// `task`'s stored artifact, if one is stored that the task accepts under the backend's current
+    /// key ([`ProofTask::accepts_from`]) and that verifies ([`Coordinator::sound`]).
+    fn stored_for(&self, task: &ProofTask) -> Result<Option<ProofArtifact>> {
+        let key = (task.kind(), task.index());
+        let Some(a) = self.artifact(key.0, key.1)? else {
             return Ok(None);
         };
-        Ok(self.sound((kind, index), &a)?.then_some(a))
+        if !task.accepts_from(self.backend.as_ref(), &a) {
+            return Ok(None);
+        }
+        Ok(self.sound(key, &a)?.then_some(a))
     }
 
     /// When batch `index`'s proof for L1 was made, if in this run.

@@ -339,7 +339,8 @@ async fn with_compression_the_last_stage_is_the_compressed_proof() -> Result {
 /// stored proof carries other chunks (another batch's, after a revert) is made again.
 #[tokio::test]
 async fn a_tree_proves_each_node_once_level_by_level_across_restarts() -> Result {
-    use rollup_prover::task::node_key;
+    use rollup_prover::task::{node_key, node_key_parts};
+    assert_eq!(node_key_parts(node_key(7, 2, 3)), (7, 2, 3));
     let db = store("tree")?;
     let [c0, c1, c2] = three_chunks()?;
     let all = [c0.clone(), c1.clone(), c2.clone()];

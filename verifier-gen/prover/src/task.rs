@@ -242,6 +242,11 @@ pub fn node_key(batch: u64, level: u32, position: u32) -> u64 {
     (batch << 16) | (u64::from(level & 0xff) << 8) | u64::from(position & 0xff)
 }
 
+/// The batch, level and position a [`node_key`] names.
+pub fn node_key_parts(key: u64) -> (u64, u32, u32) {
+    (key >> 16, ((key >> 8) & 0xff) as u32, (key & 0xff) as u32)
+}
+
 /// A proof, with what it proves and what verifies it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProofArtifact {
