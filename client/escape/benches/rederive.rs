@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use rollup_escape::derive::Derivation;
+use rollup_escape::derive::{Base, Checkpoint, Derivation};
 use rollup_escape::synthetic::{Shape, history};
-use rollup_protocol::Config;
+use rollup_protocol::{Config, State};
 
 const CHAIN: u64 = 31337;
 
@@ -76,5 +76,54 @@ fn rederive(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, baseline, rederive);
+/// Loading a synced state: replaying every batch (as every command did before the data directory
+/// kept its latest state) against rebuilding the trees from that state, for the same history.
+fn load(c: &mut Criterion) {
+    let mut g = c.benchmark_group("load");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(30))
+        .warm_up_time(Duration::from_secs(1));
+    let transfers = transfers();
+    let shape = Shape {
+        accounts: 1_000,
+        transfers,
+        batch: 1_024,
+        chunk_slots: 64,
+    };
+    let cp = Checkpoint {
+        chunk_slots: shape.chunk_slots,
+        chain_id: CHAIN,
+        base: 0,
+        batches: history(shape, CHAIN).unwrap(),
+    };
+    let config = Config {
+        chain_id: CHAIN,
+        chunk_slots: shape.chunk_slots,
+    };
+    let accounts = Derivation::from_checkpoint(cp.clone())
+        .unwrap()
+        .state()
+        .accounts();
+    let name = |how: &str| format!("{}k transfers, {how}", transfers / 1000);
+    g.bench_function(name("replayed"), |b| {
+        b.iter_batched(
+            || cp.clone(),
+            |cp| Derivation::from_checkpoint(cp).unwrap(),
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function(name("from the latest state"), |b| {
+        b.iter_batched(
+            || cp.clone(),
+            |cp| {
+                let state = State::from_accounts(config, &accounts).unwrap();
+                Derivation::resume(Base::genesis(config), cp, state).unwrap()
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, baseline, rederive, load);
 criterion_main!(benches);

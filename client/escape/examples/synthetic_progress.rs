@@ -1,9 +1,12 @@
-//! Writes a synthetic L1 history as a sync progress file, to measure what loading a synced
-//! state costs (JSON read, then every batch replayed with its root checked):
+//! Writes a synthetic L1 history as a sync progress file, with the latest state (`state.json`)
+//! as a sync leaves it, to measure what loading a synced state costs: the JSON read, then the
+//! trees rebuilt from the latest state (or, without `state.json`, every batch replayed with its
+//! root checked):
 //!
 //! ```sh
 //! cargo run --release -p rollup-escape --example synthetic_progress -- /tmp/synthetic 100000
 //! /usr/bin/time -v target/release/escape balance --account 1 --data-dir /tmp/synthetic
+//! rm /tmp/synthetic/state.json   # then the same command replays the history
 //! ```
 //!
 //! Arguments: the data directory, the number of transfers (default 100,000), the accounts
@@ -11,7 +14,8 @@
 
 use alloy_primitives::{Address, B256};
 use eyre::{Result, eyre};
-use rollup_escape::derive::Checkpoint;
+use rollup_escape::derive::{Checkpoint, Derivation};
+use rollup_escape::snapshot::Snapshot;
 use rollup_escape::store::{DataDir, Pin, Progress};
 use rollup_escape::synthetic::{Shape, history};
 
@@ -53,14 +57,15 @@ fn main() -> Result<()> {
         verified: None,
     };
     let data = DataDir::open(std::path::Path::new(&dir))?;
-    data.save(
-        &progress,
-        Some(&Checkpoint {
-            chunk_slots: shape.chunk_slots,
-            chain_id,
-            batches,
-        }),
-    )?;
+    let checkpoint = Checkpoint {
+        chunk_slots: shape.chunk_slots,
+        chain_id,
+        base: 0,
+        batches,
+    };
+    data.save(&progress, Some(&checkpoint))?;
+    let derivation = Derivation::from_checkpoint(checkpoint)?;
+    data.save_latest(&Snapshot::of(&derivation, &progress.pin)?)?;
     let path = data.path().to_path_buf();
     eprintln!("{shape:?}: {}", path.display());
     Ok(())

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use rollup_protocol::codec::{Record, decode_chunk};
 use rollup_protocol::field::{self, Fr};
+use rollup_protocol::state::AccountEntry;
 use rollup_protocol::{Config, State};
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +65,24 @@ pub enum DeriveError {
         /// The root L1 stored, hex.
         l1: String,
     },
+    /// The base snapshot's account list is not canonical.
+    #[error("the state snapshot of batch {batch} is malformed ({source})")]
+    Base {
+        /// Its batch.
+        batch: u64,
+        /// What is wrong.
+        source: rollup_protocol::Error,
+    },
+    /// The checkpoint does not start where the base snapshot is.
+    #[error(
+        "the checkpoint starts after batch {checkpoint} but the base snapshot is of batch {base}: the data directory was edited or damaged; delete it and sync again"
+    )]
+    BaseMismatch {
+        /// The checkpoint's base batch.
+        checkpoint: u64,
+        /// The base snapshot's batch.
+        base: u64,
+    },
     /// Reading or writing the checkpoint.
     #[error("{path}: {source}")]
     Io {
@@ -97,6 +116,14 @@ pub struct FinalizedBatch {
     /// The state root L1 stored when the batch was finalized.
     #[serde(with = "field::serde_hex")]
     pub state_root: Fr,
+    /// The block of its (last) `commitBatch`: where a sync that starts from a snapshot of this
+    /// batch starts reading (0: not recorded, by a data directory older than snapshots).
+    #[serde(default)]
+    pub committed_at: u64,
+    /// The block of its `finalizeBatch`, whose `BatchFinalized` log a snapshot's root is checked
+    /// against (0: not recorded).
+    #[serde(default)]
+    pub finalized_at: u64,
 }
 
 pub(crate) mod hex_chunks {
@@ -126,14 +153,48 @@ pub struct Checkpoint {
     pub chunk_slots: usize,
     /// The chain id signed into L2 transactions.
     pub chain_id: u64,
-    /// The finalized batches, in order.
+    /// The batch the derivation started from: 0 from genesis, else the batch of the state snapshot
+    /// it was started from (`base.json` in the data directory).
+    #[serde(default)]
+    pub base: u64,
+    /// The finalized batches after the base, in order.
     pub batches: Vec<FinalizedBatch>,
+}
+
+/// Where a derivation starts: genesis, or a state snapshot at a finalized batch whose root was
+/// checked against L1's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Base {
+    /// The batch (0: genesis).
+    pub batch: u64,
+    /// Its state root.
+    pub root: Fr,
+    /// The block of the batch's commit (0 at genesis).
+    pub committed_at: u64,
+    /// The block of its finalization (0 at genesis).
+    pub finalized_at: u64,
+    /// Its state, as the canonical account list (empty at genesis).
+    pub accounts: Vec<AccountEntry>,
+}
+
+impl Base {
+    /// Genesis: no batch, every account empty.
+    pub fn genesis(config: Config) -> Base {
+        Base {
+            batch: 0,
+            root: State::new(config).root(),
+            committed_at: 0,
+            finalized_at: 0,
+            accounts: Vec::new(),
+        }
+    }
 }
 
 /// The state derived from the finalized batches applied so far.
 #[derive(Debug, Clone)]
 pub struct Derivation {
     config: Config,
+    base: Base,
     state: State,
     batches: Vec<FinalizedBatch>,
 }
@@ -143,9 +204,30 @@ impl Derivation {
     pub fn new(config: Config) -> Derivation {
         Derivation {
             config,
+            base: Base::genesis(config),
             state: State::new(config),
             batches: Vec::new(),
         }
+    }
+
+    /// From `base`, whose state is `state` (the caller checked its root against L1's).
+    pub fn from_base(config: Config, base: Base, state: State) -> Derivation {
+        Derivation {
+            config,
+            base,
+            state,
+            batches: Vec::new(),
+        }
+    }
+
+    /// The deployment parameters.
+    pub fn config(&self) -> Config {
+        self.config
+    }
+
+    /// Where this derivation started.
+    pub fn base(&self) -> &Base {
+        &self.base
     }
 
     /// The derived state (as of the last finalized batch applied).
@@ -153,9 +235,9 @@ impl Derivation {
         &self.state
     }
 
-    /// The index of the last batch applied (0 before any).
+    /// The index of the last batch applied (the base's before any).
     pub fn last_batch(&self) -> u64 {
-        self.batches.last().map_or(0, |b| b.index)
+        self.batches.last().map_or(self.base.batch, |b| b.index)
     }
 
     /// The batches applied, in order.
@@ -194,7 +276,7 @@ impl Derivation {
         let derived = self.state.root();
         if derived != batch.state_root {
             // The records applied but lead elsewhere: rebuild the state L1 did finalize.
-            self.state = Self::replay(self.config, &self.batches)?;
+            self.state = Self::replay(self.config, &self.base, &self.batches)?;
             return Err(DeriveError::RootMismatch {
                 batch: batch.index,
                 derived: field::to_hex(&derived),
@@ -205,8 +287,20 @@ impl Derivation {
         Ok(())
     }
 
-    fn replay(config: Config, batches: &[FinalizedBatch]) -> Result<State> {
-        let mut d = Derivation::new(config);
+    fn replay(config: Config, base: &Base, batches: &[FinalizedBatch]) -> Result<State> {
+        let state =
+            State::from_accounts(config, &base.accounts).map_err(|source| DeriveError::Base {
+                batch: base.batch,
+                source,
+            })?;
+        if state.root() != base.root {
+            return Err(DeriveError::RootMismatch {
+                batch: base.batch,
+                derived: field::to_hex(&state.root()),
+                l1: field::to_hex(&base.root),
+            });
+        }
+        let mut d = Derivation::from_base(config, base.clone(), state);
         for b in batches {
             d.apply(b.clone())?;
         }
@@ -218,20 +312,71 @@ impl Derivation {
         Checkpoint {
             chunk_slots: self.config.chunk_slots,
             chain_id: self.config.chain_id,
+            base: self.base.batch,
             batches: self.batches.clone(),
         }
     }
 
-    /// Replays a checkpoint, checking every root again.
+    /// Replays a checkpoint from genesis, checking every root again.
     pub fn from_checkpoint(cp: Checkpoint) -> Result<Derivation> {
-        let mut d = Derivation::new(Config {
+        let base = Base::genesis(Config {
             chain_id: cp.chain_id,
             chunk_slots: cp.chunk_slots,
         });
+        Derivation::from_checkpoint_on(base, cp)
+    }
+
+    /// Replays a checkpoint from `base` (which must be the checkpoint's), checking every root again.
+    pub fn from_checkpoint_on(base: Base, cp: Checkpoint) -> Result<Derivation> {
+        let config = Config {
+            chain_id: cp.chain_id,
+            chunk_slots: cp.chunk_slots,
+        };
+        if cp.base != base.batch {
+            return Err(DeriveError::BaseMismatch {
+                checkpoint: cp.base,
+                base: base.batch,
+            });
+        }
+        let state = Self::replay(config, &base, &[])?;
+        let mut d = Derivation::from_base(config, base, state);
         for b in cp.batches {
             d.apply(b)?;
         }
         Ok(d)
+    }
+
+    /// The derivation of a checkpoint whose state after its last batch is already known: `state`
+    /// (rebuilt from a cached account list), taken only if its root is the root L1 finalized for
+    /// that batch, as the checkpoint recorded it. Nothing is replayed, so this takes the time of
+    /// rebuilding the trees, not of the history.
+    pub fn resume(base: Base, cp: Checkpoint, state: State) -> Result<Derivation> {
+        if cp.base != base.batch {
+            return Err(DeriveError::BaseMismatch {
+                checkpoint: cp.base,
+                base: base.batch,
+            });
+        }
+        let (batch, root) = cp
+            .batches
+            .last()
+            .map_or((base.batch, base.root), |b| (b.index, b.state_root));
+        if state.root() != root {
+            return Err(DeriveError::RootMismatch {
+                batch,
+                derived: field::to_hex(&state.root()),
+                l1: field::to_hex(&root),
+            });
+        }
+        Ok(Derivation {
+            config: Config {
+                chain_id: cp.chain_id,
+                chunk_slots: cp.chunk_slots,
+            },
+            base,
+            state,
+            batches: cp.batches,
+        })
     }
 
     /// Writes the checkpoint (atomically: a temporary file renamed into place).

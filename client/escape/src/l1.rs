@@ -31,6 +31,16 @@ pub struct PendingBatch {
     /// Each chunk's pubdata.
     #[serde(with = "crate::derive::hex_chunks")]
     pub chunks: Vec<Vec<u8>>,
+    /// The block of its commit (0: not recorded).
+    #[serde(default)]
+    pub committed_at: u64,
+}
+
+/// A committed batch's data and the block of its commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Committed {
+    block: u64,
+    chunks: Vec<Vec<u8>>,
 }
 
 /// What one page of blocks held.
@@ -47,7 +57,10 @@ pub struct Page {
 pub struct L1Reader<P> {
     reader: LogReader<P>,
     chunk_slots: usize,
-    committed: BTreeMap<u64, Vec<Vec<u8>>>,
+    committed: BTreeMap<u64, Committed>,
+    /// Batches at or below it are known already (the state snapshot a sync started from): their
+    /// commits and finalizations are skipped.
+    floor: u64,
 }
 
 fn malformed(log: &Log, what: impl Into<String>) -> L1Error {
@@ -64,28 +77,47 @@ impl<P: Provider> L1Reader<P> {
             reader: LogReader::new(provider, rollup).page(page),
             chunk_slots,
             committed: BTreeMap::new(),
+            floor: 0,
         }
+    }
+
+    /// Skips every batch at or below `batch` (the batch of the snapshot a derivation starts from).
+    pub fn above(mut self, batch: u64) -> Self {
+        self.floor = batch;
+        self
     }
 
     /// Batches committed in the blocks read so far but not finalized in them.
     pub fn pending(&self) -> Vec<PendingBatch> {
         self.committed
             .iter()
-            .map(|(index, chunks)| PendingBatch {
+            .map(|(index, c)| PendingBatch {
                 index: *index,
-                chunks: chunks.clone(),
+                chunks: c.chunks.clone(),
+                committed_at: c.block,
             })
             .collect()
     }
 
     /// Replaces the pending batches (a page read again, or a roll-back).
     pub fn replace_pending(&mut self, pending: Vec<PendingBatch>) {
-        self.committed = pending.into_iter().map(|p| (p.index, p.chunks)).collect();
+        self.committed = pending
+            .into_iter()
+            .map(|p| {
+                (
+                    p.index,
+                    Committed {
+                        block: p.committed_at,
+                        chunks: p.chunks,
+                    },
+                )
+            })
+            .collect();
     }
 
     /// Resumes with the pending batches a previous reader left.
     pub fn with_pending(mut self, pending: Vec<PendingBatch>) -> Self {
-        self.committed = pending.into_iter().map(|p| (p.index, p.chunks)).collect();
+        self.replace_pending(pending);
         self
     }
 
@@ -159,6 +191,9 @@ impl<P: Provider> L1Reader<P> {
                 .map_err(|e| malformed(log, format!("BatchCommitted: {e}")))?;
             let index =
                 u64::try_from(event.batchIndex).map_err(|_| malformed(log, "batch index"))?;
+            if index <= self.floor {
+                return Ok(());
+            }
             let hash = log
                 .transaction_hash
                 .ok_or_else(|| malformed(log, "log without transaction"))?;
@@ -245,8 +280,13 @@ impl<P: Provider> L1Reader<P> {
                     ),
                 ));
             }
-            self.committed
-                .insert(index, call.chunks.iter().map(|c| c.to_vec()).collect());
+            self.committed.insert(
+                index,
+                Committed {
+                    block: log.block_number.unwrap_or_default(),
+                    chunks: call.chunks.iter().map(|c| c.to_vec()).collect(),
+                },
+            );
         } else if topic == IRollup::BatchesReverted::SIGNATURE_HASH {
             let event = IRollup::BatchesReverted::decode_log(&log.inner)
                 .map_err(|e| malformed(log, format!("BatchesReverted: {e}")))?;
@@ -258,6 +298,9 @@ impl<P: Provider> L1Reader<P> {
                 .map_err(|e| malformed(log, format!("BatchFinalized: {e}")))?;
             let index =
                 u64::try_from(event.batchIndex).map_err(|_| malformed(log, "batch index"))?;
+            if index <= self.floor {
+                return Ok(());
+            }
             let committed = self
                 .committed
                 .remove(&index)
@@ -266,8 +309,10 @@ impl<P: Provider> L1Reader<P> {
                 field::from_u256(event.stateRoot).map_err(|e| malformed(log, e.to_string()))?;
             out.push(FinalizedBatch {
                 index,
-                chunks: committed,
+                chunks: committed.chunks,
                 state_root,
+                committed_at: committed.block,
+                finalized_at: log.block_number.unwrap_or_default(),
             });
         }
         Ok(())

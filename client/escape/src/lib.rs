@@ -9,6 +9,8 @@
 //! - [`l1`]: reading finalized batches from the rollup's events and calldata
 //!   through any RPC, paged and retried, each chunk checked against its data
 //!   commitment;
+//! - [`snapshot`]: the state at one finalized batch as a list of accounts, checked by its root, to
+//!   start from instead of genesis and to keep the data alive;
 //! - [`store`]: the data directory (locked): the pinned L1 chain and rollup, the progress, the
 //!   rollback points and the batches applied;
 //! - [`sync`]: both together, page by page, up to a settled head, with reorgs detected and rolled
@@ -19,6 +21,7 @@
 pub mod derive;
 pub mod exit;
 pub mod l1;
+pub mod snapshot;
 pub mod store;
 pub mod sync;
 pub mod synthetic;

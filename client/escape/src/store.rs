@@ -7,6 +7,11 @@
 //! added or removed), and `progress.json`, everything else (rewritten after every page). The
 //! batches are written first; a crash between the two writes leaves more batches than the progress
 //! counts, and loading keeps only the counted ones, so the two never disagree.
+//!
+//! Two more, both state snapshots ([`crate::snapshot`]): `base.json`, the snapshot a first sync
+//! started from (absent for a sync from genesis; `batches.json` then holds the batches after it),
+//! and `state.json`, the latest state of the last sync, which [`DataDir::derivation`] rebuilds
+//! instead of replaying every batch when its root is the one L1 finalized for the last batch.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -14,8 +19,11 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
 
-use crate::derive::{Checkpoint, DeriveError, read_json, write_json};
+use rollup_protocol::Config;
+
+use crate::derive::{Base, Checkpoint, Derivation, DeriveError, read_json, write_json};
 use crate::l1::PendingBatch;
+use crate::snapshot::Snapshot;
 
 /// Why the data directory could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -177,10 +185,11 @@ impl DataDir {
             Checkpoint {
                 chunk_slots: progress.chunk_slots,
                 chain_id: progress.chain_id,
+                base: 0,
                 batches: Vec::new(),
             }
         };
-        let held = batches.batches.len() as u64;
+        let held = batches.batches.last().map_or(batches.base, |b| b.index);
         if held < progress.batches {
             return Err(StoreError::Damaged {
                 dir: self.path.clone(),
@@ -188,8 +197,59 @@ impl DataDir {
                 held,
             });
         }
-        batches.batches.truncate(progress.batches as usize);
+        batches.batches.retain(|b| b.index <= progress.batches);
         Ok(Some((progress, batches)))
+    }
+
+    fn base_file(&self) -> PathBuf {
+        self.path.join("base.json")
+    }
+
+    fn latest_file(&self) -> PathBuf {
+        self.path.join("state.json")
+    }
+
+    /// Where the derivation of `checkpoint` starts: genesis, or the snapshot a first sync started
+    /// from (`base.json`).
+    pub fn base(&self, checkpoint: &Checkpoint) -> Result<Base, StoreError> {
+        if checkpoint.base == 0 {
+            return Ok(Base::genesis(Config {
+                chain_id: checkpoint.chain_id,
+                chunk_slots: checkpoint.chunk_slots,
+            }));
+        }
+        let snapshot: Snapshot = read_json(&self.base_file())?;
+        Ok(snapshot.base())
+    }
+
+    /// Records the snapshot a first sync starts from.
+    pub fn save_base(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        Ok(write_json(&self.base_file(), snapshot)?)
+    }
+
+    /// Keeps `snapshot` as the latest state (`state.json`).
+    pub fn save_latest(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        Ok(write_json(&self.latest_file(), snapshot)?)
+    }
+
+    /// The derivation of `checkpoint`: rebuilt from `state.json` when that is the state after the
+    /// checkpoint's last batch (its accounts give the root L1 finalized for it, as the checkpoint
+    /// recorded it), which takes the time of rebuilding the trees; otherwise replayed from the
+    /// base, every root checked again.
+    pub fn derivation(&self, checkpoint: Checkpoint) -> Result<Derivation, StoreError> {
+        let base = self.base(&checkpoint)?;
+        let last = checkpoint
+            .batches
+            .last()
+            .map_or((base.batch, base.root), |b| (b.index, b.state_root));
+        if let Ok(latest) = read_json::<Snapshot>(&self.latest_file())
+            && (latest.batch, latest.state_root) == last
+            && latest.config().chunk_slots == checkpoint.chunk_slots
+            && let Ok(state) = latest.state()
+        {
+            return Ok(Derivation::resume(base, checkpoint, state)?);
+        }
+        Ok(Derivation::from_checkpoint_on(base, checkpoint)?)
     }
 
     /// Saves the progress, and first the batches when they changed.

@@ -23,8 +23,12 @@ use rollup_bindings::rollup::Rollup;
 use rollup_protocol::Config;
 use rollup_protocol::field;
 
+use alloy::sol_types::SolEvent;
+use rollup_bindings::irollup::IRollup;
+
 use crate::derive::{Checkpoint, Derivation, DeriveError};
 use crate::l1::{L1Error, L1Reader};
+use crate::snapshot::Snapshot;
 use crate::store::{BlockRef, DataDir, MARKS, Mark, Pin, Progress, StoreError};
 
 /// Why a sync stopped.
@@ -94,6 +98,9 @@ pub enum SyncError {
     /// L1's own state at the block read disagrees with what its logs derived.
     #[error("{0}")]
     Inconsistent(String),
+    /// A state snapshot was refused.
+    #[error("snapshot refused: {0}")]
+    Snapshot(String),
     /// A call to the rollup failed for a reason other than the RPC.
     #[error("reading {what} from the rollup at {rollup}: {reason}")]
     Contract {
@@ -175,6 +182,13 @@ pub enum Event {
     },
     /// The first sync pinned these.
     Pinned(Pin),
+    /// The first sync starts from a state snapshot that L1 confirmed.
+    FromSnapshot {
+        /// Its batch.
+        batch: u64,
+        /// The block reading starts at.
+        block: u64,
+    },
 }
 
 /// Wraps a failed contract call: a transport failure stays an L1 error (its message says what
@@ -370,13 +384,15 @@ impl<P: Provider> Cursor<'_, P> {
         Ok(())
     }
 
-    /// Goes back to `mark` (or to the start without one).
+    /// Goes back to `mark` (or to the start without one: genesis, or the snapshot the first sync
+    /// started from).
     fn roll_back(&mut self, mark: Option<Mark>) -> Result<(), SyncError> {
-        let batches = mark.as_ref().map_or(0, |m| m.batches);
+        let base = self.derivation.base().clone();
+        let batches = mark.as_ref().map_or(base.batch, |m| m.batches);
         let mut cp: Checkpoint = self.derivation.checkpoint();
-        cp.batches.truncate(batches as usize);
+        cp.batches.retain(|b| b.index <= batches);
         self.batches_shrunk = batches < self.derivation.last_batch();
-        self.derivation = Derivation::from_checkpoint(cp)?;
+        self.derivation = Derivation::from_checkpoint_on(base, cp)?;
         self.batches_changed = true;
         let pending = mark.as_ref().map(|m| m.pending.clone()).unwrap_or_default();
         self.reader.replace_pending(pending);
@@ -398,12 +414,150 @@ impl<P: Provider> Cursor<'_, P> {
 }
 
 /// Syncs `rollup` through `provider` into `dir` (see the module's documentation), reporting
-/// what happens through `report`.
+/// what happens through `report`. A first sync starts from genesis.
 pub async fn sync<P: Provider>(
     provider: &P,
     dir: &DataDir,
     rollup: Address,
     options: SyncOptions,
+    report: impl FnMut(Event),
+) -> Result<Synced, SyncError> {
+    sync_inner(provider, dir, rollup, options, None, report).await
+}
+
+/// A first sync into the empty `dir` that starts from `snapshot` instead of genesis, once L1
+/// confirms it: the snapshot must be of this chain, rollup and deployment; its accounts must give
+/// the root it states; and that root must be the one in the `BatchFinalized` log of its batch, at
+/// the block it names, settled and on the chain. The sync then reads L1 from the block of the
+/// batch's commit, as [`sync`] goes on after it.
+pub async fn sync_from<P: Provider>(
+    provider: &P,
+    dir: &DataDir,
+    rollup: Address,
+    options: SyncOptions,
+    snapshot: Snapshot,
+    report: impl FnMut(Event),
+) -> Result<Synced, SyncError> {
+    if dir.load()?.is_some() {
+        return Err(SyncError::Snapshot(format!(
+            "{} holds a sync already: start from a snapshot in a new --data-dir",
+            dir.path().display()
+        )));
+    }
+    sync_inner(provider, dir, rollup, options, Some(snapshot), report).await
+}
+
+/// Checks `snapshot` against L1 (see [`sync_from`]) and returns its state.
+async fn check_snapshot<P: Provider>(
+    provider: &P,
+    rollup: Address,
+    pin: &Pin,
+    slots: usize,
+    head: BlockRef,
+    snapshot: &Snapshot,
+) -> Result<rollup_protocol::State, SyncError> {
+    let refuse = |what: String| Err(SyncError::Snapshot(what));
+    if snapshot.l1_chain_id != pin.l1_chain_id {
+        return refuse(format!(
+            "the snapshot is of L1 chain {}, the RPC serves chain {}",
+            snapshot.l1_chain_id, pin.l1_chain_id
+        ));
+    }
+    if snapshot.rollup != rollup {
+        return refuse(format!(
+            "the snapshot is of rollup {}, not {rollup}",
+            snapshot.rollup
+        ));
+    }
+    if snapshot.chunk_slots != slots {
+        return refuse(format!(
+            "the snapshot is of a deployment with {} slots per chunk, the rollup has {slots}",
+            snapshot.chunk_slots
+        ));
+    }
+    if snapshot.batch == 0
+        || snapshot.committed_at < pin.deployment_block
+        || snapshot.committed_at > snapshot.finalized_at
+    {
+        return refuse(format!(
+            "the snapshot names batch {} committed in block {} and finalized in block {}, which cannot be (the rollup was deployed in block {})",
+            snapshot.batch, snapshot.committed_at, snapshot.finalized_at, pin.deployment_block
+        ));
+    }
+    if snapshot.finalized_at > head.number {
+        return Err(SyncError::NotSettled {
+            head: head.number,
+            start: snapshot.finalized_at,
+        });
+    }
+    let state = snapshot
+        .state()
+        .map_err(|e| SyncError::Snapshot(e.to_string()))?;
+    let batch = U256::from(snapshot.batch);
+    let logs = |event: alloy::primitives::B256, block: u64| {
+        let filter = alloy::rpc::types::Filter::new()
+            .address(rollup)
+            .event_signature(event)
+            .topic1(batch)
+            .from_block(block)
+            .to_block(block);
+        async move {
+            provider
+                .get_logs(&filter)
+                .await
+                .map_err(rpc_error("the snapshot batch's logs"))
+        }
+    };
+    let finalized = logs(
+        IRollup::BatchFinalized::SIGNATURE_HASH,
+        snapshot.finalized_at,
+    )
+    .await?;
+    let [log] = finalized.as_slice() else {
+        return refuse(format!(
+            "L1 has no BatchFinalized log of batch {} in block {}: the snapshot names the wrong block, or its batch was never finalized",
+            snapshot.batch, snapshot.finalized_at
+        ));
+    };
+    let event = IRollup::BatchFinalized::decode_log(&log.inner).map_err(|e| {
+        SyncError::Inconsistent(format!("a BatchFinalized log that does not decode ({e})"))
+    })?;
+    let on_chain = header(provider, snapshot.finalized_at).await?.0;
+    if log.block_hash != Some(on_chain.hash) {
+        return Err(SyncError::Inconsistent(format!(
+            "the BatchFinalized log of batch {} is not in block {}'s canonical hash: L1 reorganised while it was read; try again",
+            snapshot.batch, snapshot.finalized_at
+        )));
+    }
+    if event.stateRoot != field::to_u256(&snapshot.state_root) {
+        return refuse(format!(
+            "L1 finalized batch {} with root {:#066x}, the snapshot states {}: the snapshot is not of the finalized state",
+            snapshot.batch,
+            event.stateRoot,
+            field::to_hex(&snapshot.state_root)
+        ));
+    }
+    if logs(
+        IRollup::BatchCommitted::SIGNATURE_HASH,
+        snapshot.committed_at,
+    )
+    .await?
+    .is_empty()
+    {
+        return refuse(format!(
+            "L1 has no BatchCommitted log of batch {} in block {}: the snapshot names the wrong block",
+            snapshot.batch, snapshot.committed_at
+        ));
+    }
+    Ok(state)
+}
+
+async fn sync_inner<P: Provider>(
+    provider: &P,
+    dir: &DataDir,
+    rollup: Address,
+    options: SyncOptions,
+    snapshot: Option<Snapshot>,
     mut report: impl FnMut(Event),
 ) -> Result<Synced, SyncError> {
     let stored = dir.load()?;
@@ -434,10 +588,12 @@ pub async fn sync<P: Provider>(
                     ),
                 });
             }
+            let derivation = dir.derivation(batches)?;
             let reader = L1Reader::new(provider, rollup, progress.chunk_slots, options.page)
+                .above(derivation.base().batch)
                 .with_pending(progress.pending.clone());
             Cursor {
-                derivation: Derivation::from_checkpoint(batches)?,
+                derivation,
                 progress,
                 reader,
                 batches_changed: false,
@@ -445,7 +601,32 @@ pub async fn sync<P: Provider>(
             }
         }
         None => {
-            let (pin, slots) = pin(provider, rollup, chain, options.from_block).await?;
+            let from_block = snapshot.as_ref().map(|s| s.committed_at);
+            let (pin, slots) =
+                pin(provider, rollup, chain, from_block.or(options.from_block)).await?;
+            let config = Config {
+                chain_id: options.chain_id,
+                chunk_slots: slots,
+            };
+            let (derivation, floor) = match &snapshot {
+                None => (Derivation::new(config), 0),
+                Some(s) => {
+                    let head = settled_head(provider, options.follow).await?;
+                    let state = check_snapshot(provider, rollup, &pin, slots, head, s).await?;
+                    if s.chain_id != options.chain_id {
+                        return Err(SyncError::Snapshot(format!(
+                            "the snapshot is of L2 chain {}, not {}: pass --chain-id {}",
+                            s.chain_id, options.chain_id, s.chain_id
+                        )));
+                    }
+                    dir.save_base(s)?;
+                    report(Event::FromSnapshot {
+                        batch: s.batch,
+                        block: s.committed_at,
+                    });
+                    (Derivation::from_base(config, s.base(), state), s.batch)
+                }
+            };
             report(Event::Pinned(pin));
             Cursor {
                 progress: Progress {
@@ -459,11 +640,8 @@ pub async fn sync<P: Provider>(
                     tokens: Vec::new(),
                     verified: None,
                 },
-                derivation: Derivation::new(Config {
-                    chain_id: options.chain_id,
-                    chunk_slots: slots,
-                }),
-                reader: L1Reader::new(provider, rollup, slots, options.page),
+                derivation,
+                reader: L1Reader::new(provider, rollup, slots, options.page).above(floor),
                 batches_changed: true,
                 batches_shrunk: false,
             }
@@ -582,6 +760,11 @@ pub async fn sync<P: Provider>(
     });
     cursor.progress.tokens = tokens(provider, rollup, tip).await?;
     cursor.save(dir)?;
+    // The latest state, for the next command to start from without replaying (a cache: the
+    // batches saved above are what the progress stands on).
+    if let Ok(latest) = Snapshot::of(&cursor.derivation, &cursor.progress.pin) {
+        dir.save_latest(&latest)?;
+    }
     Ok(Synced {
         pin: cursor.progress.pin,
         tip,

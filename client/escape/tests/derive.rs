@@ -31,6 +31,8 @@ fn batches() -> Result<(Config, Vec<FinalizedBatch>)> {
             index,
             chunks: pair.iter().map(|(d, _)| d.clone()).collect(),
             state_root: pair[pair.len() - 1].1,
+            committed_at: 0,
+            finalized_at: 0,
         })
         .collect();
     Ok((config, batches))

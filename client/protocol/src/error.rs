@@ -122,6 +122,9 @@ pub enum Error {
         /// What does not match.
         reason: String,
     },
+    /// A list of accounts (a state snapshot) is not in canonical form.
+    #[error("snapshot: {0}")]
+    Snapshot(String),
     /// A transaction of a chunk was rejected; the chunk was not applied.
     #[error("transaction {index} of the chunk rejected: {reason}")]
     Rejected {

@@ -9,12 +9,14 @@
 //! - [`state`]: accounts, balances and the state root;
 //! - [`eddsa`]: Baby Jubjub keys, signatures and key derivation;
 //! - [`tx`] and [`codec`]: transactions, their wire form and the pubdata records;
+//! - [`blob`]: a batch's pubdata as the coefficients of an EIP-4844 blob's polynomial;
 //! - [`transition`]: the validity rules, chunks and the circuit's witness;
 //! - [`capacity`]: what each transaction costs the chunk circuit.
 //!
 //! The Solidity and the cross-language test vectors that follow from these rules are written by
 //! `protocol-gen` (`client/bin/protocol-gen`).
 
+pub mod blob;
 pub mod capacity;
 pub mod codec;
 pub mod constants;

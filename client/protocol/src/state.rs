@@ -163,6 +163,34 @@ impl Account {
     }
 }
 
+/// One existing account as a state snapshot lists it: its leaf's fields and its non-zero balances.
+/// The list of every existing account, by increasing id, is the state: [`State::from_accounts`]
+/// rebuilds the trees from it, and so its root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountEntry {
+    /// The account id.
+    pub id: AccountId,
+    /// The L1 owner (never zero: an account with owner zero does not exist).
+    pub owner: Address,
+    /// The next nonce.
+    pub nonce: u32,
+    /// The bound L2 key (`Point::NONE` if none).
+    pub pubkey: PubKey,
+    /// The non-zero balances, by increasing token id (amounts as decimal strings above 2^64).
+    pub balances: Vec<TokenBalance>,
+}
+
+/// One non-zero balance of an [`AccountEntry`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenBalance {
+    /// The token id.
+    pub token: TokenId,
+    /// The amount.
+    #[serde(with = "field::serde_u128")]
+    pub amount: u128,
+}
+
 /// A tree index and the leaf written there.
 type Leaf = (u64, Fr);
 
@@ -284,6 +312,82 @@ impl State {
             balance_proof: acc.balance_proof(token)?,
             account_proof: self.tree.proof(u64::from(id))?,
         })
+    }
+
+    /// Every existing account, by increasing id, with its non-zero balances by increasing token:
+    /// the canonical list that [`State::from_accounts`] takes back.
+    pub fn accounts(&self) -> Vec<AccountEntry> {
+        let mut ids: Vec<AccountId> = self.account_ids().collect();
+        ids.sort_unstable();
+        ids.into_iter()
+            .filter_map(|id| self.accounts.get(&id).map(|a| (id, a)))
+            .map(|(id, a)| {
+                let mut balances: Vec<TokenBalance> = a
+                    .balances()
+                    .map(|(token, amount)| TokenBalance { token, amount })
+                    .collect();
+                balances.sort_unstable_by_key(|b| b.token);
+                AccountEntry {
+                    id,
+                    owner: a.owner,
+                    nonce: a.nonce,
+                    pubkey: a.pubkey,
+                    balances,
+                }
+            })
+            .collect()
+    }
+
+    /// The state whose accounts are `entries` (every other account empty), trees rebuilt: each
+    /// node hashed once, accounts in parallel. The list must be canonical, as
+    /// [`State::accounts`] writes it: ids strictly increasing and inside the tree, owners
+    /// non-zero, tokens strictly increasing, amounts non-zero. What the state *is* is decided by
+    /// its root: a caller that trusts a list compares [`State::root`] with a root it trusts.
+    pub fn from_accounts(config: Config, entries: &[AccountEntry]) -> Result<State> {
+        let bad = |what: String| Err(Error::Snapshot(what));
+        let mut state = State::new(config);
+        let mut dirty: BTreeMap<AccountId, BTreeSet<TokenId>> = BTreeMap::new();
+        let mut previous: Option<AccountId> = None;
+        for e in entries {
+            check_account_id(e.id)?;
+            if previous.is_some_and(|p| e.id <= p) {
+                return bad(format!(
+                    "account {} listed after account {}: ids must strictly increase",
+                    e.id,
+                    previous.unwrap_or_default()
+                ));
+            }
+            previous = Some(e.id);
+            if e.owner == Address::ZERO {
+                return bad(format!("account {} has owner zero", e.id));
+            }
+            let mut tokens = BTreeSet::new();
+            let mut last_token: Option<TokenId> = None;
+            let account = state.account_mut(e.id);
+            account.owner = e.owner;
+            account.nonce = e.nonce;
+            account.pubkey = e.pubkey;
+            for b in &e.balances {
+                if last_token.is_some_and(|t| b.token <= t) {
+                    return bad(format!(
+                        "account {}: token {} listed out of order or twice",
+                        e.id, b.token
+                    ));
+                }
+                last_token = Some(b.token);
+                if b.amount == 0 {
+                    return bad(format!(
+                        "account {}: a zero balance of token {} is listed (zero balances are left out)",
+                        e.id, b.token
+                    ));
+                }
+                account.set_balance_deferred(b.token, b.amount);
+                tokens.insert(b.token);
+            }
+            dirty.insert(e.id, tokens);
+        }
+        state.rehash(dirty)?;
+        Ok(state)
     }
 
     pub(crate) fn account_mut(&mut self, id: AccountId) -> &mut Account {

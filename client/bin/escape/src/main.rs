@@ -26,8 +26,11 @@ use rollup_bindings::rollup::Rollup;
 use rollup_escape::derive::Derivation;
 use rollup_escape::exit::l1_proof;
 use rollup_escape::l1::{L1Error, L1Reader};
+use rollup_escape::snapshot::Snapshot;
 use rollup_escape::store::DataDir;
-use rollup_escape::sync::{Event, Follow, SyncError, SyncOptions, Synced, check_chain, sync};
+use rollup_escape::sync::{
+    Event, Follow, SyncError, SyncOptions, Synced, check_chain, sync, sync_from,
+};
 use rollup_l1::RpcPolicy;
 use rollup_l1::rpc::{self, GaveUp};
 use rollup_protocol::constants::{REQUEST_DEADLINE_MAX_SECS, REQUEST_DEADLINE_SECS};
@@ -110,7 +113,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Re-derives the state from L1 up to the settled head (resumes where the last sync stopped).
-    Sync,
+    Sync {
+        /// A first sync starts from this state snapshot (a file, or an http(s) URL) instead of
+        /// genesis, once L1 confirms its root for its batch; then reads L1 from that batch on.
+        #[arg(long)]
+        snapshot: Option<String>,
+    },
+    /// State snapshots: the whole state at a finalized batch, checked by its root.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
     /// Escape mode, the oldest request's age against its deadline, the last finalized batch.
     Status,
     /// The L2 key of the signing L1 account (`--private-key` or `--keystore`): derived from its signature of the fixed key
@@ -179,6 +190,17 @@ enum Command {
         /// Token id (0 is ETH).
         #[arg(long, default_value_t = 0)]
         token: u8,
+    },
+}
+
+#[derive(Subcommand)]
+enum SnapshotCommand {
+    /// Writes the state of the last synced batch as a snapshot (to `--out`, else to stdout), for
+    /// anyone to start a sync from (`escape sync --snapshot`).
+    Export {
+        /// The file to write.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -266,6 +288,15 @@ impl Cli {
     /// Syncs to the settled head (resuming from the data directory), then cross-checks the
     /// result against every other `--rpc-url`.
     async fn sync(&self, dir: &DataDir) -> Result<Synced> {
+        self.sync_from(dir, None).await
+    }
+
+    /// [`Cli::sync`], a first sync starting from `snapshot` (a file or URL) when one is given.
+    async fn sync_from(&self, dir: &DataDir, snapshot: Option<&str>) -> Result<Synced> {
+        let snapshot = match snapshot {
+            Some(from) => Some(Snapshot::fetch(from).await?),
+            None => None,
+        };
         let rollup = self.rollup()?;
         let provider = self.provider()?;
         // Drawn on stderr when it is a terminal, hidden otherwise.
@@ -281,7 +312,8 @@ impl Cli {
             l1_chain_id: self.l1_chain_id,
             chain_id: self.chain_id,
         };
-        let synced = sync(&provider, dir, rollup, options, |event| match event {
+        let report = |event| {
+            match event {
             Event::Page { reached, head } => {
                 bar.set_length(head);
                 bar.set_position(reached);
@@ -304,8 +336,17 @@ impl Cli {
                     dir.path().display()
                 )
             }),
-        })
-        .await;
+            Event::FromSnapshot { batch, block } => bar.suspend(|| {
+                eprintln!(
+                    "L1 confirmed the snapshot's root for batch {batch}: starting from it, reading L1 from block {block}"
+                )
+            }),
+        }
+        };
+        let synced = match snapshot {
+            Some(s) => sync_from(&provider, dir, rollup, options, s, report).await,
+            None => sync(&provider, dir, rollup, options, report).await,
+        };
         bar.finish_and_clear();
         let synced = synced?;
         for url in self.rpc_url.iter().skip(1) {
@@ -397,7 +438,7 @@ impl Cli {
                 self.data_dir.display()
             ));
         };
-        Ok((Derivation::from_checkpoint(batches)?, progress.tokens))
+        Ok((dir.derivation(batches)?, progress.tokens))
     }
 }
 
@@ -539,9 +580,31 @@ fn exit_status(e: &eyre::Report) -> u8 {
 
 async fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
-        Command::Sync => {
+        Command::Snapshot(SnapshotCommand::Export { out }) => {
             let dir = cli.data_dir()?;
-            let s = cli.sync(&dir).await?;
+            let Some((progress, batches)) = dir.load()? else {
+                return Err(eyre!(
+                    "no synced state in {}: run `escape sync` first",
+                    cli.data_dir.display()
+                ));
+            };
+            let snapshot = Snapshot::of(&dir.derivation(batches)?, &progress.pin)?;
+            match out {
+                Some(path) => {
+                    snapshot.write(path)?;
+                    cli.emit(&serde_json::json!({
+                        "file": path,
+                        "batch": snapshot.batch,
+                        "stateRoot": field::to_hex(&snapshot.state_root),
+                        "accounts": snapshot.accounts.len(),
+                    }));
+                }
+                None => println!("{}", serde_json::to_string(&snapshot)?),
+            }
+        }
+        Command::Sync { snapshot } => {
+            let dir = cli.data_dir()?;
+            let s = cli.sync_from(&dir, snapshot.as_deref()).await?;
             cli.emit(&serde_json::json!({
                 "l1ChainId": s.pin.l1_chain_id,
                 "block": s.tip.number,

@@ -10,8 +10,10 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use rollup_bindings::rollup::IRollup;
 use rollup_bindings::rollup::Rollup;
+use rollup_escape::derive::Derivation;
+use rollup_escape::snapshot::Snapshot;
 use rollup_escape::store::DataDir;
-use rollup_escape::sync::{Event, Follow, SyncError, SyncOptions, Synced, sync};
+use rollup_escape::sync::{Event, Follow, SyncError, SyncOptions, Synced, sync, sync_from};
 use rollup_protocol::field::to_u256;
 use rollup_test_utils::{self as harness, root};
 
@@ -65,6 +67,133 @@ async fn sync_following<P: Provider>(
     let mut events = Vec::new();
     let synced = sync(provider, &data, rollup, options, |e| events.push(e)).await?;
     Ok((synced, events))
+}
+
+/// State snapshots against the history of [`state_rederived_from_l1_matches_every_finalized_root`]
+/// (four finalized batches, synced into `dir`): one of batch 2, taken from the synced data,
+/// starts a new data directory that reads L1 from batch 2's commit on and reaches L1's root after
+/// batch 4; a snapshot with one wrong balance is refused, whether or not its stated root was
+/// changed to match, and so is one that names the wrong block; the command line exports and
+/// starts from one; the data directory's own latest state, damaged, is not used.
+async fn snapshots<P: Provider>(
+    plain: &P,
+    rpc: &str,
+    dir: &std::path::Path,
+    rollup_addr: Address,
+    chain_id: u64,
+    escape: &dyn Fn(&[&str]) -> Result<serde_json::Value>,
+) -> Result {
+    let l1_root = Rollup::new(rollup_addr, plain).stateRoot().call().await?;
+    let (progress, mut checkpoint) = DataDir::open(dir)?.load()?.ok_or("no sync in dir")?;
+    assert!(
+        dir.join("state.json").exists(),
+        "a sync keeps its latest state"
+    );
+    checkpoint.batches.truncate(2);
+    let at_two = Derivation::from_checkpoint(checkpoint)?;
+    let snapshot = Snapshot::of(&at_two, &progress.pin)?;
+    assert_eq!(snapshot.batch, 2);
+    let fresh = |name: &str| dir.with_extension(name);
+    let start = |name: &str, snapshot: Snapshot| {
+        let path = fresh(name);
+        async move {
+            let data = DataDir::open(&path).map_err(SyncError::from)?;
+            let options = SyncOptions {
+                page: 3,
+                follow: Follow::Confirmations(0),
+                from_block: None,
+                l1_chain_id: None,
+                chain_id,
+            };
+            sync_from(plain, &data, rollup_addr, options, snapshot, |_| {}).await
+        }
+    };
+    let from_two = start("from-two", snapshot.clone()).await?;
+    assert_eq!(from_two.derivation.last_batch(), 4);
+    assert_eq!(to_u256(&from_two.derivation.state().root()), l1_root);
+    assert_eq!(from_two.derivation.state().balance(1, 0), 745);
+    // Resumed from its directory (base snapshot and state.json), it is the same state.
+    let (_, cp) = DataDir::open(&fresh("from-two"))?
+        .load()?
+        .ok_or("no sync")?;
+    assert_eq!(cp.base, 2);
+    let resumed = DataDir::open(&fresh("from-two"))?.derivation(cp)?;
+    assert_eq!(to_u256(&resumed.state().root()), l1_root);
+
+    let refused = |e: SyncError, message: &str| {
+        assert!(matches!(e, SyncError::Snapshot(_)), "{e}");
+        assert!(e.to_string().contains(message), "{e}");
+    };
+    // One wrong balance: its accounts no longer give the root it states.
+    let mut wrong = snapshot.clone();
+    let account = wrong
+        .accounts
+        .iter_mut()
+        .find(|a| !a.balances.is_empty())
+        .ok_or("no balance")?;
+    account.balances[0].amount += 1;
+    let e = start("wrong-balance", wrong.clone())
+        .await
+        .err()
+        .ok_or("accepted")?;
+    refused(e, "not the root");
+    // The same, with the stated root changed to the one its accounts give: L1 finalized another.
+    wrong.state_root =
+        rollup_protocol::State::from_accounts(wrong.config(), &wrong.accounts)?.root();
+    let e = start("wrong-root", wrong).await.err().ok_or("accepted")?;
+    refused(e, "the snapshot is not of the finalized state");
+    // The wrong block for its finalization.
+    let mut elsewhere = snapshot.clone();
+    elsewhere.finalized_at -= 1;
+    let e = start("wrong-block", elsewhere)
+        .await
+        .err()
+        .ok_or("accepted")?;
+    refused(e, "no BatchFinalized log of batch 2");
+    assert!(
+        !fresh("wrong-root").join("progress.json").exists(),
+        "a refused snapshot leaves no sync behind"
+    );
+
+    // The command line: export the synced state, start another directory from the file.
+    let file = fresh("snapshot.json");
+    let exported = escape(&["snapshot", "export", "--out", file.to_str().ok_or("path")?])?;
+    assert_eq!(exported["batch"], 4);
+    let data_dir = fresh("cli");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_escape"))
+        .args(["sync", "--json", "--confirmations", "0", "--snapshot"])
+        .arg(&file)
+        .args(["--rollup", &rollup_addr.to_string(), "--data-dir"])
+        .arg(&data_dir)
+        .args(["--rpc-url", rpc])
+        .args(["--chain-id", &chain_id.to_string()])
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let synced: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(synced["lastFinalizedBatch"], 4);
+    assert_eq!(synced["stateRoot"], exported["stateRoot"]);
+
+    // A damaged state.json (one balance changed) is not used: the history is replayed instead.
+    let latest = dir.join("state.json");
+    let mut damaged = Snapshot::read(&latest)?;
+    damaged.accounts[1].balances[0].amount += 1;
+    damaged.write(&latest)?;
+    assert_eq!(escape(&["balance", "--account", "1"])?["balance"], "745");
+    for name in [
+        "from-two",
+        "wrong-balance",
+        "wrong-root",
+        "wrong-block",
+        "cli",
+    ] {
+        let _ = std::fs::remove_dir_all(fresh(name));
+    }
+    let _ = std::fs::remove_file(file);
+    Ok(())
 }
 
 #[tokio::test]
@@ -436,6 +565,15 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
         proof.verify(d.state().root()),
         "the proof holds against the finalized root"
     );
+    snapshots(
+        &plain,
+        &anvil.endpoint(),
+        &dir,
+        rollup_addr,
+        chain_id,
+        &escape,
+    )
+    .await?;
     let status = escape(&["status"])?;
     assert_eq!(status["escapeMode"], false);
     assert_eq!(status["escapeCanBeActivated"], false);

@@ -1,0 +1,202 @@
+//! A batch's pubdata as an EIP-4844 blob.
+//!
+//! A blob is [`FIELD_ELEMENTS_PER_BLOB`] elements of BLS12-381's scalar field, 32 bytes each,
+//! big-endian: the evaluations of a polynomial `p` of degree below 4096 at the 4096th roots of
+//! unity, in bit-reversed order, which is what its KZG commitment (and so its versioned hash)
+//! commits to. This rollup chooses `p` by its **coefficients**: the batch's pubdata (its chunks'
+//! records back to back, `docs/protocol.md` section 6) cut into 31-byte big-endian integers
+//! `c₀, c₁, …`, zero-padded at the end, so `p(z) = Σ cₖ zᵏ`. A blob is then the FFT of the
+//! coefficients ([`blob_of_pubdata`]) and the pubdata is read back by the inverse FFT
+//! ([`pubdata_of_blob`]). Why the coefficients and not the evaluations: a circuit evaluates `p` at
+//! a challenge with one multiplication per *used* coefficient (Horner's rule), padding costing
+//! nothing, where the evaluation form needs a division per element of the whole blob.
+//!
+//! A coefficient is below `2²⁴⁸`, hence canonical in both BLS12-381's and BN254's scalar fields.
+
+use ff::{Field, PrimeField};
+use halo2curves_axiom::bls12_381;
+use halo2curves_axiom::fft::best_fft;
+
+use crate::error::{Error, Result};
+
+/// BLS12-381's scalar field, the field of blobs.
+pub type BlsFr = bls12_381::Fr;
+
+/// Field elements per blob (EIP-4844).
+pub const FIELD_ELEMENTS_PER_BLOB: usize = 4096;
+
+/// Bytes of a blob.
+pub const BYTES_PER_BLOB: usize = 32 * FIELD_ELEMENTS_PER_BLOB;
+
+/// Pubdata bytes per coefficient.
+pub const BYTES_PER_COEFFICIENT: usize = 31;
+
+/// Pubdata bytes one blob holds: 126,976.
+pub const BLOB_DATA_BYTES: usize = BYTES_PER_COEFFICIENT * FIELD_ELEMENTS_PER_BLOB;
+
+const LOG_N: u32 = FIELD_ELEMENTS_PER_BLOB.trailing_zeros();
+
+/// The 4096th root of unity of EIP-4844: `7^((r − 1)/4096)` (halo2curves' 2³²th root of unity is
+/// `7^((r − 1)/2³²)`).
+fn omega() -> BlsFr {
+    let mut w = BlsFr::ROOT_OF_UNITY;
+    for _ in LOG_N..BlsFr::S {
+        w = w.square();
+    }
+    w
+}
+
+fn bit_reverse(i: usize) -> usize {
+    i.reverse_bits() >> (usize::BITS - LOG_N)
+}
+
+/// A field element from 32 big-endian bytes, if below the modulus.
+pub fn bls_from_be(bytes: &[u8; 32]) -> Option<BlsFr> {
+    let mut le = *bytes;
+    le.reverse();
+    BlsFr::from_repr(le).into()
+}
+
+/// A field element's 32 big-endian bytes.
+pub fn bls_to_be(x: &BlsFr) -> [u8; 32] {
+    let mut be = x.to_repr();
+    be.reverse();
+    be
+}
+
+/// The coefficients of a blob holding `pubdata` (at most [`BLOB_DATA_BYTES`]), zero-padded to
+/// [`FIELD_ELEMENTS_PER_BLOB`].
+pub fn coefficients(pubdata: &[u8]) -> Result<Vec<BlsFr>> {
+    if pubdata.len() > BLOB_DATA_BYTES {
+        return Err(Error::Decode(format!(
+            "{} bytes of pubdata do not fit one blob ({BLOB_DATA_BYTES} at most)",
+            pubdata.len()
+        )));
+    }
+    let mut out = vec![BlsFr::ZERO; FIELD_ELEMENTS_PER_BLOB];
+    for (c, piece) in out.iter_mut().zip(pubdata.chunks(BYTES_PER_COEFFICIENT)) {
+        let mut word = [0u8; 32];
+        word[1..1 + piece.len()].copy_from_slice(piece);
+        // Below 2^248 < r: always canonical.
+        *c = bls_from_be(&word).unwrap_or(BlsFr::ZERO);
+    }
+    Ok(out)
+}
+
+/// `p(z)` for the coefficients `c` (Horner's rule, highest degree first).
+pub fn evaluate(c: &[BlsFr], z: &BlsFr) -> BlsFr {
+    c.iter().rev().fold(BlsFr::ZERO, |acc, ci| acc * z + ci)
+}
+
+/// The blob whose polynomial has `pubdata`'s coefficients.
+pub fn blob_of_pubdata(pubdata: &[u8]) -> Result<Vec<u8>> {
+    let mut values = coefficients(pubdata)?;
+    best_fft(&mut values, omega(), LOG_N);
+    let mut blob = vec![0u8; BYTES_PER_BLOB];
+    for (i, word) in blob.chunks_exact_mut(32).enumerate() {
+        word.copy_from_slice(&bls_to_be(&values[bit_reverse(i)]));
+    }
+    Ok(blob)
+}
+
+/// The coefficients of a blob's polynomial: every element must be canonical.
+pub fn blob_coefficients(blob: &[u8]) -> Result<Vec<BlsFr>> {
+    if blob.len() != BYTES_PER_BLOB {
+        return Err(Error::Decode(format!(
+            "a blob is {BYTES_PER_BLOB} bytes, not {}",
+            blob.len()
+        )));
+    }
+    let mut values = vec![BlsFr::ZERO; FIELD_ELEMENTS_PER_BLOB];
+    for (i, word) in blob.chunks_exact(32).enumerate() {
+        let mut w = [0u8; 32];
+        w.copy_from_slice(word);
+        values[bit_reverse(i)] = bls_from_be(&w).ok_or_else(|| {
+            Error::Decode(format!(
+                "blob element {i} is not below BLS12-381's scalar modulus"
+            ))
+        })?;
+    }
+    let inverse_n = BlsFr::from(FIELD_ELEMENTS_PER_BLOB as u64)
+        .invert()
+        .unwrap_or(BlsFr::ZERO);
+    best_fft(&mut values, omega().invert().unwrap_or(BlsFr::ZERO), LOG_N);
+    for v in &mut values {
+        *v *= inverse_n;
+    }
+    Ok(values)
+}
+
+/// The pubdata a blob holds ([`BLOB_DATA_BYTES`] bytes, its zero padding included): refused
+/// unless every coefficient is below `2²⁴⁸` (a blob this encoding did not write).
+pub fn pubdata_of_blob(blob: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(BLOB_DATA_BYTES);
+    for (k, c) in blob_coefficients(blob)?.iter().enumerate() {
+        let word = bls_to_be(c);
+        if word[0] != 0 {
+            return Err(Error::Decode(format!(
+                "blob coefficient {k} is not below 2^248: not a blob of this rollup's encoding"
+            )));
+        }
+        out.extend_from_slice(&word[1..]);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn omega_has_order_exactly_4096() {
+        let w = omega();
+        assert_eq!(
+            Field::pow_vartime(&w, [FIELD_ELEMENTS_PER_BLOB as u64]),
+            BlsFr::ONE
+        );
+        assert_ne!(
+            Field::pow_vartime(&w, [FIELD_ELEMENTS_PER_BLOB as u64 / 2]),
+            BlsFr::ONE
+        );
+    }
+
+    #[test]
+    fn pubdata_round_trips_through_a_blob_and_the_blob_evaluates_its_coefficients() -> Result<()> {
+        let pubdata: Vec<u8> = (0..5_000u32).map(|i| (i * 7 + 3) as u8).collect();
+        let blob = blob_of_pubdata(&pubdata)?;
+        let back = pubdata_of_blob(&blob)?;
+        assert_eq!(&back[..pubdata.len()], &pubdata[..]);
+        assert!(back[pubdata.len()..].iter().all(|b| *b == 0));
+        // Element i of the blob is p(ω^bitrev(i)).
+        let c = coefficients(&pubdata)?;
+        for i in [0, 1, 2, 4095] {
+            let x = Field::pow_vartime(&omega(), [bit_reverse(i) as u64]);
+            let mut w = [0u8; 32];
+            w.copy_from_slice(&blob[32 * i..32 * i + 32]);
+            assert_eq!(bls_from_be(&w), Some(evaluate(&c, &x)), "element {i}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn too_much_pubdata_and_foreign_blobs_are_refused() {
+        assert!(blob_of_pubdata(&vec![1u8; BLOB_DATA_BYTES + 1]).is_err());
+        assert!(blob_of_pubdata(&vec![1u8; BLOB_DATA_BYTES]).is_ok());
+        // A blob whose coefficient reaches 2^248.
+        let mut big = vec![BlsFr::ZERO; FIELD_ELEMENTS_PER_BLOB];
+        big[3] = Field::pow_vartime(&BlsFr::from(2u64), [248u64]);
+        best_fft(&mut big, omega(), LOG_N);
+        let mut blob = vec![0u8; BYTES_PER_BLOB];
+        for (i, word) in blob.chunks_exact_mut(32).enumerate() {
+            word.copy_from_slice(&bls_to_be(&big[bit_reverse(i)]));
+        }
+        assert!(
+            matches!(pubdata_of_blob(&blob), Err(Error::Decode(m)) if m.contains("coefficient 3"))
+        );
+        // A non-canonical element, and a blob of the wrong size.
+        let mut bad = vec![0u8; BYTES_PER_BLOB];
+        bad[..32].fill(0xff);
+        assert!(matches!(pubdata_of_blob(&bad), Err(Error::Decode(m)) if m.contains("element 0")));
+        assert!(pubdata_of_blob(&bad[1..]).is_err());
+    }
+}
