@@ -4,7 +4,8 @@
 //! shrink when a provider refuses a range ([`LogReader`]), and the `RequestQueued` event decoded
 //! into the request it queues ([`decode_request`]); and the L1 transaction manager ([`tx`]): own
 //! nonces, every signed transaction stored before it is broadcast, fee bumps, receipts with
-//! confirmations. The contract bindings and their custom-error decoding are `rollup-bindings`'.
+//! confirmations; and blobs ([`blob`]): versioned hashes recomputed locally, sidecars built. The
+//! contract bindings and their custom-error decoding are `rollup-bindings`'.
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use alloy::sol_types::SolEvent;
 use rollup_bindings::irollup::IRollup;
 use rollup_protocol::Tx;
 
+pub mod blob;
 pub mod rpc;
 pub mod tx;
 

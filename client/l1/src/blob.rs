@@ -1,0 +1,79 @@
+//! EIP-4844 blobs on the L1 side: a blob's KZG commitment and versioned hash recomputed locally
+//! (c-kzg with Ethereum's trusted setup, through alloy), so that whoever reads a blob from anywhere
+//! checks it against the versioned hash L1 holds before using a byte of it; and the sidecar of a
+//! blob transaction built from a batch's pubdata in this rollup's encoding
+//! (`rollup_protocol::blob`).
+
+use alloy::consensus::BlobTransactionSidecar;
+use alloy::eips::eip4844::c_kzg::{Blob, KzgSettings};
+use alloy::eips::eip4844::env_settings::EnvKzgSettings;
+use alloy::eips::eip4844::kzg_to_versioned_hash;
+use alloy::primitives::B256;
+use rollup_protocol::blob::{BYTES_PER_BLOB, blob_of_pubdata};
+
+/// Why a blob could not be committed to.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// Not a blob: the wrong size, or an element not below the modulus.
+    #[error("not a blob: {0}")]
+    Malformed(String),
+    /// The pubdata does not fit this rollup's blob encoding.
+    #[error(transparent)]
+    Encoding(#[from] rollup_protocol::Error),
+}
+
+/// Ethereum's KZG settings (the trusted setup shipped with c-kzg).
+pub fn kzg_settings() -> &'static KzgSettings {
+    EnvKzgSettings::Default.get()
+}
+
+/// The versioned hash of `blob`: `0x01 ‖ sha256(commitment)[1..]`, the commitment computed here.
+pub fn versioned_hash(blob: &[u8]) -> Result<B256, BlobError> {
+    if blob.len() != BYTES_PER_BLOB {
+        return Err(BlobError::Malformed(format!(
+            "{} bytes, a blob is {BYTES_PER_BLOB}",
+            blob.len()
+        )));
+    }
+    let blob = Blob::from_bytes(blob).map_err(|e| BlobError::Malformed(e.to_string()))?;
+    let commitment = kzg_settings()
+        .blob_to_kzg_commitment(&blob)
+        .map_err(|e| BlobError::Malformed(e.to_string()))?;
+    Ok(kzg_to_versioned_hash(commitment.as_slice()))
+}
+
+/// The sidecar of a transaction posting `pubdata` in one blob (commitment and proof computed).
+pub fn sidecar(pubdata: &[u8]) -> Result<BlobTransactionSidecar, BlobError> {
+    let blob = alloy::eips::eip4844::Blob::try_from(blob_of_pubdata(pubdata)?.as_slice())
+        .map_err(|e| BlobError::Malformed(e.to_string()))?;
+    BlobTransactionSidecar::try_from_blobs_with_settings(vec![blob], kzg_settings())
+        .map_err(|e| BlobError::Malformed(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sidecar_commits_to_the_blob_whose_versioned_hash_is_recomputed() -> Result<(), BlobError>
+    {
+        let pubdata = b"\x02some records".repeat(50);
+        let sidecar = sidecar(&pubdata)?;
+        let hashes: Vec<B256> = sidecar.versioned_hashes().collect();
+        assert_eq!(hashes.len(), 1);
+        let blob = blob_of_pubdata(&pubdata)?;
+        assert_eq!(versioned_hash(&blob)?, hashes[0]);
+        assert_eq!(hashes[0][0], 1, "version byte");
+        let mut other = blob.clone();
+        other[40] ^= 1;
+        assert_ne!(versioned_hash(&other)?, hashes[0]);
+        assert!(versioned_hash(&blob[1..]).is_err());
+        let mut high = blob;
+        high[..32].fill(0xff);
+        assert!(
+            versioned_hash(&high).is_err(),
+            "an element above the modulus"
+        );
+        Ok(())
+    }
+}
