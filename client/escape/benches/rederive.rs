@@ -125,5 +125,25 @@ fn load(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, baseline, rederive, load);
+/// What reading a blob costs the client besides the network: checking it against its versioned
+/// hash (its KZG commitment recomputed: an MSM of 4,096 points) and decoding it (an inverse FFT of
+/// 4,096 elements) into the pubdata it carries.
+fn blob(c: &mut Criterion) {
+    let mut g = c.benchmark_group("blob");
+    g.sample_size(20);
+    let pubdata: Vec<u8> = (0..rollup_protocol::blob::BLOB_DATA_BYTES)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    let blob = rollup_protocol::blob::blob_of_pubdata(&pubdata).unwrap();
+    g.throughput(Throughput::Bytes(blob.len() as u64));
+    g.bench_function("check against its versioned hash", |b| {
+        b.iter(|| rollup_l1::blob::versioned_hash(std::hint::black_box(&blob)).unwrap())
+    });
+    g.bench_function("decode to pubdata", |b| {
+        b.iter(|| rollup_protocol::blob::pubdata_of_blob(std::hint::black_box(&blob)).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, baseline, rederive, load, blob);
 criterion_main!(benches);

@@ -3,6 +3,8 @@
 //! the root it derives after every finalized batch against the one L1 stored,
 //! and builds the Merkle proofs users escape with (the `escape` binary).
 //!
+//! - [`blobs`]: blobs from a chain of sources (cache, L1 node, beacon APIs, archives), each checked
+//!   against its versioned hash;
 //! - [`derive`]: replaying finalized batches into the core's `State`, atomically
 //!   per batch, with a checkpoint on disk to resume from;
 //! - [`exit`]: the derived balance proof in the shape the L1 escape takes;
@@ -18,6 +20,7 @@
 //!   applying a batch twice or skipping one;
 //! - [`synthetic`]: a synthetic L1 history for the re-derivation benchmarks.
 
+pub mod blobs;
 pub mod derive;
 pub mod exit;
 pub mod l1;

@@ -187,6 +187,51 @@ pub async fn cuttable_link(upstream: std::net::SocketAddr) -> Result<(String, Ar
     Ok((url, switch))
 }
 
+/// A static HTTP server for tests of clients that read files over HTTP (snapshots, blob archives,
+/// beacon APIs): `GET` of a path in `files` (the query string ignored) answers 200 with its bytes,
+/// any other 404. Returns its base URL; it serves until the runtime ends.
+pub async fn static_http(files: std::collections::HashMap<String, Vec<u8>>) -> Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let files = Arc::new(files);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let files = files.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&request);
+                let path = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .split('?')
+                    .next()
+                    .unwrap_or("/")
+                    .to_string();
+                let (status, body) = match files.get(&path) {
+                    Some(b) => ("200 OK", b.clone()),
+                    None => ("404 Not Found", Vec::new()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&body).await;
+            });
+        }
+    });
+    Ok(url)
+}
+
 /// A stand-in prover for tests of the bookkeeping around proving (the coordinator, the sequencer,
 /// the RPC), never of proofs: no circuit, every proof is eight 7s for the public inputs the task
 /// asks for, and it verifies exactly those.
