@@ -8,6 +8,7 @@ use alloy::consensus::BlobTransactionSidecar;
 use alloy::eips::eip4844::c_kzg::{Blob, KzgSettings};
 use alloy::eips::eip4844::env_settings::EnvKzgSettings;
 use alloy::eips::eip4844::kzg_to_versioned_hash;
+use alloy::eips::eip7594::BlobTransactionSidecarEip7594;
 use alloy::primitives::B256;
 use rollup_protocol::blob::{BYTES_PER_BLOB, blob_of_pubdata};
 
@@ -42,7 +43,18 @@ pub fn versioned_hash(blob: &[u8]) -> Result<B256, BlobError> {
     Ok(kzg_to_versioned_hash(commitment.as_slice()))
 }
 
-/// The sidecar of a transaction posting `pubdata` in one blob (commitment and proof computed).
+/// The sidecar of a transaction posting `pubdata` in one blob, in the format L1 takes since
+/// Fusaka (EIP-7594: the commitment and the 128 cell proofs of the extended blob, for peer
+/// sampling), which anvil takes too.
+pub fn sidecar_7594(pubdata: &[u8]) -> Result<BlobTransactionSidecarEip7594, BlobError> {
+    let blob = alloy::eips::eip4844::Blob::try_from(blob_of_pubdata(pubdata)?.as_slice())
+        .map_err(|e| BlobError::Malformed(e.to_string()))?;
+    BlobTransactionSidecarEip7594::try_from_blobs_with_settings(vec![blob], kzg_settings())
+        .map_err(|e| BlobError::Malformed(e.to_string()))
+}
+
+/// The sidecar of a transaction posting `pubdata` in one blob, in the EIP-4844 format (the
+/// commitment and one blob proof), as L1 took it before Fusaka.
 pub fn sidecar(pubdata: &[u8]) -> Result<BlobTransactionSidecar, BlobError> {
     let blob = alloy::eips::eip4844::Blob::try_from(blob_of_pubdata(pubdata)?.as_slice())
         .map_err(|e| BlobError::Malformed(e.to_string()))?;
@@ -61,6 +73,8 @@ mod tests {
         let sidecar = sidecar(&pubdata)?;
         let hashes: Vec<B256> = sidecar.versioned_hashes().collect();
         assert_eq!(hashes.len(), 1);
+        let peer_das: Vec<B256> = sidecar_7594(&pubdata)?.versioned_hashes().collect();
+        assert_eq!(peer_das, hashes, "both formats commit to the same blob");
         let blob = blob_of_pubdata(&pubdata)?;
         assert_eq!(versioned_hash(&blob)?, hashes[0]);
         assert_eq!(hashes[0][0], 1, "version byte");

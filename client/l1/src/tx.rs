@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use alloy::eips::eip2718::Encodable2718;
 use alloy::network::{
     Ethereum, EthereumWallet, NetworkTransactionBuilder, NetworkWallet, TransactionBuilder,
+    TransactionBuilder4844,
 };
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::providers::Provider;
@@ -64,6 +65,20 @@ pub enum TxError {
         /// The cap.
         cap: u128,
     },
+    /// The blob fee needed is above the configured cap: raise the cap, wait for a lower blob base
+    /// fee, or post the batch as calldata.
+    #[error("nonce {nonce}: a blob fee of {wanted} wei per blob gas is needed, the cap is {cap}")]
+    BlobFeeCap {
+        /// The transaction's nonce.
+        nonce: u64,
+        /// The fee needed.
+        wanted: u128,
+        /// The cap.
+        cap: u128,
+    },
+    /// The pubdata could not be put in a blob (too large for one).
+    #[error("blob: {0}")]
+    Blob(String),
     /// The nonce is used on chain, `confirmations` deep, but no stored version has a receipt:
     /// either the receipt lags its block (call again) or another transaction of this key took it.
     #[error("nonce {nonce} is used but none of the {versions} stored versions has a receipt yet")]
@@ -106,6 +121,9 @@ pub struct Signed {
     pub max_fee_per_gas: u128,
     /// Its priority fee, wei per gas.
     pub max_priority_fee_per_gas: u128,
+    /// Its blob fee cap, wei per blob gas (0: not a blob transaction).
+    #[serde(default)]
+    pub max_fee_per_blob_gas: u128,
 }
 
 /// A staged transaction as the outbox stores it: its nonce, call and every version signed, the
@@ -120,6 +138,10 @@ pub struct Pending {
     pub to: Address,
     /// The calldata.
     pub input: Bytes,
+    /// The pubdata it posts in one blob, if it is a blob transaction (the sidecar is made again
+    /// from it for each version: it is a function of the pubdata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<Bytes>,
     /// Every version signed, oldest first.
     pub versions: Vec<Signed>,
 }
@@ -132,11 +154,14 @@ impl Pending {
         let first = self.versions.first().ok_or("no signed version")?;
         let envelope =
             TxEnvelope::decode_2718(&mut first.raw.as_ref()).map_err(|e| e.to_string())?;
-        // The manager signs EIP-1559 transactions only.
-        let signed = envelope.as_eip1559().ok_or("not an EIP-1559 transaction")?;
-        signed
-            .signature()
-            .recover_address_from_prehash(&signed.signature_hash())
+        // The manager signs EIP-1559 and (with a blob) EIP-4844 transactions only.
+        let (signature, prehash) = match &envelope {
+            TxEnvelope::Eip1559(signed) => (*signed.signature(), signed.signature_hash()),
+            TxEnvelope::Eip4844(signed) => (*signed.signature(), signed.signature_hash()),
+            _ => return Err("neither an EIP-1559 nor an EIP-4844 transaction".into()),
+        };
+        signature
+            .recover_address_from_prehash(&prehash)
             .map_err(|e| e.to_string())
     }
 }
@@ -159,6 +184,26 @@ pub trait Outbox: Send + Sync {
     fn nonces(&self) -> std::result::Result<Vec<u64>, Box<dyn std::error::Error + Send + Sync>>;
 }
 
+/// The fees of one signed version.
+#[derive(Debug, Clone, Copy)]
+struct Fees {
+    max_fee: u128,
+    priority: u128,
+    /// Wei per blob gas (ignored unless the transaction carries a blob).
+    blob: u128,
+}
+
+fn blob_error(e: crate::blob::BlobError) -> TxError {
+    TxError::Blob(e.to_string())
+}
+
+/// The versioned hash of the one blob holding `pubdata`.
+fn blob_versioned_hash(pubdata: &[u8]) -> Result<B256> {
+    let blob = rollup_protocol::blob::blob_of_pubdata(pubdata)
+        .map_err(|e| TxError::Blob(e.to_string()))?;
+    crate::blob::versioned_hash(&blob).map_err(blob_error)
+}
+
 /// The manager's settings.
 #[derive(Debug, Clone, Copy)]
 pub struct TxPolicy {
@@ -170,6 +215,8 @@ pub struct TxPolicy {
     pub bump_after: Duration,
     /// The fee cap, wei per gas: no version is signed above it.
     pub max_fee_per_gas: u128,
+    /// The blob fee cap, wei per blob gas: no blob transaction is signed above it.
+    pub max_fee_per_blob_gas: u128,
     /// Blocks a receipt must be deep (1: mined) before it counts.
     pub confirmations: u64,
     /// The gas limit is the estimate times this many tenths (12: a fifth over the estimate).
@@ -226,22 +273,41 @@ impl<P: Provider> TxManager<P> {
         to: Address,
         input: Bytes,
     ) -> Result<(Pending, bool)> {
+        self.stage_with_blob(outbox, key, to, input, None).await
+    }
+
+    /// [`TxManager::stage`] for a call that also posts `blob` (pubdata in this rollup's blob
+    /// encoding) in one blob: a type-3 transaction, simulated with its versioned hash (so that the
+    /// call's `BLOBHASH(0)` reads it), its blob fee cap twice the current blob base fee (which can
+    /// rise by 12.5 % a block), within the policy's cap.
+    pub async fn stage_with_blob(
+        &self,
+        outbox: &dyn Outbox,
+        key: &str,
+        to: Address,
+        input: Bytes,
+        blob: Option<Bytes>,
+    ) -> Result<(Pending, bool)> {
         if let Some(tx) = outbox.load(key).map_err(TxError::Outbox)? {
             tracing::info!(key, nonce = tx.nonce, "resuming a stored transaction");
             return Ok((tx, true));
         }
-        let tx = self.prepare(to, input).await?;
+        let tx = self.prepare(to, input, blob).await?;
         outbox.save(key, &tx).map_err(TxError::Outbox)?;
         Ok((tx, false))
     }
 
     /// Simulates the call and signs it with the next pending nonce; stores nothing (so it is not
     /// public: a transaction is broadcast only once stored, through [`TxManager::stage`]).
-    async fn prepare(&self, to: Address, input: Bytes) -> Result<Pending> {
-        let call = TransactionRequest::default()
+    async fn prepare(&self, to: Address, input: Bytes, blob: Option<Bytes>) -> Result<Pending> {
+        let mut call = TransactionRequest::default()
             .with_from(self.from)
             .with_to(to)
             .with_input(input.clone());
+        if let Some(pubdata) = &blob {
+            let hash = blob_versioned_hash(pubdata)?;
+            call.blob_versioned_hashes = Some(vec![hash]);
+        }
         if let Err(e) = self.provider.call(call.clone()).await {
             return Err(match e.as_error_resp().and_then(|r| r.as_revert_data()) {
                 Some(data) => TxError::Reverted { data },
@@ -264,21 +330,45 @@ impl<P: Provider> TxManager<P> {
             .estimate_eip1559_fees()
             .await
             .map_err(rpc("estimating fees"))?;
+        let blob_fee = match &blob {
+            None => 0,
+            Some(_) => {
+                self.provider
+                    .get_blob_base_fee()
+                    .await
+                    .map_err(rpc("reading the blob base fee"))?
+                    .max(1)
+                    * 2
+            }
+        };
         let mut tx = Pending {
             nonce,
             gas: gas.saturating_mul(self.policy.gas_margin_tenths.max(10)) / 10,
             to,
             input,
+            blob,
             versions: Vec::new(),
         };
         let signed = self
-            .sign(&tx, fees.max_fee_per_gas, fees.max_priority_fee_per_gas)
+            .sign(
+                &tx,
+                Fees {
+                    max_fee: fees.max_fee_per_gas,
+                    priority: fees.max_priority_fee_per_gas,
+                    blob: blob_fee,
+                },
+            )
             .await?;
         tx.versions.push(signed);
         Ok(tx)
     }
 
-    async fn sign(&self, tx: &Pending, max_fee: u128, priority: u128) -> Result<Signed> {
+    async fn sign(&self, tx: &Pending, fees: Fees) -> Result<Signed> {
+        let Fees {
+            max_fee,
+            priority,
+            blob: blob_fee,
+        } = fees;
         if max_fee > self.policy.max_fee_per_gas {
             return Err(TxError::FeeCap {
                 nonce: tx.nonce,
@@ -286,8 +376,15 @@ impl<P: Provider> TxManager<P> {
                 cap: self.policy.max_fee_per_gas,
             });
         }
+        if tx.blob.is_some() && blob_fee > self.policy.max_fee_per_blob_gas {
+            return Err(TxError::BlobFeeCap {
+                nonce: tx.nonce,
+                wanted: blob_fee,
+                cap: self.policy.max_fee_per_blob_gas,
+            });
+        }
         let priority = priority.min(max_fee);
-        let envelope = TransactionRequest::default()
+        let mut request = TransactionRequest::default()
             .with_from(self.from)
             .with_to(tx.to)
             .with_input(tx.input.clone())
@@ -295,7 +392,14 @@ impl<P: Provider> TxManager<P> {
             .with_gas_limit(tx.gas)
             .with_chain_id(self.policy.chain_id)
             .with_max_fee_per_gas(max_fee)
-            .with_max_priority_fee_per_gas(priority)
+            .with_max_priority_fee_per_gas(priority);
+        if let Some(pubdata) = &tx.blob {
+            let sidecar = crate::blob::sidecar_7594(pubdata).map_err(blob_error)?;
+            request = request
+                .with_blob_sidecar(sidecar.into())
+                .with_max_fee_per_blob_gas(blob_fee);
+        }
+        let envelope = request
             .build(&self.wallet)
             .await
             .map_err(|e| TxError::Rpc {
@@ -307,6 +411,7 @@ impl<P: Provider> TxManager<P> {
             raw: envelope.encoded_2718().into(),
             max_fee_per_gas: max_fee,
             max_priority_fee_per_gas: priority,
+            max_fee_per_blob_gas: if tx.blob.is_some() { blob_fee } else { 0 },
         })
     }
 
@@ -476,9 +581,15 @@ impl<P: Provider> TxManager<P> {
                 gas: 21_000,
                 to: self.from,
                 input: Bytes::new(),
+                blob: None,
                 versions: Vec::new(),
             };
-            let sent = match self.sign(&filler, fees.0, fees.1).await {
+            let filler_fees = Fees {
+                max_fee: fees.0,
+                priority: fees.1,
+                blob: 0,
+            };
+            let sent = match self.sign(&filler, filler_fees).await {
                 Ok(signed) => {
                     filler.versions.push(signed);
                     self.broadcast(&filler).await
@@ -501,7 +612,9 @@ impl<P: Provider> TxManager<P> {
         fees
     }
 
-    /// A new version with fees up by a quarter (at least the current estimate), stored first.
+    /// A new version with fees up by a quarter (at least the current estimate), stored first. A
+    /// blob transaction's every fee is doubled: nodes replace a blob transaction only so (geth's
+    /// blob pool asks 100 % more of each of the three fees).
     async fn bump(&self, outbox: &dyn Outbox, key: &str, mut tx: Pending) -> Result<Pending> {
         let Some(last) = tx.versions.last().cloned() else {
             return Err(TxError::Outbox(
@@ -513,10 +626,35 @@ impl<P: Provider> TxManager<P> {
             .estimate_eip1559_fees()
             .await
             .map_err(rpc("estimating fees"))?;
-        let max_fee = (last.max_fee_per_gas * 5 / 4 + 1).max(now.max_fee_per_gas);
-        let priority =
-            (last.max_priority_fee_per_gas * 5 / 4 + 1).max(now.max_priority_fee_per_gas);
-        let signed = self.sign(&tx, max_fee, priority).await?;
+        let raise = |x: u128| {
+            if tx.blob.is_some() {
+                x.saturating_mul(2).max(1)
+            } else {
+                x * 5 / 4 + 1
+            }
+        };
+        let max_fee = raise(last.max_fee_per_gas).max(now.max_fee_per_gas);
+        let priority = raise(last.max_priority_fee_per_gas).max(now.max_priority_fee_per_gas);
+        let blob_fee = if tx.blob.is_some() {
+            let current = self
+                .provider
+                .get_blob_base_fee()
+                .await
+                .map_err(rpc("reading the blob base fee"))?;
+            raise(last.max_fee_per_blob_gas).max(current.saturating_mul(2))
+        } else {
+            0
+        };
+        let signed = self
+            .sign(
+                &tx,
+                Fees {
+                    max_fee,
+                    priority,
+                    blob: blob_fee,
+                },
+            )
+            .await?;
         tx.versions.push(signed);
         outbox.save(key, &tx).map_err(TxError::Outbox)?;
         tracing::warn!(

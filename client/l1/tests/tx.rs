@@ -55,6 +55,7 @@ fn policy(chain_id: u64) -> TxPolicy {
         poll: Duration::from_millis(50),
         bump_after: Duration::from_millis(300),
         max_fee_per_gas: 1_000_000_000_000,
+        max_fee_per_blob_gas: 1_000_000_000_000,
         confirmations: 1,
         gas_margin_tenths: 12,
     }
@@ -284,6 +285,105 @@ async fn a_dropped_transaction_below_the_pending_one_is_filled() -> Result {
             .await?
             .is_none(),
         "the gap was closed by a filler, not by the dropped transaction"
+    );
+    Ok(())
+}
+
+/// A blob transaction (the sidecar in EIP-7594 form, as L1 takes it since Fusaka): staged with its
+/// pubdata, simulated with its versioned hash, replaced with every fee doubled while it waits, mined
+/// with the blob L1 commits to; a restart resumes it; a blob fee above the cap is refused first.
+#[tokio::test]
+async fn a_blob_transaction_is_replaced_with_every_fee_doubled() -> Result {
+    let anvil = anvil()?;
+    let key = keys(&anvil).remove(1);
+    let (provider, chain_id, l1) = manager(&anvil, &key).await?;
+    let outbox = Arc::new(Memory::default());
+    let to = Address::repeat_byte(0x44);
+    let pubdata = Bytes::from(b"\x02fifteen bytes!".repeat(40));
+
+    let capped = TxManager::new(
+        provider.clone(),
+        EthereumWallet::from(key.clone()),
+        TxPolicy {
+            max_fee_per_blob_gas: 1,
+            ..policy(chain_id)
+        },
+    );
+    assert!(matches!(
+        capped
+            .stage_with_blob(&*outbox, "capped", to, Bytes::new(), Some(pubdata.clone()))
+            .await,
+        Err(TxError::BlobFeeCap { cap: 1, .. })
+    ));
+
+    provider
+        .raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (false,))
+        .await?;
+    let (tx, _) = l1
+        .stage_with_blob(&*outbox, "blob", to, Bytes::new(), Some(pubdata.clone()))
+        .await?;
+    assert_eq!(tx.sender().map_err(|e| e.to_string())?, key.address());
+    l1.broadcast(&tx).await?;
+    let waiting = tokio::spawn({
+        let (l1, tx, outbox) = (l1.clone(), tx.clone(), outbox.clone());
+        async move { l1.confirm(&*outbox, "blob", tx).await }
+    });
+    let start = std::time::Instant::now();
+    while outbox
+        .load("blob")
+        .map_err(plain)?
+        .map_or(0, |t| t.versions.len())
+        < 2
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no replacement stored"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    provider
+        .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+        .await?;
+    let receipt = waiting.await?.map_err(|e| e.to_string())?;
+    let stored = outbox
+        .load("blob")
+        .map_err(plain)?
+        .ok_or("left the outbox")?;
+    for w in stored.versions.windows(2) {
+        assert!(w[1].max_fee_per_gas >= 2 * w[0].max_fee_per_gas, "{w:?}");
+        assert!(
+            w[1].max_priority_fee_per_gas >= 2 * w[0].max_priority_fee_per_gas,
+            "{w:?}"
+        );
+        assert!(
+            w[1].max_fee_per_blob_gas >= 2 * w[0].max_fee_per_blob_gas,
+            "{w:?}"
+        );
+    }
+    assert!(stored.versions.iter().all(|v| v.max_fee_per_blob_gas > 0));
+    let mined = provider
+        .get_transaction_by_hash(receipt.transaction_hash)
+        .await?
+        .ok_or("no transaction")?;
+    let blob = rollup_protocol::blob::blob_of_pubdata(&pubdata)?;
+    assert_eq!(
+        alloy::consensus::Transaction::blob_versioned_hashes(&mined),
+        Some(&[rollup_l1::blob::versioned_hash(&blob)?][..]),
+        "L1 commits to the blob of the pubdata"
+    );
+
+    // A restart resumes it: nothing is signed again.
+    let (again, resumed) = l1
+        .stage_with_blob(&*outbox, "blob", to, Bytes::new(), Some(pubdata))
+        .await?;
+    assert!(resumed);
+    assert_eq!(again, stored);
+    assert_eq!(
+        provider
+            .get_transaction_count(key.address())
+            .pending()
+            .await?,
+        tx.nonce + 1
     );
     Ok(())
 }

@@ -64,6 +64,8 @@ pub struct Config {
     pub bump_after_ms: u64,
     /// The highest fee per gas the submitter pays, wei; it stops and says so beyond.
     pub max_fee_per_gas: u128,
+    /// The highest fee per blob gas a blob transaction pays, wei.
+    pub max_fee_per_blob_gas: u128,
     /// Confirmations of an L1 transaction before its step counts as done.
     pub l1_confirmations: u64,
     /// A ceremony SRS file (snarkjs `.ptau`, or halo2 `ParamsKZG`; `docs/srs.md`).
@@ -113,6 +115,7 @@ impl Default for Config {
             poll_ms: 1_000,
             bump_after_ms: 30_000,
             max_fee_per_gas: 500_000_000_000,
+            max_fee_per_blob_gas: 100_000_000_000,
             l1_confirmations: 1,
             srs: None,
             dev_srs: false,

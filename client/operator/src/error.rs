@@ -63,13 +63,15 @@ pub enum Error {
     },
     /// An L1 transaction's fees reached the configured cap.
     #[error(
-        "{step}: fees reached the cap of {cap} wei per gas without the transaction being mined"
+        "{step}: fees reached the cap of {cap} wei per {unit} without the transaction being mined"
     )]
     FeeCap {
         /// The step.
         step: String,
         /// The cap.
         cap: u128,
+        /// What it caps: `gas`, or `blob gas`.
+        unit: &'static str,
     },
     /// The prover failed.
     #[error("prover: {0}")]

@@ -464,6 +464,7 @@ impl Operator {
                     poll: Duration::from_millis(cfg.poll_ms),
                     bump_after: Duration::from_millis(cfg.bump_after_ms),
                     max_fee_per_gas: cfg.max_fee_per_gas,
+                    max_fee_per_blob_gas: cfg.max_fee_per_blob_gas,
                     confirmations: cfg.l1_confirmations,
                     // A fifth over the estimate: the verifier's pairing check is not linear in
                     // its input.

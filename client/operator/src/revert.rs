@@ -286,6 +286,7 @@ pub async fn revert(
                 poll: Duration::from_millis(cfg.poll_ms),
                 bump_after: Duration::from_millis(cfg.bump_after_ms),
                 max_fee_per_gas: cfg.max_fee_per_gas,
+                max_fee_per_blob_gas: cfg.max_fee_per_blob_gas,
                 confirmations: cfg.l1_confirmations,
                 gas_margin_tenths: 12,
             },

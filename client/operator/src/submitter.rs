@@ -91,6 +91,16 @@ pub(crate) fn step_error(key: &str, e: TxError) -> Error {
         TxError::FeeCap { cap, .. } => Error::FeeCap {
             step: key.into(),
             cap,
+            unit: "gas",
+        },
+        TxError::BlobFeeCap { cap, .. } => Error::FeeCap {
+            step: key.into(),
+            cap,
+            unit: "blob gas",
+        },
+        TxError::Blob(reason) => Error::Refused {
+            step: key.into(),
+            reason,
         },
         TxError::Outbox(source) => Error::Outbox {
             step: key.into(),
