@@ -81,6 +81,27 @@ async fn manager(
     Ok((provider, chain_id, l1))
 }
 
+/// Waits until the transaction stored under `key` has a replacement, then mines a block.
+async fn mine_once_replaced(provider: &Plain, outbox: &Memory, key: &str) -> Result {
+    let start = std::time::Instant::now();
+    while outbox
+        .load(key)
+        .map_err(plain)?
+        .map_or(0, |t| t.versions.len())
+        < 2
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no replacement stored"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    provider
+        .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+        .await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn an_unmined_transaction_is_bumped_under_its_nonce_and_a_restart_resumes_it() -> Result {
     let anvil = anvil()?;
@@ -138,23 +159,7 @@ async fn an_unmined_transaction_is_bumped_under_its_nonce_and_a_restart_resumes_
         }
     });
     // Mined only once the manager has stored a replacement (a slow machine only waits longer).
-    let versions = || -> Result<usize> {
-        Ok(outbox
-            .load("step")
-            .map_err(plain)?
-            .map_or(0, |t| t.versions.len()))
-    };
-    let start = std::time::Instant::now();
-    while versions()? < 2 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no replacement stored"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    provider
-        .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
-        .await?;
+    mine_once_replaced(&provider, &outbox, "step").await?;
     let (receipt, stored) = waiting.await?.map_err(plain)?;
     let stored = stored.ok_or("the confirmed transaction left the outbox")?;
     assert!(
@@ -328,22 +333,7 @@ async fn a_blob_transaction_is_replaced_with_every_fee_doubled() -> Result {
         let (l1, tx, outbox) = (l1.clone(), tx.clone(), outbox.clone());
         async move { l1.confirm(&*outbox, "blob", tx).await }
     });
-    let start = std::time::Instant::now();
-    while outbox
-        .load("blob")
-        .map_err(plain)?
-        .map_or(0, |t| t.versions.len())
-        < 2
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no replacement stored"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    provider
-        .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
-        .await?;
+    mine_once_replaced(&provider, &outbox, "blob").await?;
     let receipt = waiting.await?.map_err(|e| e.to_string())?;
     let stored = outbox
         .load("blob")
