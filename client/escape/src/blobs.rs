@@ -166,13 +166,20 @@ impl BlobReader {
     async fn ask_beacon<P: Provider>(&self, l1: &P, base: &str, wanted: &Wanted) -> Served {
         let base = base.trim_end_matches('/');
         let mut served = Vec::new();
+        let mut failure = None;
         for id in self.beacon_block_ids(l1, base, wanted.block).await? {
             let url = format!(
                 "{base}/eth/v1/beacon/blobs/{id}?versioned_hashes={}",
                 wanted.versioned_hash
             );
-            let Some(body) = self.get(&url).await? else {
-                continue;
+            let body = match self.get(&url).await {
+                Ok(Some(body)) => body,
+                // Not there, or this way of naming the block not understood: the next way.
+                Ok(None) => continue,
+                Err(e) => {
+                    failure = Some(e);
+                    continue;
+                }
             };
             let json: serde_json::Value = serde_json::from_slice(&body)
                 .map_err(|e| format!("an answer that is not JSON ({e})"))?;
@@ -201,7 +208,10 @@ impl BlobReader {
             }
             served.extend(blobs);
         }
-        Ok(served)
+        match failure {
+            Some(e) if served.is_empty() => Err(e),
+            _ => Ok(served),
+        }
     }
 
     /// The ways to name the beacon block of execution block `block`, best first: its root (which
@@ -255,23 +265,51 @@ impl BlobReader {
         }
     }
 
-    /// The body of a GET, `None` for a 404.
+    /// The body of a GET, `None` for a 404; at most [`MAX_ANSWER_BYTES`].
     async fn get(&self, url: &str) -> Result<Option<Vec<u8>>, String> {
-        let response = self
-            .http
-            .get(url)
-            .timeout(std::time::Duration::from_secs(60))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        let response = response.error_for_status().map_err(|e| e.to_string())?;
-        Ok(Some(
-            response.bytes().await.map_err(|e| e.to_string())?.to_vec(),
-        ))
+        get_limited(
+            &self.http,
+            url,
+            MAX_ANSWER_BYTES,
+            std::time::Duration::from_secs(60),
+        )
+        .await
     }
+}
+
+/// The largest answer read from a blob source: a beacon API's list of a block's blobs, as hex
+/// (21 blobs of 128 KiB at the most, twice over as hex, and room).
+pub const MAX_ANSWER_BYTES: u64 = 8 << 20;
+
+/// The body of a GET of `url`, `None` for a 404; an error past `limit` bytes or `timeout`.
+pub(crate) async fn get_limited(
+    http: &reqwest::Client,
+    url: &str,
+    limit: u64,
+    timeout: std::time::Duration,
+) -> Result<Option<Vec<u8>>, String> {
+    let mut response = http
+        .get(url)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    response = response.error_for_status().map_err(|e| e.to_string())?;
+    let too_large = || format!("an answer larger than {limit} bytes: refused");
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        body.extend_from_slice(&chunk);
+        if body.len() as u64 > limit {
+            return Err(too_large());
+        }
+    }
+    Ok(Some(body))
 }
 
 /// Seconds per beacon slot.

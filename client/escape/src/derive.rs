@@ -275,7 +275,8 @@ impl Derivation {
             })?;
         let derived = self.state.root();
         if derived != batch.state_root {
-            // The records applied but lead elsewhere: rebuild the state L1 did finalize.
+            // The records applied but lead elsewhere: rebuild the state L1 did finalize (or, if
+            // even that fails, say why: the kept batches are damaged).
             self.state = Self::replay(self.config, &self.base, &self.batches)?;
             return Err(DeriveError::RootMismatch {
                 batch: batch.index,

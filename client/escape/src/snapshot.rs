@@ -22,6 +22,9 @@ use serde::{Deserialize, Serialize};
 use crate::derive::{Base, Derivation, read_json, write_json};
 use crate::store::Pin;
 
+/// The largest snapshot read over HTTP: 4 GiB (about 10 million accounts).
+pub const MAX_SNAPSHOT_BYTES: u64 = 4 << 30;
+
 /// The snapshot format this client reads and writes.
 pub const FORMAT: u32 = 1;
 
@@ -167,12 +170,15 @@ impl Snapshot {
             reason,
         };
         if from.starts_with("http://") || from.starts_with("https://") {
-            let response = reqwest::get(from)
-                .await
-                .map_err(|e| read(e.to_string()))?
-                .error_for_status()
-                .map_err(|e| read(e.to_string()))?;
-            let body = response.bytes().await.map_err(|e| read(e.to_string()))?;
+            let body = crate::blobs::get_limited(
+                &reqwest::Client::new(),
+                from,
+                MAX_SNAPSHOT_BYTES,
+                std::time::Duration::from_secs(600),
+            )
+            .await
+            .map_err(read)?
+            .ok_or_else(|| read("not found (HTTP 404)".into()))?;
             serde_json::from_slice(&body).map_err(|e| read(format!("not a snapshot ({e})")))
         } else {
             Snapshot::read(Path::new(from))

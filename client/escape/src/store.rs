@@ -44,6 +44,16 @@ pub enum StoreError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The snapshot the directory started from cannot be read.
+    #[error(
+        "{dir}: the state snapshot this data directory started from is unreadable ({reason}): delete the directory and sync again (from genesis, or from a snapshot)"
+    )]
+    Base {
+        /// The directory.
+        dir: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// The two files disagree in a way no crash produces.
     #[error(
         "{dir}: the progress counts {counted} batches but batches.json holds {held}: the directory was edited or damaged; delete it and sync again"
@@ -218,13 +228,43 @@ impl DataDir {
                 chunk_slots: checkpoint.chunk_slots,
             }));
         }
-        let snapshot: Snapshot = read_json(&self.base_file())?;
+        let snapshot: Snapshot = read_json(&self.base_file()).map_err(|e| StoreError::Base {
+            dir: self.path.clone(),
+            reason: e.to_string(),
+        })?;
+        if snapshot.batch != checkpoint.base {
+            return Err(StoreError::Base {
+                dir: self.path.clone(),
+                reason: format!(
+                    "base.json is of batch {}, the batches follow batch {}",
+                    snapshot.batch, checkpoint.base
+                ),
+            });
+        }
         Ok(snapshot.base())
     }
 
     /// Records the snapshot a first sync starts from.
     pub fn save_base(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
         Ok(write_json(&self.base_file(), snapshot)?)
+    }
+
+    /// Removes everything a sync wrote (the lock stays): a first sync from a snapshot that another
+    /// RPC then contradicted leaves nothing behind.
+    pub fn reset(&self) -> Result<(), StoreError> {
+        for file in [
+            self.progress_file(),
+            self.batches_file(),
+            self.base_file(),
+            self.latest_file(),
+        ] {
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(StoreError::Io { path: file, source }),
+            }
+        }
+        Ok(())
     }
 
     /// Keeps `snapshot` as the latest state (`state.json`).
@@ -244,7 +284,11 @@ impl DataDir {
             .map_or((base.batch, base.root), |b| (b.index, b.state_root));
         if let Ok(latest) = read_json::<Snapshot>(&self.latest_file())
             && (latest.batch, latest.state_root) == last
-            && latest.config().chunk_slots == checkpoint.chunk_slots
+            && latest.config()
+                == (Config {
+                    chain_id: checkpoint.chain_id,
+                    chunk_slots: checkpoint.chunk_slots,
+                })
             && let Ok(state) = latest.state()
         {
             return Ok(Derivation::resume(base, checkpoint, state)?);

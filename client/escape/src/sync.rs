@@ -451,8 +451,7 @@ pub async fn sync_from<P: Provider>(
 async fn check_snapshot<P: Provider>(
     provider: &P,
     rollup: Address,
-    pin: &Pin,
-    slots: usize,
+    (pin, slots, chain_id): (&Pin, usize, u64),
     head: BlockRef,
     snapshot: &Snapshot,
 ) -> Result<rollup_protocol::State, SyncError> {
@@ -484,61 +483,32 @@ async fn check_snapshot<P: Provider>(
             snapshot.batch, snapshot.committed_at, snapshot.finalized_at, pin.deployment_block
         ));
     }
-    if snapshot.finalized_at > head.number {
-        return Err(SyncError::NotSettled {
-            head: head.number,
-            start: snapshot.finalized_at,
-        });
+    if snapshot.chain_id != chain_id {
+        return refuse(format!(
+            "the snapshot is of L2 chain {}, not {chain_id}: pass --chain-id {}",
+            snapshot.chain_id, snapshot.chain_id
+        ));
     }
-    let state = snapshot
-        .state()
-        .map_err(|e| SyncError::Snapshot(e.to_string()))?;
-    let batch = U256::from(snapshot.batch);
-    let logs = |event: alloy::primitives::B256, block: u64| {
-        let filter = alloy::rpc::types::Filter::new()
-            .address(rollup)
-            .event_signature(event)
-            .topic1(batch)
-            .from_block(block)
-            .to_block(block);
-        async move {
-            provider
-                .get_logs(&filter)
-                .await
-                .map_err(rpc_error("the snapshot batch's logs"))
-        }
-    };
-    let finalized = logs(
-        IRollup::BatchFinalized::SIGNATURE_HASH,
+    if snapshot.finalized_at > head.number {
+        return refuse(format!(
+            "the snapshot's batch {} was finalized in block {}, above the settled head (block {}): wait for L1 to settle it, or follow fewer --confirmations",
+            snapshot.batch, snapshot.finalized_at, head.number
+        ));
+    }
+    // The cheap checks on L1 first, the rebuild of every tree last.
+    confirm_finalized(
+        provider,
+        rollup,
+        snapshot.batch,
         snapshot.finalized_at,
+        snapshot.state_root,
     )
     .await?;
-    let [log] = finalized.as_slice() else {
-        return refuse(format!(
-            "L1 has no BatchFinalized log of batch {} in block {}: the snapshot names the wrong block, or its batch was never finalized",
-            snapshot.batch, snapshot.finalized_at
-        ));
-    };
-    let event = IRollup::BatchFinalized::decode_log(&log.inner).map_err(|e| {
-        SyncError::Inconsistent(format!("a BatchFinalized log that does not decode ({e})"))
-    })?;
-    let on_chain = header(provider, snapshot.finalized_at).await?.0;
-    if log.block_hash != Some(on_chain.hash) {
-        return Err(SyncError::Inconsistent(format!(
-            "the BatchFinalized log of batch {} is not in block {}'s canonical hash: L1 reorganised while it was read; try again",
-            snapshot.batch, snapshot.finalized_at
-        )));
-    }
-    if event.stateRoot != field::to_u256(&snapshot.state_root) {
-        return refuse(format!(
-            "L1 finalized batch {} with root {:#066x}, the snapshot states {}: the snapshot is not of the finalized state",
-            snapshot.batch,
-            event.stateRoot,
-            field::to_hex(&snapshot.state_root)
-        ));
-    }
-    if logs(
+    if batch_logs(
+        provider,
+        rollup,
         IRollup::BatchCommitted::SIGNATURE_HASH,
+        snapshot.batch,
         snapshot.committed_at,
     )
     .await?
@@ -549,7 +519,81 @@ async fn check_snapshot<P: Provider>(
             snapshot.batch, snapshot.committed_at
         ));
     }
-    Ok(state)
+    snapshot
+        .state()
+        .map_err(|e| SyncError::Snapshot(e.to_string()))
+}
+
+/// The rollup's logs of `event` for `batch` (its first indexed argument) in block `block`, each
+/// checked to be the rollup's and the batch's (not only trusted to the RPC's filter).
+async fn batch_logs<P: Provider>(
+    provider: &P,
+    rollup: Address,
+    event: alloy::primitives::B256,
+    batch: u64,
+    block: u64,
+) -> Result<Vec<alloy::rpc::types::Log>, SyncError> {
+    let index = U256::from(batch);
+    let filter = alloy::rpc::types::Filter::new()
+        .address(rollup)
+        .event_signature(event)
+        .topic1(index)
+        .from_block(block)
+        .to_block(block);
+    let logs = provider
+        .get_logs(&filter)
+        .await
+        .map_err(rpc_error("the snapshot batch's logs"))?;
+    Ok(logs
+        .into_iter()
+        .filter(|l| {
+            l.address() == rollup
+                && l.topic0() == Some(&event)
+                && l.topics().get(1) == Some(&alloy::primitives::B256::from(index))
+                && l.block_number == Some(block)
+        })
+        .collect())
+}
+
+/// L1 finalized `batch` in block `block` with `root`, and that block is on the RPC's chain: what
+/// makes a state snapshot of that batch the finalized state (its accounts giving `root`).
+async fn confirm_finalized<P: Provider>(
+    provider: &P,
+    rollup: Address,
+    batch: u64,
+    block: u64,
+    root: rollup_protocol::Fr,
+) -> Result<(), SyncError> {
+    let finalized = batch_logs(
+        provider,
+        rollup,
+        IRollup::BatchFinalized::SIGNATURE_HASH,
+        batch,
+        block,
+    )
+    .await?;
+    let [log] = finalized.as_slice() else {
+        return Err(SyncError::Snapshot(format!(
+            "L1 has no BatchFinalized log of batch {batch} in block {block}: the snapshot names the wrong block, its batch was never finalized, or a reorganisation took the finalization away"
+        )));
+    };
+    let event = IRollup::BatchFinalized::decode_log(&log.inner).map_err(|e| {
+        SyncError::Inconsistent(format!("a BatchFinalized log that does not decode ({e})"))
+    })?;
+    let on_chain = header(provider, block).await?.0;
+    if log.block_hash != Some(on_chain.hash) {
+        return Err(SyncError::Inconsistent(format!(
+            "the BatchFinalized log of batch {batch} is not in block {block}'s canonical hash: L1 reorganised while it was read; try again"
+        )));
+    }
+    if event.stateRoot != field::to_u256(&root) {
+        return Err(SyncError::Snapshot(format!(
+            "L1 finalized batch {batch} with root {:#066x}, the snapshot states {}: the snapshot is not of the finalized state",
+            event.stateRoot,
+            field::to_hex(&root)
+        )));
+    }
+    Ok(())
 }
 
 async fn sync_inner<P: Provider>(
@@ -612,13 +656,9 @@ async fn sync_inner<P: Provider>(
                 None => (Derivation::new(config), 0),
                 Some(s) => {
                     let head = settled_head(provider, options.follow).await?;
-                    let state = check_snapshot(provider, rollup, &pin, slots, head, s).await?;
-                    if s.chain_id != options.chain_id {
-                        return Err(SyncError::Snapshot(format!(
-                            "the snapshot is of L2 chain {}, not {}: pass --chain-id {}",
-                            s.chain_id, options.chain_id, s.chain_id
-                        )));
-                    }
+                    let state =
+                        check_snapshot(provider, rollup, (&pin, slots, options.chain_id), head, s)
+                            .await?;
                     dir.save_base(s)?;
                     report(Event::FromSnapshot {
                         batch: s.batch,
@@ -762,8 +802,9 @@ async fn sync_inner<P: Provider>(
     cursor.save(dir)?;
     // The latest state, for the next command to start from without replaying (a cache: the
     // batches saved above are what the progress stands on).
+    // Best effort: a cache that cannot be written (a full disk) only makes the next command replay.
     if let Ok(latest) = Snapshot::of(&cursor.derivation, &cursor.progress.pin) {
-        dir.save_latest(&latest)?;
+        let _ = dir.save_latest(&latest);
     }
     Ok(Synced {
         pin: cursor.progress.pin,
@@ -805,10 +846,29 @@ async fn reorged<P: Provider>(
             });
         }
     }
+    let base = cursor.derivation.base().clone();
+    if target.is_none() && base.batch > 0 {
+        // Back to the snapshot this directory started from: only if L1 still holds its batch's
+        // finalization (a reorganisation deeper than it, possible when following few
+        // confirmations, leaves the directory nothing to stand on).
+        confirm_finalized(
+            provider,
+            cursor.progress.pin.rollup,
+            base.batch,
+            base.finalized_at,
+            base.root,
+        )
+        .await
+        .map_err(|e| {
+            SyncError::Snapshot(format!(
+                "L1 reorganised below the snapshot this data directory started from ({e}): start again in a new --data-dir, from genesis or from a snapshot of a batch L1 finalized"
+            ))
+        })?;
+    }
     report(Event::RolledBack {
         at,
         to: target.as_ref().map(|m| m.tip.number),
-        batches: target.as_ref().map_or(0, |m| m.batches),
+        batches: target.as_ref().map_or(base.batch, |m| m.batches),
     });
     cursor.roll_back(target)
 }

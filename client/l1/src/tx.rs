@@ -12,8 +12,9 @@
 //!   │ simulated first: a revert is [`TxError::Reverted`], nothing is signed or stored
 //!   │ signed with the pending nonce, stored in the [`Outbox`] under its key
 //!   └ a key already in the outbox is resumed as stored, never signed again with a new nonce
-//! confirm: not mined after `bump_after` ─▶ a new version, same nonce, fees × 1.25 (at least the
-//!          current estimate), stored then broadcast; the receipt of any version counts
+//! confirm: not mined after `bump_after` ─▶ a new version, same nonce, fees × 1.25 (× 2, blob fee
+//!          included, for a blob transaction; at least the current estimate), stored then
+//!          broadcast; the receipt of any version counts
 //! ```
 //!
 //! Transport failures are [`TxError::Rpc`]: the caller waits and calls again, which resumes from
@@ -332,14 +333,13 @@ impl<P: Provider> TxManager<P> {
             .map_err(rpc("estimating fees"))?;
         let blob_fee = match &blob {
             None => 0,
-            Some(_) => {
-                self.provider
-                    .get_blob_base_fee()
-                    .await
-                    .map_err(rpc("reading the blob base fee"))?
-                    .max(1)
-                    * 2
-            }
+            Some(_) => self
+                .provider
+                .get_blob_base_fee()
+                .await
+                .map_err(rpc("reading the blob base fee"))?
+                .max(1)
+                .saturating_mul(2),
         };
         let mut tx = Pending {
             nonce,

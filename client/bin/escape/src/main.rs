@@ -297,6 +297,7 @@ impl Cli {
             Some(from) => Some(Snapshot::fetch(from).await?),
             None => None,
         };
+        let from_snapshot = snapshot.is_some();
         let rollup = self.rollup()?;
         let provider = self.provider()?;
         // Drawn on stderr when it is a terminal, hidden otherwise.
@@ -350,9 +351,19 @@ impl Cli {
         bar.finish_and_clear();
         let synced = synced?;
         for url in self.rpc_url.iter().skip(1) {
-            cross_check(url, self.policy(), &synced)
+            let checked = cross_check(url, self.policy(), &synced)
                 .await
-                .wrap_err_with(|| format!("cross-checking {} against {url}", self.rpc_url[0]))?;
+                .wrap_err_with(|| format!("cross-checking {} against {url}", self.rpc_url[0]));
+            if let Err(e) = checked {
+                if from_snapshot {
+                    // A base no later sync can roll back past must not stay on one RPC's word.
+                    dir.reset()?;
+                    return Err(e.wrap_err(
+                        "the data directory started from the snapshot was emptied again",
+                    ));
+                }
+                return Err(e);
+            }
         }
         Ok(synced)
     }

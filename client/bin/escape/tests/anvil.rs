@@ -117,8 +117,13 @@ async fn snapshots<P: Provider>(
         .load()?
         .ok_or("no sync")?;
     assert_eq!(cp.base, 2);
-    let resumed = DataDir::open(&fresh("from-two"))?.derivation(cp)?;
+    let resumed = DataDir::open(&fresh("from-two"))?.derivation(cp.clone())?;
     assert_eq!(to_u256(&resumed.state().root()), l1_root);
+    // Without its latest state, it replays batches 3 and 4 from the base snapshot.
+    std::fs::remove_file(fresh("from-two").join("state.json"))?;
+    let replayed = DataDir::open(&fresh("from-two"))?.derivation(cp)?;
+    assert_eq!(replayed.base().batch, 2);
+    assert_eq!(to_u256(&replayed.state().root()), l1_root);
 
     let refused = |e: SyncError, message: &str| {
         assert!(matches!(e, SyncError::Snapshot(_)), "{e}");
@@ -150,6 +155,11 @@ async fn snapshots<P: Provider>(
         .err()
         .ok_or("accepted")?;
     refused(e, "no BatchFinalized log of batch 2");
+    // A finalization it claims above the settled head.
+    let mut ahead = snapshot.clone();
+    ahead.finalized_at = plain.get_block_number().await? + 100;
+    let e = start("ahead", ahead).await.err().ok_or("accepted")?;
+    refused(e, "above the settled head");
     assert!(
         !fresh("wrong-root").join("progress.json").exists(),
         "a refused snapshot leaves no sync behind"
@@ -188,6 +198,7 @@ async fn snapshots<P: Provider>(
         "wrong-balance",
         "wrong-root",
         "wrong-block",
+        "ahead",
         "cli",
     ] {
         let _ = std::fs::remove_dir_all(fresh(name));
