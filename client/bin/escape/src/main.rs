@@ -578,6 +578,7 @@ fn exit_status(e: &eyre::Report) -> u8 {
         match cause.downcast_ref::<SyncError>() {
             Some(
                 SyncError::Inconsistent(_)
+                | SyncError::Snapshot(_)
                 | SyncError::WrongChain { .. }
                 | SyncError::NotTheRollup { .. }
                 | SyncError::OtherRollup { .. },

@@ -145,8 +145,28 @@ async fn snapshots<P: Provider>(
     // The same, with the stated root changed to the one its accounts give: L1 finalized another.
     wrong.state_root =
         rollup_protocol::State::from_accounts(wrong.config(), &wrong.accounts)?.root();
-    let e = start("wrong-root", wrong).await.err().ok_or("accepted")?;
+    let e = start("wrong-root", wrong.clone())
+        .await
+        .err()
+        .ok_or("accepted")?;
     refused(e, "the snapshot is not of the finalized state");
+    // The command line says so with exit status 4 (the data cannot be trusted).
+    let wrong_file = fresh("wrong.json");
+    wrong.write(&wrong_file)?;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_escape"))
+        .args(["sync", "--confirmations", "0", "--snapshot"])
+        .arg(&wrong_file)
+        .args(["--rollup", &rollup_addr.to_string(), "--data-dir"])
+        .arg(fresh("wrong-cli"))
+        .args(["--rpc-url", rpc, "--chain-id", &chain_id.to_string()])
+        .output()?;
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("snapshot refused"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_file(wrong_file);
     // The wrong block for its finalization.
     let mut elsewhere = snapshot.clone();
     elsewhere.finalized_at -= 1;
@@ -199,6 +219,7 @@ async fn snapshots<P: Provider>(
         "wrong-root",
         "wrong-block",
         "ahead",
+        "wrong-cli",
         "cli",
     ] {
         let _ = std::fs::remove_dir_all(fresh(name));
