@@ -161,6 +161,34 @@ pub struct Checkpoint {
     pub batches: Vec<FinalizedBatch>,
 }
 
+impl Checkpoint {
+    /// The deployment parameters it was derived under.
+    pub fn config(&self) -> Config {
+        Config {
+            chain_id: self.chain_id,
+            chunk_slots: self.chunk_slots,
+        }
+    }
+
+    /// The last batch it holds and the root L1 finalized for it (the base's without batches).
+    pub fn last(&self, base: &Base) -> (u64, Fr) {
+        self.batches
+            .last()
+            .map_or((base.batch, base.root), |b| (b.index, b.state_root))
+    }
+
+    /// Errs unless it continues from `base`.
+    fn check_base(&self, base: &Base) -> Result<()> {
+        if self.base != base.batch {
+            return Err(DeriveError::BaseMismatch {
+                checkpoint: self.base,
+                base: base.batch,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Where a derivation starts: genesis, or a state snapshot at a finalized batch whose root was
 /// checked against L1's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,8 +303,7 @@ impl Derivation {
             })?;
         let derived = self.state.root();
         if derived != batch.state_root {
-            // The records applied but lead elsewhere: rebuild the state L1 did finalize (or, if
-            // even that fails, say why: the kept batches are damaged).
+            // The records applied but lead elsewhere: rebuild the state L1 did finalize.
             self.state = Self::replay(self.config, &self.base, &self.batches)?;
             return Err(DeriveError::RootMismatch {
                 batch: batch.index,
@@ -320,25 +347,13 @@ impl Derivation {
 
     /// Replays a checkpoint from genesis, checking every root again.
     pub fn from_checkpoint(cp: Checkpoint) -> Result<Derivation> {
-        let base = Base::genesis(Config {
-            chain_id: cp.chain_id,
-            chunk_slots: cp.chunk_slots,
-        });
-        Derivation::from_checkpoint_on(base, cp)
+        Derivation::from_checkpoint_on(Base::genesis(cp.config()), cp)
     }
 
     /// Replays a checkpoint from `base` (which must be the checkpoint's), checking every root again.
     pub fn from_checkpoint_on(base: Base, cp: Checkpoint) -> Result<Derivation> {
-        let config = Config {
-            chain_id: cp.chain_id,
-            chunk_slots: cp.chunk_slots,
-        };
-        if cp.base != base.batch {
-            return Err(DeriveError::BaseMismatch {
-                checkpoint: cp.base,
-                base: base.batch,
-            });
-        }
+        cp.check_base(&base)?;
+        let config = cp.config();
         let state = Self::replay(config, &base, &[])?;
         let mut d = Derivation::from_base(config, base, state);
         for b in cp.batches {
@@ -352,16 +367,8 @@ impl Derivation {
     /// that batch, as the checkpoint recorded it. Nothing is replayed, so this takes the time of
     /// rebuilding the trees, not of the history.
     pub fn resume(base: Base, cp: Checkpoint, state: State) -> Result<Derivation> {
-        if cp.base != base.batch {
-            return Err(DeriveError::BaseMismatch {
-                checkpoint: cp.base,
-                base: base.batch,
-            });
-        }
-        let (batch, root) = cp
-            .batches
-            .last()
-            .map_or((base.batch, base.root), |b| (b.index, b.state_root));
+        cp.check_base(&base)?;
+        let (batch, root) = cp.last(&base);
         if state.root() != root {
             return Err(DeriveError::RootMismatch {
                 batch,
@@ -370,10 +377,7 @@ impl Derivation {
             });
         }
         Ok(Derivation {
-            config: Config {
-                chain_id: cp.chain_id,
-                chunk_slots: cp.chunk_slots,
-            },
+            config: cp.config(),
             base,
             state,
             batches: cp.batches,

@@ -19,8 +19,6 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
 
-use rollup_protocol::Config;
-
 use crate::derive::{Base, Checkpoint, Derivation, DeriveError, read_json, write_json};
 use crate::l1::PendingBatch;
 use crate::snapshot::Snapshot;
@@ -223,24 +221,13 @@ impl DataDir {
     /// from (`base.json`).
     pub fn base(&self, checkpoint: &Checkpoint) -> Result<Base, StoreError> {
         if checkpoint.base == 0 {
-            return Ok(Base::genesis(Config {
-                chain_id: checkpoint.chain_id,
-                chunk_slots: checkpoint.chunk_slots,
-            }));
+            return Ok(Base::genesis(checkpoint.config()));
         }
+        // Whether it is the checkpoint's base, the derivation checks (`DeriveError::BaseMismatch`).
         let snapshot: Snapshot = read_json(&self.base_file()).map_err(|e| StoreError::Base {
             dir: self.path.clone(),
             reason: e.to_string(),
         })?;
-        if snapshot.batch != checkpoint.base {
-            return Err(StoreError::Base {
-                dir: self.path.clone(),
-                reason: format!(
-                    "base.json is of batch {}, the batches follow batch {}",
-                    snapshot.batch, checkpoint.base
-                ),
-            });
-        }
         Ok(snapshot.base())
     }
 
@@ -278,17 +265,9 @@ impl DataDir {
     /// base, every root checked again.
     pub fn derivation(&self, checkpoint: Checkpoint) -> Result<Derivation, StoreError> {
         let base = self.base(&checkpoint)?;
-        let last = checkpoint
-            .batches
-            .last()
-            .map_or((base.batch, base.root), |b| (b.index, b.state_root));
         if let Ok(latest) = read_json::<Snapshot>(&self.latest_file())
-            && (latest.batch, latest.state_root) == last
-            && latest.config()
-                == (Config {
-                    chain_id: checkpoint.chain_id,
-                    chunk_slots: checkpoint.chunk_slots,
-                })
+            && (latest.batch, latest.state_root) == checkpoint.last(&base)
+            && latest.config() == checkpoint.config()
             && let Ok(state) = latest.state()
         {
             return Ok(Derivation::resume(base, checkpoint, state)?);
