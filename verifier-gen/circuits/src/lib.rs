@@ -5,6 +5,7 @@
 //! - [`chunk`]: the chunk circuit, every rule of a slot and the data commitment;
 //! - [`batch`]: the batch rules over chunk proofs' public inputs (root chain, shared challenge,
 //!   the batch's binding), which the batch circuit adds to the verification of the proofs;
+//! - [`blob`]: a batch's blob polynomial from its records, evaluated modulo BLS12-381's `r`;
 //! - [`bls`]: BLS12-381's scalar field (blobs) for halo2-base's non-native chips;
 //! - [`arith`]: the arithmetic gate and byte range checks the transaction rules use;
 //! - [`layout`]: the pool of columns every chip shares (one row cursor for all);
@@ -19,6 +20,7 @@
 
 pub mod arith;
 pub mod batch;
+pub mod blob;
 pub mod bls;
 pub mod chunk;
 pub mod eddsa;
