@@ -199,14 +199,14 @@ mod tests {
                 failed
             )))
         );
-        let mismatch = data_binding::DataBinding::ChunkLengthMismatch {
-            length: U256::from(3),
-            slots: U256::from(4),
+        let truncated = data_binding::DataBinding::TruncatedRecord {
+            offset: U256::from(3),
+            length: U256::from(4),
         };
         assert_eq!(
-            decode_rollup_error(&mismatch.abi_encode()),
-            Some(RollupError::Data(DataBindingErrors::ChunkLengthMismatch(
-                mismatch
+            decode_rollup_error(&truncated.abi_encode()),
+            Some(RollupError::Data(DataBindingErrors::TruncatedRecord(
+                truncated
             )))
         );
         let panic = Panic::from(0x11);

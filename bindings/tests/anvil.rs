@@ -60,7 +60,7 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
     let verifier = Halo2BatchVerifier::new(verifier_addr, &provider);
     assert!(
         !verifier
-            .verifyBatch([U256::ZERO; 5], Default::default())
+            .verifyBatch([U256::ZERO; 7], Default::default())
             .call()
             .await?,
         "the generated verifier accepts no empty proof"
@@ -137,7 +137,7 @@ async fn deploy_deposit_and_decode_errors() -> TestResult {
 
     // Custom errors decode from the revert data of a simulated call.
     let err = rollup
-        .commitBatch(U256::from(1), vec![], U256::ZERO)
+        .commitBatch(U256::from(1), Default::default(), U256::ZERO)
         .call()
         .await
         .err()

@@ -14,7 +14,8 @@ use alloy::rpc::types::Log;
 use alloy::sol_types::{SolCall, SolEvent};
 use rollup_bindings::irollup::IRollup;
 use rollup_l1::{LogReader, QueuedRequest, REQUEST_QUEUED, decode_request, retry};
-use rollup_protocol::codec::{batch_challenge, chunk_elements, evaluate};
+use rollup_protocol::blob;
+use rollup_protocol::codec::{l1_binding, split_chunks};
 use rollup_protocol::field::{self, Fr};
 
 use crate::derive::FinalizedBatch;
@@ -252,26 +253,20 @@ impl<P: Provider> L1Reader<P> {
                 ));
             }
             // Read as L1 reads it, by type bytes and lengths only: the records are decoded once the
-            // batch is finalized. A committed chunk whose records do not decode (a bad key, an
+            // batch is finalized. A committed batch whose records do not decode (a bad key, an
             // account id outside the tree) can never be proven, and must not stop the sync.
-            let mut elements = Vec::new();
-            for (i, chunk) in call.chunks.iter().enumerate() {
-                elements.extend(
-                    chunk_elements(chunk, self.chunk_slots)
-                        .map_err(|e| malformed(log, format!("batch {index}, chunk {i}: {e}")))?,
-                );
-            }
-            // L1 computed the challenge and the evaluation from these very bytes and the
+            // L1 computed the challenge and both evaluations from these very bytes and the
             // sequencer's commitment; recomputed here, they check the calldata the RPC served. (A
             // commitment that is not the records' own is the sequencer's error: such a batch can
             // never be finalized, which the proof, not this client, enforces.)
             let commitment =
                 field::from_u256(theirs.commitment).map_err(|e| malformed(log, e.to_string()))?;
-            let pubdata: Vec<&[u8]> = call.chunks.iter().map(|c| c.as_ref()).collect();
-            let challenge = batch_challenge(&pubdata, &commitment);
-            let evaluation = evaluate(&elements, &challenge);
-            if field::to_u256(&challenge) != theirs.challenge
-                || field::to_u256(&evaluation) != theirs.evaluation
+            let ours = l1_binding(&call.pubdata, commitment)
+                .map_err(|e| malformed(log, format!("batch {index}: {e}")))?;
+            if field::to_u256(&ours.challenge) != theirs.challenge
+                || field::to_u256(&ours.l1_evaluation) != theirs.l1Evaluation
+                || alloy::primitives::U256::from_be_bytes(blob::bls_to_be(&ours.blob_evaluation))
+                    != theirs.blobEvaluation
             {
                 return Err(malformed(
                     log,
@@ -280,11 +275,13 @@ impl<P: Provider> L1Reader<P> {
                     ),
                 ));
             }
+            let chunks = split_chunks(&call.pubdata, self.chunk_slots)
+                .map_err(|e| malformed(log, format!("batch {index}: {e}")))?;
             self.committed.insert(
                 index,
                 Committed {
                     block: log.block_number.unwrap_or_default(),
-                    chunks: call.chunks.iter().map(|c| c.to_vec()).collect(),
+                    chunks: chunks.iter().map(|c| c.to_vec()).collect(),
                 },
             );
         } else if topic == IRollup::BatchesReverted::SIGNATURE_HASH {

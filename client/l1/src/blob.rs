@@ -43,6 +43,48 @@ pub fn versioned_hash(blob: &[u8]) -> Result<B256, BlobError> {
     Ok(kzg_to_versioned_hash(commitment.as_slice()))
 }
 
+/// What `commitBatchBlob` takes to check a blob's polynomial at a challenge with the point
+/// evaluation precompile: the blob's KZG commitment and versioned hash, `y = p(z)` and the KZG
+/// proof of that opening.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opening {
+    /// The blob's versioned hash.
+    pub versioned_hash: B256,
+    /// Its KZG commitment (48 bytes, compressed G1).
+    pub commitment: [u8; 48],
+    /// `p(z)`, 32 bytes big-endian, below BLS12-381's scalar modulus.
+    pub y: [u8; 32],
+    /// The KZG proof that `p(z) = y` (48 bytes, compressed G1).
+    pub proof: [u8; 48],
+}
+
+/// The opening at `z` of the blob holding `pubdata` (`rollup_protocol::blob`): `z` is the batch's
+/// challenge, below `2²⁵³`, the same integer in BLS12-381's scalar field. `y` is
+/// `rollup_protocol::blob::evaluate_pubdata(pubdata, z)` (c-kzg computes it from the blob's
+/// evaluations; a test checks that they agree).
+pub fn opening(pubdata: &[u8], z: &rollup_protocol::Fr) -> Result<Opening, BlobError> {
+    let blob = Blob::from_bytes(&blob_of_pubdata(pubdata)?)
+        .map_err(|e| BlobError::Malformed(e.to_string()))?;
+    let settings = kzg_settings();
+    let commitment = settings
+        .blob_to_kzg_commitment(&blob)
+        .map_err(|e| BlobError::Malformed(e.to_string()))?;
+    let point = rollup_protocol::blob::bls_to_be(&rollup_protocol::blob::embed(z));
+    let (proof, y) = settings
+        .compute_kzg_proof(&blob, &point.into())
+        .map_err(|e| BlobError::Malformed(e.to_string()))?;
+    let mut out = Opening {
+        versioned_hash: kzg_to_versioned_hash(commitment.as_slice()),
+        commitment: [0; 48],
+        y: [0; 32],
+        proof: [0; 48],
+    };
+    out.commitment.copy_from_slice(commitment.as_slice());
+    out.y.copy_from_slice(y.as_slice());
+    out.proof.copy_from_slice(proof.as_slice());
+    Ok(out)
+}
+
 /// The sidecar of a transaction posting `pubdata` in one blob, in the format L1 takes since
 /// Fusaka (EIP-7594: the commitment and the 128 cell proofs of the extended blob, for peer
 /// sampling), which anvil takes too.
@@ -65,6 +107,29 @@ pub fn sidecar(pubdata: &[u8]) -> Result<BlobTransactionSidecar, BlobError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_opening_is_the_cores_evaluation_and_verifies() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let pubdata = b"\x02some records".repeat(50);
+        let z = rollup_protocol::codec::data_challenge(&pubdata, &rollup_protocol::Fr::from(7u64));
+        let o = opening(&pubdata, &z)?;
+        let y = rollup_protocol::blob::evaluate_pubdata(&pubdata, &z)?;
+        assert_eq!(o.y, rollup_protocol::blob::bls_to_be(&y));
+        assert_eq!(
+            o.versioned_hash,
+            versioned_hash(&blob_of_pubdata(&pubdata)?)?
+        );
+        let point = rollup_protocol::blob::bls_to_be(&rollup_protocol::blob::embed(&z));
+        let ok = kzg_settings().verify_kzg_proof(
+            &alloy::eips::eip4844::c_kzg::Bytes48::from(o.commitment),
+            &point.into(),
+            &o.y.into(),
+            &alloy::eips::eip4844::c_kzg::Bytes48::from(o.proof),
+        )?;
+        assert!(ok);
+        Ok(())
+    }
 
     #[test]
     fn the_sidecar_commits_to_the_blob_whose_versioned_hash_is_recomputed() -> Result<(), BlobError>

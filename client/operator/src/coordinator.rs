@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use redb::TableDefinition;
-use rollup_protocol::codec::BatchBinding;
+use rollup_protocol::codec::{BatchBinding, Record};
 use rollup_protocol::{Chunk, Fr, field};
 use rollup_prover::batch::BATCH_INPUTS;
 use rollup_prover::node::CHUNK_INPUTS;
@@ -136,6 +136,8 @@ struct Waiting {
     /// The public inputs of each of its chunk proofs, in order (each chunk at the batch's
     /// challenge): a stored chunk proof for other inputs is not this batch's.
     chunk_inputs: Vec<Vec<Fr>>,
+    /// Each of its chunks' records, in order: the batch circuit's witness.
+    records: Vec<Vec<Record>>,
     expected: [Fr; BATCH_INPUTS],
 }
 
@@ -324,13 +326,7 @@ impl Coordinator {
                 batch.index
             )));
         };
-        let expected = [
-            first.old_root,
-            end.new_root,
-            binding.commitment,
-            binding.challenge,
-            binding.evaluation,
-        ];
+        let expected = binding.public_inputs(first.old_root, end.new_root);
         if self
             .stored_batch_stage(self.backend.last_stage(), batch.index, &expected)?
             .is_some()
@@ -343,9 +339,11 @@ impl Coordinator {
                 .stored_batch_stage(ProofKind::RecursiveBatch, batch.index, &expected)?
                 .is_some();
         let mut chunk_inputs = Vec::with_capacity(chunks.len());
+        let mut records = Vec::with_capacity(chunks.len());
         for (index, mut chunk) in chunks {
             chunk.binding = binding.chunk(&chunk.records)?;
             chunk_inputs.push(chunk.public_inputs().to_vec());
+            records.push(chunk.records.clone());
             if !compress_only {
                 self.submit(ProofTask::RecursiveChunk {
                     index,
@@ -358,6 +356,7 @@ impl Coordinator {
             Waiting {
                 first_chunk: batch.first_chunk,
                 chunk_inputs,
+                records,
                 expected,
             },
         );
@@ -401,7 +400,8 @@ impl Coordinator {
             .map(|(i, w)| (*i, w.clone()))
             .collect();
         for (index, w) in waiting {
-            let (first, inputs, expected) = (w.first_chunk, w.chunk_inputs, w.expected);
+            let (first, inputs, records, expected) =
+                (w.first_chunk, w.chunk_inputs, w.records, w.expected);
             if last == ProofKind::Compressed {
                 if let Some(batch) =
                     self.stored_batch_stage(ProofKind::RecursiveBatch, index, &expected)?
@@ -466,6 +466,7 @@ impl Coordinator {
             self.submit(ProofTask::Batch {
                 index,
                 chunks: artifacts,
+                records,
                 expected,
                 recursive,
             })?;
@@ -658,13 +659,7 @@ impl Coordinator {
         binding: &BatchBinding,
         roots: (Fr, Fr),
     ) -> Result<Option<ProofArtifact>> {
-        let expected = [
-            roots.0,
-            roots.1,
-            binding.commitment,
-            binding.challenge,
-            binding.evaluation,
-        ];
+        let expected = binding.public_inputs(roots.0, roots.1);
         self.stored_batch_stage(self.backend.last_stage(), batch.index, &expected)
     }
 
@@ -731,7 +726,7 @@ impl Coordinator {
 }
 
 /// A task of batch stage `kind` for batch `index` with `expected` (what [`ProofTask::accepts`]
-/// reads of it: its kind and the batch's five public inputs).
+/// reads of it: its kind and the batch's public inputs after the accumulator).
 fn batch_stage_task(kind: ProofKind, index: u64, expected: [Fr; BATCH_INPUTS]) -> ProofTask {
     match kind {
         ProofKind::Compressed => ProofTask::Compress {
@@ -747,6 +742,7 @@ fn batch_stage_task(kind: ProofKind, index: u64, expected: [Fr; BATCH_INPUTS]) -
         _ => ProofTask::Batch {
             index,
             chunks: Vec::new(),
+            records: Vec::new(),
             expected,
             recursive: kind == ProofKind::RecursiveBatch,
         },

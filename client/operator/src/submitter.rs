@@ -472,14 +472,14 @@ impl Step<'_> {
 }
 
 fn commit_input(batches: &Batches, batch: &Batch) -> Result<Bytes> {
-    let chunks = batches
+    let pubdata: Vec<u8> = batches
         .summaries(batch)?
         .into_iter()
-        .map(|x| Bytes::from(x.pubdata))
+        .flat_map(|x| x.pubdata)
         .collect();
     Ok(IRollup::commitBatchCall {
         batchIndex: U256::from(batch.index),
-        chunks,
+        pubdata: Bytes::from(pubdata),
         batchCommitment: to_u256(&batches.binding(batch)?.commitment),
     }
     .abi_encode()
@@ -492,7 +492,10 @@ fn binding(batches: &Batches, batch: &Batch) -> Result<IRollup::DataBinding> {
     Ok(IRollup::DataBinding {
         commitment: to_u256(&b.commitment),
         challenge: to_u256(&b.challenge),
-        evaluation: to_u256(&b.evaluation),
+        l1Evaluation: to_u256(&b.l1_evaluation),
+        blobEvaluation: alloy::primitives::U256::from_be_bytes(rollup_protocol::blob::bls_to_be(
+            &b.blob_evaluation,
+        )),
     })
 }
 

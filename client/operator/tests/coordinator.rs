@@ -12,6 +12,7 @@ use rollup_operator::batches::{Batch, BatchStatus};
 use rollup_operator::coordinator::{Coordinator, MAX_ATTEMPTS, TaskState};
 use rollup_operator::store::Store;
 use rollup_protocol::codec::BatchBinding;
+use rollup_protocol::constants::BATCH_INPUTS;
 use rollup_protocol::eddsa::Point;
 use rollup_protocol::tx::Deposit;
 use rollup_protocol::{Chunk, Config, Fr, State, Tx};
@@ -173,14 +174,8 @@ async fn chunks_wait_for_their_batch_then_the_batch_is_proven_once_across_restar
         .batch_proof(&b, &binding, roots)?
         .ok_or("no batch proof")?;
     assert_eq!(
-        proof.public_inputs[rollup_prover::batch::ACCUMULATOR_INPUTS..][..5],
-        [
-            roots.0,
-            roots.1,
-            binding.commitment,
-            binding.challenge,
-            binding.evaluation
-        ]
+        proof.public_inputs[rollup_prover::batch::ACCUMULATOR_INPUTS..][..BATCH_INPUTS],
+        binding.public_inputs(roots.0, roots.1)
     );
     assert!(
         restarted

@@ -88,6 +88,64 @@ pub fn evaluate(c: &[BlsFr], z: &BlsFr) -> BlsFr {
     c.iter().rev().fold(BlsFr::ZERO, |acc, ci| acc * z + ci)
 }
 
+/// A challenge (a BN254 element below `2²⁵³`, [`crate::codec::data_challenge`]) as the same
+/// integer in BLS12-381's scalar field. Every BN254 element is below BLS12-381's modulus, so the
+/// embedding is defined for all; the challenge's bound is what makes the integer the circuit
+/// loads unique (`docs/protocol.md`, section 7).
+pub fn embed(z: &crate::field::Fr) -> BlsFr {
+    BlsFr::from_repr(ff::PrimeField::to_repr(z))
+        .into_option()
+        .unwrap_or(BlsFr::ZERO)
+}
+
+/// `p(z)` of the blob holding `pubdata`, at the challenge `z` ([`embed`]).
+pub fn evaluate_pubdata(pubdata: &[u8], z: &crate::field::Fr) -> Result<BlsFr> {
+    Ok(evaluate(&coefficients(pubdata)?, &embed(z)))
+}
+
+/// Bits of the low half of an evaluation as a batch proof exposes it: two 88-bit limbs.
+pub const LOW_BITS: usize = 176;
+
+/// An evaluation `y` as the batch proof's two public inputs: `y mod 2¹⁷⁶` and `y >> 176` (79 bits).
+pub fn halves(y: &BlsFr) -> [crate::field::Fr; 2] {
+    let bytes = y.to_repr();
+    let mut lo = [0u8; 32];
+    lo[..LOW_BITS / 8].copy_from_slice(&bytes[..LOW_BITS / 8]);
+    let mut hi = [0u8; 32];
+    hi[..32 - LOW_BITS / 8].copy_from_slice(&bytes[LOW_BITS / 8..]);
+    // Both below 2^176 < r.
+    [lo, hi].map(|b| {
+        crate::field::Fr::from_repr(b)
+            .into_option()
+            .unwrap_or_default()
+    })
+}
+
+/// Serde helpers: a blob field element as `0x…` hex of its 32 big-endian bytes.
+pub mod serde_hex {
+    use super::{BlsFr, bls_from_be, bls_to_be};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    /// Serializes as `0x…` hex.
+    pub fn serialize<S: Serializer>(x: &BlsFr, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&format!(
+            "0x{}",
+            alloy_primitives::hex::encode(bls_to_be(x))
+        ))
+    }
+
+    /// Deserializes from hex, rejecting values at or above the modulus.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<BlsFr, D::Error> {
+        let s = String::deserialize(d)?;
+        let bytes: [u8; 32] = alloy_primitives::hex::decode(&s)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| D::Error::custom(format!("{s:?} is not 32 bytes of hex")))?;
+        bls_from_be(&bytes)
+            .ok_or_else(|| D::Error::custom(format!("{s} is not below BLS12-381's scalar modulus")))
+    }
+}
+
 /// The blob whose polynomial has `pubdata`'s coefficients.
 pub fn blob_of_pubdata(pubdata: &[u8]) -> Result<Vec<u8>> {
     let mut values = coefficients(pubdata)?;

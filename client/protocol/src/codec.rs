@@ -24,8 +24,10 @@ use alloy_primitives::{Address, keccak256};
 use ff::Field;
 use serde::{Deserialize, Serialize};
 
+use crate::blob::BlsFr;
 use crate::constants::{
-    MAX_ACCOUNTS, RECORD_FIELD_BYTES, RECORD_FIELDS, RECORD_PADDED_BYTES, TAG_BATCH, TAG_DATA,
+    BATCH_INPUTS, MAX_ACCOUNTS, RECORD_FIELD_BYTES, RECORD_FIELDS, RECORD_PADDED_BYTES, TAG_BATCH,
+    TAG_DATA,
 };
 use crate::eddsa::{Point, Signature};
 use crate::error::{Error, Result};
@@ -654,30 +656,26 @@ fn put_float(out: &mut Vec<u8>, format: FloatFormat, what: &'static str, v: u128
     Ok(())
 }
 
-/// The challenge of a chunk's data binding: `keccak256(keccak256(pubdata) ‖ commitment)` read as a
-/// big-endian integer, reduced modulo `r`. It depends on the bytes L1 received and on the
-/// commitment the proof is bound to, so it is drawn after both are fixed.
+/// Bits of a challenge: `z < 2²⁵³`, so that `z` is canonical in BN254's scalar field and in
+/// BLS12-381's (the field of blobs) at once, where the batch proof evaluates at it.
+pub const CHALLENGE_BITS: usize = 253;
+
+/// The challenge of a data binding: `keccak256(keccak256(pubdata) ‖ commitment)` read as a
+/// big-endian integer, its top three bits cleared (below `2²⁵³`: [`CHALLENGE_BITS`]). It depends on
+/// the bytes L1 received and on the commitment the proof is bound to, so it is drawn after both are
+/// fixed. A batch's challenge is this over the batch's pubdata (its chunks back to back) and `C_B`.
 pub fn data_challenge(pubdata: &[u8], commitment: &Fr) -> Fr {
     let mut preimage = [0u8; 64];
     preimage[..32].copy_from_slice(keccak256(pubdata).as_slice());
     preimage[32..].copy_from_slice(&field::to_be_bytes(commitment));
-    let z = alloy_primitives::U256::from_be_bytes(keccak256(preimage).0) % field::MODULUS;
-    // Reduced, hence canonical.
-    field::from_u256(z).unwrap_or_default()
+    challenge_of(keccak256(preimage).0)
 }
 
-/// The challenge of a batch's data binding: `keccak256(keccak256(pubdata₁) ‖ … ‖ keccak256(pubdataₘ)
-/// ‖ C_B)` read as a big-endian integer, reduced modulo `r`: drawn after every chunk's bytes and the
-/// commitment chain are fixed. For one chunk it is that chunk's [`data_challenge`].
-pub fn batch_challenge(chunks: &[&[u8]], commitment: &Fr) -> Fr {
-    let mut preimage = Vec::with_capacity(32 * (chunks.len() + 1));
-    for chunk in chunks {
-        preimage.extend_from_slice(keccak256(chunk).as_slice());
-    }
-    preimage.extend_from_slice(&field::to_be_bytes(commitment));
-    let z = alloy_primitives::U256::from_be_bytes(keccak256(&preimage).0) % field::MODULUS;
-    // Reduced, hence canonical.
-    field::from_u256(z).unwrap_or_default()
+/// A keccak output as a challenge: its top three bits cleared, read big-endian.
+fn challenge_of(mut digest: [u8; 32]) -> Fr {
+    digest[0] &= 0xff >> (256 - CHALLENGE_BITS);
+    // Below 2^253 < r: canonical.
+    field::from_u256(alloy_primitives::U256::from_be_bytes(digest)).unwrap_or_default()
 }
 
 /// `Σ eᵢ · zⁱ` over the field (Horner's rule): the data elements read as a polynomial's
@@ -718,21 +716,213 @@ impl DataBinding {
 }
 
 /// What binds a batch proof to the data L1 received (`docs/protocol.md`, section 7, "Batches"): the
-/// chain of its chunks' data commitments, one challenge for the whole batch, drawn from all of its
-/// pubdata and the chain, and the evaluation at that challenge of all of its data elements, chunk
-/// after chunk, as one polynomial. Each chunk proof is made for its own commitment and evaluation at
-/// the batch's challenge ([`BatchBinding::chunk`]); the batch circuit folds them into this.
+/// chain of its chunks' data commitments, one challenge drawn from the batch's pubdata and the chain,
+/// and two evaluations at it: of the records L1 acts on, over BN254's field, and of the blob
+/// polynomial of the whole pubdata, over BLS12-381's. Each chunk proof is made for its own
+/// commitment and evaluation at the batch's challenge ([`BatchBinding::chunk`]); the batch circuit
+/// ties its records to them and computes both evaluations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchBinding {
     /// `C_B`: [`batch_commitment`] of the chunks' data commitments.
     #[serde(with = "field::serde_hex")]
     pub commitment: Fr,
-    /// `z`: [`batch_challenge`] of the chunks' pubdata and `C_B`.
+    /// `z`: [`data_challenge`] of the batch's pubdata and `C_B`.
     #[serde(with = "field::serde_hex")]
     pub challenge: Fr,
-    /// `Y`: the batch's data elements evaluated at `z` ([`evaluate`]).
+    /// `Y_L1`: [`l1_evaluation`] of the batch's records at `z`.
     #[serde(with = "field::serde_hex")]
-    pub evaluation: Fr,
+    pub l1_evaluation: Fr,
+    /// `y`: the blob polynomial of the batch's pubdata at `z`
+    /// ([`crate::blob::evaluate_pubdata`]).
+    #[serde(with = "crate::blob::serde_hex")]
+    pub blob_evaluation: BlsFr,
+}
+
+/// `Y_L1`: the data elements of a batch's records, chunk after chunk, those of a record L1 does not
+/// act on ([`TxType::acts_on_l1`]: transfers and noops) counted as zeros, evaluated at `z`: the record in
+/// slot `t` of the batch (counting from 0 across its chunks) contributes
+/// `(f₀ + f₁·z + f₂·z²)·z^(3t)` if L1 acts on it.
+pub fn l1_evaluation(records: &[Record], z: &Fr) -> Result<Fr> {
+    let encoded = records
+        .iter()
+        .map(Record::encode)
+        .collect::<Result<Vec<_>>>()?;
+    let listed: Vec<(usize, &[u8])> = encoded
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| acts_on_l1(r))
+        .map(|(slot, r)| (slot, r.as_slice()))
+        .collect();
+    Ok(l1_evaluation_of(&listed, z))
+}
+
+/// A batch's pubdata cut into its records' bytes by type bytes and lengths alone, as L1 reads it
+/// ([`record_len`]): it never looks inside a record, so it accepts every pubdata `commitBatch`
+/// accepts (a committed batch whose records do not decode can never be proven, but it must not
+/// stop a reader of L1 either).
+pub fn split_records(pubdata: &[u8]) -> Result<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    while offset < pubdata.len() {
+        let ty = pubdata[offset];
+        let ty = TxType::from_byte(ty)
+            .ok_or_else(|| Error::Decode(format!("unknown record type {ty} at byte {offset}")))?;
+        let record = pubdata
+            .get(offset..offset + record_len(ty))
+            .ok_or_else(|| Error::Decode(format!("truncated {ty:?} record at byte {offset}")))?;
+        out.push(record);
+        offset += record.len();
+    }
+    Ok(out)
+}
+
+/// A batch's pubdata cut into chunks of `slots` records ([`split_records`]); errs unless the records
+/// fill whole chunks.
+pub fn split_chunks(pubdata: &[u8], slots: usize) -> Result<Vec<&[u8]>> {
+    let records = split_records(pubdata)?;
+    if slots == 0 || records.len() % slots != 0 {
+        return Err(Error::Decode(format!(
+            "{} records do not fill whole chunks of {slots}",
+            records.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(records.len() / slots);
+    let mut offset = 0;
+    for chunk in records.chunks(slots) {
+        let len: usize = chunk.iter().map(|r| r.len()).sum();
+        out.push(&pubdata[offset..offset + len]);
+        offset += len;
+    }
+    Ok(out)
+}
+
+/// The binding L1 computes at commit from a batch's `pubdata` and the sequencer's `commitment`,
+/// reading records by type bytes and lengths only ([`split_records`]): the challenge, `Y_L1` and the
+/// blob polynomial at the challenge. For the pubdata of well-formed records this is
+/// [`BatchBinding::of`] (with the records' own commitment).
+pub fn l1_binding(pubdata: &[u8], commitment: Fr) -> Result<BatchBinding> {
+    let challenge = data_challenge(pubdata, &commitment);
+    let listed = listed_records(pubdata)?;
+    Ok(BatchBinding {
+        commitment,
+        challenge,
+        l1_evaluation: l1_evaluation_of(&listed, &challenge),
+        blob_evaluation: crate::blob::evaluate_pubdata(pubdata, &challenge)?,
+    })
+}
+
+/// Whether L1 acts on the record whose bytes are `record` (by its type byte).
+fn acts_on_l1(record: &[u8]) -> bool {
+    record
+        .first()
+        .and_then(|t| TxType::from_byte(*t))
+        .is_some_and(TxType::acts_on_l1)
+}
+
+/// The records of `pubdata` L1 acts on, with their slots in the batch.
+fn listed_records(pubdata: &[u8]) -> Result<Vec<(usize, &[u8])>> {
+    Ok(split_records(pubdata)?
+        .into_iter()
+        .enumerate()
+        .filter(|(_, r)| acts_on_l1(r))
+        .collect())
+}
+
+/// `Y_L1` of records L1 acts on, given with their slots: `Σ (f₀ + f₁·z + f₂·z²)·z^(3·slot)`, each
+/// record zero-padded to 93 bytes and cut into three elements. The one definition of `Y_L1`'s terms:
+/// [`l1_evaluation`] is this over every slot of the batch, the others contributing nothing.
+fn l1_evaluation_of(records: &[(usize, &[u8])], z: &Fr) -> Fr {
+    let z3 = *z * z * z;
+    records.iter().fold(Fr::ZERO, |acc, (slot, record)| {
+        let mut padded = [0u8; RECORD_PADDED_BYTES];
+        let len = record.len().min(RECORD_PADDED_BYTES);
+        padded[..len].copy_from_slice(&record[..len]);
+        let elements: Vec<Fr> = padded
+            .chunks(RECORD_FIELD_BYTES)
+            .map(field::from_be_bytes_short)
+            .collect();
+        acc + evaluate(&elements, z) * z3.pow_vartime([*slot as u64])
+    })
+}
+
+/// Bytes of a slot index in a blob batch's list of the records L1 acts on.
+pub const SLOT_INDEX_BYTES: usize = 3;
+
+/// The records L1 acts on in a batch's `pubdata`, listed as a blob commit takes them (L1 does not
+/// see the blob's bytes): each as its slot in the batch (3 bytes, big-endian, counting from 0 across
+/// its chunks) followed by its bytes, in slot order.
+pub fn l1_list(pubdata: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for (slot, record) in listed_records(pubdata)? {
+        let slot = u32::try_from(slot)
+            .ok()
+            .filter(|s| *s < 1 << (8 * SLOT_INDEX_BYTES))
+            .ok_or_else(|| Error::Decode(format!("slot {slot} does not fit 3 bytes")))?;
+        out.extend_from_slice(&slot.to_be_bytes()[4 - SLOT_INDEX_BYTES..]);
+        out.extend_from_slice(record);
+    }
+    Ok(out)
+}
+
+/// Reads a list [`l1_list`] writes, as `commitBatchBlob` does: each entry a slot and a whole record
+/// of a type L1 acts on, the slots strictly increasing.
+pub fn read_l1_list(list: &[u8]) -> Result<Vec<(usize, &[u8])>> {
+    let mut out: Vec<(usize, &[u8])> = Vec::new();
+    let mut offset = 0;
+    while offset < list.len() {
+        let slot = list
+            .get(offset..offset + SLOT_INDEX_BYTES)
+            .ok_or_else(|| Error::Decode(format!("a slot index cut short at byte {offset}")))?;
+        let slot = slot.iter().fold(0usize, |s, b| s << 8 | usize::from(*b));
+        let at = offset + SLOT_INDEX_BYTES;
+        let ty = list
+            .get(at)
+            .and_then(|t| TxType::from_byte(*t))
+            .filter(|t| t.acts_on_l1())
+            .ok_or_else(|| {
+                Error::Decode(format!("byte {at}: not a record of a type L1 acts on"))
+            })?;
+        let record = list
+            .get(at..at + record_len(ty))
+            .ok_or_else(|| Error::Decode(format!("truncated {ty:?} record at byte {at}")))?;
+        if out.last().is_some_and(|(last, _)| *last >= slot) {
+            return Err(Error::Decode(format!(
+                "slot {slot} at byte {offset} is not after the one before"
+            )));
+        }
+        out.push((slot, record));
+        offset = at + record.len();
+    }
+    Ok(out)
+}
+
+/// The challenge of a batch posted in a blob: `keccak256(versioned_hash ‖ keccak256(list) ‖ C_B)`,
+/// its top three bits cleared (as [`data_challenge`]). The versioned hash fixes the blob, the list
+/// the records L1 acts on, both before the challenge is drawn.
+pub fn blob_challenge(versioned_hash: &[u8; 32], list: &[u8], commitment: &Fr) -> Fr {
+    let mut preimage = [0u8; 96];
+    preimage[..32].copy_from_slice(versioned_hash);
+    preimage[32..64].copy_from_slice(keccak256(list).as_slice());
+    preimage[64..].copy_from_slice(&field::to_be_bytes(commitment));
+    challenge_of(keccak256(preimage).0)
+}
+
+/// The binding L1 computes at a blob commit from the `list` of records it acts on ([`l1_list`]),
+/// the blob's versioned hash, the sequencer's commitment and the blob evaluation `y` the sequencer
+/// supplies (and the point evaluation precompile checks against the blob).
+pub fn l1_blob_binding(
+    versioned_hash: &[u8; 32],
+    list: &[u8],
+    commitment: Fr,
+    blob_evaluation: BlsFr,
+) -> Result<BatchBinding> {
+    let challenge = blob_challenge(versioned_hash, list, &commitment);
+    Ok(BatchBinding {
+        commitment,
+        challenge,
+        l1_evaluation: l1_evaluation_of(&read_l1_list(list)?, &challenge),
+        blob_evaluation,
+    })
 }
 
 /// The chain of a batch's chunk commitments: `h₀ = 0`, `hᵢ = hash2(TAG_BATCH, hᵢ₋₁, Cᵢ)`, the last
@@ -745,29 +935,64 @@ pub fn batch_commitment(commitments: &[Fr]) -> Fr {
 }
 
 impl BatchBinding {
-    /// The binding of a batch of chunks of `records` (errs as [`Record::encode`] does, or on an
-    /// empty batch).
+    /// The binding of a batch of chunks of `records` (errs as [`Record::encode`] does, on an empty
+    /// batch, or on pubdata that does not fit a blob).
     pub fn of(chunks: &[&[Record]]) -> Result<BatchBinding> {
         if chunks.is_empty() {
             return Err(Error::Decode("a batch holds at least one chunk".into()));
         }
-        let mut elements = Vec::new();
-        let mut pubdata = Vec::with_capacity(chunks.len());
         let mut commitments = Vec::with_capacity(chunks.len());
+        let mut pubdata = Vec::new();
         for records in chunks {
-            let e = data_elements(records)?;
-            commitments.push(hash(TAG_DATA, &e));
-            elements.extend(e);
-            pubdata.push(encode_chunk(records)?);
+            commitments.push(data_commitment(records)?);
+            pubdata.extend(encode_chunk(records)?);
         }
         let commitment = batch_commitment(&commitments);
-        let pubdata: Vec<&[u8]> = pubdata.iter().map(Vec::as_slice).collect();
-        let challenge = batch_challenge(&pubdata, &commitment);
+        BatchBinding::at(chunks, commitment, data_challenge(&pubdata, &commitment))
+    }
+
+    /// The binding of a batch of chunks of `records` posted in the blob whose versioned hash is
+    /// `versioned_hash` (its pubdata's blob, `rollup_l1::blob` computes it): the challenge is
+    /// [`blob_challenge`] over the batch's [`l1_list`].
+    pub fn of_blob(chunks: &[&[Record]], versioned_hash: &[u8; 32]) -> Result<BatchBinding> {
+        let mut commitments = Vec::with_capacity(chunks.len());
+        let mut pubdata = Vec::new();
+        for records in chunks {
+            commitments.push(data_commitment(records)?);
+            pubdata.extend(encode_chunk(records)?);
+        }
+        let commitment = batch_commitment(&commitments);
+        let challenge = blob_challenge(versioned_hash, &l1_list(&pubdata)?, &commitment);
+        BatchBinding::at(chunks, commitment, challenge)
+    }
+
+    /// The binding with commitment `commitment` and challenge `challenge` of a batch of chunks of
+    /// `records`: the evaluations at `challenge`, whatever it is (the batch circuit's rules, which
+    /// take the challenge the chunk proofs carry).
+    pub fn at(chunks: &[&[Record]], commitment: Fr, challenge: Fr) -> Result<BatchBinding> {
+        let records: Vec<Record> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
+        let pubdata = encode_chunk(&records)?;
         Ok(BatchBinding {
             commitment,
             challenge,
-            evaluation: evaluate(&elements, &challenge),
+            l1_evaluation: l1_evaluation(&records, &challenge)?,
+            blob_evaluation: crate::blob::evaluate_pubdata(&pubdata, &challenge)?,
         })
+    }
+
+    /// The batch proof's public inputs after its accumulator, for a batch from `old_root` to
+    /// `new_root`: `old_root, new_root, C_B, z, Y_L1, y_lo, y_hi` ([`crate::blob::halves`]).
+    pub fn public_inputs(&self, old_root: Fr, new_root: Fr) -> [Fr; BATCH_INPUTS] {
+        let [lo, hi] = crate::blob::halves(&self.blob_evaluation);
+        [
+            old_root,
+            new_root,
+            self.commitment,
+            self.challenge,
+            self.l1_evaluation,
+            lo,
+            hi,
+        ]
     }
 
     /// The binding a chunk proof of `records` is made for in this batch: the chunk's own

@@ -51,6 +51,9 @@ pub const RECORD_FIELD_BYTES: usize = 31;
 pub const DEFAULT_CHUNK_SLOTS: usize = 4;
 /// Most chunks a batch may hold.
 pub const MAX_CHUNKS_PER_BATCH: usize = 16;
+/// A batch proof's public inputs after its accumulator and before the key digest:
+/// `old_root, new_root, C_B, z, Y_L1, y_lo, y_hi` (`codec::BatchBinding::public_inputs`).
+pub const BATCH_INPUTS: usize = 7;
 
 /// Seconds an L1 request waits at least before escape mode may be activated over it (its deadline
 /// is never sooner than this after it was queued).

@@ -5,10 +5,12 @@ use alloy_primitives::U256;
 use ff::Field;
 use proptest::prelude::*;
 use rollup_protocol::Tx;
+use rollup_protocol::blob;
 use rollup_protocol::codec::{
-    BatchBinding, DataBinding, Record, TYPE_SHIFT, batch_challenge, batch_commitment,
-    chunk_elements, data_challenge, data_elements, decode_chunk, encode_chunk, evaluate,
-    field_offset, field_placement, record_layout,
+    BatchBinding, CHALLENGE_BITS, DataBinding, Record, TYPE_SHIFT, batch_commitment,
+    blob_challenge, chunk_elements, data_challenge, data_elements, decode_chunk, encode_chunk,
+    evaluate, field_offset, field_placement, l1_binding, l1_blob_binding, l1_list, read_l1_list,
+    record_layout, split_chunks,
 };
 use rollup_protocol::constants::MAX_ACCOUNTS;
 use rollup_protocol::eddsa::{Point, SecretKey};
@@ -258,41 +260,64 @@ proptest! {
         );
     }
 
-    /// A batch's binding is what the batch circuit folds from its chunks' bindings: the chain of
-    /// their commitments, one challenge drawn from every chunk's bytes and the chain, and
-    /// `Y = Σ yᵢ · z^(n·i)`, the evaluation of all the batch's elements as one polynomial. The
-    /// challenge moves with any chunk's bytes and with the chain; reordered chunks are another
-    /// batch.
+    /// A batch's binding: the chain of its chunks' commitments, one challenge below 2²⁵³ drawn
+    /// from the batch's pubdata (its chunks back to back) and the chain, the evaluation of the
+    /// records L1 acts on (`Y_L1`, the others counted as zeros) and the blob polynomial of the
+    /// pubdata at that challenge. The challenge moves with any byte and with the chain; reordered
+    /// chunks are another batch; a chunk's binding shares the batch's challenge.
     #[test]
-    fn a_batch_binding_folds_its_chunks(
+    fn a_batch_binding_is_its_chunks_pubdata_and_chain(
         chunks in proptest::collection::vec(proptest::collection::vec(record(), 3..=3), 1..4),
     ) {
         let refs: Vec<&[Record]> = chunks.iter().map(Vec::as_slice).collect();
         let b = BatchBinding::of(&refs)?;
-        let bindings = chunks.iter().map(|c| b.chunk(c)).collect::<Result<Vec<_>, _>>()?;
         let commitments: Vec<_> = chunks.iter().map(|c| DataBinding::of(c).map(|d| d.commitment)).collect::<Result<_, _>>()?;
         prop_assert_eq!(b.commitment, batch_commitment(&commitments));
-        let pubdata = chunks.iter().map(|c| encode_chunk(c)).collect::<Result<Vec<_>, _>>()?;
-        let slices: Vec<&[u8]> = pubdata.iter().map(Vec::as_slice).collect();
-        prop_assert_eq!(b.challenge, batch_challenge(&slices, &b.commitment));
-        // Three records per chunk, three elements per record.
-        let z_n = b.challenge.pow_vartime([9u64]);
-        let folded = bindings.iter().rev().try_fold(rollup_protocol::Fr::ZERO, |acc, d| {
-            prop_assert_eq!(d.challenge, b.challenge);
-            Ok(d.evaluation + z_n * acc)
-        })?;
-        prop_assert_eq!(folded, b.evaluation);
-        if let [first, .., last] = slices.as_slice() {
-            let mut swapped = slices.clone();
-            swapped[0] = last;
-            let n = swapped.len();
-            swapped[n - 1] = first;
-            if first != last {
-                prop_assert_ne!(batch_challenge(&swapped, &b.commitment), b.challenge);
+        for c in &chunks {
+            prop_assert_eq!(b.chunk(c)?.challenge, b.challenge);
+        }
+        let records: Vec<Record> = chunks.concat();
+        let pubdata = encode_chunk(&records)?;
+        prop_assert_eq!(b.challenge, data_challenge(&pubdata, &b.commitment));
+        prop_assert!(to_u256(&b.challenge) < U256::from(1) << CHALLENGE_BITS);
+        // Y_L1: slot t's elements at z^(3t), if L1 acts on the record.
+        let mut y = rollup_protocol::Fr::ZERO;
+        for (t, r) in records.iter().enumerate() {
+            if r.tx_type().acts_on_l1() {
+                let [f0, f1, f2] = r.fields()?;
+                let z = b.challenge;
+                y += (f0 + f1 * z + f2 * z * z) * z.pow_vartime([3 * t as u64]);
             }
         }
+        prop_assert_eq!(y, b.l1_evaluation);
+        prop_assert_eq!(b.blob_evaluation, blob::evaluate(&blob::coefficients(&pubdata)?, &blob::embed(&b.challenge)));
+        // Posted in a blob: the challenge is drawn from the versioned hash and the list of the records
+        // L1 acts on, which is what L1 reads of them.
+        let vh = [7u8; 32];
+        let blob = BatchBinding::of_blob(&refs, &vh)?;
+        let list = l1_list(&pubdata)?;
+        prop_assert_eq!(blob.challenge, blob_challenge(&vh, &list, &b.commitment));
+        prop_assert_eq!(l1_blob_binding(&vh, &list, b.commitment, blob.blob_evaluation)?, blob);
+        prop_assert_eq!(blob, BatchBinding::at(&refs, b.commitment, blob.challenge)?);
+        let listed = read_l1_list(&list)?;
+        prop_assert_eq!(listed.len(), records.iter().filter(|r| r.tx_type().acts_on_l1()).count());
+        // L1's reading of the bytes alone gives the same binding, and the same chunks.
+        prop_assert_eq!(l1_binding(&pubdata, b.commitment)?, b);
+        let split = split_chunks(&pubdata, 3)?;
+        prop_assert_eq!(split.len(), chunks.len());
+        for (bytes, c) in split.iter().zip(&chunks) {
+            prop_assert_eq!(bytes.to_vec(), encode_chunk(c)?);
+        }
+        let [lo, hi] = blob::halves(&b.blob_evaluation);
+        prop_assert_eq!(to_u256(&lo) + (to_u256(&hi) << 176), U256::from_be_bytes(blob::bls_to_be(&b.blob_evaluation)));
+        if chunks.len() > 1 && chunks[0] != chunks[chunks.len() - 1] {
+            let mut swapped = chunks.clone();
+            let n = swapped.len();
+            swapped.swap(0, n - 1);
+            prop_assert_ne!(data_challenge(&encode_chunk(&swapped.concat())?, &b.commitment), b.challenge);
+        }
         prop_assert_ne!(
-            batch_challenge(&slices, &(b.commitment + rollup_protocol::Fr::from(1u64))),
+            data_challenge(&pubdata, &(b.commitment + rollup_protocol::Fr::from(1u64))),
             b.challenge
         );
     }
@@ -462,4 +487,37 @@ fn the_evaluation_is_horner_over_the_elements_lowest_degree_first() {
     // 1 + 2·5 + 3·25
     assert_eq!(evaluate(&e, &Fr::from(5u64)), Fr::from(86u64));
     assert_eq!(evaluate(&[], &Fr::from(5u64)), Fr::from(0u64));
+}
+
+/// A blob commit's list of the records L1 acts on is refused unless every entry is a slot and a whole
+/// record of a type L1 acts on, the slots strictly increasing.
+#[test]
+fn a_malformed_list_of_l1_records_is_refused() -> Result<(), rollup_protocol::Error> {
+    let withdraw = Record::Withdraw {
+        from: 1,
+        token: 0,
+        amount: 5,
+        fee: 0,
+    }
+    .encode()?;
+    let entry = |slot: u8, record: &[u8]| [&[0, 0, slot][..], record].concat();
+    let good = [entry(1, &withdraw), entry(4, &withdraw)].concat();
+    assert_eq!(read_l1_list(&good)?.len(), 2);
+    assert!(read_l1_list(&[]).is_ok_and(|l| l.is_empty()));
+    for (bad, what) in [
+        (
+            [entry(4, &withdraw), entry(1, &withdraw)].concat(),
+            "decreasing slots",
+        ),
+        (
+            [entry(4, &withdraw), entry(4, &withdraw)].concat(),
+            "a slot twice",
+        ),
+        (entry(1, &Record::Noop.encode()?), "a noop"),
+        (good[..good.len() - 1].to_vec(), "a truncated record"),
+        (vec![0, 0], "a truncated slot"),
+    ] {
+        assert!(read_l1_list(&bad).is_err(), "{what}");
+    }
+    Ok(())
 }

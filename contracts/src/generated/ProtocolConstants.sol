@@ -43,6 +43,12 @@ library ProtocolConstants {
     uint256 internal constant RECORD_FIELDS = 3;
     /// @notice Most chunks in one batch.
     uint256 internal constant MAX_CHUNKS_PER_BATCH = 16;
+    /// @notice A batch proof's public inputs after its accumulator, as L1 builds them: old root, new root, `C_B`,
+    ///         `z`, `Y_L1`, `y_lo`, `y_hi` (the verifier appends the key digest).
+    uint256 internal constant BATCH_INPUTS = 7;
+    /// @notice Bits of the low half of a blob evaluation as the batch proof takes it (`y_lo = y mod 2^176`,
+    ///         `y_hi = y >> 176`).
+    uint256 internal constant BLOB_EVALUATION_LOW_BITS = 176;
 
     /// @notice Type byte of a Noop record, and its length in bytes.
     uint8 internal constant TYPE_NOOP = 0;

@@ -26,11 +26,12 @@ interface IBatchVerifier {
     function CAPACITY() external view returns (uint256);
 
     /// @notice Whether `proof` proves the batch transition from `oldStateRoot` to `newStateRoot` over the data
-    ///         bound by `(commitment, challenge, evaluation)`.
-    /// @param publicInputs `[oldStateRoot, newStateRoot, commitment, challenge, evaluation]`; any input not below
-    ///        the field modulus makes the proof invalid.
+    ///         bound by `(commitment, challenge, l1Evaluation, blobEvaluation)`.
+    /// @param publicInputs `[oldStateRoot, newStateRoot, commitment, challenge, l1Evaluation, blobLow, blobHigh]`
+    ///        (the blob evaluation's low 176 bits and the rest); any input not below the field modulus makes the
+    ///        proof invalid.
     /// @param proof The KZG accumulator (twelve 32-byte words, each a limb below 2^88) followed by the proof
     ///        bytes (malleable: never an identifier).
     /// @return valid True when the proof verifies.
-    function verifyBatch(uint256[5] calldata publicInputs, bytes calldata proof) external view returns (bool valid);
+    function verifyBatch(uint256[7] calldata publicInputs, bytes calldata proof) external view returns (bool valid);
 }

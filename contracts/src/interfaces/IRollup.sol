@@ -13,14 +13,18 @@ interface IRollup {
     // Types
     // ---------------------------------------------------------------------------------------------
 
-    /// @notice What binds a batch proof to the batch's calldata (`docs/protocol.md`, section 7).
+    /// @notice What binds a batch proof to the batch's data (`docs/protocol.md`, section 7).
     /// @param commitment `C_B`: the Poseidon chain of the chunks' data commitments, supplied by the sequencer.
-    /// @param challenge `z = keccak256(keccak256(chunk₁) ‖ … ‖ keccak256(chunkₘ) ‖ C_B) mod r`, computed at commit.
-    /// @param evaluation `Y`: the batch's data elements, chunk after chunk, evaluated at `z`, computed at commit.
+    /// @param challenge `z < 2²⁵³`: `keccak256(keccak256(pubdata) ‖ C_B)` with its top three bits cleared,
+    ///        computed at commit.
+    /// @param l1Evaluation `Y_L1`: the records L1 acts on evaluated at `z` (modulo BN254's `r`), computed at commit.
+    /// @param blobEvaluation `y`: the blob polynomial of the batch's pubdata at `z` (modulo BLS12-381's `r`),
+    ///        computed at commit.
     struct DataBinding {
         uint256 commitment;
         uint256 challenge;
-        uint256 evaluation;
+        uint256 l1Evaluation;
+        uint256 blobEvaluation;
     }
 
     /// @notice What a committed batch must later be finalized and executed against.
@@ -97,6 +101,15 @@ interface IRollup {
 
     /// @notice A batch must hold between 1 and `maxChunksPerBatch()` chunks (the verifier's capacity).
     error BadChunkCount(uint256 count);
+    /// @notice A blob commit came in a transaction without a blob.
+    error NoBlob();
+    /// @notice The blob does not open to the blob evaluation given at the batch's challenge (the point evaluation
+    ///         precompile refused the KZG proof), or the opening is not a 48-byte commitment and a 48-byte proof.
+    /// @param versionedHash The blob's versioned hash.
+    error BlobOpeningFailed(bytes32 versionedHash);
+    /// @notice A batch's records do not fill whole chunks of `CHUNK_SLOTS` records.
+    /// @param records The records the pubdata holds.
+    error PartialChunk(uint256 records);
     /// @notice An L1 request record in a chunk does not match the next request in the queue.
     /// @param requestIndex The request it should have processed.
     error RequestMismatch(uint256 requestIndex);
@@ -225,11 +238,30 @@ interface IRollup {
     /// @param batchIndex The batch's position, `lastCommittedBatch() + 1`: a commit sent twice (a resend after a
     ///        reorg, a stale transaction under another nonce) lands once, the other reverts. It names a position,
     ///        not a batch: after `revertBatches(k)` a commit for `k + 1` signed before the revert is valid again.
-    /// @param chunks Each chunk's `CHUNK_SLOTS` records, back to back.
+    /// @param pubdata The batch's records, back to back: `CHUNK_SLOTS` records per chunk, chunk after chunk.
     /// @param batchCommitment The batch commitment `C_B` (below the field modulus): the Poseidon chain of the
     ///        chunks' data commitments. L1 does not check it against the records: the proof does, at the
-    ///        challenge drawn here from it and every chunk's bytes.
-    function commitBatch(uint256 batchIndex, bytes[] calldata chunks, uint256 batchCommitment) external;
+    ///        challenge drawn here from it and the pubdata.
+    function commitBatch(uint256 batchIndex, bytes calldata pubdata, uint256 batchCommitment) external;
+
+    /// @notice Commits a batch whose pubdata is the transaction's first blob (sequencer only, never in escape mode):
+    ///         L1 reads the records it acts on from `l1Records` and checks the blob's polynomial at the batch's
+    ///         challenge with the point evaluation precompile; the proof binds both to the records it executes.
+    /// @param batchIndex As for `commitBatch`.
+    /// @param l1Records The batch's records L1 acts on (deposits, withdrawals, forced exits, key changes), each as
+    ///        its slot in the batch (3 bytes, big-endian, below `maxChunksPerBatch() · CHUNK_SLOTS`, increasing)
+    ///        followed by the record.
+    /// @param batchCommitment As for `commitBatch`.
+    /// @param blobEvaluation `y = p(z)`, the blob's polynomial at the challenge `z`
+    ///        `= keccak256(blobhash(0) ‖ keccak256(l1Records) ‖ C_B) mod 2²⁵³`.
+    /// @param kzgOpening The blob's KZG commitment (48 bytes) and the KZG proof that `p(z) = y` (48 bytes).
+    function commitBatchBlob(
+        uint256 batchIndex,
+        bytes calldata l1Records,
+        uint256 batchCommitment,
+        uint256 blobEvaluation,
+        bytes calldata kzgOpening
+    ) external;
 
     /// @notice Finalizes the next committed batch with one proof (anyone).
     /// @param binding The batch's data binding, as `BatchCommitted` gave it.

@@ -52,9 +52,9 @@ contract Halo2BatchVerifier is IBatchVerifier {
     }
 
     /// @inheritdoc IBatchVerifier
-    function verifyBatch(uint256[5] calldata publicInputs, bytes calldata proof) external view returns (bool valid) {
+    function verifyBatch(uint256[7] calldata publicInputs, bytes calldata proof) external view returns (bool valid) {
         if (proof.length < ACCUMULATOR_BYTES) return false;
-        for (uint256 i = 0; i < 5; ++i) {
+        for (uint256 i = 0; i < publicInputs.length; ++i) {
             if (publicInputs[i] >= C.FIELD_MODULUS) return false;
         }
         for (uint256 i = 0; i < ACCUMULATOR_BYTES; i += 32) {

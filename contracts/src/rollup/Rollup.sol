@@ -30,6 +30,10 @@ contract Rollup is EscapeHatch {
         uint256 requestFee;
     }
 
+    /// @dev The point evaluation precompile (EIP-4844), and its price: a call that fails consumes all the gas it is
+    ///      given, so it is given exactly what it costs.
+    address internal constant POINT_EVALUATION = address(0x0a);
+    uint256 internal constant POINT_EVALUATION_GAS = 50_000;
     /// @notice Transaction slots per chunk: the batch verifier is generated for this value.
     uint256 public immutable CHUNK_SLOTS;
     /// @notice The block this rollup was deployed in: where re-deriving its state from L1 starts reading logs.
@@ -76,7 +80,7 @@ contract Rollup is EscapeHatch {
     // --------------------------------------------------------------------------------------------
 
     /// @inheritdoc IRollup
-    function commitBatch(uint256 batchIndex, bytes[] calldata chunks, uint256 batchCommitment)
+    function commitBatch(uint256 batchIndex, bytes calldata pubdata, uint256 batchCommitment)
         external
         onlySequencer
         notEscapeMode
@@ -84,34 +88,59 @@ contract Rollup is EscapeHatch {
         // A commit names its position: one sent again after a reorg, or twice under two nonces, lands at
         // most once instead of appending a duplicate batch that can never be proven.
         if (batchIndex != lastCommittedBatch + 1) revert UnexpectedBatchIndex(batchIndex, lastCommittedBatch + 1);
-        uint256 n = chunks.length;
-        if (n == 0 || n > _maxChunksPerBatch) revert BadChunkCount(n);
         if (batchCommitment >= C.FIELD_MODULUS) revert NonCanonicalCommitment(batchCommitment);
-        // One challenge for the whole batch, drawn from every chunk's bytes and the commitment chain; the
-        // evaluation runs over all the batch's elements, each chunk's powers continuing from the last one's.
-        uint256 z = Binding.challenge(chunks, batchCommitment);
-        uint256 y;
-        uint256 power = 1;
-        uint256 next = committedRequests;
-        bytes32 withdrawals;
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 part;
-            uint256[] memory onchain;
-            // Reverts unless the chunk is exactly CHUNK_SLOTS well-formed records.
-            (part, power, onchain) = Binding.evaluate(chunks[i], CHUNK_SLOTS, z, power);
-            y = addmod(y, part, C.FIELD_MODULUS);
-            (next, withdrawals) = _processChunk(chunks[i], onchain, next, withdrawals);
+        // One challenge for the whole batch, drawn from its bytes and the commitment chain; both evaluations run
+        // over the whole batch.
+        uint256 z = Binding.challenge(pubdata, batchCommitment);
+        // Reverts unless the pubdata is whole records of known types.
+        (uint256 l1Evaluation, uint256 records, uint256[] memory onchain) = Binding.evaluate(pubdata, z);
+        uint256 n = records / CHUNK_SLOTS;
+        if (n * CHUNK_SLOTS != records) revert PartialChunk(records);
+        if (n == 0 || n > _maxChunksPerBatch) revert BadChunkCount(n);
+        (uint256 next, bytes32 withdrawals) = _processChunk(pubdata, onchain, committedRequests, bytes32(0));
+        _commit(
+            batchIndex,
+            DataBinding({
+                commitment: batchCommitment,
+                challenge: z,
+                l1Evaluation: l1Evaluation,
+                blobEvaluation: Binding.blobEvaluation(pubdata, z)
+            }),
+            next,
+            withdrawals
+        );
+    }
+
+    /// @inheritdoc IRollup
+    function commitBatchBlob(
+        uint256 batchIndex,
+        bytes calldata l1Records,
+        uint256 batchCommitment,
+        uint256 blobEvaluation,
+        bytes calldata kzgOpening
+    ) external onlySequencer notEscapeMode {
+        if (batchIndex != lastCommittedBatch + 1) {
+            revert UnexpectedBatchIndex(batchIndex, lastCommittedBatch + 1);
         }
-        DataBinding memory binding = DataBinding({commitment: batchCommitment, challenge: z, evaluation: y});
-        lastCommittedBatch = batchIndex;
-        _batches[batchIndex] = Batch({
-            bindingHash: keccak256(abi.encode(binding)),
-            withdrawalsHash: withdrawals,
-            requestsEnd: uint64(next),
-            executed: false
-        });
-        committedRequests = next;
-        emit BatchCommitted(batchIndex, binding, uint64(next), withdrawals);
+        if (batchCommitment >= C.FIELD_MODULUS) revert NonCanonicalCommitment(batchCommitment);
+        bytes32 versionedHash = blobhash(0);
+        if (versionedHash == bytes32(0)) revert NoBlob();
+        // The challenge is drawn after the blob (its versioned hash), the records L1 acts on and the commitment
+        // chain are fixed.
+        uint256 z = Binding.blobChallenge(versionedHash, l1Records, batchCommitment);
+        // Reverts unless the list is well formed and within the batch's slots.
+        (uint256 l1Evaluation, uint256[] memory onchain) =
+            Binding.evaluateList(l1Records, z, _maxChunksPerBatch * CHUNK_SLOTS);
+        _checkOpening(versionedHash, z, blobEvaluation, kzgOpening);
+        (uint256 next, bytes32 withdrawals) = _processChunk(l1Records, onchain, committedRequests, bytes32(0));
+        _commit(
+            batchIndex,
+            DataBinding({
+                commitment: batchCommitment, challenge: z, l1Evaluation: l1Evaluation, blobEvaluation: blobEvaluation
+            }),
+            next,
+            withdrawals
+        );
     }
 
     /// @inheritdoc IRollup
@@ -127,7 +156,15 @@ contract Rollup is EscapeHatch {
         if (newStateRoot >= C.FIELD_MODULUS) revert NonCanonicalRoot(newStateRoot);
         // Every public input is built here: the previous root from storage, the data binding from the commit;
         // the verifier adds the chunk key digest it pins.
-        uint256[5] memory inputs = [stateRoot, newStateRoot, binding.commitment, binding.challenge, binding.evaluation];
+        uint256[7] memory inputs = [
+            stateRoot,
+            newStateRoot,
+            binding.commitment,
+            binding.challenge,
+            binding.l1Evaluation,
+            binding.blobEvaluation & ((1 << C.BLOB_EVALUATION_LOW_BITS) - 1),
+            binding.blobEvaluation >> C.BLOB_EVALUATION_LOW_BITS
+        ];
         if (!_verifyBatch(inputs, proof)) revert InvalidProof(batchIndex);
         stateRoot = newStateRoot;
         lastFinalizedBatch = batchIndex;
@@ -204,10 +241,35 @@ contract Rollup is EscapeHatch {
     // Internal
     // --------------------------------------------------------------------------------------------
 
+    /// @dev Stores a committed batch and emits `BatchCommitted`: both commit paths end here.
+    function _commit(uint256 batchIndex, DataBinding memory binding, uint256 next, bytes32 withdrawals) internal {
+        lastCommittedBatch = batchIndex;
+        _batches[batchIndex] = Batch({
+            bindingHash: keccak256(abi.encode(binding)),
+            withdrawalsHash: withdrawals,
+            requestsEnd: uint64(next),
+            executed: false
+        });
+        committedRequests = next;
+        emit BatchCommitted(batchIndex, binding, uint64(next), withdrawals);
+    }
+
+    /// @dev The point evaluation precompile (EIP-4844) on `versionedHash`, `z`, `y` and the 96-byte opening; it
+    ///      returns the blob's field element count and the field's modulus only when the KZG proof holds (and `z`,
+    ///      `y` are canonical, and the commitment hashes to `versionedHash`).
+    function _checkOpening(bytes32 versionedHash, uint256 z, uint256 y, bytes calldata opening) internal view {
+        if (opening.length != 96) revert BlobOpeningFailed(versionedHash);
+        (bool ok, bytes memory out) =
+            POINT_EVALUATION.staticcall{gas: POINT_EVALUATION_GAS}(abi.encodePacked(versionedHash, z, y, opening));
+        if (!ok || out.length != 64) revert BlobOpeningFailed(versionedHash);
+        (, uint256 modulus) = abi.decode(out, (uint256, uint256));
+        if (modulus != Binding.R_BLS) revert BlobOpeningFailed(versionedHash);
+    }
+
     /// @dev Only a verifier that returns exactly one ABI word equal to 1 accepts the proof. One that reverts,
     ///      returns nothing, returns more or less than a word, or any other value rejects it, so every rejection
     ///      surfaces as `InvalidProof` (a `try` would revert with empty data on undecodable return data).
-    function _verifyBatch(uint256[5] memory publicInputs, bytes calldata proof) internal view returns (bool) {
+    function _verifyBatch(uint256[7] memory publicInputs, bytes calldata proof) internal view returns (bool) {
         (bool ok, bytes memory ret) =
             address(verifier).staticcall(abi.encodeCall(IBatchVerifier.verifyBatch, (publicInputs, proof)));
         return ok && ret.length == 32 && abi.decode(ret, (uint256)) == 1;

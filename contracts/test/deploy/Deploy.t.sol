@@ -23,7 +23,7 @@ contract LyingAdapter {
     uint256 public constant CAPACITY = 1;
     uint256 public constant KEY_DIGEST = 1;
 
-    function verifyBatch(uint256[5] calldata, bytes calldata) external pure returns (bool) {
+    function verifyBatch(uint256[7] calldata, bytes calldata) external pure returns (bool) {
         return true;
     }
 }

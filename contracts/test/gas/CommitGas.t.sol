@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {ProtocolConstants as C} from "../../src/generated/ProtocolConstants.sol";
 import {Setup} from "../setup/Setup.sol";
+import {Pubdata} from "../utils/Pubdata.sol";
 
 /// @notice `commitBatch` gas per slot for each record type, in one chunk of 4, 16 and 64 slots
 ///         (snapshots/commit.json): the call frame's execution gas, and the gas of the whole transaction
@@ -61,7 +62,7 @@ contract CommitGasTest is Setup {
         bytes[] memory first =
             one(_padded(bytes.concat(feeAccountRecord(), depositRecord(1, alice, 0, 1 ether, key())), 2, slots));
         vm.prank(sequencer);
-        rollup.commitBatch(nextBatch(), first, commitmentOf(first));
+        rollup.commitBatch(nextBatch(), Pubdata.cat(first), commitmentOf(first));
 
         bytes[] memory chunks = new bytes[](nChunks);
         for (uint256 c = 0; c < nChunks; ++c) {
@@ -72,11 +73,12 @@ contract CommitGasTest is Setup {
         uint256 commitment = commitmentOf(chunks);
         uint256 index = nextBatch();
         vm.prank(sequencer);
-        rollup.commitBatch(index, chunks, commitment);
+        rollup.commitBatch(index, Pubdata.cat(chunks), commitment);
         string memory name = string.concat(names[uint256(kind)], ", ", vm.toString(slots), "-slot chunk");
         if (nChunks > 1) name = string.concat(name, " x", vm.toString(nChunks));
         uint256 execution = vm.snapshotGasLastCall("commit", string.concat(name, ": execution"));
-        uint256 transaction = txGas(abi.encodeCall(rollup.commitBatch, (index, chunks, commitment)), execution);
+        uint256 transaction =
+            txGas(abi.encodeCall(rollup.commitBatch, (index, Pubdata.cat(chunks), commitment)), execution);
         uint256 n = slots * nChunks;
         vm.snapshotValue("commit", string.concat(name, ": transaction"), transaction);
         vm.snapshotValue("commit", string.concat(name, ": record bytes"), chunks[0].length / slots);

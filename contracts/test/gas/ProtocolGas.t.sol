@@ -26,14 +26,10 @@ contract GasHarness {
         return Poseidon.hash2(tag, a, b);
     }
 
-    function evaluate(bytes calldata chunk, uint256 slots, uint256 commitment)
-        external
-        pure
-        returns (uint256, uint256)
-    {
-        uint256 z = uint256(keccak256(abi.encodePacked(keccak256(chunk), commitment))) % C.FIELD_MODULUS;
-        (uint256 y,,) = DataBinding.evaluate(chunk, slots, z, 1);
-        return (z, y);
+    function evaluate(bytes calldata pubdata, uint256 commitment) external pure returns (uint256, uint256, uint256) {
+        uint256 z = DataBinding.challenge(pubdata, commitment);
+        (uint256 y,,) = DataBinding.evaluate(pubdata, z);
+        return (z, y, DataBinding.blobEvaluation(pubdata, z));
     }
 }
 
@@ -88,7 +84,7 @@ contract ProtocolGasTest is Test {
 
     function test_gas_dataBinding8Slots() public {
         assertEq(slots, 8);
-        h.evaluate(chunk, slots, 1);
-        vm.snapshotGasLastCall("dataBinding", "evaluate (8 slots)");
+        h.evaluate(chunk, 1);
+        vm.snapshotGasLastCall("dataBinding", "challenge, Y_L1 and blob evaluation (8 slots)");
     }
 }

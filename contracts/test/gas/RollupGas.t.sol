@@ -6,6 +6,7 @@ import {StateProof} from "../../src/generated/StateProof.sol";
 import {IProtocolHasher} from "../../src/interfaces/IProtocolHasher.sol";
 import {IRollup} from "../../src/interfaces/IRollup.sol";
 import {Setup} from "../setup/Setup.sol";
+import {Pubdata} from "../utils/Pubdata.sol";
 import {Vectors} from "../utils/Vectors.sol";
 
 /// @notice Gas of each L1 step, one measured call per figure (snapshots/rollup.json). Finalization is
@@ -26,7 +27,7 @@ contract RollupGasTest is Setup {
         }
         uint256 commitment = commitmentOf(chunks);
         vm.prank(sequencer);
-        rollup.commitBatch(nextBatch(), chunks, commitment);
+        rollup.commitBatch(nextBatch(), Pubdata.cat(chunks), commitment);
         if (bytes(name).length != 0) vm.snapshotGasLastCall("rollup", name);
     }
 

@@ -7,6 +7,7 @@ import {IRollup} from "../../src/interfaces/IRollup.sol";
 import {Rollup} from "../../src/rollup/Rollup.sol";
 import {MockERC20} from "../mocks/Tokens.sol";
 import {DataBindingHarness} from "../utils/DataBindingHarness.sol";
+import {Pubdata} from "../utils/Pubdata.sol";
 import {Test} from "../utils/Test.sol";
 import {Vectors} from "../utils/Vectors.sol";
 
@@ -92,11 +93,12 @@ contract EscapeHandler is Test {
         bytes[] memory chunks = new bytes[](1);
         chunks[0] = hex"00000000";
         // Any canonical commitment: the mock verifier stands for the proof that would bind it.
-        (uint256 z, uint256 y) = binding.evaluate(chunks, 4, 1);
-        IRollup.DataBinding memory dcs = IRollup.DataBinding({commitment: 1, challenge: z, evaluation: y});
+        (uint256 z, uint256 l1, uint256 blob,) = binding.binding(Pubdata.cat(chunks), 1);
+        IRollup.DataBinding memory dcs =
+            IRollup.DataBinding({commitment: 1, challenge: z, l1Evaluation: l1, blobEvaluation: blob});
         uint256 nextIndex = rollup.lastCommittedBatch() + 1;
         vm.prank(sequencer);
-        rollup.commitBatch(nextIndex, chunks, 1);
+        rollup.commitBatch(nextIndex, Pubdata.cat(chunks), 1);
         rollup.finalizeBatch(rollup.lastCommittedBatch(), dcs, rootOf(i), hex"01");
         current = i;
         finalized = true;

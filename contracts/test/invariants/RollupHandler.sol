@@ -8,6 +8,7 @@ import {BabyJubjub} from "../../src/libraries/BabyJubjub.sol";
 import {Rollup} from "../../src/rollup/Rollup.sol";
 import {MockERC20} from "../mocks/Tokens.sol";
 import {DataBindingHarness} from "../utils/DataBindingHarness.sol";
+import {Pubdata} from "../utils/Pubdata.sol";
 import {Test} from "../utils/Test.sol";
 
 /// @notice Drives the rollup the way users, the sequencer and provers would, with a model of the L2
@@ -201,15 +202,16 @@ contract RollupHandler is Test {
         for (; used < SLOTS; ++used) {
             chunk = bytes.concat(chunk, hex"00");
         }
-        bytes[] memory chunks = new bytes[](1);
-        chunks[0] = chunk;
         // Any canonical commitment: the mock verifier stands for the proof that would bind it.
-        (uint256 z, uint256 y) = binding.evaluate(chunks, SLOTS, b);
-        m.binding = IRollup.DataBinding({commitment: b, challenge: z, evaluation: y});
-        uint256 nextIndex = rollup.lastCommittedBatch() + 1;
+        m.binding = _bindingOf(chunk, b);
         vm.prank(sequencer);
-        rollup.commitBatch(nextIndex, chunks, b);
+        rollup.commitBatch(b, chunk, b);
         if (rollup.committedRequests() != next + take) violation = "requests not consumed in order";
+    }
+
+    function _bindingOf(bytes memory pubdata, uint256 commitment) internal view returns (IRollup.DataBinding memory) {
+        (uint256 z, uint256 l1, uint256 blob,) = binding.binding(pubdata, commitment);
+        return IRollup.DataBinding({commitment: commitment, challenge: z, l1Evaluation: l1, blobEvaluation: blob});
     }
 
     /// @notice A chunk that skips the next request must never commit.
@@ -222,7 +224,7 @@ contract RollupHandler is Test {
         chunks[0] = chunk;
         uint256 nextIndex = rollup.lastCommittedBatch() + 1;
         vm.prank(sequencer);
-        try rollup.commitBatch(nextIndex, chunks, 0) {
+        try rollup.commitBatch(nextIndex, Pubdata.cat(chunks), 0) {
             violation = "a chunk skipped a request";
         } catch {}
     }
@@ -236,7 +238,7 @@ contract RollupHandler is Test {
         bytes[] memory chunks = new bytes[](1);
         chunks[0] = new bytes(SLOTS);
         vm.prank(sequencer);
-        try rollup.commitBatch(index, chunks, 0) {
+        try rollup.commitBatch(index, Pubdata.cat(chunks), 0) {
             violation = "a commit landed at another index than the next";
         } catch {}
     }
@@ -247,7 +249,7 @@ contract RollupHandler is Test {
         chunks[0] = hex"00000000";
         uint256 nextIndex = rollup.lastCommittedBatch() + 1;
         vm.prank(sequencer);
-        try rollup.commitBatch(nextIndex, chunks, 0) {
+        try rollup.commitBatch(nextIndex, Pubdata.cat(chunks), 0) {
             violation = "commit in escape mode";
         } catch {}
     }

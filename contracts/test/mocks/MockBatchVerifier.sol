@@ -30,7 +30,7 @@ contract MockBatchVerifier is IBatchVerifier {
         mode = m;
     }
 
-    function verifyBatch(uint256[5] calldata publicInputs, bytes calldata) external view returns (bool) {
+    function verifyBatch(uint256[7] calldata publicInputs, bytes calldata) external view returns (bool) {
         if (mode == Mode.Revert) revert("mock verifier reverts");
         if (mode == Mode.ReturnTwo) {
             assembly ("memory-safe") {

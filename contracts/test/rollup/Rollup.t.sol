@@ -9,6 +9,7 @@ import {Rollup} from "../../src/rollup/Rollup.sol";
 import {MockBatchVerifier} from "../mocks/MockBatchVerifier.sol";
 import {Setup} from "../setup/Setup.sol";
 import {DataBindingHarness} from "../utils/DataBindingHarness.sol";
+import {Pubdata} from "../utils/Pubdata.sol";
 
 /// @notice Commit, finalize, execute and revert of batches.
 contract RollupTest is Setup {
@@ -45,62 +46,65 @@ contract RollupTest is Setup {
         vm.expectEmit(address(rollup));
         emit IRollup.BatchCommitted(1, binding, 1, bytes32(0));
         vm.prank(sequencer);
-        rollup.commitBatch(nextBatch(), chunks, commitment);
+        rollup.commitBatch(nextBatch(), Pubdata.cat(chunks), commitment);
     }
 
     /// @dev The binding is computed from the calldata at commit: the challenge moves with the commitment and
-    ///      with every byte of every chunk, and both values are canonical.
+    ///      with every byte of every chunk, so do both evaluations, and all three are canonical.
     function test_commitBatch_bindingFollowsCalldataAndCommitment_succeeds() public {
-        // A transfer's fee lies in its second field element, so the evaluation depends on the challenge.
+        // A deposit of 1 ether with a key reaches all three of its elements (the fee account's, of amount 0 and
+        // key 0, only its first), so `Y_L1` depends on the challenge.
         bytes[] memory chunks = new bytes[](2);
-        chunks[0] = chunkOf(feeAccountRecord(), transferRecord(1, 2, 0, 1 ether, 1000));
+        chunks[0] = chunkOf(depositRecord(1, alice, 0, 1 ether, key()), transferRecord(1, 2, 0, 1 ether, 1000));
         chunks[1] = chunkOf(transferRecord(2, 1, 0, 1 ether, 1000));
         uint256 commitment = commitmentOf(chunks);
         IRollup.DataBinding memory a = bindingOf(chunks, commitment);
         IRollup.DataBinding memory b = bindingOf(chunks, commitment + 1);
-        assertTrue(a.challenge != b.challenge && a.evaluation != b.evaluation, "another commitment");
+        assertTrue(a.challenge != b.challenge, "another commitment: the challenge");
+        assertTrue(a.l1Evaluation != b.l1Evaluation && a.blobEvaluation != b.blobEvaluation, "the evaluations");
         chunks[1] = chunkOf(transferRecord(2, 1, 0, 1 ether, 2000));
         IRollup.DataBinding memory c = bindingOf(chunks, commitment);
-        assertTrue(a.challenge != c.challenge && a.evaluation != c.evaluation, "another second chunk");
-        assertLt(a.challenge, C.FIELD_MODULUS);
-        assertLt(a.evaluation, C.FIELD_MODULUS);
+        assertTrue(a.challenge != c.challenge && a.blobEvaluation != c.blobEvaluation, "another second chunk");
+        assertLt(a.challenge, 1 << 253);
+        assertLt(a.l1Evaluation, C.FIELD_MODULUS);
+        assertLt(a.blobEvaluation, DataBinding.R_BLS);
     }
 
-    /// @dev The batch evaluation is one polynomial over all the batch's elements: the second chunk's part starts
-    ///      at z^(3·SLOTS), where the first chunk's powers end.
-    function test_commitBatch_evaluationContinuesAcrossChunks_succeeds() public {
+    /// @dev `Y_L1` is one polynomial over the whole batch: a deposit in the second chunk's first slot sits at
+    ///      z^(3·SLOTS), and the first chunk's transfers add nothing.
+    function test_commitBatch_l1EvaluationCountsSlotsAcrossChunks_succeeds() public {
         bytes[] memory chunks = new bytes[](2);
-        chunks[0] = chunkOf(feeAccountRecord(), transferRecord(1, 2, 0, 1 ether, 1000));
-        chunks[1] = chunkOf(transferRecord(2, 1, 0, 1 ether, 1000));
+        chunks[0] = chunkOf(transferRecord(1, 2, 0, 1 ether, 1000));
+        chunks[1] = chunkOf(feeAccountRecord());
         uint256 commitment = commitmentOf(chunks);
         IRollup.DataBinding memory whole = bindingOf(chunks, commitment);
         DataBindingHarness h = new DataBindingHarness();
-        (uint256 first, uint256 power) = h.evaluateChunk(chunks[0], SLOTS, whole.challenge, 1);
+        (uint256 deposit, uint256 records) = h.evaluate(chunks[1], whole.challenge);
+        assertEq(records, SLOTS);
         uint256 stride = 1;
         for (uint256 i = 0; i < 3 * SLOTS; ++i) {
             stride = mulmod(stride, whole.challenge, C.FIELD_MODULUS);
         }
-        assertEq(power, stride, "the next chunk starts at z^(3 SLOTS)");
-        (uint256 second,) = h.evaluateChunk(chunks[1], SLOTS, whole.challenge, power);
-        assertEq(whole.evaluation, addmod(first, second, C.FIELD_MODULUS), "Y = y1 + y2");
+        assertEq(whole.l1Evaluation, mulmod(deposit, stride, C.FIELD_MODULUS), "Y_L1 = e(deposit)(z) z^(3 SLOTS)");
+        assertEq(whole.blobEvaluation, h.blobEvaluation(Pubdata.cat(chunks), whole.challenge));
     }
 
     function test_commitBatch_nonCanonicalCommitment_reverts() public {
         bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
         vm.expectRevert(abi.encodeWithSelector(IRollup.NonCanonicalCommitment.selector, C.FIELD_MODULUS));
         vm.prank(sequencer);
-        rollup.commitBatch(nextBatch(), chunks, C.FIELD_MODULUS);
+        rollup.commitBatch(nextBatch(), Pubdata.cat(chunks), C.FIELD_MODULUS);
     }
 
     function test_commitBatch_sameIndexTwice_reverts() public {
         bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
         vm.prank(sequencer);
-        rollup.commitBatch(1, chunks, commitmentOf(chunks));
+        rollup.commitBatch(1, Pubdata.cat(chunks), commitmentOf(chunks));
         // The same commit sent again (a resend after a reorg, or under a second nonce) must not append batch 2.
         bytes[] memory noops = one(chunkOf(hex"00"));
         vm.expectRevert(abi.encodeWithSelector(IRollup.UnexpectedBatchIndex.selector, 1, 2));
         vm.prank(sequencer);
-        rollup.commitBatch(1, noops, commitmentOf(noops));
+        rollup.commitBatch(1, Pubdata.cat(noops), commitmentOf(noops));
         assertEq(rollup.lastCommittedBatch(), 1);
     }
 
@@ -108,7 +112,7 @@ contract RollupTest is Setup {
         bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
         vm.expectRevert(abi.encodeWithSelector(IRollup.UnexpectedBatchIndex.selector, 2, 1));
         vm.prank(sequencer);
-        rollup.commitBatch(2, chunks, commitmentOf(chunks));
+        rollup.commitBatch(2, Pubdata.cat(chunks), commitmentOf(chunks));
     }
 
     function testFuzz_commitBatch_otherIndex_reverts(uint256 index) public {
@@ -117,27 +121,30 @@ contract RollupTest is Setup {
         bytes[] memory noops = one(chunkOf(hex"00"));
         vm.expectRevert(abi.encodeWithSelector(IRollup.UnexpectedBatchIndex.selector, index, 2));
         vm.prank(sequencer);
-        rollup.commitBatch(index, noops, commitmentOf(noops));
+        rollup.commitBatch(index, Pubdata.cat(noops), commitmentOf(noops));
     }
 
     function test_commitBatch_notSequencer_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IRollup.NotSequencer.selector, alice));
         vm.prank(alice);
         bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
-        rollup.commitBatch(nextBatch(), chunks, commitmentOf(chunks));
+        rollup.commitBatch(nextBatch(), Pubdata.cat(chunks), commitmentOf(chunks));
     }
 
     function test_commitBatch_noChunks_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkCount.selector, 0));
         vm.prank(sequencer);
-        rollup.commitBatch(nextBatch(), new bytes[](0), commitmentOf(new bytes[](0)));
+        rollup.commitBatch(nextBatch(), Pubdata.cat(new bytes[](0)), commitmentOf(new bytes[](0)));
     }
 
     function test_commitBatch_tooManyChunks_reverts() public {
         bytes[] memory chunks = new bytes[](rollup.maxChunksPerBatch() + 1);
+        for (uint256 i = 0; i < chunks.length; ++i) {
+            chunks[i] = chunkOf(hex"00");
+        }
         vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkCount.selector, chunks.length));
         vm.prank(sequencer);
-        rollup.commitBatch(nextBatch(), chunks, commitmentOf(chunks));
+        rollup.commitBatch(nextBatch(), Pubdata.cat(chunks), commitmentOf(chunks));
     }
 
     function test_commitBatch_requestOutOfOrder_reverts() public {
@@ -146,7 +153,7 @@ contract RollupTest is Setup {
         bytes memory c = chunkOf(depositRecord(1, alice, 0, 1 ether, key()));
         vm.expectRevert(abi.encodeWithSelector(IRollup.RequestMismatch.selector, 0));
         vm.prank(sequencer);
-        rollup.commitBatch(nextBatch(), one(c), commitmentOf(one(c)));
+        rollup.commitBatch(nextBatch(), Pubdata.cat(one(c)), commitmentOf(one(c)));
     }
 
     function test_commitBatch_alteredDeposit_reverts() public {
@@ -154,28 +161,40 @@ contract RollupTest is Setup {
         bytes memory c = chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 2 ether, key()));
         vm.expectRevert(abi.encodeWithSelector(IRollup.RequestMismatch.selector, 1));
         vm.prank(sequencer);
-        rollup.commitBatch(nextBatch(), one(c), commitmentOf(one(c)));
+        rollup.commitBatch(nextBatch(), Pubdata.cat(one(c)), commitmentOf(one(c)));
     }
 
     function test_commitBatch_unqueuedRequest_reverts() public {
         bytes memory c = chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 1, key()));
         vm.expectRevert(abi.encodeWithSelector(IRollup.RequestOutOfRange.selector, 1));
         vm.prank(sequencer);
-        rollup.commitBatch(nextBatch(), one(c), commitmentOf(one(c)));
+        rollup.commitBatch(nextBatch(), Pubdata.cat(one(c)), commitmentOf(one(c)));
     }
 
-    function test_commitBatch_malformedChunk_reverts() public {
+    function test_commitBatch_partialChunk_reverts() public {
         bytes memory c = bytes.concat(chunkOf(feeAccountRecord()), hex"00");
-        vm.expectRevert(abi.encodeWithSelector(DataBinding.ChunkLengthMismatch.selector, c.length, SLOTS));
+        vm.expectRevert(abi.encodeWithSelector(IRollup.PartialChunk.selector, SLOTS + 1));
         vm.prank(sequencer);
-        rollup.commitBatch(nextBatch(), one(c), commitmentOf(one(c)));
+        rollup.commitBatch(nextBatch(), c, commitmentOf(one(c)));
+    }
+
+    function test_commitBatch_truncatedRecord_reverts() public {
+        bytes memory whole = chunkOf(hex"00", hex"00", feeAccountRecord());
+        bytes memory c = new bytes(2 + DataBinding.recordLength(C.TYPE_DEPOSIT) - 1);
+        for (uint256 i = 0; i < c.length; ++i) {
+            c[i] = whole[i];
+        }
+        // Two noops, then a deposit one byte short.
+        vm.expectRevert(abi.encodeWithSelector(DataBinding.TruncatedRecord.selector, 2, c.length));
+        vm.prank(sequencer);
+        rollup.commitBatch(nextBatch(), c, commitmentOf(one(c)));
     }
 
     function test_commitBatch_withdrawalOfUnknownAccount_reverts() public {
         bytes memory c = chunkOf(feeAccountRecord(), withdrawRecord(7, 0, 1, 0));
         vm.expectRevert(abi.encodeWithSelector(IRollup.UnknownAccountId.selector, 7));
         vm.prank(sequencer);
-        rollup.commitBatch(nextBatch(), one(c), commitmentOf(one(c)));
+        rollup.commitBatch(nextBatch(), Pubdata.cat(one(c)), commitmentOf(one(c)));
     }
 
     function test_commitBatch_inEscapeMode_reverts() public {
@@ -184,7 +203,7 @@ contract RollupTest is Setup {
         vm.expectRevert(IRollup.EscapeModeActive.selector);
         vm.prank(sequencer);
         bytes[] memory chunks = one(chunkOf(feeAccountRecord()));
-        rollup.commitBatch(nextBatch(), chunks, commitmentOf(chunks));
+        rollup.commitBatch(nextBatch(), Pubdata.cat(chunks), commitmentOf(chunks));
     }
 
     function test_commitBatch_forcedExitAndWithdrawal_chainsWithdrawals_succeeds() public {
@@ -221,7 +240,18 @@ contract RollupTest is Setup {
         chunks[1] = chunkOf(hex"00");
         (uint256 b, IRollup.DataBinding memory dcs) = commit(chunks);
         bytes memory proof = hex"0102";
-        uint256[5] memory inputs = [C.EMPTY_STATE_ROOT, uint256(12), dcs.commitment, dcs.challenge, dcs.evaluation];
+        uint256[7] memory inputs = [
+            C.EMPTY_STATE_ROOT,
+            uint256(12),
+            dcs.commitment,
+            dcs.challenge,
+            dcs.l1Evaluation,
+            dcs.blobEvaluation % (1 << 176),
+            dcs.blobEvaluation >> 176
+        ];
+        assertEq(C.BATCH_INPUTS, inputs.length, "the generated count");
+        assertEq(C.BLOB_EVALUATION_LOW_BITS, 176);
+        assertTrue(inputs[6] != 0 && inputs[5] != 0, "both halves used");
         vm.expectCall(address(verifier), abi.encodeCall(IBatchVerifier.verifyBatch, (inputs, proof)));
         rollup.finalizeBatch(b, dcs, 12, proof);
         assertEq(rollup.stateRoot(), 12);
@@ -267,15 +297,19 @@ contract RollupTest is Setup {
         finalize(b, dcs, 42);
     }
 
-    /// @dev Each value of the binding is checked against the commit: the challenge or the evaluation changed alone
-    ///      is refused too.
+    /// @dev Each value of the binding is checked against the commit: the challenge or either evaluation changed
+    ///      alone is refused too.
     function test_finalizeBatch_wrongChallengeOrEvaluation_reverts() public {
         (uint256 b, IRollup.DataBinding memory dcs) = commit(one(chunkOf(feeAccountRecord())));
         dcs.challenge ^= 1;
         vm.expectRevert(abi.encodeWithSelector(IRollup.BatchDataMismatch.selector, b));
         finalize(b, dcs, 42);
         dcs.challenge ^= 1;
-        dcs.evaluation ^= 1;
+        dcs.l1Evaluation ^= 1;
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BatchDataMismatch.selector, b));
+        finalize(b, dcs, 42);
+        dcs.l1Evaluation ^= 1;
+        dcs.blobEvaluation ^= 1;
         vm.expectRevert(abi.encodeWithSelector(IRollup.BatchDataMismatch.selector, b));
         finalize(b, dcs, 42);
     }
@@ -469,7 +503,7 @@ contract RollupTest is Setup {
         chunks[1] = chunkOf(hex"00");
         vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkCount.selector, 2));
         vm.prank(sequencer);
-        rollup.commitBatch(nextBatch(), chunks, commitmentOf(chunks));
+        rollup.commitBatch(nextBatch(), Pubdata.cat(chunks), commitmentOf(chunks));
     }
 
     function test_setVerifier_zero_reverts() public {
@@ -542,7 +576,7 @@ contract RollupTest is Setup {
             );
             vm.expectRevert(abi.encodeWithSelector(IRollup.RequestMismatch.selector, 2));
             vm.prank(sequencer);
-            rollup.commitBatch(nextBatch(), one(bad), commitmentOf(one(bad)));
+            rollup.commitBatch(nextBatch(), Pubdata.cat(one(bad)), commitmentOf(one(bad)));
         }
         commit(
             one(chunkOf(feeAccountRecord(), depositRecord(1, alice, 0, 1, key()), forcedExitRecord(1, tokenId, amount)))

@@ -67,7 +67,7 @@ abstract contract RealProofTest is Test {
 
     function binding(uint256 i) internal view returns (IRollup.DataBinding memory) {
         uint256[] memory b = vm.parseJsonUintArray(json, key(i, "binding"));
-        return IRollup.DataBinding({commitment: b[0], challenge: b[1], evaluation: b[2]});
+        return IRollup.DataBinding({commitment: b[0], challenge: b[1], l1Evaluation: b[2], blobEvaluation: b[3]});
     }
 
     function newRoot(uint256 i) internal view returns (uint256) {
@@ -80,15 +80,9 @@ abstract contract RealProofTest is Test {
 
     /// @dev Commits fixture batch `i` as the sequencer, with the prover's batch commitment.
     function commit(uint256 i) internal {
-        bytes[] memory chunks;
-        if (vm.keyExistsJson(json, key(i, "chunks"))) {
-            chunks = vm.parseJsonBytesArray(json, key(i, "chunks"));
-        } else {
-            chunks = new bytes[](1);
-            chunks[0] = vm.parseJsonBytes(json, key(i, "pubdata"));
-        }
+        bytes memory pubdata = vm.parseJsonBytes(json, key(i, "pubdata"));
         vm.prank(sequencer);
-        rollup.commitBatch(i + 1, chunks, binding(i).commitment);
+        rollup.commitBatch(i + 1, pubdata, binding(i).commitment);
     }
 
     /// @dev Commits and finalizes every fixture batch before `last`, and commits `last`.
@@ -100,7 +94,7 @@ abstract contract RealProofTest is Test {
         commit(last);
     }
 
-    /// @dev L1 computes the same batch challenge and evaluation from the calldata as the core did for the proof,
+    /// @dev L1 computes the same batch challenge and evaluations from the calldata as the core did for the proof,
     ///      and every batch finalizes with its one real proof, the roots chaining from genesis.
     function test_finalizeBatch_realProofs_succeeds() public {
         assertTrue(batches >= 2, "fixture has batches");
@@ -128,11 +122,12 @@ abstract contract RealProofTest is Test {
         uint256 b = last + 1;
         vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidProof.selector, b));
         rollup.finalizeBatch{gas: CAP}(b, binding(last), newRoot(last) ^ 1, proof(last));
-        for (uint256 j = 0; j < 3; ++j) {
+        for (uint256 j = 0; j < 4; ++j) {
             IRollup.DataBinding memory d = binding(last);
             if (j == 0) d.commitment ^= 1;
             if (j == 1) d.challenge ^= 1;
-            if (j == 2) d.evaluation ^= 1;
+            if (j == 2) d.l1Evaluation ^= 1;
+            if (j == 3) d.blobEvaluation ^= 1;
             vm.expectRevert(abi.encodeWithSelector(IRollup.BatchDataMismatch.selector, b));
             rollup.finalizeBatch(b, d, newRoot(last), proof(last));
         }

@@ -12,6 +12,7 @@ import {Rollup} from "../../src/rollup/Rollup.sol";
 import {MockBatchVerifier} from "../mocks/MockBatchVerifier.sol";
 import {MockERC20} from "../mocks/Tokens.sol";
 import {DataBindingHarness} from "../utils/DataBindingHarness.sol";
+import {Pubdata} from "../utils/Pubdata.sol";
 import {Test} from "../utils/Test.sol";
 
 /// @notice Base of the contract tests: deploys through the production `Deploy.deploy` (with a mock batch
@@ -175,8 +176,8 @@ abstract contract Setup is Test {
 
     /// @dev The binding L1 stores for `chunks` under `commitment`, as the generated library computes it.
     function bindingOf(bytes[] memory chunks, uint256 commitment) internal returns (IRollup.DataBinding memory) {
-        (uint256 z, uint256 y) = new DataBindingHarness().evaluate(chunks, SLOTS, commitment);
-        return IRollup.DataBinding({commitment: commitment, challenge: z, evaluation: y});
+        (uint256 z, uint256 l1, uint256 blob,) = new DataBindingHarness().binding(Pubdata.cat(chunks), commitment);
+        return IRollup.DataBinding({commitment: commitment, challenge: z, l1Evaluation: l1, blobEvaluation: blob});
     }
 
     /// @dev `Rollup.lastCommittedBatch`'s storage slot (`forge inspect Rollup storageLayout`); `commit` checks it.
@@ -193,7 +194,7 @@ abstract contract Setup is Test {
         uint256 commitment = commitmentOf(chunks);
         binding = bindingOf(chunks, commitment);
         vm.prank(sequencer);
-        rollup.commitBatch(nextBatch(), chunks, commitment);
+        rollup.commitBatch(nextBatch(), Pubdata.cat(chunks), commitment);
         batchIndex = rollup.lastCommittedBatch();
         assertEq(nextBatch(), batchIndex + 1, "LAST_COMMITTED_BATCH_SLOT is not lastCommittedBatch's slot");
     }

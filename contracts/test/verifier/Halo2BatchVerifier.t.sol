@@ -48,16 +48,19 @@ abstract contract RealVerifierTest is Test {
         return string.concat(".batches[", vm.toString(i), "].", field);
     }
 
-    /// @dev `[oldStateRoot, newStateRoot, C_B, z, Y]`: what the rollup builds from its state and the commit.
-    function inputs(uint256 i) internal view returns (uint256[5] memory out) {
+    /// @dev `[oldStateRoot, newStateRoot, C_B, z, Y_L1, y_lo, y_hi]`: what the rollup builds from its state and
+    ///      the commit.
+    function inputs(uint256 i) internal view returns (uint256[7] memory out) {
         uint256[] memory b = vm.parseJsonUintArray(json, key(i, "binding"));
-        require(b.length == 3, "three binding values");
+        require(b.length == 4, "four binding values");
         out = [
             vm.parseJsonUint(json, key(i, "oldStateRoot")),
             vm.parseJsonUint(json, key(i, "newStateRoot")),
             b[0],
             b[1],
-            b[2]
+            b[2],
+            b[3] % (1 << C.BLOB_EVALUATION_LOW_BITS),
+            b[3] >> C.BLOB_EVALUATION_LOW_BITS
         ];
     }
 
@@ -73,24 +76,24 @@ abstract contract RealVerifierTest is Test {
         vm.snapshotGasLastCall("rollup", gasName());
     }
 
-    /// @dev The fixture's public inputs are what the adapter passes on: the accumulator from the proof, the five
+    /// @dev The fixture's public inputs are what the adapter passes on: the accumulator from the proof, the seven
     ///      from the caller, the key digest it pins.
     function test_verifyBatch_inputsAsTheProverExposedThem_match() public view {
         for (uint256 i = 0; i < batches; ++i) {
             uint256[] memory all = vm.parseJsonUintArray(json, key(i, "publicInputs"));
-            assertEq(all.length, 18, "eighteen public inputs");
-            uint256[5] memory x = inputs(i);
-            for (uint256 j = 0; j < 5; ++j) {
+            assertEq(all.length, 12 + C.BATCH_INPUTS + 1, "twenty public inputs");
+            uint256[7] memory x = inputs(i);
+            for (uint256 j = 0; j < C.BATCH_INPUTS; ++j) {
                 assertEq(all[12 + j], x[j], "batch input");
             }
-            assertEq(all[17], verifier.KEY_DIGEST(), "key digest");
+            assertEq(all[12 + C.BATCH_INPUTS], verifier.KEY_DIGEST(), "key digest");
         }
     }
 
     function test_verifyBatch_flippedInput_fails() public view {
         uint256 last = batches - 1;
-        for (uint256 j = 0; j < 5; ++j) {
-            uint256[5] memory x = inputs(last);
+        for (uint256 j = 0; j < C.BATCH_INPUTS; ++j) {
+            uint256[7] memory x = inputs(last);
             x[j] ^= 1;
             assertFalse(verifier.verifyBatch(x, proof(last)), "flipped public input");
         }
@@ -104,8 +107,8 @@ abstract contract RealVerifierTest is Test {
     function test_verifyBatch_nonCanonicalInput_fails() public view {
         uint256 last = batches - 1;
         bytes memory p = proof(last);
-        for (uint256 j = 0; j < 5; ++j) {
-            uint256[5] memory x = inputs(last);
+        for (uint256 j = 0; j < C.BATCH_INPUTS; ++j) {
+            uint256[7] memory x = inputs(last);
             if (x[j] > type(uint256).max - C.FIELD_MODULUS) continue;
             x[j] += C.FIELD_MODULUS;
             assertTrue(raw(x, verifier.KEY_DIGEST(), p), "the raw verifier reduces modulo r");
@@ -181,7 +184,7 @@ abstract contract RealVerifierTest is Test {
     }
 
     /// @dev The generated verifier called directly, as the adapter would call it for `x` and `keyDigest`.
-    function raw(uint256[5] memory x, uint256 keyDigest, bytes memory p) internal view returns (bool ok) {
+    function raw(uint256[7] memory x, uint256 keyDigest, bytes memory p) internal view returns (bool ok) {
         bytes memory accumulator = new bytes(384);
         bytes memory rest = new bytes(p.length - 384);
         for (uint256 i = 0; i < 384; ++i) {

@@ -2,32 +2,42 @@
 //! inputs (`docs/protocol.md`, section 7, "Batches").
 //!
 //! The batch circuit (`rollup_prover::batch`) verifies up to a fixed number of chunk proofs with
-//! snark-verifier and hands their public inputs, now witnesses of its own, to [`constrain`]: the
-//! chunks chain their roots, share the batch's challenge, and their commitments and evaluations
-//! fold into the batch's binding `(C_B, z, Y)`, which with the first old root and the last new root
-//! are the batch proof's public inputs after the accumulator. A batch holds 1 to
-//! `capacity` chunks: the chunks after the `m` real ones are padding (any valid chunk proof, in
-//! practice the last real one again) and [`constrain`] ignores their public inputs entirely, so that
-//! they change nothing; which chunks are real is a witness (a monotone run of ones), bound by the
-//! binding (see the soundness argument in the spec).
+//! snark-verifier and hands their public inputs, now witnesses of its own, to [`constrain`] with the
+//! chunks' records: the chunks chain their roots and share the batch's challenge, the records hash
+//! to the chunks' commitments, and the batch's binding `(C_B, z, Y_L1, y)` follows: the commitment
+//! chain, the evaluation of the records L1 acts on, and the blob polynomial of all of them
+//! ([`crate::blob`]). With the first old root and the last new root these are the batch proof's
+//! public inputs after the accumulator. A batch holds 1 to `capacity` chunks: the chunks after the
+//! `m` real ones are padding (any valid chunk proof, in practice the last real one again) and
+//! [`constrain`] ignores their public inputs and records entirely, so that they change nothing;
+//! which chunks are real is a witness (a monotone run of ones), bound by the binding (see the
+//! soundness argument in the spec).
 //!
 //! Written on halo2-base's gate, with the protocol's Poseidon2 ([`permute`]) laid out as plain
 //! gate operations: a batch hashes at most `MAX_CHUNKS_PER_BATCH` pairs, a few thousand cells next
 //! to the millions of the proof verification.
 
-use halo2_base::gates::{GateChip, GateInstructions};
+use halo2_base::gates::{GateChip, GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
-use rollup_protocol::constants::{POSEIDON_RATE, POSEIDON_WIDTH, RECORD_FIELDS, TAG_BATCH};
+use rollup_protocol::codec::{
+    BatchBinding, CHALLENGE_BITS, Record, batch_commitment, data_commitment,
+};
+use rollup_protocol::constants::{
+    POSEIDON_RATE, POSEIDON_WIDTH, RECORD_FIELDS, TAG_BATCH, TAG_DATA,
+};
 use rollup_protocol::poseidon;
+use rollup_protocol::tx::TxType;
 
 use crate::Fr;
+use crate::blob::{self, Dense};
 
 /// Public inputs of a chunk proof: `old_root, new_root, C, z, y`.
 pub const CHUNK_INPUTS: usize = 5;
 
-/// The batch's public inputs after the accumulator: `old_root, new_root, C_B, z, Y`.
-pub const BATCH_INPUTS: usize = 5;
+/// The batch's public inputs after the accumulator: `old_root, new_root, C_B, z, Y_L1, y_lo,
+/// y_hi`.
+pub use rollup_protocol::constants::BATCH_INPUTS;
 
 type State = [AssignedValue<Fr>; POSEIDON_WIDTH];
 
@@ -111,47 +121,37 @@ pub fn hash(
     state[1]
 }
 
-/// `x^e` for a constant `e` (square and multiply).
-fn pow_constant(
-    ctx: &mut Context<Fr>,
-    gate: &GateChip<Fr>,
-    x: AssignedValue<Fr>,
-    e: u64,
-) -> AssignedValue<Fr> {
-    let mut acc = ctx.load_constant(Fr::ONE);
-    for bit in (0..u64::BITS - e.leading_zeros()).rev() {
-        acc = gate.mul(ctx, acc, acc);
-        if e >> bit & 1 == 1 {
-            acc = gate.mul(ctx, acc, x);
-        }
-    }
-    acc
-}
-
 /// Constrains `chunks` (each chunk proof's public inputs, in batch order; the first `real` are the
-/// batch's chunks, the rest padding) to be one batch of chunks of `slots` slots, and returns the
-/// batch's public inputs `[old_root, new_root, C_B, z, Y]`:
+/// batch's chunks, the rest padding) and `records` (each chunk's records as their three elements,
+/// `slots` per chunk; a padding chunk's are ignored) to be one batch of chunks of `slots` slots,
+/// and returns the batch's public inputs `[old_root, new_root, C_B, z, Y_L1, y_lo, y_hi]`:
 ///
 /// - chunk 0 is real, and a chunk after a padding chunk is padding (the flags are a witness);
 /// - each real chunk after the first starts from the previous chunk's new root, and has the
 ///   batch's challenge `z` (chunk 0's);
+/// - each real chunk's records hash to its data commitment `Cᵢ = H(TAG_DATA; elements)`, so they
+///   are the records its proof executed;
 /// - `C_B` is the chain `h₀ = 0`, `hᵢ = hash2(TAG_BATCH, hᵢ₋₁, Cᵢ)` over the real chunks;
-/// - `Y = Σᵢ yᵢ · z^(n·i)` over the real chunks, `n = 3 · slots` elements per chunk: the evaluation
-///   at `z` of the batch's elements, chunk after chunk, as one polynomial;
+/// - `Y_L1 = Σ_t (f₀ + f₁z + f₂z²)·z^(3t)` over the slots `t` of the real chunks whose records
+///   L1 acts on (deposits, withdrawals, forced exits, key changes);
+/// - `y = y_lo + y_hi·2¹⁷⁶` is the blob polynomial of the real chunks' records back to back at
+///   `z` modulo BLS12-381's `r` ([`crate::blob`]), reduced, and `z < 2²⁵³`;
 /// - `new_root` is the last real chunk's new root.
 ///
 /// `real` is clamped to `1 ..= chunks.len()`: it only sets the witness, and the constraints, the
-/// same for every `real`, are what key generation sees. Returns `None` for no chunks.
+/// same for every `real`, are what key generation sees. Returns `None` for no chunks, or records
+/// not `slots` per chunk for every chunk.
 pub fn constrain(
     ctx: &mut Context<Fr>,
-    gate: &GateChip<Fr>,
+    range: &RangeChip<Fr>,
     chunks: &[[AssignedValue<Fr>; CHUNK_INPUTS]],
+    records: &[Vec<[Fr; RECORD_FIELDS]>],
     real: usize,
     slots: usize,
 ) -> Option<[AssignedValue<Fr>; BATCH_INPUTS]> {
     let real = real.clamp(1, chunks.len().max(1));
     let flags: Vec<bool> = (0..chunks.len()).map(|i| i < real).collect();
-    constrain_flags(ctx, gate, chunks, &flags, slots)
+    constrain_flags(ctx, range, chunks, records, &flags, slots)
 }
 
 /// [`constrain`] with the flags given one by one (`flags[i]`: chunk `i` is real), for tests that
@@ -159,13 +159,18 @@ pub fn constrain(
 /// the others are witnesses, constrained as [`constrain`] says.
 pub fn constrain_flags(
     ctx: &mut Context<Fr>,
-    gate: &GateChip<Fr>,
+    range: &RangeChip<Fr>,
     chunks: &[[AssignedValue<Fr>; CHUNK_INPUTS]],
+    records: &[Vec<[Fr; RECORD_FIELDS]>],
     flags: &[bool],
     slots: usize,
 ) -> Option<[AssignedValue<Fr>; BATCH_INPUTS]> {
+    let gate = range.gate();
+    if records.len() != chunks.len() || records.iter().any(|r| r.len() != slots) {
+        return None;
+    }
     let (first, rest) = chunks.split_first()?;
-    let [old_root, mut root, first_c, z, _] = *first;
+    let [old_root, mut root, _, z, _] = *first;
     let one = ctx.load_constant(Fr::ONE);
     let zero = ctx.load_zero();
 
@@ -196,28 +201,66 @@ pub fn constrain_flags(
     }
 
     // The commitment chain.
-    let mut chain = hash2(ctx, gate, TAG_BATCH, zero, first_c);
+    let mut chain = hash2(ctx, gate, TAG_BATCH, zero, first[2]);
     for (chunk, flag) in rest.iter().zip(&flags[1..]) {
         let next = hash2(ctx, gate, TAG_BATCH, chain, chunk[2]);
         chain = gate.select(ctx, next, chain, *flag);
     }
 
-    // The evaluation, by Horner's rule over chunks from the last: acc ← flag · (y + zⁿ · acc).
-    let n = (RECORD_FIELDS * slots) as u64;
-    let z_n = pow_constant(ctx, gate, z, n);
-    let mut evaluation = zero;
-    for (chunk, flag) in chunks.iter().zip(&flags).rev() {
-        let folded = gate.mul_add(ctx, z_n, evaluation, chunk[4]);
-        evaluation = gate.mul(ctx, folded, *flag);
+    // Each chunk's records: hashed to its commitment, streamed into the blob, and those L1 acts on
+    // evaluated at z.
+    let z2 = gate.mul(ctx, z, z);
+    let z3 = gate.mul(ctx, z2, z);
+    let mut power = one;
+    let mut l1 = zero;
+    let mut dense = Dense::new(ctx);
+    for ((chunk, flag), values) in chunks.iter().zip(&flags).zip(records) {
+        let loaded: Vec<[AssignedValue<Fr>; RECORD_FIELDS]> = values
+            .iter()
+            .map(|r| r.map(|e| ctx.load_witness(e)))
+            .collect();
+        let elements: Vec<AssignedValue<Fr>> = loaded.iter().flatten().copied().collect();
+        let commitment = hash(ctx, gate, TAG_DATA, &elements);
+        let diff = gate.sub(ctx, commitment, chunk[2]);
+        let gated = gate.mul(ctx, diff, *flag);
+        gate.assert_is_const(ctx, &gated, &Fr::ZERO);
+        for record in loaded {
+            let kind = dense.push(ctx, range, record, *flag);
+            let acts: Vec<_> = TxType::ALL
+                .iter()
+                .zip(kind)
+                .filter(|(t, _)| t.acts_on_l1())
+                .map(|(_, k)| k)
+                .collect();
+            // A padding chunk's slots are Noops to the stream: `acts` is 0 there.
+            let acts = gate.sum(ctx, acts);
+            let [f0, f1, f2] = record;
+            let at_z = gate.mul_add(ctx, f2, z, f1);
+            let at_z = gate.mul_add(ctx, at_z, z, f0);
+            let term = gate.mul(ctx, at_z, power);
+            l1 = gate.mul_add(ctx, term, acts, l1);
+            power = gate.mul(ctx, power, z3);
+        }
     }
-    Some([old_root, root, chain, z, evaluation])
+    let fp = blob::chip(range);
+    let z_blob = blob::load_integer(ctx, &fp, z, CHALLENGE_BITS);
+    let coefficients = dense.finish(ctx);
+    let y = blob::evaluate(ctx, &fp, &z_blob, &coefficients);
+    let [lo, hi] = blob::halves(ctx, &fp, &y);
+    Some([old_root, root, chain, z, l1, lo, hi])
 }
 
-/// What [`constrain`] computes, natively: the batch public inputs `[old_root, new_root, C_B, z, Y]`
-/// of chunks whose proofs have public inputs `chunks` (all real, in batch order), or `None` when
-/// they are not one batch (no chunks, a root that does not chain, another challenge). Provers check
-/// a batch with it before spending minutes on a proof the circuit would not accept.
-pub fn fold(chunks: &[[Fr; CHUNK_INPUTS]], slots: usize) -> Option<[Fr; BATCH_INPUTS]> {
+/// What [`constrain`] computes, natively: the batch public inputs
+/// `[old_root, new_root, C_B, z, Y_L1, y_lo, y_hi]` of chunks whose proofs have public inputs
+/// `chunks` and whose records are `records` (all real, in batch order), or `None` when they are
+/// not one batch (no chunks, a root that does not chain, another challenge, records that are not
+/// `slots` per chunk or not the ones a chunk's commitment names). Provers check a batch with it
+/// before spending minutes on a proof the circuit would not accept.
+pub fn fold(
+    chunks: &[[Fr; CHUNK_INPUTS]],
+    records: &[impl AsRef<[Record]>],
+    slots: usize,
+) -> Option<[Fr; BATCH_INPUTS]> {
     let first = chunks.first()?;
     let last = chunks.last()?;
     let z = first[3];
@@ -226,17 +269,16 @@ pub fn fold(chunks: &[[Fr; CHUNK_INPUTS]], slots: usize) -> Option<[Fr; BATCH_IN
             return None;
         }
     }
+    if records.len() != chunks.len() {
+        return None;
+    }
+    let records: Vec<&[Record]> = records.iter().map(AsRef::as_ref).collect();
+    for (chunk, records) in chunks.iter().zip(&records) {
+        if records.len() != slots || data_commitment(records).ok()? != chunk[2] {
+            return None;
+        }
+    }
     let commitments: Vec<Fr> = chunks.iter().map(|c| c[2]).collect();
-    let z_n = z.pow_vartime([(RECORD_FIELDS * slots) as u64]);
-    let evaluation = chunks
-        .iter()
-        .rev()
-        .fold(Fr::ZERO, |acc, c| c[4] + z_n * acc);
-    Some([
-        first[0],
-        last[1],
-        rollup_protocol::codec::batch_commitment(&commitments),
-        z,
-        evaluation,
-    ])
+    let binding = BatchBinding::at(&records, batch_commitment(&commitments), z).ok()?;
+    Some(binding.public_inputs(first[0], last[1]))
 }

@@ -235,7 +235,8 @@ pub fn evaluate(
     acc
 }
 
-/// A reduced element as two public values: `lo = l₀ + l₁·2⁸⁸` (176 bits) and `hi = l₂`.
+/// A reduced element as two public values: `lo = l₀ + l₁·2⁸⁸` (176 bits) and `hi = l₂`, as
+/// `rollup_protocol::blob::halves` computes them natively.
 pub fn halves(
     ctx: &mut Context<Fr>,
     fp: &FpChip<'_, Fr, BlsScalar>,
@@ -245,17 +246,4 @@ pub fn halves(
     let base = Fr::from(2).pow_vartime([LIMB_BITS as u64]);
     let lo = fp.gate().mul_add(ctx, limbs[1], Constant(base), limbs[0]);
     [lo, limbs[2]]
-}
-
-/// [`halves`] natively: `y`'s two public values.
-pub fn halves_of(y: &BlsFr) -> [Fr; 2] {
-    let bytes = y.to_repr();
-    let mut lo = [0u8; 32];
-    lo[..22].copy_from_slice(&bytes[..22]);
-    let mut hi = [0u8; 32];
-    hi[..10].copy_from_slice(&bytes[22..]);
-    [
-        Fr::from_repr(lo).into_option().unwrap_or(Fr::ZERO),
-        Fr::from_repr(hi).into_option().unwrap_or(Fr::ZERO),
-    ]
 }

@@ -10,9 +10,9 @@ use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::halo2_proofs::dev::MockProver;
 use halo2_base::halo2_proofs::halo2curves::ff::{Field, PrimeField};
 use rollup_circuits::Fr;
-use rollup_circuits::blob::{Dense, chip, evaluate, halves, halves_of, load_integer};
+use rollup_circuits::blob::{Dense, chip, evaluate, halves, load_integer};
 use rollup_circuits::sample;
-use rollup_protocol::blob::{BlsFr, coefficients};
+use rollup_protocol::blob::{coefficients, embed};
 use rollup_protocol::codec::Record;
 use rollup_protocol::constants::RECORD_FIELDS;
 
@@ -67,9 +67,8 @@ fn pubdata(records: &[Record]) -> Result<Vec<u8>> {
 
 /// `p(z)` of `pubdata`'s blob, as the circuit's two public values.
 fn expected(pubdata: &[u8], z: Fr) -> Result<[Fr; 2]> {
-    let z = BlsFr::from_repr(z.to_repr()).into_option().ok_or("z")?;
-    let y = rollup_protocol::blob::evaluate(&coefficients(pubdata)?, &z);
-    Ok(halves_of(&y))
+    let y = rollup_protocol::blob::evaluate(&coefficients(pubdata)?, &embed(&z));
+    Ok(rollup_protocol::blob::halves(&y))
 }
 
 /// Whether MockProver accepts the stream of `slots` evaluated at `z`, constrained equal to

@@ -372,8 +372,9 @@ fn batch_fixtures(cli: &Cli, out: &Path, compress: bool, sizes: &[usize]) -> Res
         } else {
             ("batch proof", prover::Transcript::Evm)
         };
+        let records: Vec<_> = chunks.iter().map(|c| c.records.clone()).collect();
         let (public, proof) = step(what, || {
-            Ok(tree.prove(&inputs, transcript, node_progress)?)
+            Ok(tree.prove(&inputs, &records, transcript, node_progress)?)
         })?;
         proven.push((chunks, binding, public, proof));
     }
@@ -407,10 +408,13 @@ fn batch_fixtures(cli: &Cli, out: &Path, compress: bool, sizes: &[usize]) -> Res
         let rest = &public[prover::batch::ACCUMULATOR_INPUTS..];
         let l1_proof = prover::batch::l1_proof(&public, &proof)
             .ok_or_else(|| eyre::eyre!("a batch proof with {} public inputs", public.len()))?;
-        let binding: Vec<String> = [binding.commitment, binding.challenge, binding.evaluation]
-            .iter()
-            .map(field::to_hex)
-            .collect();
+        let blob_evaluation = binding.blob_evaluation;
+        let mut binding: Vec<String> =
+            [binding.commitment, binding.challenge, binding.l1_evaluation]
+                .iter()
+                .map(field::to_hex)
+                .collect();
+        binding.push(hex(&rollup_protocol::blob::bls_to_be(&blob_evaluation)));
         let pubdata: Vec<String> = chunks.iter().map(|c| hex(&c.pubdata)).collect();
         let mut entry = serde_json::json!({
             "binding": binding,
@@ -419,13 +423,15 @@ fn batch_fixtures(cli: &Cli, out: &Path, compress: bool, sizes: &[usize]) -> Res
             "publicInputs": public.iter().map(field::to_hex).collect::<Vec<_>>(),
             "proof": hex(&l1_proof),
         });
-        // The committed batch fixture keeps its one chunk's `pubdata`; batches of several chunks
-        // list them.
-        if compress {
-            entry["chunks"] = pubdata.into();
-        } else {
-            entry["pubdata"] = pubdata.concat().into();
-        }
+        // The batch's pubdata: its chunks back to back, as `commitBatch` takes it.
+        entry["pubdata"] = format!(
+            "0x{}",
+            pubdata
+                .iter()
+                .map(|p| p.trim_start_matches("0x"))
+                .collect::<String>()
+        )
+        .into();
         batches.push(entry);
     }
     let accounts: Vec<_> = sample::accounts()
@@ -694,12 +700,16 @@ fn main() -> Result<()> {
             let t = Instant::now();
             let mut node_seconds = Vec::new();
             let (public, proof) = step("nodes and batch proof", || {
-                Ok(
-                    tree.prove(&inputs, batch_transcript, |level, position, seconds| {
+                let records: Vec<_> = batch.iter().map(|c| c.records.clone()).collect();
+                Ok(tree.prove(
+                    &inputs,
+                    &records,
+                    batch_transcript,
+                    |level, position, seconds| {
                         node_progress(level, position, seconds);
                         node_seconds.push(serde_json::json!([level, position, seconds]));
-                    })?,
-                )
+                    },
+                )?)
             })?;
             let prove_s = t.elapsed().as_secs_f64();
             let node_total: f64 = node_seconds

@@ -8,7 +8,8 @@
 //! - the KZG accumulator, `4 · LIMBS` limbs ([`ACCUMULATOR_INPUTS`]): the two points whose pairing
 //!   check finishes the verification of every chunk proof at once (the verifier of this proof
 //!   runs it);
-//! - the batch's `old_root, new_root, C_B, z, Y` ([`rollup_circuits::batch::BATCH_INPUTS`]);
+//! - the batch's `old_root, new_root, C_B, z, Y_L1, y_lo, y_hi`
+//!   ([`rollup_circuits::batch::BATCH_INPUTS`]);
 //! - the digest of the chunk verifying key ([`key_digest`]): the chunk keys are witnesses of the
 //!   batch circuit (snark-verifier's "preprocessed as witness"), hashed in-circuit, and all equal;
 //!   whoever checks a batch proof pins this digest, so a proof of any other circuit, however
@@ -24,13 +25,12 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use halo2_base::gates::RangeInstructions;
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::SerdeFormat;
 use halo2_base::halo2_proofs::halo2curves::CurveAffine;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fq, G1Affine};
-use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+use halo2_base::halo2_proofs::halo2curves::ff::{Field, PrimeField};
 use halo2_base::halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_base::halo2_proofs::plonk::{ProvingKey, VerifyingKey, keygen_pk, keygen_vk};
 use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
@@ -38,7 +38,8 @@ use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use rollup_circuits::Fr;
 pub use rollup_circuits::batch::BATCH_INPUTS;
 use rollup_circuits::batch::{CHUNK_INPUTS, constrain};
-use rollup_protocol::constants::TAG_KEY;
+use rollup_protocol::codec::Record;
+use rollup_protocol::constants::{RECORD_FIELDS, TAG_KEY};
 use rollup_protocol::poseidon;
 use serde::{Deserialize, Serialize};
 use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
@@ -90,13 +91,14 @@ pub fn key_digest(protocol: &PlonkProtocol<G1Affine>) -> Result<Fr> {
 }
 
 /// The batch circuit over `snarks` (1 to `capacity` chunk proofs of `slots`-slot chunks, in batch
-/// order), at `stage`, with the columns of `config`. `params` are the batch circuit's (only their
-/// generator is read).
+/// order) and the chunks' `records`, at `stage`, with the columns of `config`. `params` are the
+/// batch circuit's (only their generator is read).
 pub fn circuit(
     stage: CircuitBuilderStage,
     config: AggregationConfigParams,
     params: &ParamsKZG<Bn256>,
     snarks: Vec<Snark>,
+    records: &[Vec<Record>],
     capacity: usize,
     slots: usize,
 ) -> Result<AggregationCircuit> {
@@ -106,6 +108,7 @@ pub fn circuit(
         config,
         params,
         snarks,
+        records,
         Tree {
             children: Children::Chunks,
             fan_in: capacity,
@@ -113,6 +116,29 @@ pub fn circuit(
         real,
         slots,
     )
+}
+
+/// The elements of `records` (the batch's real chunks), `slots` per chunk, and zeros for the rest
+/// of `capacity` chunks (padding, and key generation's witness): what [`constrain`] takes.
+fn elements(
+    records: &[Vec<Record>],
+    capacity: usize,
+    slots: usize,
+) -> Result<Vec<Vec<[Fr; RECORD_FIELDS]>>> {
+    let mut out = Vec::with_capacity(capacity);
+    for chunk in records {
+        let fields = chunk
+            .iter()
+            .map(Record::fields)
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|_| ProverError::NotOneBatch)?;
+        out.push(fields);
+    }
+    out.resize(
+        capacity.max(out.len()),
+        vec![[Fr::ZERO; RECORD_FIELDS]; slots],
+    );
+    Ok(out)
 }
 
 /// How a batch circuit's chunks reach it: `fan_in` proofs of `children` (chunk proofs at depth 0,
@@ -142,15 +168,16 @@ impl Tree {
 
 /// The batch circuit over `snarks` (1 to `tree.fan_in` proofs of `tree.children`, in batch order;
 /// fewer are padded with the last again) whose first `real` chunks are the batch's (the rest, in
-/// the chunk proofs or nodes given, padding), for `slots`-slot chunks, at `stage`, with the
-/// columns of `config`. The batch rules ([`constrain`]) see the flat list of every child's chunk
-/// inputs.
+/// the chunk proofs or nodes given, padding) with records `records` (one list per real chunk; none
+/// for key generation), for `slots`-slot chunks, at `stage`, with the columns of `config`. The
+/// batch rules ([`constrain`]) see the flat list of every child's chunk inputs.
 #[allow(clippy::too_many_arguments)]
 pub fn circuit_over(
     stage: CircuitBuilderStage,
     config: AggregationConfigParams,
     params: &ParamsKZG<Bn256>,
     mut snarks: Vec<Snark>,
+    records: &[Vec<Record>],
     tree: Tree,
     real: usize,
     slots: usize,
@@ -174,10 +201,10 @@ pub fn circuit_over(
         tree.children.universality(),
     );
     let chunks = chunk_inputs(&circuit, tree.children)?;
+    let records = elements(records, chunks.len(), slots)?;
     let range = circuit.builder.range_chip();
-    let gate = range.gate();
     let ctx = circuit.builder.main(0);
-    let batch = constrain(ctx, gate, &chunks, real, slots).ok_or(size)?;
+    let batch = constrain(ctx, &range, &chunks, &records, real, slots).ok_or(size)?;
     let digest = chunk_key_digest(&mut circuit, tree.children)?;
     let public = &mut circuit.builder.assigned_instances[0];
     public.extend(batch);
@@ -291,6 +318,7 @@ pub fn keygen_over(
             config,
             params,
             vec![dummy; tree.fan_in],
+            &[],
             tree,
             tree.capacity(),
             slots,
@@ -496,7 +524,7 @@ pub fn verifier_pins(code: &[u8], repr: Fr) -> bool {
 
 /// The batch circuit's version: part of the name of every cached batch key. Bump it with any
 /// change to the batch circuit's constraints or layout (the batch rules included).
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Everything needed to prove batches of one deployment's chunks: the SRS at the batch circuit's
 /// size, its keys and layout, and its children's protocol (what the chunk proofs, or the top
@@ -696,13 +724,15 @@ impl BatchProver {
     }
 
     /// Proves that `chunks` (each chunk proof's public inputs and bytes, made with the Poseidon
-    /// transcript, in batch order) are one batch, with `transcript`; returns the batch proof's
+    /// transcript, in batch order) with `records` (each chunk's) are one batch, with `transcript`;
+    /// returns the batch proof's
     /// public inputs ([`BATCH_PUBLIC_INPUTS`]) and bytes, checked natively. Every chunk proof is
     /// checked first: one that does not verify is [`ProverError::InvalidChunkProof`], never a
     /// batch proof that fails at the end. For a batch circuit over chunk proofs (depth 0).
     pub fn prove(
         &self,
         chunks: &[(Vec<Fr>, Vec<u8>)],
+        records: &[Vec<Record>],
         transcript: Transcript,
     ) -> Result<(Vec<Fr>, Vec<u8>)> {
         if self.tree.children != Children::Chunks {
@@ -710,15 +740,16 @@ impl BatchProver {
                 "this batch circuit verifies node proofs, not chunk proofs".into(),
             ));
         }
-        self.prove_children(chunks, chunks.len(), transcript)
+        self.prove_children(chunks, records, transcript)
     }
 
-    /// Proves that the first `real` chunks that `nodes` (proofs of the top node level, in batch
-    /// order) carry are one batch; the rest are padding. As [`BatchProver::prove`] otherwise.
+    /// Proves that the first `records.len()` chunks that `nodes` (proofs of the top node level, in
+    /// batch order) carry, whose records are `records`, are one batch; the rest are padding. As
+    /// [`BatchProver::prove`] otherwise.
     pub fn prove_nodes(
         &self,
         nodes: &[(Vec<Fr>, Vec<u8>)],
-        real: usize,
+        records: &[Vec<Record>],
         transcript: Transcript,
     ) -> Result<(Vec<Fr>, Vec<u8>)> {
         let Children::Nodes { .. } = self.tree.children else {
@@ -726,15 +757,16 @@ impl BatchProver {
                 "this batch circuit verifies chunk proofs, not node proofs".into(),
             ));
         };
-        self.prove_children(nodes, real, transcript)
+        self.prove_children(nodes, records, transcript)
     }
 
     fn prove_children(
         &self,
         children: &[(Vec<Fr>, Vec<u8>)],
-        real: usize,
+        records: &[Vec<Record>],
         transcript: Transcript,
     ) -> Result<(Vec<Fr>, Vec<u8>)> {
+        let real = records.len();
         let length = proof_length(&self.child);
         let mut inputs = Vec::new();
         let mut snarks = Vec::with_capacity(children.len());
@@ -756,8 +788,8 @@ impl BatchProver {
             inputs.extend(carried);
             snarks.push(snark);
         }
-        if rollup_circuits::batch::fold(inputs.get(..real).unwrap_or_default(), self.slots)
-            .is_none()
+        if real > inputs.len()
+            || rollup_circuits::batch::fold(&inputs[..real], records, self.slots).is_none()
         {
             return Err(ProverError::NotOneBatch);
         }
@@ -766,6 +798,7 @@ impl BatchProver {
             self.layout.config,
             &self.params,
             snarks,
+            records,
             self.tree,
             real,
             self.slots,

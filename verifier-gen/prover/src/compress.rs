@@ -12,9 +12,9 @@
 //! It folds the batch proof's own accumulator and the one the batch proof carries (the pairing
 //! its chunk proofs left over) into one, and passes the batch proof's other public inputs through
 //! unchanged. Its public inputs are therefore a batch proof's, in the same order
-//! ([`crate::batch::BATCH_PUBLIC_INPUTS`]: the accumulator, `old_root, new_root, C_B, z, Y`, the
-//! chunk key digest), and L1's adapter reads them the same way; only the verifier behind it
-//! changes.
+//! ([`crate::batch::BATCH_PUBLIC_INPUTS`]: the accumulator, `old_root, new_root, C_B, z, Y_L1,
+//! y_lo, y_hi`, the chunk key digest), and L1's adapter reads them the same way; only the verifier
+//! behind it changes.
 
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};

@@ -478,16 +478,18 @@ pub struct BatchTree {
 
 impl BatchTree {
     /// Proves that `chunks` (chunk proofs with the Poseidon transcript, in batch order, public
-    /// inputs and bytes) are one batch, with `transcript` for the batch proof; `progress` hears of
+    /// inputs and bytes) with `records` (each chunk's) are one batch, with `transcript` for the
+    /// batch proof; `progress` hears of
     /// each node proven (level, position, seconds). Returns the batch proof's public inputs and bytes.
     pub fn prove(
         &self,
         chunks: &[(Vec<Fr>, Vec<u8>)],
+        records: &[Vec<rollup_protocol::codec::Record>],
         transcript: Transcript,
         mut progress: impl FnMut(u32, usize, f64),
     ) -> Result<(Vec<Fr>, Vec<u8>)> {
         if self.nodes.is_empty() {
-            return self.batch.prove(chunks, transcript);
+            return self.batch.prove(chunks, records, transcript);
         }
         let mut below = chunks.to_vec();
         for node in &self.nodes {
@@ -499,7 +501,7 @@ impl BatchTree {
             }
             below = level;
         }
-        self.batch.prove_nodes(&below, chunks.len(), transcript)
+        self.batch.prove_nodes(&below, records, transcript)
     }
 }
 

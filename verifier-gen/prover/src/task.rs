@@ -17,6 +17,7 @@ use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use rollup_circuits::Fr;
 use rollup_circuits::batch::{BATCH_INPUTS, CHUNK_INPUTS};
 use rollup_protocol::Chunk;
+use rollup_protocol::codec::Record;
 
 use crate::batch::{ACCUMULATOR_INPUTS, BatchProver};
 use crate::compress::CompressProver;
@@ -105,10 +106,13 @@ pub enum ProofTask {
         /// The batch's index.
         index: u64,
         /// Its chunks' [`ProofKind::RecursiveChunk`] artifacts, in order, each made at the batch's
-        /// challenge.
+        /// challenge (at depth `d ≥ 1`, the top level's node artifacts).
         chunks: Vec<ProofArtifact>,
-        /// What the core computed of the batch: `old_root, new_root, C_B, z, Y`, the public inputs
-        /// the batch proof must have after its accumulator.
+        /// Its chunks' records, in order: the batch circuit ties them to the chunks' commitments
+        /// and evaluates them.
+        records: Vec<Vec<Record>>,
+        /// What the core computed of the batch: `old_root, new_root, C_B, z, Y_L1, y_lo, y_hi`,
+        /// the public inputs the batch proof must have after its accumulator.
         expected: [Fr; BATCH_INPUTS],
         /// Whether it is made for the compression stage (the Poseidon transcript).
         recursive: bool,
@@ -388,6 +392,7 @@ impl CpuBackend {
         &self,
         kind: ProofKind,
         chunks: &[ProofArtifact],
+        records: &[Vec<Record>],
         expected: &[Fr; BATCH_INPUTS],
     ) -> Result<ProofArtifact> {
         let (batch, digest) = self.batch.as_ref().ok_or(ProverError::NoProver(kind))?;
@@ -396,7 +401,7 @@ impl CpuBackend {
             return Err(ProverError::NoProver(ProofKind::Node));
         }
         if depth > 0 {
-            return self.prove_batch_over_nodes(kind, chunks, expected, depth);
+            return self.prove_batch_over_nodes(kind, chunks, records, expected, depth);
         }
         for (index, artifact) in chunks.iter().enumerate() {
             if artifact.kind != ProofKind::RecursiveChunk || artifact.vk_digest != self.chunk_vk {
@@ -409,7 +414,7 @@ impl CpuBackend {
             .iter()
             .map(|a| <[Fr; CHUNK_INPUTS]>::try_from(a.public_inputs.as_slice()).ok())
             .collect::<Option<Vec<_>>>()
-            .and_then(|inputs| rollup_circuits::batch::fold(&inputs, batch.slots()));
+            .and_then(|inputs| rollup_circuits::batch::fold(&inputs, records, batch.slots()));
         if folded.as_ref() != Some(expected) {
             return Err(ProverError::UnexpectedInputs(kind));
         }
@@ -417,17 +422,17 @@ impl CpuBackend {
             .iter()
             .map(|a| (a.public_inputs.clone(), a.proof.clone()))
             .collect();
-        let proven = batch.prove(&inputs, kind.transcript())?;
+        let proven = batch.prove(&inputs, records, kind.transcript())?;
         batch_artifact(kind, proven, expected, *digest)
     }
 
     /// The batch task over the top level's node artifacts `nodes`: the batch's chunks are the first
-    /// `m` they carry, `m` the one count whose chunks fold to `expected` (the batch commitment is a
-    /// hash chain over the real chunks: two counts never fold alike).
+    /// `records.len()` they carry, which must fold to `expected`.
     fn prove_batch_over_nodes(
         &self,
         kind: ProofKind,
         nodes: &[ProofArtifact],
+        records: &[Vec<Record>],
         expected: &[Fr; BATCH_INPUTS],
         depth: u32,
     ) -> Result<ProofArtifact> {
@@ -440,17 +445,17 @@ impl CpuBackend {
                 .ok_or(ProverError::InvalidChunkProof { index })?;
             carried.extend(chunks);
         }
-        let real = (1..=carried.len())
-            .find(|m| {
-                rollup_circuits::batch::fold(&carried[..*m], batch.slots()).as_ref()
-                    == Some(expected)
-            })
-            .ok_or(ProverError::UnexpectedInputs(kind))?;
+        let folded = carried
+            .get(..records.len())
+            .and_then(|real| rollup_circuits::batch::fold(real, records, batch.slots()));
+        if folded.as_ref() != Some(expected) {
+            return Err(ProverError::UnexpectedInputs(kind));
+        }
         let inputs: Vec<(Vec<Fr>, Vec<u8>)> = nodes
             .iter()
             .map(|a| (a.public_inputs.clone(), a.proof.clone()))
             .collect();
-        let proven = batch.prove_nodes(&inputs, real, kind.transcript())?;
+        let proven = batch.prove_nodes(&inputs, records, kind.transcript())?;
         batch_artifact(kind, proven, expected, *digest)
     }
 
@@ -582,8 +587,11 @@ impl Backend for CpuBackend {
                 })
             }
             ProofTask::Batch {
-                chunks, expected, ..
-            } => self.prove_batch(kind, chunks, expected),
+                chunks,
+                records,
+                expected,
+                ..
+            } => self.prove_batch(kind, chunks, records, expected),
             ProofTask::Compress {
                 batch, expected, ..
             } => self.compress(batch, expected),

@@ -11,7 +11,9 @@ use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use rollup_circuits::Fr;
 use rollup_circuits::sample;
-use rollup_prover::batch::{self, ACCUMULATOR_INPUTS, BATCH_PUBLIC_INPUTS, BatchProver};
+use rollup_prover::batch::{
+    self, ACCUMULATOR_INPUTS, BATCH_INPUTS, BATCH_PUBLIC_INPUTS, BatchProver,
+};
 use rollup_prover::{
     Backend, ChunkProver, CpuBackend, ProofKind, ProofTask, ProverError, SrsSource, Transcript,
 };
@@ -25,8 +27,8 @@ const BATCH_K: u32 = 20;
 /// regenerated to be checked (`BatchProver::load`): on a clean checkout this test generates the key
 /// and catches a change of the circuit made without bumping `batch::VERSION`.
 const REFERENCE_BATCH_VK: (u32, &str) = (
-    1,
-    "75b357a8c312bed259ca9ba41781f97e3dc5fa6d150e621a07aec4fd30dc8073",
+    2,
+    "93c40776eb0b346d11b399c1eb5dc08027a93d8bf4ee6905e01479724ab7b3ea",
 );
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -55,16 +57,12 @@ fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
         index: 1,
         chunk: Box::new(chunk.clone()),
     })?;
-    let expected = [
-        chunk.old_root,
-        chunk.new_root,
-        binding.commitment,
-        binding.challenge,
-        binding.evaluation,
-    ];
+    let expected = binding.public_inputs(chunk.old_root, chunk.new_root);
+    let records = vec![chunk.records.clone()];
     let task = ProofTask::Batch {
         index: 1,
         chunks: vec![recursive.clone()],
+        records: records.clone(),
         expected,
         recursive: false,
     };
@@ -74,7 +72,10 @@ fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
     assert!(backend.verify(&artifact)?);
     let (public, proof) = (artifact.public_inputs.clone(), artifact.proof.clone());
     assert_eq!(public.len(), BATCH_PUBLIC_INPUTS);
-    assert_eq!(public[ACCUMULATOR_INPUTS..ACCUMULATOR_INPUTS + 5], expected);
+    assert_eq!(
+        public[ACCUMULATOR_INPUTS..ACCUMULATOR_INPUTS + BATCH_INPUTS],
+        expected
+    );
     assert_eq!(public[BATCH_PUBLIC_INPUTS - 1], prover.key_digest());
     assert_eq!(
         prover.key_digest(),
@@ -104,6 +105,7 @@ fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
     let task = ProofTask::Batch {
         index: 1,
         chunks: vec![evm],
+        records: records.clone(),
         expected,
         recursive: false,
     };
@@ -116,7 +118,24 @@ fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
     let task = ProofTask::Batch {
         index: 1,
         chunks: vec![recursive.clone()],
+        records: records.clone(),
         expected: other,
+        recursive: false,
+    };
+    assert!(matches!(
+        backend.prove(&task),
+        Err(ProverError::UnexpectedInputs(ProofKind::Batch))
+    ));
+    // Records other than the chunk's (its deposit made a noop: another commitment) are refused the
+    // same way.
+    let mut shuffled = records.clone();
+    shuffled[0][0] = rollup_protocol::codec::Record::Noop;
+    assert_ne!(shuffled, records);
+    let task = ProofTask::Batch {
+        index: 1,
+        chunks: vec![recursive.clone()],
+        records: shuffled,
+        expected,
         recursive: false,
     };
     assert!(matches!(
@@ -129,10 +148,10 @@ fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
     // built over it anyway (what a cheating prover would do) exposes an accumulator that fails
     // the pairing, so no batch proof of it verifies.
     let mut other = chunk.public_inputs().to_vec();
-    other[4] += Fr::ONE;
+    other[1] += Fr::ONE;
     let forged = vec![(other.clone(), chunk_proof.clone())];
     assert!(matches!(
-        prover.prove(&forged, Transcript::Evm),
+        prover.prove(&forged, &records, Transcript::Evm),
         Err(ProverError::InvalidChunkProof { index: 0 })
     ));
     let circuit = batch::circuit(
@@ -140,13 +159,14 @@ fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
         prover.layout().config,
         prover.params(),
         vec![prover.snark(&other, &chunk_proof)],
+        &records,
         1,
         1,
     )?;
     let exposed = batch::instances(&circuit).concat();
     assert_eq!(
-        exposed[ACCUMULATOR_INPUTS + 4],
-        other[4],
+        exposed[ACCUMULATOR_INPUTS + 1],
+        other[1],
         "it is exposed as given"
     );
     assert!(!batch::decide(prover.params(), &exposed));
@@ -156,6 +176,7 @@ fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
     assert!(matches!(
         prover.prove(
             &[(chunk.public_inputs().to_vec(), flipped)],
+            &records,
             Transcript::Evm
         ),
         Err(ProverError::InvalidChunkProof { index: 0 })
@@ -168,14 +189,22 @@ fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
         (chunk.public_inputs().to_vec(), chunk_proof.clone()),
     ];
     assert!(matches!(
-        prover.prove(&twice, Transcript::Evm),
+        prover.prove(
+            &twice,
+            &[records[0].clone(), records[0].clone()],
+            Transcript::Evm
+        ),
         Err(ProverError::NotOneBatch)
     ));
     // So are bytes appended to it, which snark-verifier would never read.
     let mut longer = chunk_proof.clone();
     longer.push(0);
     assert!(matches!(
-        prover.prove(&[(chunk.public_inputs().to_vec(), longer)], Transcript::Evm),
+        prover.prove(
+            &[(chunk.public_inputs().to_vec(), longer)],
+            &records,
+            Transcript::Evm
+        ),
         Err(ProverError::InvalidChunkProof { index: 0 })
     ));
 
@@ -197,6 +226,7 @@ fn a_batch_proof_proves_its_batch_and_nothing_else() -> Result<()> {
         prover.layout().config,
         prover.params(),
         vec![foreign_snark],
+        &[foreign_chunks[0].records.clone()],
         1,
         1,
     )?;

@@ -35,7 +35,8 @@ fn a_compressed_proof_carries_its_batch_proofs_inputs_and_nothing_else() -> Resu
     let chunk = &batch_chunks[0];
     let recursive = chunks.prove_with(chunk, Transcript::Poseidon)?;
     let inputs = [(chunk.public_inputs().to_vec(), recursive)];
-    let (batch_public, batch_proof) = batch.prove(&inputs, Transcript::Poseidon)?;
+    let records = [chunk.records.clone()];
+    let (batch_public, batch_proof) = batch.prove(&inputs, &records, Transcript::Poseidon)?;
     let compressor =
         CompressProver::load(&cache, &SrsSource::Development, &batch, compress::DEFAULT_K)?;
     assert_eq!(compressor.layout().config.num_advice, 2, "a thin layout");
@@ -89,7 +90,7 @@ fn a_compressed_proof_carries_its_batch_proofs_inputs_and_nothing_else() -> Resu
         compressor.prove(&batch_public, &longer, Transcript::Evm),
         Err(ProverError::InvalidBatchProof)
     ));
-    let (evm_public, evm_proof) = batch.prove(&inputs, Transcript::Evm)?;
+    let (evm_public, evm_proof) = batch.prove(&inputs, &records, Transcript::Evm)?;
     assert!(matches!(
         compressor.prove(&evm_public, &evm_proof, Transcript::Evm),
         Err(ProverError::InvalidBatchProof)

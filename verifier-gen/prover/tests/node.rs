@@ -39,6 +39,7 @@ fn a_batch_over_a_node_proves_its_chunks_and_padding_changes_nothing() -> Result
         })
         .collect::<Result<Vec<_>>>()?;
     let inputs: Vec<[Fr; 5]> = batch_chunks.iter().map(|c| c.public_inputs()).collect();
+    let records: Vec<_> = batch_chunks.iter().map(|c| c.records.clone()).collect();
 
     let started = std::time::Instant::now();
     let nodes = NodeProver::over_chunks(&cache, &SrsSource::Development, &chunks, node::DEFAULT_K)?;
@@ -76,12 +77,12 @@ fn a_batch_over_a_node_proves_its_chunks_and_padding_changes_nothing() -> Result
     // Both chunks, then the first alone from the same node proof (the second is padding).
     for real in [2, 1] {
         let started = std::time::Instant::now();
-        let (public, proof) = batch.prove_nodes(&node, real, Transcript::Evm)?;
+        let (public, proof) = batch.prove_nodes(&node, &records[..real], Transcript::Evm)?;
         eprintln!(
             "batch proof of {real} over the node: {:?}",
             started.elapsed()
         );
-        let expected = fold(&inputs[..real], 1).ok_or("not one batch")?;
+        let expected = fold(&inputs[..real], &records[..real], 1).ok_or("not one batch")?;
         assert_eq!(public.len(), BATCH_PUBLIC_INPUTS);
         assert_eq!(
             public[ACCUMULATOR_INPUTS..BATCH_PUBLIC_INPUTS - 1],
@@ -101,17 +102,18 @@ fn a_batch_over_a_node_proves_its_chunks_and_padding_changes_nothing() -> Result
     let mut wrong = node_public.clone();
     wrong[ACCUMULATOR_INPUTS + 6] += Fr::ONE;
     assert!(matches!(
-        batch.prove_nodes(&[(wrong, node_proof.clone())], 2, Transcript::Evm),
+        batch.prove_nodes(&[(wrong, node_proof.clone())], &records, Transcript::Evm),
         Err(ProverError::InvalidChunkProof { index: 0 })
     ));
     assert!(matches!(
-        batch.prove_nodes(&proofs[..1], 1, Transcript::Evm),
+        batch.prove_nodes(&proofs[..1], &records[..1], Transcript::Evm),
         Err(ProverError::InvalidChunkProof { index: 0 })
     ));
+    let three = [records.clone(), records[..1].to_vec()].concat();
     assert!(matches!(
-        batch.prove_nodes(&node, 3, Transcript::Evm),
+        batch.prove_nodes(&node, &three, Transcript::Evm),
         Err(ProverError::NotOneBatch)
     ));
-    assert!(batch.prove(&proofs, Transcript::Evm).is_err());
+    assert!(batch.prove(&proofs, &records, Transcript::Evm).is_err());
     Ok(())
 }

@@ -288,19 +288,20 @@ async fn state_rederived_from_l1_matches_every_finalized_root() -> Result {
     // escape client syncs in between, while the second batch is committed but not finalized.
     let dir = std::env::temp_dir().join(format!("rollup-escape-anvil-{}", std::process::id()));
     let chain_id = fixture["chainId"].as_u64().ok_or("chainId")?;
-    type Commit = (U256, Vec<Bytes>, U256);
+    type Commit = (U256, Bytes, U256);
     type Finalize = (U256, IRollup::DataBinding, U256, Bytes);
     let calls = |(i, b): (usize, &serde_json::Value)| -> Result<(Commit, Finalize)> {
         let data: Bytes = b["pubdata"].as_str().ok_or("pubdata")?.parse()?;
         let binding = IRollup::DataBinding {
             commitment: u256(&b["binding"][0])?,
             challenge: u256(&b["binding"][1])?,
-            evaluation: u256(&b["binding"][2])?,
+            l1Evaluation: u256(&b["binding"][2])?,
+            blobEvaluation: u256(&b["binding"][3])?,
         };
         let commitment = binding.commitment;
         let proof: Bytes = b["proof"].as_str().ok_or("proof")?.parse()?;
         Ok((
-            (U256::from(i + 1), vec![data], commitment),
+            (U256::from(i + 1), data, commitment),
             (U256::from(i + 1), binding, u256(&b["newStateRoot"])?, proof),
         ))
     };

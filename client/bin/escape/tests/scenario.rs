@@ -224,6 +224,7 @@ async fn every_user_escapes_with_exactly_their_finalized_balances() -> Result {
         let recursive = chunk_prover.prove_with(&chunk, prover::Transcript::Poseidon)?;
         let (public, proof) = batch_prover.prove(
             &[(chunk.public_inputs().to_vec(), recursive)],
+            &[chunk.records.clone()],
             prover::Transcript::Evm,
         )?;
         let proof = prover::batch::l1_proof(&public, &proof).ok_or("a batch proof's inputs")?;
@@ -233,7 +234,10 @@ async fn every_user_escapes_with_exactly_their_finalized_balances() -> Result {
                 IRollup::DataBinding {
                     commitment: to_u256(&binding.commitment),
                     challenge: to_u256(&binding.challenge),
-                    evaluation: to_u256(&binding.evaluation),
+                    l1Evaluation: to_u256(&binding.l1_evaluation),
+                    blobEvaluation: U256::from_be_bytes(rollup_protocol::blob::bls_to_be(
+                        &binding.blob_evaluation,
+                    )),
                 },
                 to_u256(&chunk.new_root),
                 proof.into(),
@@ -406,7 +410,7 @@ async fn commit<P: Provider>(
         rollup
             .commitBatch(
                 rollup.lastCommittedBatch().call().await? + U256::from(1),
-                vec![Bytes::from(chunk.pubdata.clone())],
+                Bytes::from(chunk.pubdata.clone()),
                 to_u256(&binding.commitment)
             )
             .send()

@@ -116,7 +116,14 @@ library ProtocolConstants {{
     uint256 internal constant RECORD_FIELDS = {RECORD_FIELDS};
     /// @notice Most chunks in one batch.
     uint256 internal constant MAX_CHUNKS_PER_BATCH = {MAX_CHUNKS_PER_BATCH};
+    /// @notice A batch proof's public inputs after its accumulator, as L1 builds them: old root, new root, `C_B`,
+    ///         `z`, `Y_L1`, `y_lo`, `y_hi` (the verifier appends the key digest).
+    uint256 internal constant BATCH_INPUTS = {BATCH_INPUTS};
+    /// @notice Bits of the low half of a blob evaluation as the batch proof takes it (`y_lo = y mod 2^176`,
+    ///         `y_hi = y >> 176`).
+    uint256 internal constant BLOB_EVALUATION_LOW_BITS = {low_bits};
 "#,
+        low_bits = rollup_protocol::blob::LOW_BITS,
         modulus = field::MODULUS,
         ebr = hex(&empty_balance_root),
         eal = hex(&empty_account_leaf),
@@ -657,28 +664,41 @@ fn data_binding_sol() -> String {
         .fold(0, |m, t| m | (1 << (*t as u8)));
     let fb = RECORD_FIELD_BYTES;
     let fb2 = 2 * RECORD_FIELD_BYTES;
+    let fb_minus_1 = RECORD_FIELD_BYTES - 1;
+    let challenge_bits = rollup_protocol::codec::CHALLENGE_BITS;
+    let slot_index_bytes = rollup_protocol::codec::SLOT_INDEX_BYTES;
+    let challenge_mask = format!(
+        "{:#x}",
+        (alloy_primitives::U256::from(1) << challenge_bits) - alloy_primitives::U256::from(1)
+    );
+    let bls_modulus = format!(
+        "{:#x}",
+        alloy_primitives::U256::from_be_bytes(rollup_protocol::blob::bls_to_be(
+            &-rollup_protocol::blob::BlsFr::ONE
+        )) + alloy_primitives::U256::from(1)
+    );
     format!(
         r#"{HEADER}{PRAGMA}
 
-import {{ProtocolConstants as C}} from "./ProtocolConstants.sol";
-
 /// @title DataBinding
-/// @notice What L1 computes of a batch's data binding (`docs/protocol.md`, section 7): the challenge
-///         `z = keccak256(keccak256(chunk₁) ‖ … ‖ keccak256(chunkₘ) ‖ C_B) mod r` and the evaluation
-///         `Y = Σ Eₖ·zᵏ mod r` of the batch's data elements `E`, chunk after chunk (each record zero-padded to
-///         93 bytes and cut into three 31-byte big-endian field elements, in order). The batch proof proves the
-///         same `Y` of the records it executes, under the Poseidon commitment chain `C_B` the operator
-///         supplied, so L1 never runs Poseidon for data.
+/// @notice What L1 computes of a batch's data binding (`docs/protocol.md`, section 7) from its pubdata (its records
+///         back to back, chunk after chunk): the challenge `z = keccak256(keccak256(pubdata) ‖ C_B)` with its top
+///         three bits cleared (below `2²⁵³`, canonical in both fields below), the evaluation
+///         `Y_L1 = Σ_t (f₀ + f₁z + f₂z²)·z^(3t) mod r` over the slots `t` whose records L1 acts on (each record
+///         zero-padded to 93 bytes and cut into three 31-byte big-endian field elements), and the blob polynomial
+///         `y = Σₖ cₖ·zᵏ mod r_BLS` of the pubdata cut into 31-byte words. The batch proof proves the same `Y_L1`
+///         and `y` of the records it executes, under the Poseidon commitment chain `C_B` the operator supplied,
+///         so L1 never runs Poseidon for data.
 library DataBinding {{
     /// @notice A record starts with a type byte this protocol does not define.
-    /// @param offset Byte offset of the record in the chunk.
+    /// @param offset Byte offset of the record in the pubdata.
     /// @param recordType The unknown type byte.
     error UnknownRecordType(uint256 offset, uint8 recordType);
 
-    /// @notice The chunk's bytes do not hold exactly the expected number of records.
-    /// @param length The chunk's length in bytes.
-    /// @param slots Records expected.
-    error ChunkLengthMismatch(uint256 length, uint256 slots);
+    /// @notice The pubdata ends inside a record.
+    /// @param offset Byte offset of the record in the pubdata.
+    /// @param length The pubdata's length in bytes.
+    error TruncatedRecord(uint256 offset, uint256 length);
 
     /// @notice Record lengths by type, one byte each from the most significant (type 0 first); 0 for a type
     ///         this protocol does not define.
@@ -691,33 +711,34 @@ library DataBinding {{
         }}
     }}
 
-    /// @notice The challenge of a batch of `chunks` under the batch commitment `commitment` (below `r`).
-    function challenge(bytes[] calldata chunks, uint256 commitment) internal pure returns (uint256 z) {{
-        bytes32[] memory hashes = new bytes32[](chunks.length);
-        for (uint256 i = 0; i < chunks.length; ++i) {{
-            hashes[i] = keccak256(chunks[i]);
-        }}
-        return uint256(keccak256(abi.encodePacked(hashes, commitment))) % C.FIELD_MODULUS;
+    /// @notice The low {challenge_bits} bits: a challenge is below `2^{challenge_bits}`.
+    uint256 internal constant CHALLENGE_MASK = {challenge_mask};
+
+    /// @notice The challenge of a batch of `pubdata` under the batch commitment `commitment` (below `r`).
+    function challenge(bytes calldata pubdata, uint256 commitment) internal pure returns (uint256 z) {{
+        return uint256(keccak256(abi.encodePacked(keccak256(pubdata), commitment))) & CHALLENGE_MASK;
     }}
 
     /// @notice The BN254 scalar field's modulus `r`, the field of the data elements.
     uint256 internal constant R = {modulus};
 
+    /// @notice BLS12-381's scalar field's modulus, the field of blobs.
+    uint256 internal constant R_BLS = {bls_modulus};
+
     /// @notice Record types L1 acts on at commit (bit `t` for type `t`): deposits, withdrawals, forced exits
-    ///         and key changes; noops and transfers only count towards the binding.
+    ///         and key changes; noops and transfers only count towards the blob.
     uint256 internal constant ONCHAIN_TYPES = {onchain_types:#x};
 
-    /// @notice A chunk's part of the batch evaluation at `z`: `y = Σⱼ eⱼ·zʲ·power` over the chunk's data elements
-    ///         `e` (`power` is `z` to the number of elements before the chunk in its batch), `next` the power the
-    ///         following chunk starts at, and the offsets in `chunk` of the records L1 acts on
-    ///         (`ONCHAIN_TYPES`), in order; reverts unless the bytes are exactly `slots` well-formed records.
-    function evaluate(bytes calldata chunk, uint256 slots, uint256 z, uint256 power)
+    /// @notice Parses `pubdata` into records and returns `Y_L1` at `z`, the number of records, and the offsets in
+    ///         `pubdata` of the records L1 acts on (`ONCHAIN_TYPES`), in order; reverts unless the bytes are
+    ///         whole records of known types.
+    function evaluate(bytes calldata pubdata, uint256 z)
         internal
         pure
-        returns (uint256 y, uint256 next, uint256[] memory onchain)
+        returns (uint256 y, uint256 records, uint256[] memory onchain)
     {{
         uint256 offset;
-        // 0: parsed; 1: the bytes end early or run over; 2: an unknown type at `offset`.
+        // 0: parsed; 1: the bytes end inside a record; 2: an unknown type at `offset`.
         uint256 fault;
         assembly ("memory-safe") {{
             // Few stack slots are left here (Solidity's own locals and the return address take most, out of
@@ -726,16 +747,13 @@ library DataBinding {{
             // record's.
             mstore(0x20, z)
             mstore(0, mulmod(mulmod(z, z, R), z, R))
-            // `power` is z^(e + 3s) for slot s, e elements into the batch: the power of the slot's first element.
+            // `power` is z^(3t) for slot t: the power of the slot's first element.
+            let power := 1
             // The offsets are written past the free memory pointer, which moves past them at the end.
             onchain := mload(0x40)
             mstore(onchain, 0)
-            for {{ let s := 0 }} lt(s, slots) {{ s := add(s, 1) }} {{
-                if iszero(lt(offset, chunk.length)) {{
-                    fault := 1
-                    break
-                }}
-                let at := add(chunk.offset, offset)
+            for {{ }} lt(offset, pubdata.length) {{ }} {{
+                let at := add(pubdata.offset, offset)
                 // The record's first 32 bytes (its type byte first).
                 let word := calldataload(at)
                 let len := byte(byte(0, word), RECORD_LENGTHS)
@@ -743,7 +761,7 @@ library DataBinding {{
                     fault := 2
                     break
                 }}
-                if gt(add(offset, len), chunk.length) {{
+                if gt(add(offset, len), pubdata.length) {{
                     fault := 1
                     break
                 }}
@@ -751,40 +769,152 @@ library DataBinding {{
                     let count := add(mload(onchain), 1)
                     mstore(onchain, count)
                     mstore(add(onchain, shl(5, count)), offset)
-                }}
-                // Element k is bytes [{fb}k, {fb}k + {fb}) of the zero-padded record: the record's bytes there, read
-                // big-endian, with what lies past the record's end (the next record, or past the calldata,
-                // which reads as zeros) masked off. Elements wholly past the end are 0 and add nothing.
-                switch gt(len, {fb})
-                case 0 {{
-                    let drop := shl(3, sub({fb}, len))
-                    y := addmod(y, mulmod(shl(drop, shr(add(drop, 8), word)), power, R), R)
-                }}
-                default {{
-                    y := addmod(y, mulmod(shr(8, word), power, R), R)
-                    let p := mulmod(power, mload(0x20), R)
-                    word := shr(8, calldataload(add(at, {fb})))
-                    switch gt(len, {fb2})
+                    // Element k is bytes [{fb}k, {fb}k + {fb}) of the zero-padded record: the record's bytes
+                    // there, read big-endian, with what lies past the record's end (the next record, or past the
+                    // calldata, which reads as zeros) masked off. Elements wholly past the end are 0 and add
+                    // nothing.
+                    switch gt(len, {fb})
                     case 0 {{
-                        let drop := shl(3, sub({fb2}, len))
-                        y := addmod(y, mulmod(shl(drop, shr(drop, word)), p, R), R)
+                        let drop := shl(3, sub({fb}, len))
+                        y := addmod(y, mulmod(shl(drop, shr(add(drop, 8), word)), power, R), R)
                     }}
                     default {{
-                        y := addmod(y, mulmod(word, p, R), R)
-                        // A record is at most {RECORD_PADDED_BYTES} bytes: its third element ends within it.
-                        let drop := shl(3, sub({RECORD_PADDED_BYTES}, len))
-                        word := shl(drop, shr(add(drop, 8), calldataload(add(at, {fb2}))))
-                        y := addmod(y, mulmod(word, mulmod(p, mload(0x20), R), R), R)
+                        y := addmod(y, mulmod(shr(8, word), power, R), R)
+                        let p := mulmod(power, mload(0x20), R)
+                        word := shr(8, calldataload(add(at, {fb})))
+                        switch gt(len, {fb2})
+                        case 0 {{
+                            let drop := shl(3, sub({fb2}, len))
+                            y := addmod(y, mulmod(shl(drop, shr(drop, word)), p, R), R)
+                        }}
+                        default {{
+                            y := addmod(y, mulmod(word, p, R), R)
+                            // A record is at most {RECORD_PADDED_BYTES} bytes: its third element ends within it.
+                            let drop := shl(3, sub({RECORD_PADDED_BYTES}, len))
+                            word := shl(drop, shr(add(drop, 8), calldataload(add(at, {fb2}))))
+                            y := addmod(y, mulmod(word, mulmod(p, mload(0x20), R), R), R)
+                        }}
                     }}
                 }}
                 power := mulmod(power, mload(0), R)
                 offset := add(offset, len)
+                records := add(records, 1)
             }}
             mstore(0x40, add(onchain, shl(5, add(mload(onchain), 1))))
-            next := power
         }}
-        if (fault == 2) revert UnknownRecordType(offset, uint8(chunk[offset]));
-        if (fault == 1 || offset != chunk.length) revert ChunkLengthMismatch(chunk.length, slots);
+        if (fault == 2) revert UnknownRecordType(offset, uint8(pubdata[offset]));
+        if (fault == 1) revert TruncatedRecord(offset, pubdata.length);
+    }}
+
+    /// @notice An entry of a blob batch's list of the records L1 acts on is not a slot (below the batch's slots,
+    ///         after the previous entry's) followed by a whole record of a type L1 acts on.
+    /// @param offset Byte offset of the entry in the list.
+    error BadListEntry(uint256 offset);
+
+    /// @notice Bytes of a slot index in a blob batch's list of the records L1 acts on.
+    uint256 internal constant SLOT_INDEX_BYTES = {slot_index_bytes};
+
+    /// @notice The challenge of a batch posted in the blob `versionedHash` whose records L1 acts on are `list`,
+    ///         under the batch commitment `commitment`: `keccak256(versionedHash ‖ keccak256(list) ‖ C_B)`, top
+    ///         three bits cleared.
+    function blobChallenge(bytes32 versionedHash, bytes calldata list, uint256 commitment)
+        internal
+        pure
+        returns (uint256 z)
+    {{
+        return uint256(keccak256(abi.encodePacked(versionedHash, keccak256(list), commitment))) & CHALLENGE_MASK;
+    }}
+
+    /// @notice `Y_L1` at `z` of a blob batch's `list` (each entry a slot index, {slot_index_bytes} bytes big-endian,
+    ///         then the record), and the offsets in `list` of its records (past their slot indices), in order;
+    ///         reverts unless every entry is a slot below `slots`, after the previous entry's, and a whole record of
+    ///         a type L1 acts on.
+    function evaluateList(bytes calldata list, uint256 z, uint256 slots)
+        internal
+        pure
+        returns (uint256 y, uint256[] memory onchain)
+    {{
+        uint256 entries;
+        for (uint256 offset = 0; offset < list.length; ++entries) {{
+            uint256 at = offset + SLOT_INDEX_BYTES;
+            if (at >= list.length) revert BadListEntry(offset);
+            uint8 recordType = uint8(list[at]);
+            uint256 len = recordLength(recordType);
+            if ((ONCHAIN_TYPES >> recordType) & 1 == 0 || at + len > list.length) revert BadListEntry(offset);
+            offset = at + len;
+        }}
+        onchain = new uint256[](entries);
+        uint256 next;
+        uint256 offset;
+        for (uint256 i = 0; i < entries; ++i) {{
+            uint256 term;
+            uint256 at;
+            (term, at, next) = listEntry(list, offset, next, slots, z);
+            y = addmod(y, term, R);
+            onchain[i] = at;
+            offset = at + recordLength(uint8(list[at]));
+        }}
+    }}
+
+    /// @notice The entry of `list` at `offset`: its term of `Y_L1` at `z` (its record's elements at its slot),
+    ///         the offset of its record, and the lowest slot the next entry may name; reverts unless its slot is
+    ///         at least `next` and below `slots` (the rest the caller checked).
+    function listEntry(bytes calldata list, uint256 offset, uint256 next, uint256 slots, uint256 z)
+        private
+        pure
+        returns (uint256 term, uint256 at, uint256 after_)
+    {{
+        uint256 slot = uint24(bytes3(list[offset:offset + SLOT_INDEX_BYTES]));
+        if (slot < next || slot >= slots) revert BadListEntry(offset);
+        at = offset + SLOT_INDEX_BYTES;
+        term = recordAt(list, at, z);
+        term = mulmod(term, pow(mulmod(mulmod(z, z, R), z, R), slot), R);
+        after_ = slot + 1;
+    }}
+
+    /// @notice `f₀ + f₁·z + f₂·z² mod r` of the record at `at` in `data` (its length from its type byte),
+    ///         zero-padded to {RECORD_PADDED_BYTES} bytes and cut into three {fb}-byte elements.
+    function recordAt(bytes calldata data, uint256 at, uint256 z) private pure returns (uint256 v) {{
+        bytes calldata record = data[at:at + recordLength(uint8(data[at]))];
+        for (uint256 k = {RECORD_FIELDS}; k > 0; --k) {{
+            uint256 start = (k - 1) * {fb};
+            uint256 element;
+            if (start < record.length) {{
+                uint256 end = start + {fb} < record.length ? start + {fb} : record.length;
+                // The element's bytes, big-endian, then zeros to {fb} bytes.
+                element = uint256(bytes32(record[start:end])) >> (256 - 8 * {fb});
+            }}
+            v = addmod(mulmod(v, z, R), element, R);
+        }}
+    }}
+
+    /// @notice `base^e mod r`.
+    function pow(uint256 base, uint256 e) private pure returns (uint256 out) {{
+        out = 1;
+        for (; e > 0; e >>= 1) {{
+            if (e & 1 == 1) out = mulmod(out, base, R);
+            base = mulmod(base, base, R);
+        }}
+    }}
+
+    /// @notice The blob polynomial of `pubdata` at `z` (below `r_BLS`): `Σₖ cₖ·zᵏ mod r_BLS`, `cₖ` the
+    ///         pubdata's bytes `[{fb}k, {fb}k + {fb})` read big-endian, the last word zero-padded at its end
+    ///         (Horner's rule from the last word).
+    function blobEvaluation(bytes calldata pubdata, uint256 z) internal pure returns (uint256 y) {{
+        assembly ("memory-safe") {{
+            let k := div(add(pubdata.length, {fb_minus_1}), {fb})
+            if k {{
+                k := sub(k, 1)
+                // The last word: the bytes past the pubdata's end masked off.
+                let drop := shl(3, sub({fb}, sub(pubdata.length, mul(k, {fb}))))
+                y := shl(drop, shr(add(drop, 8), calldataload(add(pubdata.offset, mul(k, {fb})))))
+                for {{ }} k {{ }} {{
+                    k := sub(k, 1)
+                    let c := shr(8, calldataload(add(pubdata.offset, mul(k, {fb}))))
+                    y := addmod(mulmod(y, z, R_BLS), c, R_BLS)
+                }}
+            }}
+        }}
     }}
 }}
 "#

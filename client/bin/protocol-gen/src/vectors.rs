@@ -213,33 +213,37 @@ pub fn pubdata() -> Result<Value> {
         "records": records,
         "fields": hexes(&fields),
         "dataCommitment": to_hex(&c.binding.commitment),
-        "challenge": to_hex(&c.binding.challenge),
-        "evaluation": to_hex(&c.binding.evaluation),
         "oldRoot": to_hex(&c.old_root),
         "newRoot": to_hex(&c.new_root),
         "onchainOps": c.records.iter().flat_map(Record::onchain_ops).collect::<Vec<_>>(),
-        "longLast": long_last(&c.records)?,
         "onchainOffsets": onchain_offsets(&c.records)?,
+        "single": binding(&[&c.records])?,
+        "longLast": long_last(&c.records)?,
         "batch": batch(&c.records)?,
     }))
 }
 
-/// A batch of two chunks, the sample chunk then its records turned ([`long_last`]): the bytes of
-/// both, the batch commitment `C_B` and the batch's challenge and evaluation (one polynomial over
-/// both chunks' elements).
+/// The binding of a batch of `chunks` as L1 computes it from its pubdata (the chunks back to back)
+/// and the batch commitment `C_B`: the challenge, `Y_L1` and the blob polynomial at the challenge.
+fn binding(chunks: &[&[Record]]) -> Result<Value> {
+    let b = rollup_protocol::codec::BatchBinding::of(chunks)?;
+    let records: Vec<Record> = chunks.concat();
+    Ok(json!({
+        "pubdata": format!("0x{}", hex::encode(encode_chunk(&records)?)),
+        "records": records.len(),
+        "commitment": to_hex(&b.commitment),
+        "challenge": to_hex(&b.challenge),
+        "l1Evaluation": to_hex(&b.l1_evaluation),
+        "blobEvaluation": format!("0x{}", hex::encode(rollup_protocol::blob::bls_to_be(&b.blob_evaluation))),
+    }))
+}
+
+/// A batch of two chunks, the sample chunk then its records turned ([`long_last`]): its binding
+/// over both chunks' bytes.
 fn batch(records: &[Record]) -> Result<Value> {
     let mut turned = records.to_vec();
     turned.rotate_left(1);
-    let b = rollup_protocol::codec::BatchBinding::of(&[records, &turned])?;
-    Ok(json!({
-        "chunks": [
-            format!("0x{}", hex::encode(encode_chunk(records)?)),
-            format!("0x{}", hex::encode(encode_chunk(&turned)?)),
-        ],
-        "commitment": to_hex(&b.commitment),
-        "challenge": to_hex(&b.challenge),
-        "evaluation": to_hex(&b.evaluation),
-    }))
+    binding(&[records, &turned])
 }
 
 /// The byte offsets in the chunk of the records L1 acts on at commit, in order.
@@ -255,8 +259,9 @@ fn onchain_offsets(records: &[Record]) -> Result<Vec<usize>> {
     Ok(out)
 }
 
-/// The sample chunk's records turned so that its longest record (a deposit) comes last: its
-/// elements end where the calldata ends. Not a valid history, only bytes for the data binding.
+/// The sample chunk's records turned so that its longest record (a deposit) comes last, as a batch
+/// of its own: its elements and the blob's last word end where the calldata ends. Not a valid
+/// history, only bytes for the data binding.
 fn long_last(records: &[Record]) -> Result<Value> {
     let mut rs = records.to_vec();
     if let Some(i) = rs
@@ -268,13 +273,7 @@ fn long_last(records: &[Record]) -> Result<Value> {
         let long = rs.remove(i);
         rs.push(long);
     }
-    let b = rollup_protocol::codec::DataBinding::of(&rs)?;
-    Ok(json!({
-        "chunk": format!("0x{}", hex::encode(encode_chunk(&rs)?)),
-        "dataCommitment": to_hex(&b.commitment),
-        "challenge": to_hex(&b.challenge),
-        "evaluation": to_hex(&b.evaluation),
-    }))
+    binding(&[&rs])
 }
 
 /// `keys.json`: keys that may be bound (honest keys) and the eight small-order points, which may not.

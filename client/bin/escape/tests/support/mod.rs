@@ -77,13 +77,11 @@ fn corrupt_calldata(mut tx: Value) -> Value {
         return tx;
     };
     if let Ok(mut call) = IRollup::commitBatchCall::abi_decode(&bytes) {
-        if let Some(chunk) = call.chunks.first_mut() {
-            let mut data = chunk.to_vec();
-            if let Some(b) = data.get_mut(10) {
-                *b ^= 1;
-            }
-            *chunk = data.into();
+        let mut data = call.pubdata.to_vec();
+        if let Some(b) = data.get_mut(10) {
+            *b ^= 1;
         }
+        call.pubdata = data.into();
         *input = Value::String(format!("{}", Bytes::from(call.abi_encode())));
     }
     tx
