@@ -1,10 +1,11 @@
 //! Reading the finalized batches back from L1 through any RPC: the rollup's
 //! `BatchCommitted`, `BatchesReverted` and `BatchFinalized` events, in pages of
-//! blocks, and each committed batch's pubdata from its `commitBatch` calldata.
-//! Every chunk's pubdata is checked against the data commitment the event
-//! carries, so an RPC that returns the wrong transaction is caught before any
-//! record is applied. RPC calls are retried with backoff and logs paged (`rollup-l1`, shared with
-//! the operator).
+//! blocks, and each committed batch's pubdata, from its `commitBatch` calldata or from the blob of
+//! its `commitBatchBlob` transaction.
+//! The commit transaction is checked against the data binding the event carries, so an RPC that
+//! returns the wrong transaction is caught before any record is applied; a blob is read only once
+//! its batch is finalized, through a [`BlobReader`] that checks it against its versioned hash. RPC
+//! calls are retried with backoff and logs paged (`rollup-l1`, shared with the operator).
 
 use std::collections::BTreeMap;
 
@@ -15,12 +16,34 @@ use alloy::sol_types::{SolCall, SolEvent};
 use rollup_bindings::irollup::IRollup;
 use rollup_l1::{LogReader, QueuedRequest, REQUEST_QUEUED, decode_request, retry};
 use rollup_protocol::blob;
-use rollup_protocol::codec::{l1_binding, split_chunks};
+use rollup_protocol::codec::{l1_binding, l1_blob_binding, split_blob_chunks, split_chunks};
 use rollup_protocol::field::{self, Fr};
 
+use crate::blobs::{BlobReader, Unavailable, Wanted};
 use crate::derive::FinalizedBatch;
 
 pub use rollup_l1::{L1Error, Result};
+
+/// Why a page of blocks could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// L1 could not be read, or served data that is not the rollup's.
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    /// No source served the blob of a finalized batch.
+    #[error(transparent)]
+    Blob(#[from] Unavailable),
+}
+
+/// A batch committed in a blob: where its data is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlobCommit {
+    /// The versioned hash of the blob holding the batch's pubdata (the transaction's first).
+    pub versioned_hash: B256,
+    /// The commit transaction.
+    pub tx: B256,
+}
 
 /// A committed batch whose finalization has not been seen yet (kept across syncs: its commit
 /// lies in blocks already read).
@@ -29,19 +52,31 @@ pub use rollup_l1::{L1Error, Result};
 pub struct PendingBatch {
     /// The batch index.
     pub index: u64,
-    /// Each chunk's pubdata.
+    /// Each chunk's pubdata (none for a batch committed in a blob).
     #[serde(with = "crate::derive::hex_chunks")]
     pub chunks: Vec<Vec<u8>>,
     /// The block of its commit (0: not recorded).
     #[serde(default)]
     pub committed_at: u64,
+    /// Its blob, for a batch committed in one: read once the batch is finalized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<BlobCommit>,
 }
 
 /// A committed batch's data and the block of its commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Committed {
     block: u64,
-    chunks: Vec<Vec<u8>>,
+    data: Data,
+}
+
+/// Where a committed batch's pubdata is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Data {
+    /// Read from its calldata: each chunk's pubdata.
+    Calldata(Vec<Vec<u8>>),
+    /// In a blob, not read yet.
+    Blob(BlobCommit),
 }
 
 /// What one page of blocks held.
@@ -59,6 +94,7 @@ pub struct L1Reader<P> {
     reader: LogReader<P>,
     chunk_slots: usize,
     committed: BTreeMap<u64, Committed>,
+    blobs: BlobReader,
     /// Batches at or below it are known already (the state snapshot a sync started from): their
     /// commits and finalizations are skipped.
     floor: u64,
@@ -72,14 +108,22 @@ fn malformed(log: &Log, what: impl Into<String>) -> L1Error {
 }
 
 impl<P: Provider> L1Reader<P> {
-    /// A reader for a deployment with `chunk_slots` slots per chunk, paging logs `page` blocks at a time.
+    /// A reader for a deployment with `chunk_slots` slots per chunk, paging logs `page` blocks at a
+    /// time, reading blobs from the L1 node only (see [`L1Reader::blobs`]).
     pub fn new(provider: P, rollup: Address, chunk_slots: usize, page: u64) -> Self {
         L1Reader {
             reader: LogReader::new(provider, rollup).page(page),
             chunk_slots,
             committed: BTreeMap::new(),
+            blobs: BlobReader::new(None, true, Vec::new()),
             floor: 0,
         }
+    }
+
+    /// Reads the blobs of batches committed in blobs through `blobs`.
+    pub fn blobs(mut self, blobs: BlobReader) -> Self {
+        self.blobs = blobs;
+        self
     }
 
     /// Skips every batch at or below `batch` (the batch of the snapshot a derivation starts from).
@@ -92,10 +136,17 @@ impl<P: Provider> L1Reader<P> {
     pub fn pending(&self) -> Vec<PendingBatch> {
         self.committed
             .iter()
-            .map(|(index, c)| PendingBatch {
-                index: *index,
-                chunks: c.chunks.clone(),
-                committed_at: c.block,
+            .map(|(index, c)| {
+                let (chunks, blob) = match &c.data {
+                    Data::Calldata(chunks) => (chunks.clone(), None),
+                    Data::Blob(blob) => (Vec::new(), Some(*blob)),
+                };
+                PendingBatch {
+                    index: *index,
+                    chunks,
+                    committed_at: c.block,
+                    blob,
+                }
             })
             .collect()
     }
@@ -109,7 +160,10 @@ impl<P: Provider> L1Reader<P> {
                     p.index,
                     Committed {
                         block: p.committed_at,
-                        chunks: p.chunks,
+                        data: match p.blob {
+                            Some(blob) => Data::Blob(blob),
+                            None => Data::Calldata(p.chunks),
+                        },
                     },
                 )
             })
@@ -143,7 +197,13 @@ impl<P: Provider> L1Reader<P> {
     /// hash of every block a log came from (for the caller to check against the chain it follows).
     /// Batches committed in these blocks but finalized later are kept for the next call. Logs out
     /// of order or repeated are refused: an RPC that serves them cannot be trusted with the rest.
-    pub async fn finalized_batches(&mut self, from: u64, to: u64) -> Result<Page> {
+    /// The blob of a batch committed in one is read when the batch is finalized; with no source
+    /// serving it, the page fails with [`ReadError::Blob`].
+    pub async fn finalized_batches(
+        &mut self,
+        from: u64,
+        to: u64,
+    ) -> std::result::Result<Page, ReadError> {
         let mut page = Page::default();
         let events = vec![
             IRollup::BatchCommitted::SIGNATURE_HASH,
@@ -157,7 +217,7 @@ impl<P: Provider> L1Reader<P> {
                 log.log_index.unwrap_or_default(),
             );
             if last.is_some_and(|l| position <= l) {
-                return Err(malformed(
+                return Err(ReadError::L1(malformed(
                     &log,
                     format!(
                         "the RPC returned logs out of order or twice (log {} of block {} after log {} of block {}); use another RPC",
@@ -166,7 +226,7 @@ impl<P: Provider> L1Reader<P> {
                         last.map_or(0, |l| l.1),
                         last.map_or(0, |l| l.0)
                     ),
-                ));
+                )));
             }
             last = Some(position);
             let hash = log
@@ -175,17 +235,21 @@ impl<P: Provider> L1Reader<P> {
             if let Some(seen) = page.blocks.insert(position.0, hash)
                 && seen != hash
             {
-                return Err(malformed(
+                return Err(ReadError::L1(malformed(
                     &log,
                     "logs of one block number with two block hashes: L1 reorganised while the page was read",
-                ));
+                )));
             }
             self.apply_log(&log, &mut page.batches).await?;
         }
         Ok(page)
     }
 
-    async fn apply_log(&mut self, log: &Log, out: &mut Vec<FinalizedBatch>) -> Result<()> {
+    async fn apply_log(
+        &mut self,
+        log: &Log,
+        out: &mut Vec<FinalizedBatch>,
+    ) -> std::result::Result<(), ReadError> {
         let topic = log.topic0().copied().unwrap_or(B256::ZERO);
         if topic == IRollup::BatchCommitted::SIGNATURE_HASH {
             let event = IRollup::BatchCommitted::decode_log(&log.inner)
@@ -201,7 +265,7 @@ impl<P: Provider> L1Reader<P> {
             // By block and position, not by hash: nodes keep a hash index of recent
             // transactions only (geth: about a year), and the block is the one the log is in.
             let (Some(block), Some(position)) = (log.block_hash, log.transaction_index) else {
-                return Err(malformed(log, "a log without its block hash or position"));
+                return Err(malformed(log, "a log without its block hash or position").into());
             };
             let position = usize::try_from(position)
                 .map_err(|_| malformed(log, "a transaction position out of range"))?;
@@ -227,61 +291,15 @@ impl<P: Provider> L1Reader<P> {
                     format!(
                         "block {block} holds another transaction at position {position} than the log's {hash}"
                     ),
-                ));
-            }
-            let input = alloy::consensus::Transaction::input(&tx);
-            let call = IRollup::commitBatchCall::abi_decode(input).map_err(|e| {
-                malformed(
-                    log,
-                    format!("transaction {hash} is not a direct commitBatch call ({e}); reading commits sent through another contract needs a tracing RPC"),
                 )
-            })?;
-            if call.batchIndex != event.batchIndex {
-                return Err(malformed(
-                    log,
-                    format!(
-                        "the call commits batch {} but the event names batch {}",
-                        call.batchIndex, event.batchIndex
-                    ),
-                ));
+                .into());
             }
-            let theirs = &event.binding;
-            if call.batchCommitment != theirs.commitment {
-                return Err(malformed(
-                    log,
-                    "the call's batch commitment differs from the event's",
-                ));
-            }
-            // Read as L1 reads it, by type bytes and lengths only: the records are decoded once the
-            // batch is finalized. A committed batch whose records do not decode (a bad key, an
-            // account id outside the tree) can never be proven, and must not stop the sync.
-            // L1 computed the challenge and both evaluations from these very bytes and the
-            // sequencer's commitment; recomputed here, they check the calldata the RPC served. (A
-            // commitment that is not the records' own is the sequencer's error: such a batch can
-            // never be finalized, which the proof, not this client, enforces.)
-            let commitment =
-                field::from_u256(theirs.commitment).map_err(|e| malformed(log, e.to_string()))?;
-            let ours = l1_binding(&call.pubdata, commitment)
-                .map_err(|e| malformed(log, format!("batch {index}: {e}")))?;
-            if field::to_u256(&ours.challenge) != theirs.challenge
-                || field::to_u256(&ours.l1_evaluation) != theirs.l1Evaluation
-                || alloy::primitives::U256::from_be_bytes(blob::bls_to_be(&ours.blob_evaluation))
-                    != theirs.blobEvaluation
-            {
-                return Err(malformed(
-                    log,
-                    format!(
-                        "batch {index}: pubdata does not match the data binding L1 computed from it"
-                    ),
-                ));
-            }
-            let chunks = split_chunks(&call.pubdata, self.chunk_slots)
-                .map_err(|e| malformed(log, format!("batch {index}: {e}")))?;
+            let data = self.commit_data(log, &tx, &event, index)?;
             self.committed.insert(
                 index,
                 Committed {
                     block: log.block_number.unwrap_or_default(),
-                    chunks: chunks.iter().map(|c| c.to_vec()).collect(),
+                    data,
                 },
             );
         } else if topic == IRollup::BatchesReverted::SIGNATURE_HASH {
@@ -304,14 +322,151 @@ impl<P: Provider> L1Reader<P> {
                 .ok_or_else(|| malformed(log, format!("batch {index} finalized but its commit was not seen: the RPC left logs out (or --from-block is past the commit); sync again through another --rpc-url")))?;
             let state_root: Fr =
                 field::from_u256(event.stateRoot).map_err(|e| malformed(log, e.to_string()))?;
+            let chunks = match committed.data {
+                Data::Calldata(chunks) => chunks,
+                Data::Blob(blob) => self.blob_chunks(log, index, committed.block, blob).await?,
+            };
             out.push(FinalizedBatch {
                 index,
-                chunks: committed.chunks,
+                chunks,
                 state_root,
                 committed_at: committed.block,
                 finalized_at: log.block_number.unwrap_or_default(),
             });
         }
         Ok(())
+    }
+
+    /// The data of the commit transaction `tx` of batch `index`, checked against the binding its
+    /// `BatchCommitted` event carries: the calldata's chunks for `commitBatch`, the blob's versioned
+    /// hash for `commitBatchBlob`.
+    fn commit_data(
+        &self,
+        log: &Log,
+        tx: &alloy::rpc::types::Transaction,
+        event: &IRollup::BatchCommitted,
+        index: u64,
+    ) -> Result<Data> {
+        use alloy::consensus::Transaction as _;
+        let hash = *tx.inner.tx_hash();
+        let input = tx.input();
+        let theirs = &event.binding;
+        let commitment =
+            field::from_u256(theirs.commitment).map_err(|e| malformed(log, e.to_string()))?;
+        let (batch, call_commitment, ours, data) = if let Ok(call) =
+            IRollup::commitBatchCall::abi_decode(input)
+        {
+            // Read as L1 reads it, by type bytes and lengths only: the records are decoded once
+            // the batch is finalized. A committed batch whose records do not decode (a bad key,
+            // an account id outside the tree) can never be proven, and must not stop the sync.
+            // L1 computed the challenge and both evaluations from these very bytes and the
+            // sequencer's commitment; recomputed here, they check the calldata the RPC served.
+            // (A commitment that is not the records' own is the sequencer's error: such a batch
+            // can never be finalized, which the proof, not this client, enforces.)
+            let ours = l1_binding(&call.pubdata, commitment)
+                .map_err(|e| malformed(log, format!("batch {index}: {e}")))?;
+            let chunks = split_chunks(&call.pubdata, self.chunk_slots)
+                .map_err(|e| malformed(log, format!("batch {index}: {e}")))?;
+            let chunks = chunks.iter().map(|c| c.to_vec()).collect();
+            (
+                call.batchIndex,
+                call.batchCommitment,
+                ours,
+                Data::Calldata(chunks),
+            )
+        } else if let Ok(call) = IRollup::commitBatchBlobCall::abi_decode(input) {
+            // The challenge L1 drew covers the blob's versioned hash, the list of the records
+            // it acts on and the commitment: recomputed from the transaction the RPC served, it
+            // checks all three. The blob itself is read once the batch is finalized.
+            let versioned_hash = tx
+                .blob_versioned_hashes()
+                .and_then(|h| h.first().copied())
+                .ok_or_else(|| {
+                    malformed(
+                        log,
+                        format!("transaction {hash} calls commitBatchBlob but carries no blob"),
+                    )
+                })?;
+            let y = blob::bls_from_be(&call.blobEvaluation.to_be_bytes())
+                .ok_or_else(|| malformed(log, "a blob evaluation not below r_BLS"))?;
+            let ours = l1_blob_binding(&versioned_hash.0, &call.l1Records, commitment, y)
+                .map_err(|e| malformed(log, format!("batch {index}: {e}")))?;
+            (
+                call.batchIndex,
+                call.batchCommitment,
+                ours,
+                Data::Blob(BlobCommit {
+                    versioned_hash,
+                    tx: hash,
+                }),
+            )
+        } else {
+            return Err(malformed(
+                log,
+                format!(
+                    "transaction {hash} is not a direct commitBatch or commitBatchBlob call; reading commits sent through another contract needs a tracing RPC"
+                ),
+            ));
+        };
+        if batch != event.batchIndex {
+            return Err(malformed(
+                log,
+                format!(
+                    "the call commits batch {batch} but the event names batch {}",
+                    event.batchIndex
+                ),
+            ));
+        }
+        if call_commitment != theirs.commitment {
+            return Err(malformed(
+                log,
+                "the call's batch commitment differs from the event's",
+            ));
+        }
+        if field::to_u256(&ours.challenge) != theirs.challenge
+            || field::to_u256(&ours.l1_evaluation) != theirs.l1Evaluation
+            || alloy::primitives::U256::from_be_bytes(blob::bls_to_be(&ours.blob_evaluation))
+                != theirs.blobEvaluation
+        {
+            return Err(malformed(
+                log,
+                format!(
+                    "batch {index}: the commit transaction does not match the data binding L1 computed from it"
+                ),
+            ));
+        }
+        Ok(data)
+    }
+
+    /// The chunks of finalized batch `index`, committed in block `block` with `blob`: the blob from
+    /// the first source that serves it with its versioned hash, read as
+    /// [`split_blob_chunks`] reads it.
+    async fn blob_chunks(
+        &self,
+        log: &Log,
+        index: u64,
+        block: u64,
+        blob: BlobCommit,
+    ) -> std::result::Result<Vec<Vec<u8>>, ReadError> {
+        let wanted = Wanted {
+            versioned_hash: blob.versioned_hash,
+            tx: blob.tx,
+            block,
+        };
+        let bytes = self.blobs.blob(self.reader.provider(), &wanted).await?;
+        // The blob has its versioned hash, and the proof L1 accepted opened it at the challenge:
+        // it is the batch's pubdata in this encoding, unless the proof system failed.
+        let chunks = blob::pubdata_of_blob(&bytes)
+            .and_then(|data| split_blob_chunks(&data, self.chunk_slots))
+            .map_err(|e| {
+                malformed(
+                    log,
+                    format!(
+                        "batch {index}: its blob {} does not read as pubdata ({e})",
+                        blob.versioned_hash
+                    ),
+                )
+            })?;
+        Ok(chunks)
     }
 }

@@ -26,8 +26,9 @@ use rollup_protocol::field;
 use alloy::sol_types::SolEvent;
 use rollup_bindings::irollup::IRollup;
 
+use crate::blobs::{BlobReader, Source, Unavailable};
 use crate::derive::{Checkpoint, Derivation, DeriveError};
-use crate::l1::{L1Error, L1Reader};
+use crate::l1::{L1Error, L1Reader, ReadError};
 use crate::snapshot::Snapshot;
 use crate::store::{BlockRef, DataDir, MARKS, Mark, Pin, Progress, StoreError};
 
@@ -37,6 +38,9 @@ pub enum SyncError {
     /// Reading L1 failed.
     #[error(transparent)]
     L1(#[from] L1Error),
+    /// No source served the blob of a finalized batch.
+    #[error(transparent)]
+    Blob(#[from] Unavailable),
     /// The L1 data did not derive.
     #[error(transparent)]
     Derive(#[from] DeriveError),
@@ -129,7 +133,7 @@ pub enum Follow {
 }
 
 /// How a sync reads L1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncOptions {
     /// Blocks per log query at most.
     pub page: u64,
@@ -141,6 +145,9 @@ pub struct SyncOptions {
     pub l1_chain_id: Option<u64>,
     /// The L2 chain id (recorded with the state; replay does not check signatures).
     pub chain_id: u64,
+    /// Where the blobs of batches committed in blobs come from, after the data directory's cache
+    /// and the L1 node (`crate::blobs`).
+    pub blob_sources: Vec<Source>,
 }
 
 /// What a sync reached.
@@ -634,6 +641,7 @@ async fn sync_inner<P: Provider>(
             }
             let derivation = dir.derivation(batches)?;
             let reader = L1Reader::new(provider, rollup, progress.chunk_slots, options.page)
+                .blobs(blob_reader(dir, &options))
                 .above(derivation.base().batch)
                 .with_pending(progress.pending.clone());
             Cursor {
@@ -681,7 +689,9 @@ async fn sync_inner<P: Provider>(
                     verified: None,
                 },
                 derivation,
-                reader: L1Reader::new(provider, rollup, slots, options.page).above(floor),
+                reader: L1Reader::new(provider, rollup, slots, options.page)
+                    .blobs(blob_reader(dir, &options))
+                    .above(floor),
                 batches_changed: true,
                 batches_shrunk: false,
             }
@@ -758,10 +768,11 @@ async fn sync_inner<P: Provider>(
         rereads = 0;
         let page = match page {
             Ok(page) => page,
-            Err(e @ L1Error::Malformed { .. }) => {
+            Err(ReadError::L1(e @ L1Error::Malformed { .. })) => {
                 return Err(restart(&mut cursor, dir, e.to_string())?);
             }
-            Err(e) => return Err(e.into()),
+            Err(ReadError::L1(e)) => return Err(e.into()),
+            Err(ReadError::Blob(e)) => return Err(e.into()),
         };
         let changed = !page.batches.is_empty() || cursor.reader.pending() != pending;
         for batch in page.batches {
@@ -922,6 +933,16 @@ async fn check_against_l1<P: Provider>(
 /// The RPC served data that contradicts itself: nothing it served since the last sync that
 /// passed the closing check can be trusted, so the progress goes back to that point (or to the
 /// start, keeping the pin) and the error says so.
+/// The blob reader of a sync: the data directory's `blobs/` cache, the L1 node, then the sources
+/// given.
+fn blob_reader(dir: &DataDir, options: &SyncOptions) -> BlobReader {
+    BlobReader::new(
+        Some(dir.path().join("blobs")),
+        true,
+        options.blob_sources.clone(),
+    )
+}
+
 fn restart<P: Provider>(
     cursor: &mut Cursor<'_, P>,
     dir: &DataDir,

@@ -137,6 +137,7 @@ fn accept(c: &mut Criterion) {
                     rollup_operator::batches::BatchLimits {
                         batch_chunks: 4,
                         batch_timeout: Duration::from_secs(3600),
+                        data: rollup_operator::batches::DataMode::Calldata,
                     },
                 )
                 .unwrap(),

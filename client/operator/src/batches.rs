@@ -69,13 +69,102 @@ impl ChunkSummary {
     }
 }
 
-/// When batches are proposed.
+/// When batches are proposed, and how they post their pubdata.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchLimits {
     /// Chunks per batch at most.
     pub batch_chunks: usize,
     /// A batch is proposed with fewer chunks once its oldest waited this long.
     pub batch_timeout: Duration,
+    /// Calldata, blob, or the cheaper.
+    pub data: DataMode,
+}
+
+/// How a batch posts its pubdata on L1 (`docs/protocol.md` section 8). The choice is made when the
+/// batch is proposed and stored with it: the batch's challenge, and so every proof of it, depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataMode {
+    /// In `commitBatch`'s calldata.
+    Calldata,
+    /// In one blob (`commitBatchBlob`); calldata for a batch whose pubdata does not fit one.
+    Blob,
+    /// The cheaper of the two at the L1 fees last seen ([`commit_cost`]); calldata until fees
+    /// have been seen.
+    #[default]
+    Auto,
+}
+
+/// L1's fees, as last seen (wei per gas, wei per blob gas).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct L1Fees {
+    /// The base fee per gas.
+    pub base_fee: u128,
+    /// The blob base fee per blob gas.
+    pub blob_base_fee: u128,
+}
+
+/// What committing a batch would cost L1, wei, each way: an estimate from the gas measured in
+/// `snapshots/commit.json` ([`commit_cost`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitCost {
+    /// With its pubdata in calldata.
+    pub calldata: u128,
+    /// With its pubdata in a blob (`None`: it does not fit one).
+    pub blob: Option<u128>,
+}
+
+/// Gas of a calldata commit besides its records (the transaction's 21,000, the call, the stores
+/// and the event; `snapshots/commit.json`, one record: about 50k of execution).
+pub const CALLDATA_COMMIT_GAS: u64 = 71_000;
+/// Execution gas per record of a calldata commit (parsing, `Y_L1`, one `MULMOD`/`ADDMOD` pair per
+/// 31 bytes; 360,886 for 1,024 transfers: about 305 each past the fixed part).
+pub const CALLDATA_GAS_PER_RECORD: u64 = 305;
+/// Gas of a blob commit besides its list's calldata (the transaction, the call, the point
+/// evaluation precompile's 50,000, the stores and the event; `snapshots/commit.json`: 139,281 of
+/// execution with one listed record).
+pub const BLOB_COMMIT_GAS: u64 = 160_000;
+/// Blob gas of one blob.
+pub const BLOB_GAS: u64 = 1 << 17;
+
+/// The calldata gas of `bytes` (EIP-2028's 4 per zero byte and 16 per other byte) and EIP-7623's
+/// floor for it (10 and 40), which a transaction pays instead when its execution is small beside its data.
+fn calldata_gas(bytes: &[u8]) -> (u64, u64) {
+    let zeros = bytes.iter().filter(|b| **b == 0).count() as u64;
+    let tokens = zeros + 4 * (bytes.len() as u64 - zeros);
+    (4 * tokens, 10 * tokens)
+}
+
+/// What committing a batch of `pubdata` would cost at `fees`, each way (an estimate: the measured
+/// gas of [`CALLDATA_COMMIT_GAS`], [`CALLDATA_GAS_PER_RECORD`] and [`BLOB_COMMIT_GAS`], the data's
+/// calldata gas with EIP-7623's floor, and one blob's gas). The records L1 acts on cost the same
+/// work either way and are counted only as the bytes each way sends.
+pub fn commit_cost(pubdata: &[u8], fees: L1Fees) -> Result<CommitCost> {
+    let records = rollup_protocol::codec::split_records(pubdata)?.len() as u64;
+    let (data, floor) = calldata_gas(pubdata);
+    let execution = CALLDATA_COMMIT_GAS + CALLDATA_GAS_PER_RECORD * records;
+    let calldata = u128::from((execution + data).max(CALLDATA_COMMIT_GAS + floor)) * fees.base_fee;
+    let blob = if pubdata.len() <= rollup_protocol::blob::BLOB_DATA_BYTES {
+        let (list, list_floor) = calldata_gas(&rollup_protocol::codec::l1_list(pubdata)?);
+        let gas = (BLOB_COMMIT_GAS + list).max(BLOB_COMMIT_GAS + list_floor);
+        Some(u128::from(gas) * fees.base_fee + u128::from(BLOB_GAS) * fees.blob_base_fee)
+    } else {
+        None
+    };
+    Ok(CommitCost { calldata, blob })
+}
+
+/// Whether a batch of `pubdata` goes in a blob under `mode` at `fees` (`None`: not seen yet).
+pub fn posts_blob(mode: DataMode, pubdata: &[u8], fees: Option<L1Fees>) -> Result<bool> {
+    let fits = pubdata.len() <= rollup_protocol::blob::BLOB_DATA_BYTES;
+    Ok(match (mode, fees) {
+        (DataMode::Calldata, _) | (DataMode::Auto, None) => false,
+        (DataMode::Blob, _) => fits,
+        (DataMode::Auto, Some(fees)) => {
+            let cost = commit_cost(pubdata, fees)?;
+            cost.blob.is_some_and(|b| b < cost.calldata)
+        }
+    })
 }
 
 #[derive(Debug)]
@@ -86,6 +175,7 @@ struct Book {
     /// When each chunk no batch holds yet was sealed (or restored).
     sealed_at: BTreeMap<u64, Instant>,
     batches: Vec<Batch>,
+    fees: Option<L1Fees>,
 }
 
 impl Book {
@@ -123,6 +213,7 @@ impl Batches {
                 chunks: Vec::new(),
                 sealed_at: BTreeMap::new(),
                 batches,
+                fees: None,
             }),
         })
     }
@@ -164,18 +255,54 @@ impl Batches {
         if waiting == 0 || !(waiting >= book.limits.batch_chunks as u64 || due) {
             return Ok(None);
         }
+        let chunks = waiting.min(book.limits.batch_chunks as u64);
+        let pubdata: Vec<u8> = book
+            .chunks
+            .iter()
+            .skip(first as usize)
+            .take(chunks as usize)
+            .flat_map(|c| c.pubdata.iter().copied())
+            .collect();
+        let blob = if posts_blob(book.limits.data, &pubdata, book.fees)? {
+            let blob = rollup_protocol::blob::blob_of_pubdata(&pubdata)?;
+            Some(
+                rollup_l1::blob::versioned_hash(&blob)
+                    .map_err(|e| Error::Store(format!("the batch's blob: {e}")))?,
+            )
+        } else {
+            None
+        };
         let batch = Batch {
             index: book.batches.len() as u64 + 1,
             first_chunk: first,
-            chunks: waiting.min(book.limits.batch_chunks as u64),
+            chunks,
             status: BatchStatus::Proposed,
             finalize_latency_ms: None,
+            blob,
         };
         store.write(|w| w.put(BATCHES, batch.index, &batch))?;
         for c in first..first + batch.chunks {
             book.sealed_at.remove(&c);
         }
-        tracing::info!(batch = batch.index, chunks = batch.chunks, "batch proposed");
+        let data = if blob.is_some() { "blob" } else { "calldata" };
+        metrics::counter!("operator_batches_proposed", "data" => data).increment(1);
+        if let Some(fees) = book.fees
+            && let Ok(cost) = commit_cost(&pubdata, fees)
+        {
+            metrics::gauge!("operator_commit_cost_estimate_wei", "data" => "calldata")
+                .set(cost.calldata as f64);
+            if let Some(b) = cost.blob {
+                metrics::gauge!("operator_commit_cost_estimate_wei", "data" => "blob")
+                    .set(b as f64);
+            }
+        }
+        tracing::info!(
+            batch = batch.index,
+            chunks = batch.chunks,
+            data,
+            bytes = pubdata.len(),
+            "batch proposed"
+        );
         book.batches.push(batch.clone());
         Ok(Some(batch))
     }
@@ -302,7 +429,31 @@ impl Batches {
     pub fn binding(&self, batch: &Batch) -> Result<BatchBinding> {
         let summaries = self.summaries(batch)?;
         let records: Vec<&[Record]> = summaries.iter().map(|s| s.records.as_slice()).collect();
-        Ok(BatchBinding::of(&records)?)
+        Ok(match &batch.blob {
+            Some(versioned_hash) => BatchBinding::of_blob(&records, &versioned_hash.0)?,
+            None => BatchBinding::of(&records)?,
+        })
+    }
+
+    /// `batch`'s pubdata: its chunks' back to back.
+    pub fn pubdata(&self, batch: &Batch) -> Result<Vec<u8>> {
+        Ok(self
+            .summaries(batch)?
+            .into_iter()
+            .flat_map(|s| s.pubdata)
+            .collect())
+    }
+
+    /// The L1 fees last seen, which [`DataMode::Auto`] chooses by.
+    pub fn observe_fees(&self, fees: L1Fees) {
+        self.book().fees = Some(fees);
+        metrics::gauge!("operator_l1_base_fee_wei").set(fees.base_fee as f64);
+        metrics::gauge!("operator_l1_blob_base_fee_wei").set(fees.blob_base_fee as f64);
+    }
+
+    /// The mode batches post their pubdata in.
+    pub fn data_mode(&self) -> DataMode {
+        self.book().limits.data
     }
 
     /// Every sealed chunk (`prove_seconds` left to the coordinator).
@@ -324,5 +475,79 @@ impl Batches {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rollup_protocol::blob::BLOB_DATA_BYTES;
+    use rollup_protocol::codec::record_len;
+    use rollup_protocol::tx::TxType;
+
+    use super::*;
+
+    /// `n` transfer records, their bytes other than the type all `0x11`.
+    fn transfers(n: usize) -> Vec<u8> {
+        let len = record_len(TxType::Transfer);
+        (0..n)
+            .flat_map(|_| {
+                std::iter::once(TxType::Transfer as u8).chain(std::iter::repeat_n(0x11, len - 1))
+            })
+            .collect()
+    }
+
+    const GWEI: u128 = 1_000_000_000;
+
+    type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+    #[test]
+    fn a_small_batch_is_cheaper_in_calldata_and_a_large_one_in_a_blob() -> TestResult {
+        let cheap_blobs = L1Fees {
+            base_fee: GWEI,
+            blob_base_fee: 1,
+        };
+        let small = transfers(4);
+        let cost = commit_cost(&small, cheap_blobs)?;
+        assert!(cost.calldata < cost.blob.ok_or("fits a blob")?, "{cost:?}");
+        assert!(!posts_blob(DataMode::Auto, &small, Some(cheap_blobs))?);
+        let large = transfers(1_024);
+        let cost = commit_cost(&large, cheap_blobs)?;
+        assert!(cost.blob.ok_or("fits a blob")? < cost.calldata, "{cost:?}");
+        assert!(posts_blob(DataMode::Auto, &large, Some(cheap_blobs))?);
+        // Blob space congested: calldata again.
+        let dear_blobs = L1Fees {
+            base_fee: GWEI,
+            blob_base_fee: 100 * GWEI,
+        };
+        assert!(!posts_blob(DataMode::Auto, &large, Some(dear_blobs))?);
+        // No fees seen yet: calldata; the fixed modes do not look at fees.
+        assert!(!posts_blob(DataMode::Auto, &large, None)?);
+        assert!(posts_blob(DataMode::Blob, &small, None)?);
+        assert!(!posts_blob(DataMode::Calldata, &large, Some(cheap_blobs))?);
+        Ok(())
+    }
+
+    #[test]
+    fn pubdata_larger_than_a_blob_goes_in_calldata_whatever_the_mode() -> TestResult {
+        let len = record_len(TxType::Transfer);
+        let too_large = transfers(BLOB_DATA_BYTES / len + 1);
+        assert!(too_large.len() > BLOB_DATA_BYTES);
+        let fees = L1Fees {
+            base_fee: GWEI,
+            blob_base_fee: 1,
+        };
+        assert_eq!(commit_cost(&too_large, fees)?.blob, None);
+        assert!(!posts_blob(DataMode::Blob, &too_large, Some(fees))?);
+        assert!(!posts_blob(DataMode::Auto, &too_large, Some(fees))?);
+        let fits = transfers(BLOB_DATA_BYTES / len);
+        assert!(posts_blob(DataMode::Blob, &fits, None)?);
+        Ok(())
+    }
+
+    #[test]
+    fn calldata_pays_eip_7623_floor_when_its_data_outweighs_its_execution() {
+        // 100 non-zero bytes: 400 tokens, 1,600 gas at the standard price, 4,000 at the floor.
+        assert_eq!(calldata_gas(&[1; 100]), (1_600, 4_000));
+        assert_eq!(calldata_gas(&[0; 100]), (400, 1_000));
     }
 }

@@ -58,6 +58,9 @@ pub struct Config {
     pub batch_chunks: usize,
     /// A batch is proposed with fewer chunks once its oldest chunk waited this long, milliseconds.
     pub batch_timeout_ms: u64,
+    /// How each batch posts its pubdata: `calldata`, `blob` (EIP-4844), or `auto`, the cheaper at
+    /// the L1 fees last seen when the batch is proposed (`crate::batches::DataMode`).
+    pub data: crate::batches::DataMode,
     /// How often L1 is polled, milliseconds.
     pub poll_ms: u64,
     /// An L1 transaction not mined after this long is resent with higher fees, milliseconds.
@@ -112,6 +115,7 @@ impl Default for Config {
             chunk_timeout_ms: 10_000,
             batch_chunks: 4,
             batch_timeout_ms: 30_000,
+            data: crate::batches::DataMode::Auto,
             poll_ms: 1_000,
             bump_after_ms: 30_000,
             max_fee_per_gas: 500_000_000_000,

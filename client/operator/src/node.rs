@@ -19,7 +19,7 @@ use rollup_bindings::rollup::Rollup;
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
-use crate::batches::{BatchLimits, Batches};
+use crate::batches::{BatchLimits, Batches, DataMode, L1Fees};
 use crate::config::Config;
 use crate::coordinator::Coordinator;
 use crate::error::{Error, Result};
@@ -273,6 +273,7 @@ impl Parts {
             BatchLimits {
                 batch_chunks,
                 batch_timeout: Duration::from_millis(cfg.batch_timeout_ms),
+                data: cfg.data,
             },
         )?);
         let core = rollup_protocol::Config {
@@ -315,6 +316,14 @@ impl Parts {
             async move {
                 let (store, sequencer) = (&parts.store, &parts.sequencer);
                 crate::watcher::poll(&provider, rollup, from, conf, store, sequencer).await?;
+                if parts.batches.data_mode() == DataMode::Auto {
+                    // The fees the next batch's mode is chosen by. Best effort: a failed read
+                    // leaves the last fees seen (the watcher's own reads already retried).
+                    match l1_fees(&provider).await {
+                        Ok(fees) => parts.batches.observe_fees(fees),
+                        Err(e) => tracing::warn!(error = %e, "reading L1's fees"),
+                    }
+                }
                 Ok(())
             }
         })
@@ -523,4 +532,21 @@ impl Operator {
         self.rpc.clone().stopped().await;
         first
     }
+}
+
+/// L1's base fee (of the latest block) and blob base fee.
+async fn l1_fees<P: Provider>(provider: &P) -> Result<L1Fees> {
+    let head = provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .map_err(|e| Error::l1_msg(format!("reading the latest block: {e}")))?
+        .ok_or_else(|| Error::l1_msg("L1 has no latest block"))?;
+    let blob_base_fee = provider
+        .get_blob_base_fee()
+        .await
+        .map_err(|e| Error::l1_msg(format!("reading the blob base fee: {e}")))?;
+    Ok(L1Fees {
+        base_fee: u128::from(head.header.base_fee_per_gas.unwrap_or_default()),
+        blob_base_fee,
+    })
 }

@@ -159,7 +159,8 @@ impl<P: Provider> Submitter<P> {
                 if self.committed_at(&batch, batches, head).await? {
                     return self.done(store, batches, coordinator, step);
                 }
-                (step, commit_input(batches, &batch)?)
+                let (input, blob) = commit_input(batches, &batch)?;
+                (step, Send { input, blob })
             }
             BatchStatus::Committed => {
                 let step = done("finalize", BatchStatus::Finalized);
@@ -167,7 +168,7 @@ impl<P: Provider> Submitter<P> {
                     return self.done(store, batches, coordinator, step);
                 }
                 match finalize_input(batches, coordinator, &batch)? {
-                    Some(input) => (step, input),
+                    Some(input) => (step, Send { input, blob: None }),
                     None => return Ok(false),
                 }
             }
@@ -176,7 +177,7 @@ impl<P: Provider> Submitter<P> {
                 let input = execute_input(batches, &batch)?;
                 let executed = rollup.batch(index).call().await.map_err(l1)?.executed;
                 match input {
-                    Some(input) if !executed => (step, input),
+                    Some(input) if !executed => (step, Send { input, blob: None }),
                     _ => return self.done(store, batches, coordinator, step),
                 }
             }
@@ -278,10 +279,10 @@ impl<P: Provider> Submitter<P> {
 
     /// Sends step `key`'s transaction through the transaction manager (resuming the stored one if
     /// there is one) and waits for its receipt.
-    async fn send(&mut self, store: &Store, key: &str, input: Bytes) -> Result<TransactionReceipt> {
+    async fn send(&mut self, store: &Store, key: &str, send: Send) -> Result<TransactionReceipt> {
         let (tx, resumed) = self
             .l1
-            .stage(store, key, self.cfg.rollup, input)
+            .stage_with_blob(store, key, self.cfg.rollup, send.input, send.blob)
             .await
             .map_err(|e| step_error(key, e))?;
         #[cfg(feature = "fault-injection")]
@@ -471,19 +472,44 @@ impl Step<'_> {
     }
 }
 
-fn commit_input(batches: &Batches, batch: &Batch) -> Result<Bytes> {
-    let pubdata: Vec<u8> = batches
-        .summaries(batch)?
-        .into_iter()
-        .flat_map(|x| x.pubdata)
-        .collect();
-    Ok(IRollup::commitBatchCall {
-        batchIndex: U256::from(batch.index),
-        pubdata: Bytes::from(pubdata),
-        batchCommitment: to_u256(&batches.binding(batch)?.commitment),
+/// A step's transaction: its call, and the pubdata it posts in a blob, if it does.
+struct Send {
+    input: Bytes,
+    blob: Option<Bytes>,
+}
+
+/// `commitBatch` with the pubdata in calldata, or `commitBatchBlob` with the records L1 acts on,
+/// the blob evaluation and its KZG opening at the batch's challenge, the pubdata going in the
+/// transaction's blob (`docs/protocol.md` section 8).
+fn commit_input(batches: &Batches, batch: &Batch) -> Result<(Bytes, Option<Bytes>)> {
+    let pubdata = batches.pubdata(batch)?;
+    let binding = batches.binding(batch)?;
+    let Some(versioned_hash) = batch.blob else {
+        let call = IRollup::commitBatchCall {
+            batchIndex: U256::from(batch.index),
+            pubdata: Bytes::from(pubdata),
+            batchCommitment: to_u256(&binding.commitment),
+        };
+        return Ok((call.abi_encode().into(), None));
+    };
+    let opening = rollup_l1::blob::opening(&pubdata, &binding.challenge)
+        .map_err(|e| Error::Store(format!("batch {}: its blob's opening: {e}", batch.index)))?;
+    if opening.versioned_hash != versioned_hash {
+        return Err(Error::Store(format!(
+            "batch {}: its pubdata's blob has versioned hash {}, the book recorded {versioned_hash}",
+            batch.index, opening.versioned_hash
+        )));
     }
-    .abi_encode()
-    .into())
+    let call = IRollup::commitBatchBlobCall {
+        batchIndex: U256::from(batch.index),
+        l1Records: rollup_protocol::codec::l1_list(&pubdata)?.into(),
+        batchCommitment: to_u256(&binding.commitment),
+        blobEvaluation: U256::from_be_bytes(opening.y),
+        kzgOpening: [opening.commitment.as_slice(), opening.proof.as_slice()]
+            .concat()
+            .into(),
+    };
+    Ok((call.abi_encode().into(), Some(Bytes::from(pubdata))))
 }
 
 /// `batch`'s data binding as L1 takes it.

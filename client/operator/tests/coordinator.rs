@@ -61,6 +61,7 @@ fn batch(index: u64, first: u64, chunks: &[Chunk]) -> Result<(Batch, BatchBindin
             chunks: chunks.len() as u64,
             status: BatchStatus::Proposed,
             finalize_latency_ms: None,
+            blob: None,
         },
         BatchBinding::of(&records)?,
     ))

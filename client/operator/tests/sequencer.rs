@@ -44,6 +44,7 @@ fn batch_limits() -> BatchLimits {
     BatchLimits {
         batch_chunks: 2,
         batch_timeout: Duration::from_secs(3600),
+        data: rollup_operator::batches::DataMode::Calldata,
     }
 }
 

@@ -796,6 +796,33 @@ pub fn split_chunks(pubdata: &[u8], slots: usize) -> Result<Vec<&[u8]>> {
     Ok(out)
 }
 
+/// A batch's chunks of `slots` records from the data its blob holds ([`crate::blob::pubdata_of_blob`]:
+/// the pubdata, then zero bytes to the blob's end), read as L1 data is read ([`split_records`]). The
+/// zero padding reads as Noop records, so the chunks end with the last chunk that holds a record other
+/// than a Noop (at least one chunk), completed with Noops where the blob ends inside it. Noops change
+/// nothing, so the records applied, and the state, are the batch's; only a batch whose last chunks hold
+/// nothing but Noops comes back with fewer chunks than it was proven with.
+pub fn split_blob_chunks(data: &[u8], slots: usize) -> Result<Vec<Vec<u8>>> {
+    if slots == 0 {
+        return Err(Error::Decode("a chunk holds at least one slot".into()));
+    }
+    let records = split_records(data)?;
+    let used = records
+        .iter()
+        .rposition(|r| r.first() != Some(&(TxType::Noop as u8)))
+        .map_or(0, |last| last + 1);
+    let chunks = used.div_ceil(slots).max(1);
+    let noop = [TxType::Noop as u8];
+    Ok((0..chunks)
+        .map(|c| {
+            (c * slots..(c + 1) * slots)
+                .flat_map(|i| records.get(i).copied().unwrap_or(&noop[..]))
+                .copied()
+                .collect()
+        })
+        .collect())
+}
+
 /// The binding L1 computes at commit from a batch's `pubdata` and the sequencer's `commitment`,
 /// reading records by type bytes and lengths only ([`split_records`]): the challenge, `Y_L1` and the
 /// blob polynomial at the challenge. For the pubdata of well-formed records this is

@@ -10,7 +10,7 @@ use rollup_protocol::codec::{
     BatchBinding, CHALLENGE_BITS, DataBinding, Record, TYPE_SHIFT, batch_commitment,
     blob_challenge, chunk_elements, data_challenge, data_elements, decode_chunk, encode_chunk,
     evaluate, field_offset, field_placement, l1_binding, l1_blob_binding, l1_list, read_l1_list,
-    record_layout, split_chunks,
+    record_layout, split_blob_chunks, split_chunks,
 };
 use rollup_protocol::constants::MAX_ACCOUNTS;
 use rollup_protocol::eddsa::{Point, SecretKey};
@@ -307,6 +307,17 @@ proptest! {
         prop_assert_eq!(split.len(), chunks.len());
         for (bytes, c) in split.iter().zip(&chunks) {
             prop_assert_eq!(bytes.to_vec(), encode_chunk(c)?);
+        }
+        // From a blob: the same records but Noops, and the same chunks up to the last that holds
+        // a record other than a Noop.
+        let from_blob = split_blob_chunks(&blob::pubdata_of_blob(&blob::blob_of_pubdata(&pubdata)?)?, 3)?;
+        let real = |rs: Vec<Record>| rs.into_iter().filter(|r| *r != Record::Noop).collect::<Vec<_>>();
+        let read: Vec<Record> = from_blob.iter().map(|c| decode_chunk(c, 3)).collect::<Result<Vec<_>, _>>()?.concat();
+        prop_assert_eq!(real(read), real(records.clone()));
+        let kept = chunks.iter().rposition(|c| c.iter().any(|r| *r != Record::Noop)).map_or(1, |l| l + 1);
+        prop_assert_eq!(from_blob.len(), kept);
+        for (bytes, c) in from_blob.iter().zip(&chunks) {
+            prop_assert_eq!(bytes.clone(), encode_chunk(c)?);
         }
         let [lo, hi] = blob::halves(&b.blob_evaluation);
         prop_assert_eq!(to_u256(&lo) + (to_u256(&hi) << 176), U256::from_be_bytes(blob::bls_to_be(&b.blob_evaluation)));

@@ -70,6 +70,10 @@ pub struct Batch {
     /// happened in this run of the operator).
     #[serde(default)]
     pub finalize_latency_ms: Option<u64>,
+    /// The versioned hash of the blob its pubdata is posted in (`None`: posted as calldata). Chosen
+    /// when the batch is proposed, since the batch's challenge, and so its proofs, depend on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<alloy::primitives::B256>,
 }
 
 /// Where a transaction is.

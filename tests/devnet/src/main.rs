@@ -34,6 +34,7 @@ use eyre::{Result, WrapErr, bail, eyre};
 use rollup_bindings::deploy::DevToken;
 use rollup_bindings::irollup::IRollup;
 use rollup_bindings::rollup::Rollup;
+use rollup_operator::batches::DataMode;
 use rollup_operator::config::Config;
 use rollup_operator::node::Operator;
 use rollup_protocol::constants::REQUEST_DEADLINE_MAX_SECS;
@@ -49,6 +50,10 @@ struct Args {
     /// Slots per chunk (1 uses the committed verifier; others generate theirs, about a minute).
     #[arg(long, default_value_t = 4)]
     slots: usize,
+    /// How batches post their pubdata: `blob` (EIP-4844, `commitBatchBlob`), `calldata`
+    /// (`commitBatch`) or `auto` (the cheaper at the current fees).
+    #[arg(long, default_value = "blob", value_parser = ["blob", "calldata", "auto"])]
+    data: String,
     /// Keep anvil and the operator running after the workload, for manual use (until Ctrl-C).
     #[arg(long)]
     keep: bool,
@@ -95,6 +100,13 @@ struct Report {
 }
 
 impl Report {
+    /// The blob gas of the step last recorded as `step`.
+    fn blob_gas(&mut self, step: &str, blob_gas: u64) {
+        if let Some(entry) = self.gas.iter_mut().rev().find(|g| g["step"] == step) {
+            entry["blobGas"] = json!(blob_gas);
+        }
+    }
+
     fn gas(&mut self, step: &str, who: &str, gas: u64) {
         self.gas
             .push(json!({ "step": step, "by": who, "gas": gas }));
@@ -283,7 +295,7 @@ async fn main() -> Result<()> {
     }
 
     let net = deploy(&args, &mut report).await?;
-    let (operator, rpc, data) = start_operator(&net, &mut report).await?;
+    let (operator, rpc, data) = start_operator(&args, &net, &mut report).await?;
     let before = l1_balances(&net).await?;
     let ids = workload(&net, &rpc, &mut report).await?;
     let settled = settle(&net, &rpc, &ids, &mut report).await?;
@@ -402,6 +414,7 @@ async fn deploy(args: &Args, report: &mut Report) -> Result<Devnet> {
 
 /// Phase 2: the operator (sequencer, coordinator with the CPU prover, submitter) and its L2 RPC.
 async fn start_operator(
+    args: &Args,
     net: &Devnet,
     report: &mut Report,
 ) -> Result<(Operator, L2Client, PathBuf)> {
@@ -424,6 +437,11 @@ async fn start_operator(
             batch_chunks: 1,
             batch_timeout_ms: 4_000,
             poll_ms: 200,
+            data: match args.data.as_str() {
+                "calldata" => DataMode::Calldata,
+                "auto" => DataMode::Auto,
+                _ => DataMode::Blob,
+            },
             ..Config::default()
         },
         net.operator_key.clone(),
@@ -697,8 +715,21 @@ async fn settle(
         )
         .await?;
     for log in logs {
+        let hash = log
+            .transaction_hash
+            .ok_or_else(|| eyre!("log without transaction"))?;
+        let receipt = l1
+            .get_transaction_receipt(hash)
+            .await?
+            .ok_or_else(|| eyre!("no receipt for {hash}"))?;
         let step = match log.topic0() {
-            Some(t) if *t == IRollup::BatchCommitted::SIGNATURE_HASH => "commitBatch",
+            Some(t) if *t == IRollup::BatchCommitted::SIGNATURE_HASH => {
+                if receipt.blob_gas_used.is_some() {
+                    "commitBatchBlob"
+                } else {
+                    "commitBatch"
+                }
+            }
             Some(t) if *t == IRollup::BatchFinalized::SIGNATURE_HASH => "finalizeBatch",
             _ => "executeBatch",
         };
@@ -707,14 +738,10 @@ async fn settle(
             .get(1)
             .map(|t| U256::from_be_bytes(t.0))
             .unwrap_or_default();
-        let hash = log
-            .transaction_hash
-            .ok_or_else(|| eyre!("log without transaction"))?;
-        report.gas(
-            &format!("{step} {batch}"),
-            "operator",
-            gas_of(&l1, hash).await?,
-        );
+        report.gas(&format!("{step} {batch}"), "operator", receipt.gas_used);
+        if let Some(blob_gas) = receipt.blob_gas_used {
+            report.blob_gas(&format!("{step} {batch}"), blob_gas);
+        }
     }
 
     Ok(Settled {
@@ -937,6 +964,7 @@ async fn summary(
         .push(("total".into(), started.elapsed().as_secs_f64()));
     let summary = json!({
         "slots": args.slots,
+        "data": args.data,
         "rollup": net.rollup,
         "token": net.token,
         "users": rows,
@@ -1021,8 +1049,12 @@ fn print_summary(s: &Value) {
     }
     println!("\n== Gas of each L1 step ==");
     for g in s["gas"].as_array().into_iter().flatten() {
+        let blob = g["blobGas"]
+            .as_u64()
+            .map(|b| format!("  (+ {b} blob gas)"))
+            .unwrap_or_default();
         println!(
-            "{:<34} {:<12} {:>10}",
+            "{:<34} {:<12} {:>10}{blob}",
             g["step"].as_str().unwrap_or(""),
             g["by"].as_str().unwrap_or(""),
             g["gas"]

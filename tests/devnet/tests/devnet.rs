@@ -75,6 +75,28 @@ fn the_main_job_ends_with_every_user_made_whole() -> Result<(), Box<dyn std::err
         assert!(steps.contains(&step), "no gas figure for {step}: {steps:?}");
     }
     assert!(steps.iter().any(|s| s.starts_with("finalizeBatch")));
+    // The main job posts every batch in a blob, and the escape client re-derived the state from
+    // those blobs (anvil serves them) before everyone escaped.
+    assert_eq!(summary["data"], "blob");
+    assert!(
+        batches.iter().all(|b| b["blob"].is_string()),
+        "every batch is posted in a blob: {batches:?}"
+    );
+    assert!(
+        steps
+            .iter()
+            .filter(|s| s.starts_with("commitBatch"))
+            .all(|s| s.starts_with("commitBatchBlob")),
+        "{steps:?}"
+    );
+    for g in summary["gas"].as_array().ok_or("gas")? {
+        if g["step"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("commitBatchBlob"))
+        {
+            assert_eq!(g["blobGas"], 131_072, "one blob per commit: {g}");
+        }
+    }
     assert!(steps.iter().any(|s| s.starts_with("escape (token 1)")));
     // Issue 15's goal, on receipts of real transactions: every escape costs at most 400k gas.
     for g in summary["gas"].as_array().ok_or("gas")? {

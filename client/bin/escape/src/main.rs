@@ -23,6 +23,7 @@ use clap::{Parser, Subcommand};
 use eyre::{Result, WrapErr, eyre};
 use indicatif::{ProgressBar, ProgressStyle};
 use rollup_bindings::rollup::Rollup;
+use rollup_escape::blobs::{Source, Unavailable};
 use rollup_escape::derive::Derivation;
 use rollup_escape::exit::l1_proof;
 use rollup_escape::l1::{L1Error, L1Reader};
@@ -106,6 +107,20 @@ struct Cli {
     /// The L2 chain id (recorded with the state; replay does not check signatures).
     #[arg(long, global = true, default_value_t = 31337)]
     chain_id: u64,
+    /// A beacon API to read blobs from (`GET /eth/v1/beacon/blobs/…`), after the data directory's
+    /// cache and the L1 node; repeat it (or separate URLs by commas) for more. Beacon nodes keep
+    /// blobs for about 18 days.
+    #[arg(long, env = "ESCAPE_BEACON_URL", global = true, value_delimiter = ',')]
+    beacon_url: Vec<String>,
+    /// A blob archive, tried after the beacon APIs: a directory or an `http(s)://` base URL of
+    /// `<versioned hash>.blob` files (as the data directory's `blobs/` keeps them); repeat it for more.
+    #[arg(
+        long,
+        env = "ESCAPE_BLOB_ARCHIVE",
+        global = true,
+        value_delimiter = ','
+    )]
+    blob_archive: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -312,6 +327,13 @@ impl Cli {
             from_block: self.from_block,
             l1_chain_id: self.l1_chain_id,
             chain_id: self.chain_id,
+            blob_sources: self
+                .beacon_url
+                .iter()
+                .cloned()
+                .map(Source::Beacon)
+                .chain(self.blob_archive.iter().cloned().map(Source::Archive))
+                .collect(),
         };
         let report = |event| {
             match event {
@@ -572,7 +594,9 @@ async fn main() -> ExitCode {
 /// The exit status for an error (see the crate's documentation).
 fn exit_status(e: &eyre::Report) -> u8 {
     for cause in e.chain() {
-        if cause.downcast_ref::<GaveUp>().is_some() {
+        // L1, or a batch's blob, could not be read: another try, RPC or blob source may do.
+        if cause.downcast_ref::<GaveUp>().is_some() || cause.downcast_ref::<Unavailable>().is_some()
+        {
             return 3;
         }
         match cause.downcast_ref::<SyncError>() {

@@ -63,6 +63,7 @@ async fn sync_following<P: Provider>(
         from_block: None,
         l1_chain_id: None,
         chain_id,
+        blob_sources: vec![],
     };
     let mut events = Vec::new();
     let synced = sync(provider, &data, rollup, options, |e| events.push(e)).await?;
@@ -104,6 +105,7 @@ async fn snapshots<P: Provider>(
                 from_block: None,
                 l1_chain_id: None,
                 chain_id,
+                blob_sources: vec![],
             };
             sync_from(plain, &data, rollup_addr, options, snapshot, |_| {}).await
         }
