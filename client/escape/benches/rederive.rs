@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use rollup_escape::derive::{Base, Checkpoint, Derivation};
+use rollup_escape::derive::{Base, Checkpoint, Derivation, FinalizedBatch};
 use rollup_escape::synthetic::{Shape, history};
 use rollup_protocol::{Config, State};
 
@@ -145,5 +145,84 @@ fn blob(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, baseline, rederive, load, blob);
+/// A sync that starts from a snapshot and reads the batches after it from blobs, as `escape sync
+/// --snapshot` does once the network has served the data: the snapshot's trees rebuilt from its
+/// accounts and its root checked, then for each batch its blob checked against its versioned hash,
+/// decoded, cut into chunks (`split_blob_chunks`) and applied with its root checked. The history is
+/// the `rederive` one's (1,000 accounts, 1,024 transfers per batch); the snapshot is at its middle.
+fn snapshot_and_blobs(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sync");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(60))
+        .warm_up_time(Duration::from_secs(1));
+    let transfers = transfers();
+    let shape = Shape {
+        accounts: 1_000,
+        transfers,
+        batch: 1_024,
+        chunk_slots: 64,
+    };
+    let config = Config {
+        chain_id: CHAIN,
+        chunk_slots: shape.chunk_slots,
+    };
+    let mut batches = history(shape, CHAIN).unwrap();
+    let after = batches.split_off(batches.len() / 2);
+    let mut before = Derivation::new(config);
+    for b in batches {
+        before.apply(b).unwrap();
+    }
+    let base = Base {
+        batch: before.last_batch(),
+        root: before.state().root(),
+        committed_at: 0,
+        finalized_at: 0,
+        accounts: before.state().accounts(),
+    };
+    // What L1 and the beacon chain hold for each later batch: its blob, its versioned hash, its root.
+    let blobs: Vec<(Vec<u8>, alloy::primitives::B256, FinalizedBatch)> = after
+        .into_iter()
+        .map(|b| {
+            let blob = rollup_protocol::blob::blob_of_pubdata(&b.chunks.concat()).unwrap();
+            let hash = rollup_l1::blob::versioned_hash(&blob).unwrap();
+            (blob, hash, b)
+        })
+        .collect();
+    let replayed: usize = blobs
+        .iter()
+        .map(|(_, _, b)| b.chunks.iter().map(|c| c.len()).sum::<usize>())
+        .sum();
+    g.throughput(Throughput::Elements(blobs.len() as u64));
+    g.bench_function(
+        format!(
+            "from a snapshot of {} accounts plus {} blobs ({} bytes of records)",
+            base.accounts.len(),
+            blobs.len(),
+            replayed
+        ),
+        |b| {
+            b.iter(|| {
+                let state = State::from_accounts(config, &base.accounts).unwrap();
+                assert_eq!(state.root(), base.root);
+                let mut d = Derivation::from_base(config, base.clone(), state);
+                for (blob, hash, batch) in &blobs {
+                    assert_eq!(rollup_l1::blob::versioned_hash(blob).unwrap(), *hash);
+                    let data = rollup_protocol::blob::pubdata_of_blob(blob).unwrap();
+                    let chunks =
+                        rollup_protocol::codec::split_blob_chunks(&data, config.chunk_slots)
+                            .unwrap();
+                    d.apply(FinalizedBatch {
+                        chunks,
+                        ..batch.clone()
+                    })
+                    .unwrap();
+                }
+                d
+            })
+        },
+    );
+    g.finish();
+}
+
+criterion_group!(benches, baseline, rederive, load, blob, snapshot_and_blobs);
 criterion_main!(benches);

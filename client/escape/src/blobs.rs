@@ -112,6 +112,11 @@ impl BlobReader {
         }
     }
 
+    /// Whether it keeps the blobs it accepts (so that reading one ahead of need saves it).
+    pub fn caches(&self) -> bool {
+        self.cache.is_some()
+    }
+
     /// The blob `wanted`, from the first source that serves it with its versioned hash.
     pub async fn blob<P: Provider>(&self, l1: &P, wanted: &Wanted) -> Result<Vec<u8>, Unavailable> {
         let mut tried = Vec::new();

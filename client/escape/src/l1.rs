@@ -295,13 +295,22 @@ impl<P: Provider> L1Reader<P> {
                 .into());
             }
             let data = self.commit_data(log, &tx, &event, index)?;
-            self.committed.insert(
-                index,
-                Committed {
-                    block: log.block_number.unwrap_or_default(),
-                    data,
-                },
-            );
+            let block = log.block_number.unwrap_or_default();
+            if let Data::Blob(blob) = &data
+                && self.blobs.caches()
+            {
+                // Fetched now too, while beacon nodes still serve it, into the cache that the
+                // finalization reads: a batch finalized after its blob left the beacon chain
+                // (about 18 days) stays derivable for a client that synced in between. Best
+                // effort: a blob no source has yet is asked for again at the finalization.
+                let wanted = Wanted {
+                    versioned_hash: blob.versioned_hash,
+                    tx: blob.tx,
+                    block,
+                };
+                let _ = self.blobs.blob(self.reader.provider(), &wanted).await;
+            }
+            self.committed.insert(index, Committed { block, data });
         } else if topic == IRollup::BatchesReverted::SIGNATURE_HASH {
             let event = IRollup::BatchesReverted::decode_log(&log.inner)
                 .map_err(|e| malformed(log, format!("BatchesReverted: {e}")))?;

@@ -930,9 +930,6 @@ async fn check_against_l1<P: Provider>(
     Err(restart(cursor, dir, problem)?)
 }
 
-/// The RPC served data that contradicts itself: nothing it served since the last sync that
-/// passed the closing check can be trusted, so the progress goes back to that point (or to the
-/// start, keeping the pin) and the error says so.
 /// The blob reader of a sync: the data directory's `blobs/` cache, the L1 node, then the sources
 /// given.
 fn blob_reader(dir: &DataDir, options: &SyncOptions) -> BlobReader {
@@ -943,6 +940,9 @@ fn blob_reader(dir: &DataDir, options: &SyncOptions) -> BlobReader {
     )
 }
 
+/// The RPC served data that contradicts itself: nothing it served since the last sync that
+/// passed the closing check can be trusted, so the progress goes back to that point (or to the
+/// start, keeping the pin) and the error says so.
 fn restart<P: Provider>(
     cursor: &mut Cursor<'_, P>,
     dir: &DataDir,

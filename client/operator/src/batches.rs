@@ -104,6 +104,21 @@ pub struct L1Fees {
     pub blob_base_fee: u128,
 }
 
+/// The most chunks of `slots` slots whose records always fit one blob (126,976 bytes), whatever
+/// their types: the data binding evaluates a batch's pubdata as one blob's polynomial, in either
+/// mode (`docs/protocol.md`, sections 6 and 7), so a batch must never outgrow one. Errs if not even
+/// one chunk fits.
+pub fn chunks_per_blob(slots: usize) -> Result<usize> {
+    let chunk = slots.max(1) * rollup_protocol::codec::MAX_RECORD_LEN;
+    match rollup_protocol::blob::BLOB_DATA_BYTES / chunk {
+        0 => Err(Error::Config(format!(
+            "a chunk of {slots} slots may hold {chunk} bytes of records, more than one blob's {}",
+            rollup_protocol::blob::BLOB_DATA_BYTES
+        ))),
+        n => Ok(n),
+    }
+}
+
 /// What committing a batch would cost L1, wei, each way: an estimate from the gas measured in
 /// `snapshots/commit.json` ([`commit_cost`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -541,6 +556,19 @@ mod tests {
         assert!(!posts_blob(DataMode::Auto, &too_large, Some(fees))?);
         let fits = transfers(BLOB_DATA_BYTES / len);
         assert!(posts_blob(DataMode::Blob, &fits, None)?);
+        Ok(())
+    }
+
+    #[test]
+    fn a_batch_never_holds_more_chunks_than_one_blob_holds_records() -> TestResult {
+        let max = rollup_protocol::codec::MAX_RECORD_LEN;
+        for slots in [1, 4, 64, 108, 109, 1_000] {
+            let n = chunks_per_blob(slots)?;
+            assert!(n * slots * max <= BLOB_DATA_BYTES, "{slots}: {n}");
+            assert!((n + 1) * slots * max > BLOB_DATA_BYTES, "{slots}: {n}");
+        }
+        assert_eq!(chunks_per_blob(64)?, 27);
+        assert!(chunks_per_blob(BLOB_DATA_BYTES / max + 1).is_err());
         Ok(())
     }
 

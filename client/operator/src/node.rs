@@ -441,7 +441,16 @@ impl Operator {
                 "batch_chunks is above what one batch proof of the deployed verifier holds: batches hold {capacity} chunk(s)"
             );
         }
-        let parts = Parts::restore(&cfg, slots, cfg.batch_chunks.min(capacity), backend).await?;
+        let fit = crate::batches::chunks_per_blob(slots)?;
+        if cfg.batch_chunks.min(capacity) > fit {
+            tracing::warn!(
+                batch_chunks = cfg.batch_chunks,
+                fit,
+                "a batch of this many chunks of {slots} slots may not fit one blob, which the data binding needs: batches hold {fit} chunk(s)"
+            );
+        }
+        let batch_chunks = cfg.batch_chunks.min(capacity).min(fit);
+        let parts = Parts::restore(&cfg, slots, batch_chunks, backend).await?;
         if let Some(addr) = cfg.metrics_addr {
             // One recorder per process: a restarted operator in the same process keeps the first.
             if let Err(e) = metrics_exporter_prometheus::PrometheusBuilder::new()

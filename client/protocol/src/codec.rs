@@ -802,11 +802,22 @@ pub fn split_chunks(pubdata: &[u8], slots: usize) -> Result<Vec<&[u8]>> {
 /// than a Noop (at least one chunk), completed with Noops where the blob ends inside it. Noops change
 /// nothing, so the records applied, and the state, are the batch's; only a batch whose last chunks hold
 /// nothing but Noops comes back with fewer chunks than it was proven with.
+///
+/// A record that the blob's end cuts off is completed with zero bytes: the batch proof's stream of
+/// words equals the blob's polynomial, so every word past the blob is zero (`docs/protocol.md`,
+/// section 6), and a record whose last bytes are zero (a fee of 0) may end a batch that fills a blob.
 pub fn split_blob_chunks(data: &[u8], slots: usize) -> Result<Vec<Vec<u8>>> {
     if slots == 0 {
         return Err(Error::Decode("a chunk holds at least one slot".into()));
     }
-    let records = split_records(data)?;
+    // The zeros past the blob's end, as many as a record cut off at its type byte needs; any left
+    // over read as Noops, dropped below with the blob's own padding.
+    let data: Vec<u8> = data
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(0, MAX_RECORD_LEN - 1))
+        .collect();
+    let records = split_records(&data)?;
     let used = records
         .iter()
         .rposition(|r| r.first() != Some(&(TxType::Noop as u8)))

@@ -532,3 +532,32 @@ fn a_malformed_list_of_l1_records_is_refused() -> Result<(), rollup_protocol::Er
     }
     Ok(())
 }
+
+#[test]
+fn a_record_the_blob_end_cuts_off_is_completed_with_zero_bytes()
+-> Result<(), rollup_protocol::Error> {
+    // A transfer of fee 0 ends in zero bytes; a batch that fills its blob may lose them past the
+    // blob's end, where the proof's stream holds nothing but zeros.
+    let transfer = |fee| Record::Transfer {
+        from: 1,
+        to: 2,
+        token: 0,
+        amount: 1_000,
+        fee,
+    };
+    let records = vec![transfer(5), transfer(0)];
+    let pubdata = encode_chunk(&records)?;
+    assert_eq!(pubdata.last(), Some(&0));
+    let cut = &pubdata[..pubdata.len() - 1];
+    let chunks = split_blob_chunks(cut, 2)?;
+    assert_eq!(chunks, vec![pubdata.clone()]);
+    assert_eq!(decode_chunk(&chunks[0], 2)?, records);
+    // Cut at its type byte, the same; a record of another shape still reads as what its bytes say.
+    let first = encode_chunk(&records[..1])?;
+    let cut = &pubdata[..first.len() + 1];
+    assert_eq!(
+        split_blob_chunks(cut, 2)?[0][first.len()],
+        TxType::Transfer as u8
+    );
+    Ok(())
+}
