@@ -23,6 +23,21 @@ fn transfers() -> usize {
     }
 }
 
+/// The history most benchmarks read: 1,000 accounts, batches of 1,024 transfers in 64-slot chunks.
+fn typical(transfers: usize) -> (Shape, Config) {
+    let shape = Shape {
+        accounts: 1_000,
+        transfers,
+        batch: 1_024,
+        chunk_slots: 64,
+    };
+    let config = Config {
+        chain_id: CHAIN,
+        chunk_slots: shape.chunk_slots,
+    };
+    (shape, config)
+}
+
 /// The baseline the throughput is quoted against: one Merkle node hash (one Poseidon permutation).
 fn baseline(c: &mut Criterion) {
     use rollup_protocol::Fr;
@@ -84,21 +99,12 @@ fn load(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(30))
         .warm_up_time(Duration::from_secs(1));
     let transfers = transfers();
-    let shape = Shape {
-        accounts: 1_000,
-        transfers,
-        batch: 1_024,
-        chunk_slots: 64,
-    };
+    let (shape, config) = typical(transfers);
     let cp = Checkpoint {
         chunk_slots: shape.chunk_slots,
         chain_id: CHAIN,
         base: 0,
         batches: history(shape, CHAIN).unwrap(),
-    };
-    let config = Config {
-        chain_id: CHAIN,
-        chunk_slots: shape.chunk_slots,
     };
     let accounts = Derivation::from_checkpoint(cp.clone())
         .unwrap()
@@ -155,17 +161,7 @@ fn snapshot_and_blobs(c: &mut Criterion) {
     g.sample_size(10)
         .measurement_time(Duration::from_secs(60))
         .warm_up_time(Duration::from_secs(1));
-    let transfers = transfers();
-    let shape = Shape {
-        accounts: 1_000,
-        transfers,
-        batch: 1_024,
-        chunk_slots: 64,
-    };
-    let config = Config {
-        chain_id: CHAIN,
-        chunk_slots: shape.chunk_slots,
-    };
+    let (shape, config) = typical(transfers());
     let mut batches = history(shape, CHAIN).unwrap();
     let after = batches.split_off(batches.len() / 2);
     let mut before = Derivation::new(config);
