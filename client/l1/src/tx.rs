@@ -66,8 +66,9 @@ pub enum TxError {
         /// The cap.
         cap: u128,
     },
-    /// The blob fee needed is above the configured cap: raise the cap, wait for a lower blob base
-    /// fee, or post the batch as calldata.
+    /// The blob fee needed is above the configured cap: raise the cap or wait for a lower blob
+    /// base fee (a batch proposed in a blob stays one: its proof is bound to the blob; later
+    /// batches may go in calldata).
     #[error("nonce {nonce}: a blob fee of {wanted} wei per blob gas is needed, the cap is {cap}")]
     BlobFeeCap {
         /// The transaction's nonce.
