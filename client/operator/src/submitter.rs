@@ -37,6 +37,7 @@ use crate::config::CrashPoint;
 use crate::coordinator::Coordinator;
 use crate::error::{Error, Result};
 use crate::store::Store;
+use rollup_protocol::constants::BLOB_FINALIZE_WINDOW_SECS;
 use rollup_protocol::field::to_u256;
 
 /// The submitter's settings.
@@ -168,7 +169,10 @@ impl<P: Provider> Submitter<P> {
                     return self.done(store, batches, coordinator, step);
                 }
                 match finalize_input(batches, coordinator, &batch)? {
-                    Some(input) => (step, Send { input, blob: None }),
+                    Some(input) => {
+                        self.check_blob_window(&batch).await?;
+                        (step, Send { input, blob: None })
+                    }
                     None => return Ok(false),
                 }
             }
@@ -325,14 +329,56 @@ impl<P: Provider> Submitter<P> {
 
     /// The head block, by number and hash.
     async fn head(&self) -> Result<(u64, alloy::primitives::B256)> {
-        let head = self
+        let head = self.latest().await?;
+        Ok((head.number, head.hash))
+    }
+
+    /// The latest block's header.
+    async fn latest(&self) -> Result<alloy::rpc::types::Header> {
+        Ok(self
             .l1
             .provider()
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
             .await
             .map_err(l1)?
-            .ok_or_else(|| Error::l1_msg("the RPC has no latest block"))?;
-        Ok((head.header.number, head.header.hash))
+            .ok_or_else(|| Error::l1_msg("the RPC has no latest block"))?
+            .header)
+    }
+
+    /// Refuses to finalize a batch posted in a blob once L1's window for it has passed (L1 would
+    /// revert: `BlobFinalizeWindowPassed`), naming the way out, and warns in its last day.
+    async fn check_blob_window(&self, batch: &Batch) -> Result<()> {
+        let rollup = IRollup::new(self.cfg.rollup, self.l1.provider());
+        let committed_at = rollup
+            .batch(U256::from(batch.index))
+            .call()
+            .await
+            .map_err(l1)?
+            .blobCommittedAt;
+        if committed_at == 0 {
+            return Ok(());
+        }
+        let finalize_by = committed_at.saturating_add(BLOB_FINALIZE_WINDOW_SECS);
+        let now = self.latest().await?.timestamp;
+        if now > finalize_by {
+            return Err(Error::Refused {
+                step: format!("finalize:{}", batch.index),
+                reason: format!(
+                    "batch {} was committed in a blob at {committed_at} and L1 finalizes it only until {finalize_by} (now {now}), while its blob is surely served: revert it with `operator revert --to {}` and its transactions are committed again (docs/operator.md)",
+                    batch.index,
+                    batch.index.saturating_sub(1)
+                ),
+            });
+        }
+        if finalize_by - now < 86_400 {
+            tracing::warn!(
+                batch = batch.index,
+                finalize_by,
+                seconds_left = finalize_by - now,
+                "a blob batch's finalization window closes within a day"
+            );
+        }
+        Ok(())
     }
 
     /// Whether L1, at block `at` (read by hash), holds `batch` committed with the operator's own

@@ -853,3 +853,61 @@ async fn a_batch_that_can_never_finalize_is_reverted_and_sequenced_again() -> Re
     std::fs::remove_dir_all(&data)?;
     Ok(())
 }
+
+/// A batch posted in a blob whose proof comes after L1's finalization window: the submitter
+/// refuses to send the finalization L1 would revert (`BlobFinalizeWindowPassed`), stops, and names
+/// the way out; nothing is finalized.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blob_batch_past_its_finalization_window_stops_the_operator_with_the_way_out() -> Result {
+    use rollup_operator::batches::DataMode;
+    use rollup_protocol::constants::BLOB_FINALIZE_WINDOW_SECS;
+
+    support::logs();
+    let anvil = support::anvil()?;
+    let ks = keys(&anvil);
+    let rollup = deploy_rollup(&anvil)?;
+    let data = std::env::temp_dir().join(format!("operator-blob-window-{}", std::process::id()));
+    let mut cfg = config(anvil.endpoint(), rollup, anvil.chain_id(), &data);
+    cfg.data = DataMode::Blob;
+    let release = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Every proof waits for `release`: the first batch (the fee account's request) is committed
+    // and then sits unproven while L1's clock moves past its window.
+    let backend = std::sync::Arc::new(support::Wrapped {
+        inner: support::prover(&cfg)?,
+        prove: {
+            let release = release.clone();
+            move |task: &ProofTask, inner: &dyn Backend| {
+                while !release.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                inner.prove(task)
+            }
+        },
+    });
+    let mut op = Operator::start_with(cfg, ks[0].clone(), backend).await?;
+    let l1 = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+    let r = Rollup::new(rollup, &l1);
+    wait_for("batch 1 committed", Duration::from_secs(300), || {
+        let r = r.clone();
+        async move { Ok((r.lastCommittedBatch().call().await? >= U256::from(1)).then_some(())) }
+    })
+    .await?;
+    let committed_at = r.batch(U256::from(1)).call().await?.blobCommittedAt;
+    assert_ne!(committed_at, 0, "batch 1 was posted in a blob");
+    l1.raw_request::<_, Value>("evm_increaseTime".into(), (BLOB_FINALIZE_WINDOW_SECS + 1,))
+        .await?;
+    l1.raw_request::<_, Value>("evm_mine".into(), ()).await?;
+    release.store(true, Ordering::SeqCst);
+    let stopped = tokio::time::timeout(Duration::from_secs(1_200), op.wait()).await?;
+    let message = format!("{stopped:?}");
+    assert!(
+        matches!(&stopped, Err(Error::Refused { step, .. }) if step == "finalize:1")
+            && message.contains("operator revert --to 0"),
+        "{message}"
+    );
+    assert_eq!(r.lastFinalizedBatch().call().await?, U256::ZERO);
+    drop(op);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    std::fs::remove_dir_all(&data)?;
+    Ok(())
+}

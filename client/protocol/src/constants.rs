@@ -70,6 +70,14 @@ pub const EXIT_WINDOW_SECS: u64 = 7 * 24 * 3600;
 /// Seconds between a governance change being queued and taking effect: more than
 /// `REQUEST_DEADLINE_MAX + EXIT_WINDOW`, by a day, so escape mode is reachable strictly before it.
 pub const UPGRADE_DELAY_SECS: u64 = 22 * 24 * 3600;
+/// Seconds a blob is kept by beacon nodes at least: `MIN_EPOCHS_FOR_BLOB_SIDECARS_REQUESTS` (4,096
+/// epochs of 32 slots of 12 s), about 18.2 days.
+pub const BLOB_RETENTION_SECS: u64 = 4096 * 32 * 12;
+/// Seconds after its commit within which a batch posted in a blob must be finalized: L1 refuses a
+/// later `finalizeBatch`, so a finalized batch's blob stays on the beacon chain for at least
+/// `BLOB_RETENTION_SECS - BLOB_FINALIZE_WINDOW_SECS` (about 8.2 days) after its finalization, time
+/// for anyone to fetch and archive it (`docs/protocol.md`, section 8).
+pub const BLOB_FINALIZE_WINDOW_SECS: u64 = 10 * 24 * 3600;
 /// The request fee of the reference deployment, in wei (a deployment parameter): about 200k gas at
 /// 1 gwei, what the operator pays on L1 to commit and finalize one request.
 pub const DEFAULT_REQUEST_FEE_WEI: u128 = 200_000_000_000_000;
@@ -90,3 +98,5 @@ pub const L2_KEY_MESSAGE: &str = "Sign this message to derive your rollup L2 key
 // exit window of a scheduled change is past its latest deadline strictly before the change applies.
 const _: () = assert!(UPGRADE_DELAY_SECS > REQUEST_DEADLINE_MAX_SECS + EXIT_WINDOW_SECS);
 const _: () = assert!(REQUEST_DEADLINE_SECS < REQUEST_DEADLINE_MAX_SECS);
+// A finalized blob batch leaves days to fetch its blob before beacon nodes may drop it.
+const _: () = assert!(BLOB_FINALIZE_WINDOW_SECS + 7 * 24 * 3600 < BLOB_RETENTION_SECS);

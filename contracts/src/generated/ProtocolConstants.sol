@@ -88,6 +88,11 @@ library ProtocolConstants {
     uint256 internal constant EXIT_WINDOW = 604800;
     /// @notice Seconds a governance change waits before it takes effect (> REQUEST_DEADLINE_MAX + EXIT_WINDOW).
     uint256 internal constant UPGRADE_DELAY = 1900800;
+    /// @notice Seconds after its commit within which a batch posted in a blob must be finalized (beacon nodes keep
+    ///         a blob for at least 1572864 s).
+    uint256 internal constant BLOB_FINALIZE_WINDOW = 864000;
+    /// @notice Most pubdata bytes a batch may hold, in calldata or in a blob: one blob's 4,096 elements of 31 bytes.
+    uint256 internal constant MAX_BATCH_PUBDATA = 126976;
     /// @notice The reference deployment's request fee, in wei.
     uint256 internal constant DEFAULT_REQUEST_FEE = 200000000000000;
     /// @notice The request fee doubles for every this many requests waiting.

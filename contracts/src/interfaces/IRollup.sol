@@ -31,11 +31,15 @@ interface IRollup {
     /// @param bindingHash keccak256 of the batch's data binding (abi-encoded `DataBinding`).
     /// @param withdrawalsHash Hash chain of the batch's withdrawals (see `withdrawalsHashOf`).
     /// @param requestsEnd Requests consumed by this and every earlier batch.
+    /// @param blobCommittedAt Timestamp of the block that committed it when its pubdata is a blob, 0 for a batch in
+    ///        calldata: it must be finalized by `blobCommittedAt + BLOB_FINALIZE_WINDOW`, while its blob is still
+    ///        on the beacon chain.
     /// @param executed Whether its withdrawals were credited.
     struct Batch {
         bytes32 bindingHash;
         bytes32 withdrawalsHash;
         uint64 requestsEnd;
+        uint64 blobCommittedAt;
         bool executed;
     }
 
@@ -107,6 +111,17 @@ interface IRollup {
     ///         precompile refused the KZG proof), or the opening is not a 48-byte commitment and a 48-byte proof.
     /// @param versionedHash The blob's versioned hash.
     error BlobOpeningFailed(bytes32 versionedHash);
+    /// @notice A batch's pubdata is longer than one blob's data (`MAX_BATCH_PUBDATA` bytes), in calldata too: the
+    ///         proof's blob polynomial has one blob's coefficients.
+    /// @param length The pubdata's length in bytes.
+    /// @param max The most a batch may hold.
+    error PubdataTooLarge(uint256 length, uint256 max);
+    /// @notice A batch posted in a blob was not finalized within `BLOB_FINALIZE_WINDOW` of its commit: its blob may
+    ///         be gone from the beacon chain before anyone could fetch it after the finalization. The owner reverts
+    ///         it (`revertBatches`) and the sequencer commits its transactions again.
+    /// @param batchIndex The batch.
+    /// @param finalizeBy The last timestamp at which it could be finalized.
+    error BlobFinalizeWindowPassed(uint256 batchIndex, uint256 finalizeBy);
     /// @notice A batch's records do not fill whole chunks of `CHUNK_SLOTS` records.
     /// @param records The records the pubdata holds.
     error PartialChunk(uint256 records);
@@ -238,7 +253,8 @@ interface IRollup {
     /// @param batchIndex The batch's position, `lastCommittedBatch() + 1`: a commit sent twice (a resend after a
     ///        reorg, a stale transaction under another nonce) lands once, the other reverts. It names a position,
     ///        not a batch: after `revertBatches(k)` a commit for `k + 1` signed before the revert is valid again.
-    /// @param pubdata The batch's records, back to back: `CHUNK_SLOTS` records per chunk, chunk after chunk.
+    /// @param pubdata The batch's records, back to back: `CHUNK_SLOTS` records per chunk, chunk after chunk; at most
+    ///        `MAX_BATCH_PUBDATA` bytes, what one blob holds.
     /// @param batchCommitment The batch commitment `C_B` (below the field modulus): the Poseidon chain of the
     ///        chunks' data commitments. L1 does not check it against the records: the proof does, at the
     ///        challenge drawn here from it and the pubdata.
@@ -263,7 +279,8 @@ interface IRollup {
         bytes calldata kzgOpening
     ) external;
 
-    /// @notice Finalizes the next committed batch with one proof (anyone).
+    /// @notice Finalizes the next committed batch with one proof (anyone); a batch posted in a blob only within
+    ///         `BLOB_FINALIZE_WINDOW` of its commit.
     /// @param binding The batch's data binding, as `BatchCommitted` gave it.
     /// @param newStateRoot The state root after the batch (below the field modulus).
     /// @param proof The batch proof, as `IBatchVerifier.verifyBatch` takes it.

@@ -89,6 +89,8 @@ contract Rollup is EscapeHatch {
         // most once instead of appending a duplicate batch that can never be proven.
         if (batchIndex != lastCommittedBatch + 1) revert UnexpectedBatchIndex(batchIndex, lastCommittedBatch + 1);
         if (batchCommitment >= C.FIELD_MODULUS) revert NonCanonicalCommitment(batchCommitment);
+        // The proof reads the pubdata as one blob's coefficients: a longer batch has no blob polynomial.
+        if (pubdata.length > C.MAX_BATCH_PUBDATA) revert PubdataTooLarge(pubdata.length, C.MAX_BATCH_PUBDATA);
         // One challenge for the whole batch, drawn from its bytes and the commitment chain; both evaluations run
         // over the whole batch.
         uint256 z = Binding.challenge(pubdata, batchCommitment);
@@ -107,7 +109,8 @@ contract Rollup is EscapeHatch {
                 blobEvaluation: Binding.blobEvaluation(pubdata, z)
             }),
             next,
-            withdrawals
+            withdrawals,
+            0
         );
     }
 
@@ -139,7 +142,8 @@ contract Rollup is EscapeHatch {
                 commitment: batchCommitment, challenge: z, l1Evaluation: l1Evaluation, blobEvaluation: blobEvaluation
             }),
             next,
-            withdrawals
+            withdrawals,
+            uint64(block.timestamp)
         );
     }
 
@@ -153,6 +157,11 @@ contract Rollup is EscapeHatch {
         }
         Batch storage b = _batches[batchIndex];
         if (keccak256(abi.encode(binding)) != b.bindingHash) revert BatchDataMismatch(batchIndex);
+        // A blob batch is finalized while its blob is still served, with days to spare for anyone to fetch it.
+        uint256 blobCommittedAt = b.blobCommittedAt;
+        if (blobCommittedAt != 0 && block.timestamp > blobCommittedAt + C.BLOB_FINALIZE_WINDOW) {
+            revert BlobFinalizeWindowPassed(batchIndex, blobCommittedAt + C.BLOB_FINALIZE_WINDOW);
+        }
         if (newStateRoot >= C.FIELD_MODULUS) revert NonCanonicalRoot(newStateRoot);
         // Every public input is built here: the previous root from storage, the data binding from the commit;
         // the verifier adds the chunk key digest it pins.
@@ -241,13 +250,21 @@ contract Rollup is EscapeHatch {
     // Internal
     // --------------------------------------------------------------------------------------------
 
-    /// @dev Stores a committed batch and emits `BatchCommitted`: both commit paths end here.
-    function _commit(uint256 batchIndex, DataBinding memory binding, uint256 next, bytes32 withdrawals) internal {
+    /// @dev Stores a committed batch and emits `BatchCommitted`: both commit paths end here. `blobCommittedAt` is
+    ///      the block's timestamp for a blob commit, 0 for calldata (it shares the slot of `requestsEnd`).
+    function _commit(
+        uint256 batchIndex,
+        DataBinding memory binding,
+        uint256 next,
+        bytes32 withdrawals,
+        uint64 blobCommittedAt
+    ) internal {
         lastCommittedBatch = batchIndex;
         _batches[batchIndex] = Batch({
             bindingHash: keccak256(abi.encode(binding)),
             withdrawalsHash: withdrawals,
             requestsEnd: uint64(next),
+            blobCommittedAt: blobCommittedAt,
             executed: false
         });
         committedRequests = next;

@@ -171,6 +171,21 @@ contract RollupTest is Setup {
         rollup.commitBatch(nextBatch(), Pubdata.cat(one(c)), commitmentOf(one(c)));
     }
 
+    /// @dev A batch is at most one blob's data in calldata too; the bound is checked before anything is parsed.
+    function test_commitBatch_pubdataLargerThanABlob_reverts() public {
+        bytes memory big = new bytes(C.MAX_BATCH_PUBDATA + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IRollup.PubdataTooLarge.selector, C.MAX_BATCH_PUBDATA + 1, C.MAX_BATCH_PUBDATA)
+        );
+        vm.prank(sequencer);
+        rollup.commitBatch(nextBatch(), big, 1);
+        // One byte less passes the bound and fails on its contents: 126,976 no-ops are more chunks than a batch.
+        bytes memory atMax = new bytes(C.MAX_BATCH_PUBDATA);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BadChunkCount.selector, C.MAX_BATCH_PUBDATA / SLOTS));
+        vm.prank(sequencer);
+        rollup.commitBatch(nextBatch(), atMax, 1);
+    }
+
     function test_commitBatch_partialChunk_reverts() public {
         bytes memory c = bytes.concat(chunkOf(feeAccountRecord()), hex"00");
         vm.expectRevert(abi.encodeWithSelector(IRollup.PartialChunk.selector, SLOTS + 1));

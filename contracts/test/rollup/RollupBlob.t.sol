@@ -180,4 +180,41 @@ contract RollupBlobTest is Setup {
         vm.expectRevert(IRollup.EscapeModeActive.selector);
         commitBlob(l1Records, y, opening);
     }
+
+    /// @dev The commit records its timestamp; the batch finalizes up to the window's last second.
+    function test_finalizeBatch_blobAtWindowEnd_succeeds() public {
+        withBlob(versionedHash);
+        commitBlob(l1Records, y, opening);
+        uint256 committedAt = block.timestamp;
+        assertEq(rollup.batch(1).blobCommittedAt, committedAt);
+        vm.warp(committedAt + C.BLOB_FINALIZE_WINDOW);
+        finalize(1, expected(), 12);
+        assertEq(rollup.lastFinalizedBatch(), 1);
+    }
+
+    /// @dev Past the window the batch can no longer finalize (its blob may leave the beacon chain before anyone
+    ///      fetched it); the owner reverts it and the sequencer commits it again, with a new window.
+    function test_finalizeBatch_blobWindowPassed_reverts() public {
+        withBlob(versionedHash);
+        commitBlob(l1Records, y, opening);
+        uint256 finalizeBy = block.timestamp + C.BLOB_FINALIZE_WINDOW;
+        vm.warp(finalizeBy + 1);
+        vm.expectRevert(abi.encodeWithSelector(IRollup.BlobFinalizeWindowPassed.selector, 1, finalizeBy));
+        finalize(1, expected(), 12);
+        vm.prank(owner);
+        rollup.revertBatches(0);
+        commitBlob(l1Records, y, opening);
+        assertEq(rollup.batch(1).blobCommittedAt, finalizeBy + 1);
+        finalize(1, expected(), 12);
+        assertEq(rollup.stateRoot(), 12);
+    }
+
+    /// @dev A batch in calldata carries its data on L1 for good: no window.
+    function test_finalizeBatch_calldataBatchAfterWindow_succeeds() public {
+        (uint256 index, IRollup.DataBinding memory binding) = commit(one(chunkOf(feeAccountRecord())));
+        assertEq(rollup.batch(index).blobCommittedAt, 0);
+        vm.warp(block.timestamp + C.BLOB_FINALIZE_WINDOW + 1);
+        finalize(index, binding, 12);
+        assertEq(rollup.lastFinalizedBatch(), index);
+    }
 }

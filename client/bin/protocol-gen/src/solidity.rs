@@ -161,6 +161,11 @@ library ProtocolConstants {{
     uint256 internal constant EXIT_WINDOW = {EXIT_WINDOW_SECS};
     /// @notice Seconds a governance change waits before it takes effect (> REQUEST_DEADLINE_MAX + EXIT_WINDOW).
     uint256 internal constant UPGRADE_DELAY = {UPGRADE_DELAY_SECS};
+    /// @notice Seconds after its commit within which a batch posted in a blob must be finalized (beacon nodes keep
+    ///         a blob for at least {BLOB_RETENTION_SECS} s).
+    uint256 internal constant BLOB_FINALIZE_WINDOW = {BLOB_FINALIZE_WINDOW_SECS};
+    /// @notice Most pubdata bytes a batch may hold, in calldata or in a blob: one blob's 4,096 elements of 31 bytes.
+    uint256 internal constant MAX_BATCH_PUBDATA = {max_pubdata};
     /// @notice The reference deployment's request fee, in wei.
     uint256 internal constant DEFAULT_REQUEST_FEE = {DEFAULT_REQUEST_FEE_WEI};
     /// @notice The request fee doubles for every this many requests waiting.
@@ -170,6 +175,7 @@ library ProtocolConstants {{
 }}
 "#,
         small_y = small_order_y(),
+        max_pubdata = rollup_protocol::blob::BLOB_DATA_BYTES,
     );
     s
 }
