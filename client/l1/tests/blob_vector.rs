@@ -1,14 +1,17 @@
 //! `contracts/test/vectors/blob.json`: a batch posted in a blob, with everything `commitBatchBlob`
 //! takes and computes (the list of the records L1 acts on, the versioned hash, the KZG opening at
 //! the batch's challenge, the binding), made here with c-kzg and the protocol core, so that the
-//! Foundry tests check L1 against them. The committed file must be what this computes;
-//! `UPDATE_VECTORS=1` rewrites it.
+//! Foundry tests check L1 against them. `blob_transfers.json` is the same for a full batch of
+//! transfers (`MAX_CHUNKS_PER_BATCH` chunks of 64 slots, nothing for L1 to act on), whose commit
+//! `CommitGas.t.sol` measures. The committed files must be what this computes; `UPDATE_VECTORS=1`
+//! rewrites them.
 
 use std::path::PathBuf;
 
 use rollup_l1::blob::{opening, versioned_hash};
 use rollup_protocol::blob::{blob_of_pubdata, bls_to_be};
 use rollup_protocol::codec::{BatchBinding, Record, encode_chunk, l1_blob_binding, l1_list};
+use rollup_protocol::constants::MAX_CHUNKS_PER_BATCH;
 use rollup_protocol::field::to_hex;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -40,9 +43,8 @@ fn chunks() -> [Vec<Record>; 2] {
     ]
 }
 
-#[test]
-fn the_blob_vector_is_current() -> Result<()> {
-    let chunks = chunks();
+/// The vector of a batch of `chunks` posted in a blob, as JSON text.
+fn vector(chunks: &[Vec<Record>]) -> Result<String> {
     let refs: Vec<&[Record]> = chunks.iter().map(Vec::as_slice).collect();
     let pubdata = encode_chunk(&chunks.concat())?;
     let vh = versioned_hash(&blob_of_pubdata(&pubdata)?)?;
@@ -62,6 +64,7 @@ fn the_blob_vector_is_current() -> Result<()> {
     );
     let vector = serde_json::json!({
         "slots": chunks[0].len(),
+        "chunks": chunks.len(),
         "pubdata": hex(&pubdata),
         "l1Records": hex(&list),
         "versionedHash": hex(vh.as_slice()),
@@ -70,13 +73,17 @@ fn the_blob_vector_is_current() -> Result<()> {
         "challenge": to_hex(&binding.challenge),
         "l1Evaluation": to_hex(&binding.l1_evaluation),
         "blobEvaluation": hex(&open.y),
-        "withdrawal": { "accountId": 0, "token": 0, "amount": 5 },
     });
-    let text = format!("{}\n", serde_json::to_string_pretty(&vector)?);
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../contracts/test/vectors/blob.json");
+    Ok(format!("{}\n", serde_json::to_string_pretty(&vector)?))
+}
+
+/// Checks `contracts/test/vectors/<name>` against `text`, or writes it under `UPDATE_VECTORS`.
+fn check(name: &str, text: &str) -> Result<()> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../contracts/test/vectors")
+        .join(name);
     if std::env::var_os("UPDATE_VECTORS").is_some() {
-        std::fs::write(&path, &text)?;
+        std::fs::write(&path, text)?;
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
@@ -85,4 +92,26 @@ fn the_blob_vector_is_current() -> Result<()> {
         path.display()
     );
     Ok(())
+}
+
+#[test]
+fn the_blob_vector_is_current() -> Result<()> {
+    check("blob.json", &vector(&chunks())?)
+}
+
+#[test]
+fn the_full_batch_of_transfers_vector_is_current() -> Result<()> {
+    let chunk: Vec<Record> = (0..64u128)
+        .map(|i| Record::Transfer {
+            from: 1,
+            to: 2,
+            token: 0,
+            amount: 1000 + i,
+            fee: 3,
+        })
+        .collect();
+    let chunks = vec![chunk; MAX_CHUNKS_PER_BATCH];
+    let text = vector(&chunks)?;
+    assert!(text.contains("\"l1Records\": \"0x\""), "nothing listed");
+    check("blob_transfers.json", &text)
 }

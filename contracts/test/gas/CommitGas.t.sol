@@ -26,6 +26,17 @@ contract CommitGasTest is Setup {
         rollup = deploy(slots).rollup;
     }
 
+    /// @dev A rollup of `slots`-slot chunks whose first batch, committed here, holds request 0 (the fee account) and
+    ///      Alice's account 1: the measured batch is the second, as every real batch but the first.
+    function _deployWithAccounts(uint256 slots) internal {
+        _deploy(slots);
+        depositEthAs(alice, 1 ether);
+        bytes[] memory first =
+            one(_padded(bytes.concat(feeAccountRecord(), depositRecord(1, alice, 0, 1 ether, key())), 2, slots));
+        vm.prank(sequencer);
+        rollup.commitBatch(nextBatch(), Pubdata.cat(first), commitmentOf(first));
+    }
+
     function _padded(bytes memory body, uint256 used, uint256 slots) internal pure returns (bytes memory out) {
         out = body;
         for (uint256 i = used; i < slots; ++i) {
@@ -56,13 +67,7 @@ contract CommitGasTest is Setup {
     }
 
     function _measure(Kind kind, uint256 slots, uint256 nChunks) internal {
-        _deploy(slots);
-        // Request 0 (the fee account) and Alice's account 1 first, in a batch of their own.
-        depositEthAs(alice, 1 ether);
-        bytes[] memory first =
-            one(_padded(bytes.concat(feeAccountRecord(), depositRecord(1, alice, 0, 1 ether, key())), 2, slots));
-        vm.prank(sequencer);
-        rollup.commitBatch(nextBatch(), Pubdata.cat(first), commitmentOf(first));
+        _deployWithAccounts(slots);
 
         bytes[] memory chunks = new bytes[](nChunks);
         for (uint256 c = 0; c < nChunks; ++c) {
@@ -141,5 +146,38 @@ contract CommitGasTest is Setup {
 
     function test_gas_commit_changeKey() public {
         _sizes(Kind.ChangeKey);
+    }
+
+    /// @dev A full batch of transfers posted in a blob (contracts/test/vectors/blob_transfers.json, c-kzg: 16 chunks
+    ///      of 64 transfers): L1 reads none of its records, so the commit costs the same whatever the batch holds,
+    ///      and its share of a transfer falls as 1 / transfers. The transaction figure adds 21,000 and the calldata
+    ///      (or EIP-7623's floor); the blob's 131,072 blob gas is priced apart.
+    function test_gas_commitBlob_transferFullBatch() public {
+        string memory json = vm.readFile("contracts/test/vectors/blob_transfers.json");
+        uint256 slots = vm.parseJsonUint(json, ".slots");
+        uint256 nChunks = vm.parseJsonUint(json, ".chunks");
+        assertEq(nChunks, C.MAX_CHUNKS_PER_BATCH, "a full batch");
+        _deployWithAccounts(slots);
+
+        bytes memory list = vm.parseJsonBytes(json, ".l1Records");
+        assertEq(list.length, 0, "transfers only: nothing listed");
+        uint256 commitment = uint256(vm.parseJsonBytes32(json, ".commitment"));
+        uint256 y = uint256(vm.parseJsonBytes32(json, ".blobEvaluation"));
+        bytes memory opening = vm.parseJsonBytes(json, ".kzgOpening");
+        bytes32[] memory hashes = new bytes32[](1);
+        hashes[0] = vm.parseJsonBytes32(json, ".versionedHash");
+        vm.blobhashes(hashes);
+        uint256 index = nextBatch();
+        vm.prank(sequencer);
+        rollup.commitBatchBlob(index, list, commitment, y, opening);
+        string memory name =
+            string.concat("blob, transfers, ", vm.toString(nChunks), " x ", vm.toString(slots), " slots");
+        uint256 execution = vm.snapshotGasLastCall("commit", string.concat(name, ": execution"));
+        uint256 transaction =
+            txGas(abi.encodeCall(rollup.commitBatchBlob, (index, list, commitment, y, opening)), execution);
+        uint256 n = slots * nChunks;
+        vm.snapshotValue("commit", string.concat(name, ": transaction"), transaction);
+        vm.snapshotValue("commit", string.concat(name, ": transaction per slot"), transaction / n);
+        assertEq(rollup.lastCommittedBatch(), index);
     }
 }
