@@ -13,8 +13,8 @@
 //!   │ signed with the pending nonce, stored in the [`Outbox`] under its key
 //!   └ a key already in the outbox is resumed as stored, never signed again with a new nonce
 //! confirm: not mined after `bump_after` ─▶ a new version, same nonce, fees × 1.25 (× 2, blob fee
-//!          included, for a blob transaction; at least the current estimate), stored then
-//!          broadcast; the receipt of any version counts
+//!          included, for a blob transaction, while that stays within 4× the market; at least the
+//!          current estimate), stored then broadcast; the receipt of any version counts
 //! ```
 //!
 //! Transport failures are [`TxError::Rpc`]: the caller waits and calls again, which resumes from
@@ -204,6 +204,17 @@ fn blob_versioned_hash(pubdata: &[u8]) -> Result<B256> {
     let blob = rollup_protocol::blob::blob_of_pubdata(pubdata)
         .map_err(|e| TxError::Blob(e.to_string()))?;
     crate::blob::versioned_hash(&blob).map_err(blob_error)
+}
+
+/// A blob transaction is replaced (every fee doubled) only while its new fees stay within this
+/// many times the market's: the fee estimate, and twice the blob base fee.
+pub const BLOB_MARKET_MULTIPLE: u128 = 4;
+
+/// Whether a blob transaction's new `(max fee, blob fee)` stay within [`BLOB_MARKET_MULTIPLE`]
+/// times `market`'s.
+fn within_market(fees: (u128, u128), market: (u128, u128)) -> bool {
+    fees.0 <= market.0.max(1).saturating_mul(BLOB_MARKET_MULTIPLE)
+        && fees.1 <= market.1.max(1).saturating_mul(BLOB_MARKET_MULTIPLE)
 }
 
 /// The manager's settings.
@@ -615,7 +626,11 @@ impl<P: Provider> TxManager<P> {
 
     /// A new version with fees up by a quarter (at least the current estimate), stored first. A
     /// blob transaction's every fee is doubled: nodes replace a blob transaction only so (geth's
-    /// blob pool asks 100 % more of each of the three fees).
+    /// blob pool asks 100 % more of each of the three fees). Doubling every round would reach the
+    /// fee caps within minutes while the market stays where it is, so a blob transaction is
+    /// replaced only while the doubled fees stay within [`BLOB_MARKET_MULTIPLE`] times the market
+    /// (the fee estimate, and twice the blob base fee as a new one is signed with); past that it is
+    /// returned unchanged, to be broadcast again as it is, until the market moves.
     async fn bump(&self, outbox: &dyn Outbox, key: &str, mut tx: Pending) -> Result<Pending> {
         let Some(last) = tx.versions.last().cloned() else {
             return Err(TxError::Outbox(
@@ -642,7 +657,19 @@ impl<P: Provider> TxManager<P> {
                 .get_blob_base_fee()
                 .await
                 .map_err(rpc("reading the blob base fee"))?;
-            raise(last.max_fee_per_blob_gas).max(current.saturating_mul(2))
+            let blob_fee = raise(last.max_fee_per_blob_gas).max(current.saturating_mul(2));
+            let market = (now.max_fee_per_gas, current.max(1).saturating_mul(2));
+            if !within_market((max_fee, blob_fee), market) {
+                tracing::info!(
+                    key,
+                    nonce = tx.nonce,
+                    max_fee = last.max_fee_per_gas,
+                    max_fee_per_blob_gas = last.max_fee_per_blob_gas,
+                    "a blob transaction not mined, its fees already {BLOB_MARKET_MULTIPLE}x the market at most: broadcast again, not replaced"
+                );
+                return Ok(tx);
+            }
+            blob_fee
         } else {
             0
         };
@@ -690,5 +717,20 @@ impl<P: Provider> TxManager<P> {
             return Ok(Some((r, deep)));
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blob_replacement_stays_within_the_market_multiple() {
+        let market = (10, 2);
+        assert!(within_market((40, 8), market));
+        assert!(!within_market((41, 8), market), "max fee past 4x");
+        assert!(!within_market((40, 9), market), "blob fee past 4x");
+        // A market of zero (a devnet at its floor) still lets a first doubling through.
+        assert!(within_market((4, 4), (0, 0)));
     }
 }

@@ -295,10 +295,11 @@ async fn a_dropped_transaction_below_the_pending_one_is_filled() -> Result {
 }
 
 /// A blob transaction (the sidecar in EIP-7594 form, as L1 takes it since Fusaka): staged with its
-/// pubdata, simulated with its versioned hash, replaced with every fee doubled while it waits, mined
+/// pubdata, simulated with its versioned hash, replaced with every fee doubled while it waits (up to
+/// four times the market, then broadcast again as it is), mined
 /// with the blob L1 commits to; a restart resumes it; a blob fee above the cap is refused first.
 #[tokio::test]
-async fn a_blob_transaction_is_replaced_with_every_fee_doubled() -> Result {
+async fn a_blob_transaction_is_replaced_with_every_fee_doubled_up_to_4x_the_market() -> Result {
     let anvil = anvil()?;
     let key = keys(&anvil).remove(1);
     let (provider, chain_id, l1) = manager(&anvil, &key).await?;
@@ -375,5 +376,51 @@ async fn a_blob_transaction_is_replaced_with_every_fee_doubled() -> Result {
             .await?,
         tx.nonce + 1
     );
+
+    // While the market stays where it is, the doubling stops at 4x the market: the first version
+    // pays the market, then 2x and 4x, and every later round broadcasts the 4x version again.
+    let (tx, _) = l1
+        .stage_with_blob(
+            &*outbox,
+            "held",
+            to,
+            Bytes::new(),
+            Some(Bytes::from_static(b"\x00")),
+        )
+        .await?;
+    l1.broadcast(&tx).await?;
+    let waiting = tokio::spawn({
+        let (l1, tx, outbox) = (l1.clone(), tx.clone(), outbox.clone());
+        async move { l1.confirm(&*outbox, "held", tx).await }
+    });
+    let versions = || -> Result<Vec<_>> {
+        Ok(outbox
+            .load("held")
+            .map_err(plain)?
+            .map(|t| t.versions)
+            .unwrap_or_default())
+    };
+    let start = std::time::Instant::now();
+    while versions()?.len() < 3 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no second replacement"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Ten more rounds of `bump_after`.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let held = versions()?;
+    assert_eq!(held.len(), 3, "{held:?}");
+    assert_eq!(held[2].max_fee_per_gas, 4 * held[0].max_fee_per_gas);
+    assert_eq!(
+        held[2].max_fee_per_blob_gas,
+        4 * held[0].max_fee_per_blob_gas
+    );
+    provider
+        .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+        .await?;
+    let receipt = waiting.await?.map_err(|e| e.to_string())?;
+    assert_eq!(receipt.transaction_hash, held[2].hash);
     Ok(())
 }
