@@ -186,23 +186,15 @@ impl BlobReader {
                     continue;
                 }
             };
-            let json: serde_json::Value = serde_json::from_slice(&body)
-                .map_err(|e| format!("an answer that is not JSON ({e})"))?;
-            let items = json["data"]
-                .as_array()
-                .ok_or("an answer without a `data` list")?;
-            let blobs = items
-                .iter()
-                .map(|item| {
-                    let hex = item
-                        .as_str()
-                        .or_else(|| item["blob"].as_str())
-                        .ok_or("a `data` item that is not a blob")?;
-                    hex.parse::<Bytes>()
-                        .map(|b| b.to_vec())
-                        .map_err(|e| format!("a blob that is not hex ({e})"))
-                })
-                .collect::<Result<Vec<_>, String>>()?;
+            // A malformed answer to one way of naming the block (a proxy's error page, say) is
+            // that way's failure: the next way is still asked.
+            let blobs = match beacon_blobs(&body) {
+                Ok(blobs) => blobs,
+                Err(e) => {
+                    failure = Some(e);
+                    continue;
+                }
+            };
             // An id may name another block (a slot number that a node reads as a block number):
             // take its blobs only if one is the wanted one, and ask by the next id otherwise.
             if let Some(found) = blobs
@@ -320,6 +312,28 @@ pub(crate) async fn get_limited(
 /// Seconds per beacon slot.
 const SECONDS_PER_SLOT: u64 = 12;
 
+/// The blobs of a beacon node's `/eth/v1/beacon/blobs` answer: a `data` list of hex blobs (or of
+/// objects with a `blob` field, as sidecar answers have).
+fn beacon_blobs(body: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let json: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("an answer that is not JSON ({e})"))?;
+    let items = json["data"]
+        .as_array()
+        .ok_or("an answer without a `data` list")?;
+    items
+        .iter()
+        .map(|item| {
+            let hex = item
+                .as_str()
+                .or_else(|| item["blob"].as_str())
+                .ok_or("a `data` item that is not a blob")?;
+            hex.parse::<Bytes>()
+                .map(|b| b.to_vec())
+                .map_err(|e| format!("a blob that is not hex ({e})"))
+        })
+        .collect()
+}
+
 fn read_file(path: &Path) -> Served {
     match std::fs::read(path) {
         Ok(b) => Ok(vec![b]),
@@ -371,4 +385,21 @@ fn accept(
     };
     tried.push(Tried { source, outcome });
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beacon_answers_are_read_in_both_forms_and_bad_ones_named() {
+        let blobs = beacon_blobs(br#"{"data": ["0x0102", {"blob": "0x03"}]}"#);
+        assert_eq!(blobs, Ok(vec![vec![1, 2], vec![3]]));
+        let page = beacon_blobs(b"<html>502 Bad Gateway</html>");
+        assert!(page.is_err_and(|e| e.contains("not JSON")));
+        let empty = beacon_blobs(br#"{"code": 404}"#);
+        assert!(empty.is_err_and(|e| e.contains("without a `data` list")));
+        let bad = beacon_blobs(br#"{"data": ["0xzz"]}"#);
+        assert!(bad.is_err_and(|e| e.contains("not hex")));
+    }
 }

@@ -100,6 +100,13 @@ pub struct L1Reader<P> {
     floor: u64,
 }
 
+/// The block of a log: every log `eth_getLogs` returns for mined blocks has one, and the beacon
+/// block of a blob is found from it, so one without is malformed rather than block 0.
+fn block_of(log: &Log) -> std::result::Result<u64, L1Error> {
+    log.block_number
+        .ok_or_else(|| malformed(log, "a log without a block number"))
+}
+
 fn malformed(log: &Log, what: impl Into<String>) -> L1Error {
     L1Error::Malformed {
         block: log.block_number.unwrap_or_default(),
@@ -213,7 +220,7 @@ impl<P: Provider> L1Reader<P> {
         let mut last: Option<(u64, u64)> = None;
         for log in self.reader.logs(&events, from, to).await? {
             let position = (
-                log.block_number.unwrap_or_default(),
+                block_of(&log).map_err(ReadError::L1)?,
                 log.log_index.unwrap_or_default(),
             );
             if last.is_some_and(|l| position <= l) {
@@ -295,7 +302,7 @@ impl<P: Provider> L1Reader<P> {
                 .into());
             }
             let data = self.commit_data(log, &tx, &event, index)?;
-            let block = log.block_number.unwrap_or_default();
+            let block = block_of(log)?;
             if let Data::Blob(blob) = &data
                 && self.blobs.caches()
             {
@@ -340,7 +347,7 @@ impl<P: Provider> L1Reader<P> {
                 chunks,
                 state_root,
                 committed_at: committed.block,
-                finalized_at: log.block_number.unwrap_or_default(),
+                finalized_at: block_of(log)?,
             });
         }
         Ok(())
