@@ -19,6 +19,7 @@ const LAYERS: &[(&str, u8)] = &[
     // The prover runtime, and L1 access (retries, paged logs, request events).
     ("rollup-prover", 2),
     ("rollup-l1", 2),
+    ("rollup-prover-queue", 2),
     // The applications' libraries, and the Solidity side of the proofs (verifiers, EVM, fixtures).
     ("rollup-operator", 3),
     ("rollup-escape", 3),

@@ -1,0 +1,563 @@
+//! The proof queue on PostgreSQL: the coordinator enqueues proof tasks, prover workers on any
+//! number of machines lease them, prove, and store their results once; the coordinator reads each
+//! result, verifies it natively, and accepts or rejects it.
+//!
+//! A task's life (`migrations/0001_proof_queue.sql`):
+//!
+//! ```text
+//! enqueue ─▶ queued ─lease─▶ leased ─complete─▶ done ─reject─▶ queued (or parked)
+//!              ▲               │ heartbeat renews the lease
+//!              ├── release ────┤ (a worker stopping: its attempt given back)
+//!              ├── fail ───────┤ (attempts left)         fail, no attempts left ─▶ parked
+//!              └── lease expired (another worker leases it; none left ─▶ parked)
+//! ```
+//!
+//! - **Leases** are taken with `FOR UPDATE SKIP LOCKED`: two workers never hold one task, and
+//!   neither waits for the other. A lease not renewed by [`Queue::heartbeat`] expires, and the
+//!   task goes to the next worker that asks.
+//! - **Attempts** count leases. After `max_attempts` failed or expired ones a task is *parked*:
+//!   reported ([`Queue::parked`]), never retried until [`Queue::requeue`].
+//! - **A result is stored once**, keyed by the task id, and only if it was made with the task's
+//!   circuit (its verifying-key digest): a second result for the task (a worker whose lease
+//!   expired finishing late, a coordinator racing another) is [`Completion::AlreadyStored`],
+//!   never a second row. The queue does not verify proofs: the coordinator does, before it
+//!   accepts one, and [`Queue::reject`]s a wrong one, naming the worker.
+//!
+//! Every operation is one SQL statement (a transaction of its own), so a crash of a worker, a
+//! coordinator or the database between any two leaves the queue consistent; an operation whose
+//! connection failed may or may not have happened, and each is safe to repeat.
+//!
+//! [`cluster::Cluster`] starts a throwaway PostgreSQL server in a temporary directory, for tests
+//! and devnets.
+
+pub mod cluster;
+
+use std::time::Duration;
+
+use tokio_postgres::{Client, NoTls};
+
+/// What can go wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database refused a statement or the connection failed.
+    #[error("PostgreSQL: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    /// No task has this id.
+    #[error("no proof task {0}")]
+    UnknownTask(String),
+    /// A result made with another circuit than the task's.
+    #[error("task {task} needs a proof for circuit {circuit}, not {vk_digest}")]
+    WrongCircuit {
+        /// The task.
+        task: String,
+        /// The task's circuit (verifying-key digest).
+        circuit: String,
+        /// The digest the result was made with.
+        vk_digest: String,
+    },
+    /// The queue holds a value this version does not know (a newer schema's, say).
+    #[error("the proof queue holds {0}, which this version does not know")]
+    Unknown(String),
+    /// Starting or stopping a throwaway cluster failed.
+    #[error("throwaway PostgreSQL cluster: {0}")]
+    Cluster(String),
+}
+
+impl Error {
+    /// Whether the connection is gone (the server restarted or the network failed): reconnect with
+    /// [`Queue::connect`] and repeat the operation.
+    pub fn is_connection(&self) -> bool {
+        matches!(self, Error::Db(e) if e.is_closed() || e.code().is_none())
+    }
+}
+
+/// The queue's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    /// Waiting for a worker.
+    Queued,
+    /// A worker holds it.
+    Leased,
+    /// Its result is stored.
+    Done,
+    /// Failed too often: waiting for an operator.
+    Parked,
+}
+
+impl TaskState {
+    fn parse(s: &str) -> Result<TaskState> {
+        Ok(match s {
+            "queued" => TaskState::Queued,
+            "leased" => TaskState::Leased,
+            "done" => TaskState::Done,
+            "parked" => TaskState::Parked,
+            other => return Err(Error::Unknown(format!("the task state {other:?}"))),
+        })
+    }
+}
+
+/// A task to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTask {
+    /// Its id: stable across retries and restarts (enqueueing an id twice is a no-op).
+    pub id: String,
+    /// Its type (`chunk`, `batch`, ...): workers lease only the types they serve.
+    pub kind: String,
+    /// The digest of the verifying key its result must be made with.
+    pub circuit: String,
+    /// Its inputs, opaque to the queue.
+    pub input: Vec<u8>,
+    /// Leases after which a failing task is parked.
+    pub max_attempts: u32,
+}
+
+/// A task a worker leased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leased {
+    /// The task's id.
+    pub id: String,
+    /// Its type.
+    pub kind: String,
+    /// The digest of the verifying key to prove with.
+    pub circuit: String,
+    /// Its inputs.
+    pub input: Vec<u8>,
+    /// Leases taken so far, this one included.
+    pub attempts: u32,
+}
+
+/// What a worker asks for when it leases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The worker's name, unique among the workers of a queue (host and process, say).
+    pub worker: String,
+    /// The task types it serves.
+    pub kinds: Vec<String>,
+    /// The circuits (verifying-key digests) it holds keys for.
+    pub circuits: Vec<String>,
+    /// How long a lease lasts without a heartbeat.
+    pub duration: Duration,
+}
+
+/// What storing a result did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// This result is the task's.
+    Stored,
+    /// The task already had one: this one was dropped.
+    AlreadyStored,
+}
+
+/// A stored result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProofResult {
+    /// The verifying-key digest it was made with (the task's circuit).
+    pub vk_digest: String,
+    /// The proof, as the worker's backend wrote it.
+    pub proof: Vec<u8>,
+    /// The worker that made it.
+    pub worker: String,
+    /// How long it took the worker, in seconds.
+    pub seconds: f64,
+}
+
+/// A task as the queue holds it, for reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskInfo {
+    /// Its id.
+    pub id: String,
+    /// Its type.
+    pub kind: String,
+    /// Where it is.
+    pub state: TaskState,
+    /// Leases taken.
+    pub attempts: u32,
+    /// The worker holding it, while leased.
+    pub lease_holder: Option<String>,
+    /// The last failure, expiry or rejection, with the worker it came from.
+    pub last_error: Option<String>,
+}
+
+/// The queue's counts, for metrics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stats {
+    /// Tasks waiting for a worker.
+    pub queued: u64,
+    /// Tasks a worker holds.
+    pub leased: u64,
+    /// Tasks with a result.
+    pub done: u64,
+    /// Tasks parked after too many failures.
+    pub parked: u64,
+    /// Seconds since the oldest current lease was taken (0 with none).
+    pub oldest_lease_seconds: f64,
+}
+
+/// The schema's migrations, in order: `(version, SQL)`. Applied once each, under an advisory lock,
+/// by [`Queue::migrate`].
+const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/0001_proof_queue.sql"))];
+
+/// The advisory lock key that serializes migrations across processes.
+const MIGRATION_LOCK: i64 = 0x7072_6f6f_6671;
+
+/// A connection to the proof queue.
+#[derive(Debug)]
+pub struct Queue {
+    client: Client,
+}
+
+impl Queue {
+    /// Connects to the database at `url` (a libpq connection string or URL). The connection is
+    /// driven on the current tokio runtime.
+    pub async fn connect(url: &str) -> Result<Queue> {
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "the proof queue's connection ended");
+            }
+        });
+        Ok(Queue { client })
+    }
+
+    /// Applies the migrations this version has and the database lacks, each in a transaction,
+    /// one process at a time (the others wait, then find them applied).
+    pub async fn migrate(&self) -> Result<()> {
+        self.client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        let applied = self.apply_migrations().await;
+        let unlocked = self
+            .client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+            .await;
+        applied?;
+        unlocked?;
+        Ok(())
+    }
+
+    async fn apply_migrations(&self) -> Result<()> {
+        self.client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS proof_queue_migrations (
+                     version    INTEGER PRIMARY KEY,
+                     applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                 )",
+            )
+            .await?;
+        for (version, sql) in MIGRATIONS {
+            let done = self
+                .client
+                .query_opt(
+                    "SELECT 1 FROM proof_queue_migrations WHERE version = $1",
+                    &[version],
+                )
+                .await?
+                .is_some();
+            if done {
+                continue;
+            }
+            self.client
+                .batch_execute(&format!(
+                    "BEGIN;\n{sql}\nINSERT INTO proof_queue_migrations (version) VALUES ({version});\nCOMMIT;"
+                ))
+                .await?;
+            tracing::info!(version, "proof queue migration applied");
+        }
+        Ok(())
+    }
+
+    /// Adds a task; returns whether it was new (a task with its id already queued, leased, done or
+    /// parked is left as it is).
+    pub async fn enqueue(&self, task: &NewTask) -> Result<bool> {
+        let max = i32::try_from(task.max_attempts.max(1)).unwrap_or(i32::MAX);
+        let n = self
+            .client
+            .execute(
+                "INSERT INTO proof_tasks (id, kind, circuit, input, max_attempts)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (id) DO NOTHING",
+                &[&task.id, &task.kind, &task.circuit, &task.input, &max],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Leases the oldest task of the kinds and circuits `lease` serves, if any is queued or its
+    /// lease expired. An expired lease with no attempts left parks its task instead.
+    pub async fn lease(&self, lease: &Lease) -> Result<Option<Leased>> {
+        self.client
+            .execute(
+                "UPDATE proof_tasks
+                 SET state = 'parked', lease_holder = NULL, lease_expires = NULL, updated_at = now(),
+                     last_error = 'the lease of ' || lease_holder || ' expired on its last attempt'
+                 WHERE state = 'leased' AND lease_expires < now() AND attempts >= max_attempts",
+                &[],
+            )
+            .await?;
+        let row = self
+            .client
+            .query_opt(
+                "UPDATE proof_tasks t
+                 SET state = 'leased', lease_holder = $1,
+                     lease_expires = now() + make_interval(secs => $2), leased_at = now(),
+                     attempts = t.attempts + 1, updated_at = now(),
+                     last_error = CASE WHEN t.state = 'leased'
+                                       THEN 'the lease of ' || t.lease_holder || ' expired'
+                                       ELSE t.last_error END
+                 FROM (SELECT id FROM proof_tasks
+                       WHERE kind = ANY($3) AND circuit = ANY($4)
+                         AND (state = 'queued'
+                              OR (state = 'leased' AND lease_expires < now()
+                                  AND attempts < max_attempts))
+                       ORDER BY created_at, id
+                       LIMIT 1
+                       FOR UPDATE SKIP LOCKED) c
+                 WHERE t.id = c.id
+                 RETURNING t.id, t.kind, t.circuit, t.input, t.attempts",
+                &[
+                    &lease.worker,
+                    &lease.duration.as_secs_f64(),
+                    &lease.kinds,
+                    &lease.circuits,
+                ],
+            )
+            .await?;
+        row.map(|r| {
+            Ok(Leased {
+                id: r.try_get(0)?,
+                kind: r.try_get(1)?,
+                circuit: r.try_get(2)?,
+                input: r.try_get(3)?,
+                attempts: count(r.try_get(4)?),
+            })
+        })
+        .transpose()
+    }
+
+    /// Renews `worker`'s lease of task `id` for `duration`; false when it no longer holds it (it
+    /// expired and another worker took it, or the task was released): the worker should stop.
+    pub async fn heartbeat(&self, worker: &str, id: &str, duration: Duration) -> Result<bool> {
+        let n = self
+            .client
+            .execute(
+                "UPDATE proof_tasks
+                 SET lease_expires = now() + make_interval(secs => $3), updated_at = now()
+                 WHERE id = $1 AND state = 'leased' AND lease_holder = $2",
+                &[&id, &worker, &duration.as_secs_f64()],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Stores `worker`'s proof of task `id`, made with verifying key `vk_digest` in `seconds`,
+    /// unless the task already has a result; the task is done either way. Whoever holds the lease:
+    /// a proof made after its lease expired is as good as any, and the coordinator verifies it.
+    pub async fn complete(
+        &self,
+        worker: &str,
+        id: &str,
+        vk_digest: &str,
+        proof: &[u8],
+        seconds: f64,
+    ) -> Result<Completion> {
+        let row = self
+            .client
+            .query_opt(
+                "WITH task AS (
+                     SELECT id, circuit FROM proof_tasks WHERE id = $1 FOR UPDATE
+                 ), stored AS (
+                     INSERT INTO proof_results (task_id, vk_digest, proof, worker, seconds)
+                     SELECT id, $2, $3, $4, $5 FROM task WHERE circuit = $2
+                     ON CONFLICT (task_id) DO NOTHING
+                     RETURNING task_id
+                 ), done AS (
+                     UPDATE proof_tasks
+                     SET state = 'done', lease_holder = NULL, lease_expires = NULL, updated_at = now()
+                     WHERE id IN (SELECT task_id FROM stored)
+                     RETURNING id
+                 )
+                 SELECT circuit, (SELECT count(*) FROM done) FROM task",
+                &[&id, &vk_digest, &proof, &worker, &seconds],
+            )
+            .await?;
+        let Some(row) = row else {
+            return Err(Error::UnknownTask(id.into()));
+        };
+        let circuit: String = row.try_get(0)?;
+        if circuit != vk_digest {
+            return Err(Error::WrongCircuit {
+                task: id.into(),
+                circuit,
+                vk_digest: vk_digest.into(),
+            });
+        }
+        let stored: i64 = row.try_get(1)?;
+        Ok(if stored == 1 {
+            Completion::Stored
+        } else {
+            Completion::AlreadyStored
+        })
+    }
+
+    /// Records `worker`'s failure of task `id`: queued again, or parked when it has no attempts
+    /// left. `None` when the worker no longer holds the task (nothing changed).
+    pub async fn fail(&self, worker: &str, id: &str, error: &str) -> Result<Option<TaskState>> {
+        let row = self
+            .client
+            .query_opt(
+                "UPDATE proof_tasks
+                 SET state = CASE WHEN attempts >= max_attempts THEN 'parked' ELSE 'queued' END,
+                     lease_holder = NULL, lease_expires = NULL, updated_at = now(),
+                     last_error = $2 || ': ' || $3
+                 WHERE id = $1 AND state = 'leased' AND lease_holder = $2
+                 RETURNING state",
+                &[&id, &worker, &error],
+            )
+            .await?;
+        row.map(|r| TaskState::parse(r.try_get(0)?)).transpose()
+    }
+
+    /// Gives task `id` back without counting the attempt (a worker stopping, its proof not made);
+    /// false when the worker no longer held it.
+    pub async fn release(&self, worker: &str, id: &str) -> Result<bool> {
+        let n = self
+            .client
+            .execute(
+                "UPDATE proof_tasks
+                 SET state = 'queued', lease_holder = NULL, lease_expires = NULL,
+                     attempts = attempts - 1, updated_at = now()
+                 WHERE id = $1 AND state = 'leased' AND lease_holder = $2",
+                &[&id, &worker],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// The stored result of task `id`, if any.
+    pub async fn result(&self, id: &str) -> Result<Option<ProofResult>> {
+        let row = self
+            .client
+            .query_opt(
+                "SELECT vk_digest, proof, worker, seconds FROM proof_results WHERE task_id = $1",
+                &[&id],
+            )
+            .await?;
+        row.map(|r| {
+            Ok(ProofResult {
+                vk_digest: r.try_get(0)?,
+                proof: r.try_get(1)?,
+                worker: r.try_get(2)?,
+                seconds: r.try_get(3)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The coordinator found task `id`'s result wrong (`reason`): it is deleted and the task queued
+    /// again (parked when it has no attempts left). Returns the worker that made it, for the
+    /// report; `None` when the task had no result.
+    pub async fn reject(&self, id: &str, reason: &str) -> Result<Option<String>> {
+        let row = self
+            .client
+            .query_opt(
+                "WITH gone AS (
+                     DELETE FROM proof_results WHERE task_id = $1 RETURNING worker
+                 ), task AS (
+                     UPDATE proof_tasks
+                     SET state = CASE WHEN attempts >= max_attempts THEN 'parked' ELSE 'queued' END,
+                         updated_at = now(),
+                         last_error = 'the result of ' || (SELECT worker FROM gone) || ' was rejected: ' || $2
+                     WHERE id = $1 AND EXISTS (SELECT 1 FROM gone)
+                     RETURNING id
+                 )
+                 SELECT worker FROM gone",
+                &[&id, &reason],
+            )
+            .await?;
+        row.map(|r| Ok(r.try_get(0)?)).transpose()
+    }
+
+    /// Queues a parked task again with its attempts reset (an operator's decision, after fixing
+    /// what made it fail); false when it was not parked.
+    pub async fn requeue(&self, id: &str) -> Result<bool> {
+        let n = self
+            .client
+            .execute(
+                "UPDATE proof_tasks SET state = 'queued', attempts = 0, updated_at = now()
+                 WHERE id = $1 AND state = 'parked'",
+                &[&id],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Task `id` as the queue holds it.
+    pub async fn task(&self, id: &str) -> Result<Option<TaskInfo>> {
+        let row = self
+            .client
+            .query_opt(
+                "SELECT id, kind, state, attempts, lease_holder, last_error
+                 FROM proof_tasks WHERE id = $1",
+                &[&id],
+            )
+            .await?;
+        row.map(|r| info(&r)).transpose()
+    }
+
+    /// The parked tasks, oldest first: what an operator must look at.
+    pub async fn parked(&self) -> Result<Vec<TaskInfo>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT id, kind, state, attempts, lease_holder, last_error
+                 FROM proof_tasks WHERE state = 'parked' ORDER BY created_at, id",
+                &[],
+            )
+            .await?;
+        rows.iter().map(info).collect()
+    }
+
+    /// The counts per state and the oldest lease's age.
+    pub async fn stats(&self) -> Result<Stats> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE state = 'queued'),
+                        count(*) FILTER (WHERE state = 'leased'),
+                        count(*) FILTER (WHERE state = 'done'),
+                        count(*) FILTER (WHERE state = 'parked'),
+                        coalesce(extract(epoch FROM now() - min(leased_at)
+                                         FILTER (WHERE state = 'leased'))::float8, 0)
+                 FROM proof_tasks",
+                &[],
+            )
+            .await?;
+        let n =
+            |i: usize| -> Result<u64> { Ok(u64::try_from(row.try_get::<_, i64>(i)?).unwrap_or(0)) };
+        Ok(Stats {
+            queued: n(0)?,
+            leased: n(1)?,
+            done: n(2)?,
+            parked: n(3)?,
+            oldest_lease_seconds: row.try_get(4)?,
+        })
+    }
+}
+
+fn count(n: i32) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
+fn info(r: &tokio_postgres::Row) -> Result<TaskInfo> {
+    Ok(TaskInfo {
+        id: r.try_get(0)?,
+        kind: r.try_get(1)?,
+        state: TaskState::parse(r.try_get(2)?)?,
+        attempts: count(r.try_get(3)?),
+        lease_holder: r.try_get(4)?,
+        last_error: r.try_get(5)?,
+    })
+}
