@@ -29,9 +29,12 @@ use std::time::Instant;
 
 use redb::TableDefinition;
 use rollup_protocol::codec::{BatchBinding, Record};
-use rollup_protocol::{Chunk, Fr, field};
+use rollup_protocol::{Chunk, Fr};
 use rollup_prover::batch::BATCH_INPUTS;
 use rollup_prover::node::CHUNK_INPUTS;
+// An artifact as stored (the `proofs` table, by chunk index) is the proof queue's wire form: hex
+// strings, so that the database stays readable with any JSON tool.
+use rollup_prover::wire::WireArtifact as StoredArtifact;
 use rollup_prover::{Backend, ProofArtifact, ProofKind, ProofTask};
 use serde::{Deserialize, Serialize};
 
@@ -74,23 +77,6 @@ pub struct TaskCounts {
     pub failed: usize,
     /// Proven in this run of the operator.
     pub proven: usize,
-}
-
-/// An artifact as stored (the `proofs` table, by chunk index): hex strings, so that the database
-/// stays readable with any JSON tool.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct StoredArtifact {
-    /// Absent in rows written before kinds were stored: those are all L1 chunk proofs.
-    #[serde(default = "chunk_kind")]
-    kind: ProofKind,
-    proof: String,
-    public_inputs: Vec<String>,
-    vk_digest: String,
-}
-
-fn chunk_kind() -> ProofKind {
-    ProofKind::Chunk
 }
 
 /// What the `proofs` table may hold: an artifact, or the bare proof (hex) that data directories
@@ -176,33 +162,18 @@ fn table(kind: ProofKind) -> TableDefinition<'static, u64, &'static [u8]> {
 }
 
 fn decode_artifact(stored: Stored) -> Result<ProofArtifact> {
-    let hex = |h: &str| {
-        alloy_primitives::hex::decode(h).map_err(|e| Error::Store(format!("a stored proof: {e}")))
-    };
-    let s = match stored {
-        Stored::Artifact(s) => s,
-        Stored::Legacy(proof) => {
-            return Ok(ProofArtifact {
-                kind: ProofKind::Chunk,
-                public_inputs: Vec::new(),
-                proof: hex(&proof)?,
-                vk_digest: [0; 32],
-            });
+    match stored {
+        Stored::Artifact(s) => {
+            ProofArtifact::try_from(&s).map_err(|e| Error::Store(format!("a stored proof: {e}")))
         }
-    };
-    let digest: [u8; 32] = hex(&s.vk_digest)?
-        .try_into()
-        .map_err(|_| Error::Store("stored proof: a key digest is 32 bytes".into()))?;
-    Ok(ProofArtifact {
-        kind: s.kind,
-        public_inputs: s
-            .public_inputs
-            .iter()
-            .map(|x| field::from_hex(x))
-            .collect::<rollup_protocol::Result<_>>()?,
-        proof: hex(&s.proof)?,
-        vk_digest: digest,
-    })
+        Stored::Legacy(proof) => Ok(ProofArtifact {
+            kind: ProofKind::Chunk,
+            public_inputs: Vec::new(),
+            proof: alloy_primitives::hex::decode(&proof)
+                .map_err(|e| Error::Store(format!("a stored proof: {e}")))?,
+            vk_digest: [0; 32],
+        }),
+    }
 }
 
 impl Coordinator {
@@ -632,12 +603,7 @@ impl Coordinator {
     }
 
     fn store_artifact(&self, index: u64, a: &ProofArtifact) -> Result<()> {
-        let stored = StoredArtifact {
-            kind: a.kind,
-            proof: alloy_primitives::hex::encode(&a.proof),
-            public_inputs: a.public_inputs.iter().map(field::to_hex).collect(),
-            vk_digest: alloy_primitives::hex::encode(a.vk_digest),
-        };
+        let stored = StoredArtifact::from(a);
         self.store.write(|w| w.put(table(a.kind), index, &stored))
     }
 
@@ -762,6 +728,7 @@ fn stage_order(kind: ProofKind) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rollup_protocol::field;
 
     /// Stored artifacts keep their kind; rows written before kinds were stored are L1 chunk proofs.
     #[test]

@@ -49,6 +49,7 @@ mod dev_srs;
 pub mod node;
 pub mod ptau;
 pub mod task;
+pub mod wire;
 
 pub use cache::{ArtifactCache, BatchShape, ChunkShape, CompressShape, NodeShape};
 pub use task::{Backend, BatchKey, CpuBackend, ProofArtifact, ProofKind, ProofTask, vk_digest};
@@ -118,6 +119,9 @@ pub enum ProverError {
     /// A ceremony file was refused.
     #[error(transparent)]
     Ceremony(#[from] crate::ptau::PtauError),
+    /// A task or an artifact's bytes do not decode ([`crate::wire`]).
+    #[error("a proof task or artifact that does not decode: {0}")]
+    Wire(String),
 }
 
 /// Where a prover's SRS comes from. There is deliberately no default.
