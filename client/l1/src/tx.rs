@@ -13,8 +13,9 @@
 //!   │ signed with the pending nonce, stored in the [`Outbox`] under its key
 //!   └ a key already in the outbox is resumed as stored, never signed again with a new nonce
 //! confirm: not mined after `bump_after` ─▶ a new version, same nonce, fees × 1.25 (× 2, blob fee
-//!          included, for a blob transaction, while that stays within 4× the market; at least the
-//!          current estimate), stored then broadcast; the receipt of any version counts
+//!          included, for a blob transaction: always while it pays less than the market, else
+//!          while that stays within 4× the market; at least the current estimate), stored then
+//!          broadcast; the receipt of any version counts
 //! ```
 //!
 //! Transport failures are [`TxError::Rpc`]: the caller waits and calls again, which resumes from
@@ -206,15 +207,20 @@ fn blob_versioned_hash(pubdata: &[u8]) -> Result<B256> {
     crate::blob::versioned_hash(&blob).map_err(blob_error)
 }
 
-/// A blob transaction is replaced (every fee doubled) only while its new fees stay within this
-/// many times the market's: the fee estimate, and twice the blob base fee.
+/// A blob transaction that pays the market in every fee is replaced (every fee doubled) only while
+/// its new fees stay within this many times the market's: the fee estimate, and twice the blob base
+/// fee.
 pub const BLOB_MARKET_MULTIPLE: u128 = 4;
 
-/// Whether a blob transaction's new `(max fee, blob fee)` stay within [`BLOB_MARKET_MULTIPLE`]
-/// times `market`'s.
-fn within_market(fees: (u128, u128), market: (u128, u128)) -> bool {
-    fees.0 <= market.0.max(1).saturating_mul(BLOB_MARKET_MULTIPLE)
-        && fees.1 <= market.1.max(1).saturating_mul(BLOB_MARKET_MULTIPLE)
+/// Whether a blob transaction whose latest `(max fee, blob fee)` are `last` is replaced by one
+/// paying `new`, the market being `market`: always while `last` is below the market in either fee
+/// (a blob base fee surge must be followed, whatever that does to the other fee, up to the caps),
+/// else only while `new` stays within [`BLOB_MARKET_MULTIPLE`] times the market in both.
+fn replace_blob(last: (u128, u128), new: (u128, u128), market: (u128, u128)) -> bool {
+    let below = last.0 < market.0 || last.1 < market.1;
+    let within = new.0 <= market.0.max(1).saturating_mul(BLOB_MARKET_MULTIPLE)
+        && new.1 <= market.1.max(1).saturating_mul(BLOB_MARKET_MULTIPLE);
+    below || within
 }
 
 /// The manager's settings.
@@ -627,10 +633,11 @@ impl<P: Provider> TxManager<P> {
     /// A new version with fees up by a quarter (at least the current estimate), stored first. A
     /// blob transaction's every fee is doubled: nodes replace a blob transaction only so (geth's
     /// blob pool asks 100 % more of each of the three fees). Doubling every round would reach the
-    /// fee caps within minutes while the market stays where it is, so a blob transaction is
-    /// replaced only while the doubled fees stay within [`BLOB_MARKET_MULTIPLE`] times the market
-    /// (the fee estimate, and twice the blob base fee as a new one is signed with); past that it is
-    /// returned unchanged, to be broadcast again as it is, until the market moves.
+    /// fee caps within minutes while the market stays where it is, so a blob transaction that
+    /// already pays the market (the fee estimate, and twice the blob base fee as a new one is
+    /// signed with) is replaced only while the doubled fees stay within [`BLOB_MARKET_MULTIPLE`]
+    /// times it; past that it is returned unchanged, to be broadcast again as it is. One that pays
+    /// less than the market in either fee is always replaced, up to the caps.
     async fn bump(&self, outbox: &dyn Outbox, key: &str, mut tx: Pending) -> Result<Pending> {
         let Some(last) = tx.versions.last().cloned() else {
             return Err(TxError::Outbox(
@@ -659,14 +666,16 @@ impl<P: Provider> TxManager<P> {
                 .map_err(rpc("reading the blob base fee"))?;
             let blob_fee = raise(last.max_fee_per_blob_gas).max(current.saturating_mul(2));
             let market = (now.max_fee_per_gas, current.max(1).saturating_mul(2));
-            if !within_market((max_fee, blob_fee), market) {
-                tracing::info!(
+            let last_fees = (last.max_fee_per_gas, last.max_fee_per_blob_gas);
+            if !replace_blob(last_fees, (max_fee, blob_fee), market) {
+                tracing::warn!(
                     key,
                     nonce = tx.nonce,
                     max_fee = last.max_fee_per_gas,
                     max_fee_per_blob_gas = last.max_fee_per_blob_gas,
-                    "a blob transaction not mined, its fees already {BLOB_MARKET_MULTIPLE}x the market at most: broadcast again, not replaced"
+                    "a blob transaction not mined though it pays the market: broadcast again, not replaced (a replacement would pass {BLOB_MARKET_MULTIPLE}x the market)"
                 );
+                metrics::counter!("l1_tx_blob_replacements_held").increment(1);
                 return Ok(tx);
             }
             blob_fee
@@ -725,12 +734,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_blob_replacement_stays_within_the_market_multiple() {
+    fn a_blob_replacement_follows_the_market_and_stops_at_the_multiple() {
         let market = (10, 2);
-        assert!(within_market((40, 8), market));
-        assert!(!within_market((41, 8), market), "max fee past 4x");
-        assert!(!within_market((40, 9), market), "blob fee past 4x");
+        // Paying the market: replaced while the new fees stay within 4x, in both.
+        assert!(replace_blob((20, 4), (40, 8), market));
+        assert!(!replace_blob((20, 4), (41, 8), market), "max fee past 4x");
+        assert!(!replace_blob((20, 4), (40, 9), market), "blob fee past 4x");
+        // Below the market in either fee: replaced whatever the other fee becomes (the caps bound
+        // it): a blob base fee surge with a calm gas market, and the reverse.
+        assert!(replace_blob((40, 20), (80, 40), (10, 60)));
+        assert!(replace_blob((8, 8), (16, 16), (10, 2)));
         // A market of zero (a devnet at its floor) still lets a first doubling through.
-        assert!(within_market((4, 4), (0, 0)));
+        assert!(replace_blob((1, 1), (4, 4), (0, 0)));
     }
 }

@@ -62,9 +62,15 @@ pub struct Submitter<P> {
     /// The step whose stored transaction's nonce was last found used by another transaction: a
     /// second finding in a row (not a receipt that lags its block) drops it for a new one.
     nonce_taken: Option<(String, u64)>,
+    /// The blob batch whose closing finalization window was last warned about, and when.
+    window_warned: Option<(u64, Instant)>,
     #[cfg(feature = "fault-injection")]
     crashed: bool,
 }
+
+/// A finalization of a blob batch is not sent within this many seconds of its window's end: it
+/// might land after it (fee bumps, a full mempool) and revert.
+const WINDOW_MARGIN_SECS: u64 = 3_600;
 
 fn l1(e: impl Into<crate::error::Source>) -> Error {
     Error::l1("an L1 call", e)
@@ -119,6 +125,7 @@ impl<P: Provider> Submitter<P> {
             cfg,
             behind: None,
             nonce_taken: None,
+            window_warned: None,
             #[cfg(feature = "fault-injection")]
             crashed: false,
         }
@@ -168,11 +175,11 @@ impl<P: Provider> Submitter<P> {
                 if rollup.lastFinalizedBatch().call().await.map_err(l1)? >= index {
                     return self.done(store, batches, coordinator, step);
                 }
+                // Checked whether or not the proof is ready: a stalled prover is what runs a
+                // blob batch out of its window.
+                self.check_blob_window(&batch).await?;
                 match finalize_input(batches, coordinator, &batch)? {
-                    Some(input) => {
-                        self.check_blob_window(&batch).await?;
-                        (step, Send { input, blob: None })
-                    }
+                    Some(input) => (step, Send { input, blob: None }),
                     None => return Ok(false),
                 }
             }
@@ -345,9 +352,11 @@ impl<P: Provider> Submitter<P> {
             .header)
     }
 
-    /// Refuses to finalize a batch posted in a blob once L1's window for it has passed (L1 would
-    /// revert: `BlobFinalizeWindowPassed`), naming the way out, and warns in its last day.
-    async fn check_blob_window(&self, batch: &Batch) -> Result<()> {
+    /// Refuses to finalize a batch posted in a blob once L1's window for it has passed, or will
+    /// have within [`WINDOW_MARGIN_SECS`] (a finalization landing after it reverts:
+    /// `BlobFinalizeWindowPassed`), naming the way out; warns in its last day (at most every ten
+    /// minutes) and reports the time left (`operator_blob_finalize_seconds_left`).
+    async fn check_blob_window(&mut self, batch: &Batch) -> Result<()> {
         let rollup = IRollup::new(self.cfg.rollup, self.l1.provider());
         let committed_at = rollup
             .batch(U256::from(batch.index))
@@ -360,22 +369,28 @@ impl<P: Provider> Submitter<P> {
         }
         let finalize_by = committed_at.saturating_add(BLOB_FINALIZE_WINDOW_SECS);
         let now = self.latest().await?.timestamp;
-        if now > finalize_by {
+        let left = finalize_by.saturating_sub(now);
+        metrics::gauge!("operator_blob_finalize_seconds_left").set(left as f64);
+        if now.saturating_add(WINDOW_MARGIN_SECS) > finalize_by {
             return Err(Error::Refused {
                 step: format!("finalize:{}", batch.index),
                 reason: format!(
-                    "batch {} was committed in a blob at {committed_at} and L1 finalizes it only until {finalize_by} (now {now}), while its blob is surely served: revert it with `operator revert --to {}` and its transactions are committed again (docs/operator.md)",
+                    "batch {} was committed in a blob at {committed_at} and L1 finalizes it only until {finalize_by} (now {now}; a finalization is not sent in the last {WINDOW_MARGIN_SECS} s, it might land too late), while its blob is surely served: revert it with `operator revert --to {}` and its transactions are committed again (docs/operator.md)",
                     batch.index,
                     batch.index.saturating_sub(1)
                 ),
             });
         }
-        if finalize_by - now < 86_400 {
+        let warned_lately = self
+            .window_warned
+            .is_some_and(|(b, at)| b == batch.index && at.elapsed().as_secs() < 600);
+        if left < 86_400 && !warned_lately {
+            self.window_warned = Some((batch.index, Instant::now()));
             tracing::warn!(
                 batch = batch.index,
                 finalize_by,
-                seconds_left = finalize_by - now,
-                "a blob batch's finalization window closes within a day"
+                seconds_left = left,
+                "a blob batch's finalization window closes within a day: prove it, or revert it (docs/operator.md)"
             );
         }
         Ok(())

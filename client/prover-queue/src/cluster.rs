@@ -1,6 +1,7 @@
-//! A throwaway PostgreSQL server for tests and devnets: `initdb` into a fresh temporary directory,
-//! `postgres` listening on a Unix socket in that directory only (no TCP port, so clusters never
-//! collide), stopped and removed on [`Cluster::stop`] or drop, so no process is left behind.
+//! A throwaway PostgreSQL server for tests and devnets: `initdb` into a fresh private temporary
+//! directory (mode 0700), `postgres` listening on a Unix socket in that directory only (no TCP
+//! port, so clusters never collide; the socket mode 0700, since the server trusts every
+//! connection), stopped and removed on [`Cluster::stop`] or drop, so no process is left behind.
 //!
 //! The server's programs are looked up in `$POSTGRES_BIN`, then on `PATH`, then in Debian's
 //! `/usr/lib/postgresql/<version>/bin` (the newest). PostgreSQL refuses to run as root: as root,
@@ -62,6 +63,43 @@ fn find_bin() -> Result<PathBuf> {
     })
 }
 
+/// A new directory only this user may enter (mode 0700), under the temporary directory: created,
+/// never reused, so nothing another local user placed there (a link, a directory) is followed.
+fn private_dir(n: usize) -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut last = None;
+    for attempt in 0..16u32 {
+        let dir = std::env::temp_dir().join(format!(
+            "pg-{}-{n}-{:08x}",
+            std::process::id(),
+            nanos.wrapping_add(attempt.wrapping_mul(0x9e37_79b9))
+        ));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) => last = Some(format!("{}: {e}", dir.display())),
+        }
+    }
+    Err(err(last.unwrap_or_default()))
+}
+
+/// The `postgres` user's id (`-u`) or group id (`-g`).
+fn id(which: &str) -> Result<u32> {
+    let out = Command::new("id")
+        .args([which, "postgres"])
+        .output()
+        .map_err(|e| err(format!("id: {e}")))?;
+    std::str::from_utf8(&out.stdout)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .filter(|_| out.status.success())
+        .ok_or_else(|| {
+            err("running as root, and there is no postgres user to run the server as: install Debian's postgresql package (it creates the user) or run as another user")
+        })
+}
+
 /// Whether this process runs as root (`id -u` says 0).
 fn is_root() -> bool {
     Command::new("id")
@@ -75,27 +113,13 @@ impl Cluster {
     pub async fn start() -> Result<Cluster> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let bin = find_bin()?;
-        let dir = std::env::temp_dir().join(format!(
-            "pg-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
-        }
-        std::fs::create_dir_all(&dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
+        let dir = private_dir(NEXT.fetch_add(1, Ordering::SeqCst))?;
         let user = is_root().then(|| "postgres".to_string());
         if user.is_some() {
-            let status = Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(&dir)
-                .status()
-                .map_err(|e| err(format!("chown: {e}")))?;
-            if !status.success() {
-                return Err(err(
-                    "running as root, and the postgres user cannot own the cluster's directory: install Debian's postgresql package (it creates the user) or run as another user",
-                ));
-            }
+            let (uid, gid) = (id("-u")?, id("-g")?);
+            // Not following a link: the directory was just made, private, by this process.
+            std::os::unix::fs::lchown(&dir, Some(uid), Some(gid))
+                .map_err(|e| err(format!("handing {} to postgres: {e}", dir.display())))?;
         }
         let mut cluster = Cluster {
             dir,
@@ -155,7 +179,10 @@ impl Cluster {
             .arg(self.data())
             .arg("-k")
             .arg(&self.dir)
+            // No TCP; the socket only for the server's own user (and root): a cluster trusts
+            // every connection, so no other local user may reach it.
             .args(["-p", &PORT.to_string(), "-c", "listen_addresses="])
+            .args(["-c", "unix_socket_permissions=0700"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -21,11 +21,15 @@
 //!   circuit (its verifying-key digest): a second result for the task (a worker whose lease
 //!   expired finishing late, a coordinator racing another) is [`Completion::AlreadyStored`],
 //!   never a second row. The queue does not verify proofs: the coordinator does, before it
-//!   accepts one, and [`Queue::reject`]s a wrong one, naming the worker.
+//!   accepts one, and [`Queue::reject`]s a wrong one, naming the worker; a rejection counts as an
+//!   attempt.
+//! - **A worker holds one task at a time**: leasing again returns the task it holds.
 //!
-//! Every operation is one SQL statement (a transaction of its own), so a crash of a worker, a
-//! coordinator or the database between any two leaves the queue consistent; an operation whose
-//! connection failed may or may not have happened, and each is safe to repeat.
+//! Every operation is one SQL statement (a transaction of its own), or a check after one, so a
+//! crash of a worker, a coordinator or the database between any two leaves the queue consistent;
+//! an operation whose connection failed may or may not have happened, and repeating it gives the
+//! same outcome (`complete` then says `AlreadyStored`, `fail` and `release` say the worker no
+//! longer holds the task).
 //!
 //! [`cluster::Cluster`] starts a throwaway PostgreSQL server in a temporary directory, for tests
 //! and devnets.
@@ -42,6 +46,9 @@ pub enum Error {
     /// The database refused a statement or the connection failed.
     #[error("PostgreSQL: {0}")]
     Db(#[from] tokio_postgres::Error),
+    /// A task with this id is already queued with another kind, circuit or input.
+    #[error("proof task {0} is already queued with another kind, circuit or input")]
+    Conflict(String),
     /// No task has this id.
     #[error("no proof task {0}")]
     UnknownTask(String),
@@ -269,8 +276,9 @@ impl Queue {
         Ok(())
     }
 
-    /// Adds a task; returns whether it was new (a task with its id already queued, leased, done or
-    /// parked is left as it is).
+    /// Adds a task; returns whether it was new. A task with its id already there (queued, leased,
+    /// done or parked) is left as it is if it is the same task, and is [`Error::Conflict`] if its
+    /// kind, circuit or input differ (a task made again under a new key needs a new id).
     pub async fn enqueue(&self, task: &NewTask) -> Result<bool> {
         let max = i32::try_from(task.max_attempts.max(1)).unwrap_or(i32::MAX);
         let n = self
@@ -282,12 +290,44 @@ impl Queue {
                 &[&task.id, &task.kind, &task.circuit, &task.input, &max],
             )
             .await?;
-        Ok(n == 1)
+        if n == 1 {
+            return Ok(true);
+        }
+        let same = self
+            .client
+            .query_opt(
+                "SELECT 1 FROM proof_tasks
+                 WHERE id = $1 AND kind = $2 AND circuit = $3 AND input = $4",
+                &[&task.id, &task.kind, &task.circuit, &task.input],
+            )
+            .await?
+            .is_some();
+        if same {
+            Ok(false)
+        } else {
+            Err(Error::Conflict(task.id.clone()))
+        }
     }
 
     /// Leases the oldest task of the kinds and circuits `lease` serves, if any is queued or its
     /// lease expired. An expired lease with no attempts left parks its task instead.
     pub async fn lease(&self, lease: &Lease) -> Result<Option<Leased>> {
+        // A worker holds one task at a time: asking again (after a lost answer) returns the task it
+        // holds rather than a second one, whose lease would lapse and spend an attempt.
+        let held = self
+            .client
+            .query_opt(
+                "SELECT id, kind, circuit, input, attempts FROM proof_tasks
+                 WHERE state = 'leased' AND lease_holder = $1 AND lease_expires >= now()
+                   AND kind = ANY($2) AND circuit = ANY($3)
+                 ORDER BY leased_at, id
+                 LIMIT 1",
+                &[&lease.worker, &lease.kinds, &lease.circuits],
+            )
+            .await?;
+        if let Some(r) = held {
+            return Ok(Some(leased(&r)?));
+        }
         self.client
             .execute(
                 "UPDATE proof_tasks
@@ -325,16 +365,7 @@ impl Queue {
                 ],
             )
             .await?;
-        row.map(|r| {
-            Ok(Leased {
-                id: r.try_get(0)?,
-                kind: r.try_get(1)?,
-                circuit: r.try_get(2)?,
-                input: r.try_get(3)?,
-                attempts: count(r.try_get(4)?),
-            })
-        })
-        .transpose()
+        row.map(|r| leased(&r)).transpose()
     }
 
     /// Renews `worker`'s lease of task `id` for `duration`; false when it no longer holds it (it
@@ -456,28 +487,39 @@ impl Queue {
         .transpose()
     }
 
-    /// The coordinator found task `id`'s result wrong (`reason`): it is deleted and the task queued
-    /// again (parked when it has no attempts left). Returns the worker that made it, for the
-    /// report; `None` when the task had no result.
-    pub async fn reject(&self, id: &str, reason: &str) -> Result<Option<String>> {
+    /// The coordinator found `worker`'s result of task `id` wrong (`reason`): it is deleted and the
+    /// task queued again, the rejection counted as an attempt (so a worker that keeps returning
+    /// wrong proofs gets the task parked, not retried forever). Returns whether that result was
+    /// there: a repeated call, or another worker's result stored since, is left alone.
+    pub async fn reject(&self, id: &str, worker: &str, reason: &str) -> Result<bool> {
+        // The task row is locked first, as `complete` locks it, so the two never wait on each other
+        // in opposite orders.
         let row = self
             .client
             .query_opt(
-                "WITH gone AS (
-                     DELETE FROM proof_results WHERE task_id = $1 RETURNING worker
-                 ), task AS (
+                "WITH task AS (
+                     SELECT id FROM proof_tasks WHERE id = $1 FOR UPDATE
+                 ), gone AS (
+                     DELETE FROM proof_results
+                     WHERE task_id = (SELECT id FROM task) AND worker = $2
+                     RETURNING task_id
+                 ), requeued AS (
                      UPDATE proof_tasks
-                     SET state = CASE WHEN attempts >= max_attempts THEN 'parked' ELSE 'queued' END,
+                     SET attempts = attempts + 1,
+                         state = CASE WHEN attempts + 1 >= max_attempts THEN 'parked' ELSE 'queued' END,
                          updated_at = now(),
-                         last_error = 'the result of ' || (SELECT worker FROM gone) || ' was rejected: ' || $2
-                     WHERE id = $1 AND EXISTS (SELECT 1 FROM gone)
+                         last_error = 'the result of ' || $2 || ' was rejected: ' || $3
+                     WHERE id IN (SELECT task_id FROM gone)
                      RETURNING id
                  )
-                 SELECT worker FROM gone",
-                &[&id, &reason],
+                 SELECT (SELECT count(*) FROM requeued) FROM task",
+                &[&id, &worker, &reason],
             )
             .await?;
-        row.map(|r| Ok(r.try_get(0)?)).transpose()
+        let Some(row) = row else {
+            return Err(Error::UnknownTask(id.into()));
+        };
+        Ok(row.try_get::<_, i64>(0)? == 1)
     }
 
     /// Queues a parked task again with its attempts reset (an operator's decision, after fixing
@@ -545,6 +587,16 @@ impl Queue {
             oldest_lease_seconds: row.try_get(4)?,
         })
     }
+}
+
+fn leased(r: &tokio_postgres::Row) -> Result<Leased> {
+    Ok(Leased {
+        id: r.try_get(0)?,
+        kind: r.try_get(1)?,
+        circuit: r.try_get(2)?,
+        input: r.try_get(3)?,
+        attempts: count(r.try_get(4)?),
+    })
 }
 
 fn count(n: i32) -> u32 {

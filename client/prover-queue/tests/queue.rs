@@ -46,6 +46,11 @@ async fn tasks_are_leased_oldest_first_once_each_by_kind_and_circuit() -> Result
     q.migrate().await?;
     assert!(q.enqueue(&task("a", 3)).await?);
     assert!(!q.enqueue(&task("a", 3)).await?, "an id is enqueued once");
+    let changed = NewTask {
+        circuit: "0xnewkey".into(),
+        ..task("a", 3)
+    };
+    assert!(matches!(q.enqueue(&changed).await, Err(Error::Conflict(id)) if id == "a"));
     q.enqueue(&task("b", 3)).await?;
     q.enqueue(&NewTask {
         kind: "batch".into(),
@@ -61,6 +66,8 @@ async fn tasks_are_leased_oldest_first_once_each_by_kind_and_circuit() -> Result
     let first = q.lease(&lease("w1", 60.0)).await?.ok_or("nothing leased")?;
     assert_eq!((first.id.as_str(), first.attempts), ("a", 1));
     assert_eq!(first.input, b"a");
+    // Asking again (an answer lost on the way) gives the task it holds, not a second one.
+    assert_eq!(q.lease(&lease("w1", 60.0)).await?, Some(first.clone()));
     let second = q.lease(&lease("w2", 60.0)).await?.ok_or("nothing leased")?;
     assert_eq!(second.id, "b");
     // The batch task and the other circuit's are not this worker's to take.
@@ -78,14 +85,16 @@ async fn concurrent_workers_never_lease_the_same_task() -> Result {
     for i in 0..40 {
         q.enqueue(&task(&format!("t{i:02}"), 3)).await?;
     }
-    // Eight workers, each on its own connection, lease until the queue is empty.
+    // Eight workers, each on its own connection, lease and complete until the queue is empty.
     let mut workers = Vec::new();
     for w in 0..8 {
         let url = cluster.url();
         workers.push(tokio::spawn(async move {
             let q = Queue::connect(&url).await?;
+            let worker = format!("w{w}");
             let mut got = Vec::new();
-            while let Some(t) = q.lease(&lease(&format!("w{w}"), 60.0)).await? {
+            while let Some(t) = q.lease(&lease(&worker, 60.0)).await? {
+                q.complete(&worker, &t.id, VK, b"proof", 0.0).await?;
                 got.push(t.id);
             }
             Ok::<_, Error>(got)
@@ -222,18 +231,16 @@ async fn a_result_is_stored_once_whoever_races_and_only_for_the_tasks_circuit() 
 #[tokio::test]
 async fn a_rejected_result_is_removed_its_worker_named_and_the_task_proven_again() -> Result {
     let (cluster, q) = queue().await?;
-    q.enqueue(&task("a", 2)).await?;
+    q.enqueue(&task("a", 3)).await?;
     q.lease(&lease("liar", 60.0))
         .await?
         .ok_or("nothing leased")?;
     q.complete("liar", "a", VK, b"wrong", 1.0).await?;
-    assert_eq!(
-        q.reject("a", "does not verify").await?.as_deref(),
-        Some("liar")
-    );
-    assert_eq!(
-        q.reject("a", "again").await?,
-        None,
+    // Only the result checked is rejected: another worker's name, or a repeated call, does nothing.
+    assert!(!q.reject("a", "honest", "not this one").await?);
+    assert!(q.reject("a", "liar", "does not verify").await?);
+    assert!(
+        !q.reject("a", "liar", "again").await?,
         "nothing left to reject"
     );
     assert_eq!(q.result("a").await?, None);
@@ -243,14 +250,26 @@ async fn a_rejected_result_is_removed_its_worker_named_and_the_task_proven_again
         info.last_error
             .is_some_and(|e| e.contains("liar was rejected: does not verify"))
     );
+    // The rejection counted as an attempt: the next lease is the third of 3.
     let t = q
         .lease(&lease("honest", 60.0))
         .await?
         .ok_or("not requeued")?;
-    assert_eq!(t.attempts, 2);
+    assert_eq!(t.attempts, 3);
     assert_eq!(
         q.complete("honest", "a", VK, b"right", 1.0).await?,
         Completion::Stored
+    );
+    // A worker that only returns wrong proofs gets its task parked, not retried forever.
+    q.enqueue(&task("b", 2)).await?;
+    q.lease(&lease("liar", 60.0))
+        .await?
+        .ok_or("nothing leased")?;
+    q.complete("liar", "b", VK, b"wrong", 1.0).await?;
+    assert!(q.reject("b", "liar", "does not verify").await?);
+    assert_eq!(
+        q.task("b").await?.ok_or("no task")?.state,
+        TaskState::Parked
     );
     cluster.stop()?;
     Ok(())

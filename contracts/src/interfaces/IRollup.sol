@@ -112,7 +112,8 @@ interface IRollup {
     /// @param versionedHash The blob's versioned hash.
     error BlobOpeningFailed(bytes32 versionedHash);
     /// @notice A batch's pubdata is longer than one blob's data (`MAX_BATCH_PUBDATA` bytes), in calldata too: the
-    ///         proof's blob polynomial has one blob's coefficients.
+    ///         protocol bounds every batch so (the core refuses longer ones), so that any batch may be posted
+    ///         either way and every client re-deriving the state accepts what L1 accepted.
     /// @param length The pubdata's length in bytes.
     /// @param max The most a batch may hold.
     error PubdataTooLarge(uint256 length, uint256 max);

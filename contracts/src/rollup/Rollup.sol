@@ -89,7 +89,8 @@ contract Rollup is EscapeHatch {
         // most once instead of appending a duplicate batch that can never be proven.
         if (batchIndex != lastCommittedBatch + 1) revert UnexpectedBatchIndex(batchIndex, lastCommittedBatch + 1);
         if (batchCommitment >= C.FIELD_MODULUS) revert NonCanonicalCommitment(batchCommitment);
-        // The proof reads the pubdata as one blob's coefficients: a longer batch has no blob polynomial.
+        // A batch is at most one blob's data, however it is posted (the core refuses longer ones, so every
+        // re-deriving client would): L1 accepts no batch the protocol's one definition rejects.
         if (pubdata.length > C.MAX_BATCH_PUBDATA) revert PubdataTooLarge(pubdata.length, C.MAX_BATCH_PUBDATA);
         // One challenge for the whole batch, drawn from its bytes and the commitment chain; both evaluations run
         // over the whole batch.
