@@ -854,9 +854,10 @@ async fn a_batch_that_can_never_finalize_is_reverted_and_sequenced_again() -> Re
     Ok(())
 }
 
-/// A batch posted in a blob whose proof comes after L1's finalization window: the submitter
-/// refuses to send the finalization L1 would revert (`BlobFinalizeWindowPassed`), stops, and names
-/// the way out; nothing is finalized.
+/// A batch posted in a blob whose proof is not ready when L1's finalization window closes: the
+/// submitter stops (whether or not the proof is ready: a stalled prover is the case), rather than
+/// send a finalization L1 would revert (`BlobFinalizeWindowPassed`), and names the way out; nothing
+/// is finalized.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blob_batch_past_its_finalization_window_stops_the_operator_with_the_way_out() -> Result {
     use rollup_operator::batches::DataMode;
