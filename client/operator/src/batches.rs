@@ -488,6 +488,7 @@ impl Batches {
                     fill_ratio: s.fill_ratio,
                     batch: book.holding(i).map(|b| b.index),
                     prove_seconds: None,
+                    prover: None,
                 }
             })
             .collect()

@@ -78,8 +78,12 @@ pub struct Config {
     pub dev_srs: bool,
     /// Where the SRS and proving key are cached (default: `<data_dir>/keys`).
     pub key_cache: Option<PathBuf>,
-    /// Which prover proves the chunks (`cpu`: in this process).
+    /// Which prover proves the chunks (`cpu`: in this process) and checks proofs from workers.
     pub prover: crate::prover::ProverKind,
+    /// The proof queue (a PostgreSQL URL): when set, proof tasks go there for prover workers
+    /// (`prover-worker`, on this machine or others) instead of being proven in this process, which
+    /// still checks every result before accepting it (`crate::queue`). Unset: proven in-process.
+    pub queue_url: Option<String>,
     /// Compress each batch proof in the thin last stage (`rollup_prover::compress`, k = 22: about
     /// 6 minutes and 12 GB per batch on 2 cores) for a verifier that costs L1 about 100k gas less;
     /// the rollup's verifier must then be the compression circuit's (`verifier-gen --stage
@@ -125,6 +129,7 @@ impl Default for Config {
             dev_srs: false,
             key_cache: None,
             prover: crate::prover::ProverKind::Cpu,
+            queue_url: None,
             compress: false,
             tree_depth: 0,
             #[cfg(feature = "fault-injection")]

@@ -21,7 +21,9 @@
 //! operator, a key that governance has since replaced: [`ProofTask::accepts_from`]) is proven again
 //! and replaced, and a batch task is queued only once each of its chunk proofs is its own.
 //!
-//! A remote worker or a shadow prover is another [`Backend`]; another stage is another task kind.
+//! With the proof queue configured ([`Coordinator::with_queue`], `queue_url`), tasks go to prover
+//! workers on other machines instead of the backend, and their results come back through the same
+//! checks ([`crate::queue`]). Another stage is another task kind.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,6 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batches::{Batch, BatchStatus, Batches};
 use crate::error::{Error, Result};
+use crate::queue::{Polled, Remote};
 use crate::store::{
     BATCH_PROOFS, COMPRESSED_PROOFS, NODE_PROOFS, PROOFS, RECURSIVE_BATCH_PROOFS, Store,
 };
@@ -102,6 +105,10 @@ struct Entry {
     attempts: u32,
     /// When it was proven and how long that took (this run only).
     proven: Option<(Instant, f64)>,
+    /// Its id in the proof queue, once enqueued there.
+    remote: Option<String>,
+    /// Who proved it: the backend's name, or the queue's worker.
+    prover: Option<String>,
 }
 
 impl Entry {
@@ -111,6 +118,8 @@ impl Entry {
             state: TaskState::Queued,
             attempts: 0,
             proven: None,
+            remote: None,
+            prover: None,
         }
     }
 }
@@ -136,6 +145,8 @@ struct Book {
     waiting: BTreeMap<u64, Waiting>,
     /// Stored artifacts known to verify in this run (proven in it, or read back and checked once).
     verified: std::collections::BTreeSet<TaskKey>,
+    /// Whether the proof queue was unreachable at the last try (logged once per outage).
+    queue_down: bool,
 }
 
 /// The coordinator.
@@ -143,6 +154,9 @@ struct Book {
 pub struct Coordinator {
     store: Arc<Store>,
     backend: Arc<dyn Backend>,
+    /// The proof queue tasks go to instead of the backend, when configured; the backend then
+    /// only checks their results.
+    remote: Option<Remote>,
     book: Mutex<Book>,
     /// Where to stop once (crash-safety tests).
     #[cfg(feature = "fault-injection")]
@@ -182,10 +196,19 @@ impl Coordinator {
         Coordinator {
             store,
             backend,
+            remote: None,
             book: Mutex::new(Book::default()),
             #[cfg(feature = "fault-injection")]
             crash_at: Mutex::new(None),
         }
+    }
+
+    /// The same, sending its tasks to the proof queue `remote` for prover workers; the backend
+    /// checks their results (the public inputs its task expects, its key, a native verification)
+    /// before they are accepted.
+    pub fn with_queue(mut self, remote: Remote) -> Coordinator {
+        self.remote = Some(remote);
+        self
     }
 
     /// The same, stopping once at `at` (crash-safety tests).
@@ -505,6 +528,24 @@ impl Coordinator {
     /// that failed [`MAX_ATTEMPTS`] times is an error.
     pub async fn run_next(&self) -> Result<bool> {
         self.promote_ready_batches()?;
+        if let Some(remote) = &self.remote {
+            return match self.run_remote(remote).await {
+                Err(Error::QueueUnreachable(e)) => {
+                    if !std::mem::replace(&mut self.book().queue_down, true) {
+                        tracing::warn!(error = %e, "the proof queue is unreachable: waiting for it");
+                    }
+                    metrics::counter!("operator_queue_unreachable").increment(1);
+                    Ok(false)
+                }
+                Ok(progress) => {
+                    if std::mem::replace(&mut self.book().queue_down, false) {
+                        tracing::info!("the proof queue is back");
+                    }
+                    Ok(progress)
+                }
+                Err(e) => Err(e),
+            };
+        }
         let next = {
             let mut book = self.book();
             let runnable = |e: &Entry| {
@@ -563,6 +604,7 @@ impl Coordinator {
                     e.task = None;
                     e.state = TaskState::Proven;
                     e.proven = Some((Instant::now(), seconds));
+                    e.prover = Some(self.backend.name().to_string());
                 }
                 tracing::info!(
                     ?kind,
@@ -585,14 +627,7 @@ impl Coordinator {
                     };
                 }
                 if attempts >= MAX_ATTEMPTS {
-                    let what = if kind.is_batch() {
-                        format!("batch {index} ({})", kind.name())
-                    } else if kind == ProofKind::Node {
-                        let (batch, level, position) = rollup_prover::task::node_key_parts(index);
-                        format!("batch {batch}'s node {position} of level {level}")
-                    } else {
-                        format!("chunk {index}")
-                    };
+                    let what = describe(key);
                     return Err(Error::Proof(format!(
                         "{what}: {attempts} attempts failed, the last with: {err}; if it can never be proven, revert its batch and drop the transaction that breaks it (`operator revert`, docs/operator.md)"
                     )));
@@ -600,6 +635,102 @@ impl Coordinator {
                 Ok(false)
             }
         }
+    }
+
+    /// One round with the proof queue: every runnable task not yet there is enqueued, and every
+    /// enqueued task's result, once a worker stored one, is checked as an in-process proof is
+    /// (the public inputs its task expects, the backend's current key, a native verification) and
+    /// stored, or rejected (the task goes back to the queue, the worker is named). A task the
+    /// queue parked stops the operator, as a task failing [`MAX_ATTEMPTS`] times in-process does.
+    /// Returns whether a proof was stored.
+    async fn run_remote(&self, remote: &Remote) -> Result<bool> {
+        let to_send: Vec<(TaskKey, ProofTask)> = self
+            .book()
+            .tasks
+            .iter()
+            .filter(|(_, e)| e.remote.is_none() && e.state != TaskState::Proven)
+            .filter_map(|(k, e)| Some((*k, e.task.clone()?)))
+            .collect();
+        for (key, task) in to_send {
+            let circuit = task.key_in(self.backend.as_ref()).ok_or_else(|| {
+                Error::Proof(format!(
+                    "{}: the backend holds no key for {:?} proofs",
+                    describe(key),
+                    key.0
+                ))
+            })?;
+            let id = remote.enqueue(&task, &circuit).await?;
+            if let Some(e) = self.book().tasks.get_mut(&key) {
+                e.remote = Some(id);
+                e.state = TaskState::Running;
+                e.attempts += 1;
+            }
+        }
+        remote.report().await?;
+        let running: Vec<(TaskKey, String, ProofTask)> = self
+            .book()
+            .tasks
+            .iter()
+            .filter(|(_, e)| e.state == TaskState::Running)
+            .filter_map(|(k, e)| Some((*k, e.remote.clone()?, e.task.clone()?)))
+            .collect();
+        let mut stored = false;
+        for (key, id, task) in running {
+            match remote.poll(&id).await? {
+                Polled::Pending => {}
+                Polled::Missing => {
+                    tracing::warn!(task = %id, "the proof queue lost the task: enqueueing it again");
+                    if let Some(e) = self.book().tasks.get_mut(&key) {
+                        e.remote = None;
+                        e.state = TaskState::Queued;
+                    }
+                }
+                Polled::Parked { attempts, error } => {
+                    metrics::counter!("operator_prove_failures", "kind" => key.0.name())
+                        .increment(1);
+                    return Err(Error::Proof(format!(
+                        "{}: the proof queue parked task {id} after {attempts} attempts, the last with: {error}; requeue it once the workers are fixed, or revert its batch and drop the transaction that breaks it (`operator revert`, docs/operator.md)",
+                        describe(key)
+                    )));
+                }
+                Polled::Result {
+                    artifact,
+                    worker,
+                    seconds,
+                } => {
+                    let backend = self.backend.clone();
+                    let checked = tokio::task::spawn_blocking(move || {
+                        check_result(backend.as_ref(), &task, &artifact)
+                    })
+                    .await?;
+                    match checked {
+                        Ok(artifact) => {
+                            self.store_artifact(key.1, &artifact)?;
+                            self.book().verified.insert(key);
+                            if let Some(e) = self.book().tasks.get_mut(&key) {
+                                e.task = None;
+                                e.state = TaskState::Proven;
+                                e.proven = Some((Instant::now(), seconds));
+                                e.prover = Some(worker.clone());
+                            }
+                            tracing::info!(kind = ?key.0, index = key.1, seconds, %worker, "proven by a worker");
+                            metrics::histogram!("operator_prove_seconds", "kind" => key.0.name())
+                                .record(seconds);
+                            metrics::counter!("operator_queue_proofs", "worker" => worker, "kind" => key.0.name())
+                                .increment(1);
+                            stored = true;
+                        }
+                        Err(reason) => {
+                            tracing::warn!(task = %id, %worker, %reason, "a worker's proof is wrong: rejected, the task is proven again");
+                            metrics::counter!("operator_queue_rejections", "worker" => worker.clone())
+                                .increment(1);
+                            remote.reject(&id, &worker, &reason).await?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(stored)
     }
 
     fn store_artifact(&self, index: u64, a: &ProofArtifact) -> Result<()> {
@@ -662,6 +793,11 @@ impl Coordinator {
             .and_then(|e| e.proven.map(|(t, _)| t))
     }
 
+    /// Who proved `key` in this run: the backend's name in-process, or the queue's worker.
+    pub fn prover_of(&self, key: TaskKey) -> Option<String> {
+        self.book().tasks.get(&key).and_then(|e| e.prover.clone())
+    }
+
     /// Seconds the proof of `key` took, if proven in this run.
     pub fn prove_seconds(&self, key: TaskKey) -> Option<f64> {
         self.book()
@@ -712,6 +848,38 @@ fn batch_stage_task(kind: ProofKind, index: u64, expected: [Fr; BATCH_INPUTS]) -
             expected,
             recursive: kind == ProofKind::RecursiveBatch,
         },
+    }
+}
+
+/// What a task is, in words, for errors: `chunk 7`, `batch 3 (batch)`, `batch 3's node 1 of level 2`.
+fn describe((kind, index): TaskKey) -> String {
+    if kind.is_batch() {
+        format!("batch {index} ({})", kind.name())
+    } else if kind == ProofKind::Node {
+        let (batch, level, position) = rollup_prover::task::node_key_parts(index);
+        format!("batch {batch}'s node {position} of level {level}")
+    } else {
+        format!("chunk {index}")
+    }
+}
+
+/// A worker's result for `task` (`bytes`, as the queue holds it), if it is a proof of the task
+/// under `backend`'s current key that verifies natively; otherwise why not.
+fn check_result(
+    backend: &dyn Backend,
+    task: &ProofTask,
+    bytes: &[u8],
+) -> std::result::Result<ProofArtifact, String> {
+    let artifact = rollup_prover::wire::decode_artifact(bytes).map_err(|e| e.to_string())?;
+    if !task.accepts_from(backend, &artifact) {
+        return Err(
+            "it proves other public inputs than the task's, or is made with another key".into(),
+        );
+    }
+    match backend.verify(&artifact) {
+        Ok(true) => Ok(artifact),
+        Ok(false) => Err("it does not verify against the key".into()),
+        Err(e) => Err(format!("it could not be verified: {e}")),
     }
 }
 

@@ -79,6 +79,12 @@ pub enum Error {
     /// A proof was refused by the coordinator's checks, or proving kept failing.
     #[error("proof: {0}")]
     Proof(String),
+    /// The proof queue refused an operation (`crate::queue`).
+    #[error("proof queue: {0}")]
+    Queue(String),
+    /// The proof queue cannot be reached (its database restarted, the network): waited out.
+    #[error("proof queue unreachable: {0}")]
+    QueueUnreachable(String),
     /// A blocking task (proving, restoring) panicked or was cancelled.
     #[error("a background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),

@@ -20,7 +20,9 @@
 //! - [`watcher`]: ingests L1 requests in queue order once they have enough confirmations;
 //! - [`coordinator`]: the proving pipeline: proof tasks from sealed chunks, their states, the
 //!   artifacts checked and stored, a batch's artifacts for the submitter;
-//! - [`prover`]: which `rollup_prover::Backend` the coordinator proves with (configured);
+//! - [`prover`]: which `rollup_prover::Backend` the coordinator proves and checks with
+//!   (configured); [`queue`]: the PostgreSQL proof queue its tasks go to instead when `queue_url`
+//!   is set, for prover workers on other machines;
 //! - [`submitter`]: each batch's L1 steps, idempotent and crash-safe, sent through the L1
 //!   transaction manager (`rollup_l1::TxManager`: outbox before broadcast, own nonces, fee bumps,
 //!   receipts with confirmations);
@@ -35,6 +37,7 @@ pub mod coordinator;
 pub mod error;
 pub mod node;
 pub mod prover;
+pub mod queue;
 pub mod revert;
 pub mod rpc;
 pub mod sequencer;

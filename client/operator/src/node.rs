@@ -169,14 +169,19 @@ async fn check_verifier(
 /// proof (a mismatch usually means the development SRS on one side and a ceremony on the other).
 pub(crate) fn same_params(deployed: [u8; 32], ours: [u8; 32]) -> Result<()> {
     if deployed != ours {
-        return Err(Error::Config(format!(
-            "the rollup's verifier was generated from parameters {} but this operator proves with {}: \
-             L1 would reject every proof; set `srs` to the ceremony file the verifier was generated from",
-            alloy::primitives::B256::from(deployed),
-            alloy::primitives::B256::from(ours)
-        )));
+        return Err(params_mismatch(deployed, ours));
     }
     Ok(())
+}
+
+/// The error of [`same_params`].
+pub(crate) fn params_mismatch(deployed: [u8; 32], ours: [u8; 32]) -> Error {
+    Error::Config(format!(
+        "the rollup's verifier was generated from parameters {} but this operator proves with {}: \
+         L1 would reject every proof; set `srs` to the ceremony file the verifier was generated from",
+        alloy::primitives::B256::from(deployed),
+        alloy::primitives::B256::from(ours)
+    ))
 }
 
 /// The rollup's deployed verifier and the parameters digest it records (`PARAMS_DIGEST`).
@@ -263,7 +268,13 @@ impl Parts {
     ) -> Result<Parts> {
         let store = Arc::new(Store::open(&cfg.db_path())?);
         crate::revert::check_not_reverting(&store)?;
-        let coordinator = Coordinator::new(store.clone(), backend);
+        let mut coordinator = Coordinator::new(store.clone(), backend);
+        if let Some(url) = &cfg.queue_url {
+            let remote = crate::queue::Remote::new(url);
+            remote.check().await?;
+            tracing::info!("proof tasks go to the proof queue, for prover workers");
+            coordinator = coordinator.with_queue(remote);
+        }
         #[cfg(feature = "fault-injection")]
         let coordinator = coordinator.crashing_at(cfg.crash_at);
         let coordinator = Arc::new(coordinator);

@@ -140,9 +140,9 @@ impl L2ApiServer for Api {
     async fn get_chunks(&self) -> RpcResult<Vec<ChunkInfo>> {
         let mut chunks = self.batches.chunks();
         for c in &mut chunks {
-            c.prove_seconds = self
-                .coordinator
-                .prove_seconds((rollup_prover::ProofKind::RecursiveChunk, c.index));
+            let key = (rollup_prover::ProofKind::RecursiveChunk, c.index);
+            c.prove_seconds = self.coordinator.prove_seconds(key);
+            c.prover = self.coordinator.prover_of(key);
         }
         Ok(chunks)
     }

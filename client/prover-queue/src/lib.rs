@@ -36,6 +36,7 @@
 
 pub mod cluster;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_postgres::{Client, NoTls};
@@ -209,6 +210,51 @@ const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/0001_proof_
 
 /// The advisory lock key that serializes migrations across processes.
 const MIGRATION_LOCK: i64 = 0x7072_6f6f_6671;
+
+/// The proof queue at a URL, connected on first use and again after the connection is lost (a
+/// database restart, a network failure): what a long-running coordinator or worker holds.
+#[derive(Debug)]
+pub struct Link {
+    url: String,
+    queue: std::sync::Mutex<Option<Arc<Queue>>>,
+}
+
+impl Link {
+    /// The queue at `url`; nothing is connected yet.
+    pub fn new(url: impl Into<String>) -> Link {
+        Link {
+            url: url.into(),
+            queue: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<Arc<Queue>>> {
+        // Every update is one assignment: a poisoned lock holds a whole value.
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The current connection, or a new one (with the migrations applied) when there is none or
+    /// it is closed.
+    pub async fn get(&self) -> Result<Arc<Queue>> {
+        if let Some(q) = self.held().as_ref()
+            && !q.client.is_closed()
+        {
+            return Ok(q.clone());
+        }
+        let q = Arc::new(Queue::connect(&self.url).await?);
+        q.migrate().await?;
+        *self.held() = Some(q.clone());
+        Ok(q)
+    }
+
+    /// Forgets the connection (after [`Error::is_connection`]): the next [`Link::get`] connects
+    /// again.
+    pub fn forget(&self) {
+        *self.held() = None;
+    }
+}
 
 /// A connection to the proof queue.
 #[derive(Debug)]
@@ -547,6 +593,19 @@ impl Queue {
             )
             .await?;
         row.map(|r| info(&r)).transpose()
+    }
+
+    /// Every task, oldest first (reports and tests).
+    pub async fn tasks(&self) -> Result<Vec<TaskInfo>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT id, kind, state, attempts, lease_holder, last_error
+                 FROM proof_tasks ORDER BY created_at, id",
+                &[],
+            )
+            .await?;
+        rows.iter().map(info).collect()
     }
 
     /// The parked tasks, oldest first: what an operator must look at.

@@ -152,6 +152,10 @@ pub struct ChunkInfo {
     pub batch: Option<u64>,
     /// Seconds its proof took (when proven in this run of the operator).
     pub prove_seconds: Option<f64>,
+    /// Who proved it (when proven in this run): `cpu` in the operator's process, or the name of
+    /// the prover worker whose proof was accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prover: Option<String>,
 }
 
 /// `l2_status`.

@@ -23,6 +23,7 @@ const LAYERS: &[(&str, u8)] = &[
     // The applications' libraries, and the Solidity side of the proofs (verifiers, EVM, fixtures).
     ("rollup-operator", 3),
     ("rollup-escape", 3),
+    ("rollup-prover-worker", 3),
     ("verifier-gen", 3),
     // The harness of the tests on anvil.
     ("rollup-test-utils", 4),
@@ -30,6 +31,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("operator", 5),
     ("escape", 5),
     ("protocol-gen", 5),
+    ("prover-worker", 5),
     ("rollup-devnet", 5),
 ];
 

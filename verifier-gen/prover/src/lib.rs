@@ -47,11 +47,13 @@ pub mod cache;
 pub mod compress;
 mod dev_srs;
 pub mod node;
+pub mod pipeline;
 pub mod ptau;
 pub mod task;
 pub mod wire;
 
 pub use cache::{ArtifactCache, BatchShape, ChunkShape, CompressShape, NodeShape};
+pub use pipeline::Pipeline;
 pub use task::{Backend, BatchKey, CpuBackend, ProofArtifact, ProofKind, ProofTask, vk_digest};
 
 use rollup_circuits::Fr;
@@ -122,6 +124,22 @@ pub enum ProverError {
     /// A task or an artifact's bytes do not decode ([`crate::wire`]).
     #[error("a proof task or artifact that does not decode: {0}")]
     Wire(String),
+    /// A pipeline's shape that no keys can have ([`crate::Pipeline::check`]).
+    #[error("pipeline: {0}")]
+    Pipeline(String),
+    /// The parameters loaded are not the ones expected (the deployed verifier's): every proof made
+    /// with them would be refused.
+    #[error(
+        "the verifier expects proofs under parameters {} but this prover's are {}: set the SRS to the ceremony file the verifier was generated from",
+        alloy_primitives::hex::encode(expected),
+        alloy_primitives::hex::encode(ours)
+    )]
+    ParamsMismatch {
+        /// The parameters' digest expected.
+        expected: [u8; 32],
+        /// This prover's.
+        ours: [u8; 32],
+    },
 }
 
 /// Where a prover's SRS comes from. There is deliberately no default.

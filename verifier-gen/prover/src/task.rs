@@ -216,11 +216,16 @@ impl ProofTask {
     /// key for its kind: a proof stored under a key that governance has since replaced (with the
     /// verifier behind it) would verify against nothing on L1, so it is made again.
     pub fn accepts_from(&self, backend: &dyn Backend, artifact: &ProofArtifact) -> bool {
-        let key = match self {
+        self.accepts(artifact) && self.key_in(backend) == Some(artifact.vk_digest)
+    }
+
+    /// The digest of the key `backend` proves this task with (a node's is its level's), or `None`
+    /// when it does not prove its kind: what a proof queue names as the task's circuit.
+    pub fn key_in(&self, backend: &dyn Backend) -> Option<[u8; 32]> {
+        match self {
             ProofTask::Node { level, .. } => backend.node_vk_digest(*level),
             _ => backend.vk_digest(self.kind()),
-        };
-        self.accepts(artifact) && key == Some(artifact.vk_digest)
+        }
     }
 
     /// The public inputs its proof must have, as the core computes them; for a batch, the five
@@ -343,6 +348,11 @@ impl CpuBackend {
             compress: None,
             nodes: Vec::new(),
         }
+    }
+
+    /// Its chunk prover.
+    pub fn chunk(&self) -> &ChunkProver {
+        &self.chunk
     }
 
     /// Its batch prover, if it has one.

@@ -84,13 +84,11 @@ impl TryFrom<&WireArtifact> for ProofArtifact {
     }
 }
 
-/// A [`ProofTask`] as sent.
+/// A [`ProofTask`] as sent: `{"<kind>": {...}}`. Externally tagged, not internally (`"task":
+/// "<kind>"` inside): serde buffers an internally tagged value before it decodes it, and that
+/// buffer has no `u128`, which a chunk's records hold.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(
-    tag = "task",
-    rename_all = "snake_case",
-    rename_all_fields = "camelCase"
-)]
+#[serde(rename_all = "snake_case", rename_all_fields = "camelCase")]
 enum WireTask {
     Chunk {
         index: u64,
@@ -251,7 +249,16 @@ mod tests {
     fn every_task_and_artifact_round_trips() -> Result<()> {
         let expected: [Fr; BATCH_INPUTS] = std::array::from_fn(|i| Fr::from(i as u64 + 10));
         let carried: [Fr; CHUNK_INPUTS] = std::array::from_fn(|i| Fr::from(i as u64 + 20));
+        let chunk = rollup_circuits::sample::full_chunk(2, 7).map_err(bad)?;
         let tasks = [
+            ProofTask::RecursiveChunk {
+                index: 5,
+                chunk: Box::new(chunk.clone()),
+            },
+            ProofTask::Chunk {
+                index: 6,
+                chunk: Box::new(chunk),
+            },
             ProofTask::Batch {
                 index: 3,
                 chunks: vec![artifact(ProofKind::RecursiveChunk, 1)],

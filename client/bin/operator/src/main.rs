@@ -50,6 +50,14 @@ struct Cli {
     /// The database and key cache directory.
     #[arg(long, global = true, env = "OPERATOR_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The proof queue (PostgreSQL URL): proof tasks go there for `prover-worker`s.
+    #[arg(
+        long,
+        global = true,
+        env = "OPERATOR_QUEUE_URL",
+        hide_env_values = true
+    )]
+    queue_url: Option<String>,
     /// The sequencer's L1 key (hex).
     #[arg(
         long,
@@ -147,6 +155,9 @@ async fn run() -> Result<()> {
     }
     if let Some(v) = cli.data_dir.clone() {
         cfg.data_dir = v;
+    }
+    if let Some(v) = cli.queue_url.clone() {
+        cfg.queue_url = Some(v);
     }
     if let Some(v) = cli.srs.clone() {
         cfg.srs = Some(v);
