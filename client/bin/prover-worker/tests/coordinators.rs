@@ -1,0 +1,183 @@
+//! The operator's coordinator and prover workers around a real PostgreSQL proof queue (a throwaway
+//! cluster), with real one-slot chunk proofs:
+//!
+//! - a worker that uploads a wrong proof is caught: the coordinator rejects it (the task goes back
+//!   to the queue, the worker named in its last error), and an honest worker's proof is accepted;
+//! - two coordinators (two operators' stores) racing for the same task share one task and one
+//!   result, and both accept it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rollup_operator::coordinator::Coordinator;
+use rollup_operator::queue::Remote;
+use rollup_operator::store::Store;
+use rollup_prover::{Backend, Pipeline, ProofArtifact, ProofKind, ProofTask, SrsSource};
+use rollup_prover_queue::cluster::Cluster;
+use rollup_prover_queue::{Link, Queue, TaskState};
+use rollup_prover_worker::{Settings, Worker};
+use rollup_test_utils::{Result, wait_for};
+use tokio::sync::watch;
+
+const CHAIN: u64 = 31_337;
+
+/// The committed verifier's chunk stage (one-slot chunks), from the workspace's shared key cache.
+fn chunk_backend() -> rollup_prover::Result<Arc<dyn Backend>> {
+    let pipeline = Pipeline {
+        slots: 1,
+        chain_id: CHAIN,
+        capacity: 1,
+        tree_depth: 0,
+        compress: false,
+        srs: SrsSource::Development,
+        key_cache: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("keys"),
+    };
+    Ok(Arc::new(pipeline.load_chunks(None)?))
+}
+
+/// A backend that proves honestly, then flips a byte of every proof: its artifacts claim the
+/// right inputs and key but do not verify.
+#[derive(Debug)]
+struct Liar(Arc<dyn Backend>);
+
+impl Backend for Liar {
+    fn name(&self) -> &str {
+        "liar"
+    }
+    fn params_digest(&self) -> [u8; 32] {
+        self.0.params_digest()
+    }
+    fn vk_digest(&self, kind: ProofKind) -> Option<[u8; 32]> {
+        self.0.vk_digest(kind)
+    }
+    fn prove(&self, task: &ProofTask) -> rollup_prover::Result<ProofArtifact> {
+        let mut a = self.0.prove(task)?;
+        if let Some(b) = a.proof.last_mut() {
+            *b ^= 1;
+        }
+        Ok(a)
+    }
+    fn verify(&self, a: &ProofArtifact) -> rollup_prover::Result<bool> {
+        self.0.verify(a)
+    }
+}
+
+/// A worker of `backend` named `name`, serving chunk proofs, running until the returned sender
+/// says stop.
+fn spawn_worker(
+    url: &str,
+    name: &str,
+    backend: Arc<dyn Backend>,
+) -> Result<(
+    watch::Sender<bool>,
+    tokio::task::JoinHandle<rollup_prover_worker::Result<rollup_prover_worker::Summary>>,
+)> {
+    let mut settings = Settings::new(name, vec![ProofKind::RecursiveChunk]);
+    settings.heartbeat = Duration::from_secs(1);
+    settings.idle = Duration::from_millis(100);
+    let worker = Worker::new(Link::new(url), backend, settings)?;
+    let (stop, stopped) = watch::channel(false);
+    Ok((stop, tokio::spawn(async move { worker.run(stopped).await })))
+}
+
+fn coordinator(dir: &std::path::Path, url: &str, backend: Arc<dyn Backend>) -> Result<Coordinator> {
+    std::fs::create_dir_all(dir)?;
+    let store = Arc::new(Store::open(&dir.join("operator.redb"))?);
+    Ok(Coordinator::new(store, backend).with_queue(Remote::new(url)))
+}
+
+/// Runs `c` until it stores the proof of `key`.
+async fn until_proven(c: &Coordinator, key: (ProofKind, u64)) -> Result {
+    wait_for(
+        "the proof accepted",
+        Duration::from_secs(300),
+        || async move {
+            c.run_next().await?;
+            Ok(c.artifact(key.0, key.1)?.map(|_| ()))
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_proof_is_rejected_and_racing_coordinators_share_one_result() -> Result {
+    let cluster = Cluster::start().await?;
+    let url = cluster.url();
+    let backend = tokio::task::spawn_blocking(chunk_backend).await??;
+    let dir = std::env::temp_dir().join(format!("coordinators-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let chunk = rollup_circuits::sample::full_chunk(1, CHAIN)?;
+    let task = ProofTask::RecursiveChunk {
+        index: 0,
+        chunk: Box::new(chunk),
+    };
+    let key = (ProofKind::RecursiveChunk, 0);
+
+    // The liar's proof is rejected, the task queued again with the liar named.
+    let first = coordinator(&dir.join("first"), &url, backend.clone())?;
+    first.submit(task.clone())?;
+    first.run_next().await?;
+    let q = Queue::connect(&url).await?;
+    let tasks = q.tasks().await?;
+    let [queued] = tasks.as_slice() else {
+        return Err(format!("one task expected: {tasks:?}").into());
+    };
+    let id = queued.id.clone();
+    let (stop_liar, liar) = spawn_worker(&url, "liar", Arc::new(Liar(backend.clone())))?;
+    wait_for(
+        "the liar's proof rejected",
+        Duration::from_secs(300),
+        || {
+            let (q, first, id) = (&q, &first, &id);
+            async move {
+                first.run_next().await?;
+                let t = q.task(id).await?.ok_or("the task is gone")?;
+                Ok(t.last_error
+                    .filter(|e| e.contains("liar") && e.contains("rejected"))
+                    .map(|_| ()))
+            }
+        },
+    )
+    .await?;
+    stop_liar.send(true)?;
+    let summary = liar.await??;
+    assert!(summary.proven >= 1, "{summary:?}");
+    assert!(
+        first.artifact(key.0, key.1)?.is_none(),
+        "a wrong proof was stored"
+    );
+
+    // A second coordinator races for the same task: the same id, nothing new in the queue.
+    let second = coordinator(&dir.join("second"), &url, backend.clone())?;
+    second.submit(task.clone())?;
+    second.run_next().await?;
+    assert_eq!(
+        q.tasks().await?.len(),
+        1,
+        "the racing coordinator made a second task"
+    );
+
+    // An honest worker's proof is accepted by both.
+    let (stop_honest, honest) = spawn_worker(&url, "honest", backend.clone())?;
+    until_proven(&first, key).await?;
+    until_proven(&second, key).await?;
+    stop_honest.send(true)?;
+    assert_eq!(honest.await??.proven, 1);
+    let done = q.task(&id).await?.ok_or("the task is gone")?;
+    assert_eq!(done.state, TaskState::Done);
+    // The liar's lease, its rejection (which counts as an attempt, so that a lying worker gets a task
+    // parked rather than retried forever), the honest worker's lease; a lease the liar took again
+    // and gave back when stopped counts for nothing.
+    assert_eq!(done.attempts, 3, "{done:?}");
+    assert_eq!(q.result(&id).await?.ok_or("no result")?.worker, "honest");
+    for c in [&first, &second] {
+        let a = c.artifact(key.0, key.1)?.ok_or("not stored")?;
+        assert!(backend.verify(&a)?);
+        assert!(task.accepts_from(backend.as_ref(), &a));
+        assert_eq!(c.prover_of(key).as_deref(), Some("honest"));
+    }
+    cluster.stop()?;
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
