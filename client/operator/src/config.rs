@@ -84,6 +84,10 @@ pub struct Config {
     /// (`prover-worker`, on this machine or others) instead of being proven in this process, which
     /// still checks every result before accepting it (`crate::queue`). Unset: proven in-process.
     pub queue_url: Option<String>,
+    /// With the proof queue: enqueue a shadow copy of every task too, for shadow workers
+    /// (`prover-worker --shadow`), whose proofs are checked and timed against production and
+    /// reported (`l2_getProvers`, metrics), never used.
+    pub queue_shadow: bool,
     /// Compress each batch proof in the thin last stage (`rollup_prover::compress`, k = 22: about
     /// 6 minutes and 12 GB per batch on 2 cores) for a verifier that costs L1 about 100k gas less;
     /// the rollup's verifier must then be the compression circuit's (`verifier-gen --stage
@@ -130,6 +134,7 @@ impl Default for Config {
             key_cache: None,
             prover: crate::prover::ProverKind::Cpu,
             queue_url: None,
+            queue_shadow: false,
             compress: false,
             tree_depth: 0,
             #[cfg(feature = "fault-injection")]

@@ -147,6 +147,42 @@ struct Book {
     verified: std::collections::BTreeSet<TaskKey>,
     /// Whether the proof queue was unreachable at the last try (logged once per outage).
     queue_down: bool,
+    /// Shadow copies in the proof queue whose result is not checked yet, by their id.
+    shadows: BTreeMap<String, Shadow>,
+    /// What each prover's proofs came to in this run, by name and whether it is a shadow.
+    provers: BTreeMap<(String, bool), Tally>,
+}
+
+/// A shadow copy of a task, waiting for a shadow worker.
+#[derive(Debug)]
+struct Shadow {
+    key: TaskKey,
+    task: ProofTask,
+    since: Instant,
+}
+
+/// How long a shadow copy is waited for before it is forgotten (no shadow worker serves it).
+const SHADOW_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3_600);
+
+/// One prover's proofs in this run.
+#[derive(Debug, Default)]
+struct Tally {
+    valid: u64,
+    invalid: u64,
+    seconds: Vec<f64>,
+    /// A shadow's time over production's, task by task.
+    vs_production: Vec<f64>,
+}
+
+fn median(xs: &[f64]) -> Option<f64> {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
 }
 
 /// The coordinator.
@@ -606,6 +642,7 @@ impl Coordinator {
                     e.proven = Some((Instant::now(), seconds));
                     e.prover = Some(self.backend.name().to_string());
                 }
+                self.tally(self.backend.name(), false, Some(seconds), None);
                 tracing::info!(
                     ?kind,
                     index,
@@ -660,6 +697,17 @@ impl Coordinator {
                 ))
             })?;
             let id = remote.enqueue(&task, &circuit).await?;
+            if remote.shadow() {
+                let shadow = remote.enqueue_shadow(&task, &circuit).await?;
+                self.book().shadows.insert(
+                    shadow,
+                    Shadow {
+                        key,
+                        task: task.clone(),
+                        since: Instant::now(),
+                    },
+                );
+            }
             if let Some(e) = self.book().tasks.get_mut(&key) {
                 e.remote = Some(id);
                 e.state = TaskState::Running;
@@ -716,21 +764,120 @@ impl Coordinator {
                             tracing::info!(kind = ?key.0, index = key.1, seconds, %worker, "proven by a worker");
                             metrics::histogram!("operator_prove_seconds", "kind" => key.0.name())
                                 .record(seconds);
-                            metrics::counter!("operator_queue_proofs", "worker" => worker, "kind" => key.0.name())
+                            metrics::counter!("operator_queue_proofs", "worker" => worker.clone(), "kind" => key.0.name())
                                 .increment(1);
+                            self.tally(&worker, false, Some(seconds), None);
                             stored = true;
                         }
                         Err(reason) => {
                             tracing::warn!(task = %id, %worker, %reason, "a worker's proof is wrong: rejected, the task is proven again");
                             metrics::counter!("operator_queue_rejections", "worker" => worker.clone())
                                 .increment(1);
+                            self.tally(&worker, false, None, None);
                             remote.reject(&id, &worker, &reason).await?;
                         }
                     }
                 }
             }
         }
+        self.check_shadows(remote).await?;
         Ok(stored)
+    }
+
+    /// Checks the shadow copies whose shadow result and production proof are both in: a shadow
+    /// proof is checked as a production one is, and its time compared with production's; it is
+    /// reported (`l2_getProvers`, `operator_shadow_proofs`), never stored.
+    async fn check_shadows(&self, remote: &Remote) -> Result<()> {
+        let ready: Vec<(String, TaskKey, ProofTask, Instant, f64)> = {
+            let mut book = self.book();
+            // A copy whose production proof never came (its batch reverted, say) is forgotten too.
+            book.shadows
+                .retain(|_, s| s.since.elapsed() < SHADOW_PATIENCE * 2);
+            book.shadows
+                .iter()
+                .filter_map(|(id, s)| {
+                    let production = book.tasks.get(&s.key)?.proven?.1;
+                    Some((id.clone(), s.key, s.task.clone(), s.since, production))
+                })
+                .collect()
+        };
+        for (id, key, task, since, production) in ready {
+            match remote.poll(&id).await? {
+                Polled::Pending if since.elapsed() < SHADOW_PATIENCE => continue,
+                Polled::Pending | Polled::Missing => {
+                    tracing::info!(task = %id, "no shadow worker proved the shadow copy: forgotten");
+                }
+                Polled::Parked { error, .. } => {
+                    tracing::warn!(task = %id, %error, "a shadow copy failed");
+                    metrics::counter!("operator_shadow_proofs", "worker" => "?", "outcome" => "failed")
+                        .increment(1);
+                }
+                Polled::Result {
+                    artifact,
+                    worker,
+                    seconds,
+                } => {
+                    let backend = self.backend.clone();
+                    let checked = tokio::task::spawn_blocking(move || {
+                        check_result(backend.as_ref(), &task, &artifact)
+                    })
+                    .await?;
+                    let ratio = seconds / production;
+                    match checked {
+                        Ok(_) => {
+                            tracing::info!(kind = ?key.0, index = key.1, %worker, seconds, vs_production = ratio, "a shadow proof is valid");
+                            metrics::counter!("operator_shadow_proofs", "worker" => worker.clone(), "outcome" => "valid")
+                                .increment(1);
+                            metrics::histogram!("operator_shadow_vs_production", "worker" => worker.clone())
+                                .record(ratio);
+                            self.tally(&worker, true, Some(seconds), Some(ratio));
+                        }
+                        Err(reason) => {
+                            tracing::warn!(kind = ?key.0, index = key.1, %worker, %reason, "a shadow proof is wrong");
+                            metrics::counter!("operator_shadow_proofs", "worker" => worker.clone(), "outcome" => "invalid")
+                                .increment(1);
+                            self.tally(&worker, true, None, None);
+                        }
+                    }
+                }
+            }
+            self.book().shadows.remove(&id);
+        }
+        Ok(())
+    }
+
+    /// Counts a proof of `prover`: valid with its `seconds` (and a shadow's ratio to production),
+    /// or invalid without.
+    fn tally(&self, prover: &str, shadow: bool, seconds: Option<f64>, ratio: Option<f64>) {
+        let mut book = self.book();
+        let t = book
+            .provers
+            .entry((prover.to_string(), shadow))
+            .or_default();
+        match seconds {
+            Some(s) => {
+                t.valid += 1;
+                t.seconds.push(s);
+            }
+            None => t.invalid += 1,
+        }
+        t.vs_production.extend(ratio);
+    }
+
+    /// Every prover whose proofs were checked in this run (`l2_getProvers`).
+    pub fn provers(&self) -> Vec<rollup_rpc_api::ProverInfo> {
+        self.book()
+            .provers
+            .iter()
+            .map(|((name, shadow), t)| rollup_rpc_api::ProverInfo {
+                name: name.clone(),
+                shadow: *shadow,
+                valid: t.valid,
+                invalid: t.invalid,
+                median_seconds: median(&t.seconds),
+                median_vs_production: median(&t.vs_production),
+            })
+            .collect()
     }
 
     fn store_artifact(&self, index: u64, a: &ProofArtifact) -> Result<()> {

@@ -270,7 +270,10 @@ impl Parts {
         crate::revert::check_not_reverting(&store)?;
         let mut coordinator = Coordinator::new(store.clone(), backend);
         if let Some(url) = &cfg.queue_url {
-            let remote = crate::queue::Remote::new(url);
+            let mut remote = crate::queue::Remote::new(url);
+            if cfg.queue_shadow {
+                remote = remote.with_shadow();
+            }
             remote.check().await?;
             tracing::info!("proof tasks go to the proof queue, for prover workers");
             coordinator = coordinator.with_queue(remote);

@@ -57,10 +57,15 @@ pub fn task_id(task: &ProofTask, circuit: &[u8; 32], input: &[u8]) -> String {
     )
 }
 
+/// Attempts at a shadow copy: shadow workers are on trial, their failures are reported, not
+/// retried at length.
+pub const SHADOW_ATTEMPTS: u32 = 2;
+
 /// The proof queue at a URL.
 #[derive(Debug)]
 pub struct Remote {
     link: Link,
+    shadow: bool,
 }
 
 fn queue_error(context: &str, e: rollup_prover_queue::Error) -> Error {
@@ -72,7 +77,19 @@ impl Remote {
     pub fn new(url: &str) -> Remote {
         Remote {
             link: Link::new(url),
+            shadow: false,
         }
+    }
+
+    /// The same, enqueueing a shadow copy of every task ([`Remote::enqueue_shadow`]).
+    pub fn with_shadow(mut self) -> Remote {
+        self.shadow = true;
+        self
+    }
+
+    /// Whether it makes shadow copies.
+    pub fn shadow(&self) -> bool {
+        self.shadow
     }
 
     /// Connects (applying the schema's migrations): a wrong URL is an error at start, not at the
@@ -119,6 +136,25 @@ impl Remote {
             })
             .await?;
         tracing::debug!(task = %id, fresh, "enqueued");
+        Ok(id)
+    }
+
+    /// Enqueues a shadow copy of `task` (idempotent): the same input under the id `shadow-<id>`
+    /// and the type [`rollup_prover_queue::shadow_kind`], for shadow workers only; returns its id.
+    pub async fn enqueue_shadow(&self, task: &ProofTask, circuit: &[u8; 32]) -> Result<String> {
+        let input = rollup_prover::wire::encode_task(task)?;
+        let id = format!("shadow-{}", task_id(task, circuit, &input));
+        let new = NewTask {
+            id: id.clone(),
+            kind: rollup_prover_queue::shadow_kind(task.kind().name()),
+            circuit: alloy_primitives::hex::encode(circuit),
+            input,
+            max_attempts: SHADOW_ATTEMPTS,
+        };
+        self.with("enqueueing a shadow copy", |q| async move {
+            q.enqueue(&new).await
+        })
+        .await?;
         Ok(id)
     }
 

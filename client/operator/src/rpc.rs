@@ -16,7 +16,7 @@ use jsonrpsee::types::ErrorObjectOwned;
 use rollup_protocol::state::BalanceProof;
 use rollup_protocol::{Tx, field};
 use rollup_rpc_api::codes::{DUPLICATE, INTERNAL, NOT_FOUND, OVER_CAPACITY, REJECTED, UNSUPPORTED};
-use rollup_rpc_api::{AccountInfo, ChunkInfo, L2ApiServer, Status, TxState, TxStatus};
+use rollup_rpc_api::{AccountInfo, ChunkInfo, L2ApiServer, ProverInfo, Status, TxState, TxStatus};
 use tokio::sync::Mutex;
 
 use crate::batches::Batches;
@@ -145,6 +145,10 @@ impl L2ApiServer for Api {
             c.prover = self.coordinator.prover_of(key);
         }
         Ok(chunks)
+    }
+
+    async fn get_provers(&self) -> RpcResult<Vec<ProverInfo>> {
+        Ok(self.coordinator.provers())
     }
 
     async fn status(&self) -> RpcResult<Status> {

@@ -256,6 +256,12 @@ impl Link {
     }
 }
 
+/// The task type of shadow copies of `kind`'s tasks: what shadow workers lease, and production
+/// workers never do (`shadow:<kind>`).
+pub fn shadow_kind(kind: &str) -> String {
+    format!("shadow:{kind}")
+}
+
 /// A connection to the proof queue.
 #[derive(Debug)]
 pub struct Queue {

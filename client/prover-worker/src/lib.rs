@@ -58,6 +58,10 @@ pub struct Settings {
     pub heartbeat: Duration,
     /// How long to wait when the queue has nothing for it.
     pub idle: Duration,
+    /// A shadow worker: it proves shadow copies of tasks
+    /// ([`rollup_prover_queue::shadow_kind`]), which the coordinator checks and times against
+    /// the production proof and never uses; production tasks it never sees.
+    pub shadow: bool,
 }
 
 impl Settings {
@@ -70,6 +74,7 @@ impl Settings {
             lease: Duration::from_secs(60),
             heartbeat: Duration::from_secs(10),
             idle: Duration::from_millis(500),
+            shadow: false,
         }
     }
 }
@@ -77,6 +82,16 @@ impl Settings {
 /// The name a verifying-key digest has in the queue (its circuit): lowercase hex, no prefix.
 pub fn circuit_name(digest: &[u8; 32]) -> String {
     alloy_primitives::hex::encode(digest)
+}
+
+/// The task type `kind`'s tasks have in the queue: its name, or for shadow copies
+/// [`rollup_prover_queue::shadow_kind`] of it.
+pub fn queue_kind(kind: ProofKind, shadow: bool) -> String {
+    if shadow {
+        rollup_prover_queue::shadow_kind(kind.name())
+    } else {
+        kind.name().to_string()
+    }
 }
 
 /// The digests of the keys `backend` proves `kind` with: one, or one per level for nodes.
@@ -135,7 +150,7 @@ impl Worker {
             kinds: settings
                 .kinds
                 .iter()
-                .map(|k| k.name().to_string())
+                .map(|k| queue_kind(*k, settings.shadow))
                 .collect(),
             circuits,
             duration: settings.lease,
@@ -266,10 +281,10 @@ impl Worker {
     fn task_of(&self, leased: &Leased) -> std::result::Result<ProofTask, String> {
         let task = rollup_prover::wire::decode_task(&leased.input)
             .map_err(|e| format!("the task does not decode: {e}"))?;
-        if task.kind().name() != leased.kind {
+        let kind = queue_kind(task.kind(), self.settings.shadow);
+        if kind != leased.kind {
             return Err(format!(
-                "the task is a {} task, queued as {}",
-                task.kind().name(),
+                "the task is a {kind} task, queued as {}",
                 leased.kind
             ));
         }

@@ -13,6 +13,7 @@
 //! | `l2_getNonce` | account id | the next nonce |
 //! | `l2_getProof` | account id, token id | the balance proof against the current root |
 //! | `l2_getChunks` | | [`ChunkInfo`] of every sealed chunk |
+//! | `l2_getProvers` | | [`ProverInfo`] of every prover whose proofs the coordinator saw in this run |
 //! | `l2_status` | | [`Status`] |
 //!
 //! Rejections are JSON-RPC errors with the codes in [`codes`] and a message that says why.
@@ -136,6 +137,26 @@ pub struct AccountInfo {
     pub balances: BTreeMap<String, String>,
 }
 
+/// One prover, in `l2_getProvers`: this process's backend, or a worker of the proof queue (a shadow
+/// worker's proofs are checked and timed, never used).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProverInfo {
+    /// Its name (`cpu` in-process, or the worker's).
+    pub name: String,
+    /// Whether it proves shadow copies of tasks.
+    pub shadow: bool,
+    /// Proofs that passed the coordinator's checks (accepted, or for a shadow worker, valid).
+    pub valid: u64,
+    /// Proofs that failed them (rejected; for a shadow worker, reported only).
+    pub invalid: u64,
+    /// The median of its valid proofs' times, seconds.
+    pub median_seconds: Option<f64>,
+    /// For a shadow worker: the median of its time over the production proof's, task by task
+    /// (below 1: faster than production).
+    pub median_vs_production: Option<f64>,
+}
+
 /// One sealed chunk, in `l2_getChunks`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -208,6 +229,9 @@ pub trait L2Api {
     /// Every sealed chunk.
     #[method(name = "getChunks")]
     async fn get_chunks(&self) -> RpcResult<Vec<ChunkInfo>>;
+    /// Every prover whose proofs the coordinator checked in this run, shadow workers included.
+    #[method(name = "getProvers")]
+    async fn get_provers(&self) -> RpcResult<Vec<ProverInfo>>;
     /// The queue, chunks, batches and the current root.
     #[method(name = "status")]
     async fn status(&self) -> RpcResult<Status>;

@@ -67,6 +67,10 @@ struct Cli {
     /// Seconds between heartbeats while proving.
     #[arg(long, default_value_t = 10)]
     heartbeat_secs: u64,
+    /// A shadow worker: it proves copies of the tasks (when the operator makes them, `queue_shadow`),
+    /// which the operator checks and times against production and never uses.
+    #[arg(long)]
+    shadow: bool,
     /// Where Prometheus metrics are served.
     #[arg(long, env = "PROVER_METRICS_ADDR")]
     metrics_addr: Option<SocketAddr>,
@@ -158,6 +162,7 @@ async fn main() -> Result<()> {
     let mut settings = Settings::new(cli.name.unwrap_or_else(default_name), kinds);
     settings.lease = std::time::Duration::from_secs(cli.lease_secs);
     settings.heartbeat = std::time::Duration::from_secs(cli.heartbeat_secs);
+    settings.shadow = cli.shadow;
     if settings.heartbeat >= settings.lease {
         bail!("--heartbeat-secs must be below --lease-secs");
     }

@@ -4,7 +4,9 @@
 //! - a worker that uploads a wrong proof is caught: the coordinator rejects it (the task goes back
 //!   to the queue, the worker named in its last error), and an honest worker's proof is accepted;
 //! - two coordinators (two operators' stores) racing for the same task share one task and one
-//!   result, and both accept it.
+//!   result, and both accept it;
+//! - shadow workers get copies of the tasks: their proofs are checked (a wrong one reported) and
+//!   timed against production's, and never stored in place of production's.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -73,9 +75,23 @@ fn spawn_worker(
     watch::Sender<bool>,
     tokio::task::JoinHandle<rollup_prover_worker::Result<rollup_prover_worker::Summary>>,
 )> {
+    spawn_worker_as(url, name, backend, false)
+}
+
+/// [`spawn_worker`], a shadow worker when `shadow`.
+fn spawn_worker_as(
+    url: &str,
+    name: &str,
+    backend: Arc<dyn Backend>,
+    shadow: bool,
+) -> Result<(
+    watch::Sender<bool>,
+    tokio::task::JoinHandle<rollup_prover_worker::Result<rollup_prover_worker::Summary>>,
+)> {
     let mut settings = Settings::new(name, vec![ProofKind::RecursiveChunk]);
     settings.heartbeat = Duration::from_secs(1);
     settings.idle = Duration::from_millis(100);
+    settings.shadow = shadow;
     let worker = Worker::new(Link::new(url), backend, settings)?;
     let (stop, stopped) = watch::channel(false);
     Ok((stop, tokio::spawn(async move { worker.run(stopped).await })))
@@ -177,6 +193,102 @@ async fn a_wrong_proof_is_rejected_and_racing_coordinators_share_one_result() ->
         assert!(task.accepts_from(backend.as_ref(), &a));
         assert_eq!(c.prover_of(key).as_deref(), Some("honest"));
     }
+    cluster.stop()?;
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shadow_proofs_are_checked_and_timed_never_used() -> Result {
+    let cluster = Cluster::start().await?;
+    let url = cluster.url();
+    let backend = tokio::task::spawn_blocking(chunk_backend).await??;
+    let dir = std::env::temp_dir().join(format!("shadows-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let store = Arc::new(Store::open(&dir.join("operator.redb"))?);
+    let c = Coordinator::new(store, backend.clone()).with_queue(Remote::new(&url).with_shadow());
+    let chunk = rollup_circuits::sample::full_chunk(1, CHAIN)?;
+    let task = |index| ProofTask::RecursiveChunk {
+        index,
+        chunk: Box::new(chunk.clone()),
+    };
+    let shadow =
+        |c: &Coordinator, name: &str| c.provers().into_iter().find(|p| p.shadow && p.name == name);
+
+    // Task 0: production proves it, a lying shadow worker's copy is reported invalid.
+    let (stop_prod, prod) = spawn_worker(&url, "prod", backend.clone())?;
+    let (stop_liar, liar) =
+        spawn_worker_as(&url, "shadow-liar", Arc::new(Liar(backend.clone())), true)?;
+    c.submit(task(0))?;
+    until_proven(&c, (ProofKind::RecursiveChunk, 0)).await?;
+    let report = wait_for(
+        "the lying shadow reported",
+        Duration::from_secs(300),
+        || {
+            let c = &c;
+            async move {
+                c.run_next().await?;
+                Ok(shadow(c, "shadow-liar"))
+            }
+        },
+    )
+    .await?;
+    assert_eq!((report.valid, report.invalid), (0, 1), "{report:?}");
+    stop_liar.send(true)?;
+    liar.await??;
+
+    // Task 1: an honest shadow worker's copy is valid, and timed against production's.
+    let (stop_honest, honest) = spawn_worker_as(&url, "shadow-honest", backend.clone(), true)?;
+    c.submit(task(1))?;
+    until_proven(&c, (ProofKind::RecursiveChunk, 1)).await?;
+    let report = wait_for(
+        "the honest shadow reported",
+        Duration::from_secs(300),
+        || {
+            let c = &c;
+            async move {
+                c.run_next().await?;
+                Ok(shadow(c, "shadow-honest"))
+            }
+        },
+    )
+    .await?;
+    assert_eq!((report.valid, report.invalid), (1, 0), "{report:?}");
+    let ratio = report
+        .median_vs_production
+        .ok_or("no ratio to production")?;
+    assert!(ratio > 0.0 && ratio.is_finite(), "{ratio}");
+    stop_honest.send(true)?;
+    honest.await??;
+    stop_prod.send(true)?;
+    prod.await??;
+
+    // What is stored is production's, each time; the shadow results stay in the queue, unused.
+    for index in [0, 1] {
+        let key = (ProofKind::RecursiveChunk, index);
+        assert_eq!(c.prover_of(key).as_deref(), Some("prod"));
+        let a = c.artifact(key.0, key.1)?.ok_or("not stored")?;
+        assert!(backend.verify(&a)?);
+    }
+    let prod_report = c
+        .provers()
+        .into_iter()
+        .find(|p| !p.shadow && p.name == "prod")
+        .ok_or("no production report")?;
+    assert_eq!((prod_report.valid, prod_report.invalid), (2, 0));
+    let q = Queue::connect(&url).await?;
+    let mut shadow_workers = Vec::new();
+    for t in q.tasks().await? {
+        let r = q.result(&t.id).await?.ok_or("a task without a result")?;
+        if t.kind.starts_with("shadow:") {
+            shadow_workers.push(r.worker);
+        } else {
+            assert_eq!(r.worker, "prod", "{t:?}");
+        }
+    }
+    shadow_workers.sort();
+    assert_eq!(shadow_workers, ["shadow-honest", "shadow-liar"]);
     cluster.stop()?;
     std::fs::remove_dir_all(&dir)?;
     Ok(())
