@@ -746,11 +746,7 @@ impl Coordinator {
                     worker,
                     seconds,
                 } => {
-                    let backend = self.backend.clone();
-                    let checked = tokio::task::spawn_blocking(move || {
-                        check_result(backend.as_ref(), &task, &artifact)
-                    })
-                    .await?;
+                    let checked = self.check_result(task, artifact).await?;
                     match checked {
                         Ok(artifact) => {
                             self.store_artifact(key.1, &artifact)?;
@@ -817,11 +813,7 @@ impl Coordinator {
                     worker,
                     seconds,
                 } => {
-                    let backend = self.backend.clone();
-                    let checked = tokio::task::spawn_blocking(move || {
-                        check_result(backend.as_ref(), &task, &artifact)
-                    })
-                    .await?;
+                    let checked = self.check_result(task, artifact).await?;
                     let ratio = seconds / production;
                     match checked {
                         Ok(_) => {
@@ -844,6 +836,20 @@ impl Coordinator {
             self.book().shadows.remove(&id);
         }
         Ok(())
+    }
+
+    /// [`check_result`] off the async runtime (a native verification of an aggregation proof takes
+    /// a while).
+    async fn check_result(
+        &self,
+        task: ProofTask,
+        bytes: Vec<u8>,
+    ) -> Result<std::result::Result<ProofArtifact, String>> {
+        let backend = self.backend.clone();
+        Ok(
+            tokio::task::spawn_blocking(move || check_result(backend.as_ref(), &task, &bytes))
+                .await?,
+        )
     }
 
     /// Counts a proof of `prover`: valid with its `seconds` (and a shadow's ratio to production),
