@@ -298,14 +298,23 @@ impl Queue {
     }
 
     async fn apply_migrations(&self) -> Result<()> {
-        self.client
-            .batch_execute(
-                "CREATE TABLE IF NOT EXISTS proof_queue_migrations (
-                     version    INTEGER PRIMARY KEY,
-                     applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-                 )",
-            )
-            .await?;
+        // Created only when missing (under the lock): `IF NOT EXISTS` alone would have the server
+        // send a notice on every connection.
+        let exists: Option<String> = self
+            .client
+            .query_one("SELECT to_regclass('proof_queue_migrations')::text", &[])
+            .await?
+            .try_get(0)?;
+        if exists.is_none() {
+            self.client
+                .batch_execute(
+                    "CREATE TABLE proof_queue_migrations (
+                         version    INTEGER PRIMARY KEY,
+                         applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                     )",
+                )
+                .await?;
+        }
         for (version, sql) in MIGRATIONS {
             let done = self
                 .client

@@ -17,6 +17,7 @@
 //! (`--json` for one JSON object).
 
 mod sync_bench;
+mod workers;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -67,6 +68,14 @@ struct Args {
     /// through a hostile one (30 % 429s, a 500-block log cap), for `docs/benchmarks.md`.
     #[arg(long, default_value_t = 0)]
     bench_sync: usize,
+    /// Prove through a PostgreSQL proof queue with this many `prover-worker` processes (a
+    /// throwaway server is started; `scripts/setup` installs PostgreSQL); 0 proves in the
+    /// operator's process.
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
+    /// The `prover-worker` binary (default: beside this one).
+    #[arg(long, env = "DEVNET_WORKER_BIN")]
+    worker_bin: Option<PathBuf>,
     /// The `escape` binary (default: beside this one).
     #[arg(long, env = "DEVNET_ESCAPE_BIN")]
     escape_bin: Option<PathBuf>,
@@ -295,7 +304,32 @@ async fn main() -> Result<()> {
     }
 
     let net = deploy(&args, &mut report).await?;
-    let (operator, rpc, data) = start_operator(&args, &net, &mut report).await?;
+    let mut workers = match args.workers {
+        0 => None,
+        _ => Some(workers::Workers::start_queue().await?),
+    };
+    let (operator, rpc, data) =
+        start_operator(&args, &net, workers.as_ref().map(|w| w.url()), &mut report).await?;
+    if let Some(w) = &mut workers {
+        let t = Instant::now();
+        let bin = match &args.worker_bin {
+            Some(b) => b.clone(),
+            None => workers::default_bin()?,
+        };
+        w.spawn(
+            &bin,
+            args.workers,
+            args.slots,
+            net.chain,
+            &key_cache(),
+            &data.with_extension("workers"),
+        )
+        .await?;
+        report.timings.push((
+            "workers start (keys loaded)".into(),
+            t.elapsed().as_secs_f64(),
+        ));
+    }
     let before = l1_balances(&net).await?;
     let ids = workload(&net, &rpc, &mut report).await?;
     let settled = settle(&net, &rpc, &ids, &mut report).await?;
@@ -305,7 +339,11 @@ async fn main() -> Result<()> {
         )
         .await;
     }
+    let provers = serde_json::to_value(rpc.get_provers().await?)?;
     operator.stop().await?;
+    if let Some(w) = workers {
+        w.stop().await?;
+    }
     go_offline(&net, &mut report).await?;
     let dirs = root()
         .join("target/devnet")
@@ -313,6 +351,8 @@ async fn main() -> Result<()> {
     let escapes = escape_everyone(&net, &escape_bin, &ids, &dirs, &mut report).await?;
     let (mut summary, all_whole) =
         summary(&args, &net, &before, settled, escapes, started, &mut report).await?;
+    summary["workers"] = json!(args.workers);
+    summary["provers"] = provers;
     if args.bench_sync > 0 {
         say("timing escape syncs through a clean and a hostile RPC");
         let bench = sync_bench::run(
@@ -416,6 +456,7 @@ async fn deploy(args: &Args, report: &mut Report) -> Result<Devnet> {
 async fn start_operator(
     args: &Args,
     net: &Devnet,
+    queue_url: Option<String>,
     report: &mut Report,
 ) -> Result<(Operator, L2Client, PathBuf)> {
     let t = Instant::now();
@@ -437,6 +478,7 @@ async fn start_operator(
             batch_chunks: 1,
             batch_timeout_ms: 4_000,
             poll_ms: 200,
+            queue_url,
             data: match args.data.as_str() {
                 "calldata" => DataMode::Calldata,
                 "auto" => DataMode::Auto,
@@ -1039,12 +1081,29 @@ fn print_summary(s: &Value) {
     println!("\n== Chunks ({} slots each) ==", s["slots"]);
     for c in s["chunks"].as_array().into_iter().flatten() {
         println!(
-            "chunk {:>2} (batch {}): {} transactions, fill ratio {:.2}, proof {:.1} s",
+            "chunk {:>2} (batch {}): {} transactions, fill ratio {:.2}, proof {:.1} s by {}",
             c["index"],
             c["batch"],
             c["transactions"],
             c["fillRatio"].as_f64().unwrap_or(0.0),
-            c["proveSeconds"].as_f64().unwrap_or(f64::NAN)
+            c["proveSeconds"].as_f64().unwrap_or(f64::NAN),
+            c["prover"].as_str().unwrap_or("?")
+        );
+    }
+    println!(
+        "\n== Provers ({}) ==",
+        match s["workers"].as_u64().unwrap_or(0) {
+            0 => "in the operator's process".to_string(),
+            n => format!("{n} worker processes through the PostgreSQL proof queue"),
+        }
+    );
+    for p in s["provers"].as_array().into_iter().flatten() {
+        println!(
+            "{:<12} {} proofs accepted, {} rejected, median {:.1} s",
+            p["name"].as_str().unwrap_or(""),
+            p["valid"],
+            p["invalid"],
+            p["medianSeconds"].as_f64().unwrap_or(f64::NAN)
         );
     }
     println!("\n== Gas of each L1 step ==");
