@@ -723,8 +723,10 @@ impl Coordinator {
             .filter_map(|(k, e)| Some((*k, e.remote.clone()?, e.task.clone()?)))
             .collect();
         let mut stored = false;
+        let ids: Vec<String> = running.iter().map(|(_, id, _)| id.clone()).collect();
+        let mut polled = remote.poll_all(&ids).await?;
         for (key, id, task) in running {
-            match remote.poll(&id).await? {
+            match polled.remove(&id).unwrap_or(Polled::Missing) {
                 Polled::Pending => {}
                 Polled::Missing => {
                     tracing::warn!(task = %id, "the proof queue lost the task: enqueueing it again");
@@ -797,8 +799,10 @@ impl Coordinator {
                 })
                 .collect()
         };
+        let ids: Vec<String> = ready.iter().map(|(id, ..)| id.clone()).collect();
+        let mut polled = remote.poll_all(&ids).await?;
         for (id, key, task, since, production) in ready {
-            match remote.poll(&id).await? {
+            match polled.remove(&id).unwrap_or(Polled::Missing) {
                 Polled::Pending if since.elapsed() < SHADOW_PATIENCE => continue,
                 Polled::Pending | Polled::Missing => {
                     tracing::info!(task = %id, "no shadow worker proved the shadow copy: forgotten");

@@ -158,32 +158,38 @@ impl Remote {
         Ok(id)
     }
 
-    /// Where task `id` is.
-    pub async fn poll(&self, id: &str) -> Result<Polled> {
-        let result = self
-            .with(
-                "reading a proof result",
-                |q| async move { q.result(id).await },
-            )
-            .await?;
-        if let Some(r) = result {
-            return Ok(Polled::Result {
-                artifact: r.proof,
-                worker: r.worker,
-                seconds: r.seconds,
-            });
+    /// Where each of tasks `ids` is, in one statement.
+    pub async fn poll_all(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Polled>> {
+        if ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
         }
-        let task = self
-            .with("reading a proof task", |q| async move { q.task(id).await })
+        let mut found = self
+            .with("reading proof tasks and results", |q| async move {
+                q.statuses(ids).await
+            })
             .await?;
-        Ok(match task {
-            None => Polled::Missing,
-            Some(t) if t.state == TaskState::Parked => Polled::Parked {
-                attempts: t.attempts,
-                error: t.last_error.unwrap_or_default(),
-            },
-            Some(_) => Polled::Pending,
-        })
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let polled = match found.remove(id) {
+                    None => Polled::Missing,
+                    Some((_, Some(r))) => Polled::Result {
+                        artifact: r.proof,
+                        worker: r.worker,
+                        seconds: r.seconds,
+                    },
+                    Some((t, None)) if t.state == TaskState::Parked => Polled::Parked {
+                        attempts: t.attempts,
+                        error: t.last_error.unwrap_or_default(),
+                    },
+                    Some(_) => Polled::Pending,
+                };
+                (id.clone(), polled)
+            })
+            .collect())
     }
 
     /// Rejects `worker`'s result of task `id` for `reason`: the task is queued again (or parked,

@@ -548,6 +548,40 @@ impl Queue {
         .transpose()
     }
 
+    /// Tasks `ids` as the queue holds them, each with its result if it has one, in one statement
+    /// (what a coordinator polls every tick, however many tasks it waits for); an id the queue does
+    /// not hold is absent.
+    pub async fn statuses(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, (TaskInfo, Option<ProofResult>)>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT t.id, t.kind, t.state, t.attempts, t.lease_holder, t.last_error,
+                        r.vk_digest, r.proof, r.worker, r.seconds
+                 FROM proof_tasks t LEFT JOIN proof_results r ON r.task_id = t.id
+                 WHERE t.id = ANY($1)",
+                &[&ids],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let task = info(r)?;
+                let result = match r.try_get::<_, Option<String>>(6)? {
+                    Some(vk_digest) => Some(ProofResult {
+                        vk_digest,
+                        proof: r.try_get(7)?,
+                        worker: r.try_get(8)?,
+                        seconds: r.try_get(9)?,
+                    }),
+                    None => None,
+                };
+                Ok((task.id.clone(), (task, result)))
+            })
+            .collect()
+    }
+
     /// The coordinator found `worker`'s result of task `id` wrong (`reason`): it is deleted and the
     /// task queued again, the rejection counted as an attempt (so a worker that keeps returning
     /// wrong proofs gets the task parked, not retried forever). Returns whether that result was

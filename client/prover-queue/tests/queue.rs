@@ -224,6 +224,17 @@ async fn a_result_is_stored_once_whoever_races_and_only_for_the_tasks_circuit() 
     );
     assert_eq!(q.task("a").await?.ok_or("no task")?.state, TaskState::Done);
     assert_eq!(q.stats().await?.done, 1);
+    // What a coordinator polls, in one statement: the task with its result, one without, one the
+    // queue does not hold.
+    q.enqueue(&task("b", 3)).await?;
+    let ids = ["a", "b", "nope"].map(String::from);
+    let statuses = q.statuses(&ids).await?;
+    assert_eq!(statuses.len(), 2);
+    let (a, a_result) = &statuses["a"];
+    assert_eq!(a.state, TaskState::Done);
+    assert_eq!(a_result.as_ref(), Some(&result));
+    let (b, b_result) = &statuses["b"];
+    assert_eq!((b.state, b_result), (TaskState::Queued, &None));
     cluster.stop()?;
     Ok(())
 }
