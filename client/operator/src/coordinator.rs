@@ -109,6 +109,9 @@ struct Entry {
     remote: Option<String>,
     /// Who proved it: the backend's name, or the queue's worker.
     prover: Option<String>,
+    /// Proven in this process although the queue is configured: the queue parked it (its workers
+    /// kept failing or lying), and the operator does not wait on them.
+    local: bool,
 }
 
 impl Entry {
@@ -120,6 +123,7 @@ impl Entry {
             proven: None,
             remote: None,
             prover: None,
+            local: false,
         }
     }
 }
@@ -561,7 +565,8 @@ impl Coordinator {
 
     /// Proves the next runnable task, if any: later stages first (they finalize sooner), lower
     /// indices first; returns whether it proved one. The backend runs off the async runtime. A task
-    /// that failed [`MAX_ATTEMPTS`] times is an error.
+    /// that failed [`MAX_ATTEMPTS`] times is an error. With the proof queue, one round with it
+    /// (`run_remote`), and when it stored nothing, one task the queue parked proven here.
     pub async fn run_next(&self) -> Result<bool> {
         self.promote_ready_batches()?;
         if let Some(remote) = &self.remote {
@@ -573,19 +578,34 @@ impl Coordinator {
                     metrics::counter!("operator_queue_unreachable").increment(1);
                     Ok(false)
                 }
-                Ok(progress) => {
+                Ok(true) => {
                     if std::mem::replace(&mut self.book().queue_down, false) {
                         tracing::info!("the proof queue is back");
                     }
-                    Ok(progress)
+                    Ok(true)
+                }
+                // Tasks the queue parked are proven here, one at a time.
+                Ok(false) => {
+                    if std::mem::replace(&mut self.book().queue_down, false) {
+                        tracing::info!("the proof queue is back");
+                    }
+                    self.prove_local(true).await
                 }
                 Err(e) => Err(e),
             };
         }
+        self.prove_local(false).await
+    }
+
+    /// Proves the next runnable task in this process (with `parked_only`, only one the queue
+    /// parked); returns whether it proved one.
+    async fn prove_local(&self, parked_only: bool) -> Result<bool> {
         let next = {
             let mut book = self.book();
             let runnable = |e: &Entry| {
-                e.task.is_some() && matches!(e.state, TaskState::Queued | TaskState::Failed { .. })
+                e.task.is_some()
+                    && matches!(e.state, TaskState::Queued | TaskState::Failed { .. })
+                    && (!parked_only || e.local)
             };
             let key = book
                 .tasks
@@ -678,14 +698,14 @@ impl Coordinator {
     /// enqueued task's result, once a worker stored one, is checked as an in-process proof is
     /// (the public inputs its task expects, the backend's current key, a native verification) and
     /// stored, or rejected (the task goes back to the queue, the worker is named). A task the
-    /// queue parked stops the operator, as a task failing [`MAX_ATTEMPTS`] times in-process does.
-    /// Returns whether a proof was stored.
+    /// queue parked is proven in this process instead ([`Coordinator::run_next`]): nothing a
+    /// worker does stops the operator. Returns whether a proof was stored.
     async fn run_remote(&self, remote: &Remote) -> Result<bool> {
         let to_send: Vec<(TaskKey, ProofTask)> = self
             .book()
             .tasks
             .iter()
-            .filter(|(_, e)| e.remote.is_none() && e.state != TaskState::Proven)
+            .filter(|(_, e)| e.remote.is_none() && !e.local && e.state != TaskState::Proven)
             .filter_map(|(k, e)| Some((*k, e.task.clone()?)))
             .collect();
         for (key, task) in to_send {
@@ -698,15 +718,21 @@ impl Coordinator {
             })?;
             let id = remote.enqueue(&task, &circuit).await?;
             if remote.shadow() {
-                let shadow = remote.enqueue_shadow(&task, &circuit).await?;
-                self.book().shadows.insert(
-                    shadow,
-                    Shadow {
-                        key,
-                        task: task.clone(),
-                        since: Instant::now(),
-                    },
-                );
+                match remote.enqueue_shadow(&task, &circuit).await {
+                    Ok(shadow) => {
+                        self.book().shadows.insert(
+                            shadow,
+                            Shadow {
+                                key,
+                                task: task.clone(),
+                                since: Instant::now(),
+                            },
+                        );
+                    }
+                    Err(e @ Error::QueueUnreachable(_)) => return Err(e),
+                    // Shadows are on trial: nothing of theirs stops the operator.
+                    Err(e) => tracing::warn!(error = %e, "a shadow copy was not enqueued"),
+                }
             }
             if let Some(e) = self.book().tasks.get_mut(&key) {
                 e.remote = Some(id);
@@ -714,7 +740,11 @@ impl Coordinator {
                 e.attempts += 1;
             }
         }
-        remote.report().await?;
+        match remote.report().await {
+            Err(e @ Error::QueueUnreachable(_)) => return Err(e),
+            Err(e) => tracing::warn!(error = %e, "the queue's counts were not read"),
+            Ok(()) => {}
+        }
         let running: Vec<(TaskKey, String, ProofTask)> = self
             .book()
             .tasks
@@ -736,12 +766,22 @@ impl Coordinator {
                     }
                 }
                 Polled::Parked { attempts, error } => {
-                    metrics::counter!("operator_prove_failures", "kind" => key.0.name())
-                        .increment(1);
-                    return Err(Error::Proof(format!(
-                        "{}: the proof queue parked task {id} after {attempts} attempts, the last with: {error}; requeue it once the workers are fixed, or revert its batch and drop the transaction that breaks it (`operator revert`, docs/operator.md)",
+                    // Nothing a worker does stops the operator: it proves the task itself (up to
+                    // MAX_ATTEMPTS times, as in-process) and says so loudly.
+                    metrics::counter!("operator_queue_parked", "kind" => key.0.name()).increment(1);
+                    tracing::error!(
+                        task = %id,
+                        attempts,
+                        last_error = %error,
+                        "{}: the proof queue parked the task (its workers kept failing, or returned wrong proofs): proving it in this process; look at the workers",
                         describe(key)
-                    )));
+                    );
+                    if let Some(e) = self.book().tasks.get_mut(&key) {
+                        e.remote = None;
+                        e.local = true;
+                        e.attempts = 0;
+                        e.state = TaskState::Queued;
+                    }
                 }
                 Polled::Result {
                     artifact,
@@ -772,7 +812,13 @@ impl Coordinator {
                             metrics::counter!("operator_queue_rejections", "worker" => worker.clone())
                                 .increment(1);
                             self.tally(&worker, false, None, None);
-                            remote.reject(&id, &worker, &reason).await?;
+                            match remote.reject(&id, &worker, &reason).await {
+                                Err(e @ Error::QueueUnreachable(_)) => return Err(e),
+                                Err(e) => {
+                                    tracing::warn!(task = %id, error = %e, "the rejection was not recorded")
+                                }
+                                Ok(()) => {}
+                            }
                         }
                     }
                 }
@@ -850,9 +896,11 @@ impl Coordinator {
         bytes: Vec<u8>,
     ) -> Result<std::result::Result<ProofArtifact, String>> {
         let backend = self.backend.clone();
+        // A result that makes the checks panic is a wrong result, not the operator's failure.
         Ok(
             tokio::task::spawn_blocking(move || check_result(backend.as_ref(), &task, &bytes))
-                .await?,
+                .await
+                .unwrap_or_else(|e| Err(format!("checking it failed: {e}"))),
         )
     }
 

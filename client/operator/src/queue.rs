@@ -15,8 +15,8 @@ use rollup_prover_queue::{Link, NewTask, TaskState};
 
 use crate::error::{Error, Result};
 
-/// Attempts (leases, failures and rejections together) at one task before the queue parks it and
-/// the operator stops with its last error.
+/// Attempts (leases, failures and rejections together) at one task before the queue parks it; the
+/// operator then proves it in its own process.
 pub const MAX_ATTEMPTS: u32 = 5;
 
 /// What [`Remote::poll`] found.
@@ -53,7 +53,7 @@ pub fn task_id(task: &ProofTask, circuit: &[u8; 32], input: &[u8]) -> String {
         "{}-{}-{}",
         task.kind().name(),
         task.index(),
-        alloy_primitives::hex::encode(&digest[..8])
+        alloy_primitives::hex::encode(digest)
     )
 }
 
@@ -107,8 +107,21 @@ impl Remote {
         F: FnOnce(std::sync::Arc<rollup_prover_queue::Queue>) -> Fut,
         Fut: std::future::Future<Output = rollup_prover_queue::Result<T>>,
     {
-        let q = self.link.get().await.map_err(|e| self.lost(context, e))?;
-        op(q).await.map_err(|e| self.lost(context, e))
+        // A connection that hangs (a half-open TCP link) is given up like a lost one.
+        let limit = rollup_prover_queue::STATEMENT_TIMEOUT * 2;
+        let attempt = async {
+            let q = self.link.get().await.map_err(|e| self.lost(context, e))?;
+            op(q).await.map_err(|e| self.lost(context, e))
+        };
+        match tokio::time::timeout(limit, attempt).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.link.forget();
+                Err(Error::QueueUnreachable(format!(
+                    "{context}: no answer in {limit:?}"
+                )))
+            }
+        }
     }
 
     fn lost(&self, context: &str, e: rollup_prover_queue::Error) -> Error {

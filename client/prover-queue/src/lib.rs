@@ -72,10 +72,31 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether the connection is gone (the server restarted or the network failed): reconnect with
-    /// [`Queue::connect`] and repeat the operation.
+    /// Whether the connection is gone or the server cannot serve it for now (it restarted, is
+    /// starting up or shutting down, has no connection slot free, or the network failed), or a
+    /// statement ran past the session's timeouts: reconnect with [`Queue::connect`] (or
+    /// [`Link::get`]) and repeat the operation.
     pub fn is_connection(&self) -> bool {
-        matches!(self, Error::Db(e) if e.is_closed() || e.code().is_none())
+        let Error::Db(e) = self else {
+            return false;
+        };
+        if e.is_closed() {
+            return true;
+        }
+        match e.code() {
+            None => true,
+            Some(code) => {
+                let code = code.code();
+                // Class 08: connection exceptions. 57P01-57P03: administrator shutdown, crash
+                // shutdown, cannot connect now (starting up). 53300: too many connections.
+                // 57014: a statement cancelled by `statement_timeout`; 55P03: `lock_timeout`.
+                code.starts_with("08")
+                    || matches!(
+                        code,
+                        "57P01" | "57P02" | "57P03" | "53300" | "57014" | "55P03"
+                    )
+            }
+        }
     }
 }
 
@@ -211,6 +232,16 @@ const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/0001_proof_
 /// The advisory lock key that serializes migrations across processes.
 const MIGRATION_LOCK: i64 = 0x7072_6f6f_6671;
 
+/// The longest a statement may run (`statement_timeout`).
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The longest a statement may wait for a lock (`lock_timeout`).
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest lease [`Queue::lease`] and [`Queue::heartbeat`] ask for, whatever the caller
+/// asks (seconds): a worker holds a task no longer than this without a heartbeat.
+pub const MAX_LEASE_SECS: f64 = 600.0;
+
 /// The proof queue at a URL, connected on first use and again after the connection is lost (a
 /// database restart, a network failure): what a long-running coordinator or worker holds.
 #[derive(Debug)]
@@ -271,6 +302,9 @@ pub struct Queue {
 impl Queue {
     /// Connects to the database at `url` (a libpq connection string or URL). The connection is
     /// driven on the current tokio runtime.
+    /// Every statement is bounded ([`STATEMENT_TIMEOUT`], [`LOCK_TIMEOUT`]): a client holding a
+    /// row or the migration lock cannot block another forever, and an expired statement is an
+    /// [`Error::is_connection`] error, repeated after a reconnect.
     pub async fn connect(url: &str) -> Result<Queue> {
         let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
         tokio::spawn(async move {
@@ -278,6 +312,13 @@ impl Queue {
                 tracing::warn!(error = %e, "the proof queue's connection ended");
             }
         });
+        client
+            .batch_execute(&format!(
+                "SET statement_timeout = {}; SET lock_timeout = {}",
+                STATEMENT_TIMEOUT.as_millis(),
+                LOCK_TIMEOUT.as_millis()
+            ))
+            .await?;
         Ok(Queue { client })
     }
 
@@ -420,7 +461,7 @@ impl Queue {
                  RETURNING t.id, t.kind, t.circuit, t.input, t.attempts",
                 &[
                     &lease.worker,
-                    &lease.duration.as_secs_f64(),
+                    &lease.duration.as_secs_f64().min(MAX_LEASE_SECS),
                     &lease.kinds,
                     &lease.circuits,
                 ],
@@ -438,7 +479,7 @@ impl Queue {
                 "UPDATE proof_tasks
                  SET lease_expires = now() + make_interval(secs => $3), updated_at = now()
                  WHERE id = $1 AND state = 'leased' AND lease_holder = $2",
-                &[&id, &worker, &duration.as_secs_f64()],
+                &[&id, &worker, &duration.as_secs_f64().min(MAX_LEASE_SECS)],
             )
             .await?;
         Ok(n == 1)

@@ -189,7 +189,16 @@ impl Worker {
                         _ = stop.changed() => {}
                     }
                 }
-                Ok(Round::Proven | Round::Failed) => backoff = Duration::from_millis(100),
+                Ok(Round::Proven) => backoff = Duration::from_millis(100),
+                Ok(Round::Failed) => {
+                    // A worker whose proofs fail fast (a broken environment) must not burn a
+                    // task's attempts in a second: each failure waits an idle period.
+                    backoff = Duration::from_millis(100);
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.settings.idle) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
                 Ok(Round::Stopped) => break,
                 Err(Error::Queue(e)) if e.is_connection() => {
                     tracing::warn!(error = %e, retry_in = ?backoff, "the proof queue is unreachable");

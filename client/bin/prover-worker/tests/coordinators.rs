@@ -293,3 +293,52 @@ async fn shadow_proofs_are_checked_and_timed_never_used() -> Result {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_its_workers_keep_failing_is_proven_by_the_operator() -> Result {
+    let cluster = Cluster::start().await?;
+    let url = cluster.url();
+    let backend = tokio::task::spawn_blocking(chunk_backend).await??;
+    let dir = std::env::temp_dir().join(format!("parked-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let c = coordinator(&dir, &url, backend.clone())?;
+    let chunk = rollup_circuits::sample::full_chunk(1, CHAIN)?;
+    let task = ProofTask::RecursiveChunk {
+        index: 0,
+        chunk: Box::new(chunk),
+    };
+    let key = (ProofKind::RecursiveChunk, 0);
+    c.submit(task.clone())?;
+    // Only a liar serves the queue: its proofs are rejected until the queue parks the task, and
+    // the operator proves it itself instead of stopping.
+    let (stop_liar, liar) = spawn_worker(&url, "liar", Arc::new(Liar(backend.clone())))?;
+    until_proven(&c, key).await?;
+    stop_liar.send(true)?;
+    liar.await??;
+    assert_eq!(c.prover_of(key).as_deref(), Some(backend.name()));
+    let a = c.artifact(key.0, key.1)?.ok_or("not stored")?;
+    assert!(backend.verify(&a)? && task.accepts_from(backend.as_ref(), &a));
+    let q = Queue::connect(&url).await?;
+    let tasks = q.tasks().await?;
+    let [parked] = tasks.as_slice() else {
+        return Err(format!("one task expected: {tasks:?}").into());
+    };
+    assert_eq!(parked.state, TaskState::Parked, "{parked:?}");
+    assert!(
+        parked
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("liar")),
+        "{parked:?}"
+    );
+    let liar_report = c
+        .provers()
+        .into_iter()
+        .find(|p| p.name == "liar")
+        .ok_or("no report of the liar")?;
+    assert_eq!(liar_report.valid, 0);
+    assert!(liar_report.invalid >= 2, "{liar_report:?}");
+    cluster.stop()?;
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
