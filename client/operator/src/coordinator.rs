@@ -578,17 +578,14 @@ impl Coordinator {
                     metrics::counter!("operator_queue_unreachable").increment(1);
                     Ok(false)
                 }
-                Ok(true) => {
+                Ok(stored) => {
                     if std::mem::replace(&mut self.book().queue_down, false) {
                         tracing::info!("the proof queue is back");
                     }
-                    Ok(true)
-                }
-                // Tasks the queue parked are proven here, one at a time.
-                Ok(false) => {
-                    if std::mem::replace(&mut self.book().queue_down, false) {
-                        tracing::info!("the proof queue is back");
+                    if stored {
+                        return Ok(true);
                     }
+                    // Tasks the queue parked are proven here, one at a time.
                     self.prove_local(true).await
                 }
                 Err(e) => Err(e),
