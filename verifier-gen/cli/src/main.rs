@@ -122,6 +122,17 @@ enum Command {
         #[arg(long)]
         compress: bool,
     },
+    /// Times the two proving stages a GPU changes most with the prover this binary was built with
+    /// (the `cuda` feature: the GPU prover; else the CPU's): a full chunk of signed transfers
+    /// proven --runs times, then a level-1 aggregation node at --node-k over two chunk proofs of
+    /// the sample history, proven --runs times. Prints the keygen and proving times (each run and
+    /// the median), the peak memory and the keys' digests as JSON, so that a CPU build's run and a
+    /// GPU build's compare line by line (scripts/gpu-bench). Build with `--release`.
+    StageBench {
+        /// Proofs of each stage to time.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// Lays out full chunks of 1 and 2 slots (MockProver, no SRS) and prints their rows and the rows
     /// one more slot costs as JSON: the circuit's size per slot, measured.
     Rows,
@@ -522,6 +533,17 @@ fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).wrap_err_with(|| format!("writing {}", path.display()))
 }
 
+/// The median of `values` (the mean of the middle two for an even count); 0 for none.
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
 fn hex(b: &[u8]) -> String {
     format!("0x{}", alloy_primitives::hex::encode(b))
 }
@@ -772,6 +794,81 @@ fn main() -> Result<()> {
                     json["verifierError"] = e.to_string().into();
                 }
             }
+            println!("{json}");
+        }
+        Command::StageBench { runs } => {
+            if *runs == 0 {
+                bail!("--runs must be at least 1");
+            }
+            let source = cli.source()?;
+            let t = Instant::now();
+            step(&format!("SRS 2^{}", cli.node_k.max(cli.k)), || {
+                Ok(source.load(&cli.cache, cli.node_k.max(cli.k))?)
+            })?;
+            let srs_s = t.elapsed().as_secs_f64();
+            reset_peak_rss();
+            let t = Instant::now();
+            let chunk_prover = cli.chunk_prover()?;
+            let chunk_keys_s = t.elapsed().as_secs_f64();
+            let full = sample::full_chunk(cli.slots, cli.chain_id)?;
+            let mut chunk_seconds = Vec::new();
+            for run in 0..*runs {
+                let t = Instant::now();
+                chunk_prover.prove_with(&full, prover::Transcript::Poseidon)?;
+                chunk_seconds.push(t.elapsed().as_secs_f64());
+                eprintln!("chunk proof {run}: {:.2} s", chunk_seconds[run]);
+            }
+            let chunk_rss = peak_rss_mib();
+            let mut pair = sample::history(cli.slots, cli.chain_id)?;
+            pair.truncate(prover::node::ARITY);
+            sample::bind_batch(&mut pair)?;
+            let mut children = Vec::new();
+            for chunk in &pair {
+                let proof = chunk_prover.prove_with(chunk, prover::Transcript::Poseidon)?;
+                children.push((chunk.public_inputs().to_vec(), proof));
+            }
+            reset_peak_rss();
+            let t = Instant::now();
+            let node = step(
+                &format!("level-1 node SRS 2^{} and keys", cli.node_k),
+                || {
+                    Ok(prover::node::NodeProver::over_chunks(
+                        &cli.cache,
+                        &source,
+                        &chunk_prover,
+                        cli.node_k,
+                    )?)
+                },
+            )?;
+            let node_keys_s = t.elapsed().as_secs_f64();
+            let mut node_seconds = Vec::new();
+            for run in 0..*runs {
+                let t = Instant::now();
+                node.prove(&children)?;
+                node_seconds.push(t.elapsed().as_secs_f64());
+                eprintln!("node proof {run}: {:.2} s", node_seconds[run]);
+            }
+            let json = serde_json::json!({
+                "backend": prover::BACKEND,
+                "asm": cfg!(feature = "asm"),
+                "threads": std::thread::available_parallelism().map(usize::from).ok(),
+                "slots": cli.slots,
+                "chunkK": cli.k,
+                "nodeK": cli.node_k,
+                "srsSeconds": srs_s,
+                "chunkKeysSeconds": chunk_keys_s,
+                "chunkProveSeconds": chunk_seconds,
+                "chunkProveMedian": median(&chunk_seconds),
+                "chunkProveMedianPerSlot": median(&chunk_seconds) / cli.slots as f64,
+                "peakRssMiBChunk": chunk_rss,
+                "nodeKeysSeconds": node_keys_s,
+                "nodeProveSeconds": node_seconds,
+                "nodeProveMedian": median(&node_seconds),
+                "peakRssMiBNode": peak_rss_mib(),
+                "chunkVkDigest": hex(&prover::vk_digest(chunk_prover.vk())),
+                "nodeKeyDigest": field::to_hex(&node.key_digest()),
+                "nodeVkDigest": hex(&prover::vk_digest(node.vk())),
+            });
             println!("{json}");
         }
         Command::Rows => {

@@ -9,7 +9,6 @@
 //! one batch. The secret is drawn from the same seeded generator in the same way, so the
 //! parameters are exactly `ParamsKZG::setup`'s (checked by the tests), and so is their digest.
 
-use halo2_base::halo2_proofs::arithmetic::parallelize;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1, G1Affine, G2Affine};
 use halo2_base::halo2_proofs::halo2curves::ff::{BatchInvert, Field, PrimeField};
 use halo2_base::halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
@@ -65,6 +64,19 @@ impl FixedBase {
         });
         out
     }
+}
+
+/// Calls `f` on `v` split in one run per core, each with its run and the run's first index (what
+/// halo2's `parallelize` does; the GPU build's halo2 does not export it).
+fn parallelize<T: Send>(v: &mut [T], f: impl Fn(&mut [T], usize) + Sync) {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let run = v.len().div_ceil(cores).max(1);
+    std::thread::scope(|scope| {
+        for (i, part) in v.chunks_mut(run).enumerate() {
+            let f = &f;
+            scope.spawn(move || f(part, i * run));
+        }
+    });
 }
 
 /// The development SRS of `2^k` points from `seed`: what `ParamsKZG::setup(k, ChaCha20Rng::from_seed(seed))` returns.

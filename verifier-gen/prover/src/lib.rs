@@ -54,6 +54,15 @@ pub mod wire;
 
 pub use cache::{ArtifactCache, BatchShape, ChunkShape, CompressShape, NodeShape};
 pub use pipeline::Pipeline;
+
+/// The prover this build links: `"cuda"` with the `cuda` feature (halo2-axiom-gpu's GPU prover),
+/// else `"cpu"`. Keys and proofs are the same bytes either way; only the speed differs.
+pub const BACKEND: &str = if cfg!(feature = "cuda") {
+    "cuda"
+} else {
+    "cpu"
+};
+
 pub use task::{Backend, BatchKey, CpuBackend, ProofArtifact, ProofKind, ProofTask, vk_digest};
 
 use rollup_circuits::Fr;

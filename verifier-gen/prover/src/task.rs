@@ -326,7 +326,8 @@ pub fn vk_digest(vk: &VerifyingKey<G1Affine>) -> [u8; 32] {
 
 /// Proves in this process, on the CPU: chunks always, batches once given a batch prover
 /// ([`CpuBackend::with_batch`]), and compresses them once given a compression prover
-/// ([`CpuBackend::with_compress`]).
+/// ([`CpuBackend::with_compress`]). In a build with the `cuda` feature the halo2 it calls runs its
+/// MSMs and FFTs on the GPU, with the same keys and proof bytes ([`crate::BACKEND`]).
 #[derive(Debug)]
 pub struct CpuBackend {
     chunk: ChunkProver,
@@ -555,8 +556,9 @@ fn passes_through(
 }
 
 impl Backend for CpuBackend {
+    /// [`crate::BACKEND`]: `cuda` in a build with the `cuda` feature, whose halo2 proves on the GPU.
     fn name(&self) -> &str {
-        "cpu"
+        crate::BACKEND
     }
 
     fn params_digest(&self) -> [u8; 32] {

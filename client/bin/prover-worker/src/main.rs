@@ -5,7 +5,8 @@
 //!
 //! Keys come from `--key-cache` (a shared path, or made there on first use: minutes for the
 //! aggregation stages). A worker serving only `recursive_chunk` loads the chunk stage alone. On
-//! start it prints one JSON line to stdout, `{"worker", "kinds", "circuits"}`, once its keys are
+//! start it prints one JSON line to stdout, `{"worker", "backend", "kinds", "circuits"}` (`backend`:
+//! `cuda` for a build with the `cuda` feature, the GPU prover; else `cpu`), once its keys are
 //! loaded; on exit, its summary as another. Logs go to stderr (`RUST_LOG` filters them).
 //!
 //! Exit status: 0 stopped by a signal (its task, if any, given back); 1 refused to start or failed.
@@ -27,7 +28,8 @@ struct Cli {
     /// The proof queue: a PostgreSQL URL or libpq connection string.
     #[arg(long, env = "PROVER_QUEUE_URL", hide_env_values = true)]
     queue_url: String,
-    /// Its name in the queue, unique among the queue's workers (default: host and process id).
+    /// Its name in the queue, unique among the queue's workers (default: host, process id and 8
+    /// random hex digits, so that two containers' pid 1 on hosts of one name still differ).
     #[arg(long, env = "PROVER_WORKER_NAME")]
     name: Option<String>,
     /// The kinds of proof it serves, comma-separated (`recursive_chunk`, `node`, `batch`,
@@ -92,7 +94,11 @@ fn default_name() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "worker".into());
-    format!("{host}-{}", std::process::id())
+    // The kernel's random UUID (Linux); without it, the name is the host's and the pid alone.
+    let nonce = std::fs::read_to_string("/proc/sys/kernel/random/uuid")
+        .map(|u| format!("-{}", u.trim().chars().take(8).collect::<String>()))
+        .unwrap_or_default();
+    format!("{host}-{}{nonce}", std::process::id())
 }
 
 #[tokio::main]
@@ -175,6 +181,7 @@ async fn main() -> Result<()> {
         "{}",
         serde_json::json!({
             "worker": worker.lease().worker,
+            "backend": rollup_prover::BACKEND,
             "kinds": worker.lease().kinds,
             "circuits": worker.lease().circuits,
         })
