@@ -109,7 +109,7 @@ fn block_of(log: &Log) -> std::result::Result<u64, L1Error> {
 
 fn malformed(log: &Log, what: impl Into<String>) -> L1Error {
     L1Error::Malformed {
-        block: log.block_number.unwrap_or_default(),
+        block: log.block_number,
         what: what.into(),
     }
 }

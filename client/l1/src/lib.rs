@@ -49,13 +49,21 @@ pub enum L1Error {
         reason: String,
     },
     /// A log or transaction is not what the rollup emits.
-    #[error("block {block}: {what}")]
+    #[error("{}: {what}", at_block(.block))]
     Malformed {
-        /// The block.
-        block: u64,
+        /// The block, when the log names one.
+        block: Option<u64>,
         /// What is wrong.
         what: String,
     },
+}
+
+/// Where a malformed log is: its block, or a plain word that it names none (never "block 0").
+fn at_block(block: &Option<u64>) -> String {
+    match block {
+        Some(b) => format!("block {b}"),
+        None => "a log without a block number".into(),
+    }
 }
 
 /// `Result` with an [`L1Error`].
@@ -232,15 +240,10 @@ impl QueuedRequest {
     }
 }
 
-/// The block a log is in, for errors.
-pub fn block_of(log: &Log) -> u64 {
-    log.block_number.unwrap_or_default()
-}
-
 /// Decodes a `RequestQueued` log.
 pub fn decode_request(log: &Log) -> Result<QueuedRequest> {
     let malformed = |what: String| L1Error::Malformed {
-        block: block_of(log),
+        block: log.block_number,
         what,
     };
     let event = IRollup::RequestQueued::decode_log(&log.inner)
@@ -263,6 +266,22 @@ mod tests {
     #[derive(Debug, thiserror::Error)]
     #[error("{0}")]
     struct Fails(String);
+
+    #[test]
+    fn a_malformed_log_names_its_block_or_says_it_has_none() {
+        let at = |block| {
+            L1Error::Malformed {
+                block,
+                what: "BatchCommitted: bad data".into(),
+            }
+            .to_string()
+        };
+        assert_eq!(at(Some(7)), "block 7: BatchCommitted: bad data");
+        assert_eq!(
+            at(None),
+            "a log without a block number: BatchCommitted: bad data"
+        );
+    }
 
     #[tokio::test]
     async fn retry_gives_up_after_its_attempts_and_says_why() {
