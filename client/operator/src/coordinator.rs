@@ -110,8 +110,11 @@ struct Entry {
     /// Who proved it: the backend's name, or the queue's worker.
     prover: Option<String>,
     /// Proven in this process although the queue is configured: the queue parked it (its workers
-    /// kept failing or lying), and the operator does not wait on them.
+    /// kept failing or lying), or no worker delivered it within [`QUEUE_PATIENCE`], and the
+    /// operator does not wait on them.
     local: bool,
+    /// When it was enqueued in the proof queue (this run).
+    sent: Option<Instant>,
 }
 
 impl Entry {
@@ -124,6 +127,7 @@ impl Entry {
             remote: None,
             prover: None,
             local: false,
+            sent: None,
         }
     }
 }
@@ -168,6 +172,12 @@ struct Shadow {
 /// How long a shadow copy is waited for before it is forgotten (no shadow worker serves it).
 const SHADOW_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3_600);
 
+/// How long the coordinator waits for the proof queue to deliver a task before proving it in its
+/// own process: a worker that holds tasks without delivering (hung, far too slow, or hostile)
+/// never stalls the operator for longer. Two hours: about twenty times the longest stage on 2
+/// cores; a queue that is merely busy gets the operator's help one task at a time.
+pub const QUEUE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(7_200);
+
 /// One prover's proofs in this run.
 #[derive(Debug, Default)]
 struct Tally {
@@ -197,6 +207,8 @@ pub struct Coordinator {
     /// The proof queue tasks go to instead of the backend, when configured; the backend then
     /// only checks their results.
     remote: Option<Remote>,
+    /// How long a task may stay in the queue before it is proven here ([`QUEUE_PATIENCE`]).
+    queue_patience: std::time::Duration,
     book: Mutex<Book>,
     /// Where to stop once (crash-safety tests).
     #[cfg(feature = "fault-injection")]
@@ -237,6 +249,7 @@ impl Coordinator {
             store,
             backend,
             remote: None,
+            queue_patience: QUEUE_PATIENCE,
             book: Mutex::new(Book::default()),
             #[cfg(feature = "fault-injection")]
             crash_at: Mutex::new(None),
@@ -248,6 +261,13 @@ impl Coordinator {
     /// before they are accepted.
     pub fn with_queue(mut self, remote: Remote) -> Coordinator {
         self.remote = Some(remote);
+        self
+    }
+
+    /// The same, proving in its own process a task the queue has not delivered after `patience`
+    /// instead of [`QUEUE_PATIENCE`] (tests).
+    pub fn with_queue_patience(mut self, patience: std::time::Duration) -> Coordinator {
+        self.queue_patience = patience;
         self
     }
 
@@ -735,6 +755,7 @@ impl Coordinator {
                 e.remote = Some(id);
                 e.state = TaskState::Running;
                 e.attempts += 1;
+                e.sent = Some(Instant::now());
             }
         }
         match remote.report().await {
@@ -754,7 +775,30 @@ impl Coordinator {
         let mut polled = remote.poll_all(&ids).await?;
         for (key, id, task) in running {
             match polled.remove(&id).unwrap_or(Polled::Missing) {
-                Polled::Pending => {}
+                Polled::Pending => {
+                    let waited = self
+                        .book()
+                        .tasks
+                        .get(&key)
+                        .and_then(|e| e.sent)
+                        .map(|t| t.elapsed());
+                    if waited.is_some_and(|w| w >= self.queue_patience) {
+                        metrics::counter!("operator_queue_overdue", "kind" => key.0.name())
+                            .increment(1);
+                        tracing::error!(
+                            task = %id,
+                            waited = ?waited,
+                            "{}: no worker delivered the task in time: proving it in this process; look at the workers",
+                            describe(key)
+                        );
+                        if let Some(e) = self.book().tasks.get_mut(&key) {
+                            e.remote = None;
+                            e.local = true;
+                            e.attempts = 0;
+                            e.state = TaskState::Queued;
+                        }
+                    }
+                }
                 Polled::Missing => {
                     tracing::warn!(task = %id, "the proof queue lost the task: enqueueing it again");
                     if let Some(e) = self.book().tasks.get_mut(&key) {
@@ -785,7 +829,7 @@ impl Coordinator {
                     worker,
                     seconds,
                 } => {
-                    let checked = self.check_result(task, artifact).await?;
+                    let checked = self.check_result(task, artifact.clone()).await?;
                     match checked {
                         Ok(artifact) => {
                             self.store_artifact(key.1, &artifact)?;
@@ -809,7 +853,7 @@ impl Coordinator {
                             metrics::counter!("operator_queue_rejections", "worker" => worker.clone())
                                 .increment(1);
                             self.tally(&worker, false, None, None);
-                            match remote.reject(&id, &worker, &reason).await {
+                            match remote.reject(&id, &worker, &artifact, &reason).await {
                                 Err(e @ Error::QueueUnreachable(_)) => return Err(e),
                                 Err(e) => {
                                     tracing::warn!(task = %id, error = %e, "the rejection was not recorded")
@@ -860,7 +904,7 @@ impl Coordinator {
                     worker,
                     seconds,
                 } => {
-                    let checked = self.check_result(task, artifact).await?;
+                    let checked = self.check_result(task, artifact.clone()).await?;
                     let ratio = seconds / production;
                     match checked {
                         Ok(_) => {

@@ -30,7 +30,8 @@ pub enum Polled {
         artifact: Vec<u8>,
         /// The worker that made it.
         worker: String,
-        /// How long it took the worker.
+        /// How long it took: from the worker's lease to its result by the database's clock, not
+        /// the worker's word (which stands in only where the database has no lease time).
         seconds: f64,
     },
     /// Parked after its last attempt, with the last error.
@@ -192,7 +193,7 @@ impl Remote {
                     Some((_, Some(r))) => Polled::Result {
                         artifact: r.proof,
                         worker: r.worker,
-                        seconds: r.seconds,
+                        seconds: r.lease_seconds.unwrap_or(r.seconds),
                     },
                     Some((t, None)) if t.state == TaskState::Parked => Polled::Parked {
                         attempts: t.attempts,
@@ -205,11 +206,11 @@ impl Remote {
             .collect())
     }
 
-    /// Rejects `worker`'s result of task `id` for `reason`: the task is queued again (or parked,
-    /// the rejection counting as an attempt).
-    pub async fn reject(&self, id: &str, worker: &str, reason: &str) -> Result<()> {
+    /// Rejects `worker`'s result `proof` (the bytes checked) of task `id` for `reason`: the task is
+    /// queued again (or parked, the rejection counting as an attempt).
+    pub async fn reject(&self, id: &str, worker: &str, proof: &[u8], reason: &str) -> Result<()> {
         self.with("rejecting a proof", |q| async move {
-            q.reject(id, worker, reason).await
+            q.reject(id, worker, proof, reason).await
         })
         .await?;
         Ok(())

@@ -14,16 +14,22 @@
 //!
 //! - **Leases** are taken with `FOR UPDATE SKIP LOCKED`: two workers never hold one task, and
 //!   neither waits for the other. A lease not renewed by [`Queue::heartbeat`] expires, and the
-//!   task goes to the next worker that asks.
+//!   task goes to the next worker that asks; heartbeats renew nothing once a worker has held a
+//!   task for [`MAX_HOLD_SECS`] (a prover hung while its heartbeats go on).
 //! - **Attempts** count leases. After `max_attempts` failed or expired ones a task is *parked*:
 //!   reported ([`Queue::parked`]), never retried until [`Queue::requeue`].
-//! - **A result is stored once**, keyed by the task id, and only if it was made with the task's
-//!   circuit (its verifying-key digest): a second result for the task (a worker whose lease
-//!   expired finishing late, a coordinator racing another) is [`Completion::AlreadyStored`],
-//!   never a second row. The queue does not verify proofs: the coordinator does, before it
-//!   accepts one, and [`Queue::reject`]s a wrong one, naming the worker; a rejection counts as an
-//!   attempt.
+//! - **A result is stored once**, keyed by the task id, only from the worker holding the task's
+//!   lease, and only if it was made with the task's circuit (its verifying-key digest): a second
+//!   result for the task (a repeated upload) is [`Completion::AlreadyStored`], never a second
+//!   row, and one from a worker whose task another took over is [`Completion::NotHolder`]. The
+//!   queue does not verify proofs: the coordinator does, before it accepts one, and
+//!   [`Queue::reject`]s a wrong one, naming the worker; a rejection counts as an attempt.
 //! - **A worker holds one task at a time**: leasing again returns the task it holds.
+//! - **A worker's login is not the operator's** (`migrations/0002_worker_access.sql`): the
+//!   worker's operations ([`Queue::lease`], [`Queue::heartbeat`], [`Queue::complete`],
+//!   [`Queue::fail`], [`Queue::release`]) are functions that a member of the role
+//!   `proof_queue_worker` may call and that act only under names prefixed with its login, and
+//!   nothing else: the tables, and the coordinator's operations, are the owner's.
 //!
 //! Every operation is one SQL statement (a transaction of its own), or a check after one, so a
 //! crash of a worker, a coordinator or the database between any two leaves the queue consistent;
@@ -69,16 +75,25 @@ pub enum Error {
     /// Starting or stopping a throwaway cluster failed.
     #[error("throwaway PostgreSQL cluster: {0}")]
     Cluster(String),
+    /// A worker's link found migrations this version needs not applied yet: the operator applies
+    /// them when it starts (start or upgrade it first). Waited out, as a lost connection is.
+    #[error(
+        "the proof queue's schema lacks migrations this worker needs: the operator applies them (start or upgrade it first)"
+    )]
+    SchemaBehind,
 }
 
 impl Error {
     /// Whether the connection is gone or the server cannot serve it for now (it restarted, is
     /// starting up or shutting down, has no connection slot free, or the network failed), or a
     /// statement ran past the session's timeouts: reconnect with [`Queue::connect`] (or
-    /// [`Link::get`]) and repeat the operation.
+    /// [`Link::get`]) and repeat the operation. [`Error::SchemaBehind`] counts too: a worker
+    /// started before the operator waits for it.
     pub fn is_connection(&self) -> bool {
-        let Error::Db(e) = self else {
-            return false;
+        let e = match self {
+            Error::Db(e) => e,
+            Error::SchemaBehind => return true,
+            _ => return false,
         };
         if e.is_closed() {
             return true;
@@ -178,6 +193,9 @@ pub enum Completion {
     Stored,
     /// The task already had one: this one was dropped.
     AlreadyStored,
+    /// The worker does not hold the task's lease (another worker took it over after this one's
+    /// lease expired, or it was never this worker's): this one was dropped.
+    NotHolder,
 }
 
 /// A stored result.
@@ -189,8 +207,12 @@ pub struct ProofResult {
     pub proof: Vec<u8>,
     /// The worker that made it.
     pub worker: String,
-    /// How long it took the worker, in seconds.
+    /// How long it took the worker, in seconds, as the worker says.
     pub seconds: f64,
+    /// From the worker's lease to the stored result, in seconds, by the database's clock: the time
+    /// to report and compare (a shadow's against production's), since `seconds` is the worker's
+    /// word. `None` for a result of a task leased before `leased_at` was kept.
+    pub lease_seconds: Option<f64>,
 }
 
 /// A task as the queue holds it, for reports.
@@ -227,7 +249,10 @@ pub struct Stats {
 
 /// The schema's migrations, in order: `(version, SQL)`. Applied once each, under an advisory lock,
 /// by [`Queue::migrate`].
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/0001_proof_queue.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../migrations/0001_proof_queue.sql")),
+    (2, include_str!("../migrations/0002_worker_access.sql")),
+];
 
 /// The advisory lock key that serializes migrations across processes.
 const MIGRATION_LOCK: i64 = 0x7072_6f6f_6671;
@@ -242,20 +267,42 @@ pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 /// asks (seconds): a worker holds a task no longer than this without a heartbeat.
 pub const MAX_LEASE_SECS: f64 = 600.0;
 
+/// The longest a worker holds one lease, heartbeats or not (seconds): past it [`Queue::heartbeat`]
+/// renews nothing, so a worker whose prover hangs while its heartbeats go on still loses the task
+/// within [`MAX_LEASE_SECS`] more, and the next worker takes it (an attempt spent; after the last,
+/// the task is parked and the operator proves it itself). An hour: about ten times the longest
+/// stage on 2 cores.
+pub const MAX_HOLD_SECS: f64 = 3600.0;
+
 /// The proof queue at a URL, connected on first use and again after the connection is lost (a
 /// database restart, a network failure): what a long-running coordinator or worker holds.
 #[derive(Debug)]
 pub struct Link {
     url: String,
     queue: std::sync::Mutex<Option<Arc<Queue>>>,
+    /// Whether connecting applies missing migrations (the coordinator's link) or only checks
+    /// that none is missing (a worker's).
+    migrate: bool,
 }
 
 impl Link {
-    /// The queue at `url`; nothing is connected yet.
+    /// The queue at `url`, for a coordinator: connecting applies the migrations this version has
+    /// and the database lacks. Nothing is connected yet.
     pub fn new(url: impl Into<String>) -> Link {
         Link {
             url: url.into(),
             queue: std::sync::Mutex::new(None),
+            migrate: true,
+        }
+    }
+
+    /// The queue at `url`, for a worker: connecting never migrates (a worker's login may not, and
+    /// should not own what it would create); until every migration is applied, [`Link::get`]
+    /// answers [`Error::SchemaBehind`].
+    pub fn worker(url: impl Into<String>) -> Link {
+        Link {
+            migrate: false,
+            ..Link::new(url)
         }
     }
 
@@ -266,8 +313,8 @@ impl Link {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The current connection, or a new one (with the migrations applied) when there is none or
-    /// it is closed.
+    /// The current connection, or a new one (with the migrations applied, or for a worker's link
+    /// checked) when there is none or it is closed.
     pub async fn get(&self) -> Result<Arc<Queue>> {
         if let Some(q) = self.held().as_ref()
             && !q.client.is_closed()
@@ -275,7 +322,11 @@ impl Link {
             return Ok(q.clone());
         }
         let q = Arc::new(Queue::connect(&self.url).await?);
-        q.migrate().await?;
+        if self.migrate {
+            q.migrate().await?;
+        } else if !q.applied_all().await? {
+            return Err(Error::SchemaBehind);
+        }
         *self.held() = Some(q.clone());
         Ok(q)
     }
@@ -323,8 +374,13 @@ impl Queue {
     }
 
     /// Applies the migrations this version has and the database lacks, each in a transaction,
-    /// one process at a time (the others wait, then find them applied).
+    /// one process at a time (the others wait, then find them applied). When none is missing,
+    /// which is all a worker's login ever finds, it takes no lock: a login holding the migrations'
+    /// advisory lock cannot keep anyone from connecting.
     pub async fn migrate(&self) -> Result<()> {
+        if self.applied_all().await? {
+            return Ok(());
+        }
         self.client
             .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
             .await?;
@@ -336,6 +392,28 @@ impl Queue {
         applied?;
         unlocked?;
         Ok(())
+    }
+
+    /// Whether every migration of this version is applied (read without the lock).
+    async fn applied_all(&self) -> Result<bool> {
+        let exists: Option<String> = self
+            .client
+            .query_one("SELECT to_regclass('proof_queue_migrations')::text", &[])
+            .await?
+            .try_get(0)?;
+        if exists.is_none() {
+            return Ok(false);
+        }
+        let versions: Vec<i32> = MIGRATIONS.iter().map(|(v, _)| *v).collect();
+        let applied: i64 = self
+            .client
+            .query_one(
+                "SELECT count(*) FROM proof_queue_migrations WHERE version = ANY($1)",
+                &[&versions],
+            )
+            .await?
+            .try_get(0)?;
+        Ok(applied == versions.len() as i64)
     }
 
     async fn apply_migrations(&self) -> Result<()> {
@@ -415,55 +493,17 @@ impl Queue {
     /// lease expired. An expired lease with no attempts left parks its task instead.
     pub async fn lease(&self, lease: &Lease) -> Result<Option<Leased>> {
         // A worker holds one task at a time: asking again (after a lost answer) returns the task it
-        // holds rather than a second one, whose lease would lapse and spend an attempt.
-        let held = self
-            .client
-            .query_opt(
-                "SELECT id, kind, circuit, input, attempts FROM proof_tasks
-                 WHERE state = 'leased' AND lease_holder = $1 AND lease_expires >= now()
-                   AND kind = ANY($2) AND circuit = ANY($3)
-                 ORDER BY leased_at, id
-                 LIMIT 1",
-                &[&lease.worker, &lease.kinds, &lease.circuits],
-            )
-            .await?;
-        if let Some(r) = held {
-            return Ok(Some(leased(&r)?));
-        }
-        self.client
-            .execute(
-                "UPDATE proof_tasks
-                 SET state = 'parked', lease_holder = NULL, lease_expires = NULL, updated_at = now(),
-                     last_error = 'the lease of ' || lease_holder || ' expired on its last attempt'
-                 WHERE state = 'leased' AND lease_expires < now() AND attempts >= max_attempts",
-                &[],
-            )
-            .await?;
+        // holds rather than a second one, whose lease would lapse and spend an attempt. The
+        // statements are migration 2's `proof_queue_lease`, which a worker's login may call.
         let row = self
             .client
             .query_opt(
-                "UPDATE proof_tasks t
-                 SET state = 'leased', lease_holder = $1,
-                     lease_expires = now() + make_interval(secs => $2), leased_at = now(),
-                     attempts = t.attempts + 1, updated_at = now(),
-                     last_error = CASE WHEN t.state = 'leased'
-                                       THEN 'the lease of ' || t.lease_holder || ' expired'
-                                       ELSE t.last_error END
-                 FROM (SELECT id FROM proof_tasks
-                       WHERE kind = ANY($3) AND circuit = ANY($4)
-                         AND (state = 'queued'
-                              OR (state = 'leased' AND lease_expires < now()
-                                  AND attempts < max_attempts))
-                       ORDER BY created_at, id
-                       LIMIT 1
-                       FOR UPDATE SKIP LOCKED) c
-                 WHERE t.id = c.id
-                 RETURNING t.id, t.kind, t.circuit, t.input, t.attempts",
+                "SELECT * FROM proof_queue_lease($1, $2, $3, $4)",
                 &[
                     &lease.worker,
-                    &lease.duration.as_secs_f64().min(MAX_LEASE_SECS),
                     &lease.kinds,
                     &lease.circuits,
+                    &lease.duration.as_secs_f64().min(MAX_LEASE_SECS),
                 ],
             )
             .await?;
@@ -471,23 +511,25 @@ impl Queue {
     }
 
     /// Renews `worker`'s lease of task `id` for `duration`; false when it no longer holds it (it
-    /// expired and another worker took it, or the task was released): the worker should stop.
+    /// expired and another worker took it, or the task was released) or has held it for
+    /// [`MAX_HOLD_SECS`]: the lease then runs out, and the task goes to the next worker.
     pub async fn heartbeat(&self, worker: &str, id: &str, duration: Duration) -> Result<bool> {
-        let n = self
+        let row = self
             .client
-            .execute(
-                "UPDATE proof_tasks
-                 SET lease_expires = now() + make_interval(secs => $3), updated_at = now()
-                 WHERE id = $1 AND state = 'leased' AND lease_holder = $2",
-                &[&id, &worker, &duration.as_secs_f64().min(MAX_LEASE_SECS)],
+            .query_one(
+                "SELECT proof_queue_heartbeat($1, $2, $3)",
+                &[&worker, &id, &duration.as_secs_f64().min(MAX_LEASE_SECS)],
             )
             .await?;
-        Ok(n == 1)
+        Ok(row.try_get(0)?)
     }
 
-    /// Stores `worker`'s proof of task `id`, made with verifying key `vk_digest` in `seconds`,
-    /// unless the task already has a result; the task is done either way. Whoever holds the lease:
-    /// a proof made after its lease expired is as good as any, and the coordinator verifies it.
+    /// Stores `worker`'s proof of task `id`, made with verifying key `vk_digest` in `seconds`, if
+    /// `worker` holds the task's lease (expired or not: a proof made after its lease lapsed is as
+    /// good as any while no other worker took the task over) and the task has no result yet; the
+    /// task is then done. A worker that does not hold the task gets [`Completion::NotHolder`] and
+    /// nothing changes, so that no worker can pre-empt the one proving a task with a result of its
+    /// own; a repeated call (after a lost answer) gets [`Completion::AlreadyStored`].
     pub async fn complete(
         &self,
         worker: &str,
@@ -499,21 +541,8 @@ impl Queue {
         let row = self
             .client
             .query_opt(
-                "WITH task AS (
-                     SELECT id, circuit FROM proof_tasks WHERE id = $1 FOR UPDATE
-                 ), stored AS (
-                     INSERT INTO proof_results (task_id, vk_digest, proof, worker, seconds)
-                     SELECT id, $2, $3, $4, $5 FROM task WHERE circuit = $2
-                     ON CONFLICT (task_id) DO NOTHING
-                     RETURNING task_id
-                 ), done AS (
-                     UPDATE proof_tasks
-                     SET state = 'done', lease_holder = NULL, lease_expires = NULL, updated_at = now()
-                     WHERE id IN (SELECT task_id FROM stored)
-                     RETURNING id
-                 )
-                 SELECT circuit, (SELECT count(*) FROM done) FROM task",
-                &[&id, &vk_digest, &proof, &worker, &seconds],
+                "SELECT * FROM proof_queue_complete($1, $2, $3, $4, $5)",
+                &[&worker, &id, &vk_digest, &proof, &seconds],
             )
             .await?;
         let Some(row) = row else {
@@ -528,10 +557,15 @@ impl Queue {
             });
         }
         let stored: i64 = row.try_get(1)?;
+        // Whether the task was done before this call: the row as locked, so a racing call's
+        // committed result counts (a `done` task always has its result; a rejection requeues it).
+        let had_result: bool = row.try_get(2)?;
         Ok(if stored == 1 {
             Completion::Stored
-        } else {
+        } else if had_result {
             Completion::AlreadyStored
+        } else {
+            Completion::NotHolder
         })
     }
 
@@ -540,33 +574,23 @@ impl Queue {
     pub async fn fail(&self, worker: &str, id: &str, error: &str) -> Result<Option<TaskState>> {
         let row = self
             .client
-            .query_opt(
-                "UPDATE proof_tasks
-                 SET state = CASE WHEN attempts >= max_attempts THEN 'parked' ELSE 'queued' END,
-                     lease_holder = NULL, lease_expires = NULL, updated_at = now(),
-                     last_error = $2 || ': ' || $3
-                 WHERE id = $1 AND state = 'leased' AND lease_holder = $2
-                 RETURNING state",
-                &[&id, &worker, &error],
+            .query_one(
+                "SELECT proof_queue_fail($1, $2, $3)",
+                &[&worker, &id, &error],
             )
             .await?;
-        row.map(|r| TaskState::parse(r.try_get(0)?)).transpose()
+        let state: Option<String> = row.try_get(0)?;
+        state.map(|s| TaskState::parse(&s)).transpose()
     }
 
     /// Gives task `id` back without counting the attempt (a worker stopping, its proof not made);
     /// false when the worker no longer held it.
     pub async fn release(&self, worker: &str, id: &str) -> Result<bool> {
-        let n = self
+        let row = self
             .client
-            .execute(
-                "UPDATE proof_tasks
-                 SET state = 'queued', lease_holder = NULL, lease_expires = NULL,
-                     attempts = attempts - 1, updated_at = now()
-                 WHERE id = $1 AND state = 'leased' AND lease_holder = $2",
-                &[&id, &worker],
-            )
+            .query_one("SELECT proof_queue_release($1, $2)", &[&worker, &id])
             .await?;
-        Ok(n == 1)
+        Ok(row.try_get(0)?)
     }
 
     /// The stored result of task `id`, if any.
@@ -574,7 +598,10 @@ impl Queue {
         let row = self
             .client
             .query_opt(
-                "SELECT vk_digest, proof, worker, seconds FROM proof_results WHERE task_id = $1",
+                "SELECT r.vk_digest, r.proof, r.worker, r.seconds,
+                        extract(epoch FROM r.created_at - t.leased_at)::float8
+                 FROM proof_results r JOIN proof_tasks t ON t.id = r.task_id
+                 WHERE r.task_id = $1",
                 &[&id],
             )
             .await?;
@@ -584,6 +611,7 @@ impl Queue {
                 proof: r.try_get(1)?,
                 worker: r.try_get(2)?,
                 seconds: r.try_get(3)?,
+                lease_seconds: r.try_get(4)?,
             })
         })
         .transpose()
@@ -600,7 +628,8 @@ impl Queue {
             .client
             .query(
                 "SELECT t.id, t.kind, t.state, t.attempts, t.lease_holder, t.last_error,
-                        r.vk_digest, r.proof, r.worker, r.seconds
+                        r.vk_digest, r.proof, r.worker, r.seconds,
+                        extract(epoch FROM r.created_at - t.leased_at)::float8
                  FROM proof_tasks t LEFT JOIN proof_results r ON r.task_id = t.id
                  WHERE t.id = ANY($1)",
                 &[&ids],
@@ -615,6 +644,7 @@ impl Queue {
                         proof: r.try_get(7)?,
                         worker: r.try_get(8)?,
                         seconds: r.try_get(9)?,
+                        lease_seconds: r.try_get(10)?,
                     }),
                     None => None,
                 };
@@ -623,11 +653,12 @@ impl Queue {
             .collect()
     }
 
-    /// The coordinator found `worker`'s result of task `id` wrong (`reason`): it is deleted and the
-    /// task queued again, the rejection counted as an attempt (so a worker that keeps returning
-    /// wrong proofs gets the task parked, not retried forever). Returns whether that result was
-    /// there: a repeated call, or another worker's result stored since, is left alone.
-    pub async fn reject(&self, id: &str, worker: &str, reason: &str) -> Result<bool> {
+    /// The coordinator found `worker`'s result `proof` of task `id` wrong (`reason`): it is deleted
+    /// and the task queued again, the rejection counted as an attempt (so a worker that keeps
+    /// returning wrong proofs gets the task parked, not retried forever). Returns whether that
+    /// result was there: a repeated call, or any other result stored since (another worker's, or
+    /// the same worker's next one, which a second coordinator has not checked), is left alone.
+    pub async fn reject(&self, id: &str, worker: &str, proof: &[u8], reason: &str) -> Result<bool> {
         // The task row is locked first, as `complete` locks it, so the two never wait on each other
         // in opposite orders.
         let row = self
@@ -637,7 +668,7 @@ impl Queue {
                      SELECT id FROM proof_tasks WHERE id = $1 FOR UPDATE
                  ), gone AS (
                      DELETE FROM proof_results
-                     WHERE task_id = (SELECT id FROM task) AND worker = $2
+                     WHERE task_id = (SELECT id FROM task) AND worker = $2 AND proof = $4
                      RETURNING task_id
                  ), requeued AS (
                      UPDATE proof_tasks
@@ -649,7 +680,7 @@ impl Queue {
                      RETURNING id
                  )
                  SELECT (SELECT count(*) FROM requeued) FROM task",
-                &[&id, &worker, &reason],
+                &[&id, &worker, &reason, &proof],
             )
             .await?;
         let Some(row) = row else {

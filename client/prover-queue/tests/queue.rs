@@ -194,34 +194,43 @@ async fn a_result_is_stored_once_whoever_races_and_only_for_the_tasks_circuit() 
         q.complete("w1", "nope", VK, b"proof", 1.0).await,
         Err(Error::UnknownTask(_))
     ));
-    // Eight completions at once (two coordinators' workers, a late worker): one is stored.
+    // Only the lease holder's result is stored: a worker that never leased the task cannot
+    // pre-empt the one proving it.
+    assert_eq!(
+        q.complete("w2", "a", VK, b"not leased", 1.0).await?,
+        Completion::NotHolder
+    );
+    assert_eq!(q.result("a").await?, None);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Eight completions at once by the holder (a retried upload, its answers lost): one is stored,
+    // and every other says so.
     let mut racers = Vec::new();
     for w in 0..8 {
         let url = cluster.url();
         racers.push(tokio::spawn(async move {
             let q = Queue::connect(&url).await?;
-            q.complete(
-                &format!("w{w}"),
-                "a",
-                VK,
-                format!("proof {w}").as_bytes(),
-                1.0,
-            )
-            .await
+            q.complete("w1", "a", VK, format!("proof {w}").as_bytes(), 1000.0)
+                .await
         }));
     }
-    let mut stored = 0;
+    let mut outcomes = Vec::new();
     for r in racers {
-        if r.await?? == Completion::Stored {
-            stored += 1;
-        }
+        outcomes.push(r.await??);
     }
-    assert_eq!(stored, 1);
-    let result = q.result("a").await?.ok_or("no result")?;
-    assert_eq!(
-        result.proof,
-        format!("proof {}", &result.worker[1..]).into_bytes()
+    outcomes.sort_by_key(|c| *c != Completion::Stored);
+    assert_eq!(outcomes[0], Completion::Stored);
+    assert!(
+        outcomes[1..]
+            .iter()
+            .all(|c| *c == Completion::AlreadyStored)
     );
+    let result = q.result("a").await?.ok_or("no result")?;
+    assert_eq!(result.worker, "w1");
+    assert!(result.proof.starts_with(b"proof "));
+    // The time reported is the database's, from the lease to the result, whatever the worker says.
+    assert_eq!(result.seconds, 1000.0);
+    let held = result.lease_seconds.ok_or("no lease time")?;
+    assert!((0.3..30.0).contains(&held), "{held}");
     assert_eq!(q.task("a").await?.ok_or("no task")?.state, TaskState::Done);
     assert_eq!(q.stats().await?.done, 1);
     // What a coordinator polls, in one statement: the task with its result, one without, one the
@@ -247,11 +256,13 @@ async fn a_rejected_result_is_removed_its_worker_named_and_the_task_proven_again
         .await?
         .ok_or("nothing leased")?;
     q.complete("liar", "a", VK, b"wrong", 1.0).await?;
-    // Only the result checked is rejected: another worker's name, or a repeated call, does nothing.
-    assert!(!q.reject("a", "honest", "not this one").await?);
-    assert!(q.reject("a", "liar", "does not verify").await?);
+    // Only the result checked is rejected: another worker's name, other bytes, or a repeated call
+    // does nothing.
+    assert!(!q.reject("a", "honest", b"wrong", "not this one").await?);
+    assert!(!q.reject("a", "liar", b"checked", "not these bytes").await?);
+    assert!(q.reject("a", "liar", b"wrong", "does not verify").await?);
     assert!(
-        !q.reject("a", "liar", "again").await?,
+        !q.reject("a", "liar", b"wrong", "again").await?,
         "nothing left to reject"
     );
     assert_eq!(q.result("a").await?, None);
@@ -277,7 +288,7 @@ async fn a_rejected_result_is_removed_its_worker_named_and_the_task_proven_again
         .await?
         .ok_or("nothing leased")?;
     q.complete("liar", "b", VK, b"wrong", 1.0).await?;
-    assert!(q.reject("b", "liar", "does not verify").await?);
+    assert!(q.reject("b", "liar", b"wrong", "does not verify").await?);
     assert_eq!(
         q.task("b").await?.ok_or("no task")?.state,
         TaskState::Parked
@@ -312,6 +323,264 @@ async fn the_queue_survives_a_database_restart() -> Result {
         q.complete("w1", "a", VK, b"proof", 1.0).await?,
         Completion::Stored
     );
+    cluster.stop()?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_worker_that_holds_a_task_too_long_loses_it_heartbeats_or_not() -> Result {
+    let (cluster, q) = queue().await?;
+    q.enqueue(&task("a", 3)).await?;
+    q.lease(&lease("hung", 60.0))
+        .await?
+        .ok_or("nothing leased")?;
+    assert!(q.heartbeat("hung", "a", Duration::from_secs(60)).await?);
+    // An hour later (the clock moved by hand: the lease's start set back), its heartbeats, which a
+    // hung prover's worker still sends, renew nothing.
+    let (raw, connection) = tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    raw.execute(
+        "UPDATE proof_tasks SET leased_at = now() - make_interval(secs => $1::float8 + 1) WHERE id = 'a'",
+        &[&rollup_prover_queue::MAX_HOLD_SECS],
+    )
+    .await?;
+    assert!(!q.heartbeat("hung", "a", Duration::from_secs(60)).await?);
+    // Once the lease it had runs out (set back by hand too), the next worker takes the task.
+    raw.execute(
+        "UPDATE proof_tasks SET lease_expires = now() - interval '1 second' WHERE id = 'a'",
+        &[],
+    )
+    .await?;
+    let t = q.lease(&lease("w2", 60.0)).await?.ok_or("not re-leased")?;
+    assert_eq!((t.id.as_str(), t.attempts), ("a", 2));
+    let info = q.task("a").await?.ok_or("no task")?;
+    assert_eq!(info.lease_holder.as_deref(), Some("w2"));
+    assert_eq!(
+        info.last_error.as_deref(),
+        Some("the lease of hung expired")
+    );
+    // The hung worker's late proof is dropped: the task is w2's now.
+    assert_eq!(
+        q.complete("hung", "a", VK, b"late", 1.0).await?,
+        Completion::NotHolder
+    );
+    assert_eq!(
+        q.complete("w2", "a", VK, b"proof", 1.0).await?,
+        Completion::Stored
+    );
+    cluster.stop()?;
+    Ok(())
+}
+
+/// The cluster's URL for login `user` (the test clusters trust every local connection).
+fn url_as(cluster: &Cluster, user: &str) -> String {
+    cluster
+        .url()
+        .replace("user=postgres", &format!("user={user}"))
+}
+
+#[tokio::test]
+async fn a_workers_login_serves_its_own_tasks_and_nothing_else() -> Result {
+    let (cluster, q) = queue().await?;
+    q.enqueue(&task("a", 3)).await?;
+    q.enqueue(&task("b", 3)).await?;
+    let (admin, connection) =
+        tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    admin
+        .batch_execute(
+            "CREATE ROLE gpu1 LOGIN IN ROLE proof_queue_worker;
+             CREATE ROLE gpu2 LOGIN IN ROLE proof_queue_worker;
+             CREATE ROLE stranger LOGIN;",
+        )
+        .await?;
+    let g1 = Queue::connect(&url_as(&cluster, "gpu1")).await?;
+    let g2 = Queue::connect(&url_as(&cluster, "gpu2")).await?;
+    // A worker's login finds the migrations applied (it could not apply them).
+    g1.migrate().await?;
+    // It acts under names of its own: `w` is `gpu1:w`, and gpu2 cannot pass for it.
+    assert_eq!(g1.lease(&lease("w", 60.0)).await?.ok_or("nothing")?.id, "a");
+    let holder = |id: &'static str| {
+        let q = &q;
+        async move { Ok::<_, Error>(q.task(id).await?.and_then(|t| t.lease_holder)) }
+    };
+    assert_eq!(holder("a").await?.as_deref(), Some("gpu1:w"));
+    // A lease asked for a week lasts at most MAX_LEASE_SECS, whatever the worker asks.
+    assert_eq!(
+        g2.lease(&lease("gpu1:w", 7.0 * 86_400.0))
+            .await?
+            .ok_or("nothing")?
+            .id,
+        "b"
+    );
+    assert_eq!(holder("b").await?.as_deref(), Some("gpu2:gpu1:w"));
+    let left: f64 = admin
+        .query_one(
+            "SELECT extract(epoch FROM lease_expires - now())::float8 FROM proof_tasks WHERE id = 'b'",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    assert!(left <= rollup_prover_queue::MAX_LEASE_SECS + 1.0, "{left}");
+    assert_eq!(
+        g2.complete("gpu1:w", "a", VK, b"forged", 1.0).await?,
+        Completion::NotHolder
+    );
+    assert!(!g2.heartbeat("gpu1:w", "a", Duration::from_secs(60)).await?);
+    assert_eq!(g2.fail("gpu1:w", "a", "sabotage").await?, None);
+    assert!(!g2.release("gpu1:w", "a").await?);
+    // Nothing but the functions: no table, no rejection, no requeue, no enqueue.
+    let (raw, connection) =
+        tokio_postgres::connect(&url_as(&cluster, "gpu2"), tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    for sql in [
+        "SELECT count(*) FROM proof_tasks",
+        "UPDATE proof_tasks SET lease_holder = 'gpu2:x' WHERE id = 'a'",
+        "DELETE FROM proof_results",
+    ] {
+        let refused = raw.execute(sql, &[]).await.err().ok_or(sql)?;
+        assert_eq!(
+            refused.code(),
+            Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+            "{sql}"
+        );
+    }
+    // A temporary table of the caller's own, named as the queue's, changes nothing: the
+    // functions never read the caller's temporary schema.
+    raw.batch_execute(
+        "CREATE TEMP TABLE proof_tasks (id TEXT, circuit TEXT, lease_holder TEXT, state TEXT);
+         INSERT INTO proof_tasks VALUES ('a', '0xchunk', 'gpu2:x', 'leased');",
+    )
+    .await?;
+    let name: String = raw
+        .query_one("SELECT proof_queue_worker_name('gpu1:w')", &[])
+        .await?
+        .try_get(0)?;
+    assert_eq!(name, "gpu2:gpu1:w");
+    let stored: i64 = raw
+        .query_one(
+            "SELECT o_stored FROM proof_queue_complete('x', 'a', '0xchunk', '\\x00', 1)",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    assert_eq!(stored, 0);
+    // Holding the migrations' lock (MIGRATION_LOCK) keeps no one from connecting once they are
+    // applied.
+    raw.execute("SELECT pg_advisory_lock(123636798154353)", &[])
+        .await?;
+    tokio::time::timeout(Duration::from_secs(5), g1.migrate()).await??;
+    assert!(g2.reject("a", "gpu1:w", b"", "no").await.is_err());
+    assert!(g2.requeue("a").await.is_err());
+    assert!(g2.enqueue(&task("c", 3)).await.is_err());
+    // A login outside proof_queue_worker cannot even lease.
+    let stranger = Queue::connect(&url_as(&cluster, "stranger")).await?;
+    assert!(stranger.lease(&lease("s", 60.0)).await.is_err());
+    // A result over 4 MiB is refused; the holder's own is stored under its name.
+    assert!(
+        g1.complete("w", "a", VK, &vec![0; 4 * 1024 * 1024 + 1], 1.0)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        g1.complete("w", "a", VK, b"proof", 1.0).await?,
+        Completion::Stored
+    );
+    assert_eq!(q.result("a").await?.ok_or("no result")?.worker, "gpu1:w");
+    cluster.stop()?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn releases_give_their_attempt_back_three_times_then_count() -> Result {
+    let (cluster, q) = queue().await?;
+    q.enqueue(&task("a", 2)).await?;
+    for _ in 0..3 {
+        let t = q.lease(&lease("w", 60.0)).await?.ok_or("nothing leased")?;
+        assert_eq!(t.attempts, 1);
+        assert!(q.release("w", "a").await?);
+    }
+    // The fourth release counts: leasing, releasing and leasing again holds no task for ever.
+    assert_eq!(
+        q.lease(&lease("w", 60.0)).await?.ok_or("nothing")?.attempts,
+        1
+    );
+    assert!(q.release("w", "a").await?);
+    let info = q.task("a").await?.ok_or("no task")?;
+    assert_eq!((info.state, info.attempts), (TaskState::Queued, 1));
+    assert!(
+        info.last_error
+            .is_some_and(|e| e.contains("w gave the task back (release 4"))
+    );
+    // On its last attempt a counted release parks the task, for the operator to prove.
+    assert_eq!(
+        q.lease(&lease("w", 60.0)).await?.ok_or("nothing")?.attempts,
+        2
+    );
+    assert!(q.release("w", "a").await?);
+    assert_eq!(
+        q.task("a").await?.ok_or("no task")?.state,
+        TaskState::Parked
+    );
+    cluster.stop()?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_shadow_login_leases_shadow_copies_only() -> Result {
+    let (cluster, q) = queue().await?;
+    q.enqueue(&task("production", 3)).await?;
+    let mut shadow = task("shadow-production", 3);
+    shadow.kind = rollup_prover_queue::shadow_kind("chunk");
+    q.enqueue(&shadow).await?;
+    let (admin, connection) =
+        tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    admin
+        .batch_execute("CREATE ROLE trial LOGIN IN ROLE proof_queue_shadow")
+        .await?;
+    let trial = Queue::connect(&url_as(&cluster, "trial")).await?;
+    let asking = |kinds: &[&str]| Lease {
+        worker: "t".into(),
+        kinds: kinds.iter().map(|k| k.to_string()).collect(),
+        circuits: vec![VK.into()],
+        duration: Duration::from_secs(60),
+    };
+    // Asking for production work gets none, though the production task is older.
+    assert_eq!(trial.lease(&asking(&["chunk"])).await?, None);
+    let t = trial
+        .lease(&asking(&["chunk", "shadow:chunk"]))
+        .await?
+        .ok_or("no shadow copy leased")?;
+    assert_eq!(t.id, "shadow-production");
+    assert_eq!(
+        q.task("production").await?.ok_or("no task")?.state,
+        TaskState::Queued
+    );
+    cluster.stop()?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_workers_link_never_migrates_and_waits_for_the_operator() -> Result {
+    let cluster = Cluster::start().await?;
+    let worker = rollup_prover_queue::Link::worker(cluster.url());
+    let behind = worker
+        .get()
+        .await
+        .err()
+        .ok_or("an unmigrated queue served")?;
+    assert!(matches!(behind, Error::SchemaBehind) && behind.is_connection());
+    let (raw, connection) = tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let tables: Option<String> = raw
+        .query_one("SELECT to_regclass('proof_tasks')::text", &[])
+        .await?
+        .try_get(0)?;
+    assert_eq!(tables, None, "the worker's link created the tables");
+    // The coordinator's link migrates; the worker's then serves.
+    rollup_prover_queue::Link::new(cluster.url()).get().await?;
+    worker.get().await?.stats().await?;
     cluster.stop()?;
     Ok(())
 }

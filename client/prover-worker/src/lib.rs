@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rollup_prover::{Backend, ProofKind, ProofTask};
-use rollup_prover_queue::{Lease, Leased, Link};
+use rollup_prover_queue::{Completion, Lease, Leased, Link};
 use tokio::sync::watch;
 
 /// What can stop a worker.
@@ -333,10 +333,10 @@ impl Worker {
         };
         match renewed {
             Ok(true) => {}
-            // Proving goes on: a proof made after the lease expired is as good as any, and the
-            // first one stored is the task's.
+            // Proving goes on: while no other worker takes the task over, this one's proof is
+            // still stored when it comes (the holder's, its lease lapsed or not).
             Ok(false) => {
-                tracing::warn!(task = %id, "the lease expired and another worker may hold the task")
+                tracing::warn!(task = %id, "the lease was not renewed (it expired, or was held for the longest allowed): another worker may take the task")
             }
             Err(e) => tracing::warn!(task = %id, error = %e, "could not renew the lease"),
         }
@@ -370,6 +370,10 @@ impl Worker {
                 Err(e) => Err(e),
             };
             match stored {
+                Ok(Completion::NotHolder) => {
+                    tracing::warn!(task = %id, "another worker took the task over (this one's lease lapsed): the proof is dropped");
+                    return Ok(());
+                }
                 Ok(done) => {
                     tracing::debug!(task = %id, ?done, "uploaded");
                     return Ok(());

@@ -173,7 +173,7 @@ async fn main() -> Result<()> {
         bail!("--heartbeat-secs must be below --lease-secs");
     }
     let worker = Worker::new(
-        rollup_prover_queue::Link::new(cli.queue_url),
+        rollup_prover_queue::Link::worker(cli.queue_url),
         backend,
         settings,
     )?;

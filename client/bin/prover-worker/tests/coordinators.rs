@@ -6,7 +6,8 @@
 //! - two coordinators (two operators' stores) racing for the same task share one task and one
 //!   result, and both accept it;
 //! - shadow workers get copies of the tasks: their proofs are checked (a wrong one reported) and
-//!   timed against production's, and never stored in place of production's.
+//!   timed against production's, and never stored in place of production's;
+//! - a task the queue parks, or that no worker delivers in time, is proven by the operator.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -92,7 +93,7 @@ fn spawn_worker_as(
     settings.heartbeat = Duration::from_secs(1);
     settings.idle = Duration::from_millis(100);
     settings.shadow = shadow;
-    let worker = Worker::new(Link::new(url), backend, settings)?;
+    let worker = Worker::new(Link::worker(url), backend, settings)?;
     let (stop, stopped) = watch::channel(false);
     Ok((stop, tokio::spawn(async move { worker.run(stopped).await })))
 }
@@ -338,6 +339,45 @@ async fn a_task_its_workers_keep_failing_is_proven_by_the_operator() -> Result {
         .ok_or("no report of the liar")?;
     assert_eq!(liar_report.valid, 0);
     assert!(liar_report.invalid >= 2, "{liar_report:?}");
+    cluster.stop()?;
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_no_worker_delivers_in_time_is_proven_by_the_operator() -> Result {
+    let cluster = Cluster::start().await?;
+    let url = cluster.url();
+    let backend = tokio::task::spawn_blocking(chunk_backend).await??;
+    let dir = std::env::temp_dir().join(format!("overdue-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let c = coordinator(&dir, &url, backend.clone())?.with_queue_patience(Duration::from_secs(2));
+    let task = ProofTask::RecursiveChunk {
+        index: 0,
+        chunk: Box::new(rollup_circuits::sample::full_chunk(1, CHAIN)?),
+    };
+    let key = (ProofKind::RecursiveChunk, 0);
+    c.submit(task)?;
+    // A worker holds the task and heartbeats, but never delivers (a hung prover, or a hostile
+    // one): past its patience the operator proves the task itself.
+    let q = Queue::connect(&url).await?;
+    let holder = rollup_prover_queue::Lease {
+        worker: "hung".into(),
+        kinds: vec![ProofKind::RecursiveChunk.name().into()],
+        circuits: vec![rollup_prover_worker::circuit_name(
+            &backend
+                .vk_digest(ProofKind::RecursiveChunk)
+                .ok_or("no chunk key")?,
+        )],
+        duration: Duration::from_secs(60),
+    };
+    c.run_next().await?;
+    let held = q.lease(&holder).await?.ok_or("the task was not enqueued")?;
+    until_proven(&c, key).await?;
+    assert_eq!(c.prover_of(key).as_deref(), Some(backend.name()));
+    let info = q.task(&held.id).await?.ok_or("no task")?;
+    assert_eq!(info.state, TaskState::Leased);
+    assert_eq!(info.lease_holder.as_deref(), Some("hung"));
     cluster.stop()?;
     std::fs::remove_dir_all(&dir)?;
     Ok(())
