@@ -791,12 +791,7 @@ impl Coordinator {
                             "{}: no worker delivered the task in time: proving it in this process; look at the workers",
                             describe(key)
                         );
-                        if let Some(e) = self.book().tasks.get_mut(&key) {
-                            e.remote = None;
-                            e.local = true;
-                            e.attempts = 0;
-                            e.state = TaskState::Queued;
-                        }
+                        self.prove_here(key);
                     }
                 }
                 Polled::Missing => {
@@ -817,12 +812,7 @@ impl Coordinator {
                         "{}: the proof queue parked the task (its workers kept failing, or returned wrong proofs): proving it in this process; look at the workers",
                         describe(key)
                     );
-                    if let Some(e) = self.book().tasks.get_mut(&key) {
-                        e.remote = None;
-                        e.local = true;
-                        e.attempts = 0;
-                        e.state = TaskState::Queued;
-                    }
+                    self.prove_here(key);
                 }
                 Polled::Result {
                     artifact,
@@ -943,6 +933,17 @@ impl Coordinator {
                 .await
                 .unwrap_or_else(|e| Err(format!("checking it failed: {e}"))),
         )
+    }
+
+    /// Takes task `key` back from the queue to prove it in this process ([`Entry::local`]), with
+    /// in-process attempts from zero.
+    fn prove_here(&self, key: TaskKey) {
+        if let Some(e) = self.book().tasks.get_mut(&key) {
+            e.remote = None;
+            e.local = true;
+            e.attempts = 0;
+            e.state = TaskState::Queued;
+        }
     }
 
     /// Counts a proof of `prover`: valid with its `seconds` (and a shadow's ratio to production),

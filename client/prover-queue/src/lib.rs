@@ -394,14 +394,19 @@ impl Queue {
         Ok(())
     }
 
-    /// Whether every migration of this version is applied (read without the lock).
-    async fn applied_all(&self) -> Result<bool> {
-        let exists: Option<String> = self
+    /// Whether the migrations' own table exists.
+    async fn has_migrations_table(&self) -> Result<bool> {
+        let name: Option<String> = self
             .client
             .query_one("SELECT to_regclass('proof_queue_migrations')::text", &[])
             .await?
             .try_get(0)?;
-        if exists.is_none() {
+        Ok(name.is_some())
+    }
+
+    /// Whether every migration of this version is applied (read without the lock).
+    async fn applied_all(&self) -> Result<bool> {
+        if !self.has_migrations_table().await? {
             return Ok(false);
         }
         let versions: Vec<i32> = MIGRATIONS.iter().map(|(v, _)| *v).collect();
@@ -419,12 +424,7 @@ impl Queue {
     async fn apply_migrations(&self) -> Result<()> {
         // Created only when missing (under the lock): `IF NOT EXISTS` alone would have the server
         // send a notice on every connection.
-        let exists: Option<String> = self
-            .client
-            .query_one("SELECT to_regclass('proof_queue_migrations')::text", &[])
-            .await?
-            .try_get(0)?;
-        if exists.is_none() {
+        if !self.has_migrations_table().await? {
             self.client
                 .batch_execute(
                     "CREATE TABLE proof_queue_migrations (
