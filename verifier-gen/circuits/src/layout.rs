@@ -2,7 +2,7 @@
 //!
 //! All chips lay out their rows in one pool of advice columns, one after the
 //! other along a single row cursor, instead of each owning columns of its own.
-//! Rows are plentiful (a Poseidon permutation is 66 of them) while every column
+//! Rows are plentiful (a Poseidon permutation is 23 of them) while every column
 //! costs the verifier a commitment and an opening: with the pool, the chunk
 //! circuit has [`WIDTH`] advice columns, not the sum of its chips' widths.
 //! Every gate is guarded by its own selector, and a gate that looks at the next
@@ -22,9 +22,9 @@ pub const WIDTH: usize = 10;
 /// column openings.
 pub const COPY: [usize; 7] = [0, 1, 3, 4, 5, 6, 9];
 
-/// Fixed columns in the pool: the Poseidon round constants (three per row); the Merkle
-/// chip's powers of two and the rules' lookup selector reuse the first.
-pub const FIXED: usize = 3;
+/// Fixed columns in the pool: the Poseidon round constants (three per full-round row, four per
+/// partial-round row); the Merkle chip's powers of two reuse the first.
+pub const FIXED: usize = 4;
 
 /// An assigned field element: where it is and its value.
 #[derive(Debug, Clone, Copy)]

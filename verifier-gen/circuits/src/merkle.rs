@@ -1,7 +1,7 @@
 //! Merkle paths in-circuit: the root a leaf and its siblings imply, with the
 //! left/right order of each level chosen by a boolean index bit, and the bits
 //! composed into the leaf index. Node hashes use the Poseidon chip, so a level
-//! costs one swap row plus one permutation (66 rows).
+//! costs one swap row plus one permutation (24 rows).
 //!
 //! Gates, on one row of five advice columns `[cur, sib, bit, left, right]` plus
 //! an index accumulator in a sixth:

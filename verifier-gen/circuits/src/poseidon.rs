@@ -1,16 +1,24 @@
-//! Poseidon2 in-circuit, as a custom gate: one row per round.
+//! Poseidon2 in-circuit, as custom gates: one row per full round, one row per four partial rounds.
 //!
 //! Columns (of the shared pool, [`crate::layout`]): three advice columns hold the
-//! state, two more the inputs absorbed between permutations; three fixed columns
+//! state, two more the inputs absorbed between permutations; four fixed columns
 //! hold each row's round constants.
 //! An absorb row constrains `next = M_E · (cur + (0, x, y))`: it adds the inputs
 //! and applies the permutation's initial linear layer in one linear gate. A
 //! full-round row constrains `next = M_E · (cur + c)^5`, with each square
 //! `(cur_j + c_j)^2` in a cell of its own (three more advice columns) so that the
-//! gate has degree 4; a partial-round row `next = M_I · ((cur_0 + c_0)^5, cur_1, cur_2)`.
-//! A permutation is an absorb row and 64 round rows; the last permutation's
-//! output row ends the sponge (and any other output row is the next absorb row),
-//! so a 2-to-1 hash is 66 rows.
+//! gate has degree 4. A partial-round row applies four partial rounds
+//! `x ↦ M_I · ((x_0 + c_0)^5, x_1, x_2)` at once: the S-box input of each round
+//! after the first (`v_j`, a linear function of the state and the earlier S-box
+//! outputs) and each square `v_j^2` sit in cells of their own (seven advice
+//! columns), so every constraint has degree at most 4 and the next row's state is
+//! a linear combination of `cur_1`, `cur_2` and the four S-box outputs
+//! `v_j^2 · v_j^2 · v_j`. Elements 1 and 2 are never stored between the four
+//! rounds: they stay linear combinations whose coefficients the gate computes
+//! once, at configuration, from `M_I`.
+//! A permutation is an absorb row, 8 full-round rows and 14 partial-round rows; the
+//! last permutation's output row ends the sponge (and any other output row is the
+//! next absorb row), so a 2-to-1 hash is 24 rows (66 with one row per round).
 //!
 //! The sponge follows `docs/protocol.md` exactly: the capacity element starts at
 //! `tag · 2^64 + n` (constrained to that constant), inputs are added into the two
@@ -22,17 +30,38 @@ use halo2_base::halo2_proofs::plonk::{
     Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector,
 };
 use halo2_base::halo2_proofs::poly::Rotation;
-use rollup_protocol::constants::{POSEIDON_RATE, POSEIDON_WIDTH};
+use rollup_protocol::constants::{
+    POSEIDON_FULL_ROUNDS, POSEIDON_PARTIAL_ROUNDS, POSEIDON_RATE, POSEIDON_WIDTH,
+};
 use rollup_protocol::poseidon::{
     self, EXTERNAL_MATRIX, INTERNAL_MATRIX, ROUNDS, capacity, is_full_round, matrix, params,
 };
 
 use crate::Fr;
-use crate::layout::{Columns, Word};
+use crate::layout::{Columns, FIXED, Word};
 
-/// Rows one permutation occupies: its absorb row and its rounds (the sponge's last output row comes
-/// on top, see [`PoseidonConfig::rows`]).
-pub const ROWS_PER_PERMUTATION: usize = ROUNDS + 1;
+/// Partial rounds one row applies.
+pub const PARTIAL_PER_ROW: usize = 4;
+
+const _: () = assert!(POSEIDON_PARTIAL_ROUNDS.is_multiple_of(PARTIAL_PER_ROW));
+const _: () = assert!(FIXED >= PARTIAL_PER_ROW && FIXED >= POSEIDON_WIDTH);
+
+/// Rows one permutation occupies: its absorb row, one row per full round and one per
+/// [`PARTIAL_PER_ROW`] partial rounds (the sponge's last output row comes on top, see
+/// [`PoseidonConfig::rows`]).
+pub const ROWS_PER_PERMUTATION: usize =
+    1 + POSEIDON_FULL_ROUNDS + POSEIDON_PARTIAL_ROUNDS / PARTIAL_PER_ROW;
+
+/// The cells of a partial-round row besides the state: the first round's square, then each later
+/// round's S-box input and its square (`[sq_0, v_1, sq_1, v_2, sq_2, v_3, sq_3]`).
+const PARTIAL_CELLS: usize = 2 * PARTIAL_PER_ROW - 1;
+
+/// The pool columns of [`PARTIAL_CELLS`].
+const PARTIAL_COLUMNS: [usize; PARTIAL_CELLS] = [2, 4, 5, 6, 7, 8, 9];
+
+/// A linear combination of a partial-round row's inputs with constant coefficients: of `cur_1`,
+/// `cur_2` and the row's [`PARTIAL_PER_ROW`] S-box outputs, in that order.
+type Linear = [Fr; 2 + PARTIAL_PER_ROW];
 
 /// Columns, selectors and gates of the Poseidon chip.
 #[derive(Debug, Clone)]
@@ -40,7 +69,8 @@ pub struct PoseidonConfig {
     state: [Column<Advice>; POSEIDON_WIDTH],
     absorb: [Column<Advice>; POSEIDON_RATE],
     square: [Column<Advice>; POSEIDON_WIDTH],
-    round_constants: [Column<Fixed>; POSEIDON_WIDTH],
+    partial_cells: [Column<Advice>; PARTIAL_CELLS],
+    round_constants: [Column<Fixed>; FIXED],
     full: Selector,
     partial: Selector,
     absorb_sel: Selector,
@@ -48,11 +78,13 @@ pub struct PoseidonConfig {
 
 impl PoseidonConfig {
     /// Creates the gates over the shared columns: the state in advice columns 0, 1 and 3, the
-    /// absorbed inputs in 4 and 5 (all copy-enabled), the round constants in the fixed columns.
+    /// absorbed inputs in 4 and 5 (all copy-enabled), the full rounds' squares in 2, 7 and 8, the
+    /// partial rounds' cells in 2 and 4 to 9, the round constants in the fixed columns.
     pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns) -> Self {
         let state = [cols.advice[0], cols.advice[1], cols.advice[3]];
         let absorb = [cols.advice[4], cols.advice[5]];
         let square = [cols.advice[2], cols.advice[7], cols.advice[8]];
+        let partial_cells = PARTIAL_COLUMNS.map(|i| cols.advice[i]);
         let round_constants = cols.fixed;
         // Complex selectors: the round gates must not be compressed with others.
         let full = meta.complex_selector();
@@ -61,49 +93,98 @@ impl PoseidonConfig {
         let external = matrix(&EXTERNAL_MATRIX);
         let internal = matrix(&INTERNAL_MATRIX);
         let times = |m: &[[Fr; POSEIDON_WIDTH]; POSEIDON_WIDTH], x: &[Expression<Fr>], i: usize| {
-            (0..POSEIDON_WIDTH)
-                .map(|j| Expression::Constant(m[i][j]) * x[j].clone())
-                .fold(Expression::Constant(Fr::zero()), |a, b| a + b)
+            combination(x.iter().zip(&m[i]))
         };
 
-        // `sboxed`: how many elements (from 0) pass the S-box; `mat`: the matrix after it.
-        let round_gate = |meta: &mut ConstraintSystem<Fr>,
-                          name: &'static str,
-                          sel: Selector,
-                          sboxed: usize,
-                          mat: &[[Fr; POSEIDON_WIDTH]; POSEIDON_WIDTH]| {
-            meta.create_gate(name, |meta| {
-                let s = meta.query_selector(sel);
-                let mut constraints = Vec::new();
-                let x: Vec<Expression<Fr>> = (0..POSEIDON_WIDTH)
-                    .map(|j| {
-                        let v = meta.query_advice(state[j], Rotation::cur())
-                            + meta.query_fixed(round_constants[j], Rotation::cur());
-                        if j < sboxed {
-                            // v^5 = sq^2 · v with sq = v^2 in a cell of its own: degree 3, not 5.
-                            let sq = meta.query_advice(square[j], Rotation::cur());
-                            constraints.push(s.clone() * (sq.clone() - v.clone() * v.clone()));
-                            sq.clone() * sq * v
-                        } else {
-                            v
-                        }
+        meta.create_gate("poseidon2 full round", |meta| {
+            let s = meta.query_selector(full);
+            let mut constraints = Vec::new();
+            let x: Vec<Expression<Fr>> = (0..POSEIDON_WIDTH)
+                .map(|j| {
+                    let v = meta.query_advice(state[j], Rotation::cur())
+                        + meta.query_fixed(round_constants[j], Rotation::cur());
+                    // v^5 = sq^2 · v with sq = v^2 in a cell of its own: degree 3, not 5.
+                    let sq = meta.query_advice(square[j], Rotation::cur());
+                    constraints.push(s.clone() * (sq.clone() - v.clone() * v.clone()));
+                    sq.clone() * sq * v
+                })
+                .collect();
+            for (i, col) in state.iter().enumerate() {
+                let next = meta.query_advice(*col, Rotation::next());
+                constraints.push(s.clone() * (times(&external, &x, i) - next));
+            }
+            constraints
+        });
+
+        meta.create_gate("poseidon2 four partial rounds", |meta| {
+            let s = meta.query_selector(partial);
+            let cur: Vec<Expression<Fr>> = state
+                .iter()
+                .map(|c| meta.query_advice(*c, Rotation::cur()))
+                .collect();
+            let cells: Vec<Expression<Fr>> = partial_cells
+                .iter()
+                .map(|c| meta.query_advice(*c, Rotation::cur()))
+                .collect();
+            // The basis of `Linear`: cur_1, cur_2, then the S-box outputs p_j = sq_j^2 · v_j.
+            let mut basis = vec![cur[1].clone(), cur[2].clone()];
+            let unit = |i: usize| {
+                let mut l = [Fr::zero(); 2 + PARTIAL_PER_ROW];
+                l[i] = Fr::one();
+                l
+            };
+            let eval = |l: &Linear, basis: &[Expression<Fr>]| {
+                // Only outputs already computed may appear (`zip` would drop the others silently).
+                debug_assert!(l[basis.len()..].iter().all(|k| *k == Fr::zero()));
+                combination(basis.iter().zip(l))
+            };
+            let mut constraints = Vec::new();
+            // The state before round j as linear combinations (element 0 of the first round is
+            // `cur_0` itself, read directly).
+            let (mut x0, mut x1, mut x2) = (unit(0), unit(0), unit(1));
+            for j in 0..PARTIAL_PER_ROW {
+                let c = meta.query_fixed(round_constants[j], Rotation::cur());
+                let sq = cells[if j == 0 { 0 } else { 2 * j }].clone();
+                let v = if j == 0 {
+                    cur[0].clone() + c
+                } else {
+                    let v = cells[2 * j - 1].clone();
+                    constraints.push((
+                        format!("v_{j} = x_0 + c_{j}"),
+                        s.clone() * (eval(&x0, &basis) + c - v.clone()),
+                    ));
+                    v
+                };
+                constraints.push((
+                    format!("sq_{j} = v_{j}^2"),
+                    s.clone() * (sq.clone() - v.clone() * v.clone()),
+                ));
+                basis.push(sq.clone() * sq * v);
+                // (p_j, x1, x2) ↦ M_I · (p_j, x1, x2), on coefficient vectors.
+                let y = [unit(2 + j), x1, x2];
+                let next: Vec<Linear> = (0..POSEIDON_WIDTH)
+                    .map(|i| {
+                        std::array::from_fn(|t| {
+                            (0..POSEIDON_WIDTH)
+                                .map(|k| internal[i][k] * y[k][t])
+                                .fold(Fr::zero(), |a, b| a + b)
+                        })
                     })
                     .collect();
-                for (i, col) in state.iter().enumerate() {
-                    let next = meta.query_advice(*col, Rotation::next());
-                    constraints.push(s.clone() * (times(mat, &x, i) - next));
-                }
-                constraints
-            });
-        };
-        round_gate(
-            meta,
-            "poseidon2 full round",
-            full,
-            POSEIDON_WIDTH,
-            &external,
-        );
-        round_gate(meta, "poseidon2 partial round", partial, 1, &internal);
+                x0 = next[0];
+                x1 = next[1];
+                x2 = next[2];
+            }
+            let out = [x0, x1, x2];
+            for (i, col) in state.iter().enumerate() {
+                let next = meta.query_advice(*col, Rotation::next());
+                constraints.push((
+                    format!("next_{i}"),
+                    s.clone() * (eval(&out[i], &basis) - next),
+                ));
+            }
+            constraints
+        });
 
         meta.create_gate("poseidon2 absorb and initial linear layer", |meta| {
             let s = meta.query_selector(absorb_sel);
@@ -126,6 +207,7 @@ impl PoseidonConfig {
             state,
             absorb,
             square,
+            partial_cells,
             round_constants,
             full,
             partial,
@@ -154,9 +236,10 @@ impl PoseidonConfig {
     }
 
     /// [`PoseidonConfig::hash`], with the witness of state cell `(row, column)` (relative to the
-    /// sponge's first row; columns 3 to 5 name the S-box squares of elements 0 to 2, columns 6 and 7
-    /// the absorbed inputs) increased by one: for negative tests, which must see the circuit
-    /// unsatisfied.
+    /// sponge's first row; columns 0 to 2 name the state, 3 to 5 the S-box squares of elements 0 to
+    /// 2 (in a partial-round row 3 is the first round's square), 6 and 7 the absorbed inputs, 8 to
+    /// 13 a partial-round row's later cells `v_1, sq_1, v_2, sq_2, v_3, sq_3`) increased by one: for
+    /// negative tests, which must see the circuit unsatisfied.
     #[doc(hidden)]
     pub fn hash_with_fault(
         &self,
@@ -248,16 +331,12 @@ impl PoseidonConfig {
             for (j, v) in state.iter().enumerate() {
                 put(region, self.state[j], j, offset, *v);
             }
-            for r in 0..ROUNDS {
-                if is_full_round(r) {
+            let mut r = 0;
+            while r < ROUNDS {
+                let rounds = if is_full_round(r) {
                     self.full.enable(region, start + offset)?;
-                } else {
-                    self.partial.enable(region, start + offset)?;
-                }
-                let sboxed = if is_full_round(r) { POSEIDON_WIDTH } else { 1 };
-                for (j, c) in params().round_constants[r].iter().enumerate() {
-                    region.assign_fixed(self.round_constants[j], start + offset, *c);
-                    if j < sboxed {
+                    for (j, c) in params().round_constants[r].iter().enumerate() {
+                        region.assign_fixed(self.round_constants[j], start + offset, *c);
                         let v = state[j].map(|x| x + c);
                         let sq = if fault == Some((offset, POSEIDON_WIDTH + j)) {
                             (v * v).map(|x| x + Fr::one())
@@ -266,8 +345,33 @@ impl PoseidonConfig {
                         };
                         region.assign_advice(self.square[j], start + offset, sq);
                     }
-                }
-                state = round_values(state, r);
+                    state = round_values(state, r);
+                    1
+                } else {
+                    self.partial.enable(region, start + offset)?;
+                    for j in 0..PARTIAL_PER_ROW {
+                        let c = params().round_constants[r + j][0];
+                        region.assign_fixed(self.round_constants[j], start + offset, c);
+                        let v = state[0].map(|x| x + c);
+                        // Cell m of the row, faulted under the name the doc comment gives it.
+                        let mut cell = |m: usize, v: Value<Fr>| {
+                            let name = if m == 0 { POSEIDON_WIDTH } else { 7 + m };
+                            let v = if fault == Some((offset, name)) {
+                                v.map(|x| x + Fr::one())
+                            } else {
+                                v
+                            };
+                            region.assign_advice(self.partial_cells[m], start + offset, v);
+                        };
+                        if j > 0 {
+                            cell(2 * j - 1, v);
+                        }
+                        cell(if j == 0 { 0 } else { 2 * j }, v * v);
+                        state = round_values(state, r + j);
+                    }
+                    PARTIAL_PER_ROW
+                };
+                r += rounds;
                 offset += 1;
                 for (j, v) in state.iter().enumerate() {
                     let cell = put(region, self.state[j], j, offset, *v);
@@ -279,6 +383,22 @@ impl PoseidonConfig {
         }
         out.map(|w| (w, offset + 1)).ok_or(Error::Synthesis)
     }
+}
+
+/// `Σ k · e` over the pairs with `k ≠ 0`, without a multiplication where `k = 1`: every operation
+/// of a gate's expression is code in the generated verifier and work in the quotient.
+fn combination<'a>(terms: impl Iterator<Item = (&'a Expression<Fr>, &'a Fr)>) -> Expression<Fr> {
+    terms
+        .filter(|(_, k)| **k != Fr::zero())
+        .map(|(e, k)| {
+            if *k == Fr::one() {
+                e.clone()
+            } else {
+                Expression::Constant(*k) * e.clone()
+            }
+        })
+        .reduce(|a, b| a + b)
+        .unwrap_or(Expression::Constant(Fr::zero()))
 }
 
 /// The initial linear layer applied to witness values, by the core's definition.

@@ -93,6 +93,20 @@ fn check(c: &HashCircuit, expected: Fr) -> bool {
         .unwrap_or(false)
 }
 
+/// The failures MockProver reports, as text (each names its gate and constraint).
+fn failures(c: &HashCircuit, expected: Fr) -> Vec<String> {
+    match MockProver::run(K, c, vec![vec![expected]]) {
+        Ok(p) => p
+            .verify()
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(|f| f.to_string())
+            .collect(),
+        Err(e) => vec![e.to_string()],
+    }
+}
+
 #[test]
 fn chip_equals_core_for_every_length() {
     for (tag, n) in [
@@ -140,7 +154,7 @@ fn tampered_cells_are_rejected_by_each_gate() {
     let xs = inputs(4);
     let expected = hash(TAG_ACCOUNT, &xs);
     let full_row = 2; // within the first full rounds
-    let partial_row = 30; // within the partial rounds
+    let partial_row = 10; // within the partial rounds (rows 5 to 18 of a permutation)
     let second_absorb = ROWS_PER_PERMUTATION; // the first permutation's output row absorbs inputs 3 and 4
     let absorb_next = second_absorb + 1; // the row the absorb gate produces
     let last_output = 2 * ROWS_PER_PERMUTATION; // the final output row (its element 1 is the hash)
@@ -153,12 +167,22 @@ fn tampered_cells_are_rejected_by_each_gate() {
         (second_absorb, 6),
         (absorb_next, 4), // the second permutation's first-round square
         (full_row, 0),
-        (full_row, 3), // the S-box square of element 0
-        (full_row, 5), // and of element 2
-        (partial_row, 3),
+        (full_row, 3),    // the S-box square of element 0
+        (full_row, 5),    // and of element 2
+        (partial_row, 3), // the first of its four rounds' square
+        (partial_row, 8), // the second round's S-box input
+        (partial_row, 9), // and its square
+        (partial_row, 10),
+        (partial_row, 11),
+        (partial_row, 12), // the fourth round's S-box input
+        (partial_row, 13), // and its square
         (full_row, 2),
         (partial_row, 0),
         (partial_row, 1),
+        (partial_row, 2),
+        (partial_row + 1, 2), // the state the four rounds produce
+        (18, 13),             // the last partial-round row's last square
+        (19, 1),              // the full-round row it feeds
         (absorb_next, 1),
         (absorb_next + 1, 2),
         (last_output, 1),
@@ -220,4 +244,41 @@ fn consecutive_sponges_share_a_region() {
     let expected = hash(TAG_NODE, &[hash(TAG_NODE, &[three, three]), three]);
     let p = MockProver::run(K, &TwoHashes, vec![vec![expected]]);
     assert!(p.map(|p| p.verify().is_ok()).unwrap_or(false));
+}
+
+/// A tampered cell of a partial-round row is caught by the constraint that defines it, not only by
+/// another one downstream: each cell's own constraint is there (a cell whose defining constraint
+/// were lost would still fail the next round's constraints, so the plain rejection above could
+/// not tell).
+#[test]
+fn each_cell_of_a_partial_round_row_fails_its_own_constraint() {
+    let xs = inputs(2);
+    let expected = hash(TAG_NODE, &xs);
+    let row = 12; // a partial-round row
+    for (col, constraint) in [
+        (3, "sq_0 = v_0^2"),
+        (8, "v_1 = x_0 + c_1"),
+        (9, "sq_1 = v_1^2"),
+        (10, "v_2 = x_0 + c_2"),
+        (11, "sq_2 = v_2^2"),
+        (12, "v_3 = x_0 + c_3"),
+        (13, "sq_3 = v_3^2"),
+        (0, "next_0"), // a faulted output element fails the previous row's output constraint
+        (1, "next_1"),
+        (2, "next_2"),
+    ] {
+        let c = HashCircuit {
+            tag: TAG_NODE,
+            inputs: xs.clone(),
+            fault: Some((row, col)),
+        };
+        let found = failures(&c, expected);
+        let name = format!("('{constraint}') in gate");
+        assert!(
+            found
+                .iter()
+                .any(|f| f.contains(&name) && f.contains("poseidon2 four partial rounds")),
+            "a fault in column {col} of row {row} did not fail {constraint}: {found:?}"
+        );
+    }
 }

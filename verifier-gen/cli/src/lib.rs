@@ -52,7 +52,7 @@ pub const REFERENCE_SLOTS: usize = 1;
 /// See [`REFERENCE_SLOTS`].
 pub const REFERENCE_CHAIN_ID: u64 = 31337;
 /// See [`REFERENCE_SLOTS`].
-pub const REFERENCE_K: u32 = 14;
+pub const REFERENCE_K: u32 = 13;
 
 /// The reference batch circuit (`contracts/verifier/Halo2BatchVerifier.sol` and its fixture):
 /// chunk proofs per batch proof, over the reference chunk circuit.
@@ -193,6 +193,51 @@ pub fn evm_call(bytecode: Vec<u8>, calldata: Vec<u8>) -> Result<u64> {
         .map_err(EvmError::Evm)
 }
 
+/// EIP-3860's limit on creation code, which [`evm_call_any_size`] keeps.
+const MAX_INITCODE_SIZE: usize = 49_152;
+
+/// [`evm_call`] without EIP-170's limit on deployed code (every other mainnet rule applies, EIP-3860's
+/// 49,152-byte limit on creation code included): for the chunk verifier, which L1 never deploys (it
+/// verifies batch proofs, [`batch_verifier`]) and which is a little over 24 KiB since the Poseidon
+/// chip applies four partial rounds per row.
+pub fn evm_call_any_size(bytecode: Vec<u8>, calldata: Vec<u8>) -> Result<u64> {
+    use revm::context::TxEnv;
+    use revm::context::result::{ExecutionResult, Output};
+    use revm::database::InMemoryDB;
+    use revm::primitives::TxKind;
+    use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
+
+    let mut evm = Context::mainnet()
+        .with_db(InMemoryDB::default())
+        .modify_cfg_chained(|cfg| {
+            cfg.limit_contract_code_size = Some(usize::MAX);
+            cfg.limit_contract_initcode_size = Some(MAX_INITCODE_SIZE);
+        })
+        .build_mainnet();
+    let mut run = |kind: TxKind, data: Vec<u8>, nonce: u64| {
+        let tx = TxEnv {
+            gas_limit: u64::MAX,
+            kind,
+            data: data.into(),
+            nonce,
+            ..Default::default()
+        };
+        evm.transact_commit(tx)
+            .map_err(|e| EvmError::Evm(format!("{e:?}")))
+    };
+    let contract = match run(TxKind::Create, bytecode, 0)? {
+        ExecutionResult::Success {
+            output: Output::Create(_, Some(address)),
+            ..
+        } => address,
+        other => return Err(EvmError::Evm(format!("deployment failed: {other:?}"))),
+    };
+    match run(TxKind::Call(contract), calldata, 1)? {
+        ExecutionResult::Success { gas_used, .. } => Ok(gas_used),
+        other => Err(EvmError::Evm(format!("the call failed: {other:?}"))),
+    }
+}
+
 /// The Solidity verifier of a chunk circuit's verifying key.
 pub fn chunk_solidity(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>) -> String {
     solidity::<ChunkCircuit>(params, vk, vec![CHUNK_PUBLIC_INPUTS])
@@ -226,7 +271,7 @@ pub fn compress_solidity(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>)
 
 /// The chunk verifier of `prover`'s key, and its creation bytecode (compiled by the `solc` on
 /// `PATH`). L1 verifies batch proofs only ([`batch_verifier`]); this one checks chunk proofs on an
-/// EVM, in tests and benchmarks.
+/// EVM, in tests and benchmarks ([`evm_call_any_size`]: it is over EIP-170's 24 KiB).
 pub fn chunk_verifier(prover: &rollup_prover::ChunkProver) -> Result<(String, Vec<u8>)> {
     let source = chunk_solidity(prover.params(), prover.vk());
     let code = compile(&source)?;

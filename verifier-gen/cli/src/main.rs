@@ -30,7 +30,7 @@ struct Cli {
     /// Chain id signed into L2 transactions.
     #[arg(long, default_value_t = verifier_gen::REFERENCE_CHAIN_ID, global = true)]
     chain_id: u64,
-    /// log2 of the circuit's rows: 14 holds 1 slot, 15 holds 2, 16 holds 4, 18 holds 16.
+    /// log2 of the circuit's rows: 13 holds 1 slot, 14 holds 2, 15 holds 5, 16 holds 10, 17 holds 20.
     #[arg(long, default_value_t = verifier_gen::REFERENCE_K, global = true)]
     k: u32,
     /// A ceremony's SRS: a snarkjs `.ptau` file (Perpetual Powers of Tau; converted and checked by
@@ -670,7 +670,7 @@ fn main() -> Result<()> {
             eprintln!("prove: {prove_s:.1} s");
             let code = verifier_gen::chunk_solidity(&params, pk.get_vk());
             let bytecode = verifier_gen::compile(&code)?;
-            let gas = verifier_gen::evm_call(
+            let gas = verifier_gen::evm_call_any_size(
                 bytecode.clone(),
                 verifier_gen::calldata(&instances(&chunk), &proof),
             )?;

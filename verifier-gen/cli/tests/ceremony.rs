@@ -161,7 +161,7 @@ fn a_chunk_proven_with_ceremony_parameters_verifies_on_the_evm() -> Result {
         .next()
         .ok_or("no sample chunk")?;
     let proof = prover.prove(&chunk)?;
-    let gas = verifier_gen::evm_call(
+    let gas = verifier_gen::evm_call_any_size(
         bytecode.clone(),
         verifier_gen::calldata(&instances(&chunk), &proof),
     )?;
@@ -174,9 +174,14 @@ fn a_chunk_proven_with_ceremony_parameters_verifies_on_the_evm() -> Result {
         &ChunkCircuit::keygen(REFERENCE_SLOTS, REFERENCE_CHAIN_ID),
     )?;
     let dev_code = verifier_gen::compile(&verifier_gen::chunk_solidity(&dev, dev_pk.get_vk()))?;
+    // It deploys and the call itself fails (not the deployment).
+    let rejected = verifier_gen::evm_call_any_size(
+        dev_code,
+        verifier_gen::calldata(&instances(&chunk), &proof),
+    );
     assert!(
-        verifier_gen::evm_call(dev_code, verifier_gen::calldata(&instances(&chunk), &proof))
-            .is_err()
+        matches!(&rejected, Err(e) if e.to_string().contains("the call failed")),
+        "{rejected:?}"
     );
     std::fs::remove_file(&path)?;
     std::fs::remove_dir_all(&cache)?;

@@ -1,5 +1,6 @@
-//! A real chunk proof (one slot, k = 14) verified by the generated Solidity verifier on an EVM
-//! (revm, mainnet rules), and rejected when an instance or the proof is changed.
+//! A real chunk proof (one slot, k = 13) verified by the generated Solidity verifier on an EVM
+//! (revm, mainnet rules but EIP-170's code size limit: L1 never deploys the chunk verifier), and
+//! rejected when an instance or the proof is changed.
 
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use rollup_circuits::Fr;
@@ -8,7 +9,7 @@ use rollup_circuits::sample;
 use rollup_prover as prover;
 
 const CHAIN_ID: u64 = 31337;
-const K: u32 = 14;
+const K: u32 = 13;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -28,7 +29,8 @@ fn generated_verifier_accepts_a_real_proof_and_rejects_tampering() -> Result<()>
     let source = verifier_gen::chunk_solidity(&params, pk.get_vk());
     let bytecode = verifier_gen::compile(&source)?;
 
-    let gas = verifier_gen::evm_call(bytecode.clone(), verifier_gen::calldata(&public, &proof))?;
+    let gas =
+        verifier_gen::evm_call_any_size(bytecode.clone(), verifier_gen::calldata(&public, &proof))?;
     eprintln!(
         "verifier: {} bytes of creation code, {gas} gas per call (with the 21,000 of the transaction)",
         bytecode.len()
@@ -38,8 +40,11 @@ fn generated_verifier_accepts_a_real_proof_and_rejects_tampering() -> Result<()>
         let mut wrong = public.clone();
         wrong[0][i] += Fr::ONE;
         assert!(
-            verifier_gen::evm_call(bytecode.clone(), verifier_gen::calldata(&wrong, &proof))
-                .is_err(),
+            verifier_gen::evm_call_any_size(
+                bytecode.clone(),
+                verifier_gen::calldata(&wrong, &proof)
+            )
+            .is_err(),
             "instance {i} changed, proof accepted"
         );
     }
@@ -47,8 +52,11 @@ fn generated_verifier_accepts_a_real_proof_and_rejects_tampering() -> Result<()>
         let mut bad = proof.clone();
         bad[at] ^= 1;
         assert!(
-            verifier_gen::evm_call(bytecode.clone(), verifier_gen::calldata(&public, &bad))
-                .is_err(),
+            verifier_gen::evm_call_any_size(
+                bytecode.clone(),
+                verifier_gen::calldata(&public, &bad)
+            )
+            .is_err(),
             "proof byte {at} flipped, proof accepted"
         );
     }

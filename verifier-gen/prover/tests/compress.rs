@@ -22,7 +22,7 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 #[ignore = "heavy: k = 22, about 12 minutes and 12 GB on 2 cores"]
 fn a_compressed_proof_carries_its_batch_proofs_inputs_and_nothing_else() -> Result<()> {
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("keys");
-    let chunks = ChunkProver::load(&cache, &SrsSource::Development, 1, CHAIN_ID, 14)?;
+    let chunks = ChunkProver::load(&cache, &SrsSource::Development, 1, CHAIN_ID, 13)?;
     let batch = BatchProver::load(
         &cache,
         &SrsSource::Development,

@@ -18,7 +18,7 @@ use rollup_prover::node::{self, NodeProver};
 use rollup_prover::{ChunkProver, ProverError, SrsSource, Transcript};
 
 const CHAIN_ID: u64 = 31337;
-const CHUNK_K: u32 = 14;
+const CHUNK_K: u32 = 13;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 

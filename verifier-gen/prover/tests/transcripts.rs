@@ -1,7 +1,7 @@
 //! Chunk proofs for aggregation: made with the Poseidon transcript, they verify natively with
 //! that transcript only, the CPU backend proves and checks them as `RecursiveChunk` artifacts
 //! beside the L1 ones, and snark-verifier's succinct verifier (what an aggregation circuit runs)
-//! accepts them (one slot, k = 14, development SRS).
+//! accepts them (one slot, k = 13, development SRS).
 
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use rollup_circuits::Fr;
@@ -12,7 +12,7 @@ use rollup_prover::{
 };
 
 const CHAIN_ID: u64 = 31337;
-const K: u32 = 14;
+const K: u32 = 13;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
