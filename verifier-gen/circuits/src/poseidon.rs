@@ -56,6 +56,17 @@ pub const ROWS_PER_PERMUTATION: usize =
 /// round's S-box input and its square (`[sq_0, v_1, sq_1, v_2, sq_2, v_3, sq_3]`).
 const PARTIAL_CELLS: usize = 2 * PARTIAL_PER_ROW - 1;
 
+/// Where round `j`'s S-box input sits among a partial-round row's cells (`j ≥ 1`: round 0's is the
+/// state itself).
+const fn input_cell(j: usize) -> usize {
+    2 * j - 1
+}
+
+/// Where round `j`'s square sits among a partial-round row's cells.
+const fn square_cell(j: usize) -> usize {
+    if j == 0 { 0 } else { 2 * j }
+}
+
 /// The pool columns of [`PARTIAL_CELLS`].
 const PARTIAL_COLUMNS: [usize; PARTIAL_CELLS] = [2, 4, 5, 6, 7, 8, 9];
 
@@ -144,11 +155,11 @@ impl PoseidonConfig {
             let (mut x0, mut x1, mut x2) = (unit(0), unit(0), unit(1));
             for j in 0..PARTIAL_PER_ROW {
                 let c = meta.query_fixed(round_constants[j], Rotation::cur());
-                let sq = cells[if j == 0 { 0 } else { 2 * j }].clone();
+                let sq = cells[square_cell(j)].clone();
                 let v = if j == 0 {
                     cur[0].clone() + c
                 } else {
-                    let v = cells[2 * j - 1].clone();
+                    let v = cells[input_cell(j)].clone();
                     constraints.push((
                         format!("v_{j} = x_0 + c_{j}"),
                         s.clone() * (eval(&x0, &basis) + c - v.clone()),
@@ -364,9 +375,9 @@ impl PoseidonConfig {
                             region.assign_advice(self.partial_cells[m], start + offset, v);
                         };
                         if j > 0 {
-                            cell(2 * j - 1, v);
+                            cell(input_cell(j), v);
                         }
-                        cell(if j == 0 { 0 } else { 2 * j }, v * v);
+                        cell(square_cell(j), v * v);
                         state = round_values(state, r + j);
                     }
                     PARTIAL_PER_ROW
