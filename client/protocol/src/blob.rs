@@ -121,6 +121,96 @@ pub fn halves(y: &BlsFr) -> [crate::field::Fr; 2] {
     })
 }
 
+/// Where the stream of 31-byte words stands after some pubdata: the open word's bytes so far
+/// (`fill` of them, `fill < 31`) and zeros after. A batch's pubdata can be cut anywhere and its
+/// pieces' [`Segment`]s joined: the aggregation tree evaluates the blob polynomial that way, each
+/// level-1 node over its chunks' records from the state the records before them left
+/// (`docs/protocol.md`, section 7, "Where the evaluation lives").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamState {
+    /// The open word, left-aligned: its first `fill` bytes are the pubdata's, the rest zero.
+    pub window: [u8; BYTES_PER_COEFFICIENT],
+    /// Bytes of the open word so far, below 31.
+    pub fill: usize,
+}
+
+impl StreamState {
+    /// The state after `bytes`, from the start of a batch's pubdata.
+    pub fn after(bytes: &[u8]) -> StreamState {
+        let fill = bytes.len() % BYTES_PER_COEFFICIENT;
+        let mut window = [0u8; BYTES_PER_COEFFICIENT];
+        window[..fill].copy_from_slice(&bytes[bytes.len() - fill..]);
+        StreamState { window, fill }
+    }
+
+    /// The open word as an integer (below `2²⁴⁸`), in BLS12-381's scalar field.
+    pub fn window_value(&self) -> BlsFr {
+        let mut word = [0u8; 32];
+        word[1..].copy_from_slice(&self.window);
+        bls_from_be(&word).unwrap_or(BlsFr::ZERO)
+    }
+
+    /// The open word as the same integer in BN254's scalar field, as a circuit holds it.
+    pub fn window_native(&self) -> crate::field::Fr {
+        let mut word = [0u8; 32];
+        word[1..].copy_from_slice(&self.window);
+        word.reverse();
+        crate::field::Fr::from_repr(word)
+            .into_option()
+            .unwrap_or_default()
+    }
+}
+
+/// A piece of the blob polynomial: the words a run of pubdata completes, `c₀ … c_{n−1}` (the
+/// first one holding the open word it started from), as `value = Σ cₖ zᵏ` and `shift = zⁿ`.
+/// Pieces join in order ([`Segment::then`]), and a batch's evaluation is the joined segment of all
+/// its pubdata closed with the open word left at its end ([`Segment::close`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    /// `Σ cₖ zᵏ` over the completed words.
+    pub value: BlsFr,
+    /// `zⁿ`, `n` the completed words.
+    pub shift: BlsFr,
+}
+
+impl Segment {
+    /// No words.
+    pub const EMPTY: Segment = Segment {
+        value: BlsFr::ZERO,
+        shift: BlsFr::ONE,
+    };
+
+    /// The words `bytes` completes when appended at `start`, at `z`, and the state after them.
+    pub fn of(start: &StreamState, bytes: &[u8], z: &BlsFr) -> (Segment, StreamState) {
+        let mut stream: Vec<u8> = start.window[..start.fill].to_vec();
+        stream.extend_from_slice(bytes);
+        let complete = stream.len() / BYTES_PER_COEFFICIENT * BYTES_PER_COEFFICIENT;
+        let mut segment = Segment::EMPTY;
+        for word in stream[..complete].chunks_exact(BYTES_PER_COEFFICIENT) {
+            let mut w = [0u8; 32];
+            w[1..].copy_from_slice(word);
+            let c = bls_from_be(&w).unwrap_or(BlsFr::ZERO);
+            segment.value += segment.shift * c;
+            segment.shift *= z;
+        }
+        (segment, StreamState::after(&stream))
+    }
+
+    /// This segment's words followed by `next`'s.
+    pub fn then(&self, next: &Segment) -> Segment {
+        Segment {
+            value: self.value + self.shift * next.value,
+            shift: self.shift * next.shift,
+        }
+    }
+
+    /// The evaluation of the whole stream: these words, then the open word `end` left (a last
+    /// coefficient, zero when the stream ends on a word boundary).
+    pub fn close(&self, end: &StreamState) -> BlsFr {
+        self.value + self.shift * end.window_value()
+    }
+}
+
 /// Serde helpers: a blob field element as `0x…` hex of its 32 big-endian bytes.
 pub mod serde_hex {
     use super::{BlsFr, bls_from_be, bls_to_be};
@@ -204,6 +294,47 @@ pub fn pubdata_of_blob(blob: &[u8]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segments_of_any_cut_join_to_the_whole_evaluation() -> Result<()> {
+        let pubdata: Vec<u8> = (0..2_000u32).map(|i| (i * 13 + 5) as u8).collect();
+        let z = BlsFr::from(0x1234_5678_9abc_def1u64).square();
+        let whole = evaluate(&coefficients(&pubdata)?, &z);
+        // Cuts at word boundaries, inside words, at the ends, and empty pieces.
+        for cuts in [
+            vec![],
+            vec![0],
+            vec![31, 62],
+            vec![1, 2, 3, 700],
+            vec![15, 15, 46, 1_999, 2_000],
+            vec![30, 93, 124, 500, 1_000, 1_500],
+        ] {
+            let mut state = StreamState::default();
+            let mut joined = Segment::EMPTY;
+            let mut from = 0;
+            for to in cuts.iter().copied().chain([pubdata.len()]) {
+                assert_eq!(state, StreamState::after(&pubdata[..from]));
+                let (piece, next) = Segment::of(&state, &pubdata[from..to], &z);
+                joined = joined.then(&piece);
+                state = next;
+                from = to;
+            }
+            assert_eq!(joined.close(&state), whole, "cuts {cuts:?}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_open_word_is_the_same_integer_in_both_fields() {
+        let state = StreamState::after(&[0xff; 40]);
+        assert_eq!(state.fill, 9);
+        let bls = bls_to_be(&state.window_value());
+        let mut bn = ff::PrimeField::to_repr(&state.window_native());
+        bn.reverse();
+        assert_eq!(bls, bn);
+        assert_eq!(&bls[1..10], &[0xff; 9]);
+        assert!(bls[10..].iter().all(|b| *b == 0));
+    }
 
     #[test]
     fn omega_has_order_exactly_4096() {

@@ -169,15 +169,33 @@ pub fn constrain_flags(
     if records.len() != chunks.len() || records.iter().any(|r| r.len() != slots) {
         return None;
     }
-    let (first, rest) = chunks.split_first()?;
-    let [old_root, mut root, _, z, _] = *first;
+    let (first, _) = chunks.split_first()?;
+    let [old_root, _, _, z, _] = *first;
     let one = ctx.load_constant(Fr::ONE);
     let zero = ctx.load_zero();
+    let flags = monotone_flags(ctx, gate, one, flags, chunks.len());
+    let (root, chain) = chain(ctx, gate, chunks, &flags, zero)?;
+    let (l1, dense) = absorb(ctx, range, chunks, &flags, records, z, one, zero, None);
+    let fp = blob::chip(range);
+    let z_blob = blob::load_integer(ctx, &fp, z, CHALLENGE_BITS);
+    let coefficients = dense.finish(ctx);
+    let y = blob::evaluate(ctx, &fp, &z_blob, &coefficients);
+    let [lo, hi] = blob::halves(ctx, &fp, &y);
+    Some([old_root, root, chain, z, l1, lo, hi])
+}
 
-    // Flags: chunk 0 is real; real chunks come first.
-    let witness = flags;
+/// `n` flags saying which chunks (or nodes) are real: the first the constant `one`, each other a
+/// witness bit (`witness[i]`, false if absent) at most the one before, so that the real ones come
+/// first.
+pub(crate) fn monotone_flags(
+    ctx: &mut Context<Fr>,
+    gate: &GateChip<Fr>,
+    one: AssignedValue<Fr>,
+    witness: &[bool],
+    n: usize,
+) -> Vec<AssignedValue<Fr>> {
     let mut flags = vec![one];
-    for i in 1..chunks.len() {
+    for i in 1..n {
         let flag = ctx.load_witness(Fr::from(u64::from(
             witness.get(i).copied().unwrap_or(false),
         )));
@@ -188,9 +206,22 @@ pub fn constrain_flags(
         gate.assert_is_const(ctx, &broken, &Fr::ZERO);
         flags.push(flag);
     }
+    flags
+}
 
-    // Roots and the shared challenge.
-    for (chunk, flag) in rest.iter().zip(&flags[1..]) {
+/// The rules between chunks, over the real ones (`flags`; chunk 0 is real): each starts from the
+/// previous one's new root and has chunk 0's challenge. Returns the last real chunk's new root and
+/// the commitment chain `C_B`.
+pub(crate) fn chain(
+    ctx: &mut Context<Fr>,
+    gate: &GateChip<Fr>,
+    chunks: &[[AssignedValue<Fr>; CHUNK_INPUTS]],
+    flags: &[AssignedValue<Fr>],
+    zero: AssignedValue<Fr>,
+) -> Option<(AssignedValue<Fr>, AssignedValue<Fr>)> {
+    let (first, rest) = chunks.split_first()?;
+    let [_, mut root, commitment, z, _] = *first;
+    for (chunk, flag) in rest.iter().zip(flags.get(1..)?) {
         let [old, new, _, challenge, _] = *chunk;
         for (a, b) in [(old, root), (challenge, z)] {
             let diff = gate.sub(ctx, a, b);
@@ -199,22 +230,39 @@ pub fn constrain_flags(
         }
         root = gate.select(ctx, new, root, *flag);
     }
-
-    // The commitment chain.
-    let mut chain = hash2(ctx, gate, TAG_BATCH, zero, first[2]);
-    for (chunk, flag) in rest.iter().zip(&flags[1..]) {
+    let mut chain = hash2(ctx, gate, TAG_BATCH, zero, commitment);
+    for (chunk, flag) in rest.iter().zip(flags.get(1..)?) {
         let next = hash2(ctx, gate, TAG_BATCH, chain, chunk[2]);
         chain = gate.select(ctx, next, chain, *flag);
     }
+    Some((root, chain))
+}
 
-    // Each chunk's records: hashed to its commitment, streamed into the blob, and those L1 acts on
-    // evaluated at z.
+/// Each real chunk's records (`flags`): hashed to its commitment, streamed into the blob from
+/// `start` (the stream's state before them; empty if `None`), and those L1 acts on evaluated at
+/// `z`, the first chunk's first slot counted as slot 0. Returns that evaluation and the stream.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn absorb(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    chunks: &[[AssignedValue<Fr>; CHUNK_INPUTS]],
+    flags: &[AssignedValue<Fr>],
+    records: &[Vec<[Fr; RECORD_FIELDS]>],
+    z: AssignedValue<Fr>,
+    one: AssignedValue<Fr>,
+    zero: AssignedValue<Fr>,
+    start: Option<[AssignedValue<Fr>; 2]>,
+) -> (AssignedValue<Fr>, Dense) {
+    let gate = range.gate();
     let z2 = gate.mul(ctx, z, z);
     let z3 = gate.mul(ctx, z2, z);
     let mut power = one;
     let mut l1 = zero;
-    let mut dense = Dense::new(ctx);
-    for ((chunk, flag), values) in chunks.iter().zip(&flags).zip(records) {
+    let mut dense = match start {
+        None => Dense::new(ctx),
+        Some([window, fill]) => Dense::resume(ctx, range, window, fill),
+    };
+    for ((chunk, flag), values) in chunks.iter().zip(flags).zip(records) {
         let loaded: Vec<[AssignedValue<Fr>; RECORD_FIELDS]> = values
             .iter()
             .map(|r| r.map(|e| ctx.load_witness(e)))
@@ -242,12 +290,7 @@ pub fn constrain_flags(
             power = gate.mul(ctx, power, z3);
         }
     }
-    let fp = blob::chip(range);
-    let z_blob = blob::load_integer(ctx, &fp, z, CHALLENGE_BITS);
-    let coefficients = dense.finish(ctx);
-    let y = blob::evaluate(ctx, &fp, &z_blob, &coefficients);
-    let [lo, hi] = blob::halves(ctx, &fp, &y);
-    Some([old_root, root, chain, z, l1, lo, hi])
+    (l1, dense)
 }
 
 /// What [`constrain`] computes, natively: the batch public inputs

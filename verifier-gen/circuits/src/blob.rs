@@ -89,6 +89,34 @@ impl Dense {
         }
     }
 
+    /// A stream resuming where another segment ended, at the open word `window` with `fill` bytes
+    /// ([`Dense::state`]): the caller ties both to that segment's end (the aggregation tree's parent
+    /// does, `crate::tree`). `fill` is constrained below 31 here, since the windows below select by
+    /// it.
+    pub fn resume(
+        ctx: &mut Context<Fr>,
+        range: &RangeChip<Fr>,
+        window: AssignedValue<Fr>,
+        fill: AssignedValue<Fr>,
+    ) -> Dense {
+        range.check_less_than_safe(ctx, fill, WORD as u64);
+        Dense {
+            window,
+            fill,
+            coefficients: Vec::new(),
+        }
+    }
+
+    /// The stream's state: the open word and its fill.
+    pub fn state(&self) -> [AssignedValue<Fr>; 2] {
+        [self.window, self.fill]
+    }
+
+    /// The completed coefficients so far, without the open word: a [`segment`]'s words.
+    pub fn completed(self) -> Vec<Coefficient> {
+        self.coefficients
+    }
+
     /// Appends the record whose three field elements are `record` when `real` (a bit the caller
     /// constrains) is 1, and nothing when it is 0; returns its type's flags (Noop's for a slot
     /// that is not real).
@@ -246,4 +274,116 @@ pub fn halves(
     let base = Fr::from(2).pow_vartime([LIMB_BITS as u64]);
     let lo = fp.gate().mul_add(ctx, limbs[1], Constant(base), limbs[0]);
     [lo, limbs[2]]
+}
+
+/// A piece of the blob polynomial in the circuit ([`rollup_protocol::blob::Segment`]): over the
+/// gated coefficients `c₀ … c_{n−1}` of a run of slots, `value = Σ cₖ zᵏ` and `shift = zⁿ`, both
+/// reduced below `r`, so that another proof can take them as public values.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    /// `Σ cₖ zᵏ`.
+    pub value: ProperCrtUint<Fr>,
+    /// `zⁿ`.
+    pub shift: ProperCrtUint<Fr>,
+}
+
+/// The [`Segment`] of `coefficients` (gated, as [`Dense::completed`] gives them) at `z`: the value
+/// by Horner's rule ([`evaluate`]) and the shift as `z` to the number of gates that are 1, by the
+/// bits of that number (a few multiplications per segment, not one per coefficient).
+pub fn segment(
+    ctx: &mut Context<Fr>,
+    fp: &FpChip<'_, Fr, BlsScalar>,
+    z: &ProperCrtUint<Fr>,
+    coefficients: &[Coefficient],
+) -> Segment {
+    let value = evaluate(ctx, fp, z, coefficients);
+    let count = fp
+        .gate()
+        .sum(ctx, coefficients.iter().map(|(gate, _)| *gate));
+    let bits = (usize::BITS - coefficients.len().leading_zeros()).max(1) as usize;
+    let shift = power(ctx, fp, z, count, bits);
+    fp.enforce_less_than_p(ctx, shift.clone());
+    Segment { value, shift }
+}
+
+/// `base^exponent` for an `exponent` below `2^bits` (constrained so), by square and multiply.
+pub fn power(
+    ctx: &mut Context<Fr>,
+    fp: &FpChip<'_, Fr, BlsScalar>,
+    base: &ProperCrtUint<Fr>,
+    exponent: AssignedValue<Fr>,
+    bits: usize,
+) -> ProperCrtUint<Fr> {
+    let bits = fp.gate().num_to_bits(ctx, exponent, bits);
+    let mut acc = fp.load_constant(ctx, BlsScalar(BlsFr::ONE));
+    for bit in bits.iter().rev() {
+        let squared = fp.mul(ctx, acc.clone(), acc);
+        let times = fp.mul(ctx, squared.clone(), base.clone());
+        acc = halo2_ecc::fields::Selectable::select(fp, ctx, times, squared, *bit);
+    }
+    acc
+}
+
+/// `a` followed by `b` when `take` (a bit the caller constrains) is 1: `(a.value + a.shift·b.value,
+/// a.shift·b.shift)`, reduced; `a` when it is 0.
+pub fn concat(
+    ctx: &mut Context<Fr>,
+    fp: &FpChip<'_, Fr, BlsScalar>,
+    a: &Segment,
+    b: &Segment,
+    take: AssignedValue<Fr>,
+) -> Segment {
+    let moved = fp.mul_no_carry(ctx, a.shift.clone(), b.value.clone());
+    let sum = fp.add_no_carry(ctx, moved, a.value.clone());
+    let value = fp.carry_mod(ctx, sum);
+    let shift = fp.mul(ctx, a.shift.clone(), b.shift.clone());
+    let value = halo2_ecc::fields::Selectable::select(fp, ctx, value, a.value.clone(), take);
+    let shift = halo2_ecc::fields::Selectable::select(fp, ctx, shift, a.shift.clone(), take);
+    fp.enforce_less_than_p(ctx, value.clone());
+    fp.enforce_less_than_p(ctx, shift.clone());
+    Segment { value, shift }
+}
+
+/// The evaluation of a whole stream: its joined `segment`, then the open word `window` left at its
+/// end as a last coefficient (below `2²⁴⁸`, zero when the stream ends on a word boundary), reduced.
+pub fn close(
+    ctx: &mut Context<Fr>,
+    fp: &FpChip<'_, Fr, BlsScalar>,
+    segment: &Segment,
+    window: AssignedValue<Fr>,
+) -> ProperCrtUint<Fr> {
+    let last = load_integer(ctx, fp, window, COEFFICIENT_BITS);
+    let moved = fp.mul_no_carry(ctx, segment.shift.clone(), last);
+    let sum = fp.add_no_carry(ctx, moved, segment.value.clone());
+    let y = fp.carry_mod(ctx, sum);
+    fp.enforce_less_than_p(ctx, y.clone());
+    y
+}
+
+/// A reduced element's limbs, little end first: how a proof exposes it.
+pub fn limbs(x: &ProperCrtUint<Fr>) -> [AssignedValue<Fr>; NUM_LIMBS] {
+    let l = x.limbs();
+    [l[0], l[1], l[2]]
+}
+
+/// An element another proof exposed as its [`limbs`]: loaded (limbs range-checked), each limb
+/// constrained equal to the given cell. A proof exposes reduced elements only, so the value
+/// loaded is the limbs' integer.
+pub fn load_limbs(
+    ctx: &mut Context<Fr>,
+    fp: &FpChip<'_, Fr, BlsScalar>,
+    cells: [AssignedValue<Fr>; NUM_LIMBS],
+) -> ProperCrtUint<Fr> {
+    let base = Field::pow_vartime(&BlsFr::from(2), [LIMB_BITS as u64]);
+    let value = cells.iter().rev().fold(BlsFr::ZERO, |acc, cell| {
+        let repr = cell.value().to_repr();
+        let mut low = [0u8; 16];
+        low.copy_from_slice(&repr[..16]);
+        acc * base + BlsFr::from_u128(u128::from_le_bytes(low))
+    });
+    let loaded = fp.load_private(ctx, BlsScalar(value));
+    for (limb, cell) in loaded.limbs().iter().zip(cells) {
+        ctx.constrain_equal(limb, &cell);
+    }
+    loaded
 }

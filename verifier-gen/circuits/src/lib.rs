@@ -5,6 +5,8 @@
 //! - [`chunk`]: the chunk circuit, every rule of a slot and the data commitment;
 //! - [`batch`]: the batch rules over chunk proofs' public inputs (root chain, shared challenge,
 //!   the batch's binding), which the batch circuit adds to the verification of the proofs;
+//! - [`tree`]: the same rules split across the aggregation tree: the per-slot work in the
+//!   level-1 nodes, so that the batch circuit over nodes costs the same for any number of slots;
 //! - [`blob`]: a batch's blob polynomial from its records, evaluated modulo BLS12-381's `r`;
 //! - [`bls`]: BLS12-381's scalar field (blobs) for halo2-base's non-native chips;
 //! - [`arith`]: the arithmetic gate and byte range checks the transaction rules use;
@@ -28,6 +30,7 @@ pub mod layout;
 pub mod merkle;
 pub mod poseidon;
 pub mod sample;
+pub mod tree;
 pub mod update;
 
 /// The circuits' field: BN254's scalar field, the same type as the core's.
