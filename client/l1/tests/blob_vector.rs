@@ -2,7 +2,7 @@
 //! takes and computes (the list of the records L1 acts on, the versioned hash, the KZG opening at
 //! the batch's challenge, the binding), made here with c-kzg and the protocol core, so that the
 //! Foundry tests check L1 against them. `blob_transfers.json` is the same for a full batch of
-//! transfers (`MAX_CHUNKS_PER_BATCH` chunks of 64 slots, nothing for L1 to act on), whose commit
+//! transfers (`MAX_CHUNKS_PER_BATCH` chunks of 128 slots, nothing for L1 to act on), whose commit
 //! `CommitGas.t.sol` measures. The committed files must be what this computes; `UPDATE_VECTORS=1`
 //! rewrites them.
 
@@ -101,7 +101,7 @@ fn the_blob_vector_is_current() -> Result<()> {
 
 #[test]
 fn the_full_batch_of_transfers_vector_is_current() -> Result<()> {
-    let chunk: Vec<Record> = (0..64u128)
+    let chunk: Vec<Record> = (0..128u128)
         .map(|i| Record::Transfer {
             from: 1,
             to: 2,

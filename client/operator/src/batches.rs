@@ -119,6 +119,34 @@ pub fn chunks_per_blob(slots: usize) -> Result<usize> {
     }
 }
 
+/// How many of the waiting chunks (`sizes`: each one's pubdata bytes, oldest first) the next batch
+/// takes, or `None` to wait: as many as `batch_chunks` allows and one blob holds (126,976 bytes:
+/// the data binding evaluates a batch's pubdata as one blob's polynomial in either mode), proposed
+/// as soon as the count is reached, or the next chunk would not fit, or the oldest is `due`. A batch
+/// of small records (transfers) thus holds `batch_chunks` chunks even where a batch of that many
+/// chunks of the largest records would not fit a blob; at least one chunk always fits
+/// ([`chunks_per_blob`] is checked at start).
+pub fn next_batch_size(sizes: &[usize], batch_chunks: usize, due: bool) -> Option<usize> {
+    let limit = sizes.len().min(batch_chunks.max(1));
+    let mut bytes = 0;
+    let fit = sizes
+        .iter()
+        .take(limit)
+        .take_while(|n| {
+            bytes += **n;
+            bytes <= rollup_protocol::blob::BLOB_DATA_BYTES
+        })
+        .count()
+        .max(1);
+    if sizes.is_empty() {
+        None
+    } else if fit < limit || sizes.len() >= batch_chunks || due {
+        Some(fit.min(limit))
+    } else {
+        None
+    }
+}
+
 /// What committing a batch would cost L1, wei, each way: an estimate from the gas measured in
 /// `snapshots/commit.json` ([`commit_cost`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,19 +287,25 @@ impl Batches {
     }
 
     /// Proposes (and stores) a batch of the sealed chunks no batch holds, if there are
-    /// `batch_chunks` of them or the oldest waited `batch_timeout`; returns it.
+    /// `batch_chunks` of them, or more than one blob holds, or the oldest waited `batch_timeout`
+    /// ([`next_batch_size`]); returns it.
     pub fn propose(&self, store: &Store) -> Result<Option<Batch>> {
         let mut book = self.book();
         let first = book.batched();
-        let waiting = book.chunks.len() as u64 - first;
         let due = book
             .sealed_at
             .get(&first)
             .is_some_and(|t| t.elapsed() >= book.limits.batch_timeout);
-        if waiting == 0 || !(waiting >= book.limits.batch_chunks as u64 || due) {
+        let sizes: Vec<usize> = book
+            .chunks
+            .iter()
+            .skip(first as usize)
+            .map(|c| c.pubdata.len())
+            .collect();
+        let Some(chunks) = next_batch_size(&sizes, book.limits.batch_chunks, due) else {
             return Ok(None);
-        }
-        let chunks = waiting.min(book.limits.batch_chunks as u64);
+        };
+        let chunks = chunks as u64;
         let pubdata: Vec<u8> = book
             .chunks
             .iter()
@@ -572,6 +606,34 @@ mod tests {
         assert_eq!(chunks_per_blob(64)?, 27);
         assert!(chunks_per_blob(BLOB_DATA_BYTES / max + 1).is_err());
         Ok(())
+    }
+
+    #[test]
+    fn a_batch_closes_at_its_count_at_one_blob_or_when_due() {
+        let transfer = 64 * record_len(TxType::Transfer);
+        let deposit = 64 * record_len(TxType::Deposit);
+        // Transfers: 16 chunks of 64 fit a blob; the batch waits for its count.
+        assert_eq!(next_batch_size(&[transfer; 15], 16, false), None);
+        assert_eq!(next_batch_size(&[transfer; 16], 16, false), Some(16));
+        assert_eq!(next_batch_size(&[transfer; 20], 16, false), Some(16));
+        assert_eq!(next_batch_size(&[transfer; 3], 16, true), Some(3));
+        // Deposits: 27 chunks of 64 fill a blob (126,976 / 4,672), the 28th would not fit: the batch
+        // closes at 27 without waiting, whatever the count allows.
+        let fit = BLOB_DATA_BYTES / deposit;
+        assert_eq!(fit, 27);
+        assert_eq!(next_batch_size(&vec![deposit; fit], 32, false), None);
+        assert_eq!(
+            next_batch_size(&vec![deposit; fit + 1], 32, false),
+            Some(fit)
+        );
+        // Mixed: the bytes decide, not the worst case. 26 chunks of deposits (121,472 bytes) and 5
+        // of transfers fit (126,272), the sixth of transfers would not.
+        let mixed = [vec![deposit; 26], vec![transfer; 12]].concat();
+        assert_eq!(next_batch_size(&mixed, 38, false), Some(31));
+        assert!(mixed[..31].iter().sum::<usize>() <= BLOB_DATA_BYTES);
+        assert!(mixed[..32].iter().sum::<usize>() > BLOB_DATA_BYTES);
+        // Nothing waiting: nothing to propose, even when due.
+        assert_eq!(next_batch_size(&[], 16, true), None);
     }
 
     #[test]

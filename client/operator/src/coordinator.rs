@@ -508,7 +508,7 @@ impl Coordinator {
             let artifacts = if depth == 0 {
                 artifacts
             } else {
-                match self.promote_nodes(index, artifacts, depth)? {
+                match self.promote_nodes(index, artifacts, &records, depth)? {
                     Some(top) => top,
                     None => continue,
                 }
@@ -533,11 +533,12 @@ impl Coordinator {
     /// and returns the top level's proofs once every node up to level `depth` is stored. A node of
     /// level `l` at position `p` verifies the level below's proofs `ARITY·p` and `ARITY·p + 1`
     /// (only the first when the level ends there: the node pads itself with a copy), and carries
-    /// their chunks' inputs in order.
+    /// their chunks' inputs in order, and the records of its real chunks (`records`, the batch's).
     fn promote_nodes(
         &self,
         batch: u64,
         chunks: Vec<ProofArtifact>,
+        records: &[Vec<rollup_protocol::codec::Record>],
         depth: u32,
     ) -> Result<Option<Vec<ProofArtifact>>> {
         use rollup_prover::node::ARITY;
@@ -561,12 +562,16 @@ impl Coordinator {
                         .ok_or_else(|| Error::Proof("a node without children".into()))?;
                     carried.extend_from_slice(child);
                 }
+                let mine =
+                    rollup_prover::node::NodeRecords::of_batch(records, level, position as usize)
+                        .map_err(|e| Error::Proof(format!("batch {batch}'s records: {e}")))?;
                 let task = ProofTask::Node {
                     batch,
                     level,
                     position,
                     children: children.to_vec(),
                     carried: carried.clone(),
+                    records: Box::new(mine),
                 };
                 match self.stored_for(&task)? {
                     Some(a) => stored.push(a),

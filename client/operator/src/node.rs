@@ -455,15 +455,17 @@ impl Operator {
                 "batch_chunks is above what one batch proof of the deployed verifier holds: batches hold {capacity} chunk(s)"
             );
         }
+        // At least one chunk of any records fits a blob; a batch closes before its records pass one
+        // (`batches::next_batch_size`).
         let fit = crate::batches::chunks_per_blob(slots)?;
         if cfg.batch_chunks.min(capacity) > fit {
-            tracing::warn!(
+            tracing::info!(
                 batch_chunks = cfg.batch_chunks,
                 fit,
-                "a batch of this many chunks of {slots} slots may not fit one blob, which the data binding needs: batches hold {fit} chunk(s)"
+                "batches of large records close before one blob is full: {fit} chunk(s) of {slots} slots always fit, and more of smaller records"
             );
         }
-        let batch_chunks = cfg.batch_chunks.min(capacity).min(fit);
+        let batch_chunks = cfg.batch_chunks.min(capacity);
         let parts = Parts::restore(&cfg, slots, batch_chunks, backend).await?;
         if let Some(addr) = cfg.metrics_addr {
             // One recorder per process: a restarted operator in the same process keeps the first.

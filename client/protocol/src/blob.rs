@@ -126,7 +126,7 @@ pub fn halves(y: &BlsFr) -> [crate::field::Fr; 2] {
 /// pieces' [`Segment`]s joined: the aggregation tree evaluates the blob polynomial that way, each
 /// level-1 node over its chunks' records from the state the records before them left
 /// (`docs/protocol.md`, section 7, "Where the evaluation lives").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct StreamState {
     /// The open word, left-aligned: its first `fill` bytes are the pubdata's, the rest zero.
     pub window: [u8; BYTES_PER_COEFFICIENT],

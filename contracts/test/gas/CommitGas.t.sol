@@ -149,7 +149,7 @@ contract CommitGasTest is Setup {
     }
 
     /// @dev A full batch of transfers posted in a blob (contracts/test/vectors/blob_transfers.json, c-kzg: 16 chunks
-    ///      of 64 transfers): L1 reads none of its records, so the commit costs the same whatever the batch holds,
+    ///      of 128 transfers): L1 reads none of its records, so the commit costs the same whatever the batch holds,
     ///      and its share of a transfer falls as 1 / transfers. The transaction figure adds 21,000 and the calldata
     ///      (or EIP-7623's floor); the blob's 131,072 blob gas is priced apart.
     function test_gas_commitBlob_transferFullBatch() public {

@@ -18,9 +18,11 @@
 
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
+use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 use halo2_ecc::fields::fp::FpChip;
-use rollup_protocol::codec::CHALLENGE_BITS;
+use rollup_protocol::blob::{BlsFr, StreamState, embed};
+use rollup_protocol::codec::{CHALLENGE_BITS, Record, l1_evaluation};
 use rollup_protocol::constants::RECORD_FIELDS;
 
 use crate::Fr;
@@ -31,6 +33,22 @@ use crate::bls::BlsScalar;
 /// Values of a [`Summary`] as public inputs: `real`, the stream's window and fill before and after,
 /// the segment's value and shift (three limbs each), the partial `Y_L1`.
 pub const SUMMARY_INPUTS: usize = 1 + 2 + 2 + 2 * NUM_LIMBS + 1;
+
+/// The one order of a summary's values, in the circuit and natively.
+fn layout<T: Copy>(
+    real: T,
+    start: [T; 2],
+    end: [T; 2],
+    value: [T; NUM_LIMBS],
+    shift: [T; NUM_LIMBS],
+    l1: T,
+) -> [T; SUMMARY_INPUTS] {
+    let [v0, v1, v2] = value;
+    let [s0, s1, s2] = shift;
+    [
+        real, start[0], start[1], end[0], end[1], v0, v1, v2, s0, s1, s2, l1,
+    ]
+}
 
 /// What a node of the tree says about the chunks below it, beyond their five inputs each.
 #[derive(Clone, Debug)]
@@ -51,22 +69,14 @@ pub struct Summary {
 impl Summary {
     /// The summary as public inputs, in [`SUMMARY_INPUTS`]' order.
     pub fn inputs(&self) -> [AssignedValue<Fr>; SUMMARY_INPUTS] {
-        let [v0, v1, v2] = blob::limbs(&self.segment.value);
-        let [s0, s1, s2] = blob::limbs(&self.segment.shift);
-        [
+        layout(
             self.real,
-            self.start[0],
-            self.start[1],
-            self.end[0],
-            self.end[1],
-            v0,
-            v1,
-            v2,
-            s0,
-            s1,
-            s2,
+            self.start,
+            self.end,
+            blob::limbs(&self.segment.value),
+            blob::limbs(&self.segment.shift),
             self.l1,
-        ]
+        )
     }
 
     /// A summary another proof exposed as its [`Summary::inputs`] (cells of this circuit holding
@@ -175,10 +185,11 @@ pub fn join(
 
     let mut joined = first.clone();
     let mut power = one;
-    for (part, flag) in rest.iter().zip(flags.get(1..)?) {
+    for ((part, before), flag) in rest.iter().zip(parts).zip(flags.get(1..)?) {
         let previous = joined.clone();
-        // Real after real: the previous part is full, and this one starts where it ended.
-        let missing = gate.sub(ctx, Constant(full), previous.real);
+        // Real after real: the part before is full, and this one starts where the real parts so
+        // far ended (where the part before ended).
+        let missing = gate.sub(ctx, Constant(full), before.real);
         let gated = gate.mul(ctx, missing, *flag);
         gate.assert_is_const(ctx, &gated, &Fr::ZERO);
         for (a, b) in part.start.iter().zip(&previous.end) {
@@ -240,4 +251,94 @@ pub fn constrain_over(
     let y = blob::close(ctx, &fp, &joined.segment, joined.end[0]);
     let [lo, hi] = blob::halves(ctx, &fp, &y);
     Some([old_root, root, commitment, z, joined.l1, lo, hi])
+}
+
+/// A reduced BLS12-381 element as the circuit's three 88-bit limbs, little end first.
+fn bls_limbs(x: &BlsFr) -> [Fr; NUM_LIMBS] {
+    let bytes = x.to_repr();
+    let limb = |i: usize| {
+        let mut repr = [0u8; 32];
+        let bytes_per_limb = blob::LIMB_BITS / 8;
+        let end = ((i + 1) * bytes_per_limb).min(32);
+        repr[..end - i * bytes_per_limb].copy_from_slice(&bytes[i * bytes_per_limb..end]);
+        Fr::from_repr(repr).into_option().unwrap_or_default()
+    };
+    [limb(0), limb(1), limb(2)]
+}
+
+/// A [`Summary`] natively: what a node's public inputs say after its chunks' five each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NativeSummary {
+    /// Real chunks.
+    pub real: usize,
+    /// The stream's state before them.
+    pub start: StreamState,
+    /// The stream's state after them.
+    pub end: StreamState,
+    /// Their words of the blob polynomial.
+    pub segment: rollup_protocol::blob::Segment,
+    /// Their partial `Y_L1`.
+    pub l1: Fr,
+}
+
+impl NativeSummary {
+    /// What [`leaf`] exposes for the real chunks whose records are `records`, the stream starting at
+    /// `start`, at the challenge `z`.
+    pub fn of_leaf(records: &[Vec<Record>], start: StreamState, z: Fr) -> Option<NativeSummary> {
+        let mut bytes = Vec::new();
+        for record in records.iter().flatten() {
+            record.encode_into(&mut bytes).ok()?;
+        }
+        let (segment, end) = rollup_protocol::blob::Segment::of(&start, &bytes, &embed(&z));
+        let flat: Vec<Record> = records.iter().flatten().copied().collect();
+        Some(NativeSummary {
+            real: records.len(),
+            start,
+            end,
+            segment,
+            l1: l1_evaluation(&flat, &z).ok()?,
+        })
+    }
+
+    /// What [`join`] exposes for `parts` (the real children's summaries, in order, each but the
+    /// last full: `chunks_each` chunks of `slots` slots), or `None` when they do not follow one
+    /// another.
+    pub fn join(
+        parts: &[NativeSummary],
+        chunks_each: usize,
+        slots: usize,
+        z: Fr,
+    ) -> Option<NativeSummary> {
+        let (first, rest) = parts.split_first()?;
+        let step = z.pow_vartime([(3 * slots * chunks_each) as u64]);
+        let mut joined = *first;
+        let mut power = Fr::ONE;
+        for (part, before) in rest.iter().zip(parts) {
+            if before.real != chunks_each || part.start != joined.end {
+                return None;
+            }
+            power *= step;
+            joined = NativeSummary {
+                real: joined.real + part.real,
+                start: joined.start,
+                end: part.end,
+                segment: joined.segment.then(&part.segment),
+                l1: joined.l1 + part.l1 * power,
+            };
+        }
+        Some(joined)
+    }
+
+    /// The summary as a node's public inputs ([`Summary::inputs`]' order).
+    pub fn inputs(&self) -> [Fr; SUMMARY_INPUTS] {
+        let state = |s: &StreamState| [s.window_native(), Fr::from(s.fill as u64)];
+        layout(
+            Fr::from(self.real as u64),
+            state(&self.start),
+            state(&self.end),
+            bls_limbs(&self.segment.value),
+            bls_limbs(&self.segment.shift),
+            self.l1,
+        )
+    }
 }

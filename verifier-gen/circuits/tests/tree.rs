@@ -15,7 +15,7 @@ use rollup_circuits::Fr;
 use rollup_circuits::batch::{BATCH_INPUTS, CHUNK_INPUTS};
 use rollup_circuits::blob::chip;
 use rollup_circuits::sample;
-use rollup_circuits::tree::{SUMMARY_INPUTS, Summary, constrain_over, join, leaf};
+use rollup_circuits::tree::{NativeSummary, SUMMARY_INPUTS, Summary, constrain_over, join, leaf};
 use rollup_protocol::Chunk;
 use rollup_protocol::blob::StreamState;
 use rollup_protocol::codec::{BatchBinding, Record};
@@ -37,6 +37,9 @@ struct Leaf {
     records: Vec<Vec<[Fr; RECORD_FIELDS]>>,
     flags: Vec<bool>,
     start: [Fr; 2],
+    /// The real chunks' records and the start, for the native summary.
+    real: Vec<Vec<Record>>,
+    state: StreamState,
 }
 
 /// A node above level 1: its children and which are real.
@@ -51,6 +54,23 @@ impl Node {
         match self {
             Node::Leaf(l) => l.chunks.clone(),
             Node::Join(parts, _) => parts.iter().flat_map(Node::chunks).collect(),
+        }
+    }
+
+    /// Its summary as the core computes it (`NativeSummary`), if honest.
+    fn native(&self) -> Option<NativeSummary> {
+        let z = self.chunks()[0][3];
+        match self {
+            Node::Leaf(l) => NativeSummary::of_leaf(&l.real, l.state, z),
+            Node::Join(parts, flags) => {
+                let real: Vec<NativeSummary> = parts
+                    .iter()
+                    .zip(flags)
+                    .filter(|(_, f)| **f)
+                    .map(|(p, _)| p.native())
+                    .collect::<Option<_>>()?;
+                NativeSummary::join(&real, parts[0].chunks().len(), SLOTS, z)
+            }
         }
     }
 }
@@ -107,6 +127,16 @@ fn builder() -> BaseCircuitBuilder<Fr> {
 /// Whether MockProver accepts the batch circuit over `parts` (with `flags`) for `expected`; also
 /// returns the advice cells of the batch circuit's own rules (the parts' excluded).
 fn accepts(parts: &[Node], flags: &[bool], expected: [Fr; BATCH_INPUTS]) -> Result<(bool, usize)> {
+    Ok(run(parts, flags, expected)?.0)
+}
+
+/// [`accepts`], and the summaries the parts expose.
+#[allow(clippy::type_complexity)]
+fn run(
+    parts: &[Node],
+    flags: &[bool],
+    expected: [Fr; BATCH_INPUTS],
+) -> Result<((bool, usize), Vec<Vec<Fr>>)> {
     let mut builder = builder();
     let range = builder.range_chip();
     let ctx = builder.main(0);
@@ -122,10 +152,14 @@ fn accepts(parts: &[Node], flags: &[bool], expected: [Fr; BATCH_INPUTS]) -> Resu
         .collect();
     let out = constrain_over(ctx, &range, &chunks, &summaries, flags, SLOTS).ok_or("no batch")?;
     let own = ctx.advice.len() - before;
+    let exposed = summaries
+        .iter()
+        .map(|s| s.inputs().iter().map(|c| *c.value()).collect())
+        .collect();
     builder.assigned_instances[0].extend(out);
     builder.calculate_params(Some(9));
     let prover = MockProver::run(K as u32, &builder, vec![expected.to_vec()])?;
-    Ok((prover.verify().is_ok(), own))
+    Ok(((prover.verify().is_ok(), own), exposed))
 }
 
 fn elements(records: &[Record]) -> Result<Vec<[Fr; RECORD_FIELDS]>> {
@@ -162,15 +196,31 @@ fn start(chunks: &[Chunk], at: usize) -> Result<[Fr; 2]> {
     Ok([state.window_native(), Fr::from(state.fill as u64)])
 }
 
+/// A leaf over `chunks[of]` (those after the first real if `flags` says), its stream starting
+/// after `chunks[..at]`.
+fn leaf_over(chunks: &[Chunk], of: &[usize], flags: &[bool], at: usize) -> Result<Node> {
+    let picked: Vec<&Chunk> = of.iter().map(|i| &chunks[*i]).collect();
+    Ok(Node::Leaf(Leaf {
+        chunks: picked.iter().map(|c| c.public_inputs()).collect(),
+        records: picked
+            .iter()
+            .map(|c| elements(&c.records))
+            .collect::<Result<_>>()?,
+        flags: flags.to_vec(),
+        start: start(chunks, at)?,
+        real: picked
+            .iter()
+            .zip(flags)
+            .filter(|(_, f)| **f)
+            .map(|(c, _)| c.records.clone())
+            .collect(),
+        state: StreamState::after(&bytes(&chunks[..at])?),
+    }))
+}
+
 /// A leaf over chunks `a` and `b` (`b` real if `second`), its stream starting after `chunks[..at]`.
 fn pair(chunks: &[Chunk], a: usize, b: usize, second: bool, at: usize) -> Result<Node> {
-    let (a, b) = (&chunks[a], &chunks[b]);
-    Ok(Node::Leaf(Leaf {
-        chunks: vec![a.public_inputs(), b.public_inputs()],
-        records: vec![elements(&a.records)?, elements(&b.records)?],
-        flags: vec![true, second],
-        start: start(chunks, at)?,
-    }))
+    leaf_over(chunks, &[a, b], &[true, second], at)
 }
 
 /// Leaves of two chunks over `chunks` (the last padded with a copy of its chunk), honest.
@@ -209,17 +259,35 @@ fn an_honest_tree_gives_the_flat_batch_circuits_inputs() -> Result<()> {
         let (chunks, expected) = batch(n)?;
         // Depth 1: a batch circuit of two leaves (capacity 4).
         let (parts, flags) = padded(leaves(&chunks)?, 2)?;
-        let (ok, own) = accepts(&parts, &flags, expected)?;
+        let ((ok, own), exposed) = run(&parts, &flags, expected)?;
         assert!(ok, "{n} chunks under two leaves");
+        // Each leaf exposes what the core computes of its chunks.
+        for (part, values) in parts.iter().zip(&exposed) {
+            let native = part.native().ok_or("an honest leaf")?;
+            assert_eq!(&native.inputs().to_vec(), values, "{n} chunks");
+        }
+        // Leaves of one chunk, four of them at the top: every join checks the part just before.
+        let singles: Vec<Node> = (0..n)
+            .map(|i| leaf_over(&chunks, &[i], &[true], i))
+            .collect::<Result<_>>()?;
+        let (parts, flags) = padded(singles, 4)?;
+        assert!(
+            accepts(&parts, &flags, expected)?.0,
+            "{n} chunks in single leaves"
+        );
         eprintln!(
             "batch circuit over 2 leaves of 2 x {SLOTS}-slot chunks: {own} advice cells of its own"
         );
         // Depth 2: one level-2 node over the leaves, and a padding copy of it (capacity 8).
         let (inner, inner_flags) = padded(leaves(&chunks)?, 2)?;
         let top = Node::Join(inner, inner_flags);
+        let native = top.native().ok_or("an honest node")?;
         let (parts, flags) = padded(vec![top], 2)?;
-        assert!(
-            accepts(&parts, &flags, expected)?.0,
+        let ((ok, _), exposed) = run(&parts, &flags, expected)?;
+        assert!(ok, "{n} chunks at depth 2");
+        assert_eq!(
+            native.inputs().to_vec(),
+            exposed[0],
             "{n} chunks at depth 2"
         );
     }

@@ -822,6 +822,8 @@ fn main() -> Result<()> {
             let mut pair = sample::history(cli.slots, cli.chain_id)?;
             pair.truncate(prover::node::ARITY);
             sample::bind_batch(&mut pair)?;
+            let batch_records: Vec<_> = pair.iter().map(|c| c.records.clone()).collect();
+            let records = prover::node::NodeRecords::of_batch(&batch_records, 1, 0)?;
             let mut children = Vec::new();
             for chunk in &pair {
                 let proof = chunk_prover.prove_with(chunk, prover::Transcript::Poseidon)?;
@@ -844,7 +846,7 @@ fn main() -> Result<()> {
             let mut node_seconds = Vec::new();
             for run in 0..*runs {
                 let t = Instant::now();
-                node.prove(&children)?;
+                node.prove(&children, &records)?;
                 node_seconds.push(t.elapsed().as_secs_f64());
                 eprintln!("node proof {run}: {:.2} s", node_seconds[run]);
             }

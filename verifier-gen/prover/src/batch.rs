@@ -192,6 +192,7 @@ pub fn circuit_over(
     if snarks.len() > tree.fan_in || real > tree.capacity() || real == 0 {
         return Err(size);
     }
+    let given = snarks.len();
     snarks.resize(tree.fan_in, last);
     let mut circuit = AggregationCircuit::new::<SHPLONK>(
         stage,
@@ -201,10 +202,23 @@ pub fn circuit_over(
         tree.children.universality(),
     );
     let chunks = chunk_inputs(&circuit, tree.children)?;
-    let records = elements(records, chunks.len(), slots)?;
-    let range = circuit.builder.range_chip();
-    let ctx = circuit.builder.main(0);
-    let batch = constrain(ctx, &range, &chunks, &records, real, slots).ok_or(size)?;
+    let batch = match tree.children {
+        Children::Chunks => {
+            let records = elements(records, chunks.len(), slots)?;
+            let range = circuit.builder.range_chip();
+            let ctx = circuit.builder.main(0);
+            constrain(ctx, &range, &chunks, &records, real, slots)
+        }
+        Children::Nodes { .. } => {
+            // The nodes hold the per-slot rules; the real ones are those given.
+            let parts = crate::node::summaries(&mut circuit, tree.children)?;
+            let flags: Vec<bool> = (0..tree.fan_in).map(|j| j < given).collect();
+            let range = circuit.builder.range_chip();
+            let ctx = circuit.builder.main(0);
+            rollup_circuits::tree::constrain_over(ctx, &range, &chunks, &parts, &flags, slots)
+        }
+    }
+    .ok_or(size)?;
     let digest = chunk_key_digest(&mut circuit, tree.children)?;
     let public = &mut circuit.builder.assigned_instances[0];
     public.extend(batch);
@@ -523,8 +537,9 @@ pub fn verifier_pins(code: &[u8], repr: Fr) -> bool {
 }
 
 /// The batch circuit's version: part of the name of every cached batch key. Bump it with any
-/// change to the batch circuit's constraints or layout (the batch rules included).
-pub const VERSION: u32 = 2;
+/// change to the batch circuit's constraints or layout (the batch rules included). 3: over nodes,
+/// the per-slot rules moved into the nodes (`rollup_circuits::tree`); over chunk proofs unchanged.
+pub const VERSION: u32 = 3;
 
 /// Everything needed to prove batches of one deployment's chunks: the SRS at the batch circuit's
 /// size, its keys and layout, and its children's protocol (what the chunk proofs, or the top
@@ -792,6 +807,16 @@ impl BatchProver {
             || rollup_circuits::batch::fold(&inputs[..real], records, self.slots).is_none()
         {
             return Err(ProverError::NotOneBatch);
+        }
+        // Over nodes, the real chunks are those the nodes' summaries count.
+        if let Children::Nodes { level } = self.tree.children {
+            let counted: Option<Fr> = children
+                .iter()
+                .map(|(pi, _)| crate::node::summary_of(pi, level).and_then(|s| s.first().copied()))
+                .sum();
+            if counted != Some(Fr::from(real as u64)) {
+                return Err(ProverError::NotOneBatch);
+            }
         }
         let circuit = circuit_over(
             CircuitBuilderStage::Prover,

@@ -4,13 +4,18 @@
 //! The batch circuit ([`crate::batch`]) verifies its children in-circuit and applies the batch
 //! rules to the chunk inputs they carry. At depth 0 its children are chunk proofs: capacity 4 at
 //! k = 21 (13.3 GiB) is the most this 24 GB machine holds. A **node** verifies [`ARITY`] proofs of
-//! the level below (chunk proofs at level 1, nodes of level `l − 1` at level `l`) and applies **no**
-//! rule: it passes every chunk's five public inputs (`old_root, new_root, C, z, y`) through, in
-//! order, with the chunk key's digest. A node of level `l` therefore carries `ARITY^l` chunks'
-//! inputs, and a batch circuit over `f` such nodes holds `f · ARITY^l` chunks. The batch rules are
-//! applied once, at the top, on the flat list, exactly as at depth 0: which chunks are real is the
-//! batch circuit's witness, and padding (at any level, a copy of the last real proof of that level)
-//! changes nothing.
+//! the level below (chunk proofs at level 1, nodes of level `l − 1` at level `l`) and passes every
+//! chunk's five public inputs (`old_root, new_root, C, z, y`) through, in order, with the chunk
+//! key's digest. A node of level `l` therefore carries `ARITY^l` chunks' inputs, and a batch
+//! circuit over `f` such nodes holds `f · ARITY^l` chunks. The rules *between* chunks (roots,
+//! challenge, commitment chain) are applied once, at the top, on the flat list. The rules *per
+//! slot* are the nodes' (`rollup_circuits::tree`): a level-1 node takes its chunks' records
+//! ([`NodeRecords`]), ties them to the chunks' commitments, streams them into the blob from the
+//! stream state the records before them left, and evaluates the L1 list; it exposes a
+//! [`Summary`](rollup_circuits::tree::Summary) of that, and every node above joins its children's.
+//! So the batch circuit over nodes takes no record and costs the same for any number of slots.
+//! Padding (at any level, a copy of the last real proof of that level) changes nothing: a node's
+//! second child is real only when it was given two.
 //!
 //! Nodes of one level are independent (workers can prove them in parallel; the in-process operator runs
 //! them one at a time), and each node is the size of
@@ -36,6 +41,11 @@ use halo2_base::halo2_proofs::poly::commitment::Params;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use rollup_circuits::Fr;
 pub use rollup_circuits::batch::CHUNK_INPUTS;
+pub use rollup_circuits::tree::SUMMARY_INPUTS;
+use rollup_circuits::tree::{NativeSummary, Summary};
+use rollup_protocol::blob::StreamState;
+use rollup_protocol::codec::Record;
+use rollup_protocol::constants::RECORD_FIELDS;
 use rollup_protocol::constants::TAG_KEY;
 use snark_verifier_sdk::halo2::aggregation::{
     AggregationCircuit, AggregationConfigParams, VerifierUniversality,
@@ -59,8 +69,8 @@ pub const ARITY: usize = 2;
 pub const DEFAULT_K: u32 = 20;
 
 /// The node circuit's version: part of the name of every cached node key. Bump it with any change
-/// to the node circuit's constraints or layout.
-pub const VERSION: u32 = 1;
+/// to the node circuit's constraints or layout. 2: the per-slot batch rules and the summary.
+pub const VERSION: u32 = 2;
 
 /// What an aggregation circuit (a node, or the batch circuit) verifies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -127,14 +137,82 @@ impl Children {
     }
 }
 
-/// Public inputs of a node of `level`: its accumulator, `ARITY^level` chunks' five, the chunk key
-/// digest.
+/// Public inputs of a node of `level`: its accumulator, `ARITY^level` chunks' five, its summary
+/// ([`SUMMARY_INPUTS`]), the chunk key digest.
 pub fn node_inputs(level: u32) -> usize {
-    ACCUMULATOR_INPUTS + ARITY.pow(level) * CHUNK_INPUTS + 1
+    ACCUMULATOR_INPUTS + ARITY.pow(level) * CHUNK_INPUTS + SUMMARY_INPUTS + 1
+}
+
+/// Each chunk's records as their three elements each, as the circuits take them.
+type ChunkElements = Vec<Vec<[Fr; RECORD_FIELDS]>>;
+
+/// The records of a node's real chunks (in order) and the blob stream's state before the first of
+/// them (the batch's records before it): a level-1 node's witness, and at every level what its
+/// summary must say ([`NodeRecords::summary`]). [`NodeRecords::of_batch`] cuts them out of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct NodeRecords {
+    /// Each real chunk's records.
+    pub records: Vec<Vec<Record>>,
+    /// The stream's state after the batch's records before these.
+    pub start: StreamState,
+}
+
+impl NodeRecords {
+    /// The records of the node of `level` at `position` of a batch whose chunks' records are
+    /// `batch`: its chunks `ARITY^level · position …` (at most `ARITY^level`), and the state the
+    /// chunks before left. Empty records past the batch's end.
+    pub fn of_batch(batch: &[Vec<Record>], level: u32, position: usize) -> Result<NodeRecords> {
+        let each = ARITY.pow(level);
+        let first = (position * each).min(batch.len());
+        let mut before = Vec::new();
+        for chunk in &batch[..first] {
+            for record in chunk {
+                record
+                    .encode_into(&mut before)
+                    .map_err(|_| ProverError::NotOneBatch)?;
+            }
+        }
+        Ok(NodeRecords {
+            records: batch[first..(first + each).min(batch.len())].to_vec(),
+            start: StreamState::after(&before),
+        })
+    }
+
+    /// The summary a node over these chunks exposes at the challenge `z`
+    /// ([`NativeSummary::of_leaf`]: a node above level 1 joins its children's into the same), or
+    /// `None` for records that do not encode.
+    pub fn summary(&self, z: Fr) -> Option<[Fr; SUMMARY_INPUTS]> {
+        NativeSummary::of_leaf(&self.records, self.start, z).map(|s| s.inputs())
+    }
+
+    /// The witness [`rollup_circuits::tree::leaf`] takes for `chunks` children (the last record
+    /// list repeated for a padding child), `slots` per chunk: each record's three elements and the
+    /// start as its open word and fill.
+    fn witness(&self, chunks: usize, slots: usize) -> Result<(ChunkElements, [Fr; 2])> {
+        let mut out = Vec::with_capacity(chunks);
+        for records in &self.records {
+            if records.len() != slots {
+                return Err(ProverError::NotOneBatch);
+            }
+            out.push(
+                records
+                    .iter()
+                    .map(Record::fields)
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|_| ProverError::NotOneBatch)?,
+            );
+        }
+        let last = out.last().cloned().ok_or(ProverError::NotOneBatch)?;
+        out.resize(chunks.max(out.len()), last);
+        Ok((
+            out,
+            [self.start.window_native(), Fr::from(self.start.fill as u64)],
+        ))
+    }
 }
 
 /// The chunk inputs an aggregation circuit's `children` carry, in order, as its witnesses: each
-/// chunk proof's five, or each node proof's after its accumulator and before its digest. Assigns
+/// chunk proof's five, or each node proof's after its accumulator and before its summary. Assigns
 /// nothing new.
 pub(crate) fn chunk_inputs(
     circuit: &AggregationCircuit,
@@ -149,7 +227,7 @@ pub(crate) fn chunk_inputs(
         let carried = match children {
             Children::Chunks => inputs.as_slice(),
             Children::Nodes { .. } => inputs
-                .get(ACCUMULATOR_INPUTS..inputs.len() - 1)
+                .get(ACCUMULATOR_INPUTS..ACCUMULATOR_INPUTS + children.chunks_each() * CHUNK_INPUTS)
                 .ok_or_else(shape)?,
         };
         for chunk in carried.chunks_exact(CHUNK_INPUTS) {
@@ -157,6 +235,32 @@ pub(crate) fn chunk_inputs(
         }
     }
     Ok(chunks)
+}
+
+/// The summaries node proofs (`children`, nodes) carry, as the circuit's witnesses, loaded as
+/// [`Summary`]s; none for chunk proofs.
+pub(crate) fn summaries(
+    circuit: &mut AggregationCircuit,
+    children: Children,
+) -> Result<Vec<Summary>> {
+    let Children::Nodes { .. } = children else {
+        return Ok(Vec::new());
+    };
+    let at = ACCUMULATOR_INPUTS + children.chunks_each() * CHUNK_INPUTS;
+    let cells: Vec<[AssignedValue<Fr>; SUMMARY_INPUTS]> = circuit
+        .previous_instances()
+        .iter()
+        .map(|inputs| {
+            inputs
+                .get(at..at + SUMMARY_INPUTS)
+                .and_then(|s| <[AssignedValue<Fr>; SUMMARY_INPUTS]>::try_from(s).ok())
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(|| ProverError::Halo2("a node proof without its summary".into()))?;
+    let range = circuit.builder.range_chip();
+    let fp = rollup_circuits::blob::chip(&range);
+    let ctx = circuit.builder.main(0);
+    Ok(cells.iter().map(|c| Summary::load(ctx, &fp, c)).collect())
 }
 
 /// The chunk key digest of an aggregation circuit's `children`, constrained to be the same for all
@@ -197,49 +301,87 @@ pub(crate) fn chunk_key_digest(
 }
 
 /// The node circuit over `snarks` (1 to [`ARITY`] proofs of `children`, in batch order; fewer are
-/// padded with the last again) at `stage`, with the columns of `config`. Its public inputs:
-/// the accumulator, the children's chunk inputs, the chunk key digest ([`node_inputs`]).
+/// padded with the last again, and the copy is not real) at `stage`, with the columns of `config`,
+/// for chunks of `slots` slots; a level-1 node takes its chunks' `leaf` records. Its public
+/// inputs: the accumulator, the children's chunk inputs, its summary, the chunk key digest
+/// ([`node_inputs`]).
 pub fn circuit(
     stage: CircuitBuilderStage,
     config: AggregationConfigParams,
     params: &ParamsKZG<Bn256>,
     mut snarks: Vec<Snark>,
     children: Children,
+    slots: usize,
+    leaf: Option<&NodeRecords>,
 ) -> Result<AggregationCircuit> {
+    let given = snarks.len();
     let size = || ProverError::BatchSize {
-        chunks: snarks.len() * children.chunks_each(),
+        chunks: given * children.chunks_each(),
         capacity: ARITY * children.chunks_each(),
     };
-    if snarks.len() > ARITY {
+    if given > ARITY {
         return Err(size());
     }
+    let flags: Vec<bool> = (0..ARITY).map(|i| i < given).collect();
     let last = snarks.last().cloned().ok_or_else(size)?;
     snarks.resize(ARITY, last);
     let mut circuit =
         AggregationCircuit::new::<SHPLONK>(stage, config, params, snarks, children.universality());
     let chunks = chunk_inputs(&circuit, children)?;
+    let parts = summaries(&mut circuit, children)?;
+    let range = circuit.builder.range_chip();
+    let ctx = circuit.builder.main(0);
+    let summary = match children {
+        Children::Chunks => {
+            let leaf = leaf.ok_or(ProverError::NotOneBatch)?;
+            let (records, start) = leaf.witness(chunks.len(), slots)?;
+            rollup_circuits::tree::leaf(ctx, &range, &chunks, &records, &flags, start, slots)
+        }
+        Children::Nodes { .. } => {
+            let z = chunks.first().ok_or_else(size)?[3];
+            rollup_circuits::tree::join(
+                ctx,
+                &range,
+                &parts,
+                &flags,
+                children.chunks_each(),
+                slots,
+                z,
+            )
+        }
+    }
+    .ok_or_else(size)?;
     let digest = chunk_key_digest(&mut circuit, children)?;
     let public = &mut circuit.builder.assigned_instances[0];
     public.extend(chunks.into_iter().flatten());
+    public.extend(summary.inputs());
     public.push(digest);
     Ok(circuit)
 }
 
 /// Generates a node circuit's keys and layout at `params`' `2^k` rows for proofs of `child`
-/// (`children`' protocol; dummy proofs of its shape stand in).
+/// (`children`' protocol; dummy proofs of its shape, and Noop records, stand in), for chunks of
+/// `slots` slots.
 pub fn keygen(
     params: &ParamsKZG<Bn256>,
     child: &PlonkProtocol<G1Affine>,
     children: Children,
+    slots: usize,
 ) -> Result<(ProvingKey<G1Affine>, BatchLayout)> {
     let dummy = snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol::<SHPLONK>(child.clone());
+    let leaf = NodeRecords {
+        records: vec![vec![Record::Noop; slots]; ARITY],
+        start: StreamState::default(),
+    };
     crate::batch::aggregation_keygen(params, |config| {
         circuit(
             CircuitBuilderStage::Keygen,
             config,
             params,
-            vec![dummy; ARITY],
+            vec![dummy.clone(); ARITY],
             children,
+            slots,
+            Some(&leaf),
         )
     })
 }
@@ -346,7 +488,8 @@ impl NodeProver {
     ) -> Result<NodeProver> {
         let path =
             crate::ArtifactCache::new(cache).node_pk(&shape, &crate::ptau::params_digest(&params));
-        let (pk, layout) = cached_keys(&path, "node", || keygen(&params, &child, children))?;
+        let slots = shape.chunk.slots;
+        let (pk, layout) = cached_keys(&path, "node", || keygen(&params, &child, children, slots))?;
         Ok(NodeProver {
             params,
             pk,
@@ -410,11 +553,29 @@ impl NodeProver {
     /// Proves a node over `children` (1 to [`ARITY`] proofs of the level below, public inputs and
     /// bytes, made with the Poseidon transcript, in batch order), for the level above (the
     /// Poseidon transcript); returns its public inputs ([`node_inputs`]) and bytes, checked
-    /// natively. Every child is checked first (its length, its inputs' count, its verification
-    /// with its carried accumulator, and a node's digest): one that fails is
-    /// [`ProverError::InvalidChunkProof`] with its position, never a node proof that fails at the
-    /// end.
-    pub fn prove(&self, children: &[(Vec<Fr>, Vec<u8>)]) -> Result<(Vec<Fr>, Vec<u8>)> {
+    /// natively, its summary included (against `records`, its real chunks' records and the stream
+    /// state before them: else [`ProverError::InvalidProof`]). A level-1 node takes the records as
+    /// its witness: one list per child, each hashing to its chunk's commitment, else
+    /// [`ProverError::NotOneBatch`]. Every child is
+    /// checked first (its length, its inputs' count, its verification with its carried
+    /// accumulator, and a node's digest): one that fails is [`ProverError::InvalidChunkProof`]
+    /// with its position, never a node proof that fails at the end.
+    pub fn prove(
+        &self,
+        children: &[(Vec<Fr>, Vec<u8>)],
+        records: &NodeRecords,
+    ) -> Result<(Vec<Fr>, Vec<u8>)> {
+        if self.children == Children::Chunks {
+            if records.records.len() != children.len() {
+                return Err(ProverError::NotOneBatch);
+            }
+            for ((inputs, _), records) in children.iter().zip(&records.records) {
+                let commitment = rollup_protocol::codec::data_commitment(records).ok();
+                if commitment.is_none() || commitment.as_ref() != inputs.get(2) {
+                    return Err(ProverError::NotOneBatch);
+                }
+            }
+        }
         let length = proof_length(&self.child);
         let mut snarks = Vec::with_capacity(children.len());
         for (index, (inputs, proof)) in children.iter().enumerate() {
@@ -438,14 +599,26 @@ impl NodeProver {
             &self.params,
             snarks,
             self.children,
+            self.shape.chunk.slots,
+            Some(records),
         )?;
-        prove_aggregation(
+        let (public, proof) = prove_aggregation(
             &self.params,
             &self.pk,
             &self.layout,
             circuit,
             Transcript::Poseidon,
-        )
+        )?;
+        // What it says of its chunks is what the core computes of them (the records and the start
+        // fix it): a node proof whose summary a batch proof would refuse never leaves here.
+        let z = public.get(ACCUMULATOR_INPUTS + 3).copied();
+        let expected = z.and_then(|z| records.summary(z));
+        if expected.is_none()
+            || summary_of(&public, self.level()) != expected.as_ref().map(|s| &s[..])
+        {
+            return Err(ProverError::InvalidProof);
+        }
+        Ok((public, proof))
     }
 }
 
@@ -496,7 +669,8 @@ impl BatchTree {
             let mut level = Vec::new();
             for (position, children) in below.chunks(ARITY).enumerate() {
                 let started = std::time::Instant::now();
-                level.push(node.prove(children)?);
+                let mine = NodeRecords::of_batch(records, node.level(), position)?;
+                level.push(node.prove(children, &mine)?);
                 progress(node.level(), position, started.elapsed().as_secs_f64());
             }
             below = level;
@@ -505,14 +679,24 @@ impl BatchTree {
     }
 }
 
+/// The summary a node proof's `public_inputs` carry (after its chunks' inputs, before the digest);
+/// `None` unless it is shaped like a node of `level`'s.
+pub fn summary_of(public_inputs: &[Fr], level: u32) -> Option<&[Fr]> {
+    if public_inputs.len() != node_inputs(level) {
+        return None;
+    }
+    let at = ACCUMULATOR_INPUTS + ARITY.pow(level) * CHUNK_INPUTS;
+    public_inputs.get(at..at + SUMMARY_INPUTS)
+}
+
 /// The chunks' public inputs a node proof's `public_inputs` carry (after the accumulator, before
-/// the digest), five by five; `None` unless it is shaped like a node of `level`'s.
+/// the summary), five by five; `None` unless it is shaped like a node of `level`'s.
 pub fn carried_chunks(public_inputs: &[Fr], level: u32) -> Option<Vec<[Fr; CHUNK_INPUTS]>> {
     if public_inputs.len() != node_inputs(level) {
         return None;
     }
     public_inputs
-        .get(ACCUMULATOR_INPUTS..public_inputs.len() - 1)?
+        .get(ACCUMULATOR_INPUTS..ACCUMULATOR_INPUTS + ARITY.pow(level) * CHUNK_INPUTS)?
         .chunks_exact(CHUNK_INPUTS)
         .map(|c| <[Fr; CHUNK_INPUTS]>::try_from(c).ok())
         .collect()
@@ -585,7 +769,10 @@ mod tests {
     /// of another length are not a node's.
     #[test]
     fn node_inputs_carry_every_chunk_in_order() {
-        assert_eq!(node_inputs(1), ACCUMULATOR_INPUTS + 2 * CHUNK_INPUTS + 1);
+        assert_eq!(
+            node_inputs(1),
+            ACCUMULATOR_INPUTS + 2 * CHUNK_INPUTS + SUMMARY_INPUTS + 1
+        );
         assert_eq!(Children::Nodes { level: 3 }.chunks_each(), 8);
         assert_eq!(Children::Nodes { level: 3 }.parent_level(), 4);
         assert_eq!(Children::Chunks.parent_level(), 1);

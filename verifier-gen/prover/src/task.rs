@@ -21,7 +21,7 @@ use rollup_protocol::codec::Record;
 
 use crate::batch::{ACCUMULATOR_INPUTS, BatchProver};
 use crate::compress::CompressProver;
-use crate::node::NodeProver;
+use crate::node::{NodeProver, NodeRecords};
 use crate::{ChunkProver, ProverError, Result, Transcript};
 
 /// The kinds of proof the pipeline makes (stored by name, `snake_case`).
@@ -132,6 +132,10 @@ pub enum ProofTask {
         /// The chunk inputs it carries, in order: its children's, a missing child counted as a
         /// copy of the last (the node pads itself so).
         carried: Vec<[Fr; CHUNK_INPUTS]>,
+        /// Its real chunks' records and the blob stream's state before them
+        /// ([`NodeRecords::of_batch`]): a level-1 node's witness, and at every level what its
+        /// summary must say.
+        records: Box<NodeRecords>,
     },
     /// A batch's [`ProofKind::RecursiveBatch`] proof, compressed ([`ProofKind::Compressed`]).
     Compress {
@@ -205,9 +209,18 @@ impl ProofTask {
                     && artifact.public_inputs[ACCUMULATOR_INPUTS..ACCUMULATOR_INPUTS + BATCH_INPUTS]
                         == expected[..]
             }
-            ProofTask::Node { level, carried, .. } => {
+            ProofTask::Node {
+                level,
+                carried,
+                records,
+                ..
+            } => {
+                let summary = carried.first().and_then(|c| records.summary(c[3]));
                 crate::node::carried_chunks(&artifact.public_inputs, *level).as_ref()
                     == Some(carried)
+                    && summary.is_some()
+                    && crate::node::summary_of(&artifact.public_inputs, *level)
+                        == summary.as_ref().map(|s| &s[..])
             }
         }
     }
@@ -229,7 +242,8 @@ impl ProofTask {
     }
 
     /// The public inputs its proof must have, as the core computes them; for a batch, the five
-    /// after the accumulator (the accumulator is the prover's, the key digest the backend's).
+    /// after the accumulator (the accumulator is the prover's, the key digest the backend's); for
+    /// a node, its chunks' and its summary.
     pub fn public_inputs(&self) -> Vec<Fr> {
         match self {
             ProofTask::Chunk { chunk, .. } | ProofTask::RecursiveChunk { chunk, .. } => {
@@ -238,7 +252,18 @@ impl ProofTask {
             ProofTask::Batch { expected, .. } | ProofTask::Compress { expected, .. } => {
                 expected.to_vec()
             }
-            ProofTask::Node { carried, .. } => carried.concat(),
+            ProofTask::Node {
+                carried, records, ..
+            } => {
+                let mut out = carried.concat();
+                out.extend(
+                    carried
+                        .first()
+                        .and_then(|c| records.summary(c[3]))
+                        .unwrap_or_default(),
+                );
+                out
+            }
         }
     }
 }
@@ -475,6 +500,7 @@ impl CpuBackend {
         level: u32,
         children: &[ProofArtifact],
         carried: &[[Fr; CHUNK_INPUTS]],
+        records: &NodeRecords,
     ) -> Result<ProofArtifact> {
         let kind = ProofKind::Node;
         let (node, digest) = level
@@ -494,7 +520,7 @@ impl CpuBackend {
             .iter()
             .map(|a| (a.public_inputs.clone(), a.proof.clone()))
             .collect();
-        let (public_inputs, proof) = node.prove(&inputs)?;
+        let (public_inputs, proof) = node.prove(&inputs, records)?;
         if crate::node::carried_chunks(&public_inputs, level).as_deref() != Some(carried) {
             return Err(ProverError::UnexpectedInputs(kind));
         }
@@ -611,8 +637,9 @@ impl Backend for CpuBackend {
                 level,
                 children,
                 carried,
+                records,
                 ..
-            } => self.prove_node(*level, children, carried),
+            } => self.prove_node(*level, children, carried, records),
         }
     }
 

@@ -10,6 +10,7 @@ use rollup_protocol::codec::Record;
 use rollup_protocol::field;
 use serde::{Deserialize, Serialize};
 
+use crate::node::NodeRecords;
 use crate::{ProofArtifact, ProofKind, ProofTask, ProverError, Result};
 
 fn bad(what: impl std::fmt::Display) -> ProverError {
@@ -111,6 +112,7 @@ enum WireTask {
         position: u32,
         children: Vec<WireArtifact>,
         carried: Vec<Vec<String>>,
+        records: NodeRecords,
     },
     Compress {
         index: u64,
@@ -149,12 +151,14 @@ pub fn encode_task(task: &ProofTask) -> Result<Vec<u8>> {
             position,
             children,
             carried,
+            records,
         } => WireTask::Node {
             batch: *batch,
             level: *level,
             position: *position,
             children: children.iter().map(WireArtifact::from).collect(),
             carried: carried.iter().map(|c| hexes(c)).collect(),
+            records: records.as_ref().clone(),
         },
         ProofTask::Compress {
             index,
@@ -199,6 +203,7 @@ pub fn decode_task(bytes: &[u8]) -> Result<ProofTask> {
                 position,
                 children,
                 carried,
+                records,
             } => ProofTask::Node {
                 batch,
                 level,
@@ -208,6 +213,7 @@ pub fn decode_task(bytes: &[u8]) -> Result<ProofTask> {
                     .iter()
                     .map(|c| frs::<CHUNK_INPUTS>(c))
                     .collect::<Result<_>>()?,
+                records: Box::new(records),
             },
             WireTask::Compress {
                 index,
@@ -275,6 +281,10 @@ mod tests {
                     artifact(ProofKind::RecursiveChunk, 2),
                 ],
                 carried: vec![carried, carried],
+                records: Box::new(NodeRecords {
+                    records: vec![vec![Record::Noop; 2]; 2],
+                    start: rollup_protocol::blob::StreamState::after(&[7; 40]),
+                }),
             },
             ProofTask::Compress {
                 index: 3,

@@ -29,7 +29,7 @@ const BATCH_K: u32 = 20;
 /// The digest also changes with the chunk circuit (the batch circuit verifies its proofs; cached
 /// batch keys are named by the chunk key too): chunk circuit v6 changed it, not the batch circuit.
 const REFERENCE_BATCH_VK: (u32, &str) = (
-    2,
+    3,
     "2ef3634927d851097cbdd30d9c375853f5e9629085d553fe60ed66258bc875ad",
 );
 

@@ -1,6 +1,7 @@
 //! A tree of depth 1 for real: two chunk proofs (Poseidon transcript) aggregated by a level-1 node
-//! at k = 20, and the batch circuit over that node proving the batch of both chunks and, from the
-//! same node proof, the batch of the first alone (the second is then padding); each batch proof
+//! at k = 20 (with their records, summarised), and the batch circuit over that node proving the
+//! batch of both chunks and, over a node of the first alone (its second child padding), the batch
+//! of the first; each batch proof
 //! has exactly the core's batch inputs and the chunk key's digest, and verifies natively with the
 //! pairing on its accumulator. A child proof for other public inputs is refused at each level, and
 //! so is a node whose chunks are not one batch for the real count given.
@@ -14,7 +15,7 @@ use rollup_circuits::Fr;
 use rollup_circuits::batch::fold;
 use rollup_circuits::sample;
 use rollup_prover::batch::{ACCUMULATOR_INPUTS, BATCH_PUBLIC_INPUTS, BatchProver};
-use rollup_prover::node::{self, NodeProver};
+use rollup_prover::node::{self, NodeProver, NodeRecords};
 use rollup_prover::{ChunkProver, ProverError, SrsSource, Transcript};
 
 const CHAIN_ID: u64 = 31337;
@@ -52,10 +53,16 @@ fn a_batch_over_a_node_proves_its_chunks_and_padding_changes_nothing() -> Result
 
     // A node passes its chunks' inputs through, after its accumulator, and the chunk key digest.
     let started = std::time::Instant::now();
-    let (node_public, node_proof) = nodes.prove(&proofs)?;
+    let both = NodeRecords::of_batch(&records, 1, 0)?;
+    let (node_public, node_proof) = nodes.prove(&proofs, &both)?;
     eprintln!("node proof: {:?}", started.elapsed());
     assert_eq!(node_public.len(), node::node_inputs(1));
     assert_eq!(node::carried_chunks(&node_public, 1), Some(inputs.clone()));
+    // Its summary: what the core computes of both chunks' records.
+    assert_eq!(
+        node::summary_of(&node_public, 1),
+        both.summary(inputs[0][3]).as_ref().map(|s| &s[..])
+    );
     assert_eq!(node_public.last(), Some(&nodes.key_digest()));
     assert!(rollup_prover::batch::decide(nodes.params(), &node_public));
 
@@ -63,9 +70,21 @@ fn a_batch_over_a_node_proves_its_chunks_and_padding_changes_nothing() -> Result
     let mut forged = proofs.clone();
     forged[1].0[4] += Fr::ONE;
     assert!(matches!(
-        nodes.prove(&forged),
+        nodes.prove(&forged, &both),
         Err(ProverError::InvalidChunkProof { index: 1 })
     ));
+    // Records other than the chunks' are refused before proving.
+    let swapped = NodeRecords {
+        records: vec![records[1].clone(), records[0].clone()],
+        ..both.clone()
+    };
+    assert!(matches!(
+        nodes.prove(&proofs, &swapped),
+        Err(ProverError::NotOneBatch)
+    ));
+    // The first chunk alone: a node over it and a copy (padding, not real).
+    let first = NodeRecords::of_batch(&records[..1], 1, 0)?;
+    let (first_public, first_proof) = nodes.prove(&proofs[..1], &first)?;
 
     let started = std::time::Instant::now();
     let batch = BatchProver::load_over_nodes(&cache, &SrsSource::Development, &nodes, 1, 20)?;
@@ -73,11 +92,12 @@ fn a_batch_over_a_node_proves_its_chunks_and_padding_changes_nothing() -> Result
     assert_eq!(batch.capacity(), 2);
     assert_eq!(batch.key_digest(), nodes.key_digest());
     let node = vec![(node_public.clone(), node_proof.clone())];
+    let alone = vec![(first_public, first_proof)];
 
-    // Both chunks, then the first alone from the same node proof (the second is padding).
-    for real in [2, 1] {
+    // Both chunks, then the first alone (its node's second chunk is padding).
+    for (real, node) in [(2, &node), (1, &alone)] {
         let started = std::time::Instant::now();
-        let (public, proof) = batch.prove_nodes(&node, &records[..real], Transcript::Evm)?;
+        let (public, proof) = batch.prove_nodes(node, &records[..real], Transcript::Evm)?;
         eprintln!(
             "batch proof of {real} over the node: {:?}",
             started.elapsed()
@@ -112,6 +132,11 @@ fn a_batch_over_a_node_proves_its_chunks_and_padding_changes_nothing() -> Result
     let three = [records.clone(), records[..1].to_vec()].concat();
     assert!(matches!(
         batch.prove_nodes(&node, &three, Transcript::Evm),
+        Err(ProverError::NotOneBatch)
+    ));
+    // A node over two real chunks is not a batch of one: its summary counts both.
+    assert!(matches!(
+        batch.prove_nodes(&node, &records[..1], Transcript::Evm),
         Err(ProverError::NotOneBatch)
     ));
     assert!(batch.prove(&proofs, &records, Transcript::Evm).is_err());
