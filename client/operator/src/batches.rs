@@ -122,7 +122,8 @@ pub fn chunks_per_blob(slots: usize) -> Result<usize> {
 /// How many of the waiting chunks (`sizes`: each one's pubdata bytes, oldest first) the next batch
 /// takes, or `None` to wait: as many as `batch_chunks` allows and one blob holds (126,976 bytes:
 /// the data binding evaluates a batch's pubdata as one blob's polynomial in either mode), proposed
-/// as soon as the count is reached, or the next chunk would not fit, or the oldest is `due`. A batch
+/// as soon as the count is reached, or a waiting chunk would not fit after the others, or the
+/// oldest is `due` (a batch that fills a blob exactly waits for the next chunk or its timeout). A batch
 /// of small records (transfers) thus holds `batch_chunks` chunks even where a batch of that many
 /// chunks of the largest records would not fit a blob; at least one chunk always fits
 /// ([`chunks_per_blob`] is checked at start).

@@ -182,7 +182,20 @@ impl NodeRecords {
     /// ([`NativeSummary::of_leaf`]: a node above level 1 joins its children's into the same), or
     /// `None` for records that do not encode.
     pub fn summary(&self, z: Fr) -> Option<[Fr; SUMMARY_INPUTS]> {
+        if !self.start_is_canonical() {
+            return None;
+        }
         NativeSummary::of_leaf(&self.records, self.start, z).map(|s| s.inputs())
+    }
+
+    /// Whether the start is a state some bytes leave: fill below 31, zeros after it (records from
+    /// the wire are checked before use).
+    pub fn start_is_canonical(&self) -> bool {
+        self.start
+            .window
+            .get(self.start.fill..)
+            .is_some_and(|rest| rest.iter().all(|b| *b == 0))
+            && self.start.fill < self.start.window.len()
     }
 
     /// The witness [`rollup_circuits::tree::leaf`] takes for `chunks` children (the last record
@@ -565,6 +578,9 @@ impl NodeProver {
         children: &[(Vec<Fr>, Vec<u8>)],
         records: &NodeRecords,
     ) -> Result<(Vec<Fr>, Vec<u8>)> {
+        if !records.start_is_canonical() {
+            return Err(ProverError::NotOneBatch);
+        }
         if self.children == Children::Chunks {
             if records.records.len() != children.len() {
                 return Err(ProverError::NotOneBatch);
@@ -624,9 +640,17 @@ impl NodeProver {
 
 impl NodeProver {
     /// Whether a node proof (Poseidon transcript) verifies natively, its accumulator included, with
-    /// this level's inputs and the chunk key digest every proof below it has.
+    /// this level's inputs and the chunk key digest every proof below it has, and is exactly as
+    /// long as its parent reads.
     pub fn verify(&self, public_inputs: &[Fr], proof: &[u8]) -> Result<bool> {
+        // Exactly its protocol's length, as its parent requires (bytes appended to a valid proof
+        // pass native verification but not the parent's).
+        let own = Children::Nodes {
+            level: self.level(),
+        }
+        .protocol(&self.params, self.vk());
         Ok(public_inputs.len() == node_inputs(self.level())
+            && proof.len() == proof_length(&own)
             && public_inputs.last() == Some(&self.key_digest)
             && crate::batch::verify(
                 &self.params,
@@ -763,6 +787,27 @@ mod tests {
             );
         }
         assert_eq!(crate::compress::UNIVERSALITY, VerifierUniversality::None);
+    }
+
+    /// A start state from the wire is a state some bytes leave, or the records are refused: a
+    /// fill of 31 or more, or bytes after the fill, would not be one (and would panic the native
+    /// segment).
+    #[test]
+    fn a_start_state_no_bytes_leave_is_refused() {
+        let good = NodeRecords {
+            records: vec![vec![Record::Noop; 2]],
+            start: StreamState::after(&[9; 40]),
+        };
+        assert!(good.start_is_canonical());
+        assert!(good.summary(Fr::from(5)).is_some());
+        let mut full = good.clone();
+        full.start.fill = 31;
+        assert!(!full.start_is_canonical());
+        assert!(full.summary(Fr::from(5)).is_none());
+        let mut dirty = good;
+        dirty.start.window[30] = 1;
+        assert!(!dirty.start_is_canonical());
+        assert!(dirty.summary(Fr::from(5)).is_none());
     }
 
     /// A node of level `l` carries `ARITY^l` chunks, and its inputs are read back in order; inputs

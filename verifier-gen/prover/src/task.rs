@@ -664,6 +664,23 @@ impl Backend for CpuBackend {
     }
 
     fn verify(&self, artifact: &ProofArtifact) -> Result<bool> {
+        // A proof a parent stage verifies in-circuit must be exactly its protocol's length: native
+        // verification ignores bytes appended to a valid proof, which the parent refuses, so such an
+        // artifact stored from a worker would fail its parent on every attempt.
+        let exact = match artifact.kind {
+            ProofKind::RecursiveChunk => Some(crate::batch::chunk_protocol(
+                self.chunk.params(),
+                self.chunk.vk(),
+            )),
+            ProofKind::RecursiveBatch => self
+                .batch
+                .as_ref()
+                .map(|(b, _)| crate::compress::batch_protocol(b.params(), b.vk())),
+            _ => None,
+        };
+        if exact.is_some_and(|p| crate::batch::proof_length(&p) != artifact.proof.len()) {
+            return Ok(false);
+        }
         if artifact.kind == ProofKind::Node {
             // Its level is the one whose node inputs it has.
             let level = (1..=self.tree_depth())

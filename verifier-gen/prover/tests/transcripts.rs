@@ -45,6 +45,11 @@ fn recursive_chunk_proofs_verify_with_their_own_transcript_only() -> Result<()> 
     let mut relabelled = evm.clone();
     relabelled.kind = ProofKind::RecursiveChunk;
     assert!(!backend.verify(&relabelled)?);
+    // Bytes appended to a recursive proof pass native verification but not the batch circuit's
+    // reading: the backend refuses them, so a worker cannot store a proof its parent would refuse.
+    let mut longer = recursive.clone();
+    longer.proof.push(0);
+    assert!(!backend.verify(&longer)?);
 
     let public = vec![recursive.public_inputs.clone()];
     assert!(verify_with(
