@@ -22,7 +22,7 @@ use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 use halo2_ecc::fields::fp::FpChip;
 use rollup_protocol::blob::{BlsFr, StreamState, embed};
-use rollup_protocol::codec::{CHALLENGE_BITS, Record, l1_evaluation};
+use rollup_protocol::codec::{CHALLENGE_BITS, Record, encode_chunk, l1_evaluation};
 use rollup_protocol::constants::RECORD_FIELDS;
 
 use crate::Fr;
@@ -285,12 +285,9 @@ impl NativeSummary {
     /// What [`leaf`] exposes for the real chunks whose records are `records`, the stream starting at
     /// `start`, at the challenge `z`.
     pub fn of_leaf(records: &[Vec<Record>], start: StreamState, z: Fr) -> Option<NativeSummary> {
-        let mut bytes = Vec::new();
-        for record in records.iter().flatten() {
-            record.encode_into(&mut bytes).ok()?;
-        }
-        let (segment, end) = rollup_protocol::blob::Segment::of(&start, &bytes, &embed(&z));
         let flat: Vec<Record> = records.iter().flatten().copied().collect();
+        let bytes = encode_chunk(&flat).ok()?;
+        let (segment, end) = rollup_protocol::blob::Segment::of(&start, &bytes, &embed(&z));
         Some(NativeSummary {
             real: records.len(),
             start,

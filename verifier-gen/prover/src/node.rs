@@ -164,14 +164,9 @@ impl NodeRecords {
     pub fn of_batch(batch: &[Vec<Record>], level: u32, position: usize) -> Result<NodeRecords> {
         let each = ARITY.pow(level);
         let first = (position * each).min(batch.len());
-        let mut before = Vec::new();
-        for chunk in &batch[..first] {
-            for record in chunk {
-                record
-                    .encode_into(&mut before)
-                    .map_err(|_| ProverError::NotOneBatch)?;
-            }
-        }
+        let before: Vec<Record> = batch[..first].iter().flatten().copied().collect();
+        let before =
+            rollup_protocol::codec::encode_chunk(&before).map_err(|_| ProverError::NotOneBatch)?;
         Ok(NodeRecords {
             records: batch[first..(first + each).min(batch.len())].to_vec(),
             start: StreamState::after(&before),
